@@ -1,0 +1,500 @@
+/* One case inside its child process (see case_exec.h). */
+#include "case_exec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory.h"
+#include "moebench/moebench.h"
+#include "timing.h"
+
+/* The reference: either the whole output, or rows[] of it computed on a sub-case. */
+typedef struct {
+    int sampled;
+    int64_t nrows;
+    int64_t rows[MB_REF_SAMPLE_ROWS];
+    mb_spec sub;            /* spec of the reference computation (== case spec when not sampled) */
+    mb_tensor y;            /* reference output [T or nrows, out] */
+    mb_forward_info info;   /* reference routing (routed variants) */
+} reference;
+
+void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_exec_config *cfg)
+{
+    const mb_spec *s = &c->spec;
+    mb_row_init(row);
+    snprintf(row->run_id, sizeof row->run_id, "%s", cfg->run_id ? cfg->run_id : "");
+    snprintf(row->variant, sizeof row->variant, "%s", mb_variant_name(s->variant));
+    snprintf(row->impl, sizeof row->impl, "%s", impl);
+    snprintf(row->dtype, sizeof row->dtype, "%s", mb_dtype_name(s->dtype));
+    row->threads = cfg->threads;
+    snprintf(row->cache, sizeof row->cache, "%s", cfg->cache_cold ? "cold" : "warm");
+    row->B = s->B;
+    row->S = s->S;
+    row->T = mb_spec_T(s);
+    row->h = s->h;
+    row->o = s->o;
+    row->f = s->f;
+    row->r = s->r;
+    row->E = s->E;
+    row->k = s->k;
+    snprintf(row->share, sizeof row->share, "%s", mb_share_name(s->share));
+    row->shard = s->shard;
+    snprintf(row->case_desc, sizeof row->case_desc, "%s", c->desc);
+    row->alpha = s->alpha;
+    snprintf(row->act, sizeof row->act, "%s", mb_act_name(s->act));
+    row->seed = (int64_t)s->seed;
+}
+
+static void set_status(mb_row *row, const char *status, const char *fmt, const char *a,
+                       const char *b)
+{
+    snprintf(row->status, sizeof row->status, "%s", status);
+    /* format into a roomy buffer, then cut to the column width: long reasons are truncated,
+     * never rejected */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, fmt, a, b);
+    size_t l = strnlen(tmp, sizeof row->reason - 1);
+    memcpy(row->reason, tmp, l);
+    row->reason[l] = '\0';
+}
+
+/* ---- reference ------------------------------------------------------------------------ */
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* First and last row plus seeded distinct random rows, ascending. */
+static void pick_rows(int64_t T, uint64_t seed, int64_t *rows, int64_t *n)
+{
+    int64_t want = T < MB_REF_SAMPLE_ROWS ? T : MB_REF_SAMPLE_ROWS;
+    int64_t k = 0;
+    rows[k++] = 0;
+    if (want > 1)
+        rows[k++] = T - 1;
+    uint64_t st = seed ^ 0x5eed5a3b1e5ull;
+    while (k < want) {
+        st = mix64(st);
+        int64_t r = (int64_t)(st % (uint64_t)T);
+        int dup = 0;
+        for (int64_t i = 0; i < k; i++)
+            dup |= rows[i] == r;
+        if (!dup)
+            rows[k++] = r;
+    }
+    qsort(rows, (size_t)k, sizeof *rows, cmp_i64);
+    *n = k;
+}
+
+/* Inputs of the sub-case: the sampled rows of X, and the per-sequence task / R of the
+ * sequence each row belongs to (each sampled row becomes a sequence of one token). */
+static mb_status sub_inputs(const mb_spec *s, const mb_inputs *in, const reference *ref,
+                            mb_inputs *out, mb_err *err)
+{
+    mb_status st = mb_inputs_create(&ref->sub, out, err);
+    if (st)
+        return st;
+    int64_t h = s->h;
+    for (int64_t i = 0; i < ref->nrows; i++) {
+        int64_t t = ref->rows[i], b = t / s->S;
+        memcpy(mb_f32(&out->X) + i * h, mb_f32(&in->X) + t * h, (size_t)h * sizeof(float));
+        if (in->task.data && out->task.data)
+            mb_i32(&out->task)[i] = mb_i32(&in->task)[b];
+        if (in->R.data && out->R.data) {
+            int64_t w = in->R.shape[1];
+            memcpy(mb_f32(&out->R) + i * w, mb_f32(&in->R) + b * w, (size_t)w * sizeof(float));
+        }
+    }
+    return MB_OK;
+}
+
+static mb_status build_reference(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                                 reference *ref, mb_err *err)
+{
+    memset(ref, 0, sizeof *ref);
+    const mb_impl *naive = mb_impl_find("naive");
+    if (!naive)
+        return mb_fail(err, MB_EINTERNAL, "no naive implementation registered");
+    mb_cost cost = mb_cost_of(s, NULL);
+    ref->sub = *s;
+    mb_status st;
+    if (cost.flops > MB_NAIVE_FULL_FLOPS && mb_spec_T(s) > MB_REF_SAMPLE_ROWS) {
+        ref->sampled = 1;
+        pick_rows(mb_spec_T(s), s->seed, ref->rows, &ref->nrows);
+        /* B = rows, S = 1 (set the fields directly: mb_spec_set would reconcile T) */
+        ref->sub.B = ref->nrows;
+        ref->sub.S = 1;
+        mb_inputs sin;
+        memset(&sin, 0, sizeof sin);
+        if ((st = sub_inputs(s, in, ref, &sin, err)) ||
+            (st = mb_output_alloc(&ref->sub, &ref->y, err)) ||
+            (st = mb_forward_info_alloc(&ref->sub, &ref->info, err)) ||
+            (st = mb_run_once(naive, &ref->sub, w, &sin, &ref->y, &ref->info, err))) {
+            mb_inputs_free(&sin);
+            return st;
+        }
+        mb_inputs_free(&sin);
+        return MB_OK;
+    }
+    ref->nrows = mb_spec_T(s);
+    if ((st = mb_output_alloc(s, &ref->y, err)) ||
+        (st = mb_forward_info_alloc(s, &ref->info, err)))
+        return st;
+    return mb_run_once(naive, s, w, in, &ref->y, &ref->info, err);
+}
+
+static void free_reference(reference *ref)
+{
+    mb_tensor_free(&ref->y);
+    mb_forward_info_free(&ref->info);
+}
+
+/* Compares y / info of the case with the reference; fills the error columns. Returns 1 when
+ * it matches, 0 (status mismatch with reason) otherwise. */
+static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_info *info,
+                        const reference *ref, mb_row *row, const char *repro)
+{
+    mb_err err;
+    mb_err_clear(&err);
+    mb_tensor ysub;
+    memset(&ysub, 0, sizeof ysub);
+    mb_routing rsub;
+    memset(&rsub, 0, sizeof rsub);
+    const mb_tensor *cmp_y = y;
+    const mb_routing *cmp_r = &info->routing;
+    int ok = 1;
+    if (ref->sampled) {
+        if (mb_output_alloc(&ref->sub, &ysub, &err)) {
+            set_status(row, "error", "cannot allocate the sampled rows: %s%s", err.msg, "");
+            return 0;
+        }
+        int64_t wdt = ysub.shape[1];
+        for (int64_t i = 0; i < ref->nrows; i++)
+            memcpy(mb_f32(&ysub) + i * wdt, mb_f32(y) + ref->rows[i] * wdt, (size_t)wdt * sizeof(float));
+        cmp_y = &ysub;
+        if (info->routing.idx) {
+            if (mb_routing_alloc(&rsub, ref->nrows, s->E, s->k, &err) == MB_OK) {
+                for (int64_t i = 0; i < ref->nrows; i++)
+                    memcpy(rsub.idx + i * s->k, info->routing.idx + ref->rows[i] * s->k,
+                           (size_t)s->k * sizeof *rsub.idx);
+                cmp_r = &rsub;
+            }
+        }
+    }
+    if (info->routing.idx && ref->info.routing.idx) {
+        int64_t bad = -1;
+        if (mb_routing_equal(cmp_r, &ref->info.routing, &bad)) {
+            char tok[64];
+            snprintf(tok, sizeof tok, "%lld",
+                     (long long)(ref->sampled && bad >= 0 && bad < ref->nrows ? ref->rows[bad] : bad));
+            set_status(row, "mismatch", "routing differs from the naive reference at token %s; repro: %s",
+                       tok, repro);
+            ok = 0;
+        }
+    }
+    mb_cmp c = mb_compare(&ref->sub, cmp_y, &ref->y);
+    row->max_abs_err = c.max_abs_err;
+    row->max_rel_err = c.max_rel_err;
+    if (ok && !c.pass) {
+        char what[200];
+        snprintf(what, sizeof what, "max_abs_err %.3g > atol %.3g + rtol %.0e*|ref| (first bad element %lld%s)",
+                 c.max_abs_err, c.atol, c.rtol, (long long)c.first_bad,
+                 ref->sampled ? " of the sampled rows" : "");
+        set_status(row, "mismatch", "%s; repro: %s", what, repro);
+        ok = 0;
+    }
+    mb_tensor_free(&ysub);
+    mb_routing_free(&rsub);
+    return ok;
+}
+
+/* ---- timing ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const mb_impl *impl;
+    mb_state **states;
+    int n_states;
+    int next;
+    const mb_inputs *in;
+    mb_tensor *y;
+    mb_err err;
+} fwd_ctx;
+
+static int timed_forward(void *p)
+{
+    fwd_ctx *c = p;
+    mb_state *st = c->states[c->next];
+    if (++c->next == c->n_states)
+        c->next = 0;
+    return c->impl->forward(st, c->in, c->y, NULL, &c->err) != MB_OK;
+}
+
+#define MAX_COLD_COPIES 1024
+
+/* Cold cache: copies of the weights (distinct values, same shapes) whose total exceeds twice
+ * the last-level cache, each prepared, so each forward starts with its weights out of cache. */
+static int cold_copies(const mb_spec *s, int64_t weights_bytes)
+{
+    int64_t llc = mb_llc_bytes();
+    if (llc <= 0)
+        llc = 64ll << 20;
+    int64_t n = weights_bytes > 0 ? (2 * llc + weights_bytes - 1) / weights_bytes + 1 : 2;
+    int64_t avail = mb_mem_available_bytes();
+    if (avail > 0 && weights_bytes > 0 && n > avail / 2 / weights_bytes)
+        n = avail / 2 / weights_bytes;
+    (void)s;
+    if (n < 2)
+        n = 2;
+    if (n > MAX_COLD_COPIES)
+        n = MAX_COLD_COPIES;
+    return (int)n;
+}
+
+/* ---- one implementation ---------------------------------------------------------------- */
+
+static void run_impl(const mb_case *c, const char *name, int naive_explicit, const mb_weights *w,
+                     const mb_inputs *in, const reference *ref, const mb_exec_config *cfg,
+                     const mb_exec_emit *emit, int idx, mb_row *row)
+{
+    const mb_spec *s = &c->spec;
+    const mb_impl *impl = mb_impl_find(name);
+    char repro[MB_DESC_LEN + 80];
+    snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, name);
+    row->weights_bytes = mb_weights_bytes(w);
+    if (!impl) {
+        set_status(row, "error", "unknown implementation '%s'%s", name, "");
+        return;
+    }
+    const char *why = impl->unsupported ? impl->unsupported(s) : NULL;
+    if (why) {
+        set_status(row, "skipped", "%s%s", why, "");
+        return;
+    }
+    if (!strcmp(name, "naive") && ref->sampled && !naive_explicit) {
+        char g[64];
+        snprintf(g, sizeof g, "%.1f", mb_cost_of(s, NULL).flops / 1e9);
+        set_status(row, "skipped",
+                   "naive is too slow at this size (%s GFLOP per forward); the other "
+                   "implementations are checked on sampled rows; name it with --impl naive to time it%s",
+                   g, "");
+        return;
+    }
+
+    mb_err err;
+    mb_err_clear(&err);
+    mb_state *st = NULL;
+    int64_t mem0 = mb_mem_current();
+    double t0 = mb_now_s();
+    mb_status rc = impl->prepare(s, w, &st, &err);
+    row->prepare_us = (mb_now_s() - t0) * 1e6;
+    row->prepare_bytes = mb_mem_current() - mem0;
+    if (rc != MB_OK) {
+        set_status(row, rc == MB_EUNSUPPORTED ? "skipped" : "error", "prepare: %s%s", err.msg, "");
+        row->prepare_bytes = -1;
+        return;
+    }
+
+    mb_tensor y;
+    memset(&y, 0, sizeof y);
+    mb_forward_info info;
+    memset(&info, 0, sizeof info);
+    mb_state **states = NULL;
+    mb_weights *copies = NULL;
+    int n_states = 1;
+    if ((rc = mb_output_alloc(s, &y, &err)) || (rc = mb_forward_info_alloc(s, &info, &err))) {
+        set_status(row, "error", "cannot allocate the output: %s%s", err.msg, "");
+        goto done;
+    }
+    int64_t before = mb_mem_current();
+    mb_mem_reset_peak();
+    rc = impl->forward(st, in, &y, &info, &err);
+    row->workspace_bytes = mb_mem_peak() - before;
+    if (row->workspace_bytes < 0)
+        row->workspace_bytes = 0;
+    if (rc != MB_OK) {
+        set_status(row, "error", "forward: %s%s", err.msg, "");
+        goto done;
+    }
+    int routed = info.routing.idx != NULL;
+    if (routed) {
+        row->expert_load_max = mb_routing_load_max(&info.routing);
+        row->aux_loss = info.routing.aux_loss;
+    }
+    mb_cost cost = mb_cost_of(s, routed ? info.routing.counts : NULL);
+    row->flops = cost.flops;
+    row->bytes = cost.bytes;
+    if (!check_output(s, &y, &info, ref, row, repro))
+        goto done;   /* never timed as if it were right */
+    snprintf(row->status, sizeof row->status, "ok");
+    if (ref->sampled)
+        snprintf(row->reason, sizeof row->reason, "checked on %lld sampled rows",
+                 (long long)ref->nrows);
+    if (cfg->dry_run || cfg->check_only) {
+        snprintf(row->reason + strlen(row->reason), sizeof row->reason - strlen(row->reason),
+                 "%s%s", row->reason[0] ? "; " : "", cfg->dry_run ? "dry run: not timed" : "check only: not timed");
+        goto done;
+    }
+
+    /* cold cache: more prepared copies of the weights, cycled through */
+    states = calloc(MAX_COLD_COPIES, sizeof *states);
+    if (!states) {
+        set_status(row, "error", "out of memory%s%s", "", "");
+        goto done;
+    }
+    states[0] = st;
+    if (cfg->cache_cold) {
+        int want = cold_copies(s, row->weights_bytes);
+        copies = calloc((size_t)want, sizeof *copies);
+        for (int i = 1; copies && i < want; i++) {
+            if (mb_weights_create_copy(s, i, &copies[i], &err) != MB_OK)
+                break;
+            if (impl->prepare(s, &copies[i], &states[i], &err) != MB_OK) {
+                mb_weights_free(&copies[i]);
+                break;
+            }
+            n_states = i + 1;
+        }
+        if (n_states < 2) {
+            set_status(row, "error", "--cache cold: cannot create weight copies: %s%s", err.msg, "");
+            goto done;
+        }
+        int64_t llc = mb_llc_bytes();
+        if (llc > 0 && (int64_t)n_states * row->weights_bytes < llc)
+            snprintf(row->reason + strlen(row->reason), sizeof row->reason - strlen(row->reason),
+                     "%scache cold: only %d weight copies (%.1f MiB, the copy limit), less than the LLC (%.1f MiB)",
+                     row->reason[0] ? "; " : "", n_states,
+                     (double)n_states * (double)row->weights_bytes / (1 << 20), (double)llc / (1 << 20));
+    }
+
+    fwd_ctx fc = {impl, states, n_states, 0, in, &y, {MB_OK, ""}};
+    mb_timing_opts opts;
+    mb_timing_opts_default(&opts);
+    opts.min_time = cfg->min_time;
+    opts.reps = cfg->reps;
+    opts.max_reps = cfg->reps * 4 > 20 ? cfg->reps * 4 : 20;
+    /* more samples for a noisy case, within a budget that scales with --min-time */
+    opts.budget = 3 * cfg->min_time + 0.1;
+    mb_timing tm;
+    int trc = mb_time_fn(timed_forward, &fc, &opts, &tm);
+    if (trc) {
+        set_status(row, "error", "forward failed while timing: %s%s", fc.err.msg, "");
+        mb_timing_free(&tm);
+        goto done;
+    }
+    if (emit->samples)
+        emit->samples(emit->ctx, idx, tm.ns, tm.n);
+    row->samples = (int64_t)tm.n;
+    row->iters_per_sample = tm.iters;
+    row->time_us_median = tm.s.median / 1e3;
+    row->time_us_min = tm.s.min / 1e3;
+    row->time_us_p95 = tm.s.p95 / 1e3;
+    row->time_us_mad = tm.s.mad / 1e3;
+    row->time_us_ci_lo = tm.s.ci_lo / 1e3;
+    row->time_us_ci_hi = tm.s.ci_hi / 1e3;
+    double sec = tm.s.median * 1e-9;
+    if (sec > 0) {
+        row->gflops = cost.flops / sec / 1e9;
+        row->gbps = cost.bytes / sec / 1e9;
+        if (cfg->peak_gflops > 0) {
+            double roof = cfg->peak_gflops;
+            if (cfg->dram_gbps > 0 && cost.bytes > 0 && cost.flops / cost.bytes * cfg->dram_gbps < roof)
+                roof = cost.flops / cost.bytes * cfg->dram_gbps;
+            row->pct_peak = 100.0 * row->gflops / roof;
+        }
+    }
+    if (tm.unstable)
+        snprintf(row->reason + strlen(row->reason), sizeof row->reason - strlen(row->reason),
+                 "%s%s", row->reason[0] ? "; " : "", tm.reason);
+
+    /* counter pass, apart from timing so counting overhead never touches the timings */
+    if (cfg->counters && cfg->counters->n > 0) {
+        fc.next = 0;
+        if (mb_counters_start(cfg->counters) == 0) {
+            int64_t iters = tm.iters > 0 ? tm.iters : 1;
+            int bad = 0;
+            for (int64_t i = 0; i < iters && !bad; i++)
+                bad = timed_forward(&fc);
+            mb_counters_stop(cfg->counters, (double)iters, row->ctr);
+        }
+    }
+    mb_timing_free(&tm);
+
+done:
+    if (states) {
+        for (int i = 1; i < n_states; i++) {
+            impl->release(states[i]);
+            mb_weights_free(&copies[i]);
+        }
+        free(states);
+    }
+    free(copies);
+    impl->release(st);
+    mb_tensor_free(&y);
+    mb_forward_info_free(&info);
+    row->peak_rss_bytes = mb_peak_rss_bytes();
+}
+
+void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
+                  const mb_exec_config *cfg, const mb_exec_emit *emit)
+{
+    const mb_spec *s = &c->spec;
+    mb_err err;
+    mb_err_clear(&err);
+    mb_weights w;
+    memset(&w, 0, sizeof w);
+    mb_inputs in;
+    memset(&in, 0, sizeof in);
+    reference ref;
+    memset(&ref, 0, sizeof ref);
+    char setup_error[MB_REASON_LEN] = "";
+    const char *setup_status = "error";
+
+    if (cfg->threads > 0)
+        mb_set_threads(cfg->threads);
+    int64_t wb = 0, iob = 0;
+    int64_t avail = mb_mem_available_bytes();
+    if (mb_spec_bytes(s, &wb, &iob, &err) != MB_OK) {
+        snprintf(setup_error, sizeof setup_error, "%s", err.msg);
+    } else if (avail > 0 && wb + iob > avail * 9 / 10) {
+        snprintf(setup_error, sizeof setup_error,
+                 "needs %.2f GiB of weights and activations, only %.2f GiB available",
+                 (double)(wb + iob) / (1 << 30), (double)avail / (1 << 30));
+    } else if (mb_weights_create(s, &w, &err) != MB_OK || mb_inputs_create(s, &in, &err) != MB_OK) {
+        snprintf(setup_error, sizeof setup_error, "creating weights/inputs: %s", err.msg);
+    } else if (build_reference(s, &w, &in, &ref, &err) != MB_OK) {
+        snprintf(setup_error, sizeof setup_error, "naive reference failed: %s", err.msg);
+    }
+
+    if (cfg->counters)
+        mb_counters_child_begin(cfg->counters);
+    for (int i = 0; i < n; i++) {
+        if (emit->start)
+            emit->start(emit->ctx, i);
+        mb_row row;
+        mb_row_from_case(&row, c, impls[i], cfg);
+        if (setup_error[0]) {
+            set_status(&row, setup_status, "%s%s", setup_error, "");
+            row.peak_rss_bytes = mb_peak_rss_bytes();
+        } else {
+            run_impl(c, impls[i], naive_explicit, &w, &in, &ref, cfg, emit, i, &row);
+        }
+        emit->row(emit->ctx, i, &row);
+    }
+    if (cfg->counters)
+        mb_counters_child_end(cfg->counters);
+    free_reference(&ref);
+    mb_inputs_free(&in);
+    mb_weights_free(&w);
+}

@@ -1,0 +1,149 @@
+/* Option parsing for run / check (see cli_options.h). */
+#include "cli_options.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void mb_cli_usage(FILE *f, const char *cmd)
+{
+    fprintf(f,
+            "usage: moebench %s [SUITE.ini ...] [options]\n"
+            "  SUITE.ini           suite files (default suites/default.ini; relative paths are\n"
+            "                      also looked up in the source directory)\n"
+            "  --out DIR           output directory (default results/<suite>-<UTC time>/)\n"
+            "  --threads N         threads for OpenMP, OpenBLAS and oneDNN (default: all online CPUs)\n"
+            "  --variant LIST      only these variants (comma-separated)\n"
+            "  --impl LIST         only these implementations (comma-separated, or all)\n"
+            "  --filter REGEX      only cases whose descriptor matches (POSIX extended regex)\n"
+            "  --min-time SEC      time all repetitions of one sample set should take (default 0.5)\n"
+            "  --reps N            samples per case x implementation (default 10)\n"
+            "  --cache warm|cold   reuse one weight copy, or cycle copies larger than the LLC\n"
+            "  --counters auto|none|EV,EV   PAPI events (default auto)\n"
+            "  --timeout SEC       time limit per implementation of a case (default 300)\n"
+            "  --resume DIR        continue a run: skip case x implementation rows already in\n"
+            "                      DIR/results.csv\n"
+            "  --dry-run           validate and run each case once, no timing loop\n"
+            "  --no-plot           do not draw charts at the end\n",
+            cmd);
+    if (!strcmp(cmd, "check"))
+        fprintf(f, "check runs each case once and compares with the naive reference; exit 1 on any\n"
+                   "mismatch, crash, time-out or error. It writes files only with --out.\n");
+}
+
+static int parse_int(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 100000)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_sec(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0) || v > 1e6)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !strcmp(a, "-")) {
+            if (o->n_suites >= MB_CLI_MAX_SUITES) {
+                snprintf(err, errlen, "too many suite files (max %d)", MB_CLI_MAX_SUITES);
+                return 2;
+            }
+            o->suites[o->n_suites++] = a;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            o->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-plot")) {
+            o->no_plot = 1;
+            continue;
+        }
+        if (!strcmp(a, "--dry-run")) {
+            o->dry_run = 1;
+            continue;
+        }
+        /* options with a value */
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a);
+        }
+        static const char *const with_value[] = {"--out", "--threads", "--variant", "--impl",
+                                                 "--filter", "--min-time", "--reps", "--cache",
+                                                 "--counters", "--resume", "--timeout"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
+            known |= !strcmp(name, with_value[k]);
+        if (!known) {
+            snprintf(err, errlen, "unknown option '%s'", a);
+            return 2;
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "option %s needs a value", name);
+                return 2;
+            }
+            val = argv[++i];
+        }
+        if (!strcmp(name, "--out"))
+            o->out = val;
+        else if (!strcmp(name, "--variant"))
+            o->variant = val;
+        else if (!strcmp(name, "--impl"))
+            o->impl = val;
+        else if (!strcmp(name, "--filter"))
+            o->filter = val;
+        else if (!strcmp(name, "--counters"))
+            o->counters = val;
+        else if (!strcmp(name, "--resume"))
+            o->resume = val;
+        else if (!strcmp(name, "--threads")) {
+            if (parse_int(val, &o->threads)) {
+                snprintf(err, errlen, "--threads '%s': expected a positive integer", val);
+                return 2;
+            }
+        } else if (!strcmp(name, "--reps")) {
+            if (parse_int(val, &o->reps)) {
+                snprintf(err, errlen, "--reps '%s': expected a positive integer", val);
+                return 2;
+            }
+        } else if (!strcmp(name, "--min-time")) {
+            if (parse_sec(val, &o->min_time)) {
+                snprintf(err, errlen, "--min-time '%s': expected seconds > 0", val);
+                return 2;
+            }
+        } else if (!strcmp(name, "--timeout")) {
+            if (parse_sec(val, &o->timeout)) {
+                snprintf(err, errlen, "--timeout '%s': expected seconds > 0", val);
+                return 2;
+            }
+        } else if (!strcmp(name, "--cache")) {
+            if (!strcmp(val, "warm"))
+                o->cache = 1;
+            else if (!strcmp(val, "cold"))
+                o->cache = 2;
+            else {
+                snprintf(err, errlen, "--cache '%s': expected warm or cold", val);
+                return 2;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* Options of `moebench run` and `moebench check` (design section 4). */
+#ifndef MOEBENCH_CLI_OPTIONS_H
+#define MOEBENCH_CLI_OPTIONS_H
+
+#include <stdio.h>
+
+#define MB_CLI_MAX_SUITES 32
+
+typedef struct {
+    const char *suites[MB_CLI_MAX_SUITES];
+    int n_suites;
+    const char *out;        /* --out DIR */
+    int threads;            /* --threads N, 0 = unset */
+    const char *variant;    /* --variant LIST */
+    const char *impl;       /* --impl LIST */
+    const char *filter;     /* --filter REGEX (POSIX extended, on the case descriptor) */
+    double min_time;        /* --min-time SEC, 0 = unset */
+    int reps;               /* --reps N, 0 = unset */
+    int cache;              /* --cache: 0 unset, 1 warm, 2 cold */
+    const char *counters;   /* --counters auto|none|EV,EV (NULL = auto) */
+    int no_plot;
+    const char *resume;     /* --resume DIR */
+    int dry_run;
+    double timeout;         /* --timeout SEC, 0 = unset */
+    int help;
+} mb_cli_options;
+
+/* Parses argv[1..argc) (argv[0] is the subcommand). Accepts "--opt VALUE" and "--opt=VALUE".
+ * Returns 0, or 2 with a message in err for an unknown flag, a missing or malformed value. */
+int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t errlen);
+void mb_cli_usage(FILE *f, const char *cmd);
+
+#endif

@@ -1,0 +1,455 @@
+/* `moebench dump CASE DIR [--no-output] [--ref-max-gflop G]`: every tensor of one case as .npy
+ * files plus DIR/case.json, for the PyTorch peer (peers/pytorch) and for users who want to check
+ * their own code against moebench's numbers.
+ *
+ * Written: one <name>.npy per weight (names and layouts of moebench/weights.h), X.npy, task.npy
+ * (moelora), R.npy (mor1e), and, unless the forward is skipped, Y.npy (naive reference output),
+ * route_idx.npy [T,k] int32 / route_w.npy [T,k] f32 / route_counts.npy [E] int64 (routed
+ * variants) and gate.npy (moelora [B,E], mor1e [T,r], molora [T,E]). case.json holds the
+ * canonical descriptor, every spec field, the tensor list (file, shape, dtype), aux/z loss, the
+ * cost model and the moebench version.
+ *
+ * --no-output skips the naive forward (big cases: naive is scalar loops); --ref-max-gflop G skips
+ * it only when the case costs more than G GFLOP. A case above 20 GFLOP that does run the naive
+ * forward gets a warning on stderr. When the full forward is skipped, --ref-rows N still runs
+ * naive on N evenly spaced rows (every variant is row-wise given its per-sequence inputs: the
+ * rows become N sequences of one token, each with its sequence's task / R): rows.npy [N] int64,
+ * Y_rows.npy [N,out], and route_idx_rows / route_w_rows for routed variants. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include "commands.h"
+#include "npy.h"
+#include "moebench/moebench.h"
+
+#define DUMP_WARN_GFLOP 20.0
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: moebench dump CASE DIR [--no-output] [--ref-max-gflop G] [--ref-rows N]\n"
+            "  Writes every weight and input of CASE (names as in weights.h), the naive\n"
+            "  reference output Y, routing and gate as DIR/<name>.npy, and DIR/case.json.\n"
+            "  --no-output        skip the naive forward (no Y, routing, gate)\n"
+            "  --ref-max-gflop G  skip the naive forward when the case costs more than G GFLOP\n"
+            "  --ref-rows N       when the forward is skipped, run naive on N sampled rows\n"
+            "                     (rows.npy, Y_rows.npy, route_*_rows.npy) for a cheaper check\n");
+}
+
+static int64_t mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (int64_t)kb * 1024;
+}
+
+static int is_routed(mb_variant_id v)
+{
+    return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
+    }
+    return -1;
+}
+
+/* The git commit of the source tree, when git answers quickly; "" otherwise. */
+static void git_commit(char *out, size_t n)
+{
+    out[0] = '\0';
+#ifdef MOEBENCH_SOURCE_DIR
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse HEAD 2>/dev/null", MOEBENCH_SOURCE_DIR);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    if (fgets(out, (int)n, p)) {
+        size_t len = strlen(out);
+        while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+            out[--len] = '\0';
+    }
+    /* a repository without commits answers "HEAD": only a hex object id counts */
+    size_t len = strlen(out);
+    int hex = len >= 7;
+    for (size_t i = 0; hex && i < len; i++)
+        hex = (out[i] >= '0' && out[i] <= '9') || (out[i] >= 'a' && out[i] <= 'f');
+    if (!hex)
+        out[0] = '\0';
+    pclose(p);
+#else
+    (void)n;
+#endif
+}
+
+typedef struct {
+    const char *dir;
+    cJSON *list;
+    mb_err err;
+    int failed;
+} dump_ctx;
+
+static void add_entry(dump_ctx *c, const char *name, const char *dtype, int ndim, const int64_t *shape)
+{
+    cJSON *o = cJSON_CreateObject();
+    char file[64];
+    snprintf(file, sizeof file, "%s.npy", name);
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "file", file);
+    cJSON *sh = cJSON_AddArrayToObject(o, "shape");
+    for (int i = 0; i < ndim; i++)
+        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shape[i]));
+    cJSON_AddStringToObject(o, "dtype", dtype);
+    cJSON_AddItemToArray(c->list, o);
+}
+
+static void path_of(const dump_ctx *c, const char *name, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s.npy", c->dir, name);
+}
+
+static void write_tensor(dump_ctx *c, const char *name, const mb_tensor *t)
+{
+    if (c->failed || !t->data)
+        return;
+    char path[4096];
+    path_of(c, name, path, sizeof path);
+    if (mb_npy_write_tensor(path, t, &c->err) != MB_OK) {
+        c->failed = 1;
+        return;
+    }
+    add_entry(c, name, t->dtype == MB_I32 ? "int32" : "float32", t->ndim, t->shape);
+}
+
+static void write_raw(dump_ctx *c, const char *name, mb_npy_dtype dt, int ndim, const int64_t *shape,
+                      const void *data)
+{
+    if (c->failed || !data)
+        return;
+    char path[4096];
+    path_of(c, name, path, sizeof path);
+    if (mb_npy_write(path, dt, ndim, shape, data, &c->err) != MB_OK) {
+        c->failed = 1;
+        return;
+    }
+    add_entry(c, name, dt == MB_NPY_F32 ? "float32" : dt == MB_NPY_I32 ? "int32" : "int64", ndim,
+              shape);
+}
+
+/* Naive on n evenly spaced rows of the case, as n sequences of one token (see the top comment). */
+static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                           const mb_impl *naive, long long want, int64_t *n_out, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), h = s->h;
+    const int64_t n = want < T ? (int64_t)want : T;
+    mb_spec s2 = *s;
+    s2.B = n;
+    s2.S = 1;
+    mb_inputs in2;
+    mb_tensor y2;
+    mb_forward_info info2;
+    memset(&in2, 0, sizeof in2);
+    memset(&y2, 0, sizeof y2);
+    memset(&info2, 0, sizeof info2);
+    int64_t *rows = malloc((size_t)n * sizeof *rows);
+    mb_status st = rows ? MB_OK : mb_fail(err, MB_ENOMEM, "cannot allocate %lld row ids", (long long)n);
+    for (int64_t i = 0; st == MB_OK && i < n; i++)
+        rows[i] = n > 1 ? i * (T - 1) / (n - 1) : 0;
+    int64_t xs[2] = { n, h };
+    if (st == MB_OK)
+        st = mb_tensor_alloc(&in2.X, MB_F32, 2, xs, err);
+    if (st == MB_OK && in->task.data) {
+        int64_t ts[1] = { n };
+        st = mb_tensor_alloc(&in2.task, MB_I32, 1, ts, err);
+    }
+    if (st == MB_OK && in->R.data) {
+        int64_t rs[2] = { n, in->R.shape[1] };
+        st = mb_tensor_alloc(&in2.R, MB_F32, 2, rs, err);
+    }
+    for (int64_t i = 0; st == MB_OK && i < n; i++) {
+        const int64_t t = rows[i], b = t / s->S;
+        memcpy(mb_f32(&in2.X) + i * h, mb_f32(&in->X) + t * h, (size_t)h * sizeof(float));
+        if (in2.task.data)
+            mb_i32(&in2.task)[i] = mb_i32(&in->task)[b];
+        if (in2.R.data) {
+            const int64_t r = in->R.shape[1];
+            memcpy(mb_f32(&in2.R) + i * r, mb_f32(&in->R) + b * r, (size_t)r * sizeof(float));
+        }
+    }
+    if (st == MB_OK)
+        st = mb_output_alloc(&s2, &y2, err);
+    if (st == MB_OK)
+        st = mb_forward_info_alloc(&s2, &info2, err);
+    if (st == MB_OK)
+        st = mb_run_once(naive, &s2, w, &in2, &y2, &info2, err);
+    if (st == MB_OK) {
+        int64_t r1[1] = { n };
+        write_raw(c, "rows", MB_NPY_I64, 1, r1, rows);
+        write_tensor(c, "Y_rows", &y2);
+        if (is_routed(s->variant) && info2.routing.idx) {
+            int64_t nk[2] = { n, s->k };
+            write_raw(c, "route_idx_rows", MB_NPY_I32, 2, nk, info2.routing.idx);
+            write_raw(c, "route_w_rows", MB_NPY_F32, 2, nk, info2.routing.w);
+        }
+        if (c->failed)
+            st = c->err.code ? c->err.code : MB_EIO;
+    }
+    *n_out = n;
+    free(rows);
+    mb_forward_info_free(&info2);
+    mb_tensor_free(&y2);
+    mb_inputs_free(&in2);
+    return st;
+}
+
+static cJSON *spec_json(const mb_spec *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "variant", mb_variant_name(s->variant));
+    cJSON_AddNumberToObject(o, "B", (double)s->B);
+    cJSON_AddNumberToObject(o, "S", (double)s->S);
+    cJSON_AddNumberToObject(o, "T", (double)mb_spec_T(s));
+    cJSON_AddNumberToObject(o, "h", (double)s->h);
+    cJSON_AddNumberToObject(o, "o", (double)s->o);
+    cJSON_AddNumberToObject(o, "f", (double)s->f);
+    cJSON_AddNumberToObject(o, "r", (double)s->r);
+    cJSON_AddNumberToObject(o, "E", (double)s->E);
+    cJSON_AddNumberToObject(o, "k", (double)s->k);
+    cJSON_AddNumberToObject(o, "tasks", (double)s->tasks);
+    cJSON_AddNumberToObject(o, "te", (double)s->te);
+    cJSON_AddNumberToObject(o, "alpha", (double)s->alpha);
+    cJSON_AddNumberToObject(o, "p", (double)s->p);
+    cJSON_AddStringToObject(o, "act", mb_act_name(s->act));
+    cJSON_AddStringToObject(o, "share", mb_share_name(s->share));
+    cJSON_AddNumberToObject(o, "shard", (double)s->shard);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, s->seed);
+    /* a JSON number is a double: seeds above 2^53 would round, so a string too */
+    cJSON_AddNumberToObject(o, "seed", (double)s->seed);
+    cJSON_AddStringToObject(o, "seed_str", seed);
+    cJSON_AddStringToObject(o, "dtype", mb_dtype_name(s->dtype));
+    cJSON_AddNumberToObject(o, "out_width", (double)mb_spec_out_width(s));
+    if (s->variant == MB_SPARSE_MLP)
+        cJSON_AddNumberToObject(o, "expert_width", (double)mb_spec_expert_width(s));
+    return o;
+}
+
+int mb_cmd_dump(int argc, char **argv)
+{
+    const char *desc = NULL, *dir = NULL;
+    int no_output = 0;
+    double max_gflop = -1;   /* < 0: no limit */
+    long long ref_rows = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--no-output")) {
+            no_output = 1;
+        } else if (!strcmp(argv[i], "--ref-max-gflop")) {
+            char *end = NULL;
+            if (i + 1 >= argc || (max_gflop = strtod(argv[i + 1], &end), *end) || max_gflop < 0) {
+                fprintf(stderr, "moebench dump: --ref-max-gflop needs a non-negative number\n");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(argv[i], "--ref-rows")) {
+            char *end = NULL;
+            if (i + 1 >= argc || (ref_rows = strtoll(argv[i + 1], &end, 10), *end) || ref_rows < 0) {
+                fprintf(stderr, "moebench dump: --ref-rows needs a non-negative integer\n");
+                return 2;
+            }
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            fprintf(stderr, "moebench dump: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else if (!desc) {
+            desc = argv[i];
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            fprintf(stderr, "moebench dump: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!desc || !dir) {
+        usage(stderr);
+        return 2;
+    }
+
+    mb_spec s;
+    mb_err err;
+    mb_err_clear(&err);
+    if (mb_spec_parse(desc, &s, &err) != MB_OK || mb_spec_validate(&s, mem_available(), &err) != MB_OK) {
+        fprintf(stderr, "moebench dump: invalid case '%s': %s\n", desc, err.msg);
+        return 2;
+    }
+    char canon[1024];
+    mb_spec_format(&s, canon, sizeof canon);
+
+    mb_cost cost0 = mb_cost_of(&s, NULL);
+    double gflop = cost0.flops / 1e9;
+    int run_forward = !no_output && !(max_gflop >= 0 && gflop > max_gflop);
+    if (run_forward && gflop > DUMP_WARN_GFLOP)
+        fprintf(stderr, "moebench dump: warning: %s costs %.1f GFLOP; the naive reference is scalar "
+                "loops and may take minutes (--no-output skips it)\n", canon, gflop);
+
+    if (make_dir(dir) != 0) {
+        fprintf(stderr, "moebench dump: cannot create directory '%s': %s\n", dir, strerror(errno));
+        return 1;
+    }
+
+    mb_weights w;
+    mb_inputs in;
+    mb_tensor y;
+    mb_forward_info info;
+    memset(&w, 0, sizeof w);
+    memset(&in, 0, sizeof in);
+    memset(&y, 0, sizeof y);
+    memset(&info, 0, sizeof info);
+    int rc = 1;
+    cJSON *root = cJSON_CreateObject();
+    dump_ctx c = { .dir = dir, .list = NULL, .failed = 0 };
+    mb_err_clear(&c.err);
+
+    if (mb_weights_create(&s, &w, &err) != MB_OK || mb_inputs_create(&s, &in, &err) != MB_OK) {
+        fprintf(stderr, "moebench dump: %s: %s\n", canon, err.msg);
+        goto out;
+    }
+    const mb_impl *naive = mb_impl_find("naive");
+    if (run_forward) {
+        if (!naive) {
+            fprintf(stderr, "moebench dump: the naive implementation is not registered\n");
+            goto out;
+        }
+        if (mb_output_alloc(&s, &y, &err) != MB_OK || mb_forward_info_alloc(&s, &info, &err) != MB_OK ||
+            mb_run_once(naive, &s, &w, &in, &y, &info, &err) != MB_OK) {
+            fprintf(stderr, "moebench dump: %s: naive forward failed: %s\n", canon, err.msg);
+            goto out;
+        }
+    }
+
+    cJSON_AddStringToObject(root, "case", canon);
+    cJSON_AddStringToObject(root, "descriptor_given", desc);
+    cJSON_AddItemToObject(root, "spec", spec_json(&s));
+    c.list = cJSON_AddArrayToObject(root, "tensors");
+
+    for (int i = 0; i < w.n; i++)
+        write_tensor(&c, w.item[i].name, &w.item[i].t);
+    write_tensor(&c, "X", &in.X);
+    write_tensor(&c, "task", &in.task);
+    write_tensor(&c, "R", &in.R);
+    int64_t T = mb_spec_T(&s);
+    if (run_forward) {
+        write_tensor(&c, "Y", &y);
+        if (is_routed(s.variant) && info.routing.idx) {
+            int64_t tk[2] = { T, s.k }, e1[1] = { s.E };
+            write_raw(&c, "route_idx", MB_NPY_I32, 2, tk, info.routing.idx);
+            write_raw(&c, "route_w", MB_NPY_F32, 2, tk, info.routing.w);
+            write_raw(&c, "route_counts", MB_NPY_I64, 1, e1, info.routing.counts);
+        }
+        if (info.gate) {
+            int64_t g[2] = { T, 0 };
+            if (s.variant == MB_MOELORA) {
+                g[0] = s.B;
+                g[1] = s.E;
+            } else if (s.variant == MB_MOR1E) {
+                g[1] = s.r;
+            } else {
+                g[1] = s.E;
+            }
+            write_raw(&c, "gate", MB_NPY_F32, 2, g, info.gate);
+        }
+    }
+    if (c.failed) {
+        fprintf(stderr, "moebench dump: %s\n", c.err.msg);
+        goto out;
+    }
+
+    if (!run_forward && ref_rows > 0 && !c.failed) {
+        if (!naive) {
+            fprintf(stderr, "moebench dump: the naive implementation is not registered\n");
+            goto out;
+        }
+        int64_t n_rows = 0;
+        if (dump_rows(&c, &s, &w, &in, naive, ref_rows, &n_rows, &err) != MB_OK) {
+            fprintf(stderr, "moebench dump: %s: naive forward on sampled rows failed: %s\n", canon,
+                    c.failed ? c.err.msg : err.msg);
+            goto out;
+        }
+        cJSON_AddNumberToObject(root, "ref_rows", (double)n_rows);
+    }
+
+    cJSON_AddBoolToObject(root, "has_output", run_forward);
+    if (!run_forward)
+        cJSON_AddStringToObject(root, "output_skipped",
+                                no_output ? "--no-output"
+                                          : "case above --ref-max-gflop: naive forward not run");
+    int routed_done = run_forward && is_routed(s.variant) && info.routing.idx;
+    if (routed_done) {
+        cJSON_AddNumberToObject(root, "aux_loss", info.routing.aux_loss);
+        cJSON_AddNumberToObject(root, "z_loss", info.routing.z_loss);
+        cJSON_AddNumberToObject(root, "expert_load_max", mb_routing_load_max(&info.routing));
+    } else {
+        cJSON_AddNullToObject(root, "aux_loss");
+        cJSON_AddNullToObject(root, "z_loss");
+    }
+    mb_cost cost = routed_done ? mb_cost_of(&s, info.routing.counts) : cost0;
+    cJSON *co = cJSON_AddObjectToObject(root, "cost");
+    cJSON_AddNumberToObject(co, "flops", cost.flops);
+    cJSON_AddNumberToObject(co, "bytes", cost.bytes);
+    cJSON_AddNumberToObject(co, "weight_bytes", cost.weight_bytes);
+    cJSON_AddStringToObject(co, "experts_hit", routed_done ? "from the naive routing" : "all (assumed)");
+    cJSON_AddNumberToObject(root, "weights_bytes", (double)mb_weights_bytes(&w));
+    char commit[128];
+    git_commit(commit, sizeof commit);
+    cJSON *mv = cJSON_AddObjectToObject(root, "moebench");
+    cJSON_AddStringToObject(mv, "version", "0.1.0");
+    if (commit[0])
+        cJSON_AddStringToObject(mv, "git_commit", commit);
+    else
+        cJSON_AddNullToObject(mv, "git_commit");
+
+    char *text = cJSON_Print(root);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/case.json", dir);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) {
+        fprintf(stderr, "moebench dump: cannot write %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        free(text);
+        goto out;
+    }
+    free(text);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "moebench dump: cannot write %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    printf("%s -> %s (%d tensors%s)\n", canon, dir, cJSON_GetArraySize(c.list),
+           run_forward ? "" : ", no output: naive forward skipped");
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    mb_forward_info_free(&info);
+    mb_tensor_free(&y);
+    mb_inputs_free(&in);
+    mb_weights_free(&w);
+    return rc;
+}

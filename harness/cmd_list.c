@@ -1,0 +1,42 @@
+/* `moebench list`: the variant x implementation matrix of this build and machine, each cell
+ * "ok" or "unavailable: REASON" as the implementation itself reports it for the variant's
+ * default spec. */
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "moebench/moebench.h"
+
+int mb_cmd_list(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: moebench list\n\nFor every variant, every implementation: ok, or "
+                   "unavailable with the reason.\n");
+            return 0;
+        }
+        fprintf(stderr, "moebench list: unexpected argument '%s'\n", argv[i]);
+        return 2;
+    }
+    printf("implementations:");
+    for (int i = 0; i < mb_impl_count(); i++)
+        printf(" %s", mb_impl_at(i)->name);
+    printf("\n");
+    for (int v = 0; v < MB_NUM_VARIANTS; v++) {
+        mb_spec s;
+        mb_spec_default(&s, (mb_variant_id)v);
+        char desc[256];
+        mb_spec_format(&s, desc, sizeof desc);
+        printf("\n%s: %s\n", mb_variant_name((mb_variant_id)v), mb_variant_summary((mb_variant_id)v));
+        printf("  fields: %s\n", mb_variant_fields((mb_variant_id)v));
+        printf("  default: %s\n", desc);
+        for (int i = 0; i < mb_impl_count(); i++) {
+            const mb_impl *impl = mb_impl_at(i);
+            const char *why = impl->unsupported ? impl->unsupported(&s) : "no unsupported() hook";
+            if (why)
+                printf("  %-8s unavailable: %s\n", impl->name, why);
+            else
+                printf("  %-8s ok\n", impl->name);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,613 @@
+/* `moebench run` and `moebench check`: load and validate suites, then run every case in a
+ * forked child, appending each row to results.csv as it finishes (design sections 3-6). */
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_options.h"
+#include "commands.h"
+#include "counters.h"
+#include "csv.h"
+#include "moebench/moebench.h"
+#include "plot.h"
+#include "provenance.h"
+#include "runner.h"
+#include "suite.h"
+#include "timing.h"
+
+/* cmd_plot.c provides it; weak so test programs that do not link the plotting still build */
+extern int mb_plot_results(const char *results_dir) __attribute__((weak));
+
+#define DEFAULT_MIN_TIME 0.5
+#define DEFAULT_REPS 10
+#define DEFAULT_TIMEOUT 300.0
+
+typedef struct {
+    int case_index;
+    int n_impls;
+    int naive_explicit;
+    char impls[MB_MAX_CASE_IMPLS][24];
+} plan_item;
+
+/* What the end-of-run summary needs from each row. */
+typedef struct {
+    char desc[MB_DESC_LEN];
+    char impl[24], status[12];
+    double median, ci_lo, ci_hi, gflops;
+    int unstable;
+} summary_row;
+
+typedef struct {
+    FILE *results, *samples;
+    summary_row *sum;
+    size_t n_sum, cap_sum;
+    int n_ctr;
+    const char *run_id;
+    int rows_done, rows_total;
+    double t_start;
+    int n_status[6];
+    int check_mode;
+    int quiet_rows;
+} run_state;
+
+static const char *const statuses[] = {"ok", "skipped", "mismatch", "crashed", "timeout", "error"};
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static void resolve_suite(const char *arg, char *out, size_t n)
+{
+    if (access(arg, R_OK) == 0 || arg[0] == '/') {
+        snprintf(out, n, "%s", arg);
+        return;
+    }
+    snprintf(out, n, "%s/%s", MOEBENCH_SOURCE_DIR, arg);
+    if (access(out, R_OK) != 0)
+        snprintf(out, n, "%s", arg);   /* the loader reports the original name */
+}
+
+static int in_list(const char *list, const char *name)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (!strcmp(t, name))
+            return 1;
+    return 0;
+}
+
+static void fmt_duration(double s, char *out, size_t n)
+{
+    if (s < 0 || isnan(s))
+        s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(out, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else
+        snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+static void on_row(void *ctx, const mb_row *row)
+{
+    run_state *st = ctx;
+    if (st->results) {
+        mb_csv_write_row(st->results, row, st->n_ctr);
+        /* the row must survive a crash of the harness itself */
+        fflush(st->results);
+        fsync(fileno(st->results));
+    }
+    for (int i = 0; i < 6; i++)
+        if (!strcmp(row->status, statuses[i]))
+            st->n_status[i]++;
+    if (st->n_sum == st->cap_sum) {
+        size_t cap = st->cap_sum ? 2 * st->cap_sum : 64;
+        summary_row *ns = realloc(st->sum, cap * sizeof *ns);
+        if (ns) {
+            st->sum = ns;
+            st->cap_sum = cap;
+        }
+    }
+    if (st->n_sum < st->cap_sum) {
+        summary_row *e = &st->sum[st->n_sum++];
+        snprintf(e->desc, sizeof e->desc, "%s", row->case_desc);
+        snprintf(e->impl, sizeof e->impl, "%s", row->impl);
+        snprintf(e->status, sizeof e->status, "%s", row->status);
+        e->median = row->time_us_median;
+        e->ci_lo = row->time_us_ci_lo;
+        e->ci_hi = row->time_us_ci_hi;
+        e->gflops = row->gflops;
+        e->unstable = strstr(row->reason, "unstable") != NULL;
+    }
+    st->rows_done++;
+    double el = mb_now_s() - st->t_start;
+    char eta[32];
+    fmt_duration(el / st->rows_done * (st->rows_total - st->rows_done), eta, sizeof eta);
+    char timing[96] = "";
+    if (!isnan(row->time_us_median))
+        snprintf(timing, sizeof timing, " %.1f us [%.1f, %.1f]%s", row->time_us_median,
+                 row->time_us_ci_lo, row->time_us_ci_hi,
+                 isnan(row->gflops) ? "" : "");
+    if (!isnan(row->gflops)) {
+        size_t l = strlen(timing);
+        snprintf(timing + l, sizeof timing - l, " %.1f GFLOP/s", row->gflops);
+    }
+    fprintf(stderr, "[%d/%d] %s %s: %s%s%s%s  ETA %s\n", st->rows_done, st->rows_total,
+            row->case_desc, row->impl, row->status, timing, row->reason[0] ? " — " : "",
+            row->reason, eta);
+}
+
+/* Per case: each implementation's median with its 95 % CI, GFLOP/s and slowdown against the
+ * fastest; rows without timing show their status. */
+static void print_summary(FILE *f, const run_state *st)
+{
+    size_t i = 0;
+    while (i < st->n_sum) {
+        size_t j = i;
+        double best = INFINITY;
+        while (j < st->n_sum && !strcmp(st->sum[j].desc, st->sum[i].desc)) {
+            if (!isnan(st->sum[j].median) && st->sum[j].median < best)
+                best = st->sum[j].median;
+            j++;
+        }
+        fprintf(f, "%s\n", st->sum[i].desc);
+        for (size_t k = i; k < j; k++) {
+            const summary_row *e = &st->sum[k];
+            if (isnan(e->median)) {
+                fprintf(f, "  %-10s %s\n", e->impl, e->status);
+                continue;
+            }
+            fprintf(f, "  %-10s %12.1f us  [%.1f, %.1f]  %8.2f GFLOP/s  x%.2f%s\n", e->impl,
+                    e->median, e->ci_lo, e->ci_hi, e->gflops, e->median / best,
+                    e->unstable ? "  (unstable)" : "");
+        }
+        i = j;
+    }
+}
+
+static void on_sample(void *ctx, const char *case_desc, const char *impl, int rep, int64_t ns)
+{
+    run_state *st = ctx;
+    if (st->samples)
+        mb_samples_write(st->samples, st->run_id, case_desc, impl, rep, ns);
+}
+
+/* Rows already in DIR/results.csv: "case\timpl" keys. */
+typedef struct {
+    char **keys;
+    size_t n;
+} done_set;
+
+static int done_has(const done_set *d, const char *desc, const char *impl)
+{
+    char key[MB_DESC_LEN + 32];
+    snprintf(key, sizeof key, "%s\t%s", desc, impl);
+    for (size_t i = 0; i < d->n; i++)
+        if (!strcmp(d->keys[i], key))
+            return 1;
+    return 0;
+}
+
+/* A run killed in the middle of writing a line leaves it unfinished: cut it, so resuming
+ * appends whole rows. */
+static void drop_partial_line(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    long keep = 0, pos = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        pos++;
+        if (c == '\n')
+            keep = pos;
+    }
+    fclose(f);
+    if (keep < pos && truncate(path, keep) == 0)
+        fprintf(stderr, "moebench: %s ended in an unfinished line; it was removed\n", path);
+}
+
+static void make_run_id(char *out, size_t n, char *stamp, size_t sn)
+{
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(stamp, sn, "%Y%m%dT%H%M%SZ", &tmv);
+    snprintf(out, n, "%s-%05d", stamp, (int)(getpid() % 100000));
+}
+
+static int run_main(int argc, char **argv, int check_mode)
+{
+    const char *cmd = check_mode ? "check" : "run";
+    mb_cli_options o;
+    char err[1024] = "";
+    if (mb_cli_parse(argc, argv, &o, err, sizeof err)) {
+        fprintf(stderr, "moebench %s: %s\n", cmd, err);
+        mb_cli_usage(stderr, cmd);
+        return 2;
+    }
+    if (o.help) {
+        mb_cli_usage(stdout, cmd);
+        return 0;
+    }
+
+    /* 1. every suite loaded and every case validated before anything runs */
+    mb_suite suite;
+    memset(&suite, 0, sizeof suite);
+    const char *default_suite = "suites/default.ini";
+    if (o.n_suites == 0)
+        o.suites[o.n_suites++] = default_suite;
+    char suite_name[256] = "";
+    for (int i = 0; i < o.n_suites; i++) {
+        char path[4096];
+        resolve_suite(o.suites[i], path, sizeof path);
+        if (mb_suite_load(path, &suite, err, sizeof err)) {
+            fprintf(stderr, "moebench %s: %s\nnothing was run.\n", cmd, err);
+            mb_suite_free(&suite);
+            return 2;
+        }
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        size_t l = strlen(suite_name);
+        snprintf(suite_name + l, sizeof suite_name - l, "%s%.*s", i ? "+" : "",
+                 (int)(strcspn(base, ".")), base);
+    }
+
+    /* 2. command-line selection */
+    if (o.variant) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", o.variant);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            mb_variant_id v;
+            if (mb_variant_parse(t, &v)) {
+                fprintf(stderr, "moebench %s: --variant: unknown variant '%s'\n", cmd, t);
+                mb_suite_free(&suite);
+                return 2;
+            }
+        }
+    }
+    regex_t re;
+    int have_re = 0;
+    if (o.filter) {
+        int rc = regcomp(&re, o.filter, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            regerror(rc, &re, err, sizeof err);
+            fprintf(stderr, "moebench %s: --filter '%s': %s\n", cmd, o.filter, err);
+            mb_suite_free(&suite);
+            return 2;
+        }
+        have_re = 1;
+    }
+    plan_item *plan = calloc(suite.n ? suite.n : 1, sizeof *plan);
+    int n_plan = 0, total_rows = 0;
+    for (size_t i = 0; plan && i < suite.n; i++) {
+        const mb_case *c = &suite.cases[i];
+        if (o.variant && !in_list(o.variant, mb_variant_name(c->spec.variant)))
+            continue;
+        if (have_re && regexec(&re, c->desc, 0, NULL, 0) != 0)
+            continue;
+        plan_item *p = &plan[n_plan];
+        p->case_index = (int)i;
+        char bad[64];
+        p->n_impls = mb_case_impls(c, o.impl, p->impls, MB_MAX_CASE_IMPLS, &p->naive_explicit,
+                                   bad, sizeof bad);
+        if (p->n_impls < 0) {
+            fprintf(stderr, "moebench %s: --impl: unknown implementation '%s' (see `moebench list`)\n",
+                    cmd, bad);
+            free(plan);
+            mb_suite_free(&suite);
+            if (have_re)
+                regfree(&re);
+            return 2;
+        }
+        if (p->n_impls == 0)
+            continue;
+        total_rows += p->n_impls;
+        n_plan++;
+    }
+    if (have_re)
+        regfree(&re);
+    if (!plan) {
+        mb_suite_free(&suite);
+        return 1;
+    }
+
+    /* 3. counters: probed once, before any child */
+    mb_counters counters;
+    if (mb_counters_probe(&counters, check_mode ? "none" : (o.counters ? o.counters : "auto"),
+                          err, sizeof err)) {
+        fprintf(stderr, "moebench %s: %s\n", cmd, err);
+        free(plan);
+        mb_suite_free(&suite);
+        return 2;
+    }
+
+    /* 4. output directory: fails before any case runs */
+    char run_id[48], stamp[32], out_dir[4096] = "";
+    make_run_id(run_id, sizeof run_id, stamp, sizeof stamp);
+    if (o.resume)
+        snprintf(out_dir, sizeof out_dir, "%s", o.resume);
+    else if (o.out)
+        snprintf(out_dir, sizeof out_dir, "%s", o.out);
+    else if (!check_mode)
+        snprintf(out_dir, sizeof out_dir, "%s/results/%s-%s", MOEBENCH_SOURCE_DIR, suite_name, stamp);
+
+    char ctr_cols[MB_MAX_COUNTERS][64];
+    for (int i = 0; i < counters.n; i++)
+        snprintf(ctr_cols[i], sizeof ctr_cols[i], "%s", counters.column[i]);
+    run_state st;
+    memset(&st, 0, sizeof st);
+    st.n_ctr = counters.n;
+    st.run_id = run_id;
+    st.check_mode = check_mode;
+    done_set done = {0};
+    char results_path[4200] = "", samples_path[4200] = "";
+    int rc_exit = 0;
+
+    if (out_dir[0]) {
+        if (mkdir_p(out_dir) != 0) {
+            fprintf(stderr, "moebench %s: cannot create output directory %s: %s\nnothing was run.\n",
+                    cmd, out_dir, strerror(errno));
+            free(plan);
+            mb_suite_free(&suite);
+            return 1;
+        }
+        snprintf(results_path, sizeof results_path, "%s/results.csv", out_dir);
+        snprintf(samples_path, sizeof samples_path, "%s/samples.csv", out_dir);
+        int resuming = 0;
+        if (o.resume && access(results_path, F_OK) == 0) {
+            drop_partial_line(results_path);
+            drop_partial_line(samples_path);
+            mb_csv_table t;
+            if (mb_csv_read(results_path, &t)) {
+                fprintf(stderr, "moebench %s: --resume: cannot read %s\n", cmd, results_path);
+                free(plan);
+                mb_suite_free(&suite);
+                return 1;
+            }
+            /* the header must be the one this run would write (same counter columns) */
+            char *hdr = NULL;
+            size_t hlen = 0;
+            FILE *mf = open_memstream(&hdr, &hlen);
+            mb_csv_write_header(mf, counters.n, ctr_cols);
+            fclose(mf);
+            FILE *rf = fopen(results_path, "r");
+            char line[8192] = "";
+            if (rf) {
+                if (!fgets(line, sizeof line, rf))
+                    line[0] = '\0';
+                fclose(rf);
+            }
+            int same = hdr && !strcmp(line, hdr);
+            free(hdr);
+            if (!same) {
+                fprintf(stderr, "moebench %s: --resume: %s has other columns than this run would "
+                                "write (different --counters?)\n", cmd, results_path);
+                mb_csv_free(&t);
+                free(plan);
+                mb_suite_free(&suite);
+                return 1;
+            }
+            done.keys = calloc(t.nrows ? t.nrows : 1, sizeof *done.keys);
+            for (size_t r = 0; done.keys && r < t.nrows; r++) {
+                char key[MB_DESC_LEN + 32];
+                snprintf(key, sizeof key, "%s\t%s", mb_csv_get(&t, r, "case"), mb_csv_get(&t, r, "impl"));
+                done.keys[done.n++] = strdup(key);
+            }
+            if (t.nrows > 0 && mb_csv_get(&t, 0, "run_id")[0])
+                snprintf(run_id, sizeof run_id, "%s", mb_csv_get(&t, 0, "run_id"));
+            mb_csv_free(&t);
+            resuming = 1;
+        }
+        st.results = fopen(results_path, resuming ? "a" : "w");
+        int samples_exist = resuming && access(samples_path, F_OK) == 0;
+        st.samples = st.results ? fopen(samples_path, samples_exist ? "a" : "w") : NULL;
+        if (!st.results || !st.samples) {
+            fprintf(stderr, "moebench %s: cannot write to %s: %s\nnothing was run.\n", cmd, out_dir,
+                    strerror(errno));
+            if (st.results)
+                fclose(st.results);
+            free(plan);
+            mb_suite_free(&suite);
+            return 1;
+        }
+        if (!resuming) {
+            mb_csv_write_header(st.results, counters.n, ctr_cols);
+            fflush(st.results);
+        }
+        if (!samples_exist)
+            mb_samples_write_header(st.samples);
+        fflush(st.samples);
+    }
+
+    /* drop rows already done (resume) */
+    if (done.n) {
+        total_rows = 0;
+        for (int i = 0; i < n_plan; i++) {
+            plan_item *p = &plan[i];
+            int k = 0;
+            for (int j = 0; j < p->n_impls; j++)
+                if (!done_has(&done, suite.cases[p->case_index].desc, p->impls[j]))
+                    memmove(p->impls[k++], p->impls[j], 24);
+            p->n_impls = k;
+            total_rows += k;
+        }
+        fprintf(stderr, "moebench %s: resuming %s: %zu rows already done, %d to run\n", cmd,
+                out_dir, done.n, total_rows);
+    }
+
+    /* 5. settings and provenance */
+    mb_roof roof;
+    char roof_src[8400] = "";
+    if (out_dir[0] && mb_roofline_load(out_dir, &roof) == 0)
+        snprintf(roof_src, sizeof roof_src, "%s/roofline.json", out_dir);
+    else {
+        char d[4200];
+        snprintf(d, sizeof d, "%s/results", MOEBENCH_SOURCE_DIR);
+        if (mb_roofline_load(d, &roof) == 0)
+            snprintf(roof_src, sizeof roof_src, "%s/roofline.json", d);
+    }
+    int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    cJSON *settings = cJSON_CreateObject();
+    cJSON_AddStringToObject(settings, "mode", check_mode ? "check" : (o.dry_run ? "dry-run" : "run"));
+    cJSON_AddNumberToObject(settings, "threads_option", o.threads);
+    cJSON_AddNumberToObject(settings, "min_time_s", o.min_time > 0 ? o.min_time : DEFAULT_MIN_TIME);
+    cJSON_AddNumberToObject(settings, "reps", o.reps > 0 ? o.reps : DEFAULT_REPS);
+    cJSON_AddStringToObject(settings, "cache_option", o.cache == 2 ? "cold" : o.cache == 1 ? "warm" : "suite/warm");
+    cJSON_AddNumberToObject(settings, "timeout_s", o.timeout > 0 ? o.timeout : DEFAULT_TIMEOUT);
+    cJSON_AddStringToObject(settings, "counters", o.counters ? o.counters : "auto");
+    cJSON_AddStringToObject(settings, "variant_filter", o.variant ? o.variant : "");
+    cJSON_AddStringToObject(settings, "impl_filter", o.impl ? o.impl : "");
+    cJSON_AddStringToObject(settings, "regex_filter", o.filter ? o.filter : "");
+    cJSON_AddNumberToObject(settings, "ci_target", 0.05);
+    cJSON_AddNumberToObject(settings, "naive_full_reference_max_flops", MB_NAIVE_FULL_FLOPS);
+    cJSON_AddNumberToObject(settings, "reference_sample_rows", MB_REF_SAMPLE_ROWS);
+    cJSON_AddStringToObject(settings, "output_dir", out_dir);
+    cJSON_AddStringToObject(settings, "resumed_from", o.resume ? o.resume : "");
+    char **full_argv = calloc((size_t)argc + 1, sizeof *full_argv);
+    full_argv[0] = "moebench";
+    for (int i = 0; i < argc; i++)
+        full_argv[i + 1] = argv[i];
+    mb_provenance prov = {run_id, argc + 1, full_argv, &suite, &counters, settings, roof,
+                          roof_src[0] ? roof_src : NULL};
+    cJSON *json = mb_provenance_build(&prov);
+    char json_path[4300] = "";
+    if (out_dir[0]) {
+        if (o.resume) {
+            snprintf(json_path, sizeof json_path, "%s/run.json", out_dir);
+            if (access(json_path, F_OK) == 0)   /* keep the original provenance */
+                snprintf(json_path, sizeof json_path, "%s/run-resume-%s.json", out_dir, stamp);
+        } else
+            snprintf(json_path, sizeof json_path, "%s/run.json", out_dir);
+        if (mb_json_write_file(json_path, json))
+            fprintf(stderr, "moebench %s: warning: cannot write %s\n", cmd, json_path);
+    }
+
+    /* like Google Benchmark: say when the numbers cannot be trusted as they are */
+    if (!check_mode && !o.dry_run) {
+        if (strcmp(MOEBENCH_BUILD_TYPE, "Release") != 0 && strcmp(MOEBENCH_BUILD_TYPE, "RelWithDebInfo") != 0)
+            fprintf(stderr, "moebench: warning: this is a %s build; timings are not representative "
+                            "(configure with -DCMAKE_BUILD_TYPE=Release)\n", MOEBENCH_BUILD_TYPE);
+#ifdef __SANITIZE_ADDRESS__
+        fprintf(stderr, "moebench: warning: built with sanitizers; timings are not representative\n");
+#endif
+        FILE *gf = fopen("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "r");
+        char gov[64] = "";
+        if (gf) {
+            if (fgets(gov, sizeof gov, gf))
+                gov[strcspn(gov, "\n")] = '\0';
+            fclose(gf);
+        }
+        if (gov[0] && strcmp(gov, "performance") != 0)
+            fprintf(stderr, "moebench: warning: CPU frequency scaling is '%s'; timings may vary "
+                            "(set the governor to performance)\n", gov);
+    }
+    if (counters.n > 0 && counters.no_hardware)
+        fprintf(stderr, "moebench: no hardware performance counters on this machine%s; only software "
+                        "events (task clock, page faults, context switches, migrations) are counted, "
+                        "the other ctr_ columns stay empty.\n",
+                mb_is_vm() ? " (a virtual machine without a virtualised PMU)" : "");
+    fprintf(stderr, "moebench %s: %d cases, %d rows%s%s\n", cmd, n_plan, total_rows,
+            out_dir[0] ? " -> " : "", out_dir);
+
+    /* 6. the cases */
+    st.rows_total = total_rows;
+    st.t_start = mb_now_s();
+    mb_sink sink = {on_row, on_sample, &st};
+    for (int i = 0; i < n_plan; i++) {
+        plan_item *p = &plan[i];
+        if (p->n_impls == 0)
+            continue;
+        const mb_case *c = &suite.cases[p->case_index];
+        mb_exec_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.min_time = o.min_time > 0 ? o.min_time : c->min_time > 0 ? c->min_time : DEFAULT_MIN_TIME;
+        cfg.reps = o.reps > 0 ? o.reps : c->reps > 0 ? c->reps : DEFAULT_REPS;
+        cfg.cache_cold = o.cache ? o.cache == 2 : c->cache == 2;
+        cfg.threads = o.threads > 0 ? o.threads : c->threads > 0 ? c->threads : online;
+        cfg.dry_run = o.dry_run;
+        cfg.check_only = check_mode;
+        int one = cfg.threads == 1;
+        cfg.peak_gflops = one && roof.peak_gflops_1t > 0 ? roof.peak_gflops_1t : roof.peak_gflops;
+        cfg.dram_gbps = one && roof.dram_gbps_1t > 0 ? roof.dram_gbps_1t : roof.dram_gbps;
+        cfg.run_id = run_id;
+        cfg.counters = &counters;
+        double timeout = o.timeout > 0 ? o.timeout : c->timeout > 0 ? c->timeout : DEFAULT_TIMEOUT;
+        mb_run_case(c, p->impls, p->n_impls, p->naive_explicit, &cfg, timeout, &sink);
+        if (st.samples)
+            fflush(st.samples);
+    }
+
+    /* 7. summary, provenance update, charts */
+    char el[32];
+    fmt_duration(mb_now_s() - st.t_start, el, sizeof el);
+    fprintf(stderr, "moebench %s: done in %s:", cmd, el);
+    for (int i = 0; i < 6; i++)
+        if (st.n_status[i])
+            fprintf(stderr, " %d %s", st.n_status[i], statuses[i]);
+    fprintf(stderr, "\n");
+    int bad = st.n_status[2] + st.n_status[3] + st.n_status[4] + st.n_status[5];
+    if (bad)
+        rc_exit = 1;
+    if (st.results)
+        fclose(st.results);
+    if (st.samples)
+        fclose(st.samples);
+    if (json_path[0]) {
+        cJSON *res = cJSON_AddObjectToObject(json, "result");
+        for (int i = 0; i < 6; i++)
+            cJSON_AddNumberToObject(res, statuses[i], st.n_status[i]);
+        cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - st.t_start);
+        mb_json_write_file(json_path, json);
+    }
+    if (!o.dry_run && !check_mode)
+        print_summary(stdout, &st);
+    if (out_dir[0])
+        printf("results: %s\n", out_dir);
+    if (out_dir[0] && !check_mode && !o.dry_run && !o.no_plot && st.n_status[0] > 0) {
+        if (mb_plot_results) {
+            if (mb_plot_results(out_dir) != 0)
+                fprintf(stderr, "moebench %s: warning: plotting failed (results are intact)\n", cmd);
+        } else {
+            fprintf(stderr, "moebench %s: plotting not built in; run `moebench plot %s`\n", cmd, out_dir);
+        }
+    }
+    cJSON_Delete(json);
+    free(full_argv);
+    for (size_t i = 0; i < done.n; i++)
+        free(done.keys[i]);
+    free(done.keys);
+    free(st.sum);
+    free(plan);
+    mb_suite_free(&suite);
+    return rc_exit;
+}
+
+int mb_cmd_run(int argc, char **argv)
+{
+    return run_main(argc, argv, 0);
+}
+
+int mb_cmd_check(int argc, char **argv)
+{
+    return run_main(argc, argv, 1);
+}

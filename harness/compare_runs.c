@@ -1,0 +1,265 @@
+/* Comparing two results directories (see compare_runs.h). */
+#include "compare_runs.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot_series.h"
+#include "stats.h"
+
+/* Provenance that changes what a timing means: compare leaves whose path names one of these,
+ * except the ones expected to differ between any two runs. */
+static const char *const prov_include[] = {"compiler", "flags", "version", "openblas", "onednn",
+                                           "dnnl", "papi", "librar", "host", "cpu", "build",
+                                           "kernel", "vm", "machine", "environment", NULL};
+static const char *const prov_exclude[] = {"run_id", "date", "written", "git", "command", "suite",
+                                           "roofline", "argv", "started", "finished", "pid",
+                                           "settings", "counters", "source_dir", NULL};
+
+static int path_has(const char *path, const char *const *words)
+{
+    for (; *words; words++)
+        if (strstr(path, *words))
+            return 1;
+    return 0;
+}
+
+static void leaf_text(const cJSON *v, char *out, size_t n)
+{
+    if (cJSON_IsString(v))
+        snprintf(out, n, "%s", v->valuestring);
+    else if (cJSON_IsNumber(v))
+        snprintf(out, n, "%g", v->valuedouble);
+    else if (cJSON_IsBool(v))
+        snprintf(out, n, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNull(v))
+        snprintf(out, n, "null");
+    else {
+        char *s = cJSON_PrintUnformatted(v);
+        snprintf(out, n, "%s", s ? s : "?");
+        free(s);
+    }
+}
+
+static void add_warn(mb_cmp_result *r, const char *path, const char *va, const char *vb)
+{
+    if (r->nwarn >= MB_CMP_MAX_WARN)
+        return;
+    snprintf(r->warn[r->nwarn++], sizeof r->warn[0], "%.120s: A '%.200s' vs B '%.200s'", path, va,
+             vb);
+}
+
+/* Walks a's leaves (scalars and arrays compared whole), then b's leaves missing from a. */
+static void diff_prov(const cJSON *a, const cJSON *b, const char *prefix, mb_cmp_result *r,
+                      int reverse)
+{
+    for (const cJSON *ch = a ? a->child : NULL; ch; ch = ch->next) {
+        if (!ch->string)
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", ch->string);
+        if (path_has(path, prov_exclude))
+            continue;
+        if (cJSON_IsObject(ch)) {
+            diff_prov(ch, b ? cJSON_GetObjectItemCaseSensitive(b, ch->string) : NULL, path, r,
+                      reverse);
+            continue;
+        }
+        if (!path_has(path, prov_include))
+            continue;
+        const cJSON *other = b ? cJSON_GetObjectItemCaseSensitive(b, ch->string) : NULL;
+        char va[300], vb[300];
+        leaf_text(ch, va, sizeof va);
+        if (!other) {
+            if (reverse)
+                add_warn(r, path, "(absent)", va);
+            else
+                add_warn(r, path, va, "(absent)");
+            continue;
+        }
+        if (reverse)
+            continue;   /* present on both sides: compared in the forward pass */
+        leaf_text(other, vb, sizeof vb);
+        if (strcmp(va, vb))
+            add_warn(r, path, va, vb);
+    }
+}
+
+static void short_label(const mb_results *res, size_t i, char *out, size_t n)
+{
+    snprintf(out, n, "%s T=%s %s", mb_results_str(res, i, res->c.variant),
+             mb_results_str(res, i, res->c.T), mb_results_str(res, i, res->c.impl));
+}
+
+int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out)
+{
+    memset(out, 0, sizeof *out);
+    char buf[128];
+    snprintf(out->run_a, sizeof out->run_a, "%.127s",
+             mb_results_prov(a, "run_id", buf, sizeof buf) ? buf : a->dir);
+    snprintf(out->run_b, sizeof out->run_b, "%.127s",
+             mb_results_prov(b, "run_id", buf, sizeof buf) ? buf : b->dir);
+    size_t na = mb_results_nrows(a), nb = mb_results_nrows(b);
+    out->e = calloc(na ? na : 1, sizeof *out->e);
+    if (!out->e)
+        return -1;
+    char *matched_b = calloc(nb ? nb : 1, 1);
+    if (!matched_b)
+        return -1;
+    char ka[1400], kb[1400];
+    double logsum = 0;
+    for (size_t i = 0; i < na; i++) {
+        if (!mb_results_ok(a, i))
+            continue;
+        mb_results_match_key(a, i, ka, sizeof ka);
+        const char *impl = mb_results_str(a, i, a->c.impl);
+        long j = -1;
+        for (size_t jj = 0; jj < nb && j < 0; jj++) {
+            if (matched_b[jj] || !mb_results_ok(b, jj) ||
+                strcmp(mb_results_str(b, jj, b->c.impl), impl))
+                continue;
+            mb_results_match_key(b, jj, kb, sizeof kb);
+            if (!strcmp(ka, kb))
+                j = (long)jj;
+        }
+        if (j < 0) {
+            out->only_a++;
+            continue;
+        }
+        matched_b[j] = 1;
+        mb_cmp_entry *e = &out->e[out->n];
+        mb_results_case(a, i, e->case_desc, sizeof e->case_desc);
+        snprintf(e->impl, sizeof e->impl, "%s", impl);
+        short_label(a, i, e->label, sizeof e->label);
+        e->med_a = mb_results_num(a, i, a->c.med);
+        e->med_b = mb_results_num(b, (size_t)j, b->c.med);
+        if (!(e->med_a > 0) || !(e->med_b > 0))
+            continue;
+        e->ratio = e->med_b / e->med_a;
+        double *sa = NULL, *sb = NULL;
+        char case_b[1024];
+        mb_results_case(b, (size_t)j, case_b, sizeof case_b);
+        e->n_a = (int)mb_results_samples(a, e->case_desc, impl, &sa);
+        e->n_b = (int)mb_results_samples(b, case_b, impl, &sb);
+        e->p = NAN;
+        e->U = NAN;
+        if (e->n_a > 0 && e->n_b > 0 &&
+            mb_mann_whitney(sa, (size_t)e->n_a, sb, (size_t)e->n_b, &e->U, &e->p) == 0) {
+            e->significant = e->p < MB_CMP_ALPHA;
+            out->n_faster += e->significant && e->ratio < 1;
+            out->n_slower += e->significant && e->ratio > 1;
+        }
+        free(sa);
+        free(sb);
+        logsum += log(e->ratio);
+        out->n++;
+    }
+    for (size_t j = 0; j < nb; j++)
+        out->only_b += mb_results_ok(b, j) && !matched_b[j];
+    free(matched_b);
+    out->geomean = out->n ? exp(logsum / out->n) : NAN;
+    diff_prov(a->run, b->run, "", out, 0);
+    diff_prov(b->run, a->run, "", out, 1);
+    return 0;
+}
+
+void mb_cmp_free(mb_cmp_result *r)
+{
+    free(r->e);
+    memset(r, 0, sizeof *r);
+}
+
+double mb_cmp_geomean_impl(const mb_cmp_result *r, const char *impl)
+{
+    double s = 0;
+    int k = 0;
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->e[i].impl, impl)) {
+            s += log(r->e[i].ratio);
+            k++;
+        }
+    return k ? exp(s / k) : NAN;
+}
+
+const mb_cmp_entry *mb_cmp_find(const mb_cmp_result *r, const char *case_desc, const char *impl)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->e[i].case_desc, case_desc) && !strcmp(r->e[i].impl, impl))
+            return &r->e[i];
+    return NULL;
+}
+
+void mb_cmp_print(const mb_cmp_result *r, FILE *f)
+{
+    fprintf(f, "A = %s\nB = %s\n", r->run_a, r->run_b);
+    for (int w = 0; w < r->nwarn; w++)
+        fprintf(f, "warning: provenance differs: %s\n", r->warn[w]);
+    if (r->nwarn)
+        fprintf(f, "warning: the runs differ in build or machine (above): ratios mix code and "
+                   "environment changes\n");
+    int wcase = 4;
+    for (int i = 0; i < r->n; i++)
+        if ((int)strlen(r->e[i].case_desc) > wcase)
+            wcase = (int)strlen(r->e[i].case_desc);
+    if (wcase > 70)
+        wcase = 70;
+    fprintf(f, "%-*s  %-8s %13s %13s %8s %9s %s\n", wcase, "case", "impl", "A median us",
+            "B median us", "B/A", "p", "");
+    for (int i = 0; i < r->n; i++) {
+        const mb_cmp_entry *e = &r->e[i];
+        char p[32];
+        if (isfinite(e->p))
+            snprintf(p, sizeof p, "%.2g", e->p);
+        else
+            snprintf(p, sizeof p, "n/a");
+        fprintf(f, "%-*s  %-8s %13.4g %13.4g %8.3f %9s %s\n", wcase, e->case_desc, e->impl,
+                e->med_a, e->med_b, e->ratio, p,
+                e->significant ? (e->ratio > 1 ? "* slower" : "* faster") : "");
+    }
+    fprintf(f, "geometric mean B/A over %d matched cases: %.4f (%d significantly faster, %d "
+               "significantly slower at p < %.2f, Mann-Whitney U on the raw samples)\n",
+            r->n, r->geomean, r->n_faster, r->n_slower, MB_CMP_ALPHA);
+    /* per implementation, in the order they first appear */
+    for (int i = 0; i < r->n; i++) {
+        int first = 1;
+        for (int j = 0; j < i; j++)
+            first &= strcmp(r->e[j].impl, r->e[i].impl) != 0;
+        if (first)
+            fprintf(f, "  %-8s geometric mean B/A %.4f\n", r->e[i].impl,
+                    mb_cmp_geomean_impl(r, r->e[i].impl));
+    }
+    if (r->only_a || r->only_b)
+        fprintf(f, "unmatched ok rows: %d only in A, %d only in B\n", r->only_a, r->only_b);
+}
+
+int mb_cmp_chart(const mb_cmp_result *r, mb_plot_out *o, char *err, size_t n)
+{
+    if (!r->n)
+        return 1;
+    FILE *f = mb_plot_out_open(o, "compare.dat");
+    if (!f) {
+        snprintf(err, n, "compare.dat: cannot write");
+        return -1;
+    }
+    fprintf(f, "# index label ratio(B/A) significant p\n");
+    for (int i = 0; i < r->n; i++)
+        fprintf(f, "%d \"%s\" %.6g %d %.4g\n", i, r->e[i].label, r->e[i].ratio,
+                r->e[i].significant, isfinite(r->e[i].p) ? r->e[i].p : -1.0);
+    fclose(f);
+    mb_gp_buf gp = {0};
+    double lo = 1, hi = 1;
+    for (int i = 0; i < r->n; i++) {
+        lo = fmin(lo, r->e[i].ratio);
+        hi = fmax(hi, r->e[i].ratio);
+    }
+    mb_gp_printf(&gp, "datafile = \"compare.dat\"\nentries = %d\ngeomean = %.6g\n"
+                      "ylo = %.6g\nyhi = %.6g\nalpha = %g\n",
+                 r->n, r->geomean, lo / 1.25, hi * 1.25, MB_CMP_ALPHA);
+    mb_gp_var_str(&gp, "run_a", r->run_a);
+    mb_gp_var_str(&gp, "run_b", r->run_b);
+    mb_gp_printf(&gp, "provenance_differs = %d\n", r->nwarn > 0);
+    int rc = mb_plot_render(o, "compare", "compare", gp.s, MB_CHART_W, MB_CHART_H, err, n);
+    mb_gp_free(&gp);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/* `moebench compare A B`: rows of two results directories matched by case descriptor, threads,
+ * cache and implementation; the ratio of medians B/A, a two-sided Mann-Whitney U test on the raw
+ * samples (samples.csv) with significance at 0.05, the geometric mean of the ratios, and the
+ * provenance differences that make the comparison doubtful. */
+#ifndef MOEBENCH_COMPARE_RUNS_H
+#define MOEBENCH_COMPARE_RUNS_H
+
+#include <stdio.h>
+#include "plot_gnuplot.h"
+#include "plot_results.h"
+
+#define MB_CMP_ALPHA 0.05
+#define MB_CMP_MAX_WARN 24
+
+typedef struct {
+    char case_desc[1024];
+    char impl[32];
+    char label[160];        /* short: "lora T=16 blas" */
+    double med_a, med_b;    /* time_us_median */
+    double ratio;           /* med_b / med_a: > 1 means B is slower */
+    int n_a, n_b;           /* samples found */
+    double U, p;            /* p = NAN without samples */
+    int significant;        /* p < MB_CMP_ALPHA */
+} mb_cmp_entry;
+
+typedef struct {
+    mb_cmp_entry *e;
+    int n;
+    int only_a, only_b;     /* ok rows without an ok partner in the other run */
+    double geomean;         /* of ratio over all entries (NAN when n == 0) */
+    int n_faster, n_slower; /* significant entries with ratio < 1 / > 1 */
+    int nwarn;
+    char warn[MB_CMP_MAX_WARN][600];
+    char run_a[128], run_b[128];
+} mb_cmp_result;
+
+int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out);
+void mb_cmp_free(mb_cmp_result *r);
+/* Geometric mean of the ratios of one implementation (NAN if none). */
+double mb_cmp_geomean_impl(const mb_cmp_result *r, const char *impl);
+/* Finds the entry of (case, impl), or NULL. */
+const mb_cmp_entry *mb_cmp_find(const mb_cmp_result *r, const char *case_desc, const char *impl);
+/* The table, the summary and the warnings. */
+void mb_cmp_print(const mb_cmp_result *r, FILE *f);
+/* compare.{png,pdf} with its .gp/.dat; 0 rendered, 1 nothing to draw, -1 error. */
+int mb_cmp_chart(const mb_cmp_result *r, mb_plot_out *o, char *err, size_t n);
+
+#endif

@@ -1,0 +1,365 @@
+/* CSV writers and reader (see csv.h). */
+#include "csv.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mb_row_init(mb_row *r)
+{
+    memset(r, 0, sizeof *r);
+    r->threads = -1;
+    r->B = r->S = r->T = r->h = r->o = r->f = r->r = r->E = r->k = r->shard = -1;
+    r->samples = 0;
+    r->time_us_median = r->time_us_min = r->time_us_p95 = r->time_us_mad = NAN;
+    r->time_us_ci_lo = r->time_us_ci_hi = NAN;
+    r->prepare_us = r->flops = r->bytes = r->gflops = r->gbps = r->pct_peak = NAN;
+    r->weights_bytes = r->workspace_bytes = r->peak_rss_bytes = -1;
+    r->max_abs_err = r->max_rel_err = r->expert_load_max = r->aux_loss = NAN;
+    for (int i = 0; i < MB_MAX_COUNTERS; i++)
+        r->ctr[i] = NAN;
+    r->alpha = NAN;
+    r->seed = -1;
+    r->iters_per_sample = -1;
+    r->prepare_bytes = -1;
+}
+
+static const char *const required_cols[] = {
+    "run_id", "variant", "impl", "status", "reason", "dtype", "threads", "cache", "B", "S", "T",
+    "h", "o", "f", "r", "E", "k", "share", "shard", "samples", "time_us_median", "time_us_min",
+    "time_us_p95", "time_us_mad", "time_us_ci_lo", "time_us_ci_hi", "prepare_us", "flops",
+    "bytes", "gflops", "gbps", "pct_peak", "weights_bytes", "workspace_bytes", "peak_rss_bytes",
+    "max_abs_err", "max_rel_err", "expert_load_max", "aux_loss"};
+static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
+                                         "prepare_bytes"};
+
+void mb_csv_write_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void mb_csv_sanitize(const char *in, char *out, size_t n)
+{
+    size_t j = 0;
+    for (; *in && j + 1 < n; in++) {
+        unsigned char c = (unsigned char)tolower((unsigned char)*in);
+        out[j++] = (isalnum(c) || c == '_') ? (char)c : '_';
+    }
+    if (n)
+        out[j] = '\0';
+}
+
+void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64])
+{
+    size_t nreq = sizeof required_cols / sizeof required_cols[0];
+    for (size_t i = 0; i < nreq; i++)
+        fprintf(f, "%s%s", i ? "," : "", required_cols[i]);
+    for (int i = 0; i < n_ctr; i++)
+        fprintf(f, ",ctr_%s", ctr_names[i]);
+    for (size_t i = 0; i < sizeof extra_cols / sizeof extra_cols[0]; i++)
+        fprintf(f, ",%s", extra_cols[i]);
+    fputc('\n', f);
+}
+
+static void put_str(FILE *f, const char *s)
+{
+    fputc(',', f);
+    mb_csv_write_field(f, s);
+}
+
+static void put_i64(FILE *f, int64_t v)
+{
+    if (v < 0)
+        fputc(',', f);
+    else
+        fprintf(f, ",%lld", (long long)v);
+}
+
+/* %.9g keeps full float precision and round-trips the values the harness computes. */
+static void put_dbl(FILE *f, double v)
+{
+    if (isnan(v) || isinf(v))
+        fputc(',', f);
+    else
+        fprintf(f, ",%.9g", v);
+}
+
+void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
+{
+    mb_csv_write_field(f, r->run_id);
+    put_str(f, r->variant);
+    put_str(f, r->impl);
+    put_str(f, r->status);
+    put_str(f, r->reason);
+    put_str(f, r->dtype);
+    put_i64(f, r->threads);
+    put_str(f, r->cache);
+    put_i64(f, r->B);
+    put_i64(f, r->S);
+    put_i64(f, r->T);
+    put_i64(f, r->h);
+    put_i64(f, r->o);
+    put_i64(f, r->f);
+    put_i64(f, r->r);
+    put_i64(f, r->E);
+    put_i64(f, r->k);
+    put_str(f, r->share);
+    put_i64(f, r->shard);
+    put_i64(f, r->samples);
+    put_dbl(f, r->time_us_median);
+    put_dbl(f, r->time_us_min);
+    put_dbl(f, r->time_us_p95);
+    put_dbl(f, r->time_us_mad);
+    put_dbl(f, r->time_us_ci_lo);
+    put_dbl(f, r->time_us_ci_hi);
+    put_dbl(f, r->prepare_us);
+    put_dbl(f, r->flops);
+    put_dbl(f, r->bytes);
+    put_dbl(f, r->gflops);
+    put_dbl(f, r->gbps);
+    put_dbl(f, r->pct_peak);
+    put_i64(f, r->weights_bytes);
+    put_i64(f, r->workspace_bytes);
+    put_i64(f, r->peak_rss_bytes);
+    put_dbl(f, r->max_abs_err);
+    put_dbl(f, r->max_rel_err);
+    put_dbl(f, r->expert_load_max);
+    put_dbl(f, r->aux_loss);
+    for (int i = 0; i < n_ctr && i < MB_MAX_COUNTERS; i++)
+        put_dbl(f, r->ctr[i]);
+    put_str(f, r->case_desc);
+    put_dbl(f, r->alpha);
+    put_str(f, r->act);
+    put_i64(f, r->seed);
+    put_i64(f, r->iters_per_sample);
+    put_i64(f, r->prepare_bytes);
+    fputc('\n', f);
+}
+
+void mb_samples_write_header(FILE *f)
+{
+    fputs("run_id,case,impl,rep,time_ns\n", f);
+}
+
+void mb_samples_write(FILE *f, const char *run_id, const char *case_desc, const char *impl,
+                      int rep, int64_t time_ns)
+{
+    mb_csv_write_field(f, run_id);
+    put_str(f, case_desc);
+    put_str(f, impl);
+    fprintf(f, ",%d,%lld\n", rep, (long long)time_ns);
+}
+
+/* ---- reader ------------------------------------------------------------------------- */
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} strvec;
+
+static int strvec_push(strvec *s, char *x)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = x;
+    return 0;
+}
+
+/* Parses one record starting at *p (RFC 4180: quoted fields may hold commas, "" and
+ * newlines). Returns 0, 1 at end of input, -1 on a malformed quote. */
+static int parse_record(const char **p, strvec *out)
+{
+    const char *s = *p;
+    if (!*s)
+        return 1;
+    for (;;) {
+        size_t cap = 64, n = 0;
+        char *field = malloc(cap);
+        if (!field)
+            return -1;
+        if (*s == '"') {
+            s++;
+            for (;;) {
+                if (!*s) {
+                    free(field);
+                    return -1;
+                }
+                if (*s == '"') {
+                    if (s[1] == '"')
+                        s++;
+                    else {
+                        s++;
+                        break;
+                    }
+                }
+                if (n + 2 > cap) {
+                    char *nf = realloc(field, cap *= 2);
+                    if (!nf) {
+                        free(field);
+                        return -1;
+                    }
+                    field = nf;
+                }
+                field[n++] = *s++;
+            }
+        } else {
+            while (*s && *s != ',' && *s != '\n' && *s != '\r') {
+                if (n + 2 > cap) {
+                    char *nf = realloc(field, cap *= 2);
+                    if (!nf) {
+                        free(field);
+                        return -1;
+                    }
+                    field = nf;
+                }
+                field[n++] = *s++;
+            }
+        }
+        field[n] = '\0';
+        if (strvec_push(out, field)) {
+            free(field);
+            return -1;
+        }
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        if (*s == '\r')
+            s++;
+        if (*s == '\n')
+            s++;
+        else if (*s) {
+            return -1;   /* text after a closing quote */
+        }
+        break;
+    }
+    *p = s;
+    return 0;
+}
+
+int mb_csv_read(const char *path, mb_csv_table *t)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            } else
+                buf = nb;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return -1;
+    buf[n] = '\0';
+
+    const char *p = buf;
+    strvec rec = {0};
+    int rc = parse_record(&p, &rec);
+    if (rc != 0) {
+        free(buf);
+        free(rec.v);
+        return rc == 1 ? 0 : -1;
+    }
+    t->ncols = rec.n;
+    t->header = rec.v;
+    size_t rcap = 0;
+    for (;;) {
+        strvec fields = {0};
+        rc = parse_record(&p, &fields);
+        if (rc == 1)
+            break;
+        if (rc < 0) {
+            for (size_t i = 0; i < fields.n; i++)
+                free(fields.v[i]);
+            free(fields.v);
+            free(buf);
+            mb_csv_free(t);
+            return -1;
+        }
+        if (fields.n == 1 && fields.v[0][0] == '\0') {   /* blank line */
+            free(fields.v[0]);
+            free(fields.v);
+            continue;
+        }
+        while (fields.n < t->ncols) {
+            char *e = calloc(1, 1);
+            if (!e || strvec_push(&fields, e)) {
+                free(e);
+                break;
+            }
+        }
+        if (t->nrows == rcap) {
+            rcap = rcap ? 2 * rcap : 64;
+            char ***nr = realloc(t->rows, rcap * sizeof *nr);
+            if (!nr) {
+                free(buf);
+                mb_csv_free(t);
+                return -1;
+            }
+            t->rows = nr;
+        }
+        /* extra fields beyond the header are dropped */
+        for (size_t i = t->ncols; i < fields.n; i++)
+            free(fields.v[i]);
+        t->rows[t->nrows++] = fields.v;
+    }
+    free(buf);
+    return 0;
+}
+
+void mb_csv_free(mb_csv_table *t)
+{
+    for (size_t i = 0; i < t->ncols && t->header; i++)
+        free(t->header[i]);
+    free(t->header);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t i = 0; i < t->ncols; i++)
+            free(t->rows[r][i]);
+        free(t->rows[r]);
+    }
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+int mb_csv_col(const mb_csv_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        if (!strcmp(t->header[i], name))
+            return (int)i;
+    return -1;
+}
+
+const char *mb_csv_get(const mb_csv_table *t, size_t row, const char *col)
+{
+    int c = mb_csv_col(t, col);
+    if (c < 0 || row >= t->nrows)
+        return "";
+    return t->rows[row][c];
+}

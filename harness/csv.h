@@ -1,0 +1,75 @@
+/* results.csv and samples.csv: the row of one case x implementation, its writer (RFC 4180
+ * quoting, the exact column order of the design, section 5) and a small reader used by
+ * --resume, tests and other commands. */
+#ifndef MOEBENCH_CSV_H
+#define MOEBENCH_CSV_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stddef.h>
+
+#define MB_MAX_COUNTERS 12
+#define MB_REASON_LEN 600
+#define MB_DESC_LEN 400
+
+/* One results.csv row. Doubles that are NAN and integers that are < 0 are written as empty
+ * fields (unknown / not applicable), never as 0. */
+typedef struct {
+    char run_id[48];
+    char variant[16], impl[24], status[12];
+    char reason[MB_REASON_LEN];
+    char dtype[8];
+    int threads;
+    char cache[8];
+    int64_t B, S, T, h, o, f, r, E, k;
+    char share[12];
+    int64_t shard;
+    int64_t samples;
+    double time_us_median, time_us_min, time_us_p95, time_us_mad, time_us_ci_lo, time_us_ci_hi;
+    double prepare_us, flops, bytes, gflops, gbps, pct_peak;
+    int64_t weights_bytes, workspace_bytes, peak_rss_bytes;
+    double max_abs_err, max_rel_err, expert_load_max, aux_loss;
+    double ctr[MB_MAX_COUNTERS];      /* per forward; NAN = counter unavailable */
+    /* extra columns after the required ones */
+    char case_desc[MB_DESC_LEN];
+    double alpha;
+    char act[8];
+    int64_t seed;
+    int64_t iters_per_sample;
+    int64_t prepare_bytes;
+} mb_row;
+
+/* A row with every numeric field unknown (NAN / -1) and empty strings. */
+void mb_row_init(mb_row *r);
+
+/* Writes the header line: required columns, then ctr_<name> for each counter column name
+ * (already sanitised, see mb_csv_sanitize), then the extra columns. */
+void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
+void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
+/* Writes one field with quoting when it holds a comma, quote, CR or LF. */
+void mb_csv_write_field(FILE *f, const char *s);
+/* Lower-cases and maps every character outside [a-z0-9_] to '_' (perf::TASK-CLOCK ->
+ * perf__task_clock). */
+void mb_csv_sanitize(const char *in, char *out, size_t n);
+
+void mb_samples_write_header(FILE *f);
+void mb_samples_write(FILE *f, const char *run_id, const char *case_desc, const char *impl,
+                      int rep, int64_t time_ns);
+
+/* Whole CSV file in memory: ncols header names, nrows rows of ncols strings each (missing
+ * trailing fields are ""). */
+typedef struct {
+    size_t ncols, nrows;
+    char **header;
+    char ***rows;
+} mb_csv_table;
+
+/* 0 on success; -1 (with errno or a malformed-quote error) otherwise. */
+int mb_csv_read(const char *path, mb_csv_table *t);
+void mb_csv_free(mb_csv_table *t);
+/* Column index of name, or -1. */
+int mb_csv_col(const mb_csv_table *t, const char *name);
+/* Field (never NULL: "" when out of range). */
+const char *mb_csv_get(const mb_csv_table *t, size_t row, const char *col);
+
+#endif

@@ -1,0 +1,73 @@
+/* Process memory probes (see memory.h). */
+#include "memory.h"
+
+#include <hwloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int64_t mb_peak_rss_bytes(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (int64_t)ru.ru_maxrss * 1024;   /* Linux reports KiB */
+}
+
+int64_t mb_current_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return -1;
+    long long size, resident;
+    int n = fscanf(f, "%lld %lld", &size, &resident);
+    fclose(f);
+    if (n != 2)
+        return -1;
+    return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+int64_t mb_mem_available_bytes(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    int64_t v = -1;
+    while (fgets(line, sizeof line, f)) {
+        long long kb;
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) {
+            v = (int64_t)kb * 1024;
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+int64_t mb_llc_bytes(void)
+{
+    hwloc_topology_t topo;
+    int64_t best = -1;
+    if (hwloc_topology_init(&topo) == 0) {
+        if (hwloc_topology_load(topo) == 0) {
+            for (hwloc_obj_type_t t = HWLOC_OBJ_L1CACHE; t <= HWLOC_OBJ_L5CACHE; t++) {
+                hwloc_obj_t o = hwloc_get_next_obj_by_type(topo, t, NULL);
+                if (o && o->attr && (int64_t)o->attr->cache.size > best)
+                    best = (int64_t)o->attr->cache.size;
+            }
+        }
+        hwloc_topology_destroy(topo);
+    }
+    if (best > 0)
+        return best;
+    FILE *f = fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r");
+    if (f) {
+        long long kb;
+        if (fscanf(f, "%lldK", &kb) == 1)
+            best = (int64_t)kb * 1024;
+        fclose(f);
+    }
+    return best;
+}

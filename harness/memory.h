@@ -1,0 +1,17 @@
+/* Process memory probes for the harness: peak and current RSS, available memory, and the
+ * last-level cache size (for --cache cold). */
+#ifndef MOEBENCH_MEMORY_H
+#define MOEBENCH_MEMORY_H
+
+#include <stdint.h>
+
+/* Peak RSS of the calling process in bytes (getrusage ru_maxrss), -1 if unknown. */
+int64_t mb_peak_rss_bytes(void);
+/* Current RSS in bytes (/proc/self/statm), -1 if unknown. */
+int64_t mb_current_rss_bytes(void);
+/* MemAvailable from /proc/meminfo in bytes, -1 if unknown. */
+int64_t mb_mem_available_bytes(void);
+/* Size of the largest cache level reported by hwloc (fallback: sysfs), -1 if unknown. */
+int64_t mb_llc_bytes(void);
+
+#endif

@@ -1,0 +1,380 @@
+/* gnuplot rendering with a staging directory (see plot_gnuplot.h). */
+#include "plot_gnuplot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MOEBENCH_SOURCE_DIR
+#define MOEBENCH_SOURCE_DIR "."
+#endif
+
+int mb_gnuplot_available(char *err, size_t n)
+{
+    const char *path = getenv("PATH");
+    if (path && *path) {
+        const char *p = path;
+        while (*p) {
+            const char *c = strchr(p, ':');
+            size_t len = c ? (size_t)(c - p) : strlen(p);
+            char cand[4200];
+            snprintf(cand, sizeof cand, "%.*s/gnuplot", (int)len, len ? p : ".");
+            if (access(cand, X_OK) == 0)
+                return 0;
+            p += len + (c ? 1 : 0);
+        }
+    }
+    snprintf(err, n, "gnuplot not found in PATH (install gnuplot-nox); charts need it");
+    return -1;
+}
+
+const char *mb_plot_templates_dir(void)
+{
+    const char *env = getenv("MOEBENCH_PLOTS_DIR");
+    return env && *env ? env : MOEBENCH_SOURCE_DIR "/plots";
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int mb_plot_out_begin(mb_plot_out *o, const char *final_dir, const char *footnote, char *err,
+                      size_t n)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->final_dir, sizeof o->final_dir, "%s", final_dir);
+    size_t l = strlen(o->final_dir);
+    while (l > 1 && o->final_dir[l - 1] == '/')
+        o->final_dir[--l] = 0;
+    snprintf(o->templates, sizeof o->templates, "%s", mb_plot_templates_dir());
+    snprintf(o->footnote, sizeof o->footnote, "%s", footnote ? footnote : "");
+    /* the staging directory sits beside the destination so the final rename stays on one
+     * file system */
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", o->final_dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        if (mkdir_p(parent) != 0) {
+            snprintf(err, n, "%s: cannot create directory: %s", parent, strerror(errno));
+            return -1;
+        }
+    }
+    snprintf(o->tmp_dir, sizeof o->tmp_dir, "%s.tmp.XXXXXX", o->final_dir);
+    if (!mkdtemp(o->tmp_dir)) {
+        snprintf(err, n, "%s: cannot create a staging directory: %s", o->tmp_dir,
+                 strerror(errno));
+        o->tmp_dir[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+FILE *mb_plot_out_open(mb_plot_out *o, const char *name)
+{
+    char p[4500];
+    snprintf(p, sizeof p, "%s/%s", o->tmp_dir, name);
+    return fopen(p, "w");
+}
+
+void mb_plot_out_remove(mb_plot_out *o, const char *name)
+{
+    char p[4500];
+    snprintf(p, sizeof p, "%s/%s", o->tmp_dir, name);
+    unlink(p);
+}
+
+void mb_gp_quote(const char *s, char *out, size_t n)
+{
+    size_t k = 0;
+    if (n < 3) {
+        if (n)
+            out[0] = 0;
+        return;
+    }
+    out[k++] = '"';
+    for (; *s && k + 4 < n; s++) {
+        if (*s == '\n') { /* gnuplot reads \n in a double-quoted string as a line break */
+            out[k++] = '\\';
+            out[k++] = 'n';
+            continue;
+        }
+        if (*s == '"' || *s == '\\')
+            out[k++] = '\\';
+        out[k++] = *s == '\r' ? ' ' : *s;
+    }
+    out[k++] = '"';
+    out[k] = 0;
+}
+
+void mb_gp_printf(mb_gp_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0) {
+        va_end(ap2);
+        return;
+    }
+    if (b->len + (size_t)need + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)need;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            va_end(ap2);
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap2);
+    va_end(ap2);
+    b->len += (size_t)need;
+}
+
+void mb_gp_var_str(mb_gp_buf *b, const char *var, const char *value)
+{
+    size_t n = 2 * strlen(value) + 4;
+    char *q = malloc(n);
+    if (!q)
+        return;
+    mb_gp_quote(value, q, n);
+    mb_gp_printf(b, "%s = %s\n", var, q);
+    free(q);
+}
+
+void mb_gp_free(mb_gp_buf *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (s) {
+        size_t got = fread(s, 1, (size_t)len, f);
+        s[got] = 0;
+    }
+    fclose(f);
+    return s;
+}
+
+/* First line of gnuplot's stderr that names an error, for a one-line message. */
+static void first_error(const char *log_path, char *out, size_t n)
+{
+    char *log = read_text(log_path);
+    out[0] = 0;
+    if (!log)
+        return;
+    char *hit = NULL;
+    for (char *line = log; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        if (strstr(line, "rror") || strstr(line, "annot") || strstr(line, "not found")) {
+            if (!hit || strstr(line, "rror"))
+                hit = line;
+            if (strstr(line, "rror"))
+                break;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (hit)
+        snprintf(out, n, "%s", hit);
+    free(log);
+    if (!hit) { /* no line names an error: the last non-empty line says most */
+        char *again = read_text(log_path), *last = NULL;
+        for (char *line = again; line && *line;) {
+            char *nl = strchr(line, '\n');
+            if (nl)
+                *nl = 0;
+            if (*line)
+                last = line;
+            line = nl ? nl + 1 : NULL;
+        }
+        if (last)
+            snprintf(out, n, "%s", last);
+        free(again);
+    }
+}
+
+static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, char *err, size_t n)
+{
+    char log_path[4500];
+    snprintf(log_path, sizeof log_path, "%s/.%s.log", o->tmp_dir, name);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, n, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        if (chdir(o->tmp_dir) != 0)
+            _exit(126);
+        execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char why[512];
+        first_error(log_path, why, sizeof why);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+            snprintf(why, sizeof why, "cannot execute gnuplot");
+        snprintf(err, n, "gnuplot failed on %s: %s", script, *why ? why : "(no message)");
+        return -1;
+    }
+    unlink(log_path);
+    return 0;
+}
+
+int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const char *params, int w,
+                   int h, char *err, size_t n)
+{
+    char tpath[4300];
+    snprintf(tpath, sizeof tpath, "%s/%s.gp", o->templates, tmpl);
+    char *body = read_text(tpath);
+    if (!body) {
+        snprintf(err, n, "%s: cannot read chart template: %s", tpath, strerror(errno));
+        return -1;
+    }
+    char script[300];
+    snprintf(script, sizeof script, "%s.gp", name);
+    FILE *f = mb_plot_out_open(o, script);
+    if (!f) {
+        snprintf(err, n, "%s/%s: cannot write: %s", o->tmp_dir, script, strerror(errno));
+        free(body);
+        return -1;
+    }
+    char foot[1100];
+    mb_gp_quote(o->footnote, foot, sizeof foot);
+    fprintf(f, "# Generated by moebench from %s.gp; re-draw with: gnuplot %s\n", tmpl, script);
+    fprintf(f, "name = \"%s\"\nfootnote = %s\n", name, foot);
+    if (params)
+        fputs(params, f);
+    /* PDF at 144 px per inch (a 1400 px chart is 9.7 in wide) with 8 pt text: about the
+     * proportions of the PNG, text slightly larger for print */
+    fprintf(f,
+            "do for [out_i = 1:2] {\n"
+            "if (out_i == 1) {\n"
+            "  set terminal pngcairo noenhanced size %d,%d font \"Sans,11\"\n"
+            "  set output name.\".png\"\n"
+            "} else {\n"
+            "  set terminal pdfcairo noenhanced size %.2fin,%.2fin font \"Sans,8\" linewidth 0.8"
+            " pointscale 0.6\n"
+            "  set output name.\".pdf\"\n"
+            "}\n"
+            "set label 999 footnote at screen 0.005,0.012 left font \",8\""
+            " textcolor rgb \"#606060\"\n",
+            w, h, w / 144.0, h / 144.0);
+    fputs(body, f);
+    fprintf(f, "\nunset multiplot\nset output\nreset\n}\n");
+    free(body);
+    if (fclose(f) != 0) {
+        snprintf(err, n, "%s/%s: write failed", o->tmp_dir, script);
+        return -1;
+    }
+    if (run_gnuplot(o, script, name, err, n))
+        return -1;
+    o->n_charts++;
+    return 0;
+}
+
+static void remove_tree_flat(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char p[4500];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n)
+{
+    struct stat st;
+    if (stat(o->final_dir, &st) != 0) {
+        if (rename(o->tmp_dir, o->final_dir) != 0) {
+            snprintf(err, n, "%s: cannot create: %s", o->final_dir, strerror(errno));
+            mb_plot_out_abort(o);
+            return -1;
+        }
+        chmod(o->final_dir, 0755);
+        o->tmp_dir[0] = 0;
+        return 0;
+    }
+    /* the destination exists (a re-plot): replace our files in it, leave the others */
+    DIR *d = opendir(o->tmp_dir);
+    if (!d) {
+        snprintf(err, n, "%s: %s", o->tmp_dir, strerror(errno));
+        mb_plot_out_abort(o);
+        return -1;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char from[4500], to[4500];
+        snprintf(from, sizeof from, "%s/%s", o->tmp_dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", o->final_dir, e->d_name);
+        if (rename(from, to) != 0) {
+            snprintf(err, n, "%s: cannot move into place: %s", to, strerror(errno));
+            rc = -1;
+            break;
+        }
+    }
+    closedir(d);
+    remove_tree_flat(o->tmp_dir);
+    o->tmp_dir[0] = 0;
+    return rc;
+}
+
+void mb_plot_out_abort(mb_plot_out *o)
+{
+    /* MOEBENCH_PLOT_KEEP=1 keeps a failed staging directory for debugging a template */
+    const char *keep = getenv("MOEBENCH_PLOT_KEEP");
+    if (o->tmp_dir[0] && keep && *keep == '1')
+        fprintf(stderr, "moebench plot: kept %s (MOEBENCH_PLOT_KEEP)\n", o->tmp_dir);
+    else if (o->tmp_dir[0])
+        remove_tree_flat(o->tmp_dir);
+    o->tmp_dir[0] = 0;
+}

@@ -1,0 +1,58 @@
+/* Rendering charts with gnuplot, all-or-nothing: every data file, script and image is written
+ * into a staging directory beside the destination and moved into place only when every chart
+ * rendered, so a failure never leaves half a set of charts behind.
+ *
+ * A chart is a template from plots/NAME.gp (pure gnuplot, styling only) preceded by a prologue
+ * the C side writes: the variables the template reads (data file, panel and series lists, title,
+ * footnote) and a loop over the PNG (pngcairo) and PDF (pdfcairo) terminals. The generated
+ * script is kept beside its images and data, so `cd charts && gnuplot NAME.gp` re-draws it after
+ * re-styling. */
+#ifndef MOEBENCH_PLOT_GNUPLOT_H
+#define MOEBENCH_PLOT_GNUPLOT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    char final_dir[4096];
+    char tmp_dir[4200];
+    char templates[4096];
+    char footnote[512];
+    int n_charts;
+} mb_plot_out;
+
+/* 0 when a gnuplot executable is on PATH; else -1 with a one-line message. */
+int mb_gnuplot_available(char *err, size_t n);
+
+/* Directory of the templates: $MOEBENCH_PLOTS_DIR, else MOEBENCH_SOURCE_DIR/plots. */
+const char *mb_plot_templates_dir(void);
+
+/* Creates the staging directory for final_dir (parents of final_dir are created). */
+int mb_plot_out_begin(mb_plot_out *o, const char *final_dir, const char *footnote, char *err,
+                      size_t n);
+/* Opens a file in the staging directory for writing. */
+FILE *mb_plot_out_open(mb_plot_out *o, const char *name);
+/* Removes a staged file (the data of a chart that had nothing to draw). */
+void mb_plot_out_remove(mb_plot_out *o, const char *name);
+/* Writes NAME.gp (prologue with `params` + plots/TEMPLATE.gp) and renders NAME.png (w x h
+ * pixels) and NAME.pdf. params is gnuplot text (variable definitions), may be NULL. */
+int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const char *params, int w,
+                   int h, char *err, size_t n);
+/* Moves everything into final_dir. */
+int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n);
+/* Removes the staging directory and what it holds. */
+void mb_plot_out_abort(mb_plot_out *o);
+
+/* Appends to a growing gnuplot text buffer (params): printf-style; and a string quoted for
+ * gnuplot ("..." with \ and " escaped). */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} mb_gp_buf;
+void mb_gp_printf(mb_gp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mb_gp_var_str(mb_gp_buf *b, const char *var, const char *value);
+void mb_gp_free(mb_gp_buf *b);
+/* Quotes s for a gnuplot double-quoted string into out. */
+void mb_gp_quote(const char *s, char *out, size_t n);
+
+#endif

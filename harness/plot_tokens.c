@@ -1,0 +1,144 @@
+/* Charts over the token count T, one panel per variant at fixed shapes and one line per
+ * implementation: latency (with the 95 % CI of the median as error bars) and the speedup over a
+ * base implementation (naive or blas). */
+#include "plot_series.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    double T, y, lo, hi;
+} point;
+
+static int cmp_point(const void *a, const void *b)
+{
+    double x = ((const point *)a)->T, y = ((const point *)b)->T;
+    return (x > y) - (x < y);
+}
+
+/* Row of the same case (match key) with implementation `impl` and status ok, or -1. */
+static long find_impl_row(const mb_results *r, size_t i, const char *impl)
+{
+    char key[1400], other[1400];
+    mb_results_match_key(r, i, key, sizeof key);
+    for (size_t j = 0; j < mb_results_nrows(r); j++) {
+        if (!mb_results_ok(r, j) || strcmp(mb_results_str(r, j, r->c.impl), impl))
+            continue;
+        mb_results_match_key(r, j, other, sizeof other);
+        if (!strcmp(key, other))
+            return (long)j;
+    }
+    return -1;
+}
+
+/* Writes NAME.dat: one block per (panel, impl), (p-1)*nimpl + s - 1 in gnuplot's index order,
+ * columns T, y, y_lo, y_hi. base == NULL: latency; else speedup over base. Returns the number
+ * of points. */
+static int write_blocks(const mb_results *r, const char *base, const mb_strlist *panels,
+                        const mb_strlist *impls, FILE *f)
+{
+    size_t nr = mb_results_nrows(r);
+    point *pts = malloc((nr ? nr : 1) * sizeof *pts);
+    if (!pts)
+        return -1;
+    int total = 0;
+    char panel[1200];
+    fprintf(f, "# columns: T  %s  lo  hi\n",
+            base ? "speedup(base median / median)" : "median_us  ci_lo_us  ci_hi_us");
+    for (int p = 0; p < panels->n; p++)
+        for (int s = 0; s < impls->n; s++) {
+            size_t np = 0;
+            for (size_t i = 0; i < nr; i++) {
+                if (!mb_results_ok(r, i) ||
+                    strcmp(mb_results_str(r, i, r->c.impl), impls->items[s]))
+                    continue;
+                mb_results_panel(r, i, panel, sizeof panel);
+                if (strcmp(panel, panels->items[p]))
+                    continue;
+                point pt = {mb_results_num(r, i, r->c.T), mb_results_num(r, i, r->c.med),
+                            mb_results_num(r, i, r->c.ci_lo), mb_results_num(r, i, r->c.ci_hi)};
+                if (base) {
+                    long b = find_impl_row(r, i, base);
+                    if (b < 0)
+                        continue;
+                    double bt = mb_results_num(r, (size_t)b, r->c.med);
+                    pt.y = bt / pt.y;
+                    pt.lo = pt.hi = pt.y;
+                }
+                if (!isfinite(pt.lo))
+                    pt.lo = pt.y;
+                if (!isfinite(pt.hi))
+                    pt.hi = pt.y;
+                if (isfinite(pt.T) && isfinite(pt.y) && pt.y > 0)
+                    pts[np++] = pt;
+            }
+            qsort(pts, np, sizeof *pts, cmp_point);
+            fprintf(f, "# panel %d (%s) impl %s\n", p + 1, panels->items[p], impls->items[s]);
+            if (!np)
+                fprintf(f, "NaN NaN NaN NaN\n");
+            for (size_t k = 0; k < np; k++)
+                fprintf(f, "%.6g %.6g %.6g %.6g\n", pts[k].T, pts[k].y, pts[k].lo, pts[k].hi);
+            fprintf(f, "\n\n");
+            total += (int)np;
+        }
+    free(pts);
+    return total;
+}
+
+static int chart(const mb_results *r, const char *base, mb_plot_out *o, char *err, size_t n)
+{
+    mb_strlist panels, impls;
+    mb_plot_panels(r, &panels);
+    mb_plot_impls(r, 1, &impls);
+    char name[64];
+    if (base)
+        snprintf(name, sizeof name, "speedup_over_%s", base);
+    else
+        snprintf(name, sizeof name, "latency");
+    char dat[80];
+    snprintf(dat, sizeof dat, "%s.dat", name);
+    int rc = 1;
+    FILE *f = mb_plot_out_open(o, dat);
+    if (!f) {
+        snprintf(err, n, "%s: cannot write", dat);
+        rc = -1;
+        goto out;
+    }
+    int pts = write_blocks(r, base, &panels, &impls, f);
+    fclose(f);
+    if (pts < 0) {
+        snprintf(err, n, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    if (pts == 0) { /* e.g. no naive rows: nothing to compare with */
+        mb_plot_out_remove(o, dat);
+        goto out;
+    }
+    mb_gp_buf gp = {0};
+    int rows, cols;
+    mb_plot_grid(panels.n, &rows, &cols);
+    mb_gp_printf(&gp, "datafile = \"%s\"\nrows = %d\ncols = %d\n", dat, rows, cols);
+    mb_gp_panel_array(&gp, &panels);
+    mb_gp_array(&gp, "impl", &impls);
+    if (base)
+        mb_gp_var_str(&gp, "base", base);
+    rc = mb_plot_render(o, name, base ? "speedup" : "latency", gp.s, MB_CHART_W, MB_CHART_H, err,
+                        n);
+    mb_gp_free(&gp);
+out:
+    mb_strlist_free(&panels);
+    mb_strlist_free(&impls);
+    return rc;
+}
+
+int mb_chart_latency(const mb_results *r, mb_plot_out *o, char *err, size_t n)
+{
+    return chart(r, NULL, o, err, n);
+}
+
+int mb_chart_speedup(const mb_results *r, const char *base, mb_plot_out *o, char *err, size_t n)
+{
+    return chart(r, base, o, err, n);
+}

@@ -1,0 +1,42 @@
+/* run.json: everything needed to trace a number back to its run (design section 5). */
+#ifndef MOEBENCH_PROVENANCE_H
+#define MOEBENCH_PROVENANCE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include "counters.h"
+#include "suite.h"
+
+/* Ceilings from `moebench roofline` (roofline.json); NAN when absent. The _1t values are the
+ * single-thread ceilings, used for rows measured with one thread. */
+typedef struct {
+    double peak_gflops, dram_gbps, peak_gflops_1t, dram_gbps_1t;
+} mb_roof;
+
+typedef struct {
+    const char *run_id;
+    int argc;
+    char **argv;                 /* full command line, argv[0] = program */
+    const mb_suite *suite;
+    const mb_counters *counters;
+    cJSON *settings;             /* run settings object (taken over, may be NULL) */
+    mb_roof roof;
+    const char *roofline_source; /* file the ceilings came from, or NULL */
+} mb_provenance;
+
+/* Builds the run.json object (caller frees with cJSON_Delete). */
+cJSON *mb_provenance_build(const mb_provenance *p);
+/* Writes json to path atomically (temp file + rename). 0 on success. */
+int mb_json_write_file(const char *path, const cJSON *json);
+
+/* Reads roofline.json (peak_gflops, dram_gbps and their _1t forms) from dir; 0 when found
+ * (missing keys stay NAN), -1 when there is no readable file. */
+int mb_roofline_load(const char *dir, mb_roof *roof);
+
+/* FNV-1a 64 of text, as 16 hex digits (the suite file hash). */
+void mb_fnv1a_hex(const char *text, char out[17]);
+
+/* 1 when /proc/cpuinfo has the hypervisor flag. */
+int mb_is_vm(void);
+
+#endif

@@ -1,0 +1,281 @@
+/* Fork-per-case runner (see runner.h). Protocol on the pipe: a header {type, length} then the
+ * payload; START(impl index), ROW(impl index, mb_row), SAMPLES(impl index, count, ns[]). */
+#define _GNU_SOURCE   /* sigabbrev_np */
+#include "runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "moebench/impl.h"
+#include "timing.h"
+
+enum { MSG_START = 1, MSG_ROW = 2, MSG_SAMPLES = 3 };
+
+typedef struct {
+    uint32_t type;
+    uint32_t len;
+    int32_t impl;
+    int32_t pad;
+} msg_hdr;
+
+static const char *const builtin_impls[] = {"naive", "blas", "onednn", "avx512", "merged"};
+
+const char *mb_signal_name(int sig)
+{
+    static char buf[32];
+    const char *abbrev = sigabbrev_np(sig);
+    if (abbrev) {
+        snprintf(buf, sizeof buf, "SIG%s", abbrev);
+        return buf;
+    }
+    snprintf(buf, sizeof buf, "signal %d", sig);
+    return buf;
+}
+
+int mb_case_impls(const mb_case *c, const char *list, char out[][24], int max,
+                  int *naive_explicit, char *bad, size_t badlen)
+{
+    int n = 0;
+    *naive_explicit = 0;
+    if (list) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", list);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
+            if (!strcmp(t, "all")) {
+                for (size_t i = 0; i < sizeof builtin_impls / sizeof *builtin_impls && n < max; i++)
+                    if (mb_impl_find(builtin_impls[i]))
+                        snprintf(out[n++], 24, "%s", builtin_impls[i]);
+                continue;
+            }
+            if (!mb_impl_find(t)) {
+                snprintf(bad, badlen, "%s", t);
+                return -1;
+            }
+            snprintf(out[n++], 24, "%.23s", t);
+            if (!strcmp(t, "naive"))
+                *naive_explicit = 1;
+        }
+        return n;
+    }
+    if (!c->impl_all) {
+        for (int i = 0; i < c->n_impls && n < max; i++) {
+            snprintf(out[n++], 24, "%s", c->impls[i]);
+            if (!strcmp(c->impls[i], "naive"))
+                *naive_explicit = 1;
+        }
+        return n;
+    }
+    for (size_t i = 0; i < sizeof builtin_impls / sizeof *builtin_impls && n < max; i++)
+        if (mb_impl_find(builtin_impls[i]))
+            snprintf(out[n++], 24, "%s", builtin_impls[i]);
+    return n;
+}
+
+/* ---- child side ----------------------------------------------------------------------- */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+typedef struct {
+    int fd;
+    int base;   /* index of impls[0] of this child in the case's list */
+} child_ctx;
+
+static void send_msg(int fd, uint32_t type, int32_t impl, const void *payload, size_t len)
+{
+    msg_hdr h = {type, (uint32_t)len, impl, 0};
+    if (write_all(fd, &h, sizeof h) == 0 && len)
+        write_all(fd, payload, len);
+}
+
+static void emit_start(void *ctx, int i)
+{
+    child_ctx *c = ctx;
+    send_msg(c->fd, MSG_START, c->base + i, NULL, 0);
+}
+
+static void emit_row(void *ctx, int i, const mb_row *row)
+{
+    child_ctx *c = ctx;
+    send_msg(c->fd, MSG_ROW, c->base + i, row, sizeof *row);
+}
+
+static void emit_samples(void *ctx, int i, const double *ns, size_t n)
+{
+    child_ctx *c = ctx;
+    send_msg(c->fd, MSG_SAMPLES, c->base + i, ns, n * sizeof *ns);
+}
+
+/* ---- parent side ---------------------------------------------------------------------- */
+
+static int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void failed_row(const mb_case *c, const char *impl, const mb_exec_config *cfg,
+                       const char *status, const char *reason, int64_t rss, const mb_sink *sink)
+{
+    mb_row row;
+    mb_row_from_case(&row, c, impl, cfg);
+    snprintf(row.status, sizeof row.status, "%s", status);
+    snprintf(row.reason, sizeof row.reason, "%s", reason);
+    row.peak_rss_bytes = rss;
+    sink->row(sink->ctx, &row);
+}
+
+void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
+                 const mb_exec_config *cfg, double timeout_s, const mb_sink *sink)
+{
+    int next = 0;   /* first implementation without a row */
+    while (next < n) {
+        int fds[2];
+        if (pipe(fds) != 0) {
+            for (; next < n; next++)
+                failed_row(c, impls[next], cfg, "error", "pipe() failed", -1, sink);
+            return;
+        }
+        fflush(NULL);   /* nothing buffered may be written twice */
+        pid_t pid = fork();
+        if (pid < 0) {
+            close(fds[0]);
+            close(fds[1]);
+            for (; next < n; next++)
+                failed_row(c, impls[next], cfg, "error", "fork() failed", -1, sink);
+            return;
+        }
+        if (pid == 0) {
+            close(fds[0]);
+            signal(SIGPIPE, SIG_IGN);
+            child_ctx cc = {fds[1], next};
+            mb_exec_emit emit = {emit_start, emit_row, emit_samples, &cc};
+            mb_exec_case(c, impls + next, n - next, naive_explicit, cfg, &emit);
+            close(fds[1]);
+            _exit(0);
+        }
+        close(fds[1]);
+        int current = -1, timed_out = 0;
+        double deadline = mb_now_s() + timeout_s;
+        for (;;) {
+            double left = deadline - mb_now_s();
+            if (left <= 0) {
+                kill(pid, SIGKILL);
+                timed_out = 1;
+                break;
+            }
+            struct pollfd pfd = {fds[0], POLLIN, 0};
+            int pr = poll(&pfd, 1, (int)fmin(left * 1000 + 1, 60000));
+            if (pr < 0 && errno == EINTR)
+                continue;
+            if (pr == 0)
+                continue;
+            msg_hdr h;
+            if (read_all(fds[0], &h, sizeof h))
+                break;   /* EOF: child finished or died */
+            if (h.len > (64u << 20)) {
+                kill(pid, SIGKILL);
+                break;
+            }
+            void *payload = NULL;
+            if (h.len) {
+                payload = malloc(h.len);
+                if (!payload || read_all(fds[0], payload, h.len)) {
+                    free(payload);
+                    break;
+                }
+            }
+            if (h.type == MSG_START) {
+                current = h.impl;
+                deadline = mb_now_s() + timeout_s;
+            } else if (h.type == MSG_ROW && h.len == sizeof(mb_row) && h.impl == next) {
+                sink->row(sink->ctx, (const mb_row *)payload);
+                next = h.impl + 1;
+                current = -1;
+                deadline = mb_now_s() + timeout_s;
+            } else if (h.type == MSG_SAMPLES && sink->sample && h.impl >= 0 && h.impl < n) {
+                const double *ns = payload;
+                size_t cnt = h.len / sizeof(double);
+                for (size_t i = 0; i < cnt; i++)
+                    sink->sample(sink->ctx, c->desc, impls[h.impl], (int)i, (int64_t)llround(ns[i]));
+            }
+            free(payload);
+        }
+        close(fds[0]);
+        int status = 0;
+        struct rusage ru;
+        memset(&ru, 0, sizeof ru);
+        while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+            ;
+        if (next >= n)
+            break;
+        int64_t rss = (int64_t)ru.ru_maxrss * 1024;
+        char reason[MB_REASON_LEN];
+        const char *st;
+        /* who was running: the started implementation, or the case setup (then every
+         * remaining implementation shares the fate, since a new child would repeat it) */
+        int victim = current >= 0 ? current : next;
+        char repro[MB_DESC_LEN + 80];
+        snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, impls[victim]);
+        if (timed_out) {
+            st = "timeout";
+            snprintf(reason, sizeof reason, "killed after the %.0f s time limit%s; repro: %s",
+                     timeout_s, current >= 0 ? "" : " (during case setup)", repro);
+        } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+            st = "crashed";
+            snprintf(reason, sizeof reason,
+                     "killed by SIGKILL, not by the harness: likely out of memory (peak RSS %.1f MiB); repro: %s",
+                     (double)rss / (1 << 20), repro);
+        } else if (WIFSIGNALED(status)) {
+            st = "crashed";
+            snprintf(reason, sizeof reason, "%s (%s)%s; repro: %s", mb_signal_name(WTERMSIG(status)),
+                     strsignal(WTERMSIG(status)), current >= 0 ? "" : " during case setup", repro);
+        } else {
+            st = "error";
+            snprintf(reason, sizeof reason, "child exited with status %d without a result; repro: %s",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1, repro);
+        }
+        if (current < 0) {
+            for (; next < n; next++)
+                failed_row(c, impls[next], cfg, st, reason, rss, sink);
+        } else {
+            failed_row(c, impls[victim], cfg, st, reason, rss, sink);
+            next = victim + 1;
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/* Robust statistics for timing samples: median, min, p95, MAD, a distribution-free 95 %
+ * confidence interval of the median (binomial order statistics), and the Mann-Whitney U test
+ * used by `compare`. No input is modified; functions sort private copies. */
+#ifndef MOEBENCH_STATS_H
+#define MOEBENCH_STATS_H
+
+#include <stddef.h>
+
+typedef struct {
+    size_t n;
+    double median, min, max, mean, p95;
+    double mad;          /* median absolute deviation from the median (unscaled) */
+    double ci_lo, ci_hi; /* 95 % CI of the median (order statistics); equal to min/max when n < 6 */
+    double cv;           /* standard deviation / mean */
+} mb_summary;
+
+/* Quantile q in [0,1] of sorted x (linear interpolation between order statistics, type 7). */
+double mb_quantile_sorted(const double *x, size_t n, double q);
+double mb_median(const double *x, size_t n);
+double mb_mad(const double *x, size_t n);
+
+/* 0-based indices lo, hi of the order statistics x_(lo) .. x_(hi) that bracket the median with
+ * coverage >= conf under any continuous distribution: the largest symmetric interval whose
+ * Binomial(n, 1/2) tail is <= (1 - conf)/2 on each side. Returns -1 when n is too small for the
+ * requested coverage (then lo = 0, hi = n - 1). */
+int mb_median_ci_ranks(size_t n, double conf, size_t *lo, size_t *hi);
+
+/* All of the above; n >= 1. */
+void mb_summarize(const double *x, size_t n, mb_summary *s);
+
+/* Mann-Whitney U test (two-sided) of x[0..n) against y[0..m): U is the statistic of x (number
+ * of pairs with x > y, ties counting 1/2); p from the normal approximation with tie correction
+ * and continuity correction, or exact enumeration when n, m <= 10 and there are no ties.
+ * Returns 0, or -1 when n or m is 0. */
+int mb_mann_whitney(const double *x, size_t n, const double *y, size_t m, double *U, double *p);
+
+#endif

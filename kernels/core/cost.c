@@ -1,0 +1,81 @@
+/* Cost model (spec Part 2, section 9). FLOPs count 2 per multiply-add; elementwise work
+ * (activations, scaling, gating products) is left out as negligible. Bytes are compulsory
+ * traffic: every weight touched once (4 bytes each) plus X and Y once. */
+#include "moebench/cost.h"
+
+/* Experts with at least one token, or all E when counts are unknown. */
+static double experts_hit(const mb_spec *s, const int64_t *counts)
+{
+    if (!counts)
+        return (double)s->E;
+    int64_t n = 0;
+    for (int64_t e = 0; e < s->E; e++)
+        n += counts[e] > 0;
+    return (double)n;
+}
+
+mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
+{
+    double T = (double)mb_spec_T(s), B = (double)s->B, h = (double)s->h, o = (double)s->o,
+           f = (double)s->f, r = (double)s->r, E = (double)s->E, k = (double)s->k;
+    double flops = 0.0, wel = 0.0;   /* FLOPs, weight elements touched */
+    switch (s->variant) {
+    case MB_LORA:
+        /* 2Tho base + 2Tr(h+o) adapter */
+        flops = 2 * T * h * o + 2 * T * r * (h + o);
+        wel = o * h + r * (h + o);
+        break;
+    case MB_MLP_LORA:
+        /* 6Thf base (gate, up, down) + 6Tr(h+f) for three adapters */
+        flops = 6 * T * h * f + 6 * T * r * (h + f);
+        wel = 3 * h * f + 3 * r * (h + f);
+        break;
+    case MB_MOLORA:
+        /* 2Tho base + 2ThE router + 2TEr(h+o): every expert sees every token (soft gate) */
+        flops = 2 * T * h * o + 2 * T * h * E + 2 * T * E * r * (h + o);
+        wel = o * h + E * h + E * r * (h + o);
+        break;
+    case MB_MOELORA: {
+        /* 2Tho base + 2Tr(h+o) (total rank r) + gate 2*B*te*E once per sequence */
+        double te = (double)s->te;
+        flops = 2 * T * h * o + 2 * T * r * (h + o) + 2 * B * te * E;
+        /* Emb: only the B looked-up rows are read, at most tasks+1 */
+        double rows = B < (double)(s->tasks + 1) ? B : (double)(s->tasks + 1);
+        wel = o * h + r * (h + o) + rows * te + E * te;
+        break;
+    }
+    case MB_MIXLORA: {
+        /* router 2ThE + base MLP by share mode + LoRA 6kTr(h+f) over the k chosen experts */
+        double base = s->share == MB_SHARE_NONE      ? 6 * k * T * h * f
+                      : s->share == MB_SHARE_GATE_UP ? (4 + 2 * k) * T * h * f
+                                                     : 6 * T * h * f;
+        flops = 2 * T * h * E + base + 6 * k * T * r * (h + f);
+        wel = 3 * h * f + E * h + experts_hit(s, counts) * 3 * r * (h + f);
+        break;
+    }
+    case MB_MOR1E:
+        /* 2Tho base + 2Thr router + 2Thr (X A^T) + 2Tor (B); no alpha scaling */
+        flops = 2 * T * h * o + 2 * T * h * r + 2 * T * h * r + 2 * T * o * r;
+        wel = o * h + 2 * r * h + o * r + 2;
+        break;
+    case MB_SPARSE_MLP: {
+        /* router 2ThE + 6Tk h fe for the k experts of each token */
+        double fe = (double)mb_spec_expert_width(s);
+        flops = 2 * T * h * E + 6 * T * k * h * fe;
+        wel = E * h + experts_hit(s, counts) * 3 * h * fe;
+        break;
+    }
+    case MB_ROUTER:
+        flops = 2 * T * h * E;
+        wel = E * h;
+        break;
+    default:
+        break;
+    }
+    mb_cost c;
+    c.flops = flops;
+    c.weight_bytes = 4 * wel;
+    c.bytes = c.weight_bytes + 4 * (T * h + T * (double)mb_spec_out_width(s));
+    c.intensity = c.bytes > 0 ? c.flops / c.bytes : 0.0;
+    return c;
+}

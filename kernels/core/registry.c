@@ -1,0 +1,92 @@
+/* The registry of implementations (fixed order, then test-only extras) and the helpers that
+ * run one of them end to end. */
+#include <string.h>
+#include "moebench/impl.h"
+#include "moebench/mem.h"
+
+#define MB_MAX_EXTRA 8
+
+static const mb_impl *const builtin[] = {
+    &mb_impl_naive, &mb_impl_blas, &mb_impl_onednn, &mb_impl_avx512, &mb_impl_merged,
+};
+#define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
+
+static const mb_impl *extra[MB_MAX_EXTRA];
+static int nextra;
+
+int mb_impl_count(void) { return NBUILTIN + nextra; }
+
+const mb_impl *mb_impl_at(int i)
+{
+    if (i < 0 || i >= mb_impl_count())
+        return NULL;
+    return i < NBUILTIN ? builtin[i] : extra[i - NBUILTIN];
+}
+
+const mb_impl *mb_impl_find(const char *name)
+{
+    for (int i = 0; i < mb_impl_count(); i++)
+        if (!strcmp(mb_impl_at(i)->name, name))
+            return mb_impl_at(i);
+    return NULL;
+}
+
+void mb_impl_register_extra(const mb_impl *impl)
+{
+    for (int i = 0; i < nextra; i++)
+        if (extra[i] == impl)
+            return;
+    if (nextra < MB_MAX_EXTRA)
+        extra[nextra++] = impl;
+}
+
+mb_status mb_run_once(const mb_impl *impl, const mb_spec *s, const mb_weights *w,
+                      const mb_inputs *in, mb_tensor *y, mb_forward_info *info, mb_err *err)
+{
+    const char *why = impl->unsupported ? impl->unsupported(s) : "no unsupported() hook";
+    if (why)
+        return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
+    if (!impl->prepare || !impl->forward || !impl->release)
+        return mb_fail(err, MB_EUNSUPPORTED, "%s: not implemented", impl->name);
+    mb_state *st = NULL;
+    mb_status rc = impl->prepare(s, w, &st, err);
+    if (rc)
+        return rc;
+    rc = impl->forward(st, in, y, info, err);
+    impl->release(st);
+    return rc;
+}
+
+static int routed(mb_variant_id v)
+{
+    return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
+}
+
+mb_status mb_forward_info_alloc(const mb_spec *s, mb_forward_info *info, mb_err *err)
+{
+    memset(info, 0, sizeof *info);
+    int64_t T = mb_spec_T(s), n = 0;
+    if (routed(s->variant))
+        return mb_routing_alloc(&info->routing, T, s->E, s->k, err);
+    if (s->variant == MB_MOELORA)
+        n = s->B * s->E;
+    else if (s->variant == MB_MOR1E)
+        n = T * s->r;
+    else if (s->variant == MB_MOLORA)
+        n = T * s->E;
+    if (n > 0) {
+        info->gate = mb_alloc((size_t)n * sizeof *info->gate);
+        if (!info->gate)
+            return mb_fail(err, MB_ENOMEM, "cannot allocate a gate of %lld floats", (long long)n);
+    }
+    return MB_OK;
+}
+
+void mb_forward_info_free(mb_forward_info *info)
+{
+    if (!info)
+        return;
+    mb_routing_free(&info->routing);
+    mb_free(info->gate);
+    info->gate = NULL;
+}

@@ -1,0 +1,400 @@
+/* Case specifications: names, defaults, descriptor parsing and the canonical descriptor. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "moebench/spec.h"
+
+static const struct {
+    const char *name, *fields, *summary;
+} variants[MB_NUM_VARIANTS] = {
+    [MB_LORA] = {"lora", "T,B,S,h,o,r,alpha",
+                 "LoRA on one linear: Y = X W^T + s (X A^T) B^T"},
+    [MB_MLP_LORA] = {"mlp_lora", "T,B,S,h,f,r,alpha,act",
+                     "LLaMA gated MLP with LoRA on gate, up and down projections"},
+    [MB_MOLORA] = {"molora", "T,B,S,h,o,r,E,alpha",
+                   "soft mixture of E LoRA experts (rank r each) on one linear, token softmax gate"},
+    [MB_MOELORA] = {"moelora", "T,B,S,h,o,r,E,tasks,te,alpha",
+                    "task-gated mixture: total rank r split into E experts, gate per sequence"},
+    [MB_MIXLORA] = {"mixlora", "T,B,S,h,f,r,E,k,alpha,act,share",
+                    "top-k mixture of E LoRA experts sharing one frozen gated MLP"},
+    [MB_MOR1E] = {"mor1e", "T,B,S,h,o,r",
+                  "mixture of r rank-1 experts, token gate plus per-sequence intuition prior"},
+    [MB_SPARSE_MLP] = {"sparse_mlp", "T,B,S,h,f,E,k,act,shard",
+                       "sparse top-k MoE of E gated-MLP experts (Mixtral; shard=1 slices one MLP)"},
+    [MB_ROUTER] = {"router", "T,B,S,h,E,k",
+                   "top-k router alone: softmax, top-k, weights, counts, aux and z losses"},
+};
+
+static const char *act_names[] = {"silu", "gelu", "relu"};
+static const char *share_names[] = {"none", "gate_up", "all"};
+
+const char *mb_variant_name(mb_variant_id v)
+{
+    return (unsigned)v < MB_NUM_VARIANTS ? variants[v].name : "?";
+}
+
+int mb_variant_parse(const char *name, mb_variant_id *out)
+{
+    for (int v = 0; v < MB_NUM_VARIANTS; v++)
+        if (!strcmp(name, variants[v].name)) {
+            *out = (mb_variant_id)v;
+            return 0;
+        }
+    return -1;
+}
+
+const char *mb_act_name(mb_act a) { return (unsigned)a < 3 ? act_names[a] : "?"; }
+const char *mb_share_name(mb_share s) { return (unsigned)s < 3 ? share_names[s] : "?"; }
+
+const char *mb_variant_fields(mb_variant_id v)
+{
+    return (unsigned)v < MB_NUM_VARIANTS ? variants[v].fields : "";
+}
+
+const char *mb_variant_summary(mb_variant_id v)
+{
+    return (unsigned)v < MB_NUM_VARIANTS ? variants[v].summary : "";
+}
+
+int64_t mb_spec_out_width(const mb_spec *s)
+{
+    switch (s->variant) {
+    case MB_MLP_LORA:
+    case MB_MIXLORA:
+    case MB_SPARSE_MLP: return s->h;
+    case MB_ROUTER: return s->E;
+    default: return s->o;
+    }
+}
+
+int64_t mb_spec_expert_width(const mb_spec *s)
+{
+    return s->shard && s->E > 0 ? s->f / s->E : s->f;
+}
+
+void mb_spec_default(mb_spec *s, mb_variant_id v)
+{
+    memset(s, 0, sizeof *s);
+    s->variant = v;
+    s->B = 1;
+    s->S = 1;
+    s->h = 4096;
+    s->o = 4096;
+    s->f = 11008;
+    s->r = 16;
+    s->E = 8;
+    s->k = 2;
+    s->tasks = 8;
+    s->te = 64;
+    s->alpha = 32.0f;
+    s->p = 0.0f;
+    s->act = MB_ACT_SILU;
+    s->share = MB_SHARE_ALL;
+    s->shard = 0;
+    s->seed = 42;
+    s->dtype = MB_F32;
+    s->mode = MB_MODE_FORWARD;
+}
+
+/* Strict decimal integer: digits only (an optional leading '+'), no trailing text, no overflow.
+ * Signs are refused here because no integer key has a meaningful negative value. */
+static mb_status parse_int(const char *key, const char *v, int64_t *out, mb_err *err)
+{
+    const char *p = v;
+    if (*p == '+')
+        p++;
+    if (*p == '\0')
+        return mb_fail(err, MB_EINVAL, "%s='%s': empty number", key, v);
+    if (*p == '-')
+        return mb_fail(err, MB_EINVAL, "%s=%s: must not be negative", key, v);
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9')
+            return mb_fail(err, MB_EINVAL, "%s='%s': not a decimal integer", key, v);
+    errno = 0;
+    unsigned long long x = strtoull(p, NULL, 10);
+    if (errno == ERANGE || x > (unsigned long long)INT64_MAX)
+        return mb_fail(err, MB_EINVAL, "%s=%s: too large (overflows int64)", key, v);
+    *out = (int64_t)x;
+    return MB_OK;
+}
+
+static mb_status parse_u64(const char *key, const char *v, uint64_t *out, mb_err *err)
+{
+    if (*v == '\0')
+        return mb_fail(err, MB_EINVAL, "%s='%s': empty number", key, v);
+    for (const char *q = v; *q; q++)
+        if (*q < '0' || *q > '9')
+            return mb_fail(err, MB_EINVAL, "%s='%s': not a non-negative decimal integer", key, v);
+    errno = 0;
+    unsigned long long x = strtoull(v, NULL, 10);
+    if (errno == ERANGE)
+        return mb_fail(err, MB_EINVAL, "%s=%s: too large (overflows uint64)", key, v);
+    *out = (uint64_t)x;
+    return MB_OK;
+}
+
+static mb_status parse_float(const char *key, const char *v, float *out, mb_err *err)
+{
+    if (*v == '\0')
+        return mb_fail(err, MB_EINVAL, "%s='%s': empty number", key, v);
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (*end != '\0' || end == v || v[0] == ' ' || v[0] == '\t')
+        return mb_fail(err, MB_EINVAL, "%s='%s': not a number", key, v);
+    if (errno == ERANGE || !isfinite(x) || fabs(x) > 3.4e38)
+        return mb_fail(err, MB_EINVAL, "%s=%s: not a finite float", key, v);
+    *out = (float)x;
+    return MB_OK;
+}
+
+static mb_status pick(const char *key, const char *v, const char *const *names, int n, int *out,
+                      mb_err *err)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v, names[i])) {
+            *out = i;
+            return MB_OK;
+        }
+    char list[128] = "";
+    for (int i = 0; i < n; i++) {
+        strcat(list, i ? ", " : "");
+        strcat(list, names[i]);
+    }
+    return mb_fail(err, MB_EINVAL, "%s='%s': expected one of %s", key, v, list);
+}
+
+/* T = B * S: whichever of the three was given last is reconciled with the ones given before,
+ * so "T=128,B=4" and "B=4,T=128" both mean 4 sequences of 32 tokens. */
+static mb_status set_tokens(mb_spec *s, char which, int64_t x, mb_err *err)
+{
+    int64_t T = s->B * s->S;
+    unsigned m = s->set_mask;
+    if (which == 'T') {
+        if (m & MB_SET_B) {
+            if (s->B < 1 || x % s->B)
+                return mb_fail(err, MB_EINVAL, "T=%lld is not a multiple of B=%lld", (long long)x,
+                               (long long)s->B);
+            s->S = x / s->B;
+        } else if (m & MB_SET_S) {
+            if (s->S < 1 || x % s->S)
+                return mb_fail(err, MB_EINVAL, "T=%lld is not a multiple of S=%lld", (long long)x,
+                               (long long)s->S);
+            s->B = x / s->S;
+        } else {
+            s->B = 1;
+            s->S = x;
+        }
+        s->set_mask |= MB_SET_T;
+    } else if (which == 'B') {
+        if ((m & MB_SET_T) && !(m & MB_SET_S)) {
+            if (x < 1 || T % x)
+                return mb_fail(err, MB_EINVAL, "B=%lld does not divide T=%lld", (long long)x,
+                               (long long)T);
+            s->S = T / x;
+        }
+        s->B = x;
+        s->set_mask |= MB_SET_B;
+    } else {
+        if ((m & MB_SET_T) && !(m & MB_SET_B)) {
+            if (x < 1 || T % x)
+                return mb_fail(err, MB_EINVAL, "S=%lld does not divide T=%lld", (long long)x,
+                               (long long)T);
+            s->B = T / x;
+        }
+        s->S = x;
+        s->set_mask |= MB_SET_S;
+    }
+    return MB_OK;
+}
+
+mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *err)
+{
+    mb_status st;
+    int64_t x = 0;
+    int i;
+#define INT_KEY(name, field) \
+    if (!strcmp(key, name)) { \
+        if ((st = parse_int(key, value, &x, err))) return st; \
+        s->field = x; \
+        return MB_OK; \
+    }
+    if (!strcmp(key, "T") || !strcmp(key, "B") || !strcmp(key, "S")) {
+        if ((st = parse_int(key, value, &x, err)))
+            return st;
+        return set_tokens(s, key[0], x, err);
+    }
+    if (!strcmp(key, "h")) {
+        if ((st = parse_int(key, value, &x, err)))
+            return st;
+        s->h = x;
+        if (!(s->set_mask & MB_SET_O))
+            s->o = x;
+        return MB_OK;
+    }
+    if (!strcmp(key, "o")) {
+        if ((st = parse_int(key, value, &x, err)))
+            return st;
+        s->o = x;
+        s->set_mask |= MB_SET_O;
+        return MB_OK;
+    }
+    if (!strcmp(key, "r")) {
+        if ((st = parse_int(key, value, &x, err)))
+            return st;
+        s->r = x;
+        if (!(s->set_mask & MB_SET_ALPHA))
+            s->alpha = (float)(2 * x);
+        return MB_OK;
+    }
+    INT_KEY("f", f)
+    INT_KEY("E", E)
+    INT_KEY("k", k)
+    INT_KEY("tasks", tasks)
+    INT_KEY("te", te)
+#undef INT_KEY
+    if (!strcmp(key, "alpha")) {
+        if ((st = parse_float(key, value, &s->alpha, err)))
+            return st;
+        s->set_mask |= MB_SET_ALPHA;
+        return MB_OK;
+    }
+    if (!strcmp(key, "p"))
+        return parse_float(key, value, &s->p, err);
+    if (!strcmp(key, "seed"))
+        return parse_u64(key, value, &s->seed, err);
+    if (!strcmp(key, "act")) {
+        if ((st = pick(key, value, act_names, 3, &i, err)))
+            return st;
+        s->act = (mb_act)i;
+        return MB_OK;
+    }
+    if (!strcmp(key, "share")) {
+        if ((st = pick(key, value, share_names, 3, &i, err)))
+            return st;
+        s->share = (mb_share)i;
+        return MB_OK;
+    }
+    if (!strcmp(key, "shard")) {
+        static const char *const shard_names[] = {"0", "1"};
+        if ((st = pick(key, value, shard_names, 2, &i, err)))
+            return st;
+        s->shard = i;
+        return MB_OK;
+    }
+    if (!strcmp(key, "dtype")) {
+        mb_dtype d;
+        if (mb_dtype_parse(value, &d) || d == MB_I32)
+            return mb_fail(err, MB_EINVAL, "dtype='%s': expected f32 or bf16", value);
+        s->dtype = d;
+        return MB_OK;
+    }
+    return mb_fail(err, MB_EINVAL,
+                   "unknown key '%s' (keys: T B S h o f r E k alpha p act tasks te share shard seed "
+                   "dtype)", key);
+}
+
+mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
+{
+    char buf[1024];
+    if (!desc || strlen(desc) >= sizeof buf)
+        return mb_fail(err, MB_EINVAL, "descriptor missing or longer than %zu characters",
+                       sizeof buf - 1);
+    strcpy(buf, desc);
+    char *colon = strchr(buf, ':');
+    if (colon)
+        *colon = '\0';
+    mb_variant_id v;
+    if (mb_variant_parse(buf, &v)) {
+        char names[256] = "";
+        for (int i = 0; i < MB_NUM_VARIANTS; i++) {
+            strcat(names, i ? ", " : "");
+            strcat(names, variants[i].name);
+        }
+        return mb_fail(err, MB_EINVAL, "unknown variant '%s' (variants: %s)", buf, names);
+    }
+    mb_spec_default(s, v);
+    if (!colon || colon[1] == '\0')
+        return MB_OK;
+    char *item = colon + 1;
+    for (;;) {
+        char *comma = strchr(item, ',');
+        if (comma)
+            *comma = '\0';
+        char *eq = strchr(item, '=');
+        if (*item == '\0')
+            return mb_fail(err, MB_EINVAL, "empty item in '%s' (stray comma?)", desc);
+        if (!eq)
+            return mb_fail(err, MB_EINVAL, "item '%s' is not key=value", item);
+        *eq = '\0';
+        mb_status st = mb_spec_set(s, item, eq + 1, err);
+        if (st)
+            return st;
+        if (!comma)
+            break;
+        item = comma + 1;
+    }
+    return MB_OK;
+}
+
+static int uses(const mb_spec *s, const char *field)
+{
+    /* Fields lists are short comma-separated names: match whole names only. */
+    const char *list = variants[s->variant].fields;
+    size_t n = strlen(field);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, field, n))
+            return 1;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+int mb_spec_format(const mb_spec *s, char *buf, size_t n)
+{
+    char out[512];
+    int len = 0;
+#define PUT(...) len += snprintf(out + len, sizeof out - (size_t)len, __VA_ARGS__)
+    PUT("%s:", mb_variant_name(s->variant));
+    /* Sequences matter (per-sequence gates) only when there is more than one. */
+    if (s->B == 1)
+        PUT("T=%lld", (long long)s->S);
+    else
+        PUT("B=%lld,S=%lld", (long long)s->B, (long long)s->S);
+    PUT(",h=%lld", (long long)s->h);
+    if (uses(s, "o"))
+        PUT(",o=%lld", (long long)s->o);
+    if (uses(s, "f"))
+        PUT(",f=%lld", (long long)s->f);
+    if (uses(s, "r"))
+        PUT(",r=%lld", (long long)s->r);
+    if (uses(s, "E"))
+        PUT(",E=%lld", (long long)s->E);
+    if (uses(s, "k"))
+        PUT(",k=%lld", (long long)s->k);
+    if (uses(s, "tasks"))
+        PUT(",tasks=%lld,te=%lld", (long long)s->tasks, (long long)s->te);
+    if (uses(s, "alpha") && s->alpha != (float)(2 * s->r))
+        PUT(",alpha=%.9g", (double)s->alpha);
+    if (s->p != 0.0f)
+        PUT(",p=%.9g", (double)s->p);
+    if (uses(s, "act") && s->act != MB_ACT_SILU)
+        PUT(",act=%s", mb_act_name(s->act));
+    if (uses(s, "share") && s->share != MB_SHARE_ALL)
+        PUT(",share=%s", mb_share_name(s->share));
+    if (uses(s, "shard") && s->shard)
+        PUT(",shard=%d", s->shard);
+    if (s->seed != 42)
+        PUT(",seed=%" PRIu64, s->seed);
+    if (s->dtype != MB_F32)
+        PUT(",dtype=%s", mb_dtype_name(s->dtype));
+#undef PUT
+    return snprintf(buf, n, "%s", out);
+}

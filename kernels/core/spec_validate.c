@@ -1,0 +1,197 @@
+/* Byte counts of a case and the refusal of impossible specs, each with a one-sentence reason
+ * that names the offending values. */
+#include <math.h>
+#include <stdint.h>
+#include "moebench/mem.h"
+#include "moebench/spec.h"
+
+/* Overflow-checked sum of products, accumulated in *acc; -1 on overflow. */
+static int madd(int64_t *acc, int64_t a, int64_t b)
+{
+    int64_t p;
+    return mb_mul_i64(a, b, &p) || mb_add_i64(*acc, p, acc) ? -1 : 0;
+}
+
+static int madd3(int64_t *acc, int64_t a, int64_t b, int64_t c)
+{
+    int64_t p;
+    return mb_mul_i64(a, b, &p) || madd(acc, p, c) ? -1 : 0;
+}
+
+/* Element count of the weights (weights.h names and shapes). */
+static int weight_elems(const mb_spec *s, int64_t *n)
+{
+    int64_t h = s->h, o = s->o, f = s->f, r = s->r, E = s->E;
+    int bad = 0;
+    *n = 0;
+    switch (s->variant) {
+    case MB_LORA:        /* W[o,h] A[r,h] B[o,r] */
+        bad = madd(n, o, h) || madd(n, r, h) || madd(n, o, r);
+        break;
+    case MB_MLP_LORA:    /* Wg Wu [f,h], Wd [h,f], 3 pairs of LoRA factors over (h, f) */
+        bad = madd3(n, 3, h, f) || madd3(n, 3, r, h) || madd3(n, 3, r, f);
+        break;
+    case MB_MOLORA:      /* W[o,h] Wr[E,h] A[E,r,h] B[E,o,r] */
+        bad = madd(n, o, h) || madd(n, E, h) || madd3(n, E, r, h) || madd3(n, E, o, r);
+        break;
+    case MB_MOELORA:     /* W[o,h] A[E,r/E,h] B[E,o,r/E] Emb[tasks+1,te] Wg[E,te] */
+        bad = madd(n, o, h) || madd(n, r, h) || madd(n, o, r) || madd(n, s->tasks + 1, s->te) ||
+              madd(n, E, s->te);
+        break;
+    case MB_MIXLORA:     /* shared MLP, router, E x 3 pairs of LoRA factors */
+        bad = madd3(n, 3, h, f) || madd(n, E, h) || madd3(n, 3 * E, r, h) || madd3(n, 3 * E, r, f);
+        break;
+    case MB_MOR1E:       /* W[o,h] A[r,h] B[o,r] Wr[r,h] w_omega w_beta */
+        bad = madd(n, o, h) || madd3(n, 2, r, h) || madd(n, o, r) || madd(n, 2, 1);
+        break;
+    case MB_SPARSE_MLP:  /* Wr[E,h], E experts of 3 [fe, h] matrices */
+        bad = madd(n, E, h) || madd3(n, 3 * E, mb_spec_expert_width(s), h);
+        break;
+    case MB_ROUTER:
+        bad = madd(n, E, h);
+        break;
+    default:
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* Element count of inputs and output: X[T,h], Y[T,out], task[B], R[B,r]. */
+static int io_elems(const mb_spec *s, int64_t *n)
+{
+    int64_t T;
+    *n = 0;
+    if (mb_mul_i64(s->B, s->S, &T) || madd(n, T, s->h) || madd(n, T, mb_spec_out_width(s)))
+        return -1;
+    if (s->variant == MB_MOELORA && mb_add_i64(*n, s->B, n))
+        return -1;
+    if (s->variant == MB_MOR1E && madd(n, s->B, s->r))
+        return -1;
+    return 0;
+}
+
+mb_status mb_spec_bytes(const mb_spec *s, int64_t *weights, int64_t *io, mb_err *err)
+{
+    int64_t w, x;
+    if ((unsigned)s->variant >= MB_NUM_VARIANTS)
+        return mb_fail(err, MB_EINVAL, "variant id %d is out of range", (int)s->variant);
+    /* Every element is 4 bytes (f32 weights and activations, int32 task ids). */
+    if (weight_elems(s, &w) || mb_mul_i64(w, 4, &w))
+        return mb_fail(err, MB_EINVAL, "weight bytes of %s overflow int64 (h=%lld, f=%lld, r=%lld, "
+                       "E=%lld)", mb_variant_name(s->variant), (long long)s->h, (long long)s->f,
+                       (long long)s->r, (long long)s->E);
+    if (io_elems(s, &x) || mb_mul_i64(x, 4, &x))
+        return mb_fail(err, MB_EINVAL, "input/output bytes overflow int64 (B=%lld, S=%lld, h=%lld)",
+                       (long long)s->B, (long long)s->S, (long long)s->h);
+    if (weights)
+        *weights = w;
+    if (io)
+        *io = x;
+    return MB_OK;
+}
+
+static int uses_o(mb_variant_id v)
+{
+    return v == MB_LORA || v == MB_MOLORA || v == MB_MOELORA || v == MB_MOR1E;
+}
+static int uses_f(mb_variant_id v)
+{
+    return v == MB_MLP_LORA || v == MB_MIXLORA || v == MB_SPARSE_MLP;
+}
+static int uses_r(mb_variant_id v) { return v != MB_SPARSE_MLP && v != MB_ROUTER; }
+static int uses_E(mb_variant_id v)
+{
+    return v == MB_MOLORA || v == MB_MOELORA || v == MB_MIXLORA || v == MB_SPARSE_MLP ||
+           v == MB_ROUTER;
+}
+static int routed(mb_variant_id v)
+{
+    return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
+}
+
+#define POS(field, name) \
+    if (s->field < 1) \
+        return mb_fail(err, MB_EINVAL, name "=%lld: must be at least 1", (long long)s->field)
+
+mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
+{
+    mb_variant_id v = s->variant;
+    if ((unsigned)v >= MB_NUM_VARIANTS)
+        return mb_fail(err, MB_EINVAL, "variant id %d is out of range", (int)v);
+    POS(B, "B");
+    if (s->S < 1)   /* users usually write T: name what they wrote */
+        return mb_fail(err, MB_EINVAL, "T=%lld (B=%lld, S=%lld): sequences need at least 1 token",
+                       (long long)(s->B * s->S), (long long)s->B, (long long)s->S);
+    POS(h, "h");
+    int64_t T;
+    if (mb_mul_i64(s->B, s->S, &T))
+        return mb_fail(err, MB_EINVAL, "T = B*S overflows int64 (B=%lld, S=%lld)", (long long)s->B,
+                       (long long)s->S);
+    if (uses_o(v))
+        POS(o, "o");
+    if (uses_f(v))
+        POS(f, "f");
+    if (uses_r(v))
+        POS(r, "r");
+    if (uses_E(v))
+        POS(E, "E");
+    if (routed(v)) {
+        POS(k, "k");
+        if (s->k > s->E)
+            return mb_fail(err, MB_EINVAL, "k=%lld > E=%lld: cannot choose more experts than exist",
+                           (long long)s->k, (long long)s->E);
+        int64_t tk;
+        /* Routing stores expert and token ids as int32. */
+        if (mb_mul_i64(T, s->k, &tk) || tk > INT32_MAX || s->E > INT32_MAX)
+            return mb_fail(err, MB_EINVAL, "T*k=%lld*%lld or E=%lld exceeds the int32 routing "
+                           "indices", (long long)T, (long long)s->k, (long long)s->E);
+    }
+    if (v == MB_MOELORA) {
+        POS(tasks, "tasks");
+        POS(te, "te");
+        if (s->tasks >= INT32_MAX)
+            return mb_fail(err, MB_EINVAL, "tasks=%lld: task ids are int32", (long long)s->tasks);
+        if (s->r % s->E)
+            return mb_fail(err, MB_EINVAL, "r=%lld %% E=%lld != 0: moelora splits the total rank "
+                           "evenly over the experts", (long long)s->r, (long long)s->E);
+    }
+    if (uses_r(v)) {
+        /* A rank above the smaller side of a projection adds nothing a dense update could not. */
+        int64_t side = uses_f(v) ? (s->h < s->f ? s->h : s->f) : (s->h < s->o ? s->h : s->o);
+        if (s->r > side)
+            return mb_fail(err, MB_EINVAL, "r=%lld > min(h=%lld, %s=%lld): rank cannot exceed the "
+                           "smaller dimension", (long long)s->r, (long long)s->h,
+                           uses_f(v) ? "f" : "o", (long long)(uses_f(v) ? s->f : s->o));
+        if (!isfinite(s->alpha))
+            return mb_fail(err, MB_EINVAL, "alpha=%g is not finite", (double)s->alpha);
+    }
+    if (v == MB_SPARSE_MLP) {
+        if (s->shard != 0 && s->shard != 1)
+            return mb_fail(err, MB_EINVAL, "shard=%d: must be 0 or 1", s->shard);
+        if (s->shard && s->f % s->E)
+            return mb_fail(err, MB_EINVAL, "f=%lld %% E=%lld != 0: shard=1 slices the MLP into E "
+                           "equal experts", (long long)s->f, (long long)s->E);
+    }
+    if ((unsigned)s->act > MB_ACT_RELU)
+        return mb_fail(err, MB_EINVAL, "act=%d is not an activation", (int)s->act);
+    if ((unsigned)s->share > MB_SHARE_ALL)
+        return mb_fail(err, MB_EINVAL, "share=%d is not a share mode", (int)s->share);
+    if (s->p != 0.0f)
+        return mb_fail(err, MB_EINVAL, "p=%g: dropout must be 0: forward benchmarks use inference "
+                       "semantics", (double)s->p);
+    if (s->dtype == MB_BF16)
+        return mb_fail(err, MB_EINVAL, "dtype=bf16: bf16 is not implemented yet");
+    if (s->dtype != MB_F32)
+        return mb_fail(err, MB_EINVAL, "dtype=%s: not a compute dtype", mb_dtype_name(s->dtype));
+    int64_t w, io, total;
+    mb_status st = mb_spec_bytes(s, &w, &io, err);
+    if (st)
+        return st;
+    if (mb_add_i64(w, io, &total))
+        return mb_fail(err, MB_EINVAL, "weights + inputs + output bytes overflow int64");
+    if (budget_bytes > 0 && total > budget_bytes)
+        return mb_fail(err, MB_ENOMEM, "case needs %.3g GB (weights %.3g GB + inputs/output %.3g "
+                       "GB), over the budget of %.3g GB", total / 1e9, w / 1e9, io / 1e9,
+                       budget_bytes / 1e9);
+    return MB_OK;
+}

@@ -1,0 +1,195 @@
+/* The named weights and inputs of a case, filled from the seed (inits of spec Part 1, scales
+ * chosen from each tensor's name and its last dimension, which is its fan-in). */
+#include <math.h>
+#include <string.h>
+#include "moebench/weights.h"
+
+typedef struct {
+    const char *name;
+    int ndim;
+    int64_t shape[3];
+} wdesc;
+
+/* The weights of a variant, in weights.h order; returns their number. */
+static int describe(const mb_spec *s, wdesc *d)
+{
+    int64_t h = s->h, o = s->o, f = s->f, r = s->r, E = s->E;
+    int n = 0;
+#define W2(nm, a, b) d[n++] = (wdesc){nm, 2, {a, b, 0}}
+#define W3(nm, a, b, c) d[n++] = (wdesc){nm, 3, {a, b, c}}
+    switch (s->variant) {
+    case MB_LORA:
+        W2("W", o, h); W2("A", r, h); W2("B", o, r);
+        break;
+    case MB_MLP_LORA:
+        W2("Wg", f, h); W2("Wu", f, h); W2("Wd", h, f);
+        W2("Ag", r, h); W2("Bg", f, r); W2("Au", r, h); W2("Bu", f, r); W2("Ad", r, f);
+        W2("Bd", h, r);
+        break;
+    case MB_MOLORA:
+        W2("W", o, h); W2("Wr", E, h); W3("A", E, r, h); W3("B", E, o, r);
+        break;
+    case MB_MOELORA:
+        W2("W", o, h); W3("A", E, r / E, h); W3("B", E, o, r / E);
+        W2("Emb", s->tasks + 1, s->te); W2("Wg", E, s->te);
+        break;
+    case MB_MIXLORA:
+        W2("Wg", f, h); W2("Wu", f, h); W2("Wd", h, f); W2("Wr", E, h);
+        W3("Ag", E, r, h); W3("Bg", E, f, r); W3("Au", E, r, h); W3("Bu", E, f, r);
+        W3("Ad", E, r, f); W3("Bd", E, h, r);
+        break;
+    case MB_MOR1E:
+        W2("W", o, h); W2("A", r, h); W2("B", o, r); W2("Wr", r, h);
+        d[n++] = (wdesc){"w_omega", 1, {1, 0, 0}};
+        d[n++] = (wdesc){"w_beta", 1, {1, 0, 0}};
+        break;
+    case MB_SPARSE_MLP: {
+        int64_t fe = mb_spec_expert_width(s);
+        W2("Wr", E, h); W3("Wg", E, fe, h); W3("Wu", E, fe, h); W3("Wd", E, h, fe);
+        break;
+    }
+    case MB_ROUTER:
+        W2("Wr", E, h);
+        break;
+    default:
+        break;
+    }
+#undef W2
+#undef W3
+    return n;
+}
+
+static void init_weight(mb_tensor *t, const char *name, uint64_t seed, uint64_t stream)
+{
+    double fan_in = (double)t->shape[t->ndim - 1];
+    if (!strcmp(name, "Wr"))
+        mb_fill_normal(t, seed, stream, 0.0f, 0.02f);
+    else if (!strcmp(name, "Emb"))
+        mb_fill_normal(t, seed, stream, 0.0f, 1.0f);
+    else if (!strcmp(name, "w_omega") || !strcmp(name, "w_beta"))
+        mb_fill_normal(t, seed, stream, 0.0f, 0.01f);
+    else if (name[0] == 'W')   /* frozen linears and moelora's Wg: N(0, 1/d_in) */
+        mb_fill_normal(t, seed, stream, 0.0f, (float)(1.0 / sqrt(fan_in)));
+    else {                      /* A: U(+-1/sqrt(d_in)); B: U(+-1/sqrt(r)), NOT zero */
+        float b = (float)(1.0 / sqrt(fan_in));
+        mb_fill_uniform(t, seed, stream, -b, b);
+    }
+}
+
+mb_status mb_weights_create_copy(const mb_spec *s, int copy, mb_weights *w, mb_err *err)
+{
+    wdesc d[MB_MAX_NAMED];
+    memset(w, 0, sizeof *w);
+    int n = describe(s, d);
+    if (n == 0)
+        return mb_fail(err, MB_EINVAL, "variant id %d has no weights", (int)s->variant);
+    for (int i = 0; i < n; i++) {
+        mb_tensor t;
+        mb_status st = mb_tensor_alloc(&t, MB_F32, d[i].ndim, d[i].shape, err);
+        if (st) {
+            mb_weights_free(w);
+            return st;
+        }
+        /* Copy 0 is the plain weights; later copies differ through the stream only. */
+        uint64_t stream = mb_stream_of(d[i].name) + (uint64_t)copy * 0x9e3779b97f4a7c15ULL;
+        init_weight(&t, d[i].name, s->seed, stream);
+        if ((st = mb_weights_add(w, d[i].name, t, err))) {
+            mb_tensor_free(&t);
+            mb_weights_free(w);
+            return st;
+        }
+    }
+    return MB_OK;
+}
+
+mb_status mb_weights_create(const mb_spec *s, mb_weights *w, mb_err *err)
+{
+    return mb_weights_create_copy(s, 0, w, err);
+}
+
+void mb_weights_free(mb_weights *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < w->n; i++)
+        mb_tensor_free(&w->item[i].t);
+    w->n = 0;
+}
+
+mb_tensor *mb_weights_get_mut(mb_weights *w, const char *name)
+{
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->item[i].name, name))
+            return &w->item[i].t;
+    return NULL;
+}
+
+const mb_tensor *mb_weights_get(const mb_weights *w, const char *name)
+{
+    return mb_weights_get_mut((mb_weights *)w, name);
+}
+
+mb_status mb_weights_add(mb_weights *w, const char *name, mb_tensor t, mb_err *err)
+{
+    if (strlen(name) >= MB_NAME_LEN)
+        return mb_fail(err, MB_EINVAL, "weight name '%s' longer than %d characters", name,
+                       MB_NAME_LEN - 1);
+    if (mb_weights_get(w, name))
+        return mb_fail(err, MB_EINVAL, "weight '%s' added twice", name);
+    if (w->n >= MB_MAX_NAMED)
+        return mb_fail(err, MB_EINVAL, "more than %d named weights", MB_MAX_NAMED);
+    strcpy(w->item[w->n].name, name);
+    w->item[w->n].t = t;
+    w->n++;
+    return MB_OK;
+}
+
+int64_t mb_weights_bytes(const mb_weights *w)
+{
+    int64_t b = 0;
+    for (int i = 0; i < w->n; i++)
+        b += mb_tensor_bytes(&w->item[i].t);
+    return b;
+}
+
+mb_status mb_inputs_create(const mb_spec *s, mb_inputs *in, mb_err *err)
+{
+    memset(in, 0, sizeof *in);
+    int64_t xs[2] = {mb_spec_T(s), s->h};
+    mb_status st = mb_tensor_alloc(&in->X, MB_F32, 2, xs, err);
+    if (st)
+        return st;
+    mb_fill_normal(&in->X, s->seed, mb_stream_of("X"), 0.0f, 1.0f);
+    if (s->variant == MB_MOELORA) {
+        int64_t ts[1] = {s->B};
+        if ((st = mb_tensor_alloc(&in->task, MB_I32, 1, ts, err)))
+            goto fail;
+        /* Ids 0..tasks: Emb has tasks+1 rows (upstream reserves one for "no task"). */
+        mb_fill_int(&in->task, s->seed, mb_stream_of("task"), (int32_t)(s->tasks + 1));
+    }
+    if (s->variant == MB_MOR1E) {
+        int64_t rs[2] = {s->B, s->r};
+        if ((st = mb_tensor_alloc(&in->R, MB_F32, 2, rs, err)))
+            goto fail;
+        mb_fill_uniform(&in->R, s->seed, mb_stream_of("R"), 0.0f, 1.0f);
+    }
+    return MB_OK;
+fail:
+    mb_inputs_free(in);
+    return st;
+}
+
+void mb_inputs_free(mb_inputs *in)
+{
+    if (!in)
+        return;
+    mb_tensor_free(&in->X);
+    mb_tensor_free(&in->task);
+    mb_tensor_free(&in->R);
+}
+
+mb_status mb_output_alloc(const mb_spec *s, mb_tensor *y, mb_err *err)
+{
+    int64_t shape[2] = {mb_spec_T(s), mb_spec_out_width(s)};
+    return mb_tensor_alloc(y, MB_F32, 2, shape, err);
+}

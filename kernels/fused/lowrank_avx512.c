@@ -1,0 +1,218 @@
+/* Fused low-rank adapters for lora, molora, moelora and mor1e on the AVX-512 GEMM.
+ *
+ * Every one of them is Y = X W^T + (Z .* gate) B'^T with Z = X A'^T (spec "Equivalent fused
+ * forms"; B' carries the scaling). The shared variant code runs three GEMMs and reads / writes Y
+ * twice. Here, per block of rows (kept in L2 between the two steps):
+ *   1. one GEMM X [A'; Wr]^T gives Z and the router logits together (one pass over X);
+ *   2. the gate scales Z in place (softmax per token, per-sequence gate, or nothing);
+ *   3. one GEMM over the concatenated K, [X | Z] [W | B']^T: the low-rank term is accumulated in
+ *      the same registers as X W^T and Y is stored once, never re-read.
+ * The GEMV path (T = 1) does the same with two matrix-vector passes. */
+#ifdef MOEBENCH_HAVE_AVX512
+#include <math.h>
+#include <string.h>
+#include "fused/fused_avx512.h"
+#include "gemm/gemm_avx512_internal.h"
+
+typedef enum { GATE_NONE, GATE_SOFTMAX_BLOCKS, GATE_SEQUENCE, GATE_MOR1E } gate_kind;
+
+typedef struct {
+    gate_kind kind;
+    int64_t T, S, nseq, h, o, R, E, n1;   /* R = low-rank width, n1 = R + router logits */
+    int64_t blk;                           /* rank columns per gate entry (r, r/E) */
+    int64_t tasks, te;
+    const float *Emb, *Wg;                 /* moelora gate inputs (caller's) */
+    float omega;                           /* mor1e */
+    mb_gemm_weight *P1, *P2;
+    float *Z;                              /* [T, n1] */
+    float *G;                              /* gates: [T, E] / [nseq, E] / [T, R] */
+    float *zl;                             /* [E] scratch (moelora) */
+} lr_st;
+
+static void lr_release(void *p)
+{
+    lr_st *st = p;
+    if (!st) return;
+    mb_avx512_weight_free(st->P1);
+    mb_avx512_weight_free(st->P2);
+    mb_free(st->Z);
+    mb_free(st->G);
+    mb_free(st->zl);
+    mb_free(st);
+}
+
+static float sigmoid100(float w) { return (float)(1.0 / (1.0 + exp(-100.0 * (double)w))); }
+
+/* Stacks rows: [top (nt rows); bottom (nb rows)] of width h into a new buffer. */
+static float *stack_rows(const float *top, int64_t nt, const float *bot, int64_t nb, int64_t h)
+{
+    float *p = mb_alloc(sizeof(float) * (size_t)((nt + nb) * h));
+    if (!p) return NULL;
+    memcpy(p, top, sizeof(float) * (size_t)(nt * h));
+    if (nb) memcpy(p + nt * h, bot, sizeof(float) * (size_t)(nb * h));
+    return p;
+}
+
+/* B' [o, R] with element (j, e*blk + i) = scale * B[e][j][i] (B [E, o, blk]); E = 1 is plain B. */
+static float *bcat(const float *B, int64_t E, int64_t o, int64_t blk, float scale)
+{
+    float *p = mb_alloc(sizeof(float) * (size_t)(o * E * blk));
+    if (!p) return NULL;
+    for (int64_t e = 0; e < E; e++)
+        for (int64_t j = 0; j < o; j++)
+            for (int64_t i = 0; i < blk; i++)
+                p[j * E * blk + e * blk + i] = scale * B[(e * o + j) * blk + i];
+    return p;
+}
+
+static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                            void **priv, mb_err *err)
+{
+    (void)gp;   /* always the AVX-512 packing: the fused kernels use its private forms */
+    const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r, E = s->E;
+    lr_st *st = mb_alloc(sizeof *st);
+    if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
+    st->T = T; st->S = s->S; st->nseq = s->B; st->h = h; st->o = o;
+    const float *W = mb_vw(w, "W", o * h, err), *A = NULL, *B = NULL, *Wr = NULL;
+    int64_t nr = 0, Eb = 1;   /* router rows stacked under A'; expert blocks of B */
+    float scale = s->alpha / (float)r;
+    switch (s->variant) {
+    case MB_LORA:
+        st->kind = GATE_NONE; st->R = r; st->blk = r;
+        A = W ? mb_vw(w, "A", r * h, err) : NULL;
+        B = A ? mb_vw(w, "B", o * r, err) : NULL;
+        break;
+    case MB_MOLORA:
+        st->kind = GATE_SOFTMAX_BLOCKS; st->R = E * r; st->blk = r; st->E = E; nr = E; Eb = E;
+        A = W ? mb_vw(w, "A", E * r * h, err) : NULL;
+        B = A ? mb_vw(w, "B", E * o * r, err) : NULL;
+        Wr = B ? mb_vw(w, "Wr", E * h, err) : NULL;
+        if (!Wr) B = NULL;
+        break;
+    case MB_MOELORA:
+        if (E < 1 || r % E != 0) { lr_release(st); return mb_fail(err, MB_EINVAL, "moelora needs r %% E == 0"); }
+        st->kind = GATE_SEQUENCE; st->R = r; st->blk = r / E; st->E = E; Eb = E;
+        st->tasks = s->tasks; st->te = s->te;
+        A = W ? mb_vw(w, "A", r * h, err) : NULL;
+        B = A ? mb_vw(w, "B", E * o * (r / E), err) : NULL;
+        st->Emb = B ? mb_vw(w, "Emb", (s->tasks + 1) * s->te, err) : NULL;
+        st->Wg = st->Emb ? mb_vw(w, "Wg", E * s->te, err) : NULL;
+        if (!st->Wg) B = NULL;
+        break;
+    case MB_MOR1E: {
+        st->kind = GATE_MOR1E; st->R = r; st->blk = 1; nr = r;
+        A = W ? mb_vw(w, "A", r * h, err) : NULL;
+        B = A ? mb_vw(w, "B", o * r, err) : NULL;
+        Wr = B ? mb_vw(w, "Wr", r * h, err) : NULL;
+        const float *wo = Wr ? mb_vw(w, "w_omega", 1, err) : NULL;
+        const float *wb = wo ? mb_vw(w, "w_beta", 1, err) : NULL;
+        if (!wb) { B = NULL; break; }
+        st->omega = sigmoid100(wo[0]);
+        scale = sigmoid100(wb[0]);
+        break;
+    }
+    default:
+        lr_release(st);
+        return mb_fail(err, MB_EINVAL, "fused low-rank: variant %s not handled", mb_variant_name(s->variant));
+    }
+    if (!B) { lr_release(st); return err ? err->code : MB_EINVAL; }
+    st->n1 = st->R + nr;
+    float *a1 = stack_rows(A, st->R, Wr, nr, h);
+    float *b2 = bcat(B, Eb, o, st->R / Eb, scale);
+    mb_status rc = a1 && b2 ? MB_OK : mb_fail(err, MB_ENOMEM, "out of memory");
+    if (rc == MB_OK) rc = mb_avx512_pack(a1, h, h, NULL, 0, 0, st->n1, &st->P1, err);
+    if (rc == MB_OK) rc = mb_avx512_pack(W, h, h, b2, st->R, st->R, o, &st->P2, err);
+    mb_free(a1);   /* packed copies are all the forward needs */
+    mb_free(b2);
+    int64_t ng = st->kind == GATE_SOFTMAX_BLOCKS ? T * E : st->kind == GATE_SEQUENCE ? s->B * E
+               : st->kind == GATE_MOR1E ? T * r : 1;
+    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * st->n1, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->G, ng, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->zl, E > 0 ? E : 1, err);
+    if (rc != MB_OK) { lr_release(st); return rc; }
+    *priv = st;
+    return MB_OK;
+}
+
+/* Scales Z rows [t0, t1) in place by their gate (and records the gate). */
+static void apply_gate(lr_st *st, const mb_inputs *in, int64_t t0, int64_t t1)
+{
+    const int64_t n1 = st->n1, R = st->R, blk = st->blk;
+    switch (st->kind) {
+    case GATE_NONE:
+        return;
+    case GATE_SOFTMAX_BLOCKS:
+        for (int64_t t = t0; t < t1; t++) {
+            float *z = st->Z + t * n1, *p = st->G + t * st->E;
+            mb_softmax(z + R, st->E, p);
+            for (int64_t e = 0; e < st->E; e++)
+                for (int64_t i = 0; i < blk; i++) z[e * blk + i] *= p[e];
+        }
+        return;
+    case GATE_SEQUENCE:
+        for (int64_t t = t0; t < t1; t++) {
+            const float *g = st->G + (t / st->S) * st->E;
+            float *z = st->Z + t * n1;
+            for (int64_t e = 0; e < st->E; e++)
+                for (int64_t i = 0; i < blk; i++) z[e * blk + i] *= g[e];
+        }
+        return;
+    case GATE_MOR1E: {
+        const float *Rin = mb_f32(&in->R);
+        const float wt = st->omega * 32.0f, wr = (1.0f - st->omega) * 4.0f;
+        for (int64_t t = t0; t < t1; t++) {
+            float *z = st->Z + t * n1, *g = st->G + t * R;
+            const float *Rb = Rin + (t / st->S) * R;
+            mb_softmax(z + R, R, g);
+            for (int64_t i = 0; i < R; i++) {
+                g[i] = g[i] * wt + Rb[i] * wr;
+                z[i] *= g[i];
+            }
+        }
+        return;
+    }
+    }
+}
+
+static mb_status lr_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
+                            mb_err *err)
+{
+    lr_st *st = p;
+    const float *X = mb_f32(&in->X);
+    float *Y = mb_f32(y);
+    if (st->kind == GATE_MOR1E && !in->R.data)
+        return mb_fail(err, MB_EINVAL, "mor1e needs the intuition scores R");
+    if (st->kind == GATE_SEQUENCE) {
+        if (!in->task.data) return mb_fail(err, MB_EINVAL, "moelora needs task ids");
+        const int32_t *task = mb_i32(&in->task);
+        for (int64_t b = 0; b < st->nseq; b++) {
+            if (task[b] < 0 || task[b] > st->tasks)
+                return mb_fail(err, MB_EINVAL, "task id %d of sequence %lld outside [0, %lld]",
+                               task[b], (long long)b, (long long)st->tasks);
+            mb_moelora_gate(st->Emb, st->Wg, st->te, st->E, task[b], st->zl, st->G + b * st->E);
+        }
+    }
+    /* Row blocks of one GEMM task height: X's block is still in L2 when step 3 re-reads it. */
+    for (int64_t t0 = 0; t0 < st->T; t0 += MB_AVX_MC) {
+        int64_t m = st->T - t0 < MB_AVX_MC ? st->T - t0 : MB_AVX_MC;
+        const float *Xb = X + t0 * st->h;
+        float *Zb = st->Z + t0 * st->n1;
+        mb_avx_gemm_args g1 = {.M = m, .a = {Xb, NULL}, .lda = {st->h, 0}, .alpha = 1.0f,
+                               .beta = 0.0f, .c = Zb, .ldc = st->n1};
+        mb_avx512_gemm_run(st->P1, &g1);
+        apply_gate(st, in, t0, t0 + m);
+        mb_avx_gemm_args g2 = {.M = m, .a = {Xb, Zb}, .lda = {st->h, st->n1}, .alpha = 1.0f,
+                               .beta = 0.0f, .c = Y + t0 * st->o, .ldc = st->o};
+        mb_avx512_gemm_run(st->P2, &g2);
+    }
+    if (info && info->gate) {
+        int64_t n = st->kind == GATE_SOFTMAX_BLOCKS ? st->T * st->E
+                  : st->kind == GATE_SEQUENCE ? st->nseq * st->E
+                  : st->kind == GATE_MOR1E ? st->T * st->R : 0;
+        if (n) memcpy(info->gate, st->G, sizeof(float) * (size_t)n);
+    }
+    return MB_OK;
+}
+
+const mb_variant_ops mb_fused_avx512_lowrank = { lr_prepare, lr_forward, lr_release };
+#endif

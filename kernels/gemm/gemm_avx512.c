@@ -1,0 +1,41 @@
+/* The AVX-512 GEMM provider: availability from the executed probe, weights packed once. */
+#ifdef MOEBENCH_HAVE_AVX512
+#include "moebench/cpu.h"
+#include "gemm/gemm_avx512_internal.h"
+
+const char *mb_avx512_unavailable(void)
+{
+    const char *why = NULL;
+    return mb_cpu_has_avx512(&why) ? NULL : why;
+}
+
+static mb_status prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+                         mb_gemm_weight **out, mb_err *err)
+{
+    (void)m_hint;   /* the packing does not depend on M */
+    const char *why = mb_avx512_unavailable();
+    if (why) {
+        *out = NULL;
+        return mb_fail(err, MB_EUNSUPPORTED, "avx512: %s", why);
+    }
+    return mb_avx512_pack(W, K, ldw, NULL, 0, 0, N, out, err);
+}
+
+static mb_status gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda, float alpha,
+                      float beta, float *C, int64_t ldc, mb_err *err)
+{
+    if (!w || M < 0 || (M > 0 && (!A || !C || lda < w->K || ldc < w->N)))
+        return mb_fail(err, MB_EINVAL, "avx512 gemm: bad arguments (M=%lld lda=%lld ldc=%lld)",
+                       (long long)M, (long long)lda, (long long)ldc);
+    mb_avx_gemm_args g = {.M = M, .a = {A, NULL}, .lda = {lda, 0}, .alpha = alpha, .beta = beta,
+                          .c = C, .ldc = ldc};
+    mb_avx512_gemm_run(w, &g);
+    return MB_OK;
+}
+
+static int64_t weight_bytes(const mb_gemm_weight *w) { return w ? w->bytes : 0; }
+
+const mb_gemm_provider mb_gemm_avx512 = {
+    "avx512", mb_avx512_unavailable, prepare, mb_avx512_weight_free, gemm, weight_bytes,
+};
+#endif

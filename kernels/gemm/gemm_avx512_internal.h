@@ -1,0 +1,83 @@
+/* Private interface of the AVX-512 GEMM (the gemm and fused files named NAME_avx512.c).
+ *
+ * Shape: C[M, N] = beta*C + alpha * A[M, K] W[N, K]^T, with W packed once into NR-wide column
+ * panels (K-major inside a panel, zero-padded to NR) and cut into K blocks of at most KC so one
+ * micro-panel of W (KC x NR) stays in L1 while the micro-kernel walks MR-row tiles of A.
+ * A is packed per thread task and K block (MC x KC, on the stack) through row pointers, which
+ * makes row gathers (routed tokens) and K concatenation (fused LoRA: [X | s X A^T] times
+ * [W | B]^T) free: they only change where the packing reads from. */
+#ifndef MOEBENCH_GEMM_AVX512_INTERNAL_H
+#define MOEBENCH_GEMM_AVX512_INTERNAL_H
+
+#include <stdint.h>
+#include "moebench/gemm.h"
+
+#define MB_AVX_MR 12          /* rows of A per micro-tile (broadcast operand) */
+#define MB_AVX_NR 32          /* columns of W per panel: two zmm */
+#ifndef MB_AVX_KC             /* overridable only for tuning experiments */
+#define MB_AVX_KC 256         /* K block */
+#endif
+#ifndef MB_AVX_MC
+#define MB_AVX_MC 144         /* rows per thread task (A block kept in L2) */
+#endif
+#ifndef MB_AVX_NC
+#define MB_AVX_NC 512         /* columns per thread task */
+#endif
+#define MB_AVX_MAX_SEG 2      /* K segments a weight may be built from */
+
+typedef struct {
+    int64_t k0, kc;   /* global K range of the block */
+    int64_t off;      /* float offset of the block in packed: panel j at off + j * kc * NR */
+    int seg;          /* which segment of A supplies these columns */
+    int64_t seg_k0;   /* k0 relative to that segment */
+} mb_avx_kblock;
+
+/* Weights with at most this many rows (router logits, LoRA down-projections to r) skip the
+ * panel layout, whose 32-wide panels would be mostly padding: they are kept row-major (rows
+ * padded to a multiple of 8 and K to a multiple of 16, zero-filled) for a dot-product kernel
+ * that vectorises along K instead. Single-segment weights only. */
+#define MB_AVX_SKINNY_N 16
+
+struct mb_gemm_weight {
+    int64_t N, K, panels;
+    int skinny;         /* row-major form below instead of panels */
+    int64_t ldk;        /* skinny: padded row length */
+    int nseg;
+    int64_t seg_k[MB_AVX_MAX_SEG];
+    int nblk;
+    mb_avx_kblock *blk;
+    float *packed;
+    int64_t bytes;   /* packed + block table */
+};
+
+/* Arguments of one product. A is given per K segment (seg s supplies seg_k[s] columns);
+ * optional a_rows gathers (product row i reads A row a_rows[i]); optional c_rows scatters
+ * (product row i goes to C row c_rows[i]); optional row_scale multiplies row i's product:
+ * C[c(i)] = beta * C[c(i)] + alpha * row_scale[i] * (A W^T)[i]. */
+typedef struct {
+    int64_t M;
+    const float *a[MB_AVX_MAX_SEG];
+    int64_t lda[MB_AVX_MAX_SEG];
+    const int32_t *a_rows;
+    float alpha, beta;
+    float *c;
+    int64_t ldc;
+    const int32_t *c_rows;
+    const float *row_scale;
+} mb_avx_gemm_args;
+
+/* Packs [W1 | W2] (W1 [N, K1] ld ldw1; W2 [N, K2] ld ldw2, may be NULL with K2 = 0). */
+mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
+                         int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err);
+void mb_avx512_weight_free(mb_gemm_weight *w);
+
+/* The product; M == 1 takes the GEMV path. Threads: OpenMP over independent C tiles (serial
+ * when called from inside a parallel region or when the product is tiny). */
+void mb_avx512_gemm_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g);
+void mb_avx512_gemv_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g);
+void mb_avx512_skinny_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g);
+
+/* Both return NULL when usable, else the reason (probe result or build limitation). */
+const char *mb_avx512_unavailable(void);
+
+#endif

@@ -1,0 +1,97 @@
+/* Packing of a weight for the AVX-512 GEMM: done once in prepare, so the forward only streams
+ * contiguous, zero-padded panels (no edge branches on loads). */
+#ifdef MOEBENCH_HAVE_AVX512
+#include <string.h>
+#include "moebench/mem.h"
+#include "gemm/gemm_avx512_internal.h"
+
+static void pack_panel(const float *W, int64_t ldw, int64_t N, int64_t n0, int64_t k0, int64_t kc,
+                       float *dst)
+{
+    int64_t nn = N - n0 < MB_AVX_NR ? N - n0 : MB_AVX_NR;
+    /* Transpose NR rows of W into k-major order; rows past N stay zero (mb_alloc zero-fills). */
+    for (int64_t j = 0; j < nn; j++) {
+        const float *src = W + (n0 + j) * ldw + k0;
+        for (int64_t k = 0; k < kc; k++)
+            dst[k * MB_AVX_NR + j] = src[k];
+    }
+}
+
+void mb_avx512_weight_free(mb_gemm_weight *w)
+{
+    if (!w)
+        return;
+    mb_free(w->packed);
+    mb_free(w->blk);
+    mb_free(w);
+}
+
+mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
+                         int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err)
+{
+    *out = NULL;
+    if (N < 1 || K1 < 1 || K2 < 0 || !W1 || (K2 > 0 && !W2) || ldw1 < K1 || (K2 > 0 && ldw2 < K2))
+        return mb_fail(err, MB_EINVAL, "avx512 pack: bad shape N=%lld K1=%lld K2=%lld",
+                       (long long)N, (long long)K1, (long long)K2);
+    mb_gemm_weight *w = mb_alloc(sizeof *w);
+    if (!w)
+        return mb_fail(err, MB_ENOMEM, "avx512 pack: out of memory");
+    if (N <= MB_AVX_SKINNY_N && K2 == 0) {
+        w->N = N;
+        w->K = K1;
+        w->skinny = 1;
+        w->nseg = 1;
+        w->seg_k[0] = K1;
+        /* an odd number of cache lines per row keeps the 8 rows of a tile in distinct L1 sets
+         * (K = 4096 would put them all in one) */
+        w->ldk = (K1 + 15) / 16 * 16;
+        if ((w->ldk / 16) % 2 == 0)
+            w->ldk += 16;
+        int64_t rows = (N + 7) / 8 * 8;
+        w->packed = mb_alloc((size_t)(rows * w->ldk) * sizeof(float));
+        if (!w->packed) {
+            mb_avx512_weight_free(w);
+            return mb_fail(err, MB_ENOMEM, "avx512 pack: out of memory");
+        }
+        for (int64_t j = 0; j < N; j++)
+            memcpy(w->packed + j * w->ldk, W1 + j * ldw1, (size_t)K1 * sizeof(float));
+        w->bytes = rows * w->ldk * (int64_t)sizeof(float);
+        *out = w;
+        return MB_OK;
+    }
+    w->N = N;
+    w->K = K1 + K2;
+    w->panels = (N + MB_AVX_NR - 1) / MB_AVX_NR;
+    w->nseg = K2 > 0 ? 2 : 1;
+    w->seg_k[0] = K1;
+    w->seg_k[1] = K2;
+    int nblk = (int)((K1 + MB_AVX_KC - 1) / MB_AVX_KC + (K2 + MB_AVX_KC - 1) / MB_AVX_KC);
+    w->nblk = nblk;
+    w->blk = mb_alloc((size_t)nblk * sizeof *w->blk);
+    int64_t floats = w->panels * MB_AVX_NR * w->K;
+    w->packed = mb_alloc((size_t)floats * sizeof(float));
+    if (!w->blk || !w->packed) {
+        mb_avx512_weight_free(w);
+        return mb_fail(err, MB_ENOMEM, "avx512 pack: out of memory for %lld floats",
+                       (long long)floats);
+    }
+    w->bytes = floats * (int64_t)sizeof(float) + nblk * (int64_t)sizeof *w->blk;
+    /* Blocks never straddle the segment boundary, so each reads one A segment. */
+    int b = 0;
+    int64_t off = 0, kglob = 0;
+    for (int s = 0; s < w->nseg; s++) {
+        const float *Ws = s == 0 ? W1 : W2;
+        int64_t ldw = s == 0 ? ldw1 : ldw2;
+        for (int64_t k0 = 0; k0 < w->seg_k[s]; k0 += MB_AVX_KC, b++) {
+            int64_t kc = w->seg_k[s] - k0 < MB_AVX_KC ? w->seg_k[s] - k0 : MB_AVX_KC;
+            w->blk[b] = (mb_avx_kblock){kglob + k0, kc, off, s, k0};
+            for (int64_t j = 0; j < w->panels; j++)
+                pack_panel(Ws, ldw, N, j * MB_AVX_NR, k0, kc, w->packed + off + j * kc * MB_AVX_NR);
+            off += w->panels * kc * MB_AVX_NR;
+        }
+        kglob += w->seg_k[s];
+    }
+    *out = w;
+    return MB_OK;
+}
+#endif

@@ -1,0 +1,58 @@
+/* The implementation interface every kernel family plugs into, and the registry of
+ * variants x implementations. */
+#ifndef MOEBENCH_IMPL_H
+#define MOEBENCH_IMPL_H
+
+#include "moebench/spec.h"
+#include "moebench/weights.h"
+#include "moebench/routing.h"
+
+typedef struct mb_state mb_state;   /* opaque, owned by the implementation */
+
+/* What forward reports besides Y. Allocated by the caller for routed variants (mixlora,
+ * sparse_mlp, router: T tokens, E experts, top-k); routing.idx == NULL means "not wanted".
+ * gate: per-sequence gate g [B, E] for moelora, per-token gate [T, r] for mor1e, per-token
+ * softmax [T, E] for molora; NULL data means not wanted. */
+typedef struct {
+    mb_routing routing;
+    float *gate;
+} mb_forward_info;
+
+typedef struct mb_impl {
+    const char *name;   /* "naive", "blas", "onednn", "avx512", "merged" */
+    /* NULL if this implementation can run the spec, else the reason (static string or a
+     * thread-local buffer), e.g. "built without oneDNN", "gate depends on the token". */
+    const char *(*unsupported)(const mb_spec *s);
+    /* Packing, merging, primitive creation. The weights stay owned by the caller and outlive
+     * the state; the state may keep pointers to them. */
+    mb_status (*prepare)(const mb_spec *s, const mb_weights *w, mb_state **st, mb_err *err);
+    /* y: [T, out_width] f32, preallocated. info may be NULL. Must not allocate per call unless
+     * through mb_alloc (the harness measures workspace with the mb_mem counters). */
+    mb_status (*forward)(mb_state *st, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
+                         mb_err *err);
+    void (*release)(mb_state *st);
+} mb_impl;
+
+/* Registry, in a fixed order: naive, blas, onednn, avx512, merged (+ test-only ones). */
+int mb_impl_count(void);
+const mb_impl *mb_impl_at(int i);
+const mb_impl *mb_impl_find(const char *name);
+/* Test-only implementations (e.g. one that crashes on purpose) register here. */
+void mb_impl_register_extra(const mb_impl *impl);
+
+/* Convenience: prepare + forward + release in one call (used by tests and `case`). */
+mb_status mb_run_once(const mb_impl *impl, const mb_spec *s, const mb_weights *w,
+                      const mb_inputs *in, mb_tensor *y, mb_forward_info *info, mb_err *err);
+
+/* Allocates / frees an mb_forward_info sized for the spec (routing for routed variants, gate
+ * where the variant has one). */
+mb_status mb_forward_info_alloc(const mb_spec *s, mb_forward_info *info, mb_err *err);
+void mb_forward_info_free(mb_forward_info *info);
+
+extern const mb_impl mb_impl_naive;
+extern const mb_impl mb_impl_blas;
+extern const mb_impl mb_impl_onednn;
+extern const mb_impl mb_impl_avx512;
+extern const mb_impl mb_impl_merged;
+
+#endif

@@ -1,0 +1,100 @@
+/* The case specification: which variant, which shapes. Parsed from descriptors like
+ * "mixlora:T=128,h=4096,f=11008,r=16,E=8,k=2" and validated with a reason. */
+#ifndef MOEBENCH_SPEC_H
+#define MOEBENCH_SPEC_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "moebench/error.h"
+#include "moebench/tensor.h"
+
+typedef enum {
+    MB_LORA = 0,
+    MB_MLP_LORA,
+    MB_MOLORA,
+    MB_MOELORA,
+    MB_MIXLORA,
+    MB_MOR1E,
+    MB_SPARSE_MLP,
+    MB_ROUTER,
+    MB_NUM_VARIANTS
+} mb_variant_id;
+
+typedef enum { MB_ACT_SILU = 0, MB_ACT_GELU, MB_ACT_RELU } mb_act;
+
+/* mixlora share modes (spec Part 1): none = upstream "compatible", gate_up = upstream optimised,
+ * all = gate, up and down projections once for all experts (default). */
+typedef enum { MB_SHARE_NONE = 0, MB_SHARE_GATE_UP = 1, MB_SHARE_ALL = 2 } mb_share;
+
+typedef enum { MB_MODE_FORWARD = 0 /* training: later */ } mb_mode;
+
+typedef struct {
+    mb_variant_id variant;
+    int64_t B, S;       /* T = B * S tokens; sequence b owns rows b*S .. b*S+S-1 */
+    int64_t h;          /* input width */
+    int64_t o;          /* output width of a single linear (lora, molora, moelora, mor1e) */
+    int64_t f;          /* MLP width (mlp_lora, mixlora, sparse_mlp) */
+    int64_t r;          /* LoRA rank (moelora: total rank; mor1e: number of rank-1 experts) */
+    int64_t E, k;       /* experts, top-k */
+    int64_t tasks, te;  /* moelora: number of tasks, task-embedding width */
+    float alpha;        /* LoRA scaling s = alpha / r */
+    float p;            /* dropout; must be 0 (inference semantics) */
+    mb_act act;
+    mb_share share;     /* mixlora */
+    int shard;          /* sparse_mlp: 0 = Mixtral (expert width f), 1 = slices (width f/E) */
+    uint64_t seed;
+    mb_dtype dtype;
+    mb_mode mode;
+    /* Keys given explicitly (MB_SET_* bits), so derived defaults (o = h, alpha = 2r, T vs B,S)
+     * follow only the keys that were not given. Maintained by mb_spec_set; 0 after default. */
+    unsigned set_mask;
+} mb_spec;
+
+#define MB_SET_T     (1u << 0)
+#define MB_SET_B     (1u << 1)
+#define MB_SET_S     (1u << 2)
+#define MB_SET_O     (1u << 3)
+#define MB_SET_ALPHA (1u << 4)
+
+static inline int64_t mb_spec_T(const mb_spec *s) { return s->B * s->S; }
+/* Output width of the variant: o for single-linear variants, h for MLP variants, E for router. */
+int64_t mb_spec_out_width(const mb_spec *s);
+/* Expert MLP width of sparse_mlp (f or f/E). */
+int64_t mb_spec_expert_width(const mb_spec *s);
+
+const char *mb_variant_name(mb_variant_id v);
+int mb_variant_parse(const char *name, mb_variant_id *out);   /* 0 ok, -1 unknown */
+const char *mb_act_name(mb_act a);
+const char *mb_share_name(mb_share s);
+/* Which fields a variant uses, as "T,h,o,r,..." : for `moebench list` and error messages. */
+const char *mb_variant_fields(mb_variant_id v);
+/* One line describing the method, for `moebench list`. */
+const char *mb_variant_summary(mb_variant_id v);
+
+/* Defaults: LLaMA-7B-like shapes (h=4096, o=h, f=11008, r=16, E=8, k=2, alpha=2r, T=1, B=1,
+ * tasks=8, te=64, act=silu, share=all, shard=0, seed=42, f32). */
+void mb_spec_default(mb_spec *s, mb_variant_id v);
+
+/* Sets one key from its text value (keys: T B S h o f r E k alpha p act tasks te share shard seed
+ * dtype). "T" sets S = T / B when B was set explicitly, else B = 1, S = T. o defaults to h unless
+ * set. Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
+mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *err);
+
+/* Parses "variant:key=value,key=value,...". Unknown keys / bad numbers -> MB_EINVAL with reason.
+ * Does not validate (call mb_spec_validate). */
+mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err);
+
+/* Canonical descriptor (only the fields the variant uses, non-defaults included); returns the
+ * number of characters that would have been written, like snprintf. */
+int mb_spec_format(const mb_spec *s, char *buf, size_t n);
+
+/* Bytes of weights, inputs and output the case allocates (int64, overflow-checked);
+ * MB_EINVAL with a reason on overflow. */
+mb_status mb_spec_bytes(const mb_spec *s, int64_t *weights, int64_t *io, mb_err *err);
+
+/* Refuses impossible specs with the reason: non-positive sizes, k < 1 or k > E, r > min(d_in,
+ * d_out), r % E != 0 (moelora), f % E != 0 (shard=1), p != 0, unsupported dtype, byte counts
+ * overflowing int64, or more than budget_bytes (0 = no budget) of weights + inputs + output. */
+mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err);
+
+#endif

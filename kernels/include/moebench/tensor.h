@@ -1,0 +1,46 @@
+/* Dense row-major tensors with a dtype field. */
+#ifndef MOEBENCH_TENSOR_H
+#define MOEBENCH_TENSOR_H
+
+#include <stdint.h>
+#include "moebench/error.h"
+
+typedef enum { MB_F32 = 0, MB_BF16 = 1, MB_I32 = 2 } mb_dtype;
+
+#define MB_MAX_DIMS 4
+
+typedef struct {
+    mb_dtype dtype;
+    int ndim;
+    int64_t shape[MB_MAX_DIMS];
+    int64_t stride[MB_MAX_DIMS]; /* in elements, row-major contiguous after mb_tensor_alloc */
+    void *data;                  /* MB_ALIGN-aligned, from mb_alloc */
+} mb_tensor;
+
+size_t mb_dtype_size(mb_dtype d);
+const char *mb_dtype_name(mb_dtype d);
+int mb_dtype_parse(const char *s, mb_dtype *out); /* 0 ok, -1 unknown */
+
+/* Allocates a zeroed contiguous tensor. shape has ndim entries (1..4), each >= 1. */
+mb_status mb_tensor_alloc(mb_tensor *t, mb_dtype dtype, int ndim, const int64_t *shape, mb_err *err);
+void mb_tensor_free(mb_tensor *t);   /* safe on a zeroed or already-freed tensor */
+int64_t mb_tensor_numel(const mb_tensor *t);
+int64_t mb_tensor_bytes(const mb_tensor *t);
+static inline float *mb_f32(const mb_tensor *t) { return (float *)t->data; }
+static inline int32_t *mb_i32(const mb_tensor *t) { return (int32_t *)t->data; }
+
+/* Seeded fills. Element i of a tensor gets a value that depends only on (seed, stream, i):
+ * the same on any thread count (counter-based generator, no sequential state).
+ * stream is usually mb_stream_of(name) so each named tensor has its own numbers. */
+uint64_t mb_stream_of(const char *name);
+void mb_fill_uniform(mb_tensor *t, uint64_t seed, uint64_t stream, float lo, float hi);
+void mb_fill_normal(mb_tensor *t, uint64_t seed, uint64_t stream, float mean, float std);
+/* Integers uniform in [0, n) (for MB_I32 tensors, e.g. task ids). */
+void mb_fill_int(mb_tensor *t, uint64_t seed, uint64_t stream, int32_t n);
+
+/* FNV-1a 64 over the raw bytes: the output checksum printed by `moebench case`. */
+uint64_t mb_tensor_hash(const mb_tensor *t);
+/* Sum of elements in double (f32 tensors). */
+double mb_tensor_sum(const mb_tensor *t);
+
+#endif

@@ -1,0 +1,70 @@
+/* The `naive` implementation: the reference every other implementation is compared with.
+ * prepare only remembers the spec and the weights; forward dispatches to the variant's
+ * reference in kernels/ref/ref_<variant>.c. */
+#include "ref.h"
+
+struct mb_state {
+    mb_spec spec;
+    const mb_weights *w;
+};
+
+static const mb_ref_fn ref_of[MB_NUM_VARIANTS] = {
+    [MB_LORA] = mb_ref_lora,
+    [MB_MLP_LORA] = mb_ref_mlp_lora,
+    [MB_MOLORA] = mb_ref_molora,
+    [MB_MOELORA] = mb_ref_moelora,
+    [MB_MIXLORA] = mb_ref_mixlora,
+    [MB_MOR1E] = mb_ref_mor1e,
+    [MB_SPARSE_MLP] = mb_ref_sparse_mlp,
+    [MB_ROUTER] = mb_ref_router,
+};
+
+static const char *naive_unsupported(const mb_spec *s)
+{
+    if ((int)s->variant < 0 || s->variant >= MB_NUM_VARIANTS)
+        return "unknown variant";
+    if (s->dtype != MB_F32)
+        return "naive computes f32 only";
+    if (s->mode != MB_MODE_FORWARD)
+        return "naive implements the forward pass only";
+    /* Anything else a valid spec can hold runs; invalid specs are refused with their reason. */
+    static _Thread_local mb_err e;
+    if (mb_spec_validate(s, 0, &e) != MB_OK)
+        return e.msg;
+    return NULL;
+}
+
+static mb_status naive_prepare(const mb_spec *s, const mb_weights *w, mb_state **st, mb_err *err)
+{
+    const char *why = naive_unsupported(s);
+    if (why)
+        return mb_fail(err, MB_EUNSUPPORTED, "naive: %s", why);
+    mb_state *p = mb_alloc(sizeof *p);
+    if (!p)
+        return mb_fail(err, MB_ENOMEM, "naive: out of memory for the state");
+    p->spec = *s;
+    p->w = w;
+    *st = p;
+    return MB_OK;
+}
+
+static mb_status naive_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
+                               mb_forward_info *info, mb_err *err)
+{
+    if (!st || !in || !y)
+        return mb_fail(err, MB_EINVAL, "naive: NULL state, inputs or output");
+    return ref_of[st->spec.variant](&st->spec, st->w, in, y, info, err);
+}
+
+static void naive_release(mb_state *st)
+{
+    mb_free(st);
+}
+
+const mb_impl mb_impl_naive = {
+    .name = "naive",
+    .unsupported = naive_unsupported,
+    .prepare = naive_prepare,
+    .forward = naive_forward,
+    .release = naive_release,
+};

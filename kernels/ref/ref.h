@@ -1,0 +1,65 @@
+/* Private to kernels/ref: the naive reference of every variant, written from spec Part 1 line by
+ * line, accumulating in double. It deliberately shares no code with kernels/variants/ so that a
+ * bug cannot hide on both sides of a correctness comparison. Every output row is computed by one
+ * thread in a fixed order, so results are bit-identical on any thread count. */
+#ifndef MOEBENCH_REF_H
+#define MOEBENCH_REF_H
+
+#include <stdint.h>
+#include "moebench/moebench.h"
+
+/* One forward of a variant: y [T, mb_spec_out_width(s)] f32; info may be NULL. */
+typedef mb_status (*mb_ref_fn)(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                               mb_tensor *y, mb_forward_info *info, mb_err *err);
+
+mb_status mb_ref_lora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                      mb_forward_info *info, mb_err *err);
+mb_status mb_ref_mlp_lora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                          mb_forward_info *info, mb_err *err);
+mb_status mb_ref_molora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                        mb_forward_info *info, mb_err *err);
+mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                         mb_forward_info *info, mb_err *err);
+mb_status mb_ref_mixlora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                         mb_forward_info *info, mb_err *err);
+mb_status mb_ref_mor1e(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                       mb_forward_info *info, mb_err *err);
+mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                            mb_tensor *y, mb_forward_info *info, mb_err *err);
+mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                        mb_forward_info *info, mb_err *err);
+
+/* ---- helpers (ref_common.c) ---- */
+
+/* The f32 weight `name`, checked to have exactly the shape (d0[, d1[, d2]]) (ndim 1..3);
+ * NULL with a reason in err otherwise. */
+const float *mb_ref_weight(const mb_weights *w, const char *name, int ndim, int64_t d0,
+                           int64_t d1, int64_t d2, mb_err *err);
+/* Checks X [T, h] f32 and y [T, out_width] f32. */
+mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y, mb_err *err);
+
+/* out[n] = sum_k x[k] W[n, k] for n < N (W [N, K] row-major), in double. */
+void mb_ref_linear(const double *x, int64_t K, const float *W, int64_t N, double *out);
+/* out[n] += scale * sum_k x[k] W[n, k]. */
+void mb_ref_linear_acc(const double *x, int64_t K, const float *W, int64_t N, double scale,
+                       double *out);
+/* out[N] += scale * B ((A x)): the LoRA term with A [r, K], B [N, r]; z holds r doubles. */
+void mb_ref_lora_acc(const double *x, int64_t K, const float *A, const float *B, int64_t r,
+                     int64_t N, double scale, double *z, double *out);
+/* Widens one f32 row to double. */
+void mb_ref_row(const float *src, int64_t n, double *dst);
+/* Logits rounded to fp32 (spec: "computed and kept in fp32"): z[n] = (float)(x . W[n, :]). */
+void mb_ref_logits(const double *x, int64_t K, const float *W, int64_t N, float *z);
+/* Softmax in double of n fp32 logits (max-subtracted), for the soft gates. */
+void mb_ref_softmax(const float *z, int64_t n, double *p);
+
+/* Top-k routing of all T tokens from z = X Wr^T (double dot products rounded to fp32, then
+ * mb_route). Writes into info->routing when the caller asked for it (info && routing.idx),
+ * else into arrays it allocates (*owned = 1: release with mb_routing_free). */
+mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_forward_info *info,
+                       mb_routing *out, int *owned, mb_err *err);
+/* The chosen experts of one token in ascending expert index (spec: expert outputs are
+ * accumulated into Y in ascending expert index), with their weights. */
+void mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double *w_out);
+
+#endif

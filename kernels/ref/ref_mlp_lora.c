@@ -1,0 +1,59 @@
+/* Naive reference of `mlp_lora` (spec Part 1): LLaMA gated MLP with LoRA on gate, up and down:
+ * G = X Wg^T + s(X Ag^T)Bg^T; U = X Wu^T + s(X Au^T)Bu^T; H = act(G) * U;
+ * Y = H Wd^T + s(H Ad^T)Bd^T. */
+#include "ref.h"
+
+mb_status mb_ref_mlp_lora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                          mb_forward_info *info, mb_err *err)
+{
+    (void)info;   /* no gate, no routing */
+    const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r;
+    mb_status st = mb_ref_check_io(s, in, y, err);
+    if (st != MB_OK)
+        return st;
+    const float *Wg = mb_ref_weight(w, "Wg", 2, f, h, 0, err);
+    const float *Wu = Wg ? mb_ref_weight(w, "Wu", 2, f, h, 0, err) : NULL;
+    const float *Wd = Wu ? mb_ref_weight(w, "Wd", 2, h, f, 0, err) : NULL;
+    const float *Ag = Wd ? mb_ref_weight(w, "Ag", 2, r, h, 0, err) : NULL;
+    const float *Bg = Ag ? mb_ref_weight(w, "Bg", 2, f, r, 0, err) : NULL;
+    const float *Au = Bg ? mb_ref_weight(w, "Au", 2, r, h, 0, err) : NULL;
+    const float *Bu = Au ? mb_ref_weight(w, "Bu", 2, f, r, 0, err) : NULL;
+    const float *Ad = Bu ? mb_ref_weight(w, "Ad", 2, r, f, 0, err) : NULL;
+    const float *Bd = Ad ? mb_ref_weight(w, "Bd", 2, h, r, 0, err) : NULL;
+    if (!Bd)
+        return MB_EINVAL;
+    const float *X = mb_f32(&in->X);
+    float *Y = mb_f32(y);
+    const double sc = (double)s->alpha / (double)r;
+
+    int failed = 0;
+#pragma omp parallel if (T > 1)
+    {
+        double *buf = mb_alloc(sizeof(double) * (size_t)(2 * h + 2 * f + r));
+        if (!buf) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < T; t++) {
+            if (!buf)
+                continue;
+            double *x = buf, *g = x + h, *u = g + f, *z = u + f, *acc = z + r;
+            mb_ref_row(X + t * h, h, x);
+            mb_ref_linear(x, h, Wg, f, g);
+            mb_ref_lora_acc(x, h, Ag, Bg, r, f, sc, z, g);
+            mb_ref_linear(x, h, Wu, f, u);
+            mb_ref_lora_acc(x, h, Au, Bu, r, f, sc, z, u);
+            for (int64_t j = 0; j < f; j++)   /* H = act(G) * U, stored over G */
+                g[j] = mb_act_apply(s->act, g[j]) * u[j];
+            mb_ref_linear(g, f, Wd, h, acc);
+            mb_ref_lora_acc(g, f, Ad, Bd, r, h, sc, z, acc);
+            for (int64_t i = 0; i < h; i++)
+                Y[t * h + i] = (float)acc[i];
+        }
+        mb_free(buf);
+    }
+    if (failed)
+        return mb_fail(err, MB_ENOMEM, "naive mlp_lora: out of memory for row scratch");
+    return MB_OK;
+}

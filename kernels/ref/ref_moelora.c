@@ -1,0 +1,79 @@
+/* Naive reference of `moelora` (spec Part 1): task-gated mixture, total rank r split into E
+ * experts of rank r/E. g_b = softmax(Emb[task_b] Wg^T) once per sequence b;
+ * Y_t = X_t W^T + s sum_e g_{b(t)e} (X_t A_e^T) B_e^T with s = alpha / r (the total r). */
+#include "ref.h"
+
+mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                         mb_forward_info *info, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r, E = s->E;
+    const int64_t nb = s->B, S = s->S, te = s->te, ntask = s->tasks;
+    mb_status st = mb_ref_check_io(s, in, y, err);
+    if (st != MB_OK)
+        return st;
+    if (E < 1 || r % E != 0)
+        return mb_fail(err, MB_EINVAL, "naive moelora: r=%lld not divisible by E=%lld",
+                       (long long)r, (long long)E);
+    const int64_t re = r / E;
+    const float *W = mb_ref_weight(w, "W", 2, o, h, 0, err);
+    const float *A = W ? mb_ref_weight(w, "A", 3, E, re, h, err) : NULL;
+    const float *B = A ? mb_ref_weight(w, "B", 3, E, o, re, err) : NULL;
+    const float *Emb = B ? mb_ref_weight(w, "Emb", 2, ntask + 1, te, 0, err) : NULL;
+    const float *Wg = Emb ? mb_ref_weight(w, "Wg", 2, E, te, 0, err) : NULL;
+    if (!Wg)
+        return MB_EINVAL;
+    const mb_tensor *task = &in->task;
+    if (!task->data || task->dtype != MB_I32 || task->ndim != 1 || task->shape[0] != nb)
+        return mb_fail(err, MB_EINVAL, "naive moelora: input task must be i32 [%lld]", (long long)nb);
+    const int32_t *tid = mb_i32(task);
+    for (int64_t b = 0; b < nb; b++)
+        if (tid[b] < 0 || tid[b] > ntask)
+            return mb_fail(err, MB_EINVAL, "naive moelora: task[%lld] = %d outside [0, %lld]",
+                           (long long)b, tid[b], (long long)ntask);
+
+    /* Per-sequence gates first: they are tiny and shared by the S rows of the sequence. */
+    double *g = mb_alloc(sizeof(double) * (size_t)(nb * E + te) + sizeof(float) * (size_t)E);
+    if (!g)
+        return mb_fail(err, MB_ENOMEM, "naive moelora: out of memory for gates");
+    double *emb = g + nb * E;
+    float *logit = (float *)(emb + te);
+    for (int64_t b = 0; b < nb; b++) {
+        mb_ref_row(Emb + (int64_t)tid[b] * te, te, emb);
+        mb_ref_logits(emb, te, Wg, E, logit);
+        mb_ref_softmax(logit, E, g + b * E);
+        if (info && info->gate)
+            for (int64_t e = 0; e < E; e++)
+                info->gate[b * E + e] = (float)g[b * E + e];
+    }
+
+    const float *X = mb_f32(&in->X);
+    float *Y = mb_f32(y);
+    const double sc = (double)s->alpha / (double)r;
+    int failed = 0;
+#pragma omp parallel if (T > 1)
+    {
+        double *buf = mb_alloc(sizeof(double) * (size_t)(h + re + o));
+        if (!buf) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < T; t++) {
+            if (!buf)
+                continue;
+            double *x = buf, *z = x + h, *acc = z + re;
+            const double *gb = g + (t / S) * E;
+            mb_ref_row(X + t * h, h, x);
+            mb_ref_linear(x, h, W, o, acc);
+            for (int64_t e = 0; e < E; e++)
+                mb_ref_lora_acc(x, h, A + e * re * h, B + e * o * re, re, o, sc * gb[e], z, acc);
+            for (int64_t i = 0; i < o; i++)
+                Y[t * o + i] = (float)acc[i];
+        }
+        mb_free(buf);
+    }
+    mb_free(g);
+    if (failed)
+        return mb_fail(err, MB_ENOMEM, "naive moelora: out of memory for row scratch");
+    return MB_OK;
+}

@@ -1,0 +1,31 @@
+/* Naive reference of `router` (spec Part 1): top-k gating alone. The output Y [T, E] is the
+ * dense combine matrix: w_te at the chosen experts, 0 elsewhere, so implementations can be
+ * compared on it like any other output; idx, counts, L_aux and z-loss go to info->routing. */
+#include "ref.h"
+
+mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
+                        mb_forward_info *info, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), E = s->E, k = s->k;
+    mb_status st = mb_ref_check_io(s, in, y, err);
+    if (st != MB_OK)
+        return st;
+    const float *Wr = mb_ref_weight(w, "Wr", 2, E, s->h, 0, err);
+    if (!Wr)
+        return MB_EINVAL;
+    mb_routing rt;
+    int owned = 0;
+    st = mb_ref_route(s, mb_f32(&in->X), Wr, info, &rt, &owned, err);
+    if (st != MB_OK)
+        return st;
+    float *Y = mb_f32(y);
+    for (int64_t t = 0; t < T; t++) {
+        for (int64_t e = 0; e < E; e++)
+            Y[t * E + e] = 0.0f;
+        for (int64_t j = 0; j < k; j++)
+            Y[t * E + rt.idx[t * k + j]] = rt.w[t * k + j];
+    }
+    if (owned)
+        mb_routing_free(&rt);
+    return MB_OK;
+}

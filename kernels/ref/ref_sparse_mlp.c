@@ -1,0 +1,64 @@
+/* Naive reference of `sparse_mlp` (spec Part 1): Y_t = sum_{e in top-k(t)} w_te MLP_e(X_t),
+ * MLP_e(x) = (act(x Wg_e^T) * x Wu_e^T) Wd_e^T. Each expert has width fe = f (shard=0, Mixtral)
+ * or f/E (shard=1, slices of one MLP); the weights are stored per expert either way. */
+#include "ref.h"
+
+mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                            mb_tensor *y, mb_forward_info *info, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), h = s->h, E = s->E, k = s->k;
+    const int64_t fe = mb_spec_expert_width(s);
+    mb_status st = mb_ref_check_io(s, in, y, err);
+    if (st != MB_OK)
+        return st;
+    const float *Wr = mb_ref_weight(w, "Wr", 2, E, h, 0, err);
+    const float *Wg = Wr ? mb_ref_weight(w, "Wg", 3, E, fe, h, err) : NULL;
+    const float *Wu = Wg ? mb_ref_weight(w, "Wu", 3, E, fe, h, err) : NULL;
+    const float *Wd = Wu ? mb_ref_weight(w, "Wd", 3, E, h, fe, err) : NULL;
+    if (!Wd)
+        return MB_EINVAL;
+    const float *X = mb_f32(&in->X);
+    mb_routing rt;
+    int owned = 0;
+    st = mb_ref_route(s, X, Wr, info, &rt, &owned, err);
+    if (st != MB_OK)
+        return st;
+
+    float *Y = mb_f32(y);
+    int failed = 0;
+#pragma omp parallel if (T > 1)
+    {
+        double *buf = mb_alloc(sizeof(double) * (size_t)(2 * h + 2 * fe + k) + sizeof(int32_t) * (size_t)k);
+        if (!buf) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < T; t++) {
+            if (!buf)
+                continue;
+            double *x = buf, *g = x + h, *u = g + fe, *acc = u + fe, *wsel = acc + h;
+            int32_t *esel = (int32_t *)(wsel + k);
+            mb_ref_row(X + t * h, h, x);
+            mb_ref_sorted_choice(&rt, t, esel, wsel);
+            for (int64_t i = 0; i < h; i++)
+                acc[i] = 0.0;
+            for (int64_t j = 0; j < k; j++) {
+                const int64_t e = esel[j];
+                mb_ref_linear(x, h, Wg + e * fe * h, fe, g);
+                mb_ref_linear(x, h, Wu + e * fe * h, fe, u);
+                for (int64_t q = 0; q < fe; q++)
+                    g[q] = mb_act_apply(s->act, g[q]) * u[q];
+                mb_ref_linear_acc(g, fe, Wd + e * h * fe, h, wsel[j], acc);
+            }
+            for (int64_t i = 0; i < h; i++)
+                Y[t * h + i] = (float)acc[i];
+        }
+        mb_free(buf);
+    }
+    if (owned)
+        mb_routing_free(&rt);
+    if (failed)
+        return mb_fail(err, MB_ENOMEM, "naive sparse_mlp: out of memory for row scratch");
+    return MB_OK;
+}

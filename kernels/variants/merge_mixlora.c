@@ -1,0 +1,36 @@
+/* merged mixlora: the only exact merge materialises E expert MLPs (each projection W + s B_e A_e)
+ * and runs them as a sparse_mlp with E full-width experts: E x the base MLP memory, owned by the
+ * state so the harness sees it. The share mode does not matter once merged. */
+#include "merge.h"
+
+mb_status mb_merge_mixlora(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                           const mb_variant_ops **ops, void **priv, mb_err *err)
+{
+    const int64_t h = s->h, f = s->f, r = s->r, E = s->E, hf = h * f;
+    const float sc = s->alpha / (float)r;
+    static const char *names[3][3] = { { "Wg", "Ag", "Bg" }, { "Wu", "Au", "Bu" },
+                                       { "Wd", "Ad", "Bd" } };
+    const int64_t dout[3] = { f, f, h }, din[3] = { h, h, f };
+    const float *Wr = mb_vw(w, "Wr", E * h, err);
+    if (!Wr) return err ? err->code : MB_EINVAL;
+    float *all = NULL;
+    int64_t n;
+    if (mb_mul_i64(3 * E, hf, &n) != 0) return mb_fail(err, MB_ENOMEM, "merged experts overflow");
+    mb_status rc = mb_valloc(&all, n, err);
+    for (int p = 0; p < 3 && rc == MB_OK; p++) {
+        const float *W = mb_vw(w, names[p][0], hf, err);
+        const float *A = W ? mb_vw(w, names[p][1], E * r * din[p], err) : NULL;
+        const float *B = A ? mb_vw(w, names[p][2], E * dout[p] * r, err) : NULL;
+        if (!B) { rc = err ? err->code : MB_EINVAL; break; }
+        for (int64_t e = 0; e < E && rc == MB_OK; e++)
+            rc = mb_merge_linear_into(gp, W, A + e * r * din[p], B + e * dout[p] * r, dout[p],
+                                      din[p], r, sc, all + (p * E + e) * hf, err);
+    }
+    if (rc == MB_OK)
+        rc = mb_sparse_mlp_prepare_raw(gp, s, Wr, all, all + E * hf, all + 2 * E * hf, f, priv,
+                                       err);
+    if (rc != MB_OK) { mb_free(all); return rc; }
+    mb_sparse_mlp_own(*priv, all);
+    *ops = &mb_var_sparse_mlp;
+    return MB_OK;
+}

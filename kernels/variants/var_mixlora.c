@@ -1,0 +1,155 @@
+/* mixlora: E LoRA experts over one frozen gated MLP, top-k router, grouped per expert like
+ * sparse_mlp. The three share modes (spec Part 1) differ in which base GEMMs run once over all
+ * T tokens and which run per expert over its gathered rows:
+ *   none:    X Wg^T, X Wu^T and H_e Wd^T per expert (upstream "compatible");
+ *   gate_up: X Wg^T, X Wu^T once; H_e Wd^T per expert (upstream optimised);
+ *   all:     also the down projection once, on Hs = sum_e w_e H_e (linearity); per expert only
+ *            the LoRA terms. */
+#include "variants.h"
+#include <string.h>
+
+typedef struct {
+    const mb_gemm_provider *gp;
+    mb_act act;
+    mb_share share;
+    int64_t T, h, f, r, E, k;
+    mb_vrouter vr;
+    mb_gemm_weight *Wg, *Wu, *Wd;   /* shared base */
+    mb_vlora *lg, *lu, *ld;         /* [E] LoRA-only (no base weight) */
+    float *G0, *U0, *Hs;            /* [T,f] (shared modes) */
+    float *Xe, *Ge, *Ue, *Ze, *Ye;  /* [T,h] [T,f] [T,f] [T,r] [T,h] */
+} mix_st;
+
+static void mix_release(void *p)
+{
+    mix_st *st = p;
+    if (!st) return;
+    for (int64_t e = 0; e < st->E; e++) {
+        if (st->lg) mb_vlora_free(&st->lg[e], st->gp);
+        if (st->lu) mb_vlora_free(&st->lu[e], st->gp);
+        if (st->ld) mb_vlora_free(&st->ld[e], st->gp);
+    }
+    mb_free(st->lg);
+    mb_free(st->lu);
+    mb_free(st->ld);
+    mb_vrelease(st->gp, &st->Wg);
+    mb_vrelease(st->gp, &st->Wu);
+    mb_vrelease(st->gp, &st->Wd);
+    mb_vrouter_free(&st->vr, st->gp);
+    float *bufs[] = { st->G0, st->U0, st->Hs, st->Xe, st->Ge, st->Ue, st->Ze, st->Ye };
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mb_free(bufs[i]);
+    mb_free(st);
+}
+
+static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                             void **priv, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r, E = s->E, k = s->k;
+    const float sc = s->alpha / (float)r;
+    const float *Wg = mb_vw(w, "Wg", f * h, err), *Wu = Wg ? mb_vw(w, "Wu", f * h, err) : NULL;
+    const float *Wd = Wu ? mb_vw(w, "Wd", h * f, err) : NULL;
+    const float *Wr = Wd ? mb_vw(w, "Wr", E * h, err) : NULL;
+    const float *Ag = Wr ? mb_vw(w, "Ag", E * r * h, err) : NULL;
+    const float *Bg = Ag ? mb_vw(w, "Bg", E * f * r, err) : NULL;
+    const float *Au = Bg ? mb_vw(w, "Au", E * r * h, err) : NULL;
+    const float *Bu = Au ? mb_vw(w, "Bu", E * f * r, err) : NULL;
+    const float *Ad = Bu ? mb_vw(w, "Ad", E * r * f, err) : NULL;
+    const float *Bd = Ad ? mb_vw(w, "Bd", E * h * r, err) : NULL;
+    if (!Bd) return err ? err->code : MB_EINVAL;
+    mix_st *st = mb_alloc(sizeof *st);
+    if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
+    st->gp = gp; st->act = s->act; st->share = s->share;
+    st->T = T; st->h = h; st->f = f; st->r = r; st->E = E; st->k = k;
+    const int64_t m_exp = (T * k + E - 1) / E;   /* balanced rows per expert */
+    const int shared_gu = s->share != MB_SHARE_NONE, shared_d = s->share == MB_SHARE_ALL;
+    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, T, h, E, k, err);
+    if (rc == MB_OK) rc = mb_vprep(gp, Wg, f, h, shared_gu ? T : m_exp, &st->Wg, err);
+    if (rc == MB_OK) rc = mb_vprep(gp, Wu, f, h, shared_gu ? T : m_exp, &st->Wu, err);
+    if (rc == MB_OK) rc = mb_vprep(gp, Wd, h, f, shared_d ? T : m_exp, &st->Wd, err);
+    if (rc == MB_OK) {
+        st->lg = mb_alloc(sizeof(mb_vlora) * (size_t)E);
+        st->lu = mb_alloc(sizeof(mb_vlora) * (size_t)E);
+        st->ld = mb_alloc(sizeof(mb_vlora) * (size_t)E);
+        if (!st->lg || !st->lu || !st->ld) rc = mb_fail(err, MB_ENOMEM, "out of memory");
+    }
+    for (int64_t e = 0; rc == MB_OK && e < E; e++) {
+        rc = mb_vlora_init(&st->lg[e], gp, NULL, Ag + e * r * h, Bg + e * f * r, f, h, r, sc,
+                           m_exp, err);
+        if (rc == MB_OK)
+            rc = mb_vlora_init(&st->lu[e], gp, NULL, Au + e * r * h, Bu + e * f * r, f, h, r, sc,
+                               m_exp, err);
+        if (rc == MB_OK)
+            rc = mb_vlora_init(&st->ld[e], gp, NULL, Ad + e * r * f, Bd + e * h * r, h, f, r, sc,
+                               m_exp, err);
+    }
+    if (rc == MB_OK && shared_gu) rc = mb_valloc(&st->G0, T * f, err);
+    if (rc == MB_OK && shared_gu) rc = mb_valloc(&st->U0, T * f, err);
+    if (rc == MB_OK && shared_d) rc = mb_valloc(&st->Hs, T * f, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Xe, T * h, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Ge, T * f, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Ue, T * f, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Ze, T * r, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Ye, T * h, err);
+    if (rc != MB_OK) { mix_release(st); return rc; }
+    *priv = st;
+    return MB_OK;
+}
+
+/* One expert over its n gathered rows; H_e ends in Ge. */
+static mb_status mix_expert(mix_st *st, int64_t e, int64_t n, const int32_t *tok,
+                            const int32_t *slot, float *Y, mb_err *err)
+{
+    const mb_gemm_provider *gp = st->gp;
+    const int64_t h = st->h, f = st->f;
+    mb_status rc = MB_OK;
+    if (st->share == MB_SHARE_NONE) {
+        rc = mb_vgemm(gp, st->Wg, n, h, st->Xe, 0.0f, st->Ge, f, err);
+        if (rc == MB_OK) rc = mb_vgemm(gp, st->Wu, n, h, st->Xe, 0.0f, st->Ue, f, err);
+    } else {
+        mb_vgather(st->G0, f, tok, n, st->Ge);
+        mb_vgather(st->U0, f, tok, n, st->Ue);
+    }
+    if (rc == MB_OK) rc = mb_vlora_run(&st->lg[e], gp, n, st->Xe, st->Ge, st->Ze, err);
+    if (rc == MB_OK) rc = mb_vlora_run(&st->lu[e], gp, n, st->Xe, st->Ue, st->Ze, err);
+    if (rc != MB_OK) return rc;
+    mb_vglu(st->act, st->Ge, st->Ue, n * f);
+    if (st->share == MB_SHARE_ALL) {
+        /* base down projection later on Hs; here only w_e H_e into Hs and the LoRA term */
+        mb_vscatter_add(st->Ge, f, tok, slot, n, &st->vr.rt, st->Hs);
+        rc = mb_vgemm(gp, st->ld[e].A, n, f, st->Ge, 0.0f, st->Ze, st->r, err);
+        if (rc == MB_OK) rc = mb_vgemm(gp, st->ld[e].B, n, st->r, st->Ze, 0.0f, st->Ye, h, err);
+    } else {
+        rc = mb_vgemm(gp, st->Wd, n, f, st->Ge, 0.0f, st->Ye, h, err);
+        if (rc == MB_OK) rc = mb_vlora_run(&st->ld[e], gp, n, st->Ge, st->Ye, st->Ze, err);
+    }
+    if (rc == MB_OK) mb_vscatter_add(st->Ye, h, tok, slot, n, &st->vr.rt, Y);
+    return rc;
+}
+
+static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
+                             mb_err *err)
+{
+    mix_st *st = p;
+    const float *X = mb_f32(&in->X);
+    float *Y = mb_f32(y);
+    const int64_t T = st->T, h = st->h, f = st->f;
+    mb_status rc = mb_vrouter_run(&st->vr, st->gp, X, info, err);
+    if (rc == MB_OK && st->share != MB_SHARE_NONE) {
+        rc = mb_vgemm(st->gp, st->Wg, T, h, X, 0.0f, st->G0, f, err);
+        if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu, T, h, X, 0.0f, st->U0, f, err);
+    }
+    if (rc != MB_OK) return rc;
+    memset(Y, 0, sizeof(float) * (size_t)(T * h));
+    if (st->share == MB_SHARE_ALL) memset(st->Hs, 0, sizeof(float) * (size_t)(T * f));
+    for (int64_t e = 0; e < st->E && rc == MB_OK; e++) {
+        const int64_t o0 = st->vr.offsets[e], n = st->vr.offsets[e + 1] - o0;
+        if (n == 0) continue;
+        mb_vgather(X, h, st->vr.tok + o0, n, st->Xe);
+        rc = mix_expert(st, e, n, st->vr.tok + o0, st->vr.slot + o0, Y, err);
+    }
+    if (rc == MB_OK && st->share == MB_SHARE_ALL)
+        rc = mb_vgemm(st->gp, st->Wd, T, f, st->Hs, 1.0f, Y, h, err);
+    return rc;
+}
+
+const mb_variant_ops mb_var_mixlora = { mix_prepare, mix_forward, mix_release };

@@ -1,0 +1,93 @@
+/* mor1e (rank-1 experts with an intuition prior): one GEMM X [A; Wr]^T gives the rank-r
+ * activations and the router logits together; gate_t = softmax(z_t) w 32 + R_b (1 - w) 4 scales
+ * the activations; Y = X W^T + (Z .* gate) (beta B)^T, beta folded into a copy of B. */
+#include "variants.h"
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    const mb_gemm_provider *gp;
+    int64_t T, S, B, h, o, r;
+    float omega;
+    mb_gemm_weight *W, *AW, *Bw;
+    float *AWr;   /* [A; Wr] [2r, h] */
+    float *Bs;    /* beta * B [o, r] */
+    float *Z;     /* [T, 2r] */
+    float *Gt;    /* [T, r] gates */
+} mor1e_st;
+
+static void mor1e_release(void *p)
+{
+    mor1e_st *st = p;
+    if (!st) return;
+    mb_vrelease(st->gp, &st->W);
+    mb_vrelease(st->gp, &st->AW);
+    mb_vrelease(st->gp, &st->Bw);
+    mb_free(st->AWr);
+    mb_free(st->Bs);
+    mb_free(st->Z);
+    mb_free(st->Gt);
+    mb_free(st);
+}
+
+static float sigmoid100(float w) { return (float)(1.0 / (1.0 + exp(-100.0 * (double)w))); }
+
+static mb_status mor1e_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                               void **priv, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r;
+    const float *W = mb_vw(w, "W", o * h, err), *A = W ? mb_vw(w, "A", r * h, err) : NULL;
+    const float *B = A ? mb_vw(w, "B", o * r, err) : NULL;
+    const float *Wr = B ? mb_vw(w, "Wr", r * h, err) : NULL;
+    const float *wo = Wr ? mb_vw(w, "w_omega", 1, err) : NULL;
+    const float *wb = wo ? mb_vw(w, "w_beta", 1, err) : NULL;
+    if (!wb) return err ? err->code : MB_EINVAL;
+    mor1e_st *st = mb_alloc(sizeof *st);
+    if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
+    st->gp = gp; st->T = T; st->S = s->S; st->B = s->B; st->h = h; st->o = o; st->r = r;
+    st->omega = sigmoid100(wo[0]);
+    mb_status rc = mb_valloc(&st->AWr, 2 * r * h, err);
+    if (rc == MB_OK) {
+        memcpy(st->AWr, A, sizeof(float) * (size_t)(r * h));
+        memcpy(st->AWr + r * h, Wr, sizeof(float) * (size_t)(r * h));
+        rc = mb_vscaled_copy(B, o * r, sigmoid100(wb[0]), &st->Bs, err);
+    }
+    if (rc == MB_OK) rc = mb_vprep(gp, W, o, h, T, &st->W, err);
+    if (rc == MB_OK) rc = mb_vprep(gp, st->AWr, 2 * r, h, T, &st->AW, err);
+    if (rc == MB_OK) rc = mb_vprep(gp, st->Bs, o, r, T, &st->Bw, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * 2 * r, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Gt, T * r, err);
+    if (rc != MB_OK) { mor1e_release(st); return rc; }
+    *priv = st;
+    return MB_OK;
+}
+
+static mb_status mor1e_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
+                               mb_err *err)
+{
+    mor1e_st *st = p;
+    const float *X = mb_f32(&in->X);
+    float *Y = mb_f32(y);
+    const int64_t T = st->T, r = st->r;
+    if (!in->R.data) return mb_fail(err, MB_EINVAL, "mor1e needs the intuition scores R");
+    const float *R = mb_f32(&in->R);
+    const float wt = st->omega * 32.0f, wr = (1.0f - st->omega) * 4.0f;
+    float *gate_out = info ? info->gate : NULL;
+    mb_status rc = mb_vgemm(st->gp, st->W, T, st->h, X, 0.0f, Y, st->o, err);
+    if (rc == MB_OK) rc = mb_vgemm(st->gp, st->AW, T, st->h, X, 0.0f, st->Z, 2 * r, err);
+    if (rc != MB_OK) return rc;
+    #pragma omp parallel for schedule(static) if (T * r > 16384)
+    for (int64_t t = 0; t < T; t++) {
+        float *z = st->Z + t * 2 * r, *g = st->Gt + t * r;
+        const float *Rb = R + (t / st->S) * r;
+        mb_softmax(z + r, r, g);
+        for (int64_t i = 0; i < r; i++) {
+            g[i] = g[i] * wt + Rb[i] * wr;
+            z[i] *= g[i];
+        }
+    }
+    if (gate_out) memcpy(gate_out, st->Gt, sizeof(float) * (size_t)(T * r));
+    return st->gp->gemm(st->Bw, T, st->Z, 2 * r, 1.0f, 1.0f, Y, st->o, err);
+}
+
+const mb_variant_ops mb_var_mor1e = { mor1e_prepare, mor1e_forward, mor1e_release };

@@ -1,0 +1,111 @@
+/* sparse_mlp: top-k MoE of gated-MLP experts, grouped like ggml MUL_MAT_ID: route once, group
+ * token rows per expert, gather them, run the expert's three GEMMs over its rows, scatter-add
+ * weighted rows in ascending expert order. Experts that received no token cost nothing.
+ * The raw entry point also runs merged mixlora (E materialised expert MLPs). */
+#include "variants.h"
+#include <string.h>
+
+typedef struct {
+    const mb_gemm_provider *gp;
+    mb_act act;
+    int64_t T, h, fe, E, k;
+    mb_vrouter vr;
+    mb_gemm_weight **Wg, **Wu, **Wd;   /* [E] each */
+    float *Xe, *Ge, *Ue, *Ye;          /* [T,h], [T,fe], [T,fe], [T,h] */
+    void *owned;                       /* memory freed with the state (merged experts) */
+} smlp_st;
+
+static void smlp_release(void *p)
+{
+    smlp_st *st = p;
+    if (!st) return;
+    for (int64_t e = 0; e < st->E; e++) {
+        if (st->Wg) mb_vrelease(st->gp, &st->Wg[e]);
+        if (st->Wu) mb_vrelease(st->gp, &st->Wu[e]);
+        if (st->Wd) mb_vrelease(st->gp, &st->Wd[e]);
+    }
+    mb_free(st->Wg);
+    mb_free(st->Wu);
+    mb_free(st->Wd);
+    mb_vrouter_free(&st->vr, st->gp);
+    mb_free(st->Xe);
+    mb_free(st->Ge);
+    mb_free(st->Ue);
+    mb_free(st->Ye);
+    mb_free(st->owned);
+    mb_free(st);
+}
+
+mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
+                                    const float *Wr, const float *Wg, const float *Wu,
+                                    const float *Wd, int64_t fe, void **priv, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), h = s->h, E = s->E, k = s->k;
+    smlp_st *st = mb_alloc(sizeof *st);
+    if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
+    st->gp = gp; st->act = s->act; st->T = T; st->h = h; st->fe = fe; st->E = E; st->k = k;
+    /* expected rows per expert with balanced routing: what oneDNN builds its primitive for */
+    const int64_t m_hint = (T * k + E - 1) / E;
+    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, T, h, E, k, err);
+    if (rc == MB_OK) {
+        st->Wg = mb_alloc(sizeof(*st->Wg) * (size_t)E);
+        st->Wu = mb_alloc(sizeof(*st->Wu) * (size_t)E);
+        st->Wd = mb_alloc(sizeof(*st->Wd) * (size_t)E);
+        if (!st->Wg || !st->Wu || !st->Wd) rc = mb_fail(err, MB_ENOMEM, "out of memory");
+    }
+    for (int64_t e = 0; rc == MB_OK && e < E; e++) {
+        rc = mb_vprep(gp, Wg + e * fe * h, fe, h, m_hint, &st->Wg[e], err);
+        if (rc == MB_OK) rc = mb_vprep(gp, Wu + e * fe * h, fe, h, m_hint, &st->Wu[e], err);
+        if (rc == MB_OK) rc = mb_vprep(gp, Wd + e * h * fe, h, fe, m_hint, &st->Wd[e], err);
+    }
+    /* a token picks an expert at most once, so no expert gets more than T rows */
+    if (rc == MB_OK) rc = mb_valloc(&st->Xe, T * h, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Ge, T * fe, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Ue, T * fe, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Ye, T * h, err);
+    if (rc != MB_OK) { smlp_release(st); return rc; }
+    *priv = st;
+    return MB_OK;
+}
+
+/* Hands memory to the state so it is freed with it (merged mixlora's expert weights). */
+void mb_sparse_mlp_own(void *priv, void *mem) { ((smlp_st *)priv)->owned = mem; }
+
+static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                              void **priv, mb_err *err)
+{
+    const int64_t h = s->h, E = s->E, fe = mb_spec_expert_width(s);
+    const float *Wr = mb_vw(w, "Wr", E * h, err), *Wg = Wr ? mb_vw(w, "Wg", E * fe * h, err) : NULL;
+    const float *Wu = Wg ? mb_vw(w, "Wu", E * fe * h, err) : NULL;
+    const float *Wd = Wu ? mb_vw(w, "Wd", E * h * fe, err) : NULL;
+    if (!Wd) return err ? err->code : MB_EINVAL;
+    return mb_sparse_mlp_prepare_raw(gp, s, Wr, Wg, Wu, Wd, fe, priv, err);
+}
+
+static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
+                              mb_err *err)
+{
+    smlp_st *st = p;
+    const float *X = mb_f32(&in->X);
+    float *Y = mb_f32(y);
+    const int64_t h = st->h, fe = st->fe;
+    mb_status rc = mb_vrouter_run(&st->vr, st->gp, X, info, err);
+    if (rc != MB_OK) return rc;
+    memset(Y, 0, sizeof(float) * (size_t)(st->T * h));
+    for (int64_t e = 0; e < st->E; e++) {
+        const int64_t o0 = st->vr.offsets[e], n = st->vr.offsets[e + 1] - o0;
+        if (n == 0) continue;
+        const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
+        mb_vgather(X, h, tok, n, st->Xe);
+        rc = mb_vgemm(st->gp, st->Wg[e], n, h, st->Xe, 0.0f, st->Ge, fe, err);
+        if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu[e], n, h, st->Xe, 0.0f, st->Ue, fe, err);
+        if (rc != MB_OK) return rc;
+        mb_vglu(st->act, st->Ge, st->Ue, n * fe);
+        rc = mb_vgemm(st->gp, st->Wd[e], n, fe, st->Ge, 0.0f, st->Ye, h, err);
+        if (rc != MB_OK) return rc;
+        mb_vscatter_add(st->Ye, h, tok, slot, n, &st->vr.rt, Y);
+    }
+    return MB_OK;
+}
+
+const mb_variant_ops mb_var_sparse_mlp = { smlp_prepare, smlp_forward, smlp_release };

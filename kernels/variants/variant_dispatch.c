@@ -1,0 +1,73 @@
+/* mb_impl entry points shared by every provider-backed implementation (blas, onednn, avx512):
+ * pick the variant's ops, hold its private state. */
+#include "variants.h"
+
+struct mb_state {
+    const mb_variant_ops *ops;
+    void *priv;
+};
+
+static const mb_variant_ops *ops_of(mb_variant_id v)
+{
+    switch (v) {
+    case MB_LORA: return &mb_var_lora;
+    case MB_MLP_LORA: return &mb_var_mlp_lora;
+    case MB_MOLORA: return &mb_var_molora;
+    case MB_MOELORA: return &mb_var_moelora;
+    case MB_MIXLORA: return &mb_var_mixlora;
+    case MB_MOR1E: return &mb_var_mor1e;
+    case MB_SPARSE_MLP: return &mb_var_sparse_mlp;
+    case MB_ROUTER: return &mb_var_router;
+    default: return NULL;
+    }
+}
+
+const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
+{
+    const char *why = gp->unavailable();
+    if (why) return why;
+    if (!ops_of(s->variant)) return "unknown variant";
+    if (s->dtype != MB_F32) return "only f32 is implemented";
+    return NULL;
+}
+
+mb_status mb_variant_wrap(const mb_variant_ops *ops, void *priv, mb_state **st, mb_err *err)
+{
+    mb_state *s = mb_alloc(sizeof *s);
+    if (!s) {
+        ops->release(priv);
+        return mb_fail(err, MB_ENOMEM, "out of memory");
+    }
+    s->ops = ops;
+    s->priv = priv;
+    *st = s;
+    return MB_OK;
+}
+
+mb_status mb_variant_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                             mb_state **st, mb_err *err)
+{
+    *st = NULL;
+    const char *why = mb_variant_unsupported(gp, s);
+    if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
+    const mb_variant_ops *ops = ops_of(s->variant);
+    void *priv = NULL;
+    mb_status rc = ops->prepare(gp, s, w, &priv, err);
+    if (rc != MB_OK) return rc;
+    return mb_variant_wrap(ops, priv, st, err);
+}
+
+mb_status mb_variant_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
+                             mb_forward_info *info, mb_err *err)
+{
+    if (!st || !in || !in->X.data || !y || !y->data)
+        return mb_fail(err, MB_EINVAL, "forward: missing state, input or output");
+    return st->ops->forward(st->priv, in, y, info, err);
+}
+
+void mb_variant_release(mb_state *st)
+{
+    if (!st) return;
+    st->ops->release(st->priv);
+    mb_free(st);
+}

@@ -1,0 +1,195 @@
+/* Helpers shared by the variant files: weight lookup, provider calls with contiguous operands,
+ * workspace, LoRA weight rearrangements, routing + grouping, gather / weighted scatter-add. */
+#include "variants.h"
+#include "moebench/activation.h"
+#include <string.h>
+
+const mb_tensor *mb_vweight(const mb_weights *w, const char *name, mb_err *err)
+{
+    const mb_tensor *t = mb_weights_get(w, name);
+    if (!t || !t->data || t->dtype != MB_F32) {
+        mb_fail(err, MB_EINVAL, "weight %s missing or not f32", name);
+        return NULL;
+    }
+    return t;
+}
+
+const float *mb_vw(const mb_weights *w, const char *name, int64_t numel, mb_err *err)
+{
+    const mb_tensor *t = mb_vweight(w, name, err);
+    if (!t) return NULL;
+    if (mb_tensor_numel(t) != numel) {
+        mb_fail(err, MB_EINVAL, "weight %s has %lld elements, the spec wants %lld", name,
+                (long long)mb_tensor_numel(t), (long long)numel);
+        return NULL;
+    }
+    return mb_f32(t);
+}
+
+mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,
+                   int64_t m_hint, mb_gemm_weight **out, mb_err *err)
+{
+    *out = NULL;
+    return gp->weight_prepare(W, N, K, K, m_hint < 1 ? 1 : m_hint, out, err);
+}
+
+void mb_vrelease(const mb_gemm_provider *gp, mb_gemm_weight **w)
+{
+    if (*w) gp->weight_release(*w);
+    *w = NULL;
+}
+
+mb_status mb_vgemm(const mb_gemm_provider *gp, const mb_gemm_weight *w, int64_t M, int64_t K,
+                   const float *A, float beta, float *C, int64_t N, mb_err *err)
+{
+    if (M == 0) return MB_OK;
+    return gp->gemm(w, M, A, K, 1.0f, beta, C, N, err);
+}
+
+mb_status mb_valloc(float **p, int64_t n, mb_err *err)
+{
+    int64_t bytes;
+    *p = NULL;
+    if (n < 1) n = 1;
+    if (mb_mul_i64(n, (int64_t)sizeof(float), &bytes) != 0)
+        return mb_fail(err, MB_ENOMEM, "workspace size overflows");
+    *p = mb_alloc((size_t)bytes);
+    if (!*p) return mb_fail(err, MB_ENOMEM, "cannot allocate %lld bytes of workspace",
+                            (long long)bytes);
+    return MB_OK;
+}
+
+mb_status mb_vscaled_copy(const float *B, int64_t n, float s, float **out, mb_err *err)
+{
+    mb_status st = mb_valloc(out, n, err);
+    if (st != MB_OK) return st;
+    for (int64_t i = 0; i < n; i++) (*out)[i] = s * B[i];
+    return MB_OK;
+}
+
+mb_status mb_vbcat(const float *B, int64_t E, int64_t o, int64_t r, float s, float **out,
+                   mb_err *err)
+{
+    mb_status st = mb_valloc(out, E * o * r, err);
+    if (st != MB_OK) return st;
+    float *Bc = *out;
+    for (int64_t e = 0; e < E; e++)
+        for (int64_t j = 0; j < o; j++)
+            for (int64_t i = 0; i < r; i++)
+                Bc[j * E * r + e * r + i] = s * B[(e * o + j) * r + i];
+    return MB_OK;
+}
+
+mb_status mb_vrouter_init(mb_vrouter *vr, const mb_gemm_provider *gp, const float *Wr, int64_t T,
+                          int64_t h, int64_t E, int64_t k, mb_err *err)
+{
+    memset(vr, 0, sizeof *vr);
+    vr->T = T; vr->E = E; vr->k = k; vr->h = h;
+    mb_status st = mb_vprep(gp, Wr, E, h, T, &vr->wr, err);
+    if (st == MB_OK) st = mb_valloc(&vr->z, T * E, err);
+    if (st == MB_OK) st = mb_routing_alloc(&vr->rt, T, E, k, err);
+    if (st == MB_OK) {
+        vr->offsets = mb_alloc(sizeof(int64_t) * (size_t)(E + 1));
+        vr->tok = mb_alloc(sizeof(int32_t) * (size_t)(T * k));
+        vr->slot = mb_alloc(sizeof(int32_t) * (size_t)(T * k));
+        if (!vr->offsets || !vr->tok || !vr->slot)
+            st = mb_fail(err, MB_ENOMEM, "cannot allocate routing groups");
+    }
+    if (st != MB_OK) mb_vrouter_free(vr, gp);
+    return st;
+}
+
+static void copy_routing(const mb_routing *src, mb_routing *dst)
+{
+    if (!dst->idx) return;
+    const int64_t n = src->T * src->k;
+    memcpy(dst->idx, src->idx, sizeof(int32_t) * (size_t)n);
+    if (dst->w) memcpy(dst->w, src->w, sizeof(float) * (size_t)n);
+    if (dst->counts) memcpy(dst->counts, src->counts, sizeof(int64_t) * (size_t)src->E);
+    dst->T = src->T; dst->E = src->E; dst->k = src->k;
+    dst->aux_loss = src->aux_loss;
+    dst->z_loss = src->z_loss;
+}
+
+mb_status mb_vrouter_run(mb_vrouter *vr, const mb_gemm_provider *gp, const float *X,
+                         mb_forward_info *info, mb_err *err)
+{
+    mb_status st = mb_vgemm(gp, vr->wr, vr->T, vr->h, X, 0.0f, vr->z, vr->E, err);
+    if (st != MB_OK) return st;
+    st = mb_route(vr->z, vr->T, vr->E, vr->k, &vr->rt, NULL, err);
+    if (st != MB_OK) return st;
+    mb_routing_group(&vr->rt, vr->offsets, vr->tok, vr->slot);
+    if (info) copy_routing(&vr->rt, &info->routing);
+    return MB_OK;
+}
+
+void mb_vrouter_free(mb_vrouter *vr, const mb_gemm_provider *gp)
+{
+    mb_vrelease(gp, &vr->wr);
+    mb_free(vr->z);
+    mb_routing_free(&vr->rt);
+    mb_free(vr->offsets);
+    mb_free(vr->tok);
+    mb_free(vr->slot);
+    memset(vr, 0, sizeof *vr);
+}
+
+void mb_vgather(const float *X, int64_t d, const int32_t *tok, int64_t n, float *Xg)
+{
+    #pragma omp parallel for schedule(static) if (n * d > 32768)
+    for (int64_t i = 0; i < n; i++)
+        memcpy(Xg + i * d, X + (int64_t)tok[i] * d, sizeof(float) * (size_t)d);
+}
+
+void mb_vscatter_add(const float *Yg, int64_t d, const int32_t *tok, const int32_t *slot,
+                     int64_t n, const mb_routing *rt, float *Y)
+{
+    /* tok[] is ascending within one expert, so rows never collide across threads */
+    #pragma omp parallel for schedule(static) if (n * d > 32768)
+    for (int64_t i = 0; i < n; i++) {
+        const float wt = rt->w[(int64_t)tok[i] * rt->k + slot[i]];
+        const float *src = Yg + i * d;
+        float *dst = Y + (int64_t)tok[i] * d;
+        for (int64_t j = 0; j < d; j++) dst[j] += wt * src[j];
+    }
+}
+
+void mb_vglu(mb_act a, float *G, const float *U, int64_t n)
+{
+    #pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) G[i] = mb_act_applyf(a, G[i]) * U[i];
+}
+
+mb_status mb_vlora_init(mb_vlora *l, const mb_gemm_provider *gp, const float *W, const float *A,
+                        const float *B, int64_t dout, int64_t din, int64_t r, float s,
+                        int64_t m_hint, mb_err *err)
+{
+    memset(l, 0, sizeof *l);
+    l->din = din; l->dout = dout; l->r = r;
+    mb_status rc = mb_vscaled_copy(B, dout * r, s, &l->Bs, err);
+    if (rc == MB_OK && W) rc = mb_vprep(gp, W, dout, din, m_hint, &l->W, err);
+    if (rc == MB_OK) rc = mb_vprep(gp, A, r, din, m_hint, &l->A, err);
+    if (rc == MB_OK) rc = mb_vprep(gp, l->Bs, dout, r, m_hint, &l->B, err);
+    if (rc != MB_OK) mb_vlora_free(l, gp);
+    return rc;
+}
+
+mb_status mb_vlora_run(const mb_vlora *l, const mb_gemm_provider *gp, int64_t M, const float *X,
+                       float *C, float *Z, mb_err *err)
+{
+    mb_status rc = MB_OK;
+    /* W == NULL: LoRA term only, added to C (base computed elsewhere, e.g. shared) */
+    if (l->W) rc = mb_vgemm(gp, l->W, M, l->din, X, 0.0f, C, l->dout, err);
+    if (rc == MB_OK) rc = mb_vgemm(gp, l->A, M, l->din, X, 0.0f, Z, l->r, err);
+    if (rc == MB_OK) rc = mb_vgemm(gp, l->B, M, l->r, Z, 1.0f, C, l->dout, err);
+    return rc;
+}
+
+void mb_vlora_free(mb_vlora *l, const mb_gemm_provider *gp)
+{
+    mb_vrelease(gp, &l->W);
+    mb_vrelease(gp, &l->A);
+    mb_vrelease(gp, &l->B);
+    mb_free(l->Bs);
+    memset(l, 0, sizeof *l);
+}

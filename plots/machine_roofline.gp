@@ -1,0 +1,24 @@
+# This machine's roofline: compute roofs (best ISA, all threads and one thread; AVX2) and read
+# bandwidth slopes per memory level (solid: all threads, dashed: one thread). Prologue
+# variables: bw[1..nbw], bw1[1..nbw], bwname[1..nbw], threads, peak, peak1, avx2, avx2_1t.
+set title sprintf("Measured roofline of this machine (FP32; %d threads solid, 1 thread dashed)", threads) font ",12"
+set logscale xy
+set xrange [1.0/64:256]
+set yrange [0.5:peak * 3]
+set grid xtics ytics mxtics mytics lc rgb "#dddddd" lw 0.5
+set format x "%g"
+set format y "%g"
+set xlabel "arithmetic intensity (FLOP/byte, log)"
+set ylabel "performance (GFLOP/s, log)"
+set key bottom right font ",9" samplen 3 box opaque
+set bmargin 5
+set samples 500
+array colour[4] = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4"]
+roof(x, b, p) = (x * b < p ? x * b : p)
+plot for [i = 1:nbw] roof(x, bw[i], peak) with lines lc rgb colour[i] lw 2 \
+         title sprintf("%s read %.1f GB/s", bwname[i], bw[i]), \
+     for [i = 1:nbw] roof(x, bw1[i], peak1) with lines lc rgb colour[i] lw 1.2 dt 2 \
+         title sprintf("%s read %.1f GB/s (1 thread)", bwname[i], bw1[i]), \
+     peak with lines lc rgb "black" lw 2 title sprintf("FP32 peak %.1f GFLOP/s", peak), \
+     peak1 with lines lc rgb "black" lw 1.2 dt 2 title sprintf("FP32 peak %.1f GFLOP/s (1 thread)", peak1), \
+     (avx2 > 0 ? avx2 : 1/0) with lines lc rgb "#7f7f7f" lw 1 dt 4 title sprintf("AVX2 peak %.1f GFLOP/s", avx2)

@@ -1,0 +1,21 @@
+# Memory per case and implementation at the largest T of the case: weights as allocated, exact
+# workspace (library allocator), peak RSS of the case's child process. Merged implementations
+# sit beside the unmerged ones of the same case. Prologue variables: datafile, groups, footnote.
+set title "Memory per case and implementation (at the largest T of each case)" font ",13"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set yrange [0.01:*]
+set format y "%g"
+set ylabel "MiB (log)"
+set grid ytics mytics lc rgb "#dddddd" lw 0.5
+set xtics rotate by -40 left font ",9" nomirror
+set key top left font ",10" samplen 2 box opaque
+set bmargin 13
+set rmargin 14
+set xrange [-0.6:groups - 0.4]
+plot datafile using 2:xtic(1) lc rgb "#1f77b4" title "weights", \
+     ''       using 3 lc rgb "#ff7f0e" title "workspace", \
+     ''       using 4 lc rgb "#2ca02c" title "peak RSS"

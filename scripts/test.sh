@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The README's test command: install what is missing, build with warnings as errors, run every
+# test; then the same tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+
+BUILD_DIR="$root/build" "$root/scripts/setup.sh" -DMOEBENCH_WERROR=ON
+(cd "$root/build" && ctest --output-on-failure -j"$jobs")
+
+# The sanitizer build: Debug keeps frame pointers readable; leaks are reported by ASan.
+BUILD_DIR="$root/build-asan" "$root/scripts/setup.sh" -DMOEBENCH_WERROR=ON -DMOEBENCH_SANITIZE=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j"$jobs")

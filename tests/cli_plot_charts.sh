@@ -1,0 +1,72 @@
+#!/bin/bash
+# `moebench plot` and `moebench compare` from the command line on the fixed results: every
+# chart is a PNG of the declared size (identify) and a PDF that pdfinfo reads; compare prints
+# the known answer built into results_b and draws compare.png.
+# usage: bash cli_plot_charts.sh MOEBENCH_BINARY SOURCE_DIR
+set -u
+MB=$1
+SRC=$2
+DATA=$SRC/tests/data
+TMP=$(mktemp -d /tmp/mb_cli_plot_charts_XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+err() { echo "FAIL: $*"; fail=1; }
+
+# png_is FILE WxH
+png_is() {
+    if command -v identify >/dev/null; then
+        local got
+        got=$(identify -format '%m %wx%h' "$1" 2>/dev/null)
+        [ "$got" = "PNG $2" ] || err "$1: identify says '$got', expected 'PNG $2'"
+    else
+        # IHDR width/height, big-endian, bytes 16..23
+        local got
+        got=$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); assert d[:8]==b"\x89PNG\r\n\x1a\n"; print("%dx%d" % struct.unpack(">II", d[16:24]))' "$1" 2>/dev/null)
+        [ "$got" = "$2" ] || err "$1: size '$got', expected $2"
+    fi
+}
+pdf_ok() {
+    if command -v pdfinfo >/dev/null; then
+        pdfinfo "$1" >/dev/null 2>&1 || err "$1: pdfinfo fails"
+    else
+        head -c 5 "$1" | grep -q '%PDF-' || err "$1: not a PDF"
+        tail -c 64 "$1" | grep -q '%%EOF' || err "$1: no %%EOF"
+    fi
+}
+
+mkdir -p "$TMP/a"
+cp "$DATA/results_a/results.csv" "$DATA/results_a/run.json" "$DATA/results_a/samples.csv" "$TMP/a/"
+"$MB" plot "$TMP/a" --out "$TMP/charts" >"$TMP/out" 2>"$TMP/err" || err "plot failed: $(cat "$TMP/err")"
+cat "$TMP/out"
+for c in latency speedup_over_naive speedup_over_blas memory expert_load counters; do
+    png_is "$TMP/charts/$c.png" 1400x1000
+    pdf_ok "$TMP/charts/$c.pdf"
+    [ -s "$TMP/charts/$c.gp" ] && [ -s "$TMP/charts/$c.dat" ] || err "$c: .gp/.dat missing"
+done
+png_is "$TMP/charts/roofline.png" 1100x750
+pdf_ok "$TMP/charts/roofline.pdf"
+# the kept script re-draws the chart by itself
+(cd "$TMP/charts" && rm latency.png && gnuplot latency.gp 2>/dev/null) || err "latency.gp does not re-run"
+png_is "$TMP/charts/latency.png" 1400x1000
+[ ! -e "$TMP/a/charts" ] || err "--out ignored: $TMP/a/charts exists"
+
+# plot accepts the CSV path as well
+"$MB" plot "$TMP/a/results.csv" >/dev/null 2>&1 || err "plot RESULTS/results.csv failed"
+[ -s "$TMP/a/charts/latency.png" ] || err "plot of a CSV path: no $TMP/a/charts/latency.png"
+
+# compare: the answer built into results_b (tests/data/results_a/make_test_results.py)
+mkdir -p "$TMP/b"
+cp "$DATA/results_b/"*.csv "$DATA/results_b/run.json" "$TMP/b/"
+"$MB" compare "$TMP/a" "$TMP/b" >"$TMP/cmp" 2>"$TMP/err" || err "compare failed: $(cat "$TMP/err")"
+cat "$TMP/cmp"
+grep -q '^warning: provenance differs: build.compiler: A .GNU 12.2.0. vs B .GNU 13.2.0.' "$TMP/cmp" || err "no compiler warning"
+grep -q 'geometric mean B/A over 44 matched cases: 1.0092 (10 significantly faster, 11 significantly slower' "$TMP/cmp" || err "wrong summary"
+grep -Eq '^lora:T=16,h=4096,o=4096,r=16 +blas .* 1\.250 +1\.1e-05 \* slower$' "$TMP/cmp" || err "wrong blas line"
+grep -Eq '^lora:T=16,h=4096,o=4096,r=16 +avx512 .* 0\.800 +1\.1e-05 \* faster$' "$TMP/cmp" || err "wrong avx512 line"
+grep -Eq '^lora:T=16,h=4096,o=4096,r=16 +onednn .* 1\.020 +0\.[0-9]+ *$' "$TMP/cmp" || err "wrong onednn line"
+grep -q 'unmatched ok rows: 2 only in A, 4 only in B' "$TMP/cmp" || err "wrong unmatched count"
+png_is "$TMP/b/charts/compare.png" 1400x1000
+pdf_ok "$TMP/b/charts/compare.pdf"
+
+[ $fail -eq 0 ] && echo "cli_plot_charts: all ok"
+exit $fail

@@ -1,0 +1,90 @@
+#!/bin/bash
+# Bad input to `moebench plot` / `compare`: each gives a one-line message naming the file or
+# column, a non-zero exit, and leaves no charts (nor staging directories) behind.
+# usage: bash cli_plot_errors.sh MOEBENCH_BINARY SOURCE_DIR
+set -u
+MB=$1
+SRC=$2
+DATA=$SRC/tests/data
+TMP=$(mktemp -d /tmp/mb_cli_plot_errors_XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+err() { echo "FAIL: $*"; fail=1; }
+
+# expect_fail NAME NEEDLE CMD...: non-zero exit, a single stderr line containing NEEDLE
+expect_fail() {
+    local name=$1 needle=$2
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$?
+    [ $rc -ne 0 ] || err "$name: exit 0"
+    grep -qF -- "$needle" "$TMP/err" || err "$name: stderr lacks '$needle': $(cat "$TMP/err")"
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] || err "$name: not one line: $(cat "$TMP/err")"
+    echo "ok ($name, exit $rc): $(cat "$TMP/err")"
+}
+
+# no_output DIR: nothing was left behind in DIR by a failed plot
+no_output() {
+    if ls -d "$1"/charts "$1"/charts.tmp.* >/dev/null 2>&1; then
+        err "partial output left in $1: $(ls "$1")"
+    fi
+}
+
+mkrun() { # mkrun DIR: a copy of results_a
+    mkdir -p "$1"
+    cp "$DATA/results_a/results.csv" "$DATA/results_a/run.json" "$DATA/results_a/samples.csv" "$1/"
+}
+
+# 1. not a results directory
+mkdir -p "$TMP/empty"
+expect_fail "missing results.csv" "$TMP/empty/results.csv: missing" "$MB" plot "$TMP/empty"
+no_output "$TMP/empty"
+
+# 2. truncated CSV (a run killed mid-row)
+mkrun "$TMP/trunc"
+head -c 3000 "$DATA/results_a/results.csv" >"$TMP/trunc/results.csv"
+expect_fail "truncated CSV" "results.csv: truncated" "$MB" plot "$TMP/trunc"
+no_output "$TMP/trunc"
+
+# 3. a required column missing (time_us_p95 removed from header and rows)
+mkrun "$TMP/nocol"
+python3 - "$DATA/results_a/results.csv" "$TMP/nocol/results.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+i = rows[0].index("time_us_p95")
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    for r in rows:
+        w.writerow(r[:i] + r[i + 1:])
+PY
+expect_fail "missing column" "required column 'time_us_p95' is missing" "$MB" plot "$TMP/nocol"
+no_output "$TMP/nocol"
+
+# 4. no run.json
+mkrun "$TMP/nojson"
+rm "$TMP/nojson/run.json"
+expect_fail "no run.json" "$TMP/nojson/run.json: missing" "$MB" plot "$TMP/nojson"
+no_output "$TMP/nojson"
+
+# 5. gnuplot absent from PATH
+mkrun "$TMP/nognuplot"
+expect_fail "gnuplot absent" "gnuplot not found in PATH" env PATH="$TMP/empty" "$MB" plot "$TMP/nognuplot"
+no_output "$TMP/nognuplot"
+
+# 6. gnuplot failing on the fifth chart: the four drawn before it are not left behind
+mkrun "$TMP/badtemplate"
+cp -r "$SRC/plots" "$TMP/plots"
+echo "plot this is not gnuplot" >>"$TMP/plots/memory.gp"
+expect_fail "broken template" "memory.gp" env MOEBENCH_PLOTS_DIR="$TMP/plots" "$MB" plot "$TMP/badtemplate"
+no_output "$TMP/badtemplate"
+
+# 7. compare with a bad side names that side's file; usage errors exit 2
+expect_fail "compare missing B" "$TMP/empty/results.csv: missing" "$MB" compare "$DATA/results_a" "$TMP/empty"
+expect_fail "compare truncated A" "truncated" "$MB" compare "$TMP/trunc" "$DATA/results_b"
+"$MB" compare "$DATA/results_a" >/dev/null 2>&1
+[ $? -eq 2 ] || err "compare with one argument should exit 2"
+"$MB" plot >/dev/null 2>&1
+[ $? -eq 2 ] || err "plot without argument should exit 2"
+
+[ $fail -eq 0 ] && echo "cli_plot_errors: all ok"
+exit $fail

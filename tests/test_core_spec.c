@@ -1,0 +1,190 @@
+/* Spec parsing, canonical descriptors and validation reasons. */
+#include <stdint.h>
+#include <string.h>
+#include "check.h"
+#include "moebench/moebench.h"
+
+static int same_spec(const mb_spec *a, const mb_spec *b)
+{
+    return a->variant == b->variant && a->B == b->B && a->S == b->S && a->h == b->h &&
+           a->o == b->o && a->f == b->f && a->r == b->r && a->E == b->E && a->k == b->k &&
+           a->tasks == b->tasks && a->te == b->te && a->alpha == b->alpha && a->p == b->p &&
+           a->act == b->act && a->share == b->share && a->shard == b->shard &&
+           a->seed == b->seed && a->dtype == b->dtype && a->mode == b->mode;
+}
+
+static void round_trip(const char *desc)
+{
+    mb_spec a, b;
+    mb_err err;
+    mb_err_clear(&err);
+    CHECK_MSG(mb_spec_parse(desc, &a, &err) == MB_OK, "%s: %s", desc, err.msg);
+    char buf[512];
+    int n = mb_spec_format(&a, buf, sizeof buf);
+    CHECK(n > 0 && n < (int)sizeof buf);
+    CHECK_MSG(mb_spec_parse(buf, &b, &err) == MB_OK, "%s -> %s: %s", desc, buf, err.msg);
+    CHECK_MSG(same_spec(&a, &b), "%s -> %s does not parse back to the same spec", desc, buf);
+    char buf2[512];
+    mb_spec_format(&b, buf2, sizeof buf2);
+    CHECK_MSG(!strcmp(buf, buf2), "format is not canonical: %s vs %s", buf, buf2);
+}
+
+/* Parse + validate; checks refusal and that the reason contains `needle`. */
+static void refused(const char *desc, int64_t budget, const char *needle)
+{
+    mb_spec s;
+    mb_err err;
+    mb_err_clear(&err);
+    mb_status st = mb_spec_parse(desc, &s, &err);
+    if (st == MB_OK)
+        st = mb_spec_validate(&s, budget, &err);
+    CHECK_MSG(st != MB_OK, "'%s' was accepted", desc);
+    CHECK_MSG(strstr(err.msg, needle) != NULL, "'%s': reason '%s' lacks '%s'", desc, err.msg,
+              needle);
+}
+
+static void accepted(const char *desc)
+{
+    mb_spec s;
+    mb_err err;
+    mb_err_clear(&err);
+    mb_status st = mb_spec_parse(desc, &s, &err);
+    if (st == MB_OK)
+        st = mb_spec_validate(&s, 0, &err);
+    CHECK_MSG(st == MB_OK, "'%s' refused: %s", desc, err.msg);
+}
+
+static mb_spec parsed(const char *desc)
+{
+    mb_spec s;
+    mb_err err;
+    mb_status st = mb_spec_parse(desc, &s, &err);
+    CHECK_MSG(st == MB_OK, "'%s': %s", desc, err.msg);
+    return s;
+}
+
+static void test_defaults_and_derived(void)
+{
+    mb_spec s = parsed("mixlora");
+    CHECK(s.variant == MB_MIXLORA && s.h == 4096 && s.f == 11008 && s.r == 16 && s.E == 8 &&
+          s.k == 2 && s.alpha == 32.0f && s.B == 1 && s.S == 1 && s.seed == 42 &&
+          s.share == MB_SHARE_ALL && s.act == MB_ACT_SILU && s.dtype == MB_F32);
+    s = parsed("lora:r=8");
+    CHECK(s.alpha == 16.0f);                       /* alpha follows r unless given */
+    s = parsed("lora:alpha=5,r=8");
+    CHECK(s.alpha == 5.0f && s.r == 8);
+    s = parsed("lora:h=64");
+    CHECK(s.o == 64);                              /* o follows h unless given */
+    s = parsed("lora:o=32,h=64");
+    CHECK(s.o == 32 && s.h == 64);
+    s = parsed("lora:T=128");
+    CHECK(s.B == 1 && s.S == 128 && mb_spec_T(&s) == 128);
+    s = parsed("moelora:T=128,B=4");
+    CHECK(s.B == 4 && s.S == 32);
+    s = parsed("moelora:B=4,T=128");
+    CHECK(s.B == 4 && s.S == 32);
+    s = parsed("moelora:B=4,S=8");
+    CHECK(s.B == 4 && s.S == 8 && mb_spec_T(&s) == 32);
+    s = parsed("sparse_mlp:f=64,E=4,shard=1");
+    CHECK(mb_spec_expert_width(&s) == 16 && mb_spec_out_width(&s) == s.h);
+    s = parsed("router:E=6");
+    CHECK(mb_spec_out_width(&s) == 6);
+    s = parsed("lora:o=7");
+    CHECK(mb_spec_out_width(&s) == 7);
+}
+
+static void test_round_trips(void)
+{
+    for (int v = 0; v < MB_NUM_VARIANTS; v++) {
+        mb_variant_id id;
+        CHECK(mb_variant_parse(mb_variant_name((mb_variant_id)v), &id) == 0 && (int)id == v);
+        CHECK(strlen(mb_variant_fields((mb_variant_id)v)) > 0);
+        CHECK(strlen(mb_variant_summary((mb_variant_id)v)) > 0);
+        round_trip(mb_variant_name((mb_variant_id)v));
+    }
+    round_trip("lora:T=16,h=64,o=32,r=4,alpha=3.25,seed=7");
+    round_trip("mlp_lora:B=2,S=5,h=64,f=96,r=8,act=gelu");
+    round_trip("molora:T=3,h=48,r=2,E=5,alpha=0.1");
+    round_trip("moelora:B=3,S=4,h=32,o=16,r=8,E=4,tasks=5,te=12");
+    round_trip("mixlora:T=9,h=32,f=48,r=4,E=4,k=3,share=none,act=relu");
+    round_trip("mixlora:T=9,h=32,f=48,r=4,E=4,k=1,share=gate_up,alpha=32");
+    round_trip("mor1e:B=2,S=3,h=16,o=24,r=4,seed=18446744073709551615");
+    round_trip("sparse_mlp:T=5,h=16,f=32,E=4,k=2,shard=1");
+    round_trip("router:T=100,h=16,E=16,k=4,dtype=bf16");
+    round_trip("lora:p=0.5");   /* invalid later, but still describable */
+}
+
+static void test_refusals(void)
+{
+    refused("router:E=8,k=9", 0, "k=9 > E=8");
+    refused("mixlora:E=2,k=3,h=64,f=64,r=4", 0, "k=3");
+    refused("router:k=0", 0, "k=0");
+    refused("moelora:r=10,E=4,h=64", 0, "r=10");
+    refused("sparse_mlp:f=30,E=4,shard=1,h=16", 0, "f=30");
+    refused("lora:h=0", 0, "h=0");
+    refused("lora:T=0", 0, "T=0");
+    refused("lora:B=0", 0, "B=0");
+    refused("lora:o=0", 0, "o=0");
+    refused("lora:r=0", 0, "r=0");
+    refused("molora:E=0", 0, "E=0");
+    refused("moelora:tasks=0", 0, "tasks=0");
+    refused("moelora:te=0", 0, "te=0");
+    refused("lora:h=-4", 0, "h=-4");
+    refused("lora:h=12x", 0, "h='12x'");
+    refused("lora:h=", 0, "h=''");
+    refused("lora:h=1.5", 0, "h='1.5'");
+    refused("lora:h=99999999999999999999", 0, "h=99999999999999999999");
+    refused("lora:alpha=abc", 0, "alpha='abc'");
+    refused("lora:alpha=inf", 0, "alpha=inf");
+    refused("lora:seed=-1", 0, "seed='-1'");
+    refused("lora:h=1099511627776", 0, "overflow");          /* h = 2^40: h*h*4 bytes */
+    refused("lora:B=4294967296,S=4294967296", 0, "overflow");
+    refused("lora:r=65,h=64", 0, "r=65");
+    refused("lora:r=33,h=64,o=32", 0, "o=32");
+    refused("mlp_lora:r=40,h=64,f=32", 0, "f=32");
+    refused("mixlora:r=40,h=32,f=64,E=2,k=1", 0, "h=32");
+    refused("lora:p=0.1", 0, "dropout must be 0");
+    refused("lora:dtype=bf16", 0, "bf16 is not implemented yet");
+    refused("lora:dtype=f16", 0, "dtype='f16'");
+    refused("lora:act=tanh", 0, "act='tanh'");
+    refused("mixlora:share=some", 0, "share='some'");
+    refused("sparse_mlp:shard=2", 0, "shard='2'");
+    refused("lora:q=3", 0, "unknown key 'q'");
+    refused("lora:h", 0, "'h'");
+    refused("lora:h=4,,r=2", 0, "empty item");
+    refused("lorax:h=4", 0, "unknown variant 'lorax'");
+    refused("moelora:T=10,B=4", 0, "T=10");
+    refused("lora:h=4096", 1000000, "budget");
+    /* Unused fields do not matter: sparse_mlp has no rank. */
+    accepted("sparse_mlp:T=2,h=16,f=32,E=4,k=2,r=0");
+    accepted("router:T=3,h=8,E=4,k=4");
+    accepted("moelora:B=2,S=2,h=16,r=8,E=8,tasks=3,te=4");
+    accepted("lora:h=64,r=64");
+}
+
+static void test_bytes(void)
+{
+    mb_spec s = parsed("lora:T=2,h=3,o=5,r=1");
+    int64_t w = 0, io = 0;
+    mb_err err;
+    CHECK(mb_spec_bytes(&s, &w, &io, &err) == MB_OK);
+    CHECK(w == 4 * (15 + 3 + 5));
+    CHECK(io == 4 * (2 * 3 + 2 * 5));
+    s = parsed("moelora:B=2,S=1,h=4,o=4,r=2,E=2,tasks=3,te=5");
+    CHECK(mb_spec_bytes(&s, &w, &io, &err) == MB_OK);
+    CHECK(w == 4 * (16 + 8 + 8 + 4 * 5 + 2 * 5));
+    CHECK(io == 4 * (2 * 4 + 2 * 4 + 2));
+    /* Exactly at the budget passes, one byte less refuses. */
+    s = parsed("lora:T=2,h=3,o=5,r=1");
+    CHECK(mb_spec_validate(&s, 4 * (23 + 16), &err) == MB_OK);
+    CHECK(mb_spec_validate(&s, 4 * (23 + 16) - 1, &err) == MB_ENOMEM);
+}
+
+int main(void)
+{
+    test_defaults_and_derived();
+    test_round_trips();
+    test_refusals();
+    test_bytes();
+    return mb_test_result("test_core_spec");
+}

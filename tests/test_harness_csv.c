@@ -1,0 +1,203 @@
+/* results.csv / samples.csv / run.json writers, read back with the harness's CSV reader and
+ * cJSON. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "counters.h"
+#include "csv.h"
+#include "provenance.h"
+#include "suite.h"
+
+static const char *const required[] = {
+    "run_id", "variant", "impl", "status", "reason", "dtype", "threads", "cache", "B", "S", "T",
+    "h", "o", "f", "r", "E", "k", "share", "shard", "samples", "time_us_median", "time_us_min",
+    "time_us_p95", "time_us_mad", "time_us_ci_lo", "time_us_ci_hi", "prepare_us", "flops",
+    "bytes", "gflops", "gbps", "pct_peak", "weights_bytes", "workspace_bytes", "peak_rss_bytes",
+    "max_abs_err", "max_rel_err", "expert_load_max", "aux_loss"};
+
+static char dir[] = "/tmp/mb_csv_testXXXXXX";
+
+static void test_results_roundtrip(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    char ctr[2][64];
+    mb_csv_sanitize("perf::TASK-CLOCK", ctr[0], sizeof ctr[0]);
+    mb_csv_sanitize("PAPI_TOT_CYC", ctr[1], sizeof ctr[1]);
+    CHECK(!strcmp(ctr[0], "perf__task_clock"));
+    mb_csv_write_header(f, 2, ctr);
+    mb_row r;
+    mb_row_init(&r);
+    snprintf(r.run_id, sizeof r.run_id, "run1");
+    snprintf(r.variant, sizeof r.variant, "mixlora");
+    snprintf(r.impl, sizeof r.impl, "blas");
+    snprintf(r.status, sizeof r.status, "ok");
+    snprintf(r.reason, sizeof r.reason, "unstable: CI ±12%%, \"noisy\"\nsecond line");
+    snprintf(r.case_desc, sizeof r.case_desc, "mixlora:T=16,h=64,f=96,r=4,E=4,k=2");
+    r.T = 16;
+    r.h = 64;
+    r.threads = 2;
+    r.samples = 10;
+    r.time_us_median = 123.456;
+    r.flops = 1.5e9;
+    r.weights_bytes = 123456789012;
+    r.ctr[0] = 4321.5;   /* ctr[1] stays NAN: unavailable */
+    mb_csv_write_row(f, &r, 2);
+    mb_row r2;
+    mb_row_init(&r2);
+    snprintf(r2.status, sizeof r2.status, "skipped");
+    snprintf(r2.reason, sizeof r2.reason, "gate depends on the token");
+    mb_csv_write_row(f, &r2, 2);
+    fclose(f);
+
+    mb_csv_table t;
+    CHECK(mb_csv_read(path, &t) == 0);
+    size_t nreq = sizeof required / sizeof *required;
+    CHECK(t.ncols == nreq + 2 + 6);
+    for (size_t i = 0; i < nreq && i < t.ncols; i++)
+        CHECK_MSG(!strcmp(t.header[i], required[i]), "column %zu is %s, expected %s", i,
+                  t.header[i], required[i]);
+    CHECK(mb_csv_col(&t, "ctr_perf__task_clock") == (int)nreq);
+    CHECK(mb_csv_col(&t, "ctr_papi_tot_cyc") == (int)nreq + 1);
+    CHECK(mb_csv_col(&t, "case") == (int)nreq + 2);
+    CHECK(t.nrows == 2);
+    CHECK(!strcmp(mb_csv_get(&t, 0, "reason"), r.reason));   /* quotes, comma, newline survive */
+    CHECK(!strcmp(mb_csv_get(&t, 0, "case"), r.case_desc));
+    CHECK_NEAR(atof(mb_csv_get(&t, 0, "time_us_median")), 123.456, 1e-9);
+    CHECK(!strcmp(mb_csv_get(&t, 0, "weights_bytes"), "123456789012"));
+    CHECK_NEAR(atof(mb_csv_get(&t, 0, "ctr_perf__task_clock")), 4321.5, 1e-9);
+    /* unknown values are empty, never 0 */
+    CHECK(!strcmp(mb_csv_get(&t, 0, "ctr_papi_tot_cyc"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 0, "pct_peak"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "time_us_median"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "status"), "skipped"));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "samples"), "0"));
+    CHECK(!strcmp(mb_csv_get(&t, 5, "status"), ""));   /* out of range -> "" */
+    mb_csv_free(&t);
+}
+
+static void test_samples_and_bad_csv(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/samples.csv", dir);
+    FILE *f = fopen(path, "w");
+    mb_samples_write_header(f);
+    mb_samples_write(f, "run1", "lora:T=1,h=64", "naive", 0, 1234);
+    mb_samples_write(f, "run1", "lora:T=1,h=64", "naive", 1, 1300);
+    fclose(f);
+    mb_csv_table t;
+    CHECK(mb_csv_read(path, &t) == 0);
+    CHECK(t.ncols == 5 && t.nrows == 2);
+    CHECK(!strcmp(mb_csv_get(&t, 1, "time_ns"), "1300"));
+    CHECK(!strcmp(mb_csv_get(&t, 0, "case"), "lora:T=1,h=64"));
+    mb_csv_free(&t);
+
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    f = fopen(path, "w");
+    fputs("a,b\n\"unterminated,1\n", f);
+    fclose(f);
+    CHECK(mb_csv_read(path, &t) == -1);
+    snprintf(path, sizeof path, "%s/missing.csv", dir);
+    CHECK(mb_csv_read(path, &t) == -1);
+}
+
+static void test_run_json(void)
+{
+    char ini[256];
+    snprintf(ini, sizeof ini, "%s/s.ini", dir);
+    FILE *f = fopen(ini, "w");
+    fputs("[a]\nvariant = lora\nh = 32\nr = 2\n", f);
+    fclose(f);
+    mb_suite suite;
+    memset(&suite, 0, sizeof suite);
+    char err[512];
+    CHECK(mb_suite_load(ini, &suite, err, sizeof err) == 0);
+    mb_counters ctr;
+    CHECK(mb_counters_probe(&ctr, "perf::TASK-CLOCK,NO_SUCH_EVENT", err, sizeof err) == 0);
+    CHECK(ctr.n == 2);
+    CHECK(!ctr.available[1] && ctr.reason[1][0]);   /* unknown event: a column with a reason */
+    char *argv[] = {"moebench", "run", "s.ini"};
+    mb_roof roof0 = {100.0, NAN, NAN, NAN};
+    mb_provenance p = {"run42", 3, argv, &suite, &ctr, NULL, roof0, "x/roofline.json"};
+    cJSON *j = mb_provenance_build(&p);
+    char path[256];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    CHECK(mb_json_write_file(path, j) == 0);
+    cJSON_Delete(j);
+
+    f = fopen(path, "r");
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *r = cJSON_Parse(buf);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK(!strcmp(cJSON_GetObjectItem(r, "run_id")->valuestring, "run42"));
+        const cJSON *cmd = cJSON_GetObjectItem(r, "command_line");
+        CHECK(cJSON_GetArraySize(cmd) == 3);
+        const cJSON *git = cJSON_GetObjectItem(r, "git");
+        CHECK(git && cJSON_GetObjectItem(git, "commit") && cJSON_GetObjectItem(git, "dirty"));
+        const cJSON *build = cJSON_GetObjectItem(r, "build");
+        CHECK(build && cJSON_IsString(cJSON_GetObjectItem(build, "compiler")));
+        CHECK(cJSON_GetObjectItem(r, "libraries") != NULL);
+        const cJSON *m = cJSON_GetObjectItem(r, "machine");
+        CHECK(m && cJSON_IsString(cJSON_GetObjectItem(m, "kernel")));
+        CHECK(cJSON_IsBool(cJSON_GetObjectItem(m, "vm")));
+        CHECK(cJSON_IsArray(cJSON_GetObjectItem(m, "caches")));
+        CHECK(cJSON_IsObject(cJSON_GetObjectItem(r, "environment")));
+        const cJSON *sf = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "suite_files"), 0);
+        CHECK(sf && strstr(cJSON_GetObjectItem(sf, "content")->valuestring, "variant = lora"));
+        char h[17];
+        mb_fnv1a_hex("[a]\nvariant = lora\nh = 32\nr = 2\n", h);
+        CHECK(sf && !strcmp(cJSON_GetObjectItem(sf, "fnv1a64")->valuestring, h));
+        const cJSON *roof = cJSON_GetObjectItem(r, "roofline");
+        CHECK_NEAR(cJSON_GetObjectItem(roof, "peak_gflops")->valuedouble, 100.0, 0);
+        CHECK(cJSON_IsNull(cJSON_GetObjectItem(roof, "dram_gbps")));
+        const cJSON *ev = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "counters"), "events");
+        CHECK(cJSON_GetArraySize(ev) == 2);
+        const cJSON *e1 = cJSON_GetArrayItem(ev, 1);
+        CHECK(cJSON_IsFalse(cJSON_GetObjectItem(e1, "available")));
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(e1, "reason")));
+        cJSON_Delete(r);
+    }
+    mb_suite_free(&suite);
+
+    /* roofline.json: read by the harness for pct_peak */
+    snprintf(path, sizeof path, "%s/roofline.json", dir);
+    f = fopen(path, "w");
+    fputs("{\"peak_gflops\": 220.5, \"dram_gbps\": 21.0, \"peak_gflops_1t\": 110, \"other\": 1}", f);
+    fclose(f);
+    mb_roof rf;
+    CHECK(mb_roofline_load(dir, &rf) == 0);
+    CHECK_NEAR(rf.peak_gflops, 220.5, 0);
+    CHECK_NEAR(rf.dram_gbps, 21.0, 0);
+    CHECK_NEAR(rf.peak_gflops_1t, 110, 0);
+    CHECK(isnan(rf.dram_gbps_1t));
+    CHECK(mb_roofline_load("/nonexistent-dir", &rf) == -1 && isnan(rf.peak_gflops));
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_results_roundtrip();
+    test_samples_and_bad_csv();
+    test_run_json();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return mb_test_result("test_harness_csv");
+}

@@ -1,0 +1,156 @@
+/* Crash isolation of the fork-per-case runner: a crashing, a hanging, an "out of memory" and
+ * a wrong implementation become crashed / timeout / crashed / mismatch rows while the others
+ * in the same case still run; large cases are checked on sampled rows. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "crash_impl.h"
+#include "moebench/moebench.h"
+#include "runner.h"
+
+#define MAX_ROWS 16
+
+typedef struct {
+    mb_row rows[MAX_ROWS];
+    int n;
+    int samples;
+} collected;
+
+static void on_row(void *ctx, const mb_row *r)
+{
+    collected *c = ctx;
+    if (c->n < MAX_ROWS)
+        c->rows[c->n++] = *r;
+}
+
+static void on_sample(void *ctx, const char *desc, const char *impl, int rep, int64_t ns)
+{
+    collected *c = ctx;
+    (void)desc, (void)rep;
+    if (!strcmp(impl, "naive") && ns > 0)
+        c->samples++;
+}
+
+static mb_case make_case(const char *desc)
+{
+    mb_case c;
+    memset(&c, 0, sizeof c);
+    mb_err err;
+    CHECK(mb_spec_parse(desc, &c.spec, &err) == MB_OK);
+    CHECK(mb_spec_validate(&c.spec, 0, &err) == MB_OK);
+    mb_spec_format(&c.spec, c.desc, sizeof c.desc);
+    c.impl_all = 1;
+    return c;
+}
+
+static void test_isolation(void)
+{
+    mb_case c = make_case("lora:T=4,h=32,o=24,r=4");
+    char impls[][24] = {"naive", "test_crash", "naive", "test_hang", "test_wrong", "test_oom", "naive"};
+    int n = 7;
+    mb_exec_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.min_time = 0.01;
+    cfg.reps = 3;
+    cfg.threads = 1;
+    cfg.peak_gflops = 50.0;
+    cfg.dram_gbps = 1.0;
+    cfg.run_id = "test";
+    collected got;
+    memset(&got, 0, sizeof got);
+    mb_sink sink = {on_row, on_sample, &got};
+    mb_run_case(&c, impls, n, 1, &cfg, 3.0, &sink);
+
+    CHECK(got.n == n);
+    if (got.n != n)
+        return;
+    for (int i = 0; i < n; i++) {
+        CHECK_MSG(!strcmp(got.rows[i].impl, impls[i]), "row %d is %s", i, got.rows[i].impl);
+        CHECK(!strcmp(got.rows[i].case_desc, c.desc));
+        CHECK(!strcmp(got.rows[i].run_id, "test"));
+    }
+    const char *want[] = {"ok", "crashed", "ok", "timeout", "mismatch", "crashed", "ok"};
+    for (int i = 0; i < n; i++)
+        CHECK_MSG(!strcmp(got.rows[i].status, want[i]), "row %d (%s): status %s, want %s (%s)", i,
+                  impls[i], got.rows[i].status, want[i], got.rows[i].reason);
+    CHECK(strstr(got.rows[1].reason, "SIGABRT") != NULL);
+    CHECK(strstr(got.rows[1].reason, "repro: moebench case 'lora:") != NULL);
+    CHECK(strstr(got.rows[1].reason, "--impl test_crash") != NULL);
+    CHECK(strstr(got.rows[3].reason, "time limit") != NULL);
+    CHECK(strstr(got.rows[4].reason, "repro: moebench case") != NULL);
+    CHECK(got.rows[4].max_abs_err > 0);
+    CHECK(isnan(got.rows[4].time_us_median));   /* a mismatch is never timed */
+    CHECK(strstr(got.rows[5].reason, "out of memory") != NULL);
+    /* ok rows are measured */
+    for (int i = 0; i < n; i += 2) {
+        if (i == 4)
+            continue;
+        const mb_row *r = &got.rows[i];
+        CHECK(r->samples >= 3);
+        CHECK(r->time_us_min > 0 && r->time_us_min <= r->time_us_median);
+        CHECK(r->time_us_ci_lo <= r->time_us_median && r->time_us_median <= r->time_us_ci_hi);
+        CHECK(r->flops > 0 && r->gflops > 0);
+        CHECK(r->weights_bytes > 0);
+        CHECK(r->peak_rss_bytes > 0);
+        CHECK(r->max_abs_err == 0);   /* naive against itself */
+        /* % of the roof at this arithmetic intensity: min(peak, intensity * DRAM bandwidth) */
+        double roof = fmin(50.0, r->flops / r->bytes * 1.0);
+        CHECK_NEAR(r->pct_peak, 100.0 * r->gflops / roof, 1e-9 * r->pct_peak);
+    }
+    CHECK(got.samples == got.rows[0].samples + got.rows[2].samples + got.rows[6].samples);
+}
+
+static void test_sampled_reference(void)
+{
+    /* 3.2 GFLOP: above the full-reference limit, so the naive reference runs on 8 rows */
+    mb_case c = make_case("mlp_lora:T=4096,h=256,f=512,r=4");
+    CHECK(mb_cost_of(&c.spec, NULL).flops > MB_NAIVE_FULL_FLOPS);
+    char impls[][24] = {"naive", "blas", "test_wrong"};
+    mb_exec_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.min_time = 0.01;
+    cfg.reps = 3;
+    cfg.threads = 1;
+    cfg.check_only = 1;
+    cfg.peak_gflops = NAN;
+    cfg.dram_gbps = NAN;
+    cfg.run_id = "test";
+    collected got;
+    memset(&got, 0, sizeof got);
+    mb_sink sink = {on_row, NULL, &got};
+    mb_run_case(&c, impls, 3, 0, &cfg, 120.0, &sink);
+    CHECK(got.n == 3);
+    if (got.n != 3)
+        return;
+    CHECK(!strcmp(got.rows[0].status, "skipped") && strstr(got.rows[0].reason, "too slow"));
+    CHECK_MSG(!strcmp(got.rows[1].status, "ok"), "blas: %s %s", got.rows[1].status, got.rows[1].reason);
+    CHECK(strstr(got.rows[1].reason, "sampled rows") != NULL);
+    CHECK(got.rows[1].samples == 0);   /* check only: not timed */
+    CHECK(!strcmp(got.rows[2].status, "mismatch"));
+}
+
+static void test_impl_lists(void)
+{
+    mb_case c = make_case("lora:T=1,h=32,r=2");
+    char out[8][24], bad[64];
+    int naive_explicit;
+    int n = mb_case_impls(&c, NULL, out, 8, &naive_explicit, bad, sizeof bad);
+    CHECK(n >= 1 && !strcmp(out[0], "naive") && !naive_explicit);
+    for (int i = 0; i < n; i++)
+        CHECK(strncmp(out[i], "test_", 5) != 0);   /* `all` never includes test-only impls */
+    n = mb_case_impls(&c, "naive,test_crash", out, 8, &naive_explicit, bad, sizeof bad);
+    CHECK(n == 2 && naive_explicit);
+    CHECK(mb_case_impls(&c, "naive,cuda", out, 8, &naive_explicit, bad, sizeof bad) == -1);
+    CHECK(!strcmp(bad, "cuda"));
+}
+
+int main(void)
+{
+    mb_test_register_crash_impls();
+    test_impl_lists();
+    test_isolation();
+    test_sampled_reference();
+    return mb_test_result("test_harness_runner");
+}

@@ -1,0 +1,122 @@
+/* The GEMM provider contract (moebench/gemm.h) for naive, blas and onednn against a double
+ * reference: M = 1 (GEMV path), M different from the prepared m_hint (oneDNN runtime-M
+ * primitive), padded lda / ldc / ldw, alpha != 1, beta in {0, 1, 0.5}, beta = 0 ignoring NaN
+ * garbage in C, and M = 0. */
+#include <math.h>
+#include <string.h>
+#include "check.h"
+#include "moebench/moebench.h"
+#include "moebench/gemm.h"
+
+static float val(uint64_t i, uint64_t salt)
+{
+    uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ salt;
+    x ^= x >> 31; x *= 0xBF58476D1CE4E5B9ull; x ^= x >> 29;
+    return (float)((double)(x % 2001) / 1000.0 - 1.0);
+}
+
+static void run(const mb_gemm_provider *gp, int64_t M, int64_t N, int64_t K, int64_t m_hint,
+                int64_t pad, float alpha, float beta)
+{
+    const int64_t ldw = K + pad, lda = K + pad, ldc = N + pad;
+    float *W = mb_alloc(sizeof(float) * (size_t)(N * ldw));
+    float *A = mb_alloc(sizeof(float) * (size_t)((M ? M : 1) * lda));
+    float *C = mb_alloc(sizeof(float) * (size_t)((M ? M : 1) * ldc));
+    double *R = mb_alloc(sizeof(double) * (size_t)((M ? M : 1) * ldc));
+    for (int64_t i = 0; i < N * ldw; i++) W[i] = val((uint64_t)i, 1);
+    for (int64_t i = 0; i < M * lda; i++) A[i] = val((uint64_t)i, 2);
+    for (int64_t i = 0; i < M * ldc; i++) {
+        C[i] = beta == 0.0f ? NAN : val((uint64_t)i, 3);
+        R[i] = C[i];
+    }
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int64_t p = 0; p < K; p++) acc += (double)A[i * lda + p] * W[j * ldw + p];
+            R[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0 : beta * R[i * ldc + j]);
+        }
+    mb_err err;
+    mb_err_clear(&err);
+    mb_gemm_weight *pw = NULL;
+    mb_status rc = gp->weight_prepare(W, N, K, ldw, m_hint, &pw, &err);
+    CHECK_MSG(rc == MB_OK, "%s prepare N=%lld K=%lld: %s", gp->name, (long long)N, (long long)K,
+              err.msg);
+    if (rc == MB_OK) {
+        CHECK(gp->weight_bytes(pw) >= 0);
+        rc = gp->gemm(pw, M, A, lda, alpha, beta, C, ldc, &err);
+        CHECK_MSG(rc == MB_OK, "%s gemm: %s", gp->name, err.msg);
+        double worst = 0.0;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double d = fabs(C[i * ldc + j] - R[i * ldc + j]);
+                if (!(d <= worst)) worst = d;   /* NaN counts as the worst */
+            }
+        /* |A|,|W| <= 1: fp32 summation error bound ~ K * 2^-24 * K, generous margin */
+        CHECK_MSG(worst <= 1e-5 * (double)K, "%s M=%lld N=%lld K=%lld hint=%lld pad=%lld "
+                  "alpha=%g beta=%g: max err %g", gp->name, (long long)M, (long long)N,
+                  (long long)K, (long long)m_hint, (long long)pad, alpha, beta, worst);
+        /* padding columns of C are never written */
+        for (int64_t i = 0; i < M && pad; i++)
+            for (int64_t j = N; j < ldc; j++)
+                if (beta != 0.0f) CHECK(C[i * ldc + j] == (float)R[i * ldc + j]);
+        gp->weight_release(pw);
+    }
+    mb_free(W); mb_free(A); mb_free(C); mb_free(R);
+}
+
+/* One prepared weight called with many row counts: fills oneDNN's per-shape primitive cache and
+ * then goes past it (runtime-M fallback); every result must stay right. */
+static void many_m(const mb_gemm_provider *gp)
+{
+    const int64_t N = 24, K = 40, Mmax = 70;
+    float *W = mb_alloc(sizeof(float) * (size_t)(N * K));
+    float *A = mb_alloc(sizeof(float) * (size_t)(Mmax * K));
+    float *C = mb_alloc(sizeof(float) * (size_t)(Mmax * N));
+    for (int64_t i = 0; i < N * K; i++) W[i] = val((uint64_t)i, 5);
+    for (int64_t i = 0; i < Mmax * K; i++) A[i] = val((uint64_t)i, 6);
+    mb_err err;
+    mb_gemm_weight *pw = NULL;
+    CHECK(gp->weight_prepare(W, N, K, K, 16, &pw, &err) == MB_OK);
+    double worst = 0.0;
+    for (int64_t M = 1; pw && M <= Mmax; M++) {
+        CHECK(gp->gemm(pw, M, A, K, 1.0f, 0.0f, C, N, &err) == MB_OK);
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double acc = 0.0;
+                for (int64_t p = 0; p < K; p++) acc += (double)A[i * K + p] * W[j * K + p];
+                double d = fabs(C[i * N + j] - acc);
+                if (!(d <= worst)) worst = d;
+            }
+    }
+    CHECK_MSG(worst <= 1e-5 * (double)K, "%s many M: max err %g", gp->name, worst);
+    if (pw) gp->weight_release(pw);
+    mb_free(W); mb_free(A); mb_free(C);
+}
+
+int main(void)
+{
+    const mb_gemm_provider *gps[] = { &mb_gemm_naive, &mb_gemm_blas, &mb_gemm_onednn };
+    const int64_t shapes[][4] = {   /* M, N, K, m_hint */
+        { 1, 67, 129, 1 }, { 1, 64, 64, 7 }, { 7, 33, 67, 7 }, { 7, 33, 67, 16 },
+        { 33, 129, 64, 33 }, { 5, 129, 64, 33 }, { 100, 16, 48, 25 }, { 3, 1, 5, 3 },
+        { 0, 8, 8, 4 },
+    };
+    const float ab[][2] = { { 1.0f, 0.0f }, { 1.0f, 1.0f }, { 0.5f, 0.5f }, { -2.0f, 1.0f } };
+    for (int threads = 1; threads <= 2; threads++) {
+        mb_set_threads(threads);
+        for (size_t g = 0; g < sizeof gps / sizeof gps[0]; g++) {
+            const char *why = gps[g]->unavailable();
+            if (why) {
+                CHECK_MSG(!strncmp(why, "built without", 13), "%s: %s", gps[g]->name, why);
+                continue;
+            }
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+                for (size_t a = 0; a < sizeof ab / sizeof ab[0]; a++)
+                    for (int64_t pad = 0; pad <= 3; pad += 3)
+                        run(gps[g], shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], pad,
+                            ab[a][0], ab[a][1]);
+            many_m(gps[g]);
+        }
+    }
+    return mb_test_result("test_lib_gemm");
+}

@@ -1,0 +1,91 @@
+/* The roofline kernels compute what they claim (so their FLOP and byte counts are honest) on
+ * every ISA this CPU executes, and ceilings round-trip through roofline.json. No timing is
+ * asserted. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "roofline.h"
+
+typedef struct {
+    const char *name;
+    int available;
+    void (*read)(const float *, size_t, float *);
+    void (*triad)(float *, const float *, const float *, size_t, float);
+    double (*fma)(long);
+    double flops_per_iter;
+} isa;
+
+int main(void)
+{
+    isa isas[] = {
+        {"scalar", 1, mb_rl_read_scalar, mb_rl_triad_scalar, mb_rl_fma_scalar, 16},
+        {"avx2", mb_rl_cpu_has_avx2(), mb_rl_read_avx2, mb_rl_triad_avx2, mb_rl_fma_avx2, 192},
+        {"avx512", mb_rl_cpu_has_avx512(), mb_rl_read_avx512, mb_rl_triad_avx512,
+         mb_rl_fma_avx512, 768},
+    };
+    const size_t n = 4096 + 37; /* a tail the vector loops leave to scalar code */
+    float *a = aligned_alloc(64, 4160 * sizeof(float));
+    float *b = aligned_alloc(64, 4160 * sizeof(float));
+    float *c = aligned_alloc(64, 4160 * sizeof(float));
+    CHECK(a && b && c);
+    for (size_t i = 0; i < n; i++) {
+        b[i] = (float)(i % 7);
+        c[i] = (float)(i % 5);
+    }
+    double expect_sum = 0;
+    for (size_t i = 0; i < n; i++)
+        expect_sum += b[i];
+    for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+        if (!isas[k].available) {
+            printf("%s: not executable on this CPU, skipped\n", isas[k].name);
+            continue;
+        }
+        float sink = 0;
+        isas[k].read(b, n, &sink);
+        CHECK_MSG(sink == (float)expect_sum, "%s read: %g vs %g", isas[k].name, sink, expect_sum);
+        memset(a, 0, n * sizeof(float));
+        isas[k].triad(a, b, c, n, 0.5f);
+        int bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += a[i] != b[i] + 0.5f * c[i];
+        CHECK_MSG(bad == 0, "%s triad: %d wrong elements", isas[k].name, bad);
+        CHECK_NEAR(isas[k].fma(1000), 1000 * isas[k].flops_per_iter, 0);
+    }
+    free(a);
+    free(b);
+    free(c);
+
+    /* JSON round trip: the chart reads back what the measurement wrote */
+    mb_roofline rl;
+    memset(&rl, 0, sizeof rl);
+    rl.threads = 2;
+    rl.isa_used = "avx512";
+    rl.peak_gflops = 230;
+    rl.peak_gflops_1t = 120;
+    rl.avx512_gflops = rl.avx2_gflops = NAN;
+    rl.level[MB_RL_L1] = (mb_rl_level){24576, 300, 550, 310, 560};
+    rl.level[MB_RL_L2] = (mb_rl_level){1 << 20, 95, 180, 90, 170};
+    rl.level[MB_RL_L3] = (mb_rl_level){0, NAN, NAN, NAN, NAN};
+    rl.level[MB_RL_DRAM] = (mb_rl_level){1 << 28, 12.5, 21, 11, 19};
+    cJSON *j = mb_roofline_to_json(&rl);
+    CHECK(j != NULL);
+    CHECK(cJSON_GetObjectItem(j, "avx512_gflops") == NULL);   /* unknown is absent, not 0 */
+    CHECK(cJSON_GetObjectItem(j, "l3_gbps") == NULL);
+    mb_ceilings ce;
+    CHECK(mb_ceilings_from_json(j, 0, &ce) == 0);
+    CHECK_NEAR(ce.peak, 230, 1e-9);
+    CHECK(ce.nbw == 3);
+    CHECK(!strcmp(ce.bw_name[0], "DRAM") && !strcmp(ce.bw_name[2], "L1"));
+    CHECK_NEAR(ce.bw[0], 21, 1e-9);
+    CHECK(mb_ceilings_from_json(j, 1, &ce) == 0);
+    CHECK_NEAR(ce.peak, 120, 1e-9);
+    CHECK_NEAR(ce.bw[0], 12.5, 1e-9);
+    cJSON_Delete(j);
+    cJSON *empty = cJSON_CreateObject();
+    CHECK(mb_ceilings_from_json(empty, 0, &ce) != 0);
+    cJSON_Delete(empty);
+    CHECK(mb_ceilings_from_file("/nonexistent/roofline.json", 0, &ce) != 0);
+    return mb_test_result("test_plot_roofline");
+}
