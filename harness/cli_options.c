@@ -15,7 +15,7 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "  --variant LIST      only these variants (comma-separated)\n"
             "  --impl LIST         only these implementations (comma-separated, or all)\n"
             "  --filter REGEX      only cases whose descriptor matches (POSIX extended regex)\n"
-            "  --min-time SEC      time all repetitions of one sample set should take (default 0.5)\n"
+            "  --min-time SEC      seconds the first --reps samples should last together (default 0.5)\n"
             "  --reps N            samples per case x implementation (default 10)\n"
             "  --cache warm|cold   reuse one weight copy, or cycle copies larger than the LLC\n"
             "  --counters auto|none|EV,EV   PAPI events (default auto)\n"
@@ -23,7 +23,10 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "  --resume DIR        continue a run: skip case x implementation rows already in\n"
             "                      DIR/results.csv\n"
             "  --dry-run           validate and run each case once, no timing loop\n"
-            "  --no-plot           do not draw charts at the end\n",
+            "  --no-plot           do not draw charts at the end\n"
+            "Settings given here override the suite's (reps, min_time, cache, timeout, threads).\n"
+            "Exit status: 0 when every row is ok or skipped, 1 when any is mismatch, crashed,\n"
+            "timeout or error (or the output cannot be written), 2 for bad options or suites.\n",
             cmd);
     if (!strcmp(cmd, "check"))
         fprintf(f, "check runs each case once and compares with the naive reference; exit 1 on any\n"

@@ -16,7 +16,9 @@
 #include "csv.h"
 #include "moebench/moebench.h"
 #include "plot.h"
+#include "progress.h"
 #include "provenance.h"
+#include "resume.h"
 #include "runner.h"
 #include "suite.h"
 #include "timing.h"
@@ -35,28 +37,12 @@ typedef struct {
     char impls[MB_MAX_CASE_IMPLS][24];
 } plan_item;
 
-/* What the end-of-run summary needs from each row. */
-typedef struct {
-    char desc[MB_DESC_LEN];
-    char impl[24], status[12];
-    double median, ci_lo, ci_hi, gflops;
-    int unstable;
-} summary_row;
-
 typedef struct {
     FILE *results, *samples;
-    summary_row *sum;
-    size_t n_sum, cap_sum;
     int n_ctr;
     const char *run_id;
-    int rows_done, rows_total;
-    double t_start;
-    int n_status[6];
-    int check_mode;
-    int quiet_rows;
+    mb_progress progress;
 } run_state;
-
-static const char *const statuses[] = {"ok", "skipped", "mismatch", "crashed", "timeout", "error"};
 
 static int mkdir_p(const char *path)
 {
@@ -96,17 +82,6 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
-static void fmt_duration(double s, char *out, size_t n)
-{
-    if (s < 0 || isnan(s))
-        s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(out, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else
-        snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
-}
-
 static void on_row(void *ctx, const mb_row *row)
 {
     run_state *st = ctx;
@@ -116,72 +91,7 @@ static void on_row(void *ctx, const mb_row *row)
         fflush(st->results);
         fsync(fileno(st->results));
     }
-    for (int i = 0; i < 6; i++)
-        if (!strcmp(row->status, statuses[i]))
-            st->n_status[i]++;
-    if (st->n_sum == st->cap_sum) {
-        size_t cap = st->cap_sum ? 2 * st->cap_sum : 64;
-        summary_row *ns = realloc(st->sum, cap * sizeof *ns);
-        if (ns) {
-            st->sum = ns;
-            st->cap_sum = cap;
-        }
-    }
-    if (st->n_sum < st->cap_sum) {
-        summary_row *e = &st->sum[st->n_sum++];
-        snprintf(e->desc, sizeof e->desc, "%s", row->case_desc);
-        snprintf(e->impl, sizeof e->impl, "%s", row->impl);
-        snprintf(e->status, sizeof e->status, "%s", row->status);
-        e->median = row->time_us_median;
-        e->ci_lo = row->time_us_ci_lo;
-        e->ci_hi = row->time_us_ci_hi;
-        e->gflops = row->gflops;
-        e->unstable = strstr(row->reason, "unstable") != NULL;
-    }
-    st->rows_done++;
-    double el = mb_now_s() - st->t_start;
-    char eta[32];
-    fmt_duration(el / st->rows_done * (st->rows_total - st->rows_done), eta, sizeof eta);
-    char timing[96] = "";
-    if (!isnan(row->time_us_median))
-        snprintf(timing, sizeof timing, " %.1f us [%.1f, %.1f]%s", row->time_us_median,
-                 row->time_us_ci_lo, row->time_us_ci_hi,
-                 isnan(row->gflops) ? "" : "");
-    if (!isnan(row->gflops)) {
-        size_t l = strlen(timing);
-        snprintf(timing + l, sizeof timing - l, " %.1f GFLOP/s", row->gflops);
-    }
-    fprintf(stderr, "[%d/%d] %s %s: %s%s%s%s  ETA %s\n", st->rows_done, st->rows_total,
-            row->case_desc, row->impl, row->status, timing, row->reason[0] ? " — " : "",
-            row->reason, eta);
-}
-
-/* Per case: each implementation's median with its 95 % CI, GFLOP/s and slowdown against the
- * fastest; rows without timing show their status. */
-static void print_summary(FILE *f, const run_state *st)
-{
-    size_t i = 0;
-    while (i < st->n_sum) {
-        size_t j = i;
-        double best = INFINITY;
-        while (j < st->n_sum && !strcmp(st->sum[j].desc, st->sum[i].desc)) {
-            if (!isnan(st->sum[j].median) && st->sum[j].median < best)
-                best = st->sum[j].median;
-            j++;
-        }
-        fprintf(f, "%s\n", st->sum[i].desc);
-        for (size_t k = i; k < j; k++) {
-            const summary_row *e = &st->sum[k];
-            if (isnan(e->median)) {
-                fprintf(f, "  %-10s %s\n", e->impl, e->status);
-                continue;
-            }
-            fprintf(f, "  %-10s %12.1f us  [%.1f, %.1f]  %8.2f GFLOP/s  x%.2f%s\n", e->impl,
-                    e->median, e->ci_lo, e->ci_hi, e->gflops, e->median / best,
-                    e->unstable ? "  (unstable)" : "");
-        }
-        i = j;
-    }
+    mb_progress_row(&st->progress, row, stderr);
 }
 
 static void on_sample(void *ctx, const char *case_desc, const char *impl, int rep, int64_t ns)
@@ -189,41 +99,6 @@ static void on_sample(void *ctx, const char *case_desc, const char *impl, int re
     run_state *st = ctx;
     if (st->samples)
         mb_samples_write(st->samples, st->run_id, case_desc, impl, rep, ns);
-}
-
-/* Rows already in DIR/results.csv: "case\timpl" keys. */
-typedef struct {
-    char **keys;
-    size_t n;
-} done_set;
-
-static int done_has(const done_set *d, const char *desc, const char *impl)
-{
-    char key[MB_DESC_LEN + 32];
-    snprintf(key, sizeof key, "%s\t%s", desc, impl);
-    for (size_t i = 0; i < d->n; i++)
-        if (!strcmp(d->keys[i], key))
-            return 1;
-    return 0;
-}
-
-/* A run killed in the middle of writing a line leaves it unfinished: cut it, so resuming
- * appends whole rows. */
-static void drop_partial_line(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    long keep = 0, pos = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF) {
-        pos++;
-        if (c == '\n')
-            keep = pos;
-    }
-    fclose(f);
-    if (keep < pos && truncate(path, keep) == 0)
-        fprintf(stderr, "moebench: %s ended in an unfinished line; it was removed\n", path);
 }
 
 static void make_run_id(char *out, size_t n, char *stamp, size_t sn)
@@ -358,8 +233,8 @@ static int run_main(int argc, char **argv, int check_mode)
     memset(&st, 0, sizeof st);
     st.n_ctr = counters.n;
     st.run_id = run_id;
-    st.check_mode = check_mode;
-    done_set done = {0};
+    mb_resume done;
+    memset(&done, 0, sizeof done);
     char results_path[4200] = "", samples_path[4200] = "";
     int rc_exit = 0;
 
@@ -375,47 +250,26 @@ static int run_main(int argc, char **argv, int check_mode)
         snprintf(samples_path, sizeof samples_path, "%s/samples.csv", out_dir);
         int resuming = 0;
         if (o.resume && access(results_path, F_OK) == 0) {
-            drop_partial_line(results_path);
-            drop_partial_line(samples_path);
-            mb_csv_table t;
-            if (mb_csv_read(results_path, &t)) {
-                fprintf(stderr, "moebench %s: --resume: cannot read %s\n", cmd, results_path);
-                free(plan);
-                mb_suite_free(&suite);
-                return 1;
-            }
+            mb_resume_drop_partial_line(results_path);
+            mb_resume_drop_partial_line(samples_path);
             /* the header must be the one this run would write (same counter columns) */
             char *hdr = NULL;
             size_t hlen = 0;
             FILE *mf = open_memstream(&hdr, &hlen);
-            mb_csv_write_header(mf, counters.n, ctr_cols);
-            fclose(mf);
-            FILE *rf = fopen(results_path, "r");
-            char line[8192] = "";
-            if (rf) {
-                if (!fgets(line, sizeof line, rf))
-                    line[0] = '\0';
-                fclose(rf);
+            if (mf) {
+                mb_csv_write_header(mf, counters.n, ctr_cols);
+                fclose(mf);
             }
-            int same = hdr && !strcmp(line, hdr);
+            int bad = !hdr || mb_resume_load(results_path, hdr, &done, err, sizeof err);
             free(hdr);
-            if (!same) {
-                fprintf(stderr, "moebench %s: --resume: %s has other columns than this run would "
-                                "write (different --counters?)\n", cmd, results_path);
-                mb_csv_free(&t);
+            if (bad) {
+                fprintf(stderr, "moebench %s: --resume: %s\n", cmd, err);
                 free(plan);
                 mb_suite_free(&suite);
                 return 1;
             }
-            done.keys = calloc(t.nrows ? t.nrows : 1, sizeof *done.keys);
-            for (size_t r = 0; done.keys && r < t.nrows; r++) {
-                char key[MB_DESC_LEN + 32];
-                snprintf(key, sizeof key, "%s\t%s", mb_csv_get(&t, r, "case"), mb_csv_get(&t, r, "impl"));
-                done.keys[done.n++] = strdup(key);
-            }
-            if (t.nrows > 0 && mb_csv_get(&t, 0, "run_id")[0])
-                snprintf(run_id, sizeof run_id, "%s", mb_csv_get(&t, 0, "run_id"));
-            mb_csv_free(&t);
+            if (done.run_id[0])
+                snprintf(run_id, sizeof run_id, "%s", done.run_id);
             resuming = 1;
         }
         st.results = fopen(results_path, resuming ? "a" : "w");
@@ -446,7 +300,7 @@ static int run_main(int argc, char **argv, int check_mode)
             plan_item *p = &plan[i];
             int k = 0;
             for (int j = 0; j < p->n_impls; j++)
-                if (!done_has(&done, suite.cases[p->case_index].desc, p->impls[j]))
+                if (!mb_resume_done(&done, suite.cases[p->case_index].desc, p->impls[j]))
                     memmove(p->impls[k++], p->impls[j], 24);
             p->n_impls = k;
             total_rows += k;
@@ -522,16 +376,15 @@ static int run_main(int argc, char **argv, int check_mode)
                             "(set the governor to performance)\n", gov);
     }
     if (counters.n > 0 && counters.no_hardware)
-        fprintf(stderr, "moebench: no hardware performance counters on this machine%s; only software "
-                        "events (task clock, page faults, context switches, migrations) are counted, "
-                        "the other ctr_ columns stay empty.\n",
+        fprintf(stderr, "moebench: no hardware performance counters on this machine%s: only software "
+                        "events (perf::TASK-CLOCK, perf::PAGE-FAULTS, ...) are counted; the columns of "
+                        "hardware events stay empty (reasons in run.json).\n",
                 mb_is_vm() ? " (a virtual machine without a virtualised PMU)" : "");
     fprintf(stderr, "moebench %s: %d cases, %d rows%s%s\n", cmd, n_plan, total_rows,
             out_dir[0] ? " -> " : "", out_dir);
 
     /* 6. the cases */
-    st.rows_total = total_rows;
-    st.t_start = mb_now_s();
+    mb_progress_init(&st.progress, total_rows);
     mb_sink sink = {on_row, on_sample, &st};
     for (int i = 0; i < n_plan; i++) {
         plan_item *p = &plan[i];
@@ -558,15 +411,8 @@ static int run_main(int argc, char **argv, int check_mode)
     }
 
     /* 7. summary, provenance update, charts */
-    char el[32];
-    fmt_duration(mb_now_s() - st.t_start, el, sizeof el);
-    fprintf(stderr, "moebench %s: done in %s:", cmd, el);
-    for (int i = 0; i < 6; i++)
-        if (st.n_status[i])
-            fprintf(stderr, " %d %s", st.n_status[i], statuses[i]);
-    fprintf(stderr, "\n");
-    int bad = st.n_status[2] + st.n_status[3] + st.n_status[4] + st.n_status[5];
-    if (bad)
+    mb_progress_done(&st.progress, cmd, stderr);
+    if (mb_progress_failures(&st.progress))
         rc_exit = 1;
     if (st.results)
         fclose(st.results);
@@ -574,16 +420,16 @@ static int run_main(int argc, char **argv, int check_mode)
         fclose(st.samples);
     if (json_path[0]) {
         cJSON *res = cJSON_AddObjectToObject(json, "result");
-        for (int i = 0; i < 6; i++)
-            cJSON_AddNumberToObject(res, statuses[i], st.n_status[i]);
-        cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - st.t_start);
+        for (int i = 0; i < MB_N_STATUS; i++)
+            cJSON_AddNumberToObject(res, mb_status_names[i], st.progress.n_status[i]);
+        cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - st.progress.t_start);
         mb_json_write_file(json_path, json);
     }
     if (!o.dry_run && !check_mode)
-        print_summary(stdout, &st);
+        mb_progress_summary(&st.progress, stdout);
     if (out_dir[0])
         printf("results: %s\n", out_dir);
-    if (out_dir[0] && !check_mode && !o.dry_run && !o.no_plot && st.n_status[0] > 0) {
+    if (out_dir[0] && !check_mode && !o.dry_run && !o.no_plot && st.progress.n_status[0] > 0) {
         if (mb_plot_results) {
             if (mb_plot_results(out_dir) != 0)
                 fprintf(stderr, "moebench %s: warning: plotting failed (results are intact)\n", cmd);
@@ -593,10 +439,8 @@ static int run_main(int argc, char **argv, int check_mode)
     }
     cJSON_Delete(json);
     free(full_argv);
-    for (size_t i = 0; i < done.n; i++)
-        free(done.keys[i]);
-    free(done.keys);
-    free(st.sum);
+    mb_resume_free(&done);
+    mb_progress_free(&st.progress);
     free(plan);
     mb_suite_free(&suite);
     return rc_exit;

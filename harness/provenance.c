@@ -164,7 +164,14 @@ static cJSON *library_info(const mb_counters *ctr)
     snprintf(ver, sizeof ver, "%d.%d.%d", v->major, v->minor, v->patch);
     cJSON_AddStringToObject(dn, "version", ver);
     cJSON_AddStringToObject(dn, "hash", v->hash ? v->hash : "");
-    cJSON_AddNumberToObject(dn, "cpu_runtime", v->cpu_runtime);
+    const char *rt = v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP"
+                     : v->cpu_runtime == DNNL_RUNTIME_SEQ ? "sequential"
+                     : v->cpu_runtime == DNNL_RUNTIME_TBB ? "TBB"
+                     : v->cpu_runtime == DNNL_RUNTIME_THREADPOOL ? "threadpool" : "other";
+    cJSON_AddStringToObject(dn, "cpu_runtime", rt);
+    cJSON_AddStringToObject(dn, "implementation_note",
+                            "the primitive implementation chosen per case is printed by "
+                            "DNNL_VERBOSE=1 (recorded under environment when set)");
 #else
     cJSON_AddStringToObject(l, "onednn", "built without oneDNN");
 #endif

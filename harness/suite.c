@@ -335,11 +335,35 @@ static int parse_pos_double(const char *s, double *out)
     return 0;
 }
 
+/* Adds c's implementations to those of the same case d (sections that overlap, e.g. one
+ * listing blas and another merged for the same shapes). */
+static void merge_impls(mb_case *d, const mb_case *c)
+{
+    if (d->impl_all)
+        return;
+    if (c->impl_all) {
+        d->impl_all = 1;
+        d->n_impls = 0;
+        return;
+    }
+    for (int i = 0; i < c->n_impls; i++) {
+        int have = 0;
+        for (int j = 0; j < d->n_impls; j++)
+            have |= !strcmp(d->impls[j], c->impls[i]);
+        if (!have && d->n_impls < MB_MAX_CASE_IMPLS)
+            memcpy(d->impls[d->n_impls++], c->impls[i], sizeof d->impls[0]);
+    }
+}
+
 static int push_case(mb_suite *s, const mb_case *c)
 {
+    /* the same case twice runs once: the first section's settings, every listed
+     * implementation */
     for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->cases[i].desc, c->desc))
-            return 0;   /* identical case from overlapping sweeps: keep the first */
+        if (!strcmp(s->cases[i].desc, c->desc)) {
+            merge_impls(&s->cases[i], c);
+            return 0;
+        }
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
         mb_case *nc = realloc(s->cases, cap * sizeof *nc);

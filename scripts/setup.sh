@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 
-packages=(build-essential cmake pkg-config libopenblas-dev libdnnl-dev libpapi-dev papi-tools
+packages=(build-essential cmake pkg-config libopenblas-dev libopenblas-openmp-dev libdnnl-dev libpapi-dev papi-tools
           ocl-icd-opencl-dev gnuplot-nox libinih-dev libcjson-dev libhwloc-dev poppler-utils python3-torch python3-numpy)
 missing=()
 for p in "${packages[@]}"; do

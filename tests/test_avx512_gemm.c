@@ -129,13 +129,15 @@ static void test_concurrent(void)
  * concatenated K: exactly what the fused LoRA and expert kernels rely on. */
 static void test_internal_forms(void)
 {
-    /* N = 70: panel kernel with two K segments; N = 9: the skinny dot-product kernel (one
-     * segment only, as the packer allows) */
-    for (int variant = 0; variant < 4; variant++) {
+    /* N = 70: panel kernel with two K segments, the second short (appended to the first
+     * segment's last K block) or long (blocks of its own); N = 9: the skinny dot-product
+     * kernel (one segment only, as the packer allows) */
+    for (int variant = 0; variant < 6; variant++) {
         const int M = variant % 2 ? 14 : 1;
-        const int64_t T = 20, N = variant < 2 ? 70 : 9, K1 = 300, K2 = variant < 2 ? 5 : 0;
-        float *X = rand_mat(T * K1, 21), *Z = rand_mat(T * 5, 22);
-        float *W1 = rand_mat(N * K1, 23), *W2 = rand_mat(N * 5, 24);
+        const int64_t T = 20, N = variant < 4 ? 70 : 9, K1 = 300;
+        const int64_t K2 = variant < 2 ? 5 : variant < 4 ? 70 : 0;
+        float *X = rand_mat(T * K1, 21), *Z = rand_mat(T * 70, 22);
+        float *W1 = rand_mat(N * K1, 23), *W2 = rand_mat(N * 70, 24);
         float *C = rand_mat(T * N, 25), *ref = malloc(sizeof(float) * (size_t)(T * N));
         memcpy(ref, C, sizeof(float) * (size_t)(T * N));
         int32_t arow[14], crow[14];
@@ -162,12 +164,38 @@ static void test_internal_forms(void)
         mb_avx512_gemm_run(w, &g);
         int bad = 0;
         for (int64_t i = 0; i < T * N; i++) bad += C[i] != ref[i];
-        CHECK_MSG(bad == 0, "gather/scatter/segments M=%d N=%lld: %d wrong", M, (long long)N, bad);
+        CHECK_MSG(bad == 0, "gather/scatter/segments M=%d N=%lld K2=%lld: %d wrong", M,
+                  (long long)N, (long long)K2, bad);
         mb_avx512_weight_free(w);
         free(X); free(Z); free(W1); free(W2); free(C); free(ref);
     }
 }
 #endif
+
+/* A row computed alone (GEMV path) has the same bits as inside a tile (GEMM path): the fused
+ * router relies on it to match the shared routing exactly, whatever its block split. */
+static void test_gemv_matches_tiles(int64_t N)
+{
+    const int64_t M = 13, K = 700;   /* N = 200: 7 panels, the 4-panel group and 3 singles */
+    uint64_t st = 99;
+    float *A = malloc(sizeof(float) * (size_t)(M * K)), *W = malloc(sizeof(float) * (size_t)(N * K));
+    float *C = malloc(sizeof(float) * (size_t)(M * N)), *c1 = malloc(sizeof(float) * (size_t)N);
+    for (int64_t i = 0; i < M * K; i++) { st = st * 6364136223846793005ULL + 1; A[i] = (float)((st >> 40) % 1000) / 997.0f - 0.5f; }
+    for (int64_t i = 0; i < N * K; i++) { st = st * 6364136223846793005ULL + 1; W[i] = (float)((st >> 40) % 1000) / 991.0f - 0.5f; }
+    mb_gemm_weight *w = NULL;
+    CHECK(mb_gemm_avx512.weight_prepare(W, N, K, K, M, &w, NULL) == MB_OK);
+    if (w) {
+        CHECK(mb_gemm_avx512.gemm(w, M, A, K, 1.0f, 0.0f, C, N, NULL) == MB_OK);
+        int bad = 0;
+        for (int64_t i = 0; i < M; i++) {
+            CHECK(mb_gemm_avx512.gemm(w, 1, A + i * K, K, 1.0f, 0.0f, c1, N, NULL) == MB_OK);
+            bad += memcmp(c1, C + i * N, sizeof(float) * (size_t)N) != 0;
+        }
+        CHECK_MSG(bad == 0, "N=%lld: %d rows differ between the GEMV and GEMM paths", (long long)N, bad);
+        mb_gemm_avx512.weight_release(w);
+    }
+    free(A); free(W); free(C); free(c1);
+}
 
 /* Forcing the probe off must make the provider refuse with that reason, and undo cleanly. */
 static void test_forced_off(void)
@@ -202,6 +230,8 @@ int main(void)
     }
     test_shapes();
     test_concurrent();
+    test_gemv_matches_tiles(200);
+    test_gemv_matches_tiles(8);   /* skinny kernel */
 #ifdef MOEBENCH_HAVE_AVX512
     test_internal_forms();
 #endif

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "moebench/moebench.h"
 #include "moebench/cpu.h"
+#include "../kernels/variants/variants.h"   /* the shared variant code, for bit-identity */
 
 static const char *cases[] = {
     "lora:T=1,h=17,o=33,r=3",
@@ -27,6 +28,9 @@ static const char *cases[] = {
     "mixlora:T=9,h=33,f=47,r=4,E=4,k=2,share=none",
     "mixlora:T=9,h=33,f=47,r=4,E=4,k=2,share=gate_up",
     "mixlora:T=13,h=40,f=52,r=3,E=6,k=1,act=relu",
+    "mixlora:T=150,h=40,f=300,r=4,E=3,k=2,act=gelu",
+    "mixlora:T=40,h=33,f=47,r=9,E=8,k=2,share=none",
+    "mixlora:T=40,h=270,f=20,r=5,E=5,k=3,share=gate_up",
     "mor1e:B=1,S=1,h=40,o=29,r=6",
     "mor1e:B=2,S=7,h=40,o=29,r=5",
     "sparse_mlp:T=1,h=33,f=40,E=4,k=2",
@@ -98,6 +102,44 @@ static void run_case(const char *desc, int threads)
     mb_inputs_free(&in); mb_weights_free(&w);
 }
 
+/* The fused router must give exactly the shared routing (same logits kernel, same block
+ * partition of the partial sums), on a T spanning several 256-token blocks and a 1-token tail. */
+static void router_bit_identical(int E, int threads)
+{
+    mb_spec s;
+    mb_err err;
+    mb_weights w;
+    mb_inputs in;
+    mb_tensor y1, y2;
+    mb_forward_info f1, f2;
+    char desc[96];
+    snprintf(desc, sizeof desc, "router:T=513,h=70,E=%d,k=2", E);
+    if (mb_spec_parse(desc, &s, &err) != MB_OK || mb_weights_create(&s, &w, &err) != MB_OK ||
+        mb_inputs_create(&s, &in, &err) != MB_OK || mb_output_alloc(&s, &y1, &err) != MB_OK ||
+        mb_output_alloc(&s, &y2, &err) != MB_OK || mb_forward_info_alloc(&s, &f1, &err) != MB_OK ||
+        mb_forward_info_alloc(&s, &f2, &err) != MB_OK) {
+        CHECK_MSG(0, "router setup: %s", err.msg);
+        return;
+    }
+    mb_set_threads(threads);
+    mb_state *st = NULL;
+    CHECK(mb_impl_avx512.prepare(&s, &w, &st, &err) == MB_OK);
+    if (st) { CHECK(mb_impl_avx512.forward(st, &in, &y1, &f1, &err) == MB_OK); mb_impl_avx512.release(st); }
+    st = NULL;
+    CHECK(mb_variant_prepare(&mb_gemm_avx512, &s, &w, &st, &err) == MB_OK);   /* shared code */
+    if (st) { CHECK(mb_variant_forward(st, &in, &y2, &f2, &err) == MB_OK); mb_variant_release(st); }
+    const int64_t n = mb_spec_T(&s) * s.k;
+    CHECK(memcmp(f1.routing.idx, f2.routing.idx, sizeof(int32_t) * (size_t)n) == 0);
+    CHECK(memcmp(f1.routing.w, f2.routing.w, sizeof(float) * (size_t)n) == 0);
+    CHECK(memcmp(f1.routing.counts, f2.routing.counts, sizeof(int64_t) * (size_t)s.E) == 0);
+    CHECK_MSG(f1.routing.aux_loss == f2.routing.aux_loss, "E=%d aux %.17g vs %.17g", E, f1.routing.aux_loss, f2.routing.aux_loss);
+    CHECK(f1.routing.z_loss == f2.routing.z_loss);
+    CHECK(memcmp(y1.data, y2.data, (size_t)mb_tensor_bytes(&y1)) == 0);
+    mb_forward_info_free(&f1); mb_forward_info_free(&f2);
+    mb_tensor_free(&y1); mb_tensor_free(&y2);
+    mb_inputs_free(&in); mb_weights_free(&w);
+}
+
 int main(void)
 {
     const char *why = NULL;
@@ -112,5 +154,7 @@ int main(void)
     for (int threads = 1; threads <= 2; threads++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             run_case(cases[i], threads);
+    router_bit_identical(8, 1);    /* skinny logits kernel */
+    router_bit_identical(40, 2);   /* panel kernel, GEMV for the 1-token tail block */
     return mb_test_result("test_avx512_impl");
 }

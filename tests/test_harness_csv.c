@@ -11,6 +11,7 @@
 #include "counters.h"
 #include "csv.h"
 #include "provenance.h"
+#include "resume.h"
 #include "suite.h"
 
 static const char *const required[] = {
@@ -186,6 +187,30 @@ static void test_run_json(void)
     CHECK(mb_roofline_load("/nonexistent-dir", &rf) == -1 && isnan(rf.peak_gflops));
 }
 
+static void test_resume(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/partial.csv", dir);
+    FILE *f = fopen(path, "w");
+    fputs("run_id,case,impl\nr1,\"lora:T=1,h=8\",naive\nr1,\"lora:T=1,h=8\",blas\nr1,\"lora:T=", f);
+    fclose(f);
+    mb_resume_drop_partial_line(path);   /* a run killed mid-row */
+    mb_resume r;
+    char err[512];
+    CHECK(mb_resume_load(path, "run_id,case,other\n", &r, err, sizeof err) == -1);
+    CHECK(strstr(err, "other columns") != NULL);
+    CHECK(mb_resume_load(path, "run_id,case,impl\n", &r, err, sizeof err) == 0);
+    CHECK(r.n == 2);
+    CHECK(!strcmp(r.run_id, "r1"));
+    CHECK(mb_resume_done(&r, "lora:T=1,h=8", "blas"));
+    CHECK(!mb_resume_done(&r, "lora:T=1,h=8", "avx512"));
+    CHECK(!mb_resume_done(&r, "lora:T=2,h=8", "naive"));
+    mb_resume_free(&r);
+    mb_csv_table t;
+    CHECK(mb_csv_read(path, &t) == 0 && t.nrows == 2);   /* the half row is gone */
+    mb_csv_free(&t);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -195,6 +220,7 @@ int main(void)
     test_results_roundtrip();
     test_samples_and_bad_csv();
     test_run_json();
+    test_resume();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

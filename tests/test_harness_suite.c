@@ -103,6 +103,27 @@ static void test_valid(void)
     mb_suite_free(&s);
 }
 
+static void test_overlap(void)
+{
+    /* the same shapes in two sections: one case, the union of their implementations */
+    write_file("overlap.ini",
+               "[defaults]\nvariant = lora\nh = 64\nr = 4\n"
+               "[a]\nT = 1, 8\nimpl = naive, blas\n"
+               "[b]\nT = 8, 16\nimpl = blas, merged\n");
+    mb_suite s;
+    char err[1024];
+    int n = load("overlap.ini", &s, err, sizeof err);
+    CHECK_MSG(n == 3, "expected T = 1, 8, 16, got %d (%s)", n, err);
+    for (int i = 0; i < n; i++)
+        if (mb_spec_T(&s.cases[i].spec) == 8) {
+            CHECK(s.cases[i].n_impls == 3);
+            CHECK(!strcmp(s.cases[i].impls[2], "merged"));
+        } else {
+            CHECK(s.cases[i].n_impls == 2);
+        }
+    mb_suite_free(&s);
+}
+
 static void test_malformed(void)
 {
     expect_error("unknown_key.ini", "[a]\nvariant = lora\nh = 64\nbogus = 3\n", 4, "unknown key 'bogus'");
@@ -138,6 +159,7 @@ int main(void)
         return 1;
     }
     test_valid();
+    test_overlap();
     test_malformed();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

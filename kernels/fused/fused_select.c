@@ -4,7 +4,7 @@
 
 #ifdef MOEBENCH_HAVE_AVX512
 extern const mb_variant_ops mb_fused_avx512_lowrank, mb_fused_avx512_sparse_mlp,
-    mb_fused_avx512_mlp_lora;
+    mb_fused_avx512_mlp_lora, mb_fused_avx512_mixlora, mb_fused_avx512_router;
 #endif
 
 const mb_variant_ops *mb_fused_avx512_ops(const mb_spec *s)
@@ -17,6 +17,8 @@ const mb_variant_ops *mb_fused_avx512_ops(const mb_spec *s)
     case MB_MOR1E: return &mb_fused_avx512_lowrank;
     case MB_MLP_LORA: return &mb_fused_avx512_mlp_lora;
     case MB_SPARSE_MLP: return &mb_fused_avx512_sparse_mlp;
+    case MB_MIXLORA: return &mb_fused_avx512_mixlora;
+    case MB_ROUTER: return &mb_fused_avx512_router;
     default: return NULL;
     }
 #else

@@ -21,15 +21,19 @@
 #define MB_AVX_MC 144         /* rows per thread task (A block kept in L2) */
 #endif
 #ifndef MB_AVX_NC
-#define MB_AVX_NC 512         /* columns per thread task */
+#define MB_AVX_NC 1024        /* columns per thread task: A is re-packed once per task */
 #endif
 #define MB_AVX_MAX_SEG 2      /* K segments a weight may be built from */
+/* A second segment this short (a LoRA rank) is appended to the last K block of the first, so
+ * the low-rank term is accumulated in the same registers, with no extra pass over C. */
+#define MB_AVX_KC2_MAX 64
 
 typedef struct {
     int64_t k0, kc;   /* global K range of the block */
     int64_t off;      /* float offset of the block in packed: panel j at off + j * kc * NR */
     int seg;          /* which segment of A supplies these columns */
     int64_t seg_k0;   /* k0 relative to that segment */
+    int64_t kc2;      /* the last kc2 columns come from segment 1, from its column 0 */
 } mb_avx_kblock;
 
 /* Weights with at most this many rows (router logits, LoRA down-projections to r) skip the

@@ -40,14 +40,16 @@ static void gemv_slice(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64
         const mb_avx_kblock *blk = &w->blk[b];
         const float *x = g->a[blk->seg] + ar * g->lda[blk->seg] + blk->seg_k0;
         const float beta = b == 0 ? g->beta : 1.0f;
-        const int64_t kc = blk->kc, stride = kc * NR;
+        const int64_t kc = blk->kc, stride = kc * NR, kc1 = kc - blk->kc2;
+        /* an appended second segment reads x from segment 1 past kc1 */
+        const float *x2 = blk->kc2 ? g->a[1] + ar * g->lda[1] : x;
         int64_t p = p0;
         for (; p + 4 <= p1; p += 4) {
             const float *bp = w->packed + blk->off + p * stride;
             __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
             __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             for (int64_t k = 0; k < kc; k++, bp += NR) {
-                __m512 xk = _mm512_set1_ps(x[k]);
+                __m512 xk = _mm512_set1_ps(k < kc1 ? x[k] : x2[k - kc1]);
                 a0 = _mm512_fmadd_ps(xk, _mm512_load_ps(bp), a0);
                 b0 = _mm512_fmadd_ps(xk, _mm512_load_ps(bp + 16), b0);
                 a1 = _mm512_fmadd_ps(xk, _mm512_load_ps(bp + stride), a1);
@@ -63,22 +65,16 @@ static void gemv_slice(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64
             store_panel(w, crow, p + 3, a3, b3, s, beta);
         }
         for (; p < p1; p++) {
+            /* one accumulator pair in k order, like the GEMM micro-kernel: a row gives the
+             * same bits whether it is computed alone (T = 1) or inside a tile */
             const float *bp = w->packed + blk->off + p * stride;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
-            int64_t k = 0;
-            for (; k + 2 <= kc; k += 2, bp += 2 * NR) {
-                __m512 x0 = _mm512_set1_ps(x[k]), x1 = _mm512_set1_ps(x[k + 1]);
-                a0 = _mm512_fmadd_ps(x0, _mm512_load_ps(bp), a0);
-                b0 = _mm512_fmadd_ps(x0, _mm512_load_ps(bp + 16), b0);
-                a1 = _mm512_fmadd_ps(x1, _mm512_load_ps(bp + 32), a1);
-                b1 = _mm512_fmadd_ps(x1, _mm512_load_ps(bp + 48), b1);
-            }
-            if (k < kc) {
-                __m512 x0 = _mm512_set1_ps(x[k]);
+            __m512 a0 = _mm512_setzero_ps(), b0 = a0;
+            for (int64_t k = 0; k < kc; k++, bp += NR) {
+                __m512 x0 = _mm512_set1_ps(k < kc1 ? x[k] : x2[k - kc1]);
                 a0 = _mm512_fmadd_ps(x0, _mm512_load_ps(bp), a0);
                 b0 = _mm512_fmadd_ps(x0, _mm512_load_ps(bp + 16), b0);
             }
-            store_panel(w, crow, p, _mm512_add_ps(a0, a1), _mm512_add_ps(b0, b1), s, beta);
+            store_panel(w, crow, p, a0, b0, s, beta);
         }
     }
 }

@@ -76,21 +76,31 @@ mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float 
                        (long long)floats);
     }
     w->bytes = floats * (int64_t)sizeof(float) + nblk * (int64_t)sizeof *w->blk;
-    /* Blocks never straddle the segment boundary, so each reads one A segment. */
+    /* Blocks never straddle the segment boundary, except that a short second segment is
+     * appended whole to the first segment's last block. */
+    const int append = K2 > 0 && K2 <= MB_AVX_KC2_MAX;
     int b = 0;
     int64_t off = 0, kglob = 0;
     for (int s = 0; s < w->nseg; s++) {
+        if (s == 1 && append)
+            break;
         const float *Ws = s == 0 ? W1 : W2;
         int64_t ldw = s == 0 ? ldw1 : ldw2;
         for (int64_t k0 = 0; k0 < w->seg_k[s]; k0 += MB_AVX_KC, b++) {
             int64_t kc = w->seg_k[s] - k0 < MB_AVX_KC ? w->seg_k[s] - k0 : MB_AVX_KC;
-            w->blk[b] = (mb_avx_kblock){kglob + k0, kc, off, s, k0};
-            for (int64_t j = 0; j < w->panels; j++)
-                pack_panel(Ws, ldw, N, j * MB_AVX_NR, k0, kc, w->packed + off + j * kc * MB_AVX_NR);
-            off += w->panels * kc * MB_AVX_NR;
+            int64_t kc2 = s == 0 && append && k0 + kc == K1 ? K2 : 0;
+            w->blk[b] = (mb_avx_kblock){kglob + k0, kc + kc2, off, s, k0, kc2};
+            for (int64_t j = 0; j < w->panels; j++) {
+                float *dst = w->packed + off + j * (kc + kc2) * MB_AVX_NR;
+                pack_panel(Ws, ldw, N, j * MB_AVX_NR, k0, kc, dst);
+                if (kc2)
+                    pack_panel(W2, ldw2, N, j * MB_AVX_NR, 0, kc2, dst + kc * MB_AVX_NR);
+            }
+            off += w->panels * (kc + kc2) * MB_AVX_NR;
         }
         kglob += w->seg_k[s];
     }
+    w->nblk = b;
     *out = w;
     return MB_OK;
 }

@@ -78,7 +78,8 @@ static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t 
                    float *buf)
 {
     const float *aseg = g->a[blk->seg];
-    const int64_t lda = g->lda[blk->seg], kc = blk->kc, m = m1 - m0, nt = (m + MR - 1) / MR;
+    const int64_t lda = g->lda[blk->seg], kc1 = blk->kc - blk->kc2, m = m1 - m0;
+    const int64_t kc = blk->kc, nt = (m + MR - 1) / MR;
     for (int64_t ti = 0; ti < nt; ti++) {
         int64_t r0 = tile_first(m, ti), r1 = tile_first(m, ti + 1);
         float *dst = buf + ti * MR * kc;
@@ -87,8 +88,13 @@ static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t 
             if (g->a_rows)
                 row = g->a_rows[row];
             const float *src = aseg + row * lda + blk->seg_k0;
-            for (int64_t k = 0; k < kc; k++)
+            for (int64_t k = 0; k < kc1; k++)
                 dst[k * MR + i] = src[k];
+            if (blk->kc2) {   /* the appended second segment */
+                const float *src2 = g->a[1] + row * g->lda[1];
+                for (int64_t k = kc1; k < kc; k++)
+                    dst[k * MR + i] = src2[k - kc1];
+            }
         }
     }
 }
@@ -98,9 +104,9 @@ static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t 
 static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t m0, int64_t m1,
                      int64_t p0, int64_t p1)
 {
-    /* MC x KC floats (144 KiB) on the thread's stack: stays in L2 while the panels stream past
+    /* MC x KC floats (up to 180 KiB) on the thread's stack: stays in L2 while the panels stream past
      * it; no allocation per call, and re-entrant from any thread */
-    float abuf[MB_AVX_MC * MB_AVX_KC] __attribute__((aligned(64)));
+    float abuf[MB_AVX_MC * (MB_AVX_KC + MB_AVX_KC2_MAX)] __attribute__((aligned(64)));
     tile_args t;
     const int64_t nt = (m1 - m0 + MR - 1) / MR;
     for (int b = 0; b < w->nblk; b++) {

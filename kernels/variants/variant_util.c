@@ -6,7 +6,7 @@
 
 const mb_tensor *mb_vweight(const mb_weights *w, const char *name, mb_err *err)
 {
-    const mb_tensor *t = mb_weights_get(w, name);
+    const mb_tensor *t = w ? mb_weights_get(w, name) : NULL;
     if (!t || !t->data || t->dtype != MB_F32) {
         mb_fail(err, MB_EINVAL, "weight %s missing or not f32", name);
         return NULL;

@@ -1,0 +1,195 @@
+/* mixlora (E LoRA experts sharing one frozen gated MLP, top-k router) from the AVX-512 GEMM's
+ * private forms, for the three share modes of the spec:
+ *   - the base gate/up projections run as ONE GEMM over the stacked [Wg; Wu] (once for all
+ *     tokens unless share = none, where each expert runs it over its rows, read through the
+ *     token index list — no gathered copy of X);
+ *   - each expert's two input adapters are one skinny GEMM X[tok] [Ag_e; Au_e]^T and one GEMM
+ *     adding Z [[sBg_e, 0]; [0, sBu_e]]^T onto its gate/up rows;
+ *   - act(G) .* U vectorised in place;
+ *   - down: per expert the routed rows are scatter-added with the routing weight in the GEMM
+ *     store (row index + row scale in the epilogue), or with share = all accumulated into
+ *     Hs = sum_e w_e H_e and multiplied by Wd once at the end (the spec's linearity). */
+#ifdef MOEBENCH_HAVE_AVX512
+#include <string.h>
+#include <immintrin.h>
+#include "fused/fused_avx512.h"
+#include "gemm/gemm_avx512_internal.h"
+
+typedef struct {
+    mb_act act;
+    mb_share share;
+    int64_t T, h, f, r, E, k;
+    mb_vrouter vr;
+    mb_gemm_weight *GU, *D;                 /* [Wg; Wu] (2f x h), Wd (h x f) */
+    mb_gemm_weight **A1, **B1, **Ad, **Bd;  /* [E] each */
+    float *GU0, *GUe, *Z, *Zd, *Hs, *ws;    /* [T,2f] [T,2f] [T,2r] [T,r] [T,f] [T] */
+} mix_st;
+
+static void free_set(mb_gemm_weight **set, int64_t E)
+{
+    if (!set) return;
+    for (int64_t e = 0; e < E; e++) mb_avx512_weight_free(set[e]);
+    mb_free(set);
+}
+
+static void mix_release(void *p)
+{
+    mix_st *st = p;
+    if (!st) return;
+    mb_vrouter_free(&st->vr, &mb_gemm_avx512);
+    mb_avx512_weight_free(st->GU);
+    mb_avx512_weight_free(st->D);
+    free_set(st->A1, st->E); free_set(st->B1, st->E);
+    free_set(st->Ad, st->E); free_set(st->Bd, st->E);
+    mb_free(st->GU0); mb_free(st->GUe); mb_free(st->Z); mb_free(st->Zd);
+    mb_free(st->Hs); mb_free(st->ws);
+    mb_free(st);
+}
+
+static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                             void **priv, mb_err *err)
+{
+    (void)gp;
+    const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r, E = s->E;
+    const float *Wg = mb_vw(w, "Wg", f * h, err), *Wu = Wg ? mb_vw(w, "Wu", f * h, err) : NULL;
+    const float *Wd = Wu ? mb_vw(w, "Wd", h * f, err) : NULL, *Wr = Wd ? mb_vw(w, "Wr", E * h, err) : NULL;
+    const float *Ag = Wr ? mb_vw(w, "Ag", E * r * h, err) : NULL, *Bg = Ag ? mb_vw(w, "Bg", E * f * r, err) : NULL;
+    const float *Au = Bg ? mb_vw(w, "Au", E * r * h, err) : NULL, *Bu = Au ? mb_vw(w, "Bu", E * f * r, err) : NULL;
+    const float *Ad = Bu ? mb_vw(w, "Ad", E * r * f, err) : NULL, *Bd = Ad ? mb_vw(w, "Bd", E * h * r, err) : NULL;
+    if (!Bd) return err ? err->code : MB_EINVAL;
+    mix_st *st = mb_alloc(sizeof *st);
+    if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
+    st->act = s->act; st->share = s->share;
+    st->T = T; st->h = h; st->f = f; st->r = r; st->E = E; st->k = s->k;
+    const float sc = s->alpha / (float)r;
+    mb_status rc = mb_vrouter_init(&st->vr, &mb_gemm_avx512, Wr, T, h, E, s->k, err);
+    float *tmp = NULL;   /* staging for stacked / scaled copies; the packed forms are kept */
+    int64_t tmpn = 2 * f * h > 2 * f * 2 * r ? 2 * f * h : 2 * f * 2 * r;
+    if (tmpn < h * r) tmpn = h * r;
+    if (rc == MB_OK) rc = mb_valloc(&tmp, tmpn, err);
+    if (rc == MB_OK) {
+        memcpy(tmp, Wg, sizeof(float) * (size_t)(f * h));
+        memcpy(tmp + f * h, Wu, sizeof(float) * (size_t)(f * h));
+        rc = mb_avx512_pack(tmp, h, h, NULL, 0, 0, 2 * f, &st->GU, err);
+    }
+    if (rc == MB_OK) rc = mb_avx512_pack(Wd, f, f, NULL, 0, 0, h, &st->D, err);
+    if (rc == MB_OK) {
+        st->A1 = mb_alloc(sizeof(*st->A1) * (size_t)E);
+        st->B1 = mb_alloc(sizeof(*st->B1) * (size_t)E);
+        st->Ad = mb_alloc(sizeof(*st->Ad) * (size_t)E);
+        st->Bd = mb_alloc(sizeof(*st->Bd) * (size_t)E);
+        if (!st->A1 || !st->B1 || !st->Ad || !st->Bd) rc = mb_fail(err, MB_ENOMEM, "out of memory");
+    }
+    for (int64_t e = 0; rc == MB_OK && e < E; e++) {
+        memcpy(tmp, Ag + e * r * h, sizeof(float) * (size_t)(r * h));
+        memcpy(tmp + r * h, Au + e * r * h, sizeof(float) * (size_t)(r * h));
+        rc = mb_avx512_pack(tmp, h, h, NULL, 0, 0, 2 * r, &st->A1[e], err);
+        if (rc != MB_OK) break;
+        /* block-diagonal [[sBg_e, 0]; [0, sBu_e]] [2f, 2r] */
+        memset(tmp, 0, sizeof(float) * (size_t)(2 * f * 2 * r));
+        for (int64_t j = 0; j < f; j++)
+            for (int64_t i = 0; i < r; i++) {
+                tmp[j * 2 * r + i] = sc * Bg[(e * f + j) * r + i];
+                tmp[(f + j) * 2 * r + r + i] = sc * Bu[(e * f + j) * r + i];
+            }
+        rc = mb_avx512_pack(tmp, 2 * r, 2 * r, NULL, 0, 0, 2 * f, &st->B1[e], err);
+        if (rc == MB_OK) rc = mb_avx512_pack(Ad + e * r * f, f, f, NULL, 0, 0, r, &st->Ad[e], err);
+        if (rc != MB_OK) break;
+        for (int64_t i = 0; i < h * r; i++) tmp[i] = sc * Bd[e * h * r + i];
+        rc = mb_avx512_pack(tmp, r, r, NULL, 0, 0, h, &st->Bd[e], err);
+    }
+    mb_free(tmp);
+    if (rc == MB_OK && s->share != MB_SHARE_NONE) rc = mb_valloc(&st->GU0, T * 2 * f, err);
+    if (rc == MB_OK && s->share == MB_SHARE_ALL) rc = mb_valloc(&st->Hs, T * f, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->GUe, T * 2 * f, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * 2 * r, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->Zd, T * r, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->ws, T, err);
+    if (rc != MB_OK) { mix_release(st); return rc; }
+    *priv = st;
+    return MB_OK;
+}
+
+/* Hs[tok[i]] += ws[i] * H[i] over n rows of width f (H row stride ldh). */
+static void scatter_rows(float *Hs, int64_t f, const float *H, int64_t ldh, const int32_t *tok,
+                         const float *ws, int64_t n)
+{
+    #pragma omp parallel for schedule(static) if (n * f > 65536)
+    for (int64_t i = 0; i < n; i++) {
+        float *dst = Hs + (int64_t)tok[i] * f;
+        const float *src = H + i * ldh;
+        const __m512 wv = _mm512_set1_ps(ws[i]);
+        for (int64_t j = 0; j < f; j += 16) {
+            __mmask16 m = f - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (f - j)) - 1);
+            __m512 d = _mm512_maskz_loadu_ps(m, dst + j);
+            _mm512_mask_storeu_ps(dst + j, m, _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, src + j), d));
+        }
+    }
+}
+
+static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
+                             mb_err *err)
+{
+    mix_st *st = p;
+    const float *X = mb_f32(&in->X);
+    float *Y = mb_f32(y);
+    const int64_t T = st->T, h = st->h, f = st->f, r = st->r, k = st->k;
+    mb_status rc = mb_vrouter_run(&st->vr, &mb_gemm_avx512, X, info, err);
+    if (rc != MB_OK) return rc;
+    if (st->share != MB_SHARE_NONE) {
+        mb_avx_gemm_args g = {.M = T, .a = {X, NULL}, .lda = {h, 0}, .alpha = 1.0f, .beta = 0.0f,
+                              .c = st->GU0, .ldc = 2 * f};
+        mb_avx512_gemm_run(st->GU, &g);
+    }
+    memset(Y, 0, sizeof(float) * (size_t)(T * h));
+    if (st->share == MB_SHARE_ALL) memset(st->Hs, 0, sizeof(float) * (size_t)(T * f));
+    for (int64_t e = 0; e < st->E; e++) {
+        const int64_t o0 = st->vr.offsets[e], n = st->vr.offsets[e + 1] - o0;
+        if (n == 0) continue;
+        const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
+        for (int64_t i = 0; i < n; i++)
+            st->ws[i] = st->vr.rt.w[(int64_t)tok[i] * k + slot[i]];
+        /* gate/up base rows of this expert's tokens */
+        if (st->share == MB_SHARE_NONE) {
+            mb_avx_gemm_args g = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,
+                                  .alpha = 1.0f, .beta = 0.0f, .c = st->GUe, .ldc = 2 * f};
+            mb_avx512_gemm_run(st->GU, &g);
+        } else {
+            for (int64_t i = 0; i < n; i++)
+                memcpy(st->GUe + i * 2 * f, st->GU0 + (int64_t)tok[i] * 2 * f,
+                       sizeof(float) * (size_t)(2 * f));
+        }
+        /* + both input adapters */
+        mb_avx_gemm_args ga = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,
+                               .alpha = 1.0f, .beta = 0.0f, .c = st->Z, .ldc = 2 * r};
+        mb_avx512_gemm_run(st->A1[e], &ga);
+        mb_avx_gemm_args gb = {.M = n, .a = {st->Z, NULL}, .lda = {2 * r, 0}, .alpha = 1.0f,
+                               .beta = 1.0f, .c = st->GUe, .ldc = 2 * f};
+        mb_avx512_gemm_run(st->B1[e], &gb);
+        mb_avx512_glu_rows(st->act, n, f, st->GUe, 2 * f, st->GUe + f, 2 * f, st->GUe, 2 * f);
+        /* down: the expert's LoRA term always per expert, weighted and scattered in the store */
+        mb_avx_gemm_args gd = {.M = n, .a = {st->GUe, NULL}, .lda = {2 * f, 0}, .alpha = 1.0f,
+                               .beta = 0.0f, .c = st->Zd, .ldc = r};
+        mb_avx512_gemm_run(st->Ad[e], &gd);
+        mb_avx_gemm_args gl = {.M = n, .a = {st->Zd, NULL}, .lda = {r, 0}, .alpha = 1.0f,
+                               .beta = 1.0f, .c = Y, .ldc = h, .c_rows = tok, .row_scale = st->ws};
+        mb_avx512_gemm_run(st->Bd[e], &gl);
+        if (st->share == MB_SHARE_ALL) {
+            scatter_rows(st->Hs, f, st->GUe, 2 * f, tok, st->ws, n);
+        } else {
+            mb_avx_gemm_args gw = {.M = n, .a = {st->GUe, NULL}, .lda = {2 * f, 0}, .alpha = 1.0f,
+                                   .beta = 1.0f, .c = Y, .ldc = h, .c_rows = tok,
+                                   .row_scale = st->ws};
+            mb_avx512_gemm_run(st->D, &gw);
+        }
+    }
+    if (st->share == MB_SHARE_ALL) {
+        mb_avx_gemm_args g = {.M = T, .a = {st->Hs, NULL}, .lda = {f, 0}, .alpha = 1.0f,
+                              .beta = 1.0f, .c = Y, .ldc = h};
+        mb_avx512_gemm_run(st->D, &g);
+    }
+    return MB_OK;
+}
+
+const mb_variant_ops mb_fused_avx512_mixlora = { mix_prepare, mix_forward, mix_release };
+#endif
