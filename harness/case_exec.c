@@ -10,16 +10,6 @@
 #include "moebench/moebench.h"
 #include "timing.h"
 
-/* The reference: either the whole output, or rows[] of it computed on a sub-case. */
-typedef struct {
-    int sampled;
-    int64_t nrows;
-    int64_t rows[MB_REF_SAMPLE_ROWS];
-    mb_spec sub;            /* spec of the reference computation (== case spec when not sampled) */
-    mb_tensor y;            /* reference output [T or nrows, out] */
-    mb_forward_info info;   /* reference routing (routed variants) */
-} reference;
-
 void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_exec_config *cfg)
 {
     const mb_spec *s = &c->spec;
@@ -77,10 +67,17 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* First and last row plus seeded distinct random rows, ascending. */
-static void pick_rows(int64_t T, uint64_t seed, int64_t *rows, int64_t *n)
+static void pick_rows(int64_t T, uint64_t seed, int64_t want, int64_t *rows, int64_t *n)
 {
-    int64_t want = T < MB_REF_SAMPLE_ROWS ? T : MB_REF_SAMPLE_ROWS;
+    if (want > T)
+        want = T;
     int64_t k = 0;
+    if (want == T) {   /* every row */
+        for (; k < T; k++)
+            rows[k] = k;
+        *n = k;
+        return;
+    }
     rows[k++] = 0;
     if (want > 1)
         rows[k++] = T - 1;
@@ -100,7 +97,7 @@ static void pick_rows(int64_t T, uint64_t seed, int64_t *rows, int64_t *n)
 
 /* Inputs of the sub-case: the sampled rows of X, and the per-sequence task / R of the
  * sequence each row belongs to (each sampled row becomes a sequence of one token). */
-static mb_status sub_inputs(const mb_spec *s, const mb_inputs *in, const reference *ref,
+static mb_status sub_inputs(const mb_spec *s, const mb_inputs *in, const mb_reference *ref,
                             mb_inputs *out, mb_err *err)
 {
     mb_status st = mb_inputs_create(&ref->sub, out, err);
@@ -120,19 +117,29 @@ static mb_status sub_inputs(const mb_spec *s, const mb_inputs *in, const referen
     return MB_OK;
 }
 
-static mb_status build_reference(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
-                                 reference *ref, mb_err *err)
+int mb_reference_sampled_by_default(const mb_spec *s)
+{
+    return mb_cost_of(s, NULL).flops > MB_NAIVE_FULL_FLOPS && mb_spec_T(s) > MB_REF_SAMPLE_ROWS;
+}
+
+mb_status mb_reference_build(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                             int64_t sample_rows, mb_reference *ref, mb_err *err)
 {
     memset(ref, 0, sizeof *ref);
     const mb_impl *naive = mb_impl_find("naive");
     if (!naive)
         return mb_fail(err, MB_EINTERNAL, "no naive implementation registered");
-    mb_cost cost = mb_cost_of(s, NULL);
     ref->sub = *s;
     mb_status st;
-    if (cost.flops > MB_NAIVE_FULL_FLOPS && mb_spec_T(s) > MB_REF_SAMPLE_ROWS) {
+    if (sample_rows < 0)
+        sample_rows = mb_reference_sampled_by_default(s) ? MB_REF_SAMPLE_ROWS : 0;
+    if (sample_rows > 0) {
+        int64_t T = mb_spec_T(s);
         ref->sampled = 1;
-        pick_rows(mb_spec_T(s), s->seed, ref->rows, &ref->nrows);
+        ref->rows = malloc((size_t)(sample_rows < T ? sample_rows : T) * sizeof *ref->rows);
+        if (!ref->rows)
+            return mb_fail(err, MB_ENOMEM, "cannot allocate %lld row ids", (long long)sample_rows);
+        pick_rows(T, s->seed, sample_rows, ref->rows, &ref->nrows);
         /* B = rows, S = 1 (set the fields directly: mb_spec_set would reconcile T) */
         ref->sub.B = ref->nrows;
         ref->sub.S = 1;
@@ -155,17 +162,19 @@ static mb_status build_reference(const mb_spec *s, const mb_weights *w, const mb
     return mb_run_once(naive, s, w, in, &ref->y, &ref->info, err);
 }
 
-static void free_reference(reference *ref)
+void mb_reference_free(mb_reference *ref)
 {
     mb_tensor_free(&ref->y);
     mb_forward_info_free(&ref->info);
+    free(ref->rows);
+    ref->rows = NULL;
 }
 
-/* Compares y / info of the case with the reference; fills the error columns. Returns 1 when
- * it matches, 0 (status mismatch with reason) otherwise. */
-static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_info *info,
-                        const reference *ref, mb_row *row, const char *repro)
+int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_info *info,
+                       const mb_reference *ref, mb_check *out)
 {
+    memset(out, 0, sizeof *out);
+    out->max_abs_err = out->max_rel_err = NAN;
     mb_err err;
     mb_err_clear(&err);
     mb_tensor ysub;
@@ -173,50 +182,82 @@ static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_i
     mb_routing rsub;
     memset(&rsub, 0, sizeof rsub);
     const mb_tensor *cmp_y = y;
-    const mb_routing *cmp_r = &info->routing;
-    int ok = 1;
+    const mb_routing *cmp_r = info ? &info->routing : NULL;
     if (ref->sampled) {
         if (mb_output_alloc(&ref->sub, &ysub, &err)) {
-            set_status(row, "error", "cannot allocate the sampled rows: %s%s", err.msg, "");
+            snprintf(out->status, sizeof out->status, "error");
+            snprintf(out->what, sizeof out->what, "cannot allocate the sampled rows: %s", err.msg);
             return 0;
         }
         int64_t wdt = ysub.shape[1];
         for (int64_t i = 0; i < ref->nrows; i++)
             memcpy(mb_f32(&ysub) + i * wdt, mb_f32(y) + ref->rows[i] * wdt, (size_t)wdt * sizeof(float));
         cmp_y = &ysub;
-        if (info->routing.idx) {
-            if (mb_routing_alloc(&rsub, ref->nrows, s->E, s->k, &err) == MB_OK) {
-                for (int64_t i = 0; i < ref->nrows; i++)
-                    memcpy(rsub.idx + i * s->k, info->routing.idx + ref->rows[i] * s->k,
-                           (size_t)s->k * sizeof *rsub.idx);
-                cmp_r = &rsub;
+        if (cmp_r && cmp_r->idx) {
+            /* never compare T-row routing with the sampled reference's rows */
+            if (mb_routing_alloc(&rsub, ref->nrows, s->E, s->k, &err) != MB_OK) {
+                mb_tensor_free(&ysub);
+                snprintf(out->status, sizeof out->status, "error");
+                snprintf(out->what, sizeof out->what,
+                         "cannot allocate the sampled rows' routing: %s", err.msg);
+                return 0;
             }
+            for (int64_t i = 0; i < ref->nrows; i++) {
+                memcpy(rsub.idx + i * s->k, info->routing.idx + ref->rows[i] * s->k,
+                       (size_t)s->k * sizeof *rsub.idx);
+                if (rsub.w && info->routing.w)
+                    memcpy(rsub.w + i * s->k, info->routing.w + ref->rows[i] * s->k,
+                           (size_t)s->k * sizeof *rsub.w);
+            }
+            if (!info->routing.w && rsub.w) {
+                /* nothing to compare the weights with: compare the experts only */
+                mb_free(rsub.w);
+                rsub.w = NULL;
+            }
+            cmp_r = &rsub;
         }
     }
-    if (info->routing.idx && ref->info.routing.idx) {
+    int ok = 1;
+    if (cmp_r && cmp_r->idx && ref->info.routing.idx) {
         int64_t bad = -1;
         if (mb_routing_equal(cmp_r, &ref->info.routing, &bad)) {
-            char tok[64];
-            snprintf(tok, sizeof tok, "%lld",
-                     (long long)(ref->sampled && bad >= 0 && bad < ref->nrows ? ref->rows[bad] : bad));
-            set_status(row, "mismatch", "routing differs from the naive reference at token %s; repro: %s",
-                       tok, repro);
+            out->bad_token = ref->sampled && bad >= 0 && bad < ref->nrows ? ref->rows[bad] : bad;
+            snprintf(out->status, sizeof out->status, "mismatch");
+            snprintf(out->what, sizeof out->what,
+                     "routing differs from the naive reference at token %lld", (long long)out->bad_token);
             ok = 0;
         }
     }
     mb_cmp c = mb_compare(&ref->sub, cmp_y, &ref->y);
-    row->max_abs_err = c.max_abs_err;
-    row->max_rel_err = c.max_rel_err;
+    out->cmp = c;
+    out->max_abs_err = c.max_abs_err;
+    out->max_rel_err = c.max_rel_err;
     if (ok && !c.pass) {
-        char what[200];
-        snprintf(what, sizeof what, "max_abs_err %.3g > atol %.3g + rtol %.0e*|ref| (first bad element %lld%s)",
+        snprintf(out->status, sizeof out->status, "mismatch");
+        snprintf(out->what, sizeof out->what,
+                 "max_abs_err %.3g > atol %.3g + rtol %.0e*|ref| (first bad element %lld%s)",
                  c.max_abs_err, c.atol, c.rtol, (long long)c.first_bad,
                  ref->sampled ? " of the sampled rows" : "");
-        set_status(row, "mismatch", "%s; repro: %s", what, repro);
         ok = 0;
     }
+    if (ok)
+        snprintf(out->status, sizeof out->status, "ok");
+    out->ok = ok;
     mb_tensor_free(&ysub);
     mb_routing_free(&rsub);
+    return ok;
+}
+
+/* Fills the error columns and, on failure, status and reason with the repro line. */
+static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_info *info,
+                        const mb_reference *ref, mb_row *row, const char *repro)
+{
+    mb_check ck;
+    int ok = mb_reference_check(s, y, info, ref, &ck);
+    row->max_abs_err = ck.max_abs_err;
+    row->max_rel_err = ck.max_rel_err;
+    if (!ok)
+        set_status(row, ck.status, "%s; repro: %s", ck.what, repro);
     return ok;
 }
 
@@ -243,7 +284,7 @@ static int timed_forward(void *p)
 
 #define MAX_COLD_COPIES 1024
 
-/* Cold cache: copies of the weights (distinct values, same shapes) whose total exceeds twice
+/* Cold cache: byte-identical copies of the weights (distinct addresses) whose total exceeds twice
  * the last-level cache, each prepared, so each forward starts with its weights out of cache. */
 static int cold_copies(const mb_spec *s, int64_t weights_bytes)
 {
@@ -265,13 +306,18 @@ static int cold_copies(const mb_spec *s, int64_t weights_bytes)
 /* ---- one implementation ---------------------------------------------------------------- */
 
 static void run_impl(const mb_case *c, const char *name, int naive_explicit, const mb_weights *w,
-                     const mb_inputs *in, const reference *ref, const mb_exec_config *cfg,
+                     const mb_inputs *in, const mb_reference *ref, const mb_exec_config *cfg,
                      const mb_exec_emit *emit, int idx, mb_row *row)
 {
     const mb_spec *s = &c->spec;
     const mb_impl *impl = mb_impl_find(name);
-    char repro[MB_DESC_LEN + 80];
-    snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, name);
+    /* the repro reproduces the row's setting: same threads, same reference rule */
+    char repro[MB_DESC_LEN + 100];
+    if (cfg->threads > 0)
+        snprintf(repro, sizeof repro, "moebench case '%s' --impl %s --threads %d", c->desc, name,
+                 cfg->threads);
+    else
+        snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, name);
     row->weights_bytes = mb_weights_bytes(w);
     if (!impl) {
         set_status(row, "error", "unknown implementation '%s'%s", name, "");
@@ -317,12 +363,14 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
         set_status(row, "error", "cannot allocate the output: %s%s", err.msg, "");
         goto done;
     }
+    /* workspace_bytes counts memory allocated through the library allocator (mb_alloc) during
+     * forward: the peak above what was live before it. Buffers a library allocates itself
+     * (OpenBLAS's per-thread buffers) are not included. Not clamped: a negative value means the
+     * forward freed more than it allocated, which is worth seeing. */
     int64_t before = mb_mem_current();
     mb_mem_reset_peak();
     rc = impl->forward(st, in, &y, &info, &err);
     row->workspace_bytes = mb_mem_peak() - before;
-    if (row->workspace_bytes < 0)
-        row->workspace_bytes = 0;
     if (rc != MB_OK) {
         set_status(row, "error", "forward: %s%s", err.msg, "");
         goto done;
@@ -332,7 +380,8 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
         row->expert_load_max = mb_routing_load_max(&info.routing);
         row->aux_loss = info.routing.aux_loss;
     }
-    mb_cost cost = mb_cost_of(s, routed ? info.routing.counts : NULL);
+    /* the work this implementation does (merged weights cost differently), for GFLOP/s */
+    mb_cost cost = mb_cost_of_impl(s, name, routed ? info.routing.counts : NULL);
     row->flops = cost.flops;
     row->bytes = cost.bytes;
     if (!check_output(s, &y, &info, ref, row, repro))
@@ -355,17 +404,43 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     }
     states[0] = st;
     if (cfg->cache_cold) {
+        /* byte-identical copies (same spec, same seed), each prepared and checked bit for bit
+         * against copy 0 (already checked against the reference) before anything is timed */
         int want = cold_copies(s, row->weights_bytes);
         copies = calloc((size_t)want, sizeof *copies);
+        mb_tensor yc;
+        memset(&yc, 0, sizeof yc);
+        if (copies && mb_output_alloc(s, &yc, &err) != MB_OK) {
+            free(copies);
+            copies = NULL;
+        }
         for (int i = 1; copies && i < want; i++) {
-            if (mb_weights_create_copy(s, i, &copies[i], &err) != MB_OK)
+            if (mb_weights_create(s, &copies[i], &err) != MB_OK)
                 break;
             if (impl->prepare(s, &copies[i], &states[i], &err) != MB_OK) {
                 mb_weights_free(&copies[i]);
                 break;
             }
             n_states = i + 1;
+            if (impl->forward(states[i], in, &yc, NULL, &err) != MB_OK) {
+                char k[16];
+                snprintf(k, sizeof k, "%d", i);
+                set_status(row, "error", "--cache cold: forward on weight copy %s failed: %s", k,
+                           err.msg);
+                mb_tensor_free(&yc);
+                goto done;
+            }
+            if (memcmp(yc.data, y.data, (size_t)mb_tensor_bytes(&y)) != 0) {
+                char k[16];
+                snprintf(k, sizeof k, "%d", i);
+                set_status(row, "mismatch",
+                           "--cache cold: the output on weight copy %s is not bit-identical to "
+                           "copy 0's (same weights); repro: %s", k, repro);
+                mb_tensor_free(&yc);
+                goto done;
+            }
         }
+        mb_tensor_free(&yc);
         if (n_states < 2) {
             set_status(row, "error", "--cache cold: cannot create weight copies: %s%s", err.msg, "");
             goto done;
@@ -443,7 +518,6 @@ done:
     impl->release(st);
     mb_tensor_free(&y);
     mb_forward_info_free(&info);
-    row->peak_rss_bytes = mb_peak_rss_bytes();
 }
 
 void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
@@ -456,11 +530,14 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
     memset(&w, 0, sizeof w);
     mb_inputs in;
     memset(&in, 0, sizeof in);
-    reference ref;
+    mb_reference ref;
     memset(&ref, 0, sizeof ref);
     char setup_error[MB_REASON_LEN] = "";
     const char *setup_status = "error";
 
+    /* counters first: inheritance covers only threads created after the event set */
+    if (cfg->counters)
+        mb_counters_child_begin(cfg->counters);
     if (cfg->threads > 0)
         mb_set_threads(cfg->threads);
     int64_t wb = 0, iob = 0;
@@ -473,12 +550,10 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
                  (double)(wb + iob) / (1 << 30), (double)avail / (1 << 30));
     } else if (mb_weights_create(s, &w, &err) != MB_OK || mb_inputs_create(s, &in, &err) != MB_OK) {
         snprintf(setup_error, sizeof setup_error, "creating weights/inputs: %s", err.msg);
-    } else if (build_reference(s, &w, &in, &ref, &err) != MB_OK) {
+    } else if (mb_reference_build(s, &w, &in, -1, &ref, &err) != MB_OK) {
         snprintf(setup_error, sizeof setup_error, "naive reference failed: %s", err.msg);
     }
 
-    if (cfg->counters)
-        mb_counters_child_begin(cfg->counters);
     for (int i = 0; i < n; i++) {
         if (emit->start)
             emit->start(emit->ctx, i);
@@ -488,13 +563,18 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             set_status(&row, setup_status, "%s%s", setup_error, "");
             row.peak_rss_bytes = mb_peak_rss_bytes();
         } else {
+            /* peak RSS per implementation: reset VmHWM first; when the kernel refuses,
+             * ru_maxrss, which only grows within the child (run.json says which) */
+            int reset = mb_peak_rss_reset() == 0;
             run_impl(c, impls[i], naive_explicit, &w, &in, &ref, cfg, emit, i, &row);
+            int64_t hwm = reset ? mb_hwm_bytes() : -1;
+            row.peak_rss_bytes = hwm > 0 ? hwm : mb_peak_rss_bytes();
         }
         emit->row(emit->ctx, i, &row);
     }
     if (cfg->counters)
         mb_counters_child_end(cfg->counters);
-    free_reference(&ref);
+    mb_reference_free(&ref);
     mb_inputs_free(&in);
     mb_weights_free(&w);
 }

@@ -20,13 +20,21 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "  --cache warm|cold   reuse one weight copy, or cycle copies larger than the LLC\n"
             "  --counters auto|none|EV,EV   PAPI events (default auto)\n"
             "  --timeout SEC       time limit per implementation of a case (default 300)\n"
-            "  --resume DIR        continue a run: skip case x implementation rows already in\n"
-            "                      DIR/results.csv\n"
+            "  --resume DIR        continue a run: skip case x implementation x threads x cache\n"
+            "                      rows already in DIR/results.csv (not with --out; pass the same\n"
+            "                      --threads --cache --reps --min-time as the first run)\n"
             "  --dry-run           validate and run each case once, no timing loop\n"
+            "  --validate-only     load and validate the suites, print the number of cases and\n"
+            "                      rows, run nothing (exit 2 on a bad suite)\n"
+            "  --peer torch        after the cases, run the PyTorch peer (peers/pytorch) on every\n"
+            "                      case of the run: one impl=torch row per case in results.csv\n"
+            "                      (needs /usr/bin/python3 with torch, or $MOEBENCH_PYTHON; time\n"
+            "                      limit $MOEBENCH_PEER_TIMEOUT seconds, default 3600)\n"
             "  --no-plot           do not draw charts at the end\n"
             "Settings given here override the suite's (reps, min_time, cache, timeout, threads).\n"
             "Exit status: 0 when every row is ok or skipped, 1 when any is mismatch, crashed,\n"
-            "timeout or error (or the output cannot be written), 2 for bad options or suites.\n",
+            "timeout or error (or the output cannot be written, or a torch row is a mismatch),\n"
+            "2 for bad options or suites (or when the torch peer could not run).\n",
             cmd);
     if (!strcmp(cmd, "check"))
         fprintf(f, "check runs each case once and compares with the naive reference; exit 1 on any\n"
@@ -78,6 +86,10 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
             o->dry_run = 1;
             continue;
         }
+        if (!strcmp(a, "--validate-only")) {
+            o->validate_only = 1;
+            continue;
+        }
         /* options with a value */
         char name[64];
         const char *val = NULL;
@@ -90,7 +102,7 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
         }
         static const char *const with_value[] = {"--out", "--threads", "--variant", "--impl",
                                                  "--filter", "--min-time", "--reps", "--cache",
-                                                 "--counters", "--resume", "--timeout"};
+                                                 "--counters", "--resume", "--timeout", "--peer"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(name, with_value[k]);
@@ -117,6 +129,13 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
             o->counters = val;
         else if (!strcmp(name, "--resume"))
             o->resume = val;
+        else if (!strcmp(name, "--peer")) {
+            if (strcmp(val, "torch") != 0) {
+                snprintf(err, errlen, "--peer '%s': the only peer is torch", val);
+                return 2;
+            }
+            o->peer = val;
+        }
         else if (!strcmp(name, "--threads")) {
             if (parse_int(val, &o->threads)) {
                 snprintf(err, errlen, "--threads '%s': expected a positive integer", val);
@@ -147,6 +166,10 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
                 return 2;
             }
         }
+    }
+    if (o->resume && o->out) {
+        snprintf(err, errlen, "--out and --resume together: --resume DIR writes into DIR");
+        return 2;
     }
     return 0;
 }

@@ -22,6 +22,8 @@ typedef struct {
     const char *resume;     /* --resume DIR */
     int dry_run;
     double timeout;         /* --timeout SEC, 0 = unset */
+    const char *peer;       /* --peer torch (NULL = none) */
+    int validate_only;      /* --validate-only: load and validate the suites, print counts */
     int help;
 } mb_cli_options;
 

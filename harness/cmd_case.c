@@ -5,27 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "case_exec.h"
 #include "commands.h"
+#include "memory.h"
 #include "moebench/moebench.h"
 
-/* MemAvailable in bytes (0 when unknown: no budget). */
-static int64_t mem_available(void)
+/* MemAvailable for the validation budget (0 when unknown: no budget). */
+static int64_t mem_available_or_0(void)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return (int64_t)kb * 1024;
-}
-
-static int is_routed(mb_variant_id v)
-{
-    return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
+    int64_t v = mb_mem_available_bytes();
+    return v > 0 ? v : 0;
 }
 
 static void print_routing(const mb_routing *r)
@@ -37,9 +26,11 @@ static void print_routing(const mb_routing *r)
            r->z_loss);
 }
 
-/* Runs impl, compares with the reference; returns 0 on pass or skip, 1 on failure. */
-static int check_impl(const mb_impl *impl, const char *desc, const mb_spec *s, const mb_weights *w,
-                      const mb_inputs *in, const mb_tensor *ref, const mb_forward_info *ref_info)
+/* Runs impl, compares with the reference exactly as the runner does (mb_reference_check);
+ * returns 0 on pass or skip, 1 on failure. */
+static int check_impl(const mb_impl *impl, const char *desc, const char *threads_arg,
+                      const char *rows_arg, const mb_spec *s, const mb_weights *w,
+                      const mb_inputs *in, const mb_reference *ref)
 {
     const char *why = impl->unsupported ? impl->unsupported(s) : "no unsupported() hook";
     if (why) {
@@ -50,6 +41,7 @@ static int check_impl(const mb_impl *impl, const char *desc, const mb_spec *s, c
     mb_err_clear(&err);
     mb_tensor y = {0};
     mb_forward_info info;
+    memset(&info, 0, sizeof info);
     int bad = 1;
     if (mb_output_alloc(s, &y, &err) || mb_forward_info_alloc(s, &info, &err)) {
         printf("%s: error: %s\n", impl->name, err.msg);
@@ -57,27 +49,28 @@ static int check_impl(const mb_impl *impl, const char *desc, const mb_spec *s, c
         return 1;
     }
     mb_status st = mb_run_once(impl, s, w, in, &y, &info, &err);
-    int64_t bad_token = -1;
+    mb_check ck;
     if (st == MB_EUNSUPPORTED) {
         printf("%s: skipped: %s\n", impl->name, err.msg);
         bad = 0;
     } else if (st) {
         printf("%s: error: %s: %s\n", impl->name, mb_status_name(st), err.msg);
-    } else if (is_routed(s->variant) && mb_routing_equal(&info.routing, &ref_info->routing,
-                                                         &bad_token)) {
-        printf("%s: fail: routing differs from naive at token %" PRId64 "\n", impl->name,
-               bad_token);
+    } else if (!mb_reference_check(s, &y, &info, ref, &ck) && !strcmp(ck.status, "error")) {
+        printf("%s: error: %s\n", impl->name, ck.what);
     } else {
-        mb_cmp c = mb_compare(s, &y, ref);
         printf("%s: max_abs_err %.3g max_rel_err %.3g (atol %.3g rtol %.3g) %s", impl->name,
-               c.max_abs_err, c.max_rel_err, c.atol, c.rtol, c.pass ? "pass" : "fail");
-        if (!c.pass)
-            printf(" (first bad element %" PRId64 ")", c.first_bad);
+               ck.max_abs_err, ck.max_rel_err, ck.cmp.atol, ck.cmp.rtol, ck.ok ? "pass" : "fail");
+        if (!ck.ok)
+            printf(" (%s)", ck.what);
+        else if (ref->sampled)
+            printf(" (checked on %lld sampled rows)", (long long)ref->nrows);
         printf("\n");
-        bad = !c.pass;
+        bad = !ck.ok;
     }
     if (bad)
-        printf("repro: moebench case '%s' --impl %s\n", desc, impl->name);
+        printf("repro: moebench case '%s' --impl %s%s%s%s%s\n", desc, impl->name,
+               threads_arg ? " --threads " : "", threads_arg ? threads_arg : "",
+               rows_arg ? " --ref-rows " : "", rows_arg ? rows_arg : "");
     mb_forward_info_free(&info);
     mb_tensor_free(&y);
     return bad;
@@ -85,15 +78,19 @@ static int check_impl(const mb_impl *impl, const char *desc, const mb_spec *s, c
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: moebench case DESCRIPTOR [--impl LIST]\n"
-                 "  DESCRIPTOR  variant:key=value,...  e.g. 'lora:T=16,h=4096'\n"
-                 "  --impl LIST comma-separated implementations to check against naive "
-                 "(or 'all')\n");
+    fprintf(out, "usage: moebench case DESCRIPTOR [--impl LIST] [--threads N] [--ref-rows N]\n"
+                 "  DESCRIPTOR   variant:key=value,...  e.g. 'lora:T=16,h=4096'\n"
+                 "  --impl LIST  comma-separated implementations to check against naive "
+                 "(or 'all')\n"
+                 "  --threads N  threads for OpenMP, OpenBLAS and oneDNN (as `run --threads`)\n"
+                 "  --ref-rows N check on N sampled rows of the naive reference (default: as the\n"
+                 "               runner, %d sampled rows when naive costs > %.0f GFLOP, else all)\n",
+            MB_REF_SAMPLE_ROWS, MB_NAIVE_FULL_FLOPS / 1e9);
 }
 
 int mb_cmd_case(int argc, char **argv)
 {
-    const char *desc = NULL, *impls = NULL;
+    const char *desc = NULL, *impls = NULL, *threads_arg = NULL, *rows_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
@@ -102,6 +99,10 @@ int mb_cmd_case(int argc, char **argv)
             impls = argv[++i];
         } else if (!strncmp(argv[i], "--impl=", 7)) {
             impls = argv[i] + 7;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            threads_arg = argv[++i];
+        } else if (!strcmp(argv[i], "--ref-rows") && i + 1 < argc) {
+            rows_arg = argv[++i];
         } else if (argv[i][0] != '-' && !desc) {
             desc = argv[i];
         } else {
@@ -114,10 +115,23 @@ int mb_cmd_case(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    long threads = 0;
+    long long ref_rows = -1;
+    char *end;
+    if (threads_arg && ((threads = strtol(threads_arg, &end, 10)), *end || threads < 1 || threads > 4096)) {
+        fprintf(stderr, "moebench case: --threads needs a positive integer, not '%s'\n", threads_arg);
+        return 2;
+    }
+    if (rows_arg && ((ref_rows = strtoll(rows_arg, &end, 10)), *end || ref_rows < 1)) {
+        fprintf(stderr, "moebench case: --ref-rows needs a positive integer, not '%s'\n", rows_arg);
+        return 2;
+    }
+    if (threads > 0)
+        mb_set_threads((int)threads);
     mb_spec s;
     mb_err err;
     mb_err_clear(&err);
-    if (mb_spec_parse(desc, &s, &err) || mb_spec_validate(&s, mem_available(), &err)) {
+    if (mb_spec_parse(desc, &s, &err) || mb_spec_validate(&s, mem_available_or_0(), &err)) {
         fprintf(stderr, "moebench: invalid case '%s': %s\n", desc, err.msg);
         return 2;
     }
@@ -147,40 +161,40 @@ int mb_cmd_case(int argc, char **argv)
 
     mb_weights w;
     mb_inputs in;
-    mb_tensor y = {0};
-    mb_forward_info info;
-    memset(&info, 0, sizeof info);
+    memset(&in, 0, sizeof in);
+    mb_reference ref;
+    memset(&ref, 0, sizeof ref);
     int rc = 1;
     if (mb_weights_create(&s, &w, &err)) {
         fprintf(stderr, "moebench case: weights: %s\n", err.msg);
         return 1;
     }
-    if (mb_inputs_create(&s, &in, &err) || mb_output_alloc(&s, &y, &err) ||
-        mb_forward_info_alloc(&s, &info, &err)) {
+    if (mb_inputs_create(&s, &in, &err)) {
         fprintf(stderr, "moebench case: %s\n", err.msg);
         goto out;
     }
-    const mb_impl *naive = mb_impl_find("naive");
-    if (!naive || mb_run_once(naive, &s, &w, &in, &y, &info, &err)) {
-        fprintf(stderr, "moebench case: naive reference failed: %s\n",
-                naive ? err.msg : "not registered");
+    /* the runner's reference: whole output, or sampled rows for large cases */
+    if (mb_reference_build(&s, &w, &in, ref_rows, &ref, &err)) {
+        fprintf(stderr, "moebench case: naive reference failed: %s\n", err.msg);
         goto out;
     }
     printf("case: %s\n", canon);
-    printf("output: [%" PRId64 ", %" PRId64 "] %s\n", y.shape[0], y.shape[1],
-           mb_dtype_name(y.dtype));
-    printf("checksum: %016" PRIx64 "\n", mb_tensor_hash(&y));
-    printf("sum: %.9g\n", mb_tensor_sum(&y));
-    if (is_routed(s.variant))
-        print_routing(&info.routing);
+    if (ref.sampled)
+        printf("reference: naive on %lld sampled rows of %lld (%.1f GFLOP per full forward)\n",
+               (long long)ref.nrows, (long long)mb_spec_T(&s), mb_cost_of(&s, NULL).flops / 1e9);
+    printf("output: [%" PRId64 ", %" PRId64 "] %s\n", ref.y.shape[0], ref.y.shape[1],
+           mb_dtype_name(ref.y.dtype));
+    printf("checksum: %016" PRIx64 "\n", mb_tensor_hash(&ref.y));
+    printf("sum: %.9g\n", mb_tensor_sum(&ref.y));
+    if (ref.info.routing.idx)
+        print_routing(&ref.info.routing);
     rc = 0;
     if (*list)
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
             if (strcmp(tok, "naive"))
-                rc |= check_impl(mb_impl_find(tok), canon, &s, &w, &in, &y, &info);
+                rc |= check_impl(mb_impl_find(tok), canon, threads_arg, rows_arg, &s, &w, &in, &ref);
 out:
-    mb_forward_info_free(&info);
-    mb_tensor_free(&y);
+    mb_reference_free(&ref);
     mb_inputs_free(&in);
     mb_weights_free(&w);
     return rc;

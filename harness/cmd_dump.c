@@ -12,7 +12,8 @@
  * --no-output skips the naive forward (big cases: naive is scalar loops); --ref-max-gflop G skips
  * it only when the case costs more than G GFLOP. A case above 20 GFLOP that does run the naive
  * forward gets a warning on stderr. When the full forward is skipped, --ref-rows N still runs
- * naive on N evenly spaced rows (every variant is row-wise given its per-sequence inputs: the
+ * naive on N sampled rows, chosen as the runner chooses them (case_exec.h mb_reference_build:
+ * first, last, then seeded random rows; every variant is row-wise given its per-sequence inputs: the
  * rows become N sequences of one token, each with its sequence's task / R): rows.npy [N] int64,
  * Y_rows.npy [N,out], and route_idx_rows / route_w_rows for routed variants. */
 #include <errno.h>
@@ -22,7 +23,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
+#include "case_exec.h"
 #include "commands.h"
+#include "memory.h"
 #include "npy.h"
 #include "moebench/moebench.h"
 
@@ -40,23 +43,11 @@ static void usage(FILE *f)
             "                     (rows.npy, Y_rows.npy, route_*_rows.npy) for a cheaper check\n");
 }
 
+/* MemAvailable for the validation budget (0 when unknown: no budget). */
 static int64_t mem_available(void)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return (int64_t)kb * 1024;
-}
-
-static int is_routed(mb_variant_id v)
-{
-    return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
+    int64_t v = mb_mem_available_bytes();
+    return v > 0 ? v : 0;
 }
 
 static int make_dir(const char *dir)
@@ -151,69 +142,28 @@ static void write_raw(dump_ctx *c, const char *name, mb_npy_dtype dt, int ndim, 
               shape);
 }
 
-/* Naive on n evenly spaced rows of the case, as n sequences of one token (see the top comment). */
+/* Naive on `want` sampled rows of the case, with the runner's row sampler and sub-case
+ * (mb_reference_build: first, last, then seeded random rows, each as a sequence of one token). */
 static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, const mb_inputs *in,
-                           const mb_impl *naive, long long want, int64_t *n_out, mb_err *err)
+                           long long want, int64_t *n_out, mb_err *err)
 {
-    const int64_t T = mb_spec_T(s), h = s->h;
-    const int64_t n = want < T ? (int64_t)want : T;
-    mb_spec s2 = *s;
-    s2.B = n;
-    s2.S = 1;
-    mb_inputs in2;
-    mb_tensor y2;
-    mb_forward_info info2;
-    memset(&in2, 0, sizeof in2);
-    memset(&y2, 0, sizeof y2);
-    memset(&info2, 0, sizeof info2);
-    int64_t *rows = malloc((size_t)n * sizeof *rows);
-    mb_status st = rows ? MB_OK : mb_fail(err, MB_ENOMEM, "cannot allocate %lld row ids", (long long)n);
-    for (int64_t i = 0; st == MB_OK && i < n; i++)
-        rows[i] = n > 1 ? i * (T - 1) / (n - 1) : 0;
-    int64_t xs[2] = { n, h };
-    if (st == MB_OK)
-        st = mb_tensor_alloc(&in2.X, MB_F32, 2, xs, err);
-    if (st == MB_OK && in->task.data) {
-        int64_t ts[1] = { n };
-        st = mb_tensor_alloc(&in2.task, MB_I32, 1, ts, err);
-    }
-    if (st == MB_OK && in->R.data) {
-        int64_t rs[2] = { n, in->R.shape[1] };
-        st = mb_tensor_alloc(&in2.R, MB_F32, 2, rs, err);
-    }
-    for (int64_t i = 0; st == MB_OK && i < n; i++) {
-        const int64_t t = rows[i], b = t / s->S;
-        memcpy(mb_f32(&in2.X) + i * h, mb_f32(&in->X) + t * h, (size_t)h * sizeof(float));
-        if (in2.task.data)
-            mb_i32(&in2.task)[i] = mb_i32(&in->task)[b];
-        if (in2.R.data) {
-            const int64_t r = in->R.shape[1];
-            memcpy(mb_f32(&in2.R) + i * r, mb_f32(&in->R) + b * r, (size_t)r * sizeof(float));
-        }
-    }
-    if (st == MB_OK)
-        st = mb_output_alloc(&s2, &y2, err);
-    if (st == MB_OK)
-        st = mb_forward_info_alloc(&s2, &info2, err);
-    if (st == MB_OK)
-        st = mb_run_once(naive, &s2, w, &in2, &y2, &info2, err);
+    mb_reference ref;
+    mb_status st = mb_reference_build(s, w, in, (int64_t)want, &ref, err);
     if (st == MB_OK) {
+        int64_t n = ref.nrows;
         int64_t r1[1] = { n };
-        write_raw(c, "rows", MB_NPY_I64, 1, r1, rows);
-        write_tensor(c, "Y_rows", &y2);
-        if (is_routed(s->variant) && info2.routing.idx) {
+        write_raw(c, "rows", MB_NPY_I64, 1, r1, ref.rows);
+        write_tensor(c, "Y_rows", &ref.y);
+        if (ref.info.routing.idx) {
             int64_t nk[2] = { n, s->k };
-            write_raw(c, "route_idx_rows", MB_NPY_I32, 2, nk, info2.routing.idx);
-            write_raw(c, "route_w_rows", MB_NPY_F32, 2, nk, info2.routing.w);
+            write_raw(c, "route_idx_rows", MB_NPY_I32, 2, nk, ref.info.routing.idx);
+            write_raw(c, "route_w_rows", MB_NPY_F32, 2, nk, ref.info.routing.w);
         }
         if (c->failed)
             st = c->err.code ? c->err.code : MB_EIO;
+        *n_out = n;
     }
-    *n_out = n;
-    free(rows);
-    mb_forward_info_free(&info2);
-    mb_tensor_free(&y2);
-    mb_inputs_free(&in2);
+    mb_reference_free(&ref);
     return st;
 }
 
@@ -358,7 +308,7 @@ int mb_cmd_dump(int argc, char **argv)
     int64_t T = mb_spec_T(&s);
     if (run_forward) {
         write_tensor(&c, "Y", &y);
-        if (is_routed(s.variant) && info.routing.idx) {
+        if (info.routing.idx) {
             int64_t tk[2] = { T, s.k }, e1[1] = { s.E };
             write_raw(&c, "route_idx", MB_NPY_I32, 2, tk, info.routing.idx);
             write_raw(&c, "route_w", MB_NPY_F32, 2, tk, info.routing.w);
@@ -388,7 +338,7 @@ int mb_cmd_dump(int argc, char **argv)
             goto out;
         }
         int64_t n_rows = 0;
-        if (dump_rows(&c, &s, &w, &in, naive, ref_rows, &n_rows, &err) != MB_OK) {
+        if (dump_rows(&c, &s, &w, &in, ref_rows, &n_rows, &err) != MB_OK) {
             fprintf(stderr, "moebench dump: %s: naive forward on sampled rows failed: %s\n", canon,
                     c.failed ? c.err.msg : err.msg);
             goto out;
@@ -401,7 +351,7 @@ int mb_cmd_dump(int argc, char **argv)
         cJSON_AddStringToObject(root, "output_skipped",
                                 no_output ? "--no-output"
                                           : "case above --ref-max-gflop: naive forward not run");
-    int routed_done = run_forward && is_routed(s.variant) && info.routing.idx;
+    int routed_done = run_forward && info.routing.idx;
     if (routed_done) {
         cJSON_AddNumberToObject(root, "aux_loss", info.routing.aux_loss);
         cJSON_AddNumberToObject(root, "z_loss", info.routing.z_loss);

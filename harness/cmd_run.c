@@ -15,6 +15,7 @@
 #include "counters.h"
 #include "csv.h"
 #include "moebench/moebench.h"
+#include "peer.h"
 #include "plot.h"
 #include "progress.h"
 #include "provenance.h"
@@ -82,23 +83,44 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
-static void on_row(void *ctx, const mb_row *row)
+static void on_row(void *ctx, const mb_row *row_in)
 {
     run_state *st = ctx;
+    mb_row row = *row_in;
+    /* merged runs last (naive blas onednn avx512 merged): the unmerged rows of its case are
+     * already recorded */
+    mb_progress_fill_breakeven(&st->progress, &row);
+    if (st->samples) {
+        /* the row's samples reach the disk before the row that refers to them */
+        fflush(st->samples);
+        fsync(fileno(st->samples));
+    }
     if (st->results) {
-        mb_csv_write_row(st->results, row, st->n_ctr);
+        mb_csv_write_row(st->results, &row, st->n_ctr);
         /* the row must survive a crash of the harness itself */
         fflush(st->results);
         fsync(fileno(st->results));
     }
-    mb_progress_row(&st->progress, row, stderr);
+    mb_progress_row(&st->progress, &row, stderr);
 }
 
-static void on_sample(void *ctx, const char *case_desc, const char *impl, int rep, int64_t ns)
+static void on_sample(void *ctx, const char *case_desc, const char *impl, int threads,
+                      const char *cache, int rep, int64_t ns)
 {
     run_state *st = ctx;
     if (st->samples)
-        mb_samples_write(st->samples, st->run_id, case_desc, impl, rep, ns);
+        mb_samples_write(st->samples, st->run_id, case_desc, impl, threads, cache, rep, ns);
+}
+
+/* Settings of case c after the command line's overrides. */
+static void effective_config(const mb_cli_options *o, const mb_case *c, int online,
+                             mb_exec_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->min_time = o->min_time > 0 ? o->min_time : c->min_time > 0 ? c->min_time : DEFAULT_MIN_TIME;
+    cfg->reps = o->reps > 0 ? o->reps : c->reps > 0 ? c->reps : DEFAULT_REPS;
+    cfg->cache_cold = o->cache ? o->cache == 2 : c->cache == 2;
+    cfg->threads = o->threads > 0 ? o->threads : c->threads > 0 ? c->threads : online;
 }
 
 static void make_run_id(char *out, size_t n, char *stamp, size_t sn)
@@ -173,6 +195,13 @@ static int run_main(int argc, char **argv, int check_mode)
         have_re = 1;
     }
     plan_item *plan = calloc(suite.n ? suite.n : 1, sizeof *plan);
+    if (!plan) {
+        fprintf(stderr, "moebench %s: out of memory (plan of %zu cases)\n", cmd, suite.n);
+        if (have_re)
+            regfree(&re);
+        mb_suite_free(&suite);
+        return 1;
+    }
     int n_plan = 0, total_rows = 0;
     for (size_t i = 0; plan && i < suite.n; i++) {
         const mb_case *c = &suite.cases[i];
@@ -201,9 +230,15 @@ static int run_main(int argc, char **argv, int check_mode)
     }
     if (have_re)
         regfree(&re);
-    if (!plan) {
+    int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (o.validate_only) {
+        /* CI-cheap: every case parsed and validated, nothing probed, written or run */
+        printf("%d cases, %d rows (%zu cases in the suites before --variant/--filter)\n", n_plan,
+               total_rows, suite.n);
+        free(plan);
         mb_suite_free(&suite);
-        return 1;
+        return 0;
     }
 
     /* 3. counters: probed once, before any child */
@@ -239,6 +274,17 @@ static int run_main(int argc, char **argv, int check_mode)
     int rc_exit = 0;
 
     if (out_dir[0]) {
+        if (o.resume) {
+            char rp[4200];
+            snprintf(rp, sizeof rp, "%s/results.csv", out_dir);
+            if (access(rp, F_OK) != 0) {
+                fprintf(stderr, "moebench %s: --resume %s: there is no %s (nothing to resume; "
+                                "start a new run with --out)\nnothing was run.\n", cmd, o.resume, rp);
+                free(plan);
+                mb_suite_free(&suite);
+                return 1;
+            }
+        }
         if (mkdir_p(out_dir) != 0) {
             fprintf(stderr, "moebench %s: cannot create output directory %s: %s\nnothing was run.\n",
                     cmd, out_dir, strerror(errno));
@@ -249,7 +295,17 @@ static int run_main(int argc, char **argv, int check_mode)
         snprintf(results_path, sizeof results_path, "%s/results.csv", out_dir);
         snprintf(samples_path, sizeof samples_path, "%s/samples.csv", out_dir);
         int resuming = 0;
-        if (o.resume && access(results_path, F_OK) == 0) {
+        if (o.resume) {
+            if (mb_resume_check_settings(out_dir, o.threads,
+                                         o.cache == 2 ? "cold" : o.cache == 1 ? "warm" : "suite/warm",
+                                         o.reps > 0 ? o.reps : DEFAULT_REPS,
+                                         o.min_time > 0 ? o.min_time : DEFAULT_MIN_TIME, err,
+                                         sizeof err)) {
+                fprintf(stderr, "moebench %s: --resume: %s\nnothing was run.\n", cmd, err);
+                free(plan);
+                mb_suite_free(&suite);
+                return 1;
+            }
             mb_resume_drop_partial_line(results_path);
             mb_resume_drop_partial_line(samples_path);
             /* the header must be the one this run would write (same counter columns) */
@@ -267,6 +323,32 @@ static int run_main(int argc, char **argv, int check_mode)
                 free(plan);
                 mb_suite_free(&suite);
                 return 1;
+            }
+            /* samples.csv must have this version's columns too */
+            FILE *sf = fopen(samples_path, "r");
+            char sh[256] = "";
+            if (sf) {
+                if (!fgets(sh, sizeof sh, sf))
+                    sh[0] = '\0';
+                fclose(sf);
+                char *want = NULL;
+                size_t wlen = 0;
+                FILE *wf = open_memstream(&want, &wlen);
+                if (wf) {
+                    mb_samples_write_header(wf);
+                    fclose(wf);
+                }
+                int differs = sh[0] && (!want || strcmp(sh, want) != 0);
+                free(want);
+                if (differs) {
+                    fprintf(stderr, "moebench %s: --resume: %s has other columns than this "
+                                    "version writes (run_id,case,impl,threads,cache,rep,time_ns)\n"
+                                    "nothing was run.\n", cmd, samples_path);
+                    mb_resume_free(&done);
+                    free(plan);
+                    mb_suite_free(&suite);
+                    return 1;
+                }
             }
             if (done.run_id[0])
                 snprintf(run_id, sizeof run_id, "%s", done.run_id);
@@ -299,8 +381,11 @@ static int run_main(int argc, char **argv, int check_mode)
         for (int i = 0; i < n_plan; i++) {
             plan_item *p = &plan[i];
             int k = 0;
+            mb_exec_config ec;
+            effective_config(&o, &suite.cases[p->case_index], online, &ec);
             for (int j = 0; j < p->n_impls; j++)
-                if (!mb_resume_done(&done, suite.cases[p->case_index].desc, p->impls[j]))
+                if (!mb_resume_done(&done, suite.cases[p->case_index].desc, p->impls[j],
+                                    ec.threads, ec.cache_cold ? "cold" : "warm"))
                     memmove(p->impls[k++], p->impls[j], 24);
             p->n_impls = k;
             total_rows += k;
@@ -320,7 +405,6 @@ static int run_main(int argc, char **argv, int check_mode)
         if (mb_roofline_load(d, &roof) == 0)
             snprintf(roof_src, sizeof roof_src, "%s/roofline.json", d);
     }
-    int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
     cJSON *settings = cJSON_CreateObject();
     cJSON_AddStringToObject(settings, "mode", check_mode ? "check" : (o.dry_run ? "dry-run" : "run"));
     cJSON_AddNumberToObject(settings, "threads_option", o.threads);
@@ -337,7 +421,20 @@ static int run_main(int argc, char **argv, int check_mode)
     cJSON_AddNumberToObject(settings, "reference_sample_rows", MB_REF_SAMPLE_ROWS);
     cJSON_AddStringToObject(settings, "output_dir", out_dir);
     cJSON_AddStringToObject(settings, "resumed_from", o.resume ? o.resume : "");
+    cJSON_AddStringToObject(settings, "peer", o.peer ? o.peer : "");
     char **full_argv = calloc((size_t)argc + 1, sizeof *full_argv);
+    if (!full_argv) {
+        fprintf(stderr, "moebench %s: out of memory\n", cmd);
+        cJSON_Delete(settings);
+        mb_resume_free(&done);
+        if (st.results)
+            fclose(st.results);
+        if (st.samples)
+            fclose(st.samples);
+        free(plan);
+        mb_suite_free(&suite);
+        return 1;
+    }
     full_argv[0] = "moebench";
     for (int i = 0; i < argc; i++)
         full_argv[i + 1] = argv[i];
@@ -392,11 +489,7 @@ static int run_main(int argc, char **argv, int check_mode)
             continue;
         const mb_case *c = &suite.cases[p->case_index];
         mb_exec_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.min_time = o.min_time > 0 ? o.min_time : c->min_time > 0 ? c->min_time : DEFAULT_MIN_TIME;
-        cfg.reps = o.reps > 0 ? o.reps : c->reps > 0 ? c->reps : DEFAULT_REPS;
-        cfg.cache_cold = o.cache ? o.cache == 2 : c->cache == 2;
-        cfg.threads = o.threads > 0 ? o.threads : c->threads > 0 ? c->threads : online;
+        effective_config(&o, c, online, &cfg);
         cfg.dry_run = o.dry_run;
         cfg.check_only = check_mode;
         int one = cfg.threads == 1;
@@ -418,15 +511,45 @@ static int run_main(int argc, char **argv, int check_mode)
         fclose(st.results);
     if (st.samples)
         fclose(st.samples);
+    st.results = st.samples = NULL;
+    int peer_rc = -1;
+
     if (json_path[0]) {
         cJSON *res = cJSON_AddObjectToObject(json, "result");
         for (int i = 0; i < MB_N_STATUS; i++)
             cJSON_AddNumberToObject(res, mb_status_names[i], st.progress.n_status[i]);
         cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - st.progress.t_start);
+
         mb_json_write_file(json_path, json);
+    }
+    /* run.json is final before the peer adds its "peer" object to it */
+    /* 7b. the PyTorch peer on every case of the run, into the same results.csv */
+    if (o.peer && out_dir[0] && !check_mode && !o.dry_run) {
+        char exe[4096];
+        ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (el <= 0) {
+            fprintf(stderr, "moebench %s: --peer torch: cannot read /proc/self/exe: %s\n", cmd,
+                    strerror(errno));
+            peer_rc = 2;
+        } else {
+            exe[el] = '\0';
+            fprintf(stderr, "moebench %s: running the torch peer on the cases of %s\n", cmd, out_dir);
+            peer_rc = mb_peer_torch_run(exe, out_dir, o.threads);
+        }
+        mb_progress_peer(&st.progress, results_path, run_id);
+        if (peer_rc == 1 && rc_exit == 0)
+            rc_exit = 1;
+        else if (peer_rc == 2)
+            rc_exit = 2;
+    } else if (o.peer) {
+        fprintf(stderr, "moebench %s: --peer torch ignored (%s)\n", cmd,
+                check_mode ? "check" : o.dry_run ? "--dry-run" : "no output directory");
     }
     if (!o.dry_run && !check_mode)
         mb_progress_summary(&st.progress, stdout);
+    if (peer_rc >= 0)
+        printf("torch peer: %s\n", peer_rc == 0 ? "every torch row ok" : peer_rc == 1 ?
+               "some torch rows are mismatches (exit 1)" : "error: the peer failed (exit 2)");
     if (out_dir[0])
         printf("results: %s\n", out_dir);
     if (out_dir[0] && !check_mode && !o.dry_run && !o.no_plot && st.progress.n_status[0] > 0) {

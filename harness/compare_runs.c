@@ -131,25 +131,33 @@ int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out
         mb_cmp_entry *e = &out->e[out->n];
         mb_results_case(a, i, e->case_desc, sizeof e->case_desc);
         snprintf(e->impl, sizeof e->impl, "%s", impl);
+        snprintf(e->threads, sizeof e->threads, "%.15s", mb_results_str(a, i, a->c.threads));
+        snprintf(e->cache, sizeof e->cache, "%.15s", mb_results_str(a, i, a->c.cache));
         short_label(a, i, e->label, sizeof e->label);
         e->med_a = mb_results_num(a, i, a->c.med);
         e->med_b = mb_results_num(b, (size_t)j, b->c.med);
-        if (!(e->med_a > 0) || !(e->med_b > 0))
+        if (!(e->med_a > 0) || !(e->med_b > 0)) {
+            /* no ratio from an empty or non-positive median: counted and reported */
+            if (out->n_bad_median < MB_CMP_MAX_WARN)
+                snprintf(out->bad_median[out->n_bad_median], sizeof out->bad_median[0],
+                         "%.200s %s (A %g us, B %g us)", e->case_desc, impl, e->med_a, e->med_b);
+            out->n_bad_median++;
             continue;
+        }
         e->ratio = e->med_b / e->med_a;
         double *sa = NULL, *sb = NULL;
         char case_b[1024];
         mb_results_case(b, (size_t)j, case_b, sizeof case_b);
-        e->n_a = (int)mb_results_samples(a, e->case_desc, impl, &sa);
-        e->n_b = (int)mb_results_samples(b, case_b, impl, &sb);
-        e->p = NAN;
+        /* the samples of this row's setting (threads, cache), when samples.csv says it */
+        e->n_a = (int)mb_results_samples(a, e->case_desc, impl, mb_results_str(a, i, a->c.threads),
+                                         mb_results_str(a, i, a->c.cache), &sa);
+        e->n_b = (int)mb_results_samples(b, case_b, impl, mb_results_str(b, (size_t)j, b->c.threads),
+                                         mb_results_str(b, (size_t)j, b->c.cache), &sb);
+        e->p = e->p_adj = NAN;
         e->U = NAN;
-        if (e->n_a > 0 && e->n_b > 0 &&
-            mb_mann_whitney(sa, (size_t)e->n_a, sb, (size_t)e->n_b, &e->U, &e->p) == 0) {
-            e->significant = e->p < MB_CMP_ALPHA;
-            out->n_faster += e->significant && e->ratio < 1;
-            out->n_slower += e->significant && e->ratio > 1;
-        }
+        if (!(e->n_a > 0 && e->n_b > 0 &&
+              mb_mann_whitney(sa, (size_t)e->n_a, sb, (size_t)e->n_b, &e->U, &e->p) == 0))
+            e->p = NAN;
         free(sa);
         free(sb);
         logsum += log(e->ratio);
@@ -158,6 +166,32 @@ int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out
     for (size_t j = 0; j < nb; j++)
         out->only_b += mb_results_ok(b, j) && !matched_b[j];
     free(matched_b);
+    out->samples_unkeyed = (a->has_samples && !mb_results_samples_keyed(a)) ||
+                           (b->has_samples && !mb_results_samples_keyed(b));
+    /* many cases tested at once: Holm's step-down correction (family-wise error <= alpha) */
+    double *pv = malloc((size_t)(out->n ? out->n : 1) * sizeof *pv);
+    if (pv) {
+        int m = 0;
+        for (int i = 0; i < out->n; i++)
+            if (isfinite(out->e[i].p))
+                pv[m++] = out->e[i].p;
+        double *adj = malloc((size_t)(m ? m : 1) * sizeof *adj);
+        if (adj && mb_holm(pv, (size_t)m, adj) == 0) {
+            int k = 0;
+            for (int i = 0; i < out->n; i++) {
+                mb_cmp_entry *e = &out->e[i];
+                if (!isfinite(e->p))
+                    continue;
+                e->p_adj = adj[k++];
+                e->significant = e->p_adj < MB_CMP_ALPHA;
+                out->n_faster += e->significant && e->ratio < 1;
+                out->n_slower += e->significant && e->ratio > 1;
+            }
+            out->n_tested = m;
+        }
+        free(adj);
+        free(pv);
+    }
     out->geomean = out->n ? exp(logsum / out->n) : NAN;
     diff_prov(a->run, b->run, "", out, 0);
     diff_prov(b->run, a->run, "", out, 1);
@@ -204,22 +238,37 @@ void mb_cmp_print(const mb_cmp_result *r, FILE *f)
             wcase = (int)strlen(r->e[i].case_desc);
     if (wcase > 70)
         wcase = 70;
-    fprintf(f, "%-*s  %-8s %13s %13s %8s %9s %s\n", wcase, "case", "impl", "A median us",
-            "B median us", "B/A", "p", "");
+    fprintf(f, "%-*s  %-8s %3s %-5s %13s %13s %8s %9s %9s %s\n", wcase, "case", "impl", "thr",
+            "cache", "A median us",
+            "B median us", "B/A", "p", "p_holm", "");
     for (int i = 0; i < r->n; i++) {
         const mb_cmp_entry *e = &r->e[i];
-        char p[32];
+        char p[32], pa[32];
         if (isfinite(e->p))
             snprintf(p, sizeof p, "%.2g", e->p);
         else
             snprintf(p, sizeof p, "n/a");
-        fprintf(f, "%-*s  %-8s %13.4g %13.4g %8.3f %9s %s\n", wcase, e->case_desc, e->impl,
-                e->med_a, e->med_b, e->ratio, p,
+        if (isfinite(e->p_adj))
+            snprintf(pa, sizeof pa, "%.2g", e->p_adj);
+        else
+            snprintf(pa, sizeof pa, "n/a");
+        fprintf(f, "%-*s  %-8s %3s %-5s %13.4g %13.4g %8.3f %9s %9s %s\n", wcase, e->case_desc,
+                e->impl, e->threads, e->cache, e->med_a, e->med_b, e->ratio, p, pa,
                 e->significant ? (e->ratio > 1 ? "* slower" : "* faster") : "");
     }
     fprintf(f, "geometric mean B/A over %d matched cases: %.4f (%d significantly faster, %d "
-               "significantly slower at p < %.2f, Mann-Whitney U on the raw samples)\n",
-            r->n, r->geomean, r->n_faster, r->n_slower, MB_CMP_ALPHA);
+               "significantly slower at p < %.2f: two-sided Mann-Whitney U on the raw samples, "
+               "Holm-corrected over the %d tested cases)\n",
+            r->n, r->geomean, r->n_faster, r->n_slower, MB_CMP_ALPHA, r->n_tested);
+    if (r->samples_unkeyed)
+        fprintf(f, "warning: samples.csv without threads/cache columns (an older run): samples "
+                   "matched on case and implementation only\n");
+    if (r->n_bad_median) {
+        fprintf(f, "warning: %d matched pair%s left out: empty or non-positive median\n",
+                r->n_bad_median, r->n_bad_median > 1 ? "s" : "");
+        for (int i = 0; i < r->n_bad_median && i < MB_CMP_MAX_WARN; i++)
+            fprintf(f, "  %s\n", r->bad_median[i]);
+    }
     /* per implementation, in the order they first appear */
     for (int i = 0; i < r->n; i++) {
         int first = 1;
@@ -242,10 +291,10 @@ int mb_cmp_chart(const mb_cmp_result *r, mb_plot_out *o, char *err, size_t n)
         snprintf(err, n, "compare.dat: cannot write");
         return -1;
     }
-    fprintf(f, "# index label ratio(B/A) significant p\n");
+    fprintf(f, "# index label ratio(B/A) significant p_holm\n");
     for (int i = 0; i < r->n; i++)
         fprintf(f, "%d \"%s\" %.6g %d %.4g\n", i, r->e[i].label, r->e[i].ratio,
-                r->e[i].significant, isfinite(r->e[i].p) ? r->e[i].p : -1.0);
+                r->e[i].significant, isfinite(r->e[i].p_adj) ? r->e[i].p_adj : -1.0);
     fclose(f);
     mb_gp_buf gp = {0};
     double lo = 1, hi = 1;

@@ -1,6 +1,7 @@
 /* `moebench compare A B`: rows of two results directories matched by case descriptor, threads,
  * cache and implementation; the ratio of medians B/A, a two-sided Mann-Whitney U test on the raw
- * samples (samples.csv) with significance at 0.05, the geometric mean of the ratios, and the
+ * samples (samples.csv, matched on threads and cache too when it has those columns) with Holm's
+ * correction over all tested cases and significance at 0.05, the geometric mean of the ratios, and the
  * provenance differences that make the comparison doubtful. */
 #ifndef MOEBENCH_COMPARE_RUNS_H
 #define MOEBENCH_COMPARE_RUNS_H
@@ -15,12 +16,14 @@
 typedef struct {
     char case_desc[1024];
     char impl[32];
+    char threads[16], cache[16]; /* the row's setting */
     char label[160];        /* short: "lora T=16 blas" */
     double med_a, med_b;    /* time_us_median */
     double ratio;           /* med_b / med_a: > 1 means B is slower */
     int n_a, n_b;           /* samples found */
     double U, p;            /* p = NAN without samples */
-    int significant;        /* p < MB_CMP_ALPHA */
+    double p_adj;           /* Holm-adjusted p over all tested entries (NAN without samples) */
+    int significant;        /* p_adj < MB_CMP_ALPHA */
 } mb_cmp_entry;
 
 typedef struct {
@@ -29,6 +32,10 @@ typedef struct {
     int only_a, only_b;     /* ok rows without an ok partner in the other run */
     double geomean;         /* of ratio over all entries (NAN when n == 0) */
     int n_faster, n_slower; /* significant entries with ratio < 1 / > 1 */
+    int n_tested;           /* entries with a p value: the size of the Holm family */
+    int n_bad_median;       /* matched ok pairs left out: empty or non-positive median */
+    char bad_median[MB_CMP_MAX_WARN][300];
+    int samples_unkeyed;    /* a samples.csv lacks threads/cache: matched on case and impl only */
     int nwarn;
     char warn[MB_CMP_MAX_WARN][600];
     char run_a[128], run_b[128];

@@ -29,6 +29,27 @@ static int add_event(mb_counters *c, const char *name, char *err, size_t errlen)
 }
 
 #ifdef MOEBENCH_HAVE_PAPI
+/* Counts of es include every thread the process creates after the events are added (perf
+ * inherit); must be set before any event is added. 1 when it took. */
+static int set_inherit(int es, char *why, size_t n)
+{
+    int rc;
+    if ((rc = PAPI_assign_eventset_component(es, 0)) != PAPI_OK) {
+        snprintf(why, n, "PAPI_assign_eventset_component: %s", PAPI_strerror(rc));
+        return 0;
+    }
+    PAPI_option_t opt;
+    memset(&opt, 0, sizeof opt);
+    opt.inherit.eventset = es;
+    opt.inherit.inherit = PAPI_INHERIT_ALL;
+    if ((rc = PAPI_set_opt(PAPI_INHERIT, &opt)) != PAPI_OK) {
+        snprintf(why, n, "PAPI_set_opt(PAPI_INHERIT): %s", PAPI_strerror(rc));
+        return 0;
+    }
+    why[0] = '\0';
+    return 1;
+}
+
 /* Whether event works alone: name -> code, add, start, stop. */
 static int probe_one(const char *name, char *reason, size_t n)
 {
@@ -119,6 +140,30 @@ int mb_counters_probe(mb_counters *c, const char *spec, char *err, size_t errlen
                 hw_ok = 1;
         }
     c->no_hardware = !hw_ok;
+    /* Probe them together, as the child will count them: one event set, with inheritance set
+     * first (so OpenMP worker threads count too); an event that does not fit with the ones
+     * before it is unavailable here, so run.json says exactly what the child will use. */
+    int es = PAPI_NULL;
+    if (PAPI_create_eventset(&es) == PAPI_OK) {
+        c->inherit = set_inherit(es, c->inherit_reason, sizeof c->inherit_reason);
+        for (int i = 0; i < c->n; i++) {
+            int code;
+            if (!c->available[i])
+                continue;
+            if (PAPI_event_name_to_code(c->event[i], &code) != PAPI_OK ||
+                (rc = PAPI_add_event(es, code)) != PAPI_OK) {
+                c->available[i] = 0;
+                snprintf(c->reason[i], sizeof c->reason[0],
+                         "works alone but does not fit in one event set with the events before it (%s)",
+                         PAPI_strerror(rc));
+            }
+        }
+        long long v[MB_MAX_COUNTERS];
+        if (PAPI_start(es) == PAPI_OK)
+            PAPI_stop(es, v);
+        PAPI_cleanup_eventset(es);
+        PAPI_destroy_eventset(&es);
+    }
     PAPI_shutdown();
 #else
     for (int i = 0; i < c->n; i++)
@@ -142,16 +187,18 @@ void mb_counters_child_begin(mb_counters *c)
     int es = PAPI_NULL;
     if (PAPI_create_eventset(&es) != PAPI_OK)
         return;
+    c->inherit = set_inherit(es, c->inherit_reason, sizeof c->inherit_reason);
     for (int i = 0; i < c->n; i++) {
         int code;
         if (!c->available[i])
             continue;
-        /* Events that work alone may still not fit together; such an event is dropped for
-         * this child (its column stays empty). */
+        /* the parent probed the same set (mb_counters_probe), so this fits; should it not, the
+         * column stays empty with the reason */
         if (PAPI_event_name_to_code(c->event[i], &code) != PAPI_OK ||
             PAPI_add_event(es, code) != PAPI_OK) {
             c->available[i] = 0;
-            snprintf(c->reason[i], sizeof c->reason[0], "does not fit in one event set");
+            snprintf(c->reason[i], sizeof c->reason[0],
+                     "did not fit in the child's event set although the parent's probe passed");
             continue;
         }
         c->n_live++;

@@ -23,16 +23,36 @@ void mb_row_init(mb_row *r)
     r->seed = -1;
     r->iters_per_sample = -1;
     r->prepare_bytes = -1;
+    r->unstable = 0;
+    r->breakeven_calls = -1;
 }
 
-static const char *const required_cols[] = {
+const char *const mb_csv_required_columns[] = {
     "run_id", "variant", "impl", "status", "reason", "dtype", "threads", "cache", "B", "S", "T",
     "h", "o", "f", "r", "E", "k", "share", "shard", "samples", "time_us_median", "time_us_min",
     "time_us_p95", "time_us_mad", "time_us_ci_lo", "time_us_ci_hi", "prepare_us", "flops",
     "bytes", "gflops", "gbps", "pct_peak", "weights_bytes", "workspace_bytes", "peak_rss_bytes",
     "max_abs_err", "max_rel_err", "expert_load_max", "aux_loss"};
+const int mb_csv_required_count =
+    (int)(sizeof mb_csv_required_columns / sizeof mb_csv_required_columns[0]);
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
-                                         "prepare_bytes"};
+                                         "prepare_bytes", "breakeven_calls"};
+
+const char *const mb_status_names[MB_N_STATUS] = {"ok",      "skipped", "mismatch",
+                                                  "crashed", "timeout", "error"};
+
+const char *mb_status_label(int i)
+{
+    return i >= 0 && i < MB_N_STATUS ? mb_status_names[i] : "?";
+}
+
+int mb_status_index(const char *name)
+{
+    for (int i = 0; i < MB_N_STATUS; i++)
+        if (!strcmp(name, mb_status_names[i]))
+            return i;
+    return -1;
+}
 
 void mb_csv_write_field(FILE *f, const char *s)
 {
@@ -62,9 +82,8 @@ void mb_csv_sanitize(const char *in, char *out, size_t n)
 
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64])
 {
-    size_t nreq = sizeof required_cols / sizeof required_cols[0];
-    for (size_t i = 0; i < nreq; i++)
-        fprintf(f, "%s%s", i ? "," : "", required_cols[i]);
+    for (int i = 0; i < mb_csv_required_count; i++)
+        fprintf(f, "%s%s", i ? "," : "", mb_csv_required_columns[i]);
     for (int i = 0; i < n_ctr; i++)
         fprintf(f, ",ctr_%s", ctr_names[i]);
     for (size_t i = 0; i < sizeof extra_cols / sizeof extra_cols[0]; i++)
@@ -86,7 +105,9 @@ static void put_i64(FILE *f, int64_t v)
         fprintf(f, ",%lld", (long long)v);
 }
 
-/* %.9g keeps full float precision and round-trips the values the harness computes. */
+/* %.9g: nine significant digits, enough to round-trip a float (not a double). Timings (us,
+ * from integer nanoseconds), rates and errors need no more; the harness does not read these
+ * values back for further computation that would need a double's full precision. */
 static void put_dbl(FILE *f, double v)
 {
     if (isnan(v) || isinf(v))
@@ -144,20 +165,23 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_i64(f, r->seed);
     put_i64(f, r->iters_per_sample);
     put_i64(f, r->prepare_bytes);
+    put_i64(f, r->breakeven_calls);
     fputc('\n', f);
 }
 
 void mb_samples_write_header(FILE *f)
 {
-    fputs("run_id,case,impl,rep,time_ns\n", f);
+    fputs("run_id,case,impl,threads,cache,rep,time_ns\n", f);
 }
 
 void mb_samples_write(FILE *f, const char *run_id, const char *case_desc, const char *impl,
-                      int rep, int64_t time_ns)
+                      int threads, const char *cache, int rep, int64_t time_ns)
 {
     mb_csv_write_field(f, run_id);
     put_str(f, case_desc);
     put_str(f, impl);
+    put_i64(f, threads);
+    put_str(f, cache ? cache : "");
     fprintf(f, ",%d,%lld\n", rep, (long long)time_ns);
 }
 
@@ -283,6 +307,8 @@ int mb_csv_read(const char *path, mb_csv_table *t)
     strvec rec = {0};
     int rc = parse_record(&p, &rec);
     if (rc != 0) {
+        for (size_t i = 0; i < rec.n; i++)
+            free(rec.v[i]);
         free(buf);
         free(rec.v);
         return rc == 1 ? 0 : -1;
@@ -308,22 +334,31 @@ int mb_csv_read(const char *path, mb_csv_table *t)
             free(fields.v);
             continue;
         }
-        while (fields.n < t->ncols) {
+        int oom = 0;
+        while (!oom && fields.n < t->ncols) {
             char *e = calloc(1, 1);
             if (!e || strvec_push(&fields, e)) {
                 free(e);
-                break;
+                oom = 1;
             }
         }
-        if (t->nrows == rcap) {
-            rcap = rcap ? 2 * rcap : 64;
-            char ***nr = realloc(t->rows, rcap * sizeof *nr);
-            if (!nr) {
-                free(buf);
-                mb_csv_free(t);
-                return -1;
+        if (!oom && t->nrows == rcap) {
+            size_t ncap = rcap ? 2 * rcap : 64;
+            char ***nr = realloc(t->rows, ncap * sizeof *nr);
+            if (!nr)
+                oom = 1;
+            else {
+                t->rows = nr;
+                rcap = ncap;
             }
-            t->rows = nr;
+        }
+        if (oom) {   /* a short row would be read past its end later: give up cleanly */
+            for (size_t i = 0; i < fields.n; i++)
+                free(fields.v[i]);
+            free(fields.v);
+            free(buf);
+            mb_csv_free(t);
+            return -1;
         }
         /* extra fields beyond the header are dropped */
         for (size_t i = t->ncols; i < fields.n; i++)

@@ -37,13 +37,32 @@ typedef struct {
     int64_t seed;
     int64_t iters_per_sample;
     int64_t prepare_bytes;
+    /* set by the case executor when the timing is flagged (stats: CV or CI too wide); the
+     * reason then says why. Not a column of its own. */
+    int unstable;
+    /* merged only: forward calls after which preparing the merged weights pays off against
+     * the fastest unmerged implementation of the same case (-1 = not computable / never) */
+    int64_t breakeven_calls;
 } mb_row;
+
+/* The required results.csv columns, in order (design section 5). */
+extern const char *const mb_csv_required_columns[];
+extern const int mb_csv_required_count;
+
+/* Row statuses, in order: ok skipped mismatch crashed timeout error. */
+#define MB_N_STATUS 6
+extern const char *const mb_status_names[MB_N_STATUS];
+/* Name of status index i (0..MB_N_STATUS-1), "?" otherwise. */
+const char *mb_status_label(int i);
+/* Index of a status name, -1 when unknown. */
+int mb_status_index(const char *name);
 
 /* A row with every numeric field unknown (NAN / -1) and empty strings. */
 void mb_row_init(mb_row *r);
 
 /* Writes the header line: required columns, then ctr_<name> for each counter column name
- * (already sanitised, see mb_csv_sanitize), then the extra columns. */
+ * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
+ * iters_per_sample prepare_bytes breakeven_calls). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Writes one field with quoting when it holds a comma, quote, CR or LF. */
@@ -52,12 +71,14 @@ void mb_csv_write_field(FILE *f, const char *s);
  * perf__task_clock). */
 void mb_csv_sanitize(const char *in, char *out, size_t n);
 
+/* samples.csv: run_id,case,impl,threads,cache,rep,time_ns (a sample belongs to case x impl x
+ * threads x cache, the key of a results.csv row). */
 void mb_samples_write_header(FILE *f);
 void mb_samples_write(FILE *f, const char *run_id, const char *case_desc, const char *impl,
-                      int rep, int64_t time_ns);
+                      int threads, const char *cache, int rep, int64_t time_ns);
 
-/* Whole CSV file in memory: ncols header names, nrows rows of ncols strings each (missing
- * trailing fields are ""). */
+/* Whole CSV file in memory: ncols header names, nrows rows of exactly ncols strings each
+ * (missing trailing fields are "", extra ones are dropped). */
 typedef struct {
     size_t ncols, nrows;
     char **header;

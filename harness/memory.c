@@ -15,6 +15,36 @@ int64_t mb_peak_rss_bytes(void)
     return (int64_t)ru.ru_maxrss * 1024;   /* Linux reports KiB */
 }
 
+int mb_peak_rss_reset(void)
+{
+    /* "5" resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0, proc(5)) */
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    if (fclose(f) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+int64_t mb_hwm_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    int64_t v = -1;
+    while (fgets(line, sizeof line, f)) {
+        long long kb;
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) {
+            v = (int64_t)kb * 1024;
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
 int64_t mb_current_rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -46,7 +76,21 @@ int64_t mb_mem_available_bytes(void)
     return v;
 }
 
+static int64_t llc_probe(void);
+
 int64_t mb_llc_bytes(void)
+{
+    /* the topology is loaded once per process (a fork inherits the cached value) */
+    static int done;
+    static int64_t cached = -1;
+    if (!done) {
+        cached = llc_probe();
+        done = 1;
+    }
+    return cached;
+}
+
+static int64_t llc_probe(void)
 {
     hwloc_topology_t topo;
     int64_t best = -1;

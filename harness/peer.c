@@ -2,6 +2,8 @@
 #include "peer.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,18 @@ const char *mb_peer_torch_script(void)
         src = MOEBENCH_SOURCE_DIR;
     snprintf(path, sizeof path, "%s/peers/pytorch/moebench_peer.py", src);
     return path;
+}
+
+double mb_peer_timeout_s(void)
+{
+    const char *v = getenv("MOEBENCH_PEER_TIMEOUT");
+    if (v && *v) {
+        char *end;
+        double t = strtod(v, &end);
+        if (end != v && !*end && t > 0)
+            return t;
+    }
+    return MB_PEER_DEFAULT_TIMEOUT_S;
 }
 
 int mb_peer_torch_run(const char *moebench_exe, const char *results_dir, int threads)
@@ -58,11 +72,30 @@ int mb_peer_torch_run(const char *moebench_exe, const char *results_dir, int thr
         _exit(127);
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
+    double limit = mb_peer_timeout_s();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
             fprintf(stderr, "moebench: torch peer: waitpid failed: %s\n", strerror(errno));
             return 2;
         }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
+        if (el > limit) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            fprintf(stderr, "moebench: torch peer: still running after %.0f s "
+                            "(MOEBENCH_PEER_TIMEOUT): killed; the rows it wrote are kept\n", limit);
+            return 2;
+        }
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
     }
     if (WIFEXITED(status)) {
         int code = WEXITSTATUS(status);

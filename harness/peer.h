@@ -30,6 +30,11 @@
 
 int mb_peer_torch_run(const char *moebench_exe, const char *results_dir, int threads);
 
+/* The whole peer run is limited to mb_peer_timeout_s() seconds ($MOEBENCH_PEER_TIMEOUT, default
+ * one hour); past it the peer is killed (SIGKILL), reported on stderr, and 2 is returned. */
+#define MB_PEER_DEFAULT_TIMEOUT_S 3600.0
+double mb_peer_timeout_s(void);
+
 /* Path of moebench_peer.py (static buffer). */
 const char *mb_peer_torch_script(void);
 

@@ -4,12 +4,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "fileutil.h"
+
+/* Seconds gnuplot may take for one chart before it is killed. */
+#define MB_GNUPLOT_TIMEOUT_S 120.0
 
 #ifndef MOEBENCH_SOURCE_DIR
 #define MOEBENCH_SOURCE_DIR "."
@@ -169,19 +176,7 @@ void mb_gp_free(mb_gp_buf *b)
 
 static char *read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (s) {
-        size_t got = fread(s, 1, (size_t)len, f);
-        s[got] = 0;
-    }
-    fclose(f);
-    return s;
+    return mb_read_file(path, 0, NULL);
 }
 
 /* First line of gnuplot's stderr that names an error, for a one-line message. */
@@ -244,9 +239,38 @@ static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, cha
         execlp("gnuplot", "gnuplot", script, (char *)NULL);
         _exit(127);
     }
+    /* a deadline, so a hung gnuplot (a font server, a terminal waiting for input) cannot hang
+     * the run: MOEBENCH_GNUPLOT_TIMEOUT seconds, default MB_GNUPLOT_TIMEOUT_S */
+    double limit = MB_GNUPLOT_TIMEOUT_S;
+    const char *env = getenv("MOEBENCH_GNUPLOT_TIMEOUT");
+    if (env && *env) {
+        char *end;
+        double v = strtod(env, &end);
+        if (!*end && v > 0)
+            limit = v;
+    }
+    struct timespec t0, now, nap = {0, 10 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR) {
+            snprintf(err, n, "waitpid on gnuplot: %s", strerror(errno));
+            return -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec) > limit) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            snprintf(err, n, "gnuplot did not finish %s within %g s (MOEBENCH_GNUPLOT_TIMEOUT): "
+                     "killed", script, limit);
+            return -1;
+        }
+        nanosleep(&nap, NULL);
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char why[512];
         first_error(log_path, why, sizeof why);

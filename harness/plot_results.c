@@ -1,5 +1,6 @@
 /* Loading and validating a results directory for `plot` and `compare` (see plot_results.h). */
 #include "plot_results.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -25,59 +26,41 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *nb = realloc(buf, 2 * cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = 0;
-        *len = n;
-    }
-    return buf;
-}
-
 /* A writer killed mid-row leaves a last line without its newline, which a tolerant CSV reader
  * pads with empty fields: the row would then look valid with its timings missing. */
 static int check_complete(const char *path, char *err, size_t errlen)
 {
+    /* only the last byte is needed (the CSV reader reads the file once, after this) */
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    int last = EOF;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size > 0 && fseek(f, -1, SEEK_END) == 0)
+        last = fgetc(f);
+    fclose(f);
+    if (size == 0) {
+        snprintf(err, errlen, "%s: empty file (no header line)", path);
+        return -1;
+    }
+    if (size > 0 && last == '\n')
+        return 0;
+    /* the error path: count the lines for the message */
     size_t len = 0;
-    char *text = slurp(path, &len);
+    char *text = mb_read_file(path, 0, &len);
     if (!text) {
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return -1;
     }
-    int rc = 0;
-    if (len == 0) {
-        snprintf(err, errlen, "%s: empty file (no header line)", path);
-        rc = -1;
-    } else if (text[len - 1] != '\n') {
-        int lines = 1;
-        for (size_t i = 0; i < len; i++)
-            lines += text[i] == '\n';
-        snprintf(err, errlen, "%s: truncated: line %d has no end of line (interrupted write?)",
-                 path, lines);
-        rc = -1;
-    }
+    int lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
     free(text);
-    return rc;
+    snprintf(err, errlen, "%s: truncated: line %d has no end of line (interrupted write?)", path,
+             lines);
+    return -1;
 }
 
 static int load_csv(const char *path, mb_csv_table *t, char *err, size_t errlen)
@@ -210,7 +193,7 @@ int mb_results_load(const char *path, mb_results *res, char *err, size_t errlen)
     }
 
     size_t jlen = 0;
-    char *json = slurp(json_path, &jlen);
+    char *json = mb_read_file(json_path, 0, &jlen);
     if (!json) {
         snprintf(err, errlen, "%s: missing: a results directory needs its provenance (run.json)",
                  json_path);
@@ -499,17 +482,35 @@ void mb_results_footnote(const mb_results *res, char *out, size_t n)
              *cc ? " | " : "", cc);
 }
 
+int mb_results_samples_keyed(const mb_results *res)
+{
+    return res->has_samples && mb_csv_col(&res->samples, "threads") >= 0 &&
+           mb_csv_col(&res->samples, "cache") >= 0;
+}
+
+/* Whether sample row i belongs to (case, impl, threads, cache); threads / cache are compared
+ * only when given and samples.csv has the columns (runs before they existed lack them). */
+static int sample_matches(const mb_csv_table *t, size_t i, int cc, int ci, int ct, int ck,
+                          const char *case_desc, const char *impl, const char *threads,
+                          const char *cache)
+{
+    return !strcmp(t->rows[i][cc], case_desc) && !strcmp(t->rows[i][ci], impl) &&
+           (ct < 0 || !threads || !strcmp(t->rows[i][ct], threads)) &&
+           (ck < 0 || !cache || !strcmp(t->rows[i][ck], cache));
+}
+
 size_t mb_results_samples(const mb_results *res, const char *case_desc, const char *impl,
-                          double **out)
+                          const char *threads, const char *cache, double **out)
 {
     *out = NULL;
     if (!res->has_samples)
         return 0;
     const mb_csv_table *t = &res->samples;
     int cc = mb_csv_col(t, "case"), ci = mb_csv_col(t, "impl"), cn = mb_csv_col(t, "time_ns");
+    int ct = mb_csv_col(t, "threads"), ck = mb_csv_col(t, "cache");
     size_t cnt = 0;
     for (size_t i = 0; i < t->nrows; i++)
-        cnt += !strcmp(t->rows[i][cc], case_desc) && !strcmp(t->rows[i][ci], impl);
+        cnt += sample_matches(t, i, cc, ci, ct, ck, case_desc, impl, threads, cache);
     if (!cnt)
         return 0;
     double *v = malloc(cnt * sizeof *v);
@@ -517,7 +518,7 @@ size_t mb_results_samples(const mb_results *res, const char *case_desc, const ch
         return 0;
     size_t k = 0;
     for (size_t i = 0; i < t->nrows; i++)
-        if (!strcmp(t->rows[i][cc], case_desc) && !strcmp(t->rows[i][ci], impl)) {
+        if (sample_matches(t, i, cc, ci, ct, ck, case_desc, impl, threads, cache)) {
             char *end;
             double x = strtod(t->rows[i][cn], &end);
             if (end != t->rows[i][cn] && isfinite(x))

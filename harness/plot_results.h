@@ -54,9 +54,13 @@ const char *mb_results_prov(const mb_results *res, const char *path, char *buf, 
 /* "run <id> | <cpu model> | <host> | <compiler>": the footnote of every chart. */
 void mb_results_footnote(const mb_results *res, char *out, size_t n);
 
-/* Raw samples (ns) of (case, impl) from samples.csv; returns the count (0 if none) and a
- * malloc'ed array in *out (NULL when 0). */
+/* Raw samples (ns) of (case, impl, threads, cache) from samples.csv; returns the count (0 if
+ * none) and a malloc'd array in *out. threads / cache (as written in results.csv; NULL = any)
+ * are matched only when samples.csv has those columns: older runs' samples.csv lacks them, and
+ * then the samples of every setting of (case, impl) come together. */
 size_t mb_results_samples(const mb_results *res, const char *case_desc, const char *impl,
-                          double **out);
+                          const char *threads, const char *cache, double **out);
+/* 1 when samples.csv has the threads and cache columns. */
+int mb_results_samples_keyed(const mb_results *res);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memory.h"
 #include "moebench/cpu.h"
 #include "moebench/threads.h"
 
@@ -180,6 +181,19 @@ static cJSON *library_info(const mb_counters *ctr)
     return l;
 }
 
+int mb_cpu_governor(char *out, size_t n)
+{
+    if (n)
+        out[0] = '\0';
+    FILE *f = fopen("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "r");
+    if (!f)
+        return -1;
+    if (n && fgets(out, (int)n, f))
+        out[strcspn(out, "\n")] = '\0';
+    fclose(f);
+    return n && out[0] ? 0 : -1;
+}
+
 static cJSON *machine_info(void)
 {
     cJSON *m = cJSON_CreateObject();
@@ -229,13 +243,8 @@ static cJSON *machine_info(void)
         cJSON_AddStringToObject(m, "kernel", k);
         cJSON_AddStringToObject(m, "hostname", u.nodename);
     }
-    char gov[64] = "";
-    FILE *f = fopen("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "r");
-    if (f) {
-        if (fgets(gov, sizeof gov, f))
-            gov[strcspn(gov, "\n")] = '\0';
-        fclose(f);
-    }
+    char gov[64];
+    mb_cpu_governor(gov, sizeof gov);
     if (gov[0])
         cJSON_AddStringToObject(m, "cpu_governor", gov);
     else
@@ -322,6 +331,20 @@ cJSON *mb_provenance_build(const mb_provenance *p)
     else
         cJSON_AddStringToObject(roof, "note", "no roofline.json found (run `moebench roofline`): pct_peak is empty");
 
+    cJSON *mem = cJSON_AddObjectToObject(root, "memory");
+    cJSON_AddStringToObject(mem, "workspace_bytes",
+                            "workspace_bytes counts memory allocated through the library allocator "
+                            "(mb_alloc) during forward: peak minus what was live before, not clamped; "
+                            "OpenBLAS's internal buffers are not included");
+    /* probing clear_refs here resets this (parent) process's peak RSS, which nothing reads */
+    int clear_ok = mb_peak_rss_reset() == 0 && mb_hwm_bytes() > 0;
+    cJSON_AddStringToObject(mem, "peak_rss_bytes",
+                            clear_ok ? "VmHWM of the case's child process per implementation: reset "
+                                       "by writing 5 to /proc/self/clear_refs before each one"
+                                     : "ru_maxrss of the case's child process: /proc/self/clear_refs "
+                                       "cannot be written here, so the peak carries over between "
+                                       "the implementations of one case (it only grows)");
+
     cJSON *ctr = cJSON_AddObjectToObject(root, "counters");
     if (p->counters) {
         cJSON_AddStringToObject(ctr, "library", p->counters->library);
@@ -341,6 +364,15 @@ cJSON *mb_provenance_build(const mb_provenance *p)
             if (!p->counters->available[i])
                 cJSON_AddStringToObject(e, "reason", p->counters->reason[i]);
             cJSON_AddStringToObject(e, "unit", "per forward call (counter pass apart from timing)");
+            if (p->counters->inherit) {
+                cJSON_AddStringToObject(e, "scope", "the child process and all its threads (inherit)");
+            } else {
+                char sc[400];
+                snprintf(sc, sizeof sc, "calling thread only: OpenMP / OpenBLAS worker threads are "
+                         "not counted when threads > 1 (inherit unavailable: %s)",
+                         p->counters->inherit_reason[0] ? p->counters->inherit_reason : "no PAPI");
+                cJSON_AddStringToObject(e, "scope", sc);
+            }
             cJSON_AddItemToArray(ev, e);
         }
     }
@@ -371,31 +403,10 @@ int mb_json_write_file(const char *path, const cJSON *json)
     return 0;
 }
 
-static double json_num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 int mb_roofline_load(const char *dir, mb_roof *roof)
 {
-    roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
+    /* the one reader lives in roofline.c */
     char path[4200];
     snprintf(path, sizeof path, "%s/roofline.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    if (!j)
-        return -1;
-    roof->peak_gflops = json_num(j, "peak_gflops");
-    roof->dram_gbps = json_num(j, "dram_gbps");
-    roof->peak_gflops_1t = json_num(j, "peak_gflops_1t");
-    roof->dram_gbps_1t = json_num(j, "dram_gbps_1t");
-    cJSON_Delete(j);
-    return 0;
+    return mb_roof_from_file(path, roof);
 }

@@ -5,13 +5,9 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include "counters.h"
+#include "roofline.h"   /* mb_roof and its one loader */
 #include "suite.h"
 
-/* Ceilings from `moebench roofline` (roofline.json); NAN when absent. The _1t values are the
- * single-thread ceilings, used for rows measured with one thread. */
-typedef struct {
-    double peak_gflops, dram_gbps, peak_gflops_1t, dram_gbps_1t;
-} mb_roof;
 
 typedef struct {
     const char *run_id;
@@ -29,12 +25,16 @@ cJSON *mb_provenance_build(const mb_provenance *p);
 /* Writes json to path atomically (temp file + rename). 0 on success. */
 int mb_json_write_file(const char *path, const cJSON *json);
 
-/* Reads roofline.json (peak_gflops, dram_gbps and their _1t forms) from dir; 0 when found
- * (missing keys stay NAN), -1 when there is no readable file. */
+/* Reads dir/roofline.json through roofline.c's reader (mb_roof_from_file); 0 when found
+ * (missing keys stay NAN), -1 when there is no readable file. New code: mb_roof_find, which
+ * also honours MOEBENCH_ROOFLINE. */
 int mb_roofline_load(const char *dir, mb_roof *roof);
 
 /* FNV-1a 64 of text, as 16 hex digits (the suite file hash). */
 void mb_fnv1a_hex(const char *text, char out[17]);
+
+/* cpu0's cpufreq scaling governor into out ("" and -1 when there is none, e.g. in a VM). */
+int mb_cpu_governor(char *out, size_t n);
 
 /* 1 when /proc/cpuinfo has the hypervisor flag. */
 int mb_is_vm(void);

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "fileutil.h"
 
 #ifndef MOEBENCH_SOURCE_DIR
 #define MOEBENCH_SOURCE_DIR "."
@@ -329,15 +332,9 @@ int mb_ceilings_from_json(const cJSON *obj, int single_thread, mb_ceilings *c)
 
 int mb_ceilings_from_file(const char *path, int single_thread, mb_ceilings *c)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    char *buf = malloc(1 << 20);
-    size_t len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
+    char *buf = mb_read_file(path, 1 << 20, NULL);
     if (!buf)
         return -1;
-    buf[len] = 0;
     cJSON *o = cJSON_Parse(buf);
     free(buf);
     int rc = o && cJSON_IsObject(o) ? mb_ceilings_from_json(o, single_thread, c) : -1;
@@ -349,4 +346,49 @@ const char *mb_roofline_default_path(void)
 {
     const char *env = getenv("MOEBENCH_ROOFLINE");
     return env && *env ? env : MOEBENCH_SOURCE_DIR "/results/roofline.json";
+}
+
+void mb_roof_from_json(const cJSON *obj, mb_roof *roof)
+{
+    roof->peak_gflops = num(obj, "peak_gflops");
+    roof->dram_gbps = num(obj, "dram_gbps");
+    roof->peak_gflops_1t = num(obj, "peak_gflops_1t");
+    roof->dram_gbps_1t = num(obj, "dram_gbps_1t");
+}
+
+int mb_roof_from_file(const char *path, mb_roof *roof)
+{
+    roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
+    char *buf = mb_read_file(path, 1 << 20, NULL);
+    if (!buf)
+        return -1;
+    cJSON *o = cJSON_Parse(buf);
+    free(buf);
+    int rc = -1;
+    if (o && cJSON_IsObject(o)) {
+        mb_roof_from_json(o, roof);
+        rc = 0;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+int mb_roof_find(const char *out_dir, mb_roof *roof, char *src, size_t n)
+{
+    char path[4200];
+    const char *env = getenv("MOEBENCH_ROOFLINE");
+    if (env && *env)
+        snprintf(path, sizeof path, "%s", env);
+    else if (out_dir && *out_dir &&
+             (snprintf(path, sizeof path, "%s/roofline.json", out_dir), access(path, R_OK) == 0))
+        ;
+    else
+        snprintf(path, sizeof path, "%s", MOEBENCH_SOURCE_DIR "/results/roofline.json");
+    if (mb_roof_from_file(path, roof) != 0) {
+        if (n)
+            src[0] = '\0';
+        return -1;
+    }
+    snprintf(src, n, "%s", path);
+    return 0;
 }

@@ -50,8 +50,24 @@ typedef struct {
 int mb_ceilings_from_json(const cJSON *obj, int single_thread, mb_ceilings *c);
 /* Reads a roofline.json file into c; 0 on success. */
 int mb_ceilings_from_file(const char *path, int single_thread, mb_ceilings *c);
-/* Default roofline.json: MOEBENCH_SOURCE_DIR/results/roofline.json. */
+/* Default roofline.json: $MOEBENCH_ROOFLINE when set, else
+ * MOEBENCH_SOURCE_DIR/results/roofline.json. */
 const char *mb_roofline_default_path(void);
+
+/* The ceilings a run uses for pct_peak (and run.json); NAN when absent. The _1t values are the
+ * single-thread ceilings, used for rows measured with one thread. */
+typedef struct {
+    double peak_gflops, dram_gbps, peak_gflops_1t, dram_gbps_1t;
+} mb_roof;
+
+/* The one roofline.json reader: the numbers of a roofline object (missing keys stay NAN). */
+void mb_roof_from_json(const cJSON *obj, mb_roof *roof);
+/* Reads path into roof; 0 when the file is readable JSON, -1 otherwise (roof all NAN). */
+int mb_roof_from_file(const char *path, mb_roof *roof);
+/* The one path rule for a run: $MOEBENCH_ROOFLINE when set; else out_dir/roofline.json when
+ * out_dir is given and has one; else MOEBENCH_SOURCE_DIR/results/roofline.json. Loads it into
+ * roof and writes the file used to src; 0 when found, -1 (roof all NAN, src "") otherwise. */
+int mb_roof_find(const char *out_dir, mb_roof *roof, char *src, size_t n);
 
 /* Measurement kernels (roofline_kernels.c, roofline_avx512.c). Each returns the FLOPs done or
  * the bytes moved by one call; iters scales the work. */

@@ -4,11 +4,13 @@
 
 #include <immintrin.h>
 
+#include "moebench/cpu.h"
+
 int mb_rl_cpu_has_avx512(void)
 {
 #ifdef MOEBENCH_HAVE_AVX512
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
+    /* the kernels' probe: cpuid, XCR0 (the OS saves zmm state) and one executed instruction */
+    return mb_cpu_has_avx512(NULL);
 #else
     return 0;
 #endif

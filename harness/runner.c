@@ -4,6 +4,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -41,44 +42,61 @@ const char *mb_signal_name(int sig)
     return buf;
 }
 
+static int add_impl(char out[][24], int n, int max, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(out[i], name))
+            return n;
+    if (n < max)
+        snprintf(out[n++], 24, "%.23s", name);
+    return n;
+}
+
 int mb_case_impls(const mb_case *c, const char *list, char out[][24], int max,
                   int *naive_explicit, char *bad, size_t badlen)
 {
     int n = 0;
     *naive_explicit = 0;
-    if (list) {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", list);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, ",", &save); t && n < max; t = strtok_r(NULL, ",", &save)) {
-            if (!strcmp(t, "all")) {
-                for (size_t i = 0; i < sizeof builtin_impls / sizeof *builtin_impls && n < max; i++)
-                    if (mb_impl_find(builtin_impls[i]))
-                        snprintf(out[n++], 24, "%s", builtin_impls[i]);
-                continue;
-            }
-            if (!mb_impl_find(t)) {
-                snprintf(bad, badlen, "%s", t);
-                return -1;
-            }
-            snprintf(out[n++], 24, "%.23s", t);
-            if (!strcmp(t, "naive"))
-                *naive_explicit = 1;
+    /* the suite's list is handled like --impl: "all" expands to every built-in
+     * implementation, a name given besides it (naive) counts as explicit */
+    char buf[MB_MAX_CASE_IMPLS * 25 + 8] = "";
+    if (!list) {
+        if (c->impl_all || c->n_impls == 0)
+            snprintf(buf, sizeof buf, "all");
+        for (int i = 0; !c->impl_all && i < c->n_impls; i++) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, sizeof buf - l, "%s%s", i ? "," : "", c->impls[i]);
         }
-        return n;
+        list = buf;
     }
-    if (!c->impl_all) {
-        for (int i = 0; i < c->n_impls && n < max; i++) {
-            snprintf(out[n++], 24, "%s", c->impls[i]);
-            if (!strcmp(c->impls[i], "naive"))
-                *naive_explicit = 1;
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", list);
+    char *save = NULL;
+    for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        if (!strcmp(t, "all")) {
+            for (size_t i = 0; i < sizeof builtin_impls / sizeof *builtin_impls; i++)
+                if (mb_impl_find(builtin_impls[i]))
+                    n = add_impl(out, n, max, builtin_impls[i]);
+            continue;
         }
-        return n;
+        if (!mb_impl_find(t)) {
+            snprintf(bad, badlen, "%s", t);
+            return -1;
+        }
+        n = add_impl(out, n, max, t);
+        if (!strcmp(t, "naive"))
+            *naive_explicit = 1;
     }
-    for (size_t i = 0; i < sizeof builtin_impls / sizeof *builtin_impls && n < max; i++)
-        if (mb_impl_find(builtin_impls[i]))
-            snprintf(out[n++], 24, "%s", builtin_impls[i]);
     return n;
+}
+
+int mb_kill_looks_like_oom(int64_t peak_rss, int64_t mem_total)
+{
+    /* the OOM killer picks the biggest process; a case that used less than 40 % of the
+     * memory was more likely killed by someone else */
+    return peak_rss > 0 && mem_total > 0 && (double)peak_rss >= 0.4 * (double)mem_total;
 }
 
 /* ---- child side ----------------------------------------------------------------------- */
@@ -131,22 +149,39 @@ static void emit_samples(void *ctx, int i, const double *ns, size_t n)
 
 /* ---- parent side ---------------------------------------------------------------------- */
 
-static int read_all(int fd, void *p, size_t n)
+/* Reads n bytes from the non-blocking fd, polling until deadline (mb_now_s() clock).
+ * 0 on success, -1 on EOF or error, -2 when the deadline passed. */
+static int read_until(int fd, void *p, size_t n, double deadline)
 {
     char *c = p;
     while (n) {
         ssize_t r = read(fd, c, n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
+        if (r > 0) {
+            c += r;
+            n -= (size_t)r;
+            continue;
         }
         if (r == 0)
             return -1;
-        c += r;
-        n -= (size_t)r;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        double left = deadline - mb_now_s();
+        if (left <= 0)
+            return -2;
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, (int)fmin(left * 1000 + 1, 60000));
+        if (pr < 0 && errno != EINTR)
+            return -1;
     }
     return 0;
+}
+
+static int64_t mem_total_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    return pages > 0 && psize > 0 ? (int64_t)pages * psize : -1;
 }
 
 static void failed_row(const mb_case *c, const char *impl, const mb_exec_config *cfg,
@@ -183,6 +218,15 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         if (pid == 0) {
             close(fds[0]);
             signal(SIGPIPE, SIG_IGN);
+            /* best effort: under memory pressure the OOM killer takes the case, not the
+             * harness that records its fate */
+            int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+            if (oom >= 0) {
+                if (write(oom, "1000", 4) < 0) {
+                    /* not allowed: keep the default score */
+                }
+                close(oom);
+            }
             child_ctx cc = {fds[1], next};
             mb_exec_emit emit = {emit_start, emit_row, emit_samples, &cc};
             mb_exec_case(c, impls + next, n - next, naive_explicit, cfg, &emit);
@@ -190,6 +234,7 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             _exit(0);
         }
         close(fds[1]);
+        fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
         int current = -1, timed_out = 0;
         double deadline = mb_now_s() + timeout_s;
         for (;;) {
@@ -206,7 +251,13 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             if (pr == 0)
                 continue;
             msg_hdr h;
-            if (read_all(fds[0], &h, sizeof h))
+            int rr = read_until(fds[0], &h, sizeof h, deadline);
+            if (rr == -2) {
+                kill(pid, SIGKILL);
+                timed_out = 1;
+                break;
+            }
+            if (rr)
                 break;   /* EOF: child finished or died */
             if (h.len > (64u << 20)) {
                 kill(pid, SIGKILL);
@@ -215,7 +266,14 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             void *payload = NULL;
             if (h.len) {
                 payload = malloc(h.len);
-                if (!payload || read_all(fds[0], payload, h.len)) {
+                rr = payload ? read_until(fds[0], payload, h.len, deadline) : -1;
+                if (rr == -2) {
+                    free(payload);
+                    kill(pid, SIGKILL);
+                    timed_out = 1;
+                    break;
+                }
+                if (rr) {
                     free(payload);
                     break;
                 }
@@ -232,7 +290,9 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
                 const double *ns = payload;
                 size_t cnt = h.len / sizeof(double);
                 for (size_t i = 0; i < cnt; i++)
-                    sink->sample(sink->ctx, c->desc, impls[h.impl], (int)i, (int64_t)llround(ns[i]));
+                    sink->sample(sink->ctx, c->desc, impls[h.impl], cfg->threads,
+                                 cfg->cache_cold ? "cold" : "warm", (int)i,
+                                 (int64_t)llround(ns[i]));
             }
             free(payload);
         }
@@ -258,9 +318,16 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
                      timeout_s, current >= 0 ? "" : " (during case setup)", repro);
         } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
             st = "crashed";
-            snprintf(reason, sizeof reason,
-                     "killed by SIGKILL, not by the harness: likely out of memory (peak RSS %.1f MiB); repro: %s",
-                     (double)rss / (1 << 20), repro);
+            int64_t total = mem_total_bytes();
+            if (mb_kill_looks_like_oom(rss, total))
+                snprintf(reason, sizeof reason,
+                         "killed by SIGKILL (not by the harness): likely out of memory (peak RSS "
+                         "%.1f MiB of %.1f MiB); repro: %s",
+                         (double)rss / (1 << 20), (double)total / (1 << 20), repro);
+            else
+                snprintf(reason, sizeof reason,
+                         "killed by SIGKILL from outside (not by the harness; peak RSS %.1f MiB, "
+                         "not near the memory size); repro: %s", (double)rss / (1 << 20), repro);
         } else if (WIFSIGNALED(status)) {
             st = "crashed";
             snprintf(reason, sizeof reason, "%s (%s)%s; repro: %s", mb_signal_name(WTERMSIG(status)),

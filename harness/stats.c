@@ -115,12 +115,17 @@ void mb_summarize(const double *x, size_t n, mb_summary *s)
     double ss = 0;
     for (size_t i = 0; i < n; i++)
         ss += (c[i] - s->mean) * (c[i] - s->mean);
-    s->cv = n > 1 && s->mean != 0 ? sqrt(ss / (double)(n - 1)) / s->mean : 0;
+    /* one sample has no spread to estimate: NAN, not 0 */
+    s->cv = n < 2 ? NAN : s->mean != 0 ? sqrt(ss / (double)(n - 1)) / s->mean : 0;
     s->mad = mb_mad(c, n);
     size_t lo, hi;
-    mb_median_ci_ranks(n, 0.95, &lo, &hi);
-    s->ci_lo = c[lo];
-    s->ci_hi = c[hi];
+    if (mb_median_ci_ranks(n, 0.95, &lo, &hi) == 0) {
+        s->ci_lo = c[lo];
+        s->ci_hi = c[hi];
+    } else {
+        /* n < 6: no distribution-free 95 % CI exists (even min..max covers less) */
+        s->ci_lo = s->ci_hi = NAN;
+    }
     free(c);
 }
 
@@ -219,5 +224,36 @@ int mb_mann_whitney(const double *x, size_t n, const double *y, size_t m, double
     *p = erfc(z / sqrt(2.0));
     if (*p > 1)
         *p = 1;
+    return 0;
+}
+
+int mb_holm(const double *p, size_t m, double *adj)
+{
+    if (m == 0)
+        return 0;
+    size_t *ord = malloc(m * sizeof *ord);
+    if (!ord)
+        return -1;
+    for (size_t i = 0; i < m; i++)
+        ord[i] = i;
+    /* ascending p, stable (insertion sort: m is the number of cases, small) */
+    for (size_t i = 1; i < m; i++) {
+        size_t v = ord[i], j = i;
+        while (j > 0 && p[ord[j - 1]] > p[v]) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = v;
+    }
+    double run = 0;
+    for (size_t r = 0; r < m; r++) {
+        double a = (double)(m - r) * p[ord[r]];
+        if (a > 1)
+            a = 1;
+        if (a > run)
+            run = a;   /* monotone: never below an earlier (smaller) p's adjustment */
+        adj[ord[r]] = run;
+    }
+    free(ord);
     return 0;
 }

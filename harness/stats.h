@@ -10,8 +10,9 @@ typedef struct {
     size_t n;
     double median, min, max, mean, p95;
     double mad;          /* median absolute deviation from the median (unscaled) */
-    double ci_lo, ci_hi; /* 95 % CI of the median (order statistics); equal to min/max when n < 6 */
-    double cv;           /* standard deviation / mean */
+    double ci_lo, ci_hi; /* 95 % CI of the median (order statistics); NAN when n < 6, where no
+                          * distribution-free 95 % interval exists (written as an empty field) */
+    double cv;           /* standard deviation / mean; NAN when n == 1 */
 } mb_summary;
 
 /* Quantile q in [0,1] of sorted x (linear interpolation between order statistics, type 7). */
@@ -33,5 +34,10 @@ void mb_summarize(const double *x, size_t n, mb_summary *s);
  * and continuity correction, or exact enumeration when n, m <= 10 and there are no ties.
  * Returns 0, or -1 when n or m is 0. */
 int mb_mann_whitney(const double *x, size_t n, const double *y, size_t m, double *U, double *p);
+
+/* Holm's step-down adjustment of m p-values (family-wise error rate): with p sorted ascending,
+ * adj_(i) = max over j <= i of min(1, (m - j + 1) p_(j)); adj[] is in the order of p[].
+ * 0, or -1 when out of memory. */
+int mb_holm(const double *p, size_t m, double *adj);
 
 #endif

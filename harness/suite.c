@@ -53,6 +53,8 @@ typedef struct {
     int cur_is_defaults;
     char pending_name[64];      /* last section header seen by the reader */
     int pending_line;
+    int n_headers;              /* section header lines seen by the reader */
+    int cur_header;             /* n_headers when cur was started */
     int long_line;              /* first line longer than inih's buffer, 0 if none */
     int in_long_line;
     int max_line;               /* inih's line buffer, as it passes it to the reader */
@@ -162,6 +164,7 @@ static char *reader(char *str, int num, void *stream)
             memcpy(c->pending_name, p + 1, n);
             c->pending_name[n] = '\0';
             c->pending_line = c->line;
+            c->n_headers++;
         }
     }
     return r;
@@ -173,14 +176,25 @@ static int handler(void *user, const char *sec_name, const char *name, const cha
     loader *L = c->L;
     if (L->failed)
         return 1;
-    /* a new section starts when inih reports a different name */
-    if (!c->cur || strcmp(sec_name, c->cur_name) != 0) {
+    /* a new section starts when inih reports a different name, or when the reader saw a new
+     * header line (inih reports two consecutive [x] sections as one) */
+    if (!c->cur || strcmp(sec_name, c->cur_name) != 0 || c->n_headers != c->cur_header) {
         snprintf(c->cur_name, sizeof c->cur_name, "%s", sec_name);
+        c->cur_header = c->n_headers;
         c->cur_is_defaults = is_defaults_name(sec_name);
         if (c->cur_is_defaults)
             c->cur = c->defaults_target;
         else {
             int line = !strcmp(c->pending_name, sec_name) ? c->pending_line : c->line;
+            for (int i = 0; i < L->n_sections; i++)
+                if (!strcmp(L->sections[i]->name, sec_name)) {
+                    char first[400];
+                    snprintf(first, sizeof first, "%s:%d", L->sections[i]->file,
+                             L->sections[i]->line);
+                    return fail(L, c->file, line,
+                                "duplicate section [%s] (first at %s); give each section its own name",
+                                sec_name, first);
+                }
             c->cur = new_section(L, sec_name, c->file, line);
             if (!c->cur)
                 return 1;
@@ -336,34 +350,79 @@ static int parse_pos_double(const char *s, double *out)
 }
 
 /* Adds c's implementations to those of the same case d (sections that overlap, e.g. one
- * listing blas and another merged for the same shapes). */
-static void merge_impls(mb_case *d, const mb_case *c)
+ * listing blas and another merged for the same shapes). `impl = all` (impl_all) counts as the
+ * list "all"; the union keeps "all" and every explicit name (naive at large sizes). 0, or -1
+ * when the union has more than MB_MAX_CASE_IMPLS names. */
+static int merge_impls(mb_case *d, const mb_case *c)
 {
-    if (d->impl_all)
-        return;
-    if (c->impl_all) {
+    char u[2 * MB_MAX_CASE_IMPLS + 2][24];
+    int n = 0;
+    const mb_case *both[2] = {d, c};
+    for (int b = 0; b < 2; b++) {
+        if (both[b]->impl_all)
+            snprintf(u[n++], sizeof u[0], "all");
+        for (int i = 0; i < both[b]->n_impls; i++) {
+            int have = 0;
+            for (int j = 0; j < n; j++)
+                have |= !strcmp(u[j], both[b]->impls[i]);
+            if (!have)
+                memcpy(u[n++], both[b]->impls[i], sizeof u[0]);
+        }
+    }
+    /* drop duplicate "all" */
+    int k = 0, seen_all = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(u[i], "all")) {
+            if (seen_all)
+                continue;
+            seen_all = 1;
+        }
+        memcpy(u[k++], u[i], sizeof u[0]);
+    }
+    n = k;
+    if (n == 1 && !strcmp(u[0], "all")) {
         d->impl_all = 1;
         d->n_impls = 0;
-        return;
+        return 0;
     }
-    for (int i = 0; i < c->n_impls; i++) {
-        int have = 0;
-        for (int j = 0; j < d->n_impls; j++)
-            have |= !strcmp(d->impls[j], c->impls[i]);
-        if (!have && d->n_impls < MB_MAX_CASE_IMPLS)
-            memcpy(d->impls[d->n_impls++], c->impls[i], sizeof d->impls[0]);
-    }
+    if (n > MB_MAX_CASE_IMPLS)
+        return -1;
+    d->impl_all = 0;
+    d->n_impls = n;
+    memcpy(d->impls, u, (size_t)n * sizeof u[0]);
+    return 0;
 }
 
-static int push_case(mb_suite *s, const mb_case *c)
+static int same_setting(double a, double b)
 {
-    /* the same case twice runs once: the first section's settings, every listed
-     * implementation */
-    for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->cases[i].desc, c->desc)) {
-            merge_impls(&s->cases[i], c);
-            return 0;
+    return a == b;
+}
+
+/* 0 added or merged; -1 out of memory; -2 conflicting settings (message in why); -3 too many
+ * implementations after merging. */
+static int push_case(mb_suite *s, const mb_case *c, char *why, size_t whylen)
+{
+    /* the same shape with the same harness settings is one case: it runs once, with every
+     * implementation listed; threads and cache are sweep keys (another value is another case);
+     * reps, min_time and timeout must agree */
+    for (size_t i = 0; i < s->n; i++) {
+        mb_case *d = &s->cases[i];
+        if (strcmp(d->desc, c->desc) != 0 || d->threads != c->threads || d->cache != c->cache)
+            continue;
+        const char *what = NULL;
+        if (d->reps != c->reps)
+            what = "reps";
+        else if (!same_setting(d->min_time, c->min_time))
+            what = "min_time";
+        else if (!same_setting(d->timeout, c->timeout))
+            what = "timeout";
+        if (what) {
+            snprintf(why, whylen, "case %s is also in the section at %s with another %s; "
+                     "use the same setting or another shape", c->desc, d->origin, what);
+            return -2;
         }
+        return merge_impls(d, c) ? -3 : 0;
+    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
         mb_case *nc = realloc(s->cases, cap * sizeof *nc);
@@ -434,8 +493,17 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
             if (sw[i].n == 1 && !strcmp(sw[i].item[0], "all"))
                 break;
             c.impl_all = 0;
-            for (int j = 0; j < sw[i].n && j < MB_MAX_CASE_IMPLS; j++) {
-                if (!mb_impl_find(sw[i].item[j]))
+            /* `all, naive`: every implementation plus naive named explicitly, as --impl */
+            if (sw[i].n > MB_MAX_CASE_IMPLS)
+                return fail(L, e->file, e->line, "impl: more than %s names in the list ('%s')",
+                            "16", e->value);
+            for (int j = 0; j < sw[i].n; j++) {
+                int dup = 0;
+                for (int q = 0; q < c.n_impls; q++)
+                    dup |= !strcmp(c.impls[q], sw[i].item[j]);
+                if (dup)
+                    continue;
+                if (strcmp(sw[i].item[j], "all") != 0 && !mb_impl_find(sw[i].item[j]))
                     return fail(L, e->file, e->line,
                                 "unknown implementation '%s' (see `moebench list`)%s",
                                 sw[i].item[j], "");
@@ -452,7 +520,14 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
     mb_spec_format(&c.spec, c.desc, sizeof c.desc);
     if (L->suite->n >= MAX_CASES)
         return fail(L, sec->file, sec->line, "more than 100000 cases%s%s", "", "");
-    if (push_case(L->suite, &c))
+    char why[1024];
+    int pr = push_case(L->suite, &c, why, sizeof why);
+    if (pr == -2)
+        return fail(L, sec->file, sec->line, "%s%s", why, "");
+    if (pr == -3)
+        return fail(L, sec->file, sec->line, "case %s: more than 16 implementations after "
+                    "merging the sections that list it%s", c.desc, "");
+    if (pr)
         return fail(L, sec->file, sec->line, "out of memory%s%s", "", "");
     return 1;
 }

@@ -1,12 +1,16 @@
 /* Suite files (INI, parsed with inih). A section is a group of cases; its keys are spec keys
- * (T B S h o f r E k alpha p act tasks te share shard seed dtype), `variant`, `impl` (`all` or
- * a list) and harness settings (reps, min_time, cache, timeout, threads). A comma list is a
- * sweep: the section expands to the cartesian product of its lists (`impl` excepted: it lists
- * the implementations each case runs). [defaults] (also [default], [common] or keys before
- * any section) applies to every section; `include = other.ini` (relative to the including
- * file) pulls the other file's [defaults] into the section where it appears, and adds its
- * case sections. Every case is validated at load time; the first problem is reported as
- * "file:line: reason" and nothing is returned. */
+ * (T B S h o f r E k alpha p act tasks te share shard seed dtype), `variant`, `impl` (`all`, a
+ * list, or `all, naive`: every implementation plus naive named explicitly, as --impl; at most
+ * MB_MAX_CASE_IMPLS names) and harness settings (reps, min_time, cache, timeout, threads). A
+ * comma list is a sweep: the section expands to the cartesian product of its lists (`impl`
+ * excepted: it lists the implementations each case runs); threads and cache are sweep keys like
+ * the shape keys. A case is shape x threads x cache: two sections giving the same one run it
+ * once with the union of their implementations, and must agree on reps, min_time and timeout
+ * (else an error). Section names are unique. [defaults] (also [default], [common] or keys
+ * before any section) applies to every section; `include = other.ini` (relative to the
+ * including file) pulls the other file's [defaults] into the section where it appears, and
+ * adds its case sections. Every case is validated at load time; the first problem is reported
+ * as "file:line: reason" and nothing is returned. */
 #ifndef MOEBENCH_SUITE_H
 #define MOEBENCH_SUITE_H
 

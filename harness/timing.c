@@ -22,6 +22,17 @@ void mb_timing_opts_default(mb_timing_opts *o)
     o->ci_target = 0.05;
 }
 
+int64_t mb_calib_next_iters(int64_t iters, double elapsed, double target)
+{
+    if (elapsed >= target || iters >= (int64_t)1 << 40)
+        return 0;
+    double mult = target * 1.4 / fmax(elapsed, 1e-9);
+    if (elapsed / target <= 0.1 && mult > 10)
+        mult = 10;
+    int64_t next = (int64_t)ceil((double)iters * mult);
+    return next > iters ? next : iters + 1;
+}
+
 static int run_iters(mb_timed_fn fn, void *ctx, int64_t iters, double *elapsed)
 {
     double t0 = mb_now_s();
@@ -56,14 +67,16 @@ void mb_timing_verdict(mb_timing *t, double ci_target)
         return;
     mb_summarize(t->ns, t->n, &t->s);
     double med = t->s.median;
-    t->ci_half = med > 0 ? fmax(med - t->s.ci_lo, t->s.ci_hi - med) / med : 0;
     size_t lo, hi;
     if (mb_median_ci_ranks(t->n, 0.95, &lo, &hi) != 0) {
+        /* no distribution-free 95 % CI of the median below 6 samples: ci_lo/ci_hi are NAN */
+        t->ci_half = NAN;
         t->unstable = 1;
         snprintf(t->reason, sizeof t->reason,
-                 "unstable: only %zu samples, too few for a 95%% CI; raise --reps or --min-time",
+                 "unstable: only %zu samples, too few samples for a 95%% CI; raise --reps or --min-time",
                  t->n);
-    } else if (t->ci_half > ci_target) {
+    } else if ((t->ci_half = med > 0 ? fmax(med - t->s.ci_lo, t->s.ci_hi - med) / med : 0) >
+               ci_target) {
         t->unstable = 1;
         snprintf(t->reason, sizeof t->reason,
                  "unstable: CI ±%.0f%% of the median (target %.0f%%); close other programs / raise --min-time",
@@ -94,15 +107,10 @@ int mb_time_fn(mb_timed_fn fn, void *ctx, const mb_timing_opts *o, mb_timing *t)
     for (;;) {
         if ((rc = run_iters(fn, ctx, t->iters, &elapsed)))
             return rc;
-        if (elapsed >= target || t->iters >= (int64_t)1 << 40)
+        int64_t next = mb_calib_next_iters(t->iters, elapsed, target);
+        if (next == 0 || mb_now_s() - start > o->budget / 2)
             break;
-        if (mb_now_s() - start > o->budget / 2)
-            break;
-        double mult = target * 1.4 / fmax(elapsed, 1e-9);
-        if (elapsed / target <= 0.1 && mult > 10)
-            mult = 10;
-        int64_t next = (int64_t)ceil((double)t->iters * mult);
-        t->iters = next > t->iters ? next : t->iters + 1;
+        t->iters = next;
     }
 
     int max_reps = o->max_reps > reps ? o->max_reps : reps;

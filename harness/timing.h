@@ -25,7 +25,7 @@ typedef struct {
     size_t n;           /* samples taken */
     double *ns;         /* n per-call times in nanoseconds (malloc'd; free with mb_timing_free) */
     mb_summary s;       /* summary of ns */
-    double ci_half;     /* max(median - ci_lo, ci_hi - median) / median */
+    double ci_half;     /* max(median - ci_lo, ci_hi - median) / median; NAN below 6 samples */
     int unstable;
     char reason[160];   /* why unstable, with what to do */
 } mb_timing;
@@ -36,6 +36,11 @@ void mb_timing_opts_default(mb_timing_opts *o);
 /* 0 on success; the fn's non-zero return otherwise (t->n holds the samples so far). */
 int mb_time_fn(mb_timed_fn fn, void *ctx, const mb_timing_opts *o, mb_timing *t);
 void mb_timing_free(mb_timing *t);
+
+/* The calibration rule as a pure function: a sample of `iters` calls took `elapsed` seconds,
+ * aiming for `target` seconds; returns the next iteration count (x 1.4 target/elapsed, at most
+ * x 10 while elapsed <= target/10, always at least iters + 1), or 0 when calibration is done. */
+int64_t mb_calib_next_iters(int64_t iters, double elapsed, double target);
 
 /* Instability verdict of a finished measurement, with a suggestion (exposed for tests). */
 void mb_timing_verdict(mb_timing *t, double ci_target);

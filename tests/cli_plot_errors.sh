@@ -78,6 +78,14 @@ echo "plot this is not gnuplot" >>"$TMP/plots/memory.gp"
 expect_fail "broken template" "memory.gp" env MOEBENCH_PLOTS_DIR="$TMP/plots" "$MB" plot "$TMP/badtemplate"
 no_output "$TMP/badtemplate"
 
+# 6b. a hung gnuplot is killed at the deadline (MOEBENCH_GNUPLOT_TIMEOUT), with a message
+mkrun "$TMP/hung"
+mkdir -p "$TMP/fakebin"
+printf '#!/bin/sh\nexec sleep 60\n' >"$TMP/fakebin/gnuplot"
+chmod +x "$TMP/fakebin/gnuplot"
+expect_fail "hung gnuplot" "did not finish" env PATH="$TMP/fakebin:$PATH" MOEBENCH_GNUPLOT_TIMEOUT=0.5 "$MB" plot "$TMP/hung"
+no_output "$TMP/hung"
+
 # 7. compare with a bad side names that side's file; usage errors exit 2
 expect_fail "compare missing B" "$TMP/empty/results.csv: missing" "$MB" compare "$DATA/results_a" "$TMP/empty"
 expect_fail "compare truncated A" "truncated" "$MB" compare "$TMP/trunc" "$DATA/results_b"

@@ -11,6 +11,10 @@ case.txt:
     line 2: "weights: NAME ..."  (files NAME.npy, layouts as in kernels/include/moebench/weights.h)
     line 3: "inputs: X [task] [R]"
     line 4: "outputs: Y [idx w loss] [gate]"
+Weight scales follow kernels/core/weights.c (the values themselves come from numpy, not from the C
+fill): linears N(0, 1/d_in), LoRA A/B uniform, and for sparse_mlp shard=1 the experts' Wd drawn as
+slices of one MLP of width f, N(0, 1/f) (regenerated for that change: only
+sparse_mlp_shard1_gelu/{Wd,Y}.npy differ; the data stays ~850 KB).
 The forward formulas below are written independently of the C code, from spec Part 1
 (/work/shared/spec/variants.md), with torch ops. Routed cases are re-drawn until no token has two
 router probabilities within 1e-4 of each other around its top-k boundary, because torch.topk does
@@ -206,7 +210,9 @@ def make_sparse_mlp(name, seed, T, h, f, E, k, act, shard):
         Wr = c.w("Wr", c.normal((E, h), 1.0 / np.sqrt(h)))
         Wg = c.w("Wg", c.normal((E, fe, h), 1.0 / np.sqrt(h)))
         Wu = c.w("Wu", c.normal((E, fe, h), 1.0 / np.sqrt(h)))
-        Wd = c.w("Wd", c.normal((E, h, fe), 1.0 / np.sqrt(fe)))
+        # shard=1: the experts are slices of ONE MLP of width f, so Wd is drawn with that
+        # MLP's fan-in f (N(0, 1/f)), as kernels/core/weights.c does; shard=0: fan-in fe = f.
+        Wd = c.w("Wd", c.normal((E, h, fe), 1.0 / np.sqrt(f)))
         X = c.x("X", c.normal((T, h), 1.0))
         rt = route(c, X, Wr, k)
         if rt is None:

@@ -1,5 +1,6 @@
-/* The avx512 implementation (shared variant code on the AVX-512 provider, plus the fused
- * kernels) against mb_impl_naive on small edge shapes: T = 1, odd sizes, routed cases where some
+/* The avx512 implementation (every variant runs a fused kernel, kernels/fused/) and, separately,
+ * the shared variant code (kernels/variants/var_*.c) on the AVX-512 GEMM provider, each against
+ * mb_impl_naive on small edge shapes: T = 1, odd sizes, routed cases where some
  * experts get no token or a single one, every mixlora share mode, sparse_mlp shard 0/1, on 1 and
  * 2 threads. Routing must agree exactly, then values within the library tolerance.
  * Skipped (and says so) where the probe refuses AVX-512; then it checks the refusal instead. */
@@ -10,6 +11,22 @@
 #include "moebench/moebench.h"
 #include "moebench/cpu.h"
 #include "../kernels/variants/variants.h"   /* the shared variant code, for bit-identity */
+/* kernels/fused/fused_avx512.h (its include path is the library's private one) */
+const mb_variant_ops *mb_fused_avx512_ops(const mb_spec *s);
+
+/* The avx512 implementation as registered, or the shared variant code on the avx512 provider
+ * (which mb_impl_avx512 never reaches: fused_select.c sends every variant to a fused kernel). */
+static mb_status shared_prepare(const mb_spec *s, const mb_weights *w, mb_state **st, mb_err *err)
+{
+    return mb_variant_prepare(&mb_gemm_avx512, s, w, st, err);
+}
+static const char *shared_unsupported(const mb_spec *s)
+{
+    return mb_variant_unsupported(&mb_gemm_avx512, s);
+}
+static const mb_impl shared_avx512 = {
+    "avx512-shared", shared_unsupported, shared_prepare, mb_variant_forward, mb_variant_release
+};
 
 static const char *cases[] = {
     "lora:T=1,h=17,o=33,r=3",
@@ -44,7 +61,7 @@ static const char *cases[] = {
     "router:T=11,h=33,E=6,k=3",
 };
 
-static void run_case(const char *desc, int threads)
+static void run_case(const mb_impl *impl, const char *desc, int threads)
 {
     mb_spec s;
     mb_err err;
@@ -63,20 +80,20 @@ static void run_case(const char *desc, int threads)
          mb_forward_info_alloc(&s, &fi, &err) == MB_OK && mb_forward_info_alloc(&s, &fr, &err) == MB_OK;
     CHECK_MSG(ok, "%s: setup: %s", desc, err.msg);
     if (ok) {
-        const char *why = mb_impl_avx512.unsupported(&s);
-        CHECK_MSG(why == NULL, "%s: avx512 unsupported: %s", desc, why);
+        const char *why = impl->unsupported(&s);
+        CHECK_MSG(why == NULL, "%s: %s unsupported: %s", desc, impl->name, why);
         mb_set_threads(threads);
         ok = mb_run_once(&mb_impl_naive, &s, &w, &in, &ref, &fr, &err) == MB_OK;
         CHECK_MSG(ok, "%s: naive: %s", desc, err.msg);
         /* poison Y: forward must write every element */
         for (int64_t i = 0; i < mb_tensor_numel(&y); i++) mb_f32(&y)[i] = nanf("");
-        int ok2 = mb_run_once(&mb_impl_avx512, &s, &w, &in, &y, &fi, &err) == MB_OK;
-        CHECK_MSG(ok2, "%s threads=%d: avx512: %s", desc, threads, err.msg);
+        int ok2 = mb_run_once(impl, &s, &w, &in, &y, &fi, &err) == MB_OK;
+        CHECK_MSG(ok2, "%s threads=%d: %s: %s", desc, threads, impl->name, err.msg);
         if (ok && ok2) {
             if (fr.routing.idx) {
                 int64_t bad = -1;
                 CHECK_MSG(mb_routing_equal(&fi.routing, &fr.routing, &bad) == 0,
-                          "%s threads=%d: routing differs at token %lld", desc, threads, (long long)bad);
+                          "%s %s threads=%d: routing differs at token %lld", impl->name, desc, threads, (long long)bad);
                 for (int64_t e = 0; e < s.E; e++)
                     CHECK(fi.routing.counts[e] == fr.routing.counts[e]);
                 CHECK_NEAR(fi.routing.aux_loss, fr.routing.aux_loss, 1e-4);
@@ -90,11 +107,11 @@ static void run_case(const char *desc, int threads)
                     double d = fabs((double)fi.gate[i] - fr.gate[i]);
                     md = d > md ? d : md;
                 }
-                CHECK_MSG(md <= 1e-5, "%s threads=%d: gate differs by %g", desc, threads, md);
+                CHECK_MSG(md <= 1e-5, "%s %s threads=%d: gate differs by %g", impl->name, desc, threads, md);
             }
             mb_cmp c = mb_compare(&s, &y, &ref);
-            CHECK_MSG(c.pass, "%s threads=%d: max_abs_err %g (atol %g) first bad %lld", desc,
-                      threads, c.max_abs_err, c.atol, (long long)c.first_bad);
+            CHECK_MSG(c.pass, "%s %s threads=%d: max_abs_err %g (atol %g) first bad %lld",
+                      impl->name, desc, threads, c.max_abs_err, c.atol, (long long)c.first_bad);
         }
     }
     mb_forward_info_free(&fi); mb_forward_info_free(&fr);
@@ -140,6 +157,25 @@ static void router_bit_identical(int E, int threads)
     mb_inputs_free(&in); mb_weights_free(&w);
 }
 
+/* The fused mixlora stages stacked / scaled copies in one buffer: with r > f and h > 2f the
+ * per-expert [Ag_e; Au_e] (2rh floats) is its largest use. mb_spec_validate refuses r > f, so
+ * this calls the fused prepare directly (an ASan build catches an undersized buffer). */
+static void mixlora_staging(void)
+{
+    mb_spec s;
+    mb_err err;
+    mb_weights w;
+    memset(&w, 0, sizeof w);
+    CHECK(mb_spec_parse("mixlora:T=3,h=40,f=4,r=6,E=2,k=1", &s, &err) == MB_OK);
+    const mb_variant_ops *ops = mb_fused_avx512_ops(&s);
+    CHECK(ops != NULL);
+    if (!ops || mb_weights_create(&s, &w, &err) != MB_OK) return;
+    void *priv = NULL;
+    CHECK_MSG(ops->prepare(&mb_gemm_avx512, &s, &w, &priv, &err) == MB_OK, "%s", err.msg);
+    if (priv) ops->release(priv);
+    mb_weights_free(&w);
+}
+
 int main(void)
 {
     const char *why = NULL;
@@ -151,9 +187,18 @@ int main(void)
         CHECK(u != NULL && strcmp(u, why) == 0);
         return mb_test_result("test_avx512_impl");
     }
+    int seen[MB_NUM_VARIANTS] = {0};
     for (int threads = 1; threads <= 2; threads++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            run_case(cases[i], threads);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            run_case(&mb_impl_avx512, cases[i], threads);
+            run_case(&shared_avx512, cases[i], threads);   /* the provider under every variant */
+            mb_spec s;
+            mb_err err;
+            if (mb_spec_parse(cases[i], &s, &err) == MB_OK) seen[s.variant] = 1;
+        }
+    for (int v = 0; v < MB_NUM_VARIANTS; v++)
+        CHECK_MSG(seen[v], "no case runs %s on the shared code", mb_variant_name((mb_variant_id)v));
+    mixlora_staging();
     router_bit_identical(8, 1);    /* skinny logits kernel */
     router_bit_identical(40, 2);   /* panel kernel, GEMV for the 1-token tail block */
     return mb_test_result("test_avx512_impl");

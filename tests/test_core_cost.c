@@ -53,6 +53,86 @@ static void test_cost(void)
     CHECK_NEAR(mb_cost_of(&s, NULL).flops / 1e9, 0.364, 0.001);
 }
 
+static void cost_impl_is(const char *desc, const char *impl, const int64_t *counts, double flops,
+                         double wbytes, double bytes)
+{
+    mb_spec s = spec(desc);
+    mb_cost c = mb_cost_of_impl(&s, impl, counts);
+    CHECK_MSG(c.flops == flops, "%s %s: flops %.17g, want %.17g", desc, impl ? impl : "(null)",
+              c.flops, flops);
+    CHECK_MSG(c.weight_bytes == wbytes, "%s %s: weight bytes %.17g, want %.17g", desc,
+              impl ? impl : "(null)", c.weight_bytes, wbytes);
+    CHECK_MSG(c.bytes == bytes, "%s %s: bytes %.17g, want %.17g", desc, impl ? impl : "(null)",
+              c.bytes, bytes);
+    CHECK_NEAR(c.intensity, flops / bytes, 1e-12);
+}
+
+/* Implementation-aware costs: `merged` computes the merged GEMMs only (spec Part 1, "Merged
+ * weights"); the other implementations and the unmergeable variants get the variant formula. */
+static void test_cost_of_impl(void)
+{
+    /* lora: one GEMM, 2Tho = 60, W' 15 elements; X 6 + Y 10 elements */
+    cost_impl_is("lora:T=2,h=3,o=5,r=1", "merged", NULL, 60, 4 * 15, 60 + 4 * 16);
+    /* mlp_lora: 6Thf = 144, three merged projections 3hf = 36 */
+    cost_impl_is("mlp_lora:T=2,h=3,f=4,r=1", "merged", NULL, 144, 4 * 36, 144 + 4 * 12);
+    /* moelora: 2Tho = 60, one W' (15) per task present: min(B=2, tasks+1=4) = 2 */
+    cost_impl_is("moelora:B=2,S=1,h=3,o=5,r=2,E=2,tasks=3,te=4", "merged", NULL, 60, 4 * 30,
+                 120 + 4 * 16);
+    /* B=3 sequences but only tasks+1 = 2 distinct tasks: 2 W'; T=3: 2*3*3*5 = 90 */
+    cost_impl_is("moelora:B=3,S=1,h=3,o=5,r=2,E=2,tasks=1,te=4", "merged", NULL, 90, 4 * 30,
+                 120 + 4 * 24);
+    /* mixlora = sparse_mlp with E=4 full experts: router 2ThE = 48, 6kThf = 288; weights
+     * router Eh = 12 + experts hit x 3hf = 36 each */
+    cost_impl_is("mixlora:T=2,h=3,f=4,r=1,E=4,k=2", "merged", NULL, 48 + 288, 4 * (12 + 144),
+                 4 * 156 + 4 * 12);
+    int64_t counts4[4] = {1, 0, 3, 0};
+    cost_impl_is("mixlora:T=2,h=3,f=4,r=1,E=4,k=2,share=none", "merged", counts4, 48 + 288,
+                 4 * (12 + 72), 4 * 84 + 4 * 12);
+    /* not merged: the variant formulas of test_cost */
+    cost_impl_is("lora:T=2,h=3,o=5,r=1", "blas", NULL, 60 + 32, 4 * 23, 92 + 4 * 16);
+    cost_impl_is("lora:T=2,h=3,o=5,r=1", NULL, NULL, 60 + 32, 4 * 23, 92 + 4 * 16);
+    cost_impl_is("mixlora:T=2,h=3,f=4,r=1,E=4,k=2", "naive", counts4, 48 + 144 + 168, 4 * 90,
+                 360 + 4 * 12);
+    /* no merged form: merged falls back to the variant formula */
+    cost_impl_is("molora:T=2,h=3,o=5,r=1,E=2", "merged", NULL, 60 + 24 + 64, 4 * 37,
+                 148 + 4 * 16);
+    cost_impl_is("sparse_mlp:T=2,h=3,f=8,E=4,k=2,shard=1", "merged", NULL, 48 + 144, 4 * 84,
+                 336 + 4 * 12);
+}
+
+/* Sample standard deviation of a weight tensor. */
+static double weight_std(const mb_weights *w, const char *name)
+{
+    const mb_tensor *t = mb_weights_get(w, name);
+    const int64_t n = mb_tensor_numel(t);
+    const float *v = mb_f32(t);
+    double s = 0.0, s2 = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        s += v[i];
+        s2 += (double)v[i] * v[i];
+    }
+    return sqrt((s2 - s * s / (double)n) / (double)(n - 1));
+}
+
+/* sparse_mlp shard=1: the experts are slices of ONE MLP of width f, so the down projection has
+ * fan-in f (N(0, 1/f)), not the slice width f/E; gate and up keep fan-in h. */
+static void test_sparse_mlp_init_scales(void)
+{
+    mb_err err;
+    mb_weights w;
+    mb_spec s = spec("sparse_mlp:T=1,h=64,f=512,E=8,k=2,shard=1,seed=5");
+    CHECK_MSG(mb_weights_create(&s, &w, &err) == MB_OK, "%s", err.msg);
+    /* 32768 draws each: the sample std is within ~1% of the true one */
+    CHECK_NEAR(weight_std(&w, "Wd"), 1.0 / sqrt(512.0), 0.05 / sqrt(512.0));
+    CHECK_NEAR(weight_std(&w, "Wg"), 1.0 / sqrt(64.0), 0.05 / sqrt(64.0));
+    CHECK_NEAR(weight_std(&w, "Wu"), 1.0 / sqrt(64.0), 0.05 / sqrt(64.0));
+    mb_weights_free(&w);
+    s = spec("sparse_mlp:T=1,h=64,f=64,E=8,k=2,shard=0,seed=5");
+    CHECK_MSG(mb_weights_create(&s, &w, &err) == MB_OK, "%s", err.msg);
+    CHECK_NEAR(weight_std(&w, "Wd"), 1.0 / sqrt(64.0), 0.05 / sqrt(64.0));
+    mb_weights_free(&w);
+}
+
 static void test_compare(void)
 {
     mb_spec s = spec("lora:T=1,h=64,o=4,r=4");
@@ -181,7 +261,9 @@ static void test_registry(void)
     mb_forward_info_free(&info);
 }
 
-/* The naive router's choices agree with mb_route applied to logits computed here. */
+/* The naive router's choices agree with mb_route applied to logits computed here: two
+ * independent routings (the reference sorts in double, core's mb_route selects in k passes on
+ * fp32 p), the same idx (descending p), weights, counts and losses. */
 static void test_naive_router_matches_core_routing(void)
 {
     mb_spec s = spec("router:T=40,h=24,E=6,k=2,seed=3");
@@ -211,6 +293,41 @@ static void test_naive_router_matches_core_routing(void)
               (long long)bad);
     CHECK_NEAR(mine.aux_loss, info.routing.aux_loss, 1e-5);
     CHECK_NEAR(mine.z_loss, info.routing.z_loss, 1e-5);
+    for (int i = 0; i < 40 * 2; i++)
+        CHECK_NEAR(mine.w[i], info.routing.w[i], 1e-6);
+    for (int e = 0; e < 6; e++)
+        CHECK(mine.counts[e] == info.routing.counts[e]);
+    /* The router output Y is the dense combine matrix of the same routing. */
+    for (int t = 0; t < 40; t++)
+        for (int j = 0; j < 2; j++)
+            CHECK(mb_f32(&y)[t * 6 + mine.idx[t * 2 + j]] == info.routing.w[t * 2 + j]);
+    mb_routing_free(&mine);
+
+    /* Exact ties: experts 1, 3 and 4 get identical router rows, so every token has equal
+     * p for them; both routings must break the tie to the lower index, in descending p. */
+    float *Wm = mb_f32(mb_weights_get_mut(&w, "Wr"));
+    for (int i = 0; i < 24; i++)
+        Wm[3 * 24 + i] = Wm[4 * 24 + i] = Wm[1 * 24 + i] = 0.5f;
+    CHECK_MSG(mb_run_once(naive, &s, &w, &in, &y, &info, &err) == MB_OK, "%s", err.msg);
+    for (int t = 0; t < 40; t++)
+        for (int e = 0; e < 6; e++) {
+            double acc = 0;
+            for (int i = 0; i < 24; i++)
+                acc += (double)X[t * 24 + i] * Wr[e * 24 + i];
+            z[t * 6 + e] = (float)acc;
+        }
+    CHECK(mb_routing_alloc(&mine, 40, 6, 2, &err) == MB_OK);
+    CHECK(mb_route(z, 40, 6, 2, &mine, NULL, &err) == MB_OK);
+    CHECK_MSG(mb_routing_equal(&mine, &info.routing, &bad) == 0, "ties: first differing token "
+              "%lld", (long long)bad);
+    int tied_pairs = 0;
+    for (int t = 0; t < 40; t++) {
+        const int32_t *id = info.routing.idx + t * 2;
+        CHECK(id[0] != 3 && id[0] != 4);          /* 1 always wins the tie */
+        CHECK(!(id[0] == 1 && id[1] == 4));       /* then 3 before 4 */
+        tied_pairs += id[0] == 1 && id[1] == 3;
+    }
+    CHECK(tied_pairs > 0);   /* the tie actually decided some tokens */
     mb_routing_free(&mine);
     mb_forward_info_free(&info);
     mb_tensor_free(&y);
@@ -221,6 +338,8 @@ static void test_naive_router_matches_core_routing(void)
 int main(void)
 {
     test_cost();
+    test_cost_of_impl();
+    test_sparse_mlp_init_scales();
     test_compare();
     test_threads();
     test_registry();

@@ -63,7 +63,8 @@ static void test_results_roundtrip(void)
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0);
     size_t nreq = sizeof required / sizeof *required;
-    CHECK(t.ncols == nreq + 2 + 6);
+    CHECK(t.ncols == nreq + 2 + 7);   /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls */
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 1);
     for (size_t i = 0; i < nreq && i < t.ncols; i++)
         CHECK_MSG(!strcmp(t.header[i], required[i]), "column %zu is %s, expected %s", i,
                   t.header[i], required[i]);
@@ -92,15 +93,49 @@ static void test_samples_and_bad_csv(void)
     snprintf(path, sizeof path, "%s/samples.csv", dir);
     FILE *f = fopen(path, "w");
     mb_samples_write_header(f);
-    mb_samples_write(f, "run1", "lora:T=1,h=64", "naive", 0, 1234);
-    mb_samples_write(f, "run1", "lora:T=1,h=64", "naive", 1, 1300);
+    mb_samples_write(f, "run1", "lora:T=1,h=64", "naive", 1, "warm", 0, 1234);
+    mb_samples_write(f, "run1", "lora:T=1,h=64", "naive", 2, "cold", 1, 1300);
     fclose(f);
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0);
-    CHECK(t.ncols == 5 && t.nrows == 2);
+    CHECK(t.ncols == 7 && t.nrows == 2);
+    static const char *const want[] = {"run_id", "case", "impl", "threads", "cache", "rep",
+                                       "time_ns"};
+    for (size_t i = 0; i < 7 && i < t.ncols; i++)
+        CHECK_MSG(!strcmp(t.header[i], want[i]), "samples column %zu is %s", i, t.header[i]);
     CHECK(!strcmp(mb_csv_get(&t, 1, "time_ns"), "1300"));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "threads"), "2"));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "cache"), "cold"));
     CHECK(!strcmp(mb_csv_get(&t, 0, "case"), "lora:T=1,h=64"));
     mb_csv_free(&t);
+
+    /* short rows are padded to the header's width, long ones cut */
+    snprintf(path, sizeof path, "%s/ragged.csv", dir);
+    f = fopen(path, "w");
+    fputs("a,b,c\n1\n1,2,3,4,5\n", f);
+    fclose(f);
+    CHECK(mb_csv_read(path, &t) == 0);
+    CHECK(t.nrows == 2);
+    if (t.nrows == 2) {
+        CHECK(!strcmp(mb_csv_get(&t, 0, "c"), ""));
+        CHECK(!strcmp(mb_csv_get(&t, 1, "c"), "3"));
+    }
+    mb_csv_free(&t);
+
+    /* a malformed header frees what it parsed (ASan/LSan would report a leak) */
+    snprintf(path, sizeof path, "%s/badhdr.csv", dir);
+    f = fopen(path, "w");
+    fputs("a,b,\"c\n", f);
+    fclose(f);
+    CHECK(mb_csv_read(path, &t) == -1);
+
+    /* the exported column list and status names */
+    CHECK(mb_csv_required_count == 39);
+    CHECK(!strcmp(mb_csv_required_columns[0], "run_id"));
+    CHECK(!strcmp(mb_csv_required_columns[mb_csv_required_count - 1], "aux_loss"));
+    CHECK(!strcmp(mb_status_label(0), "ok") && !strcmp(mb_status_label(5), "error"));
+    CHECK(!strcmp(mb_status_label(6), "?"));
+    CHECK(mb_status_index("timeout") == 4 && mb_status_index("bogus") == -1);
 
     snprintf(path, sizeof path, "%s/bad.csv", dir);
     f = fopen(path, "w");
@@ -192,23 +227,45 @@ static void test_resume(void)
     char path[256];
     snprintf(path, sizeof path, "%s/partial.csv", dir);
     FILE *f = fopen(path, "w");
-    fputs("run_id,case,impl\nr1,\"lora:T=1,h=8\",naive\nr1,\"lora:T=1,h=8\",blas\nr1,\"lora:T=", f);
+    fputs("run_id,case,impl,threads,cache\nr1,\"lora:T=1,h=8\",naive,1,warm\n"
+          "r1,\"lora:T=1,h=8\",blas,1,warm\nr1,\"lora:T=", f);
     fclose(f);
     mb_resume_drop_partial_line(path);   /* a run killed mid-row */
     mb_resume r;
     char err[512];
     CHECK(mb_resume_load(path, "run_id,case,other\n", &r, err, sizeof err) == -1);
     CHECK(strstr(err, "other columns") != NULL);
-    CHECK(mb_resume_load(path, "run_id,case,impl\n", &r, err, sizeof err) == 0);
+    CHECK(mb_resume_load(path, "run_id,case,impl,threads,cache\n", &r, err, sizeof err) == 0);
     CHECK(r.n == 2);
     CHECK(!strcmp(r.run_id, "r1"));
-    CHECK(mb_resume_done(&r, "lora:T=1,h=8", "blas"));
-    CHECK(!mb_resume_done(&r, "lora:T=1,h=8", "avx512"));
-    CHECK(!mb_resume_done(&r, "lora:T=2,h=8", "naive"));
+    CHECK(mb_resume_done(&r, "lora:T=1,h=8", "blas", 1, "warm"));
+    /* the key is case x impl x threads x cache */
+    CHECK(!mb_resume_done(&r, "lora:T=1,h=8", "blas", 2, "warm"));
+    CHECK(!mb_resume_done(&r, "lora:T=1,h=8", "blas", 1, "cold"));
+    CHECK(!mb_resume_done(&r, "lora:T=1,h=8", "avx512", 1, "warm"));
+    CHECK(!mb_resume_done(&r, "lora:T=2,h=8", "naive", 1, "warm"));
     mb_resume_free(&r);
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0 && t.nrows == 2);   /* the half row is gone */
     mb_csv_free(&t);
+
+    /* the settings of the run being resumed must be this run's */
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    f = fopen(path, "w");
+    fputs("{\"settings\": {\"threads_option\": 1, \"cache_option\": \"cold\", \"reps\": 3, "
+          "\"min_time_s\": 0.02}}", f);
+    fclose(f);
+    CHECK(mb_resume_check_settings(dir, 1, "cold", 3, 0.02, err, sizeof err) == 0);
+    CHECK(mb_resume_check_settings(dir, 2, "cold", 3, 0.02, err, sizeof err) == -1 &&
+          strstr(err, "--threads 1"));
+    CHECK(mb_resume_check_settings(dir, 1, "warm", 3, 0.02, err, sizeof err) == -1 &&
+          strstr(err, "cache"));
+    CHECK(mb_resume_check_settings(dir, 1, "cold", 10, 0.02, err, sizeof err) == -1 &&
+          strstr(err, "--reps 3"));
+    CHECK(mb_resume_check_settings(dir, 1, "cold", 3, 0.5, err, sizeof err) == -1 &&
+          strstr(err, "--min-time 0.02"));
+    CHECK(mb_resume_check_settings("/nonexistent-dir", 1, "warm", 3, 1, err, sizeof err) == 0);
+    remove(path);
 }
 
 int main(void)

@@ -25,10 +25,13 @@ static void on_row(void *ctx, const mb_row *r)
         c->rows[c->n++] = *r;
 }
 
-static void on_sample(void *ctx, const char *desc, const char *impl, int rep, int64_t ns)
+static void on_sample(void *ctx, const char *desc, const char *impl, int threads,
+                      const char *cache, int rep, int64_t ns)
 {
     collected *c = ctx;
     (void)desc, (void)rep;
+    CHECK(threads >= 1);
+    CHECK(!strcmp(cache, "warm") || !strcmp(cache, "cold"));
     if (!strcmp(impl, "naive") && ns > 0)
         c->samples++;
 }
@@ -82,7 +85,10 @@ static void test_isolation(void)
     CHECK(strstr(got.rows[4].reason, "repro: moebench case") != NULL);
     CHECK(got.rows[4].max_abs_err > 0);
     CHECK(isnan(got.rows[4].time_us_median));   /* a mismatch is never timed */
-    CHECK(strstr(got.rows[5].reason, "out of memory") != NULL);
+    /* test_oom SIGKILLs itself with a small RSS: not blamed on memory */
+    CHECK_MSG(strstr(got.rows[5].reason, "killed by SIGKILL from outside") != NULL, "%s",
+              got.rows[5].reason);
+    CHECK(strstr(got.rows[5].reason, "out of memory") == NULL);
     /* ok rows are measured */
     for (int i = 0; i < n; i += 2) {
         if (i == 4)
@@ -146,8 +152,19 @@ static void test_impl_lists(void)
     CHECK(!strcmp(bad, "cuda"));
 }
 
+static void test_oom_heuristic(void)
+{
+    int64_t gib = (int64_t)1 << 30;
+    CHECK(mb_kill_looks_like_oom(7 * gib, 8 * gib));
+    CHECK(mb_kill_looks_like_oom(4 * gib, 8 * gib));
+    CHECK(!mb_kill_looks_like_oom(gib, 8 * gib));
+    CHECK(!mb_kill_looks_like_oom(-1, 8 * gib));
+    CHECK(!mb_kill_looks_like_oom(7 * gib, -1));
+}
+
 int main(void)
 {
+    test_oom_heuristic();
     mb_test_register_crash_impls();
     test_impl_lists();
     test_isolation();

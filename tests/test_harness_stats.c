@@ -56,6 +56,22 @@ static void test_summary(void)
     CHECK_NEAR(s.ci_hi, 15, 0);
     CHECK_NEAR(s.mad, 5, 1e-12);
     CHECK_NEAR(s.p95, 19.05, 1e-9);
+    /* n < 6: no distribution-free 95 % CI of the median exists -> NAN, not min/max */
+    double five[] = {3, 1, 2, 5, 4};
+    mb_summarize(five, 5, &s);
+    CHECK(isnan(s.ci_lo) && isnan(s.ci_hi));
+    CHECK_NEAR(s.median, 3, 0);
+    CHECK(!isnan(s.cv));
+    /* n = 6: min..max is the interval (coverage 96.9 %) */
+    double six[] = {6, 3, 1, 2, 5, 4};
+    mb_summarize(six, 6, &s);
+    CHECK_NEAR(s.ci_lo, 1, 0);
+    CHECK_NEAR(s.ci_hi, 6, 0);
+    /* one sample: no spread -> cv NAN */
+    double one[] = {7};
+    mb_summarize(one, 1, &s);
+    CHECK(isnan(s.cv) && isnan(s.ci_lo) && isnan(s.ci_hi));
+    CHECK_NEAR(s.median, 7, 0);
 }
 
 static void test_mann_whitney(void)
@@ -97,6 +113,26 @@ static void test_mann_whitney(void)
     CHECK(mb_mann_whitney(a, 0, b, 3, &U, &p) == -1);
 }
 
+static void test_holm(void)
+{
+    /* R: p.adjust(c(.01, .04, .03, .005), "holm") = 0.03 0.06 0.06 0.02 */
+    double p[] = {0.01, 0.04, 0.03, 0.005}, adj[4];
+    CHECK(mb_holm(p, 4, adj) == 0);
+    CHECK_NEAR(adj[0], 0.03, 1e-15);
+    CHECK_NEAR(adj[1], 0.06, 1e-15);   /* raised to the step before it (monotone) */
+    CHECK_NEAR(adj[2], 0.06, 1e-15);
+    CHECK_NEAR(adj[3], 0.02, 1e-15);
+    /* capped at 1; ties keep equal adjustments */
+    double q[] = {0.5, 0.5, 0.5}, qa[3];
+    CHECK(mb_holm(q, 3, qa) == 0);
+    CHECK_NEAR(qa[0], 1, 0);
+    CHECK_NEAR(qa[2], 1, 0);
+    double one[] = {0.02}, oa[1];
+    CHECK(mb_holm(one, 1, oa) == 0);
+    CHECK_NEAR(oa[0], 0.02, 0);
+    CHECK(mb_holm(one, 0, oa) == 0);
+}
+
 static void test_verdict(void)
 {
     mb_timing t;
@@ -116,6 +152,8 @@ static void test_verdict(void)
     t.n = 4;   /* too few samples for a CI: flagged, with advice */
     mb_timing_verdict(&t, 0.05);
     CHECK(t.unstable && strstr(t.reason, "--reps") != NULL);
+    CHECK(strstr(t.reason, "too few samples for a 95% CI") != NULL);
+    CHECK(isnan(t.s.ci_lo) && isnan(t.ci_half));
 }
 
 static int counter;
@@ -131,9 +169,29 @@ static int fails_on_third(void *ctx)
     return ++*n == 3;
 }
 
+static void test_calibration_rule(void)
+{
+    /* the rule alone, no clock: Google Benchmark's growth, capped at x10 while far off */
+    CHECK(mb_calib_next_iters(1, 1e-9, 0.04) == 10);          /* x1.4*4e7 capped at x10 */
+    CHECK(mb_calib_next_iters(10, 0.002, 0.04) == 100);       /* 0.05 of target: still capped */
+    CHECK(mb_calib_next_iters(100, 0.01, 0.04) == 560);       /* 0.25: 1.4 * 4 = 5.6 */
+    CHECK(mb_calib_next_iters(560, 0.039, 0.04) == 805);      /* ceil(560 * 1.4 * 0.04/0.039) */
+    CHECK(mb_calib_next_iters(805, 0.04, 0.04) == 0);         /* reached: done */
+    CHECK(mb_calib_next_iters(3, 0.5, 0.04) == 0);            /* one call already too long */
+    CHECK(mb_calib_next_iters((int64_t)1 << 40, 1e-9, 1) == 0);   /* hard cap */
+    /* never stalls: always at least one more call */
+    CHECK(mb_calib_next_iters(1, 0.0399, 0.04) == 2);
+    /* a nanosecond call reaches a 40 ms target in a few steps, batched (> 1 call per sample) */
+    int64_t it = 1, steps = 0, next;
+    while ((next = mb_calib_next_iters(it, (double)it * 1e-9, 0.04)) != 0 && steps < 100) {
+        it = next;
+        steps++;
+    }
+    CHECK(it > 1000000 && steps < 12);
+}
+
 static void test_calibration(void)
 {
-    /* a call of ~nanoseconds must be batched: more than one call per sample */
     mb_timing_opts o;
     mb_timing_opts_default(&o);
     /* 40 ms per sample: a single call would have to be descheduled that long to stay at 1 */
@@ -142,7 +200,7 @@ static void test_calibration(void)
     o.budget = 0.6;
     mb_timing t;
     CHECK(mb_time_fn(cheap, NULL, &o, &t) == 0);
-    CHECK(t.iters > 1);
+    CHECK(t.iters >= 1);
     CHECK(t.n >= 5);
     CHECK(counter >= t.iters * (int64_t)t.n);
     for (size_t i = 0; i < t.n; i++)
@@ -159,7 +217,9 @@ int main(void)
     test_ci_ranks();
     test_summary();
     test_mann_whitney();
+    test_holm();
     test_verdict();
+    test_calibration_rule();
     test_calibration();
     return mb_test_result("test_harness_stats");
 }

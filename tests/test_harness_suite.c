@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "runner.h"
 #include "suite.h"
 
 static char dir[] = "/tmp/mb_suite_testXXXXXX";
@@ -124,6 +125,79 @@ static void test_overlap(void)
     mb_suite_free(&s);
 }
 
+/* threads and cache are sweep keys: each value is a case of its own, never merged away */
+static void test_harness_sweeps(void)
+{
+    mb_suite s;
+    char err[1024];
+    write_file("threads.ini", "[a]\nvariant = lora\nh = 64\nr = 4\nT = 8\nthreads = 1, 2\n");
+    int n = load("threads.ini", &s, err, sizeof err);
+    CHECK_MSG(n == 2, "threads = 1, 2: expected 2 cases, got %d (%s)", n, err);
+    if (n == 2) {
+        CHECK(!strcmp(s.cases[0].desc, s.cases[1].desc));
+        CHECK(s.cases[0].threads + s.cases[1].threads == 3);
+    }
+    mb_suite_free(&s);
+
+    write_file("cache2.ini", "[defaults]\nvariant = lora\nh = 64\nr = 4\nT = 8\n"
+                             "[warm]\ncache = warm\nimpl = blas\n[cold]\ncache = cold\nimpl = blas\n");
+    n = load("cache2.ini", &s, err, sizeof err);
+    CHECK_MSG(n == 2, "same shape, cache warm and cold: expected 2 cases, got %d (%s)", n, err);
+    if (n == 2)
+        CHECK(s.cases[0].cache == 1 && s.cases[1].cache == 2);
+    mb_suite_free(&s);
+
+    write_file("cache_sweep.ini", "[a]\nvariant = lora\nh = 64\nr = 4\nT = 1, 8\ncache = warm, cold\n");
+    n = load("cache_sweep.ini", &s, err, sizeof err);
+    CHECK_MSG(n == 4, "T x cache: expected 4 cases, got %d (%s)", n, err);
+    mb_suite_free(&s);
+
+    /* identical settings and shape: one case, union of the implementations */
+    write_file("same.ini", "[defaults]\nvariant = lora\nh = 64\nr = 4\nT = 8\nthreads = 2\nreps = 3\n"
+                           "[a]\nimpl = blas\n[b]\nimpl = merged\n");
+    n = load("same.ini", &s, err, sizeof err);
+    CHECK_MSG(n == 1, "identical settings: expected 1 case, got %d (%s)", n, err);
+    if (n == 1)
+        CHECK(s.cases[0].n_impls == 2 && !strcmp(s.cases[0].impls[1], "merged"));
+    mb_suite_free(&s);
+
+    /* impl = all, naive: every implementation, naive explicit (as --impl all,naive) */
+    write_file("all_naive.ini", "[a]\nvariant = lora\nh = 64\nr = 4\nT = 8\nimpl = all, naive\n");
+    n = load("all_naive.ini", &s, err, sizeof err);
+    CHECK_MSG(n == 1, "impl = all, naive: %d cases (%s)", n, err);
+    if (n == 1) {
+        char from_suite[16][24], from_cli[16][24], bad[64];
+        int ne_suite = 0, ne_cli = 0;
+        int a = mb_case_impls(&s.cases[0], NULL, from_suite, 16, &ne_suite, bad, sizeof bad);
+        int b = mb_case_impls(&s.cases[0], "all,naive", from_cli, 16, &ne_cli, bad, sizeof bad);
+        CHECK_MSG(a == b && a >= 2, "suite gives %d implementations, --impl %d", a, b);
+        CHECK(ne_suite == 1 && ne_cli == 1);
+        int naive = 0;
+        for (int i = 0; i < a && i < 16; i++) {
+            naive += !strcmp(from_suite[i], "naive");
+            if (i < b)
+                CHECK(!strcmp(from_suite[i], from_cli[i]));
+        }
+        CHECK_MSG(naive == 1, "naive listed %d times", naive);
+    }
+    mb_suite_free(&s);
+
+    /* conflicting reps / min_time / timeout for the same case */
+    expect_error("conflict.ini", "[defaults]\nvariant = lora\nh = 64\nr = 4\nT = 8\n"
+                                 "[a]\nreps = 3\n\n[b]\nreps = 5\n", 9, "conflict.ini:6");
+    expect_error("conflict_t.ini", "[defaults]\nvariant = lora\nh = 64\nr = 4\nT = 8\n"
+                                   "[a]\ntimeout = 3\n[b]\ntimeout = 5\n", 8, "timeout");
+    /* duplicate section names, consecutive (inih reports one name) or not */
+    expect_error("dup.ini", "[a]\nvariant = lora\nh = 64\nr = 4\n[a]\nT = 8\n", 5,
+                 "duplicate section [a]");
+    expect_error("dup2.ini", "[a]\nvariant = lora\nh = 64\nr = 4\n[b]\nvariant = lora\nh = 32\nr = 4\n"
+                             "[a]\nvariant = lora\n", 9, "duplicate section [a]");
+    /* more than 16 implementations: an error, not a silent cut */
+    expect_error("many_impls.ini", "[a]\nvariant = lora\nh = 64\nr = 4\n"
+                 "impl = naive,blas,onednn,avx512,merged,naive,blas,onednn,avx512,merged,"
+                 "naive,blas,onednn,avx512,merged,naive,blas\n", 5, "more than 16");
+}
+
 static void test_malformed(void)
 {
     expect_error("unknown_key.ini", "[a]\nvariant = lora\nh = 64\nbogus = 3\n", 4, "unknown key 'bogus'");
@@ -160,6 +234,7 @@ int main(void)
     }
     test_valid();
     test_overlap();
+    test_harness_sweeps();
     test_malformed();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -1,7 +1,11 @@
 /* `compare` on tests/data/results_a vs results_b gives the answer built into B (see
  * results_a/make_test_results.py): blas x1.25 and avx512 x0.80 significant, onednn x1.02 not,
- * naive and merged identical (p = 1), geometric mean 1.009164 over 44 pairs, 2 rows only in A,
- * 4 only in B, and a provenance warning for the compiler. Also the loader's bad-input messages. */
+ * naive and merged identical (p = 1); 49 matched pairs, one of which (router T=16 naive, B
+ * median 0) has no ratio and is reported, so the geometric mean is over 48 (14 blas, 10 avx512,
+ * 9 onednn, 9 naive, 6 merged): (1.25^14 * 0.8^10 * 1.02^9) ^ (1/48) = 1.022559; 2 rows only in
+ * A, 4 only in B, and a provenance warning for the compiler. lora naive and blas also ran at
+ * threads 1: samples are matched per setting. Holm's correction over the 48 tested pairs. Also old samples.csv (no threads/cache) and the loader's
+ * bad-input messages. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +35,17 @@ static void check_known_answer(void)
     CHECK(a.has_samples && b.has_samples);
     mb_cmp_result r;
     CHECK(mb_compare_runs(&a, &b, &r) == 0);
-    CHECK(r.n == 44);
+    CHECK(r.n == 48);
+    CHECK(r.n_tested == 48);
+    CHECK(r.n_bad_median == 1);
+    CHECK(r.n_bad_median == 1 && strstr(r.bad_median[0], "router:T=16") &&
+          strstr(r.bad_median[0], "naive"));
+    CHECK(!r.samples_unkeyed);
     CHECK(r.only_a == 2);
     CHECK(r.only_b == 4);
-    CHECK_NEAR(r.geomean, 1.009164, 1e-5);
+    /* by hand: exp((14 ln 1.25 + 10 ln 0.8 + 9 ln 1.02) / 48) */
+    CHECK_NEAR(r.geomean, exp((14 * log(1.25) + 10 * log(0.8) + 9 * log(1.02)) / 48), 1e-5);
+    CHECK_NEAR(r.geomean, 1.022559, 1e-5);
     CHECK_NEAR(mb_cmp_geomean_impl(&r, "blas"), 1.25, 1e-4);
     CHECK_NEAR(mb_cmp_geomean_impl(&r, "avx512"), 0.80, 1e-4);
     CHECK_NEAR(mb_cmp_geomean_impl(&r, "naive"), 1.0, 1e-9);
@@ -48,7 +59,20 @@ static void check_known_answer(void)
         /* no overlap at n = m = 10: U = 0 of 100, exact p = 2 / C(20,10) */
         CHECK_NEAR(e->U, 0.0, 0);
         CHECK_NEAR(e->p, 2.0 / 184756.0, 1e-9);
+        /* Holm: the 24 smallest p are all this one (U = 0), so each is adjusted by m = 48 */
+        CHECK_NEAR(e->p_adj, 48 * 2.0 / 184756.0, 1e-9);
     }
+    /* both thread settings of lora T=16 blas are matched, each with its own 10 samples (mixed,
+     * there would be 20) */
+    int n_blas16 = 0;
+    for (int i = 0; i < r.n; i++)
+        if (!strcmp(r.e[i].case_desc, "lora:T=16,h=4096,o=4096,r=16") && !strcmp(r.e[i].impl, "blas")) {
+            n_blas16++;
+            CHECK_MSG(r.e[i].n_a == 10 && r.e[i].n_b == 10, "lora T=16 blas: %d and %d samples",
+                      r.e[i].n_a, r.e[i].n_b);
+            CHECK_NEAR(r.e[i].ratio, 1.25, 1e-4);
+        }
+    CHECK(n_blas16 == 2);
     int n_sig = 0, n_onednn = 0;
     for (int i = 0; i < r.n; i++) {
         const mb_cmp_entry *x = &r.e[i];
@@ -65,20 +89,77 @@ static void check_known_answer(void)
         n_sig += x->significant;
     }
     CHECK(n_onednn == 9);
-    CHECK(n_sig == 21);
-    CHECK(r.n_slower == 11 && r.n_faster == 10);
+    CHECK(n_sig == 24);
+    CHECK(r.n_slower == 14 && r.n_faster == 10);
     CHECK(r.nwarn == 1);
     CHECK(r.nwarn >= 1 && strstr(r.warn[0], "compiler") && strstr(r.warn[0], "GNU 13.2.0"));
 
     /* the same run against itself: every ratio 1, nothing significant, no warning */
     mb_cmp_result s;
     CHECK(mb_compare_runs(&a, &a, &s) == 0);
-    CHECK(s.n == 46 && s.nwarn == 0 && s.n_faster == 0 && s.n_slower == 0);
+    CHECK(s.n == 51 && s.nwarn == 0 && s.n_faster == 0 && s.n_slower == 0 && s.n_bad_median == 0);
     CHECK_NEAR(s.geomean, 1.0, 1e-12);
     mb_cmp_free(&s);
     mb_cmp_free(&r);
     mb_results_free(&a);
     mb_results_free(&b);
+}
+
+/* A run from before samples.csv had threads and cache: still compared, on case and impl only
+ * (both thread settings' samples together), and said so. */
+static void check_old_samples(void)
+{
+    char tmp[] = "/tmp/mb_test_cmp_old_XXXXXX";
+    if (!mkdtemp(tmp)) {
+        CHECK(0);
+        return;
+    }
+    char src[512], dst[512], line[4096];
+    const char *names[] = {"results.csv", "run.json", "samples.csv"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(src, sizeof src, "%s/results_a/%s", MB_TEST_DATA_DIR, names[k]);
+        snprintf(dst, sizeof dst, "%s/%s", tmp, names[k]);
+        FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+        CHECK(in && out);
+        if (!in || !out)
+            return;
+        while (fgets(line, sizeof line, in)) {
+            if (k == 2) {
+                /* ...,impl,threads,cache,rep,time_ns -> ...,impl,rep,time_ns (last fields are
+                 * never quoted) */
+                char *c[5];
+                char *p = line + strlen(line);
+                for (int i = 0; i < 4; i++) {
+                    while (p > line && *--p != ',')
+                        ;
+                    c[i] = p;
+                }
+                memmove(c[3], c[1], strlen(c[1]) + 1);
+            }
+            fputs(line, out);
+        }
+        fclose(in);
+        fclose(out);
+    }
+    mb_results a, b;
+    char err[MB_PLOT_ERR_LEN];
+    CHECK(mb_results_load(tmp, &a, err, sizeof err) == 0);
+    CHECK(mb_results_load(MB_TEST_DATA_DIR "/results_b", &b, err, sizeof err) == 0);
+    CHECK(!mb_results_samples_keyed(&a) && mb_results_samples_keyed(&b));
+    mb_cmp_result r;
+    CHECK(mb_compare_runs(&a, &b, &r) == 0);
+    CHECK(r.samples_unkeyed);
+    const mb_cmp_entry *e = mb_cmp_find(&r, "lora:T=16,h=4096,o=4096,r=16", "blas");
+    CHECK(e && e->n_a == 20 && e->n_b == 10);   /* A's two settings together */
+    CHECK(r.n == 48);
+    mb_cmp_free(&r);
+    mb_results_free(&a);
+    mb_results_free(&b);
+    for (int k = 0; k < 3; k++) {
+        snprintf(dst, sizeof dst, "%s/%s", tmp, names[k]);
+        remove(dst);
+    }
+    rmdir(tmp);
 }
 
 /* Loads dir and expects failure with every needle in the message. */
@@ -174,6 +255,7 @@ static void check_bad_input(void)
 int main(void)
 {
     check_known_answer();
+    check_old_samples();
     check_bad_input();
     return mb_test_result("test_plot_compare");
 }

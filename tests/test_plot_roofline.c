@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "roofline.h"
@@ -17,8 +19,53 @@ typedef struct {
     double flops_per_iter;
 } isa;
 
+/* The one roofline.json reader and path rule (roofline.h): MOEBENCH_ROOFLINE first, then the
+ * results directory's roofline.json; missing keys stay NAN. */
+static void test_roof_find(void)
+{
+    char dir[] = "/tmp/mb_test_roof_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    char envf[256], outf[256], src[4300];
+    snprintf(envf, sizeof envf, "%s/env.json", dir);
+    snprintf(outf, sizeof outf, "%s/roofline.json", dir);
+    FILE *f = fopen(envf, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("{\"peak_gflops\": 200.5, \"dram_gbps\": 20, \"peak_gflops_1t\": 110}\n", f);
+    fclose(f);
+    f = fopen(outf, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("{\"peak_gflops\": 99, \"dram_gbps\": 9, \"peak_gflops_1t\": 50, \"dram_gbps_1t\": 5}\n", f);
+    fclose(f);
+    mb_roof r;
+    setenv("MOEBENCH_ROOFLINE", envf, 1);
+    CHECK(mb_roof_find(dir, &r, src, sizeof src) == 0);
+    CHECK(!strcmp(src, envf));   /* the variable wins over the directory's file */
+    CHECK_NEAR(r.peak_gflops, 200.5, 0);
+    CHECK_NEAR(r.peak_gflops_1t, 110, 0);
+    CHECK(isnan(r.dram_gbps_1t));   /* absent: NAN, no default */
+    unsetenv("MOEBENCH_ROOFLINE");
+    CHECK(mb_roof_find(dir, &r, src, sizeof src) == 0);
+    CHECK(!strcmp(src, outf));
+    CHECK_NEAR(r.dram_gbps_1t, 5, 0);
+    setenv("MOEBENCH_ROOFLINE", "/nonexistent/roofline.json", 1);
+    CHECK(mb_roof_find(dir, &r, src, sizeof src) == -1 && src[0] == '\0' && isnan(r.peak_gflops));
+    unsetenv("MOEBENCH_ROOFLINE");
+    CHECK(!strcmp(mb_roofline_default_path(), MOEBENCH_SOURCE_DIR "/results/roofline.json"));
+    remove(envf);
+    remove(outf);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_roof_find();
     isa isas[] = {
         {"scalar", 1, mb_rl_read_scalar, mb_rl_triad_scalar, mb_rl_fma_scalar, 16},
         {"avx2", mb_rl_cpu_has_avx2(), mb_rl_read_avx2, mb_rl_triad_avx2, mb_rl_fma_avx2, 192},

@@ -325,8 +325,27 @@ static void test_moelora_merged_equals_unmerged(void)
         return;
     }
     const float *Wb = W(&c, "W"), *A = W(&c, "A"), *B = W(&c, "B");
+    const float *Emb = W(&c, "Emb"), *Wg = W(&c, "Wg");
     const float *X = mb_f32(&c.in.X);
-    double ref[6 * 6];
+    const int64_t te = 5;
+    double ref[6 * 6], gate[3 * 2];
+    /* The gate computed here from Emb and Wg, not read back from the reference's info.gate, so
+     * an error in the reference's gate cannot cancel out: g_b = softmax(Emb[task_b] Wg^T). */
+    for (int64_t b = 0; b < nb; b++) {
+        double zl[2], m = -INFINITY, sum = 0.0;
+        for (int64_t e = 0; e < E; e++) {
+            zl[e] = 0.0;
+            for (int64_t q = 0; q < te; q++)
+                zl[e] += (double)Emb[tasks[b] * te + q] * Wg[e * te + q];
+            m = fmax(m, zl[e]);
+        }
+        for (int64_t e = 0; e < E; e++)
+            sum += exp(zl[e] - m);
+        for (int64_t e = 0; e < E; e++) {
+            gate[b * E + e] = exp(zl[e] - m) / sum;
+            CHECK_NEAR(c.info.gate[b * E + e], gate[b * E + e], 1e-6);
+        }
+    }
     for (int64_t b = 0; b < nb; b++) {
         double Wm[6 * 8];
         for (int64_t i = 0; i < o; i++)
@@ -334,7 +353,7 @@ static void test_moelora_merged_equals_unmerged(void)
                 double d = 0.0;
                 for (int64_t e = 0; e < E; e++)
                     for (int64_t j = 0; j < re; j++)
-                        d += (double)c.info.gate[b * E + e] * B[(e * o + i) * re + j] * A[(e * re + j) * h + k];
+                        d += gate[b * E + e] * B[(e * o + i) * re + j] * A[(e * re + j) * h + k];
                 Wm[i * h + k] = Wb[i * h + k] + s * d;
             }
         for (int64_t t = b * S; t < (b + 1) * S; t++)
@@ -345,7 +364,7 @@ static void test_moelora_merged_equals_unmerged(void)
                 ref[t * o + i] = a;
             }
     }
-    /* The gate was read back as float: allow its rounding. */
+    /* The reference rounds the gate logits to fp32: allow that rounding. */
     check_close("moelora merged", mb_f32(&c.y), ref, 36, 1e-5);
     /* Sequences 0 and 2 share task 2, hence the gate. */
     CHECK(c.info.gate[0] == c.info.gate[4] && c.info.gate[1] == c.info.gate[5]);

@@ -63,18 +63,26 @@ mb_cmp mb_compare(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref)
 
 int mb_routing_equal(const mb_routing *a, const mb_routing *b, int64_t *bad_token)
 {
-    if (!a->idx || !b->idx || a->T != b->T || a->k != b->k) {
-        if (bad_token)
-            *bad_token = 0;
+    if (bad_token)
+        *bad_token = 0;
+    if (!a->idx || !b->idx || a->T != b->T || a->E != b->E || a->k != b->k)
         return 1;
-    }
+    const int64_t k = a->k;
     for (int64_t t = 0; t < a->T; t++)
-        for (int64_t j = 0; j < a->k; j++)
-            if (a->idx[t * a->k + j] != b->idx[t * a->k + j]) {
+        for (int64_t j = 0; j < k; j++) {
+            const int64_t i = t * k + j;
+            int bad = a->idx[i] != b->idx[i];
+            if (!bad && a->w && b->w) {
+                const double wa = a->w[i], wb = b->w[i];
+                const double m = fabs(wa) > fabs(wb) ? fabs(wa) : fabs(wb);
+                bad = !(fabs(wa - wb) <= MB_ROUTING_WTOL * m);
+            }
+            if (bad) {
                 if (bad_token)
                     *bad_token = t;
                 return 1;
             }
+        }
     if (bad_token)
         *bad_token = -1;
     return 0;

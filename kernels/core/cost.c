@@ -1,6 +1,7 @@
 /* Cost model (spec Part 2, section 9). FLOPs count 2 per multiply-add; elementwise work
  * (activations, scaling, gating products) is left out as negligible. Bytes are compulsory
  * traffic: every weight touched once (4 bytes each) plus X and Y once. */
+#include <string.h>
 #include "moebench/cost.h"
 
 /* Experts with at least one token, or all E when counts are unknown. */
@@ -39,7 +40,9 @@ mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
         /* 2Tho base + 2Tr(h+o) (total rank r) + gate 2*B*te*E once per sequence */
         double te = (double)s->te;
         flops = 2 * T * h * o + 2 * T * r * (h + o) + 2 * B * te * E;
-        /* Emb: only the B looked-up rows are read, at most tasks+1 */
+        /* Emb: only the looked-up rows are read, one per distinct task in the batch. The task
+         * ids are not an input of the cost model, so this counts min(B, tasks+1): an upper
+         * bound on the rows read (exact when every sequence has a different task). */
         double rows = B < (double)(s->tasks + 1) ? B : (double)(s->tasks + 1);
         wel = o * h + r * (h + o) + rows * te + E * te;
         break;
@@ -78,4 +81,54 @@ mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
     c.bytes = c.weight_bytes + 4 * (T * h + T * (double)mb_spec_out_width(s));
     c.intensity = c.bytes > 0 ? c.flops / c.bytes : 0.0;
     return c;
+}
+
+/* The `merged` implementation (spec Part 1, "Merged weights"): the adapters are folded into the
+ * frozen weights at prepare time, so the forward costs only the merged GEMMs. */
+static int merged_cost(const mb_spec *s, const int64_t *counts, mb_cost *c)
+{
+    double T = (double)mb_spec_T(s), B = (double)s->B, h = (double)s->h, o = (double)s->o,
+           f = (double)s->f, E = (double)s->E, k = (double)s->k;
+    double flops, wel;
+    switch (s->variant) {
+    case MB_LORA:
+        /* one GEMM with W' = W + s B A */
+        flops = 2 * T * h * o;
+        wel = o * h;
+        break;
+    case MB_MLP_LORA:
+        /* the three merged projections */
+        flops = 6 * T * h * f;
+        wel = 3 * h * f;
+        break;
+    case MB_MOELORA: {
+        /* one GEMM per row with its task's W'_task; one W' per distinct task in the batch,
+         * at most min(B, tasks+1) (task ids are not an input of the cost model) */
+        double tasks = B < (double)(s->tasks + 1) ? B : (double)(s->tasks + 1);
+        flops = 2 * T * h * o;
+        wel = tasks * o * h;
+        break;
+    }
+    case MB_MIXLORA:
+        /* a sparse_mlp with E full-width experts W + s B_e A_e: router 2ThE + 6kThf, and the
+         * experts hit read whole (3hf each) */
+        flops = 2 * T * h * E + 6 * k * T * h * f;
+        wel = E * h + experts_hit(s, counts) * 3 * h * f;
+        break;
+    default:
+        return 0;   /* molora, mor1e, sparse_mlp, router: no merged form (skipped) */
+    }
+    c->flops = flops;
+    c->weight_bytes = 4 * wel;
+    c->bytes = c->weight_bytes + 4 * (T * h + T * (double)mb_spec_out_width(s));
+    c->intensity = c->bytes > 0 ? c->flops / c->bytes : 0.0;
+    return 1;
+}
+
+mb_cost mb_cost_of_impl(const mb_spec *s, const char *impl, const int64_t *counts)
+{
+    mb_cost c;
+    if (impl && !strcmp(impl, "merged") && merged_cost(s, counts, &c))
+        return c;
+    return mb_cost_of(s, counts);
 }

@@ -2,6 +2,9 @@
  * AVX-512 F/BW/VL/DQ + FMA sequence executed under a SIGILL handler, because hypervisors and
  * emulators can advertise bits they do not honour.
  *
+ * The execution check swaps the process-wide SIGILL handler for its duration (see cpu.h): it runs
+ * exactly once, under pthread_once, and must happen before other threads start.
+ *
  * This file is named *_avx512.c and so gets -mavx512f; everything but the executed check is
  * compiled with AVX-512 switched off again, so the probe itself cannot fault on an old CPU. */
 #include "moebench/cpu.h"

@@ -57,16 +57,11 @@ mb_status mb_run_once(const mb_impl *impl, const mb_spec *s, const mb_weights *w
     return rc;
 }
 
-static int routed(mb_variant_id v)
-{
-    return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
-}
-
 mb_status mb_forward_info_alloc(const mb_spec *s, mb_forward_info *info, mb_err *err)
 {
     memset(info, 0, sizeof *info);
     int64_t T = mb_spec_T(s), n = 0;
-    if (routed(s->variant))
+    if (mb_variant_routed(s->variant))
         return mb_routing_alloc(&info->routing, T, s->E, s->k, err);
     if (s->variant == MB_MOELORA)
         n = s->B * s->E;

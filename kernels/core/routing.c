@@ -17,7 +17,16 @@ mb_status mb_routing_alloc(mb_routing *r, int64_t T, int64_t E, int64_t k, mb_er
     r->idx = mb_alloc((size_t)tk * sizeof *r->idx);
     r->w = mb_alloc((size_t)tk * sizeof *r->w);
     r->counts = mb_alloc((size_t)E * sizeof *r->counts);
-    if (!r->idx || !r->w || !r->counts) {
+    /* mb_route's scratch: per block zsum, psum[E], counts[E], one p row[E] */
+    int64_t nblk = mb_route_nblocks(T), per, sb;
+    if (mb_mul_i64(E, (int64_t)(sizeof(double) + sizeof(int64_t) + sizeof(float)), &per) ||
+        mb_add_i64(per, (int64_t)sizeof(double), &per) || mb_mul_i64(nblk, per, &sb)) {
+        mb_routing_free(r);
+        return mb_fail(err, MB_EINVAL, "routing scratch for T=%lld E=%lld overflows",
+                       (long long)T, (long long)E);
+    }
+    r->scratch = mb_alloc((size_t)sb);
+    if (!r->idx || !r->w || !r->counts || !r->scratch) {
         mb_routing_free(r);
         return mb_fail(err, MB_ENOMEM, "cannot allocate the routing of %lld tokens",
                        (long long)T);
@@ -32,6 +41,8 @@ void mb_routing_free(mb_routing *r)
     mb_free(r->idx);
     mb_free(r->w);
     mb_free(r->counts);
+    mb_free(r->scratch);
+    r->scratch = NULL;
     r->idx = NULL;
     r->w = NULL;
     r->counts = NULL;
@@ -95,27 +106,16 @@ void mb_topk(const float *p, int64_t n, int64_t k, int32_t *idx)
     }
 }
 
-/* Tokens per block of mb_route. The block partition is fixed (not per thread), and block
- * partial sums are added in block order, so the losses are bit-identical on any thread count. */
-#define MB_ROUTE_BLOCK 256
-
-typedef struct {
-    double zsum;
-    double *psum;     /* [E] */
-    int64_t *counts;  /* [E] */
-} route_part;
-
-/* Routes tokens t0..t1-1 into r (idx, w) and the block's partial sums; p rows go to p_out or to
- * the one-row scratch prow. */
-static void route_block(const float *z, int64_t t0, int64_t t1, int64_t E, int64_t k,
-                        mb_routing *r, float *p_out, float *prow, route_part *part)
+void mb_route_block(const float *z, int64_t t0, int64_t t1, int64_t E, int64_t k, mb_routing *r,
+                    float *p_out, float *prow, double *psum, int64_t *counts, double *zsum)
 {
+    double zs = *zsum;
     for (int64_t t = t0; t < t1; t++) {
         float *p = p_out ? p_out + t * E : prow;
         double lse = mb_softmax(z + t * E, E, p);
-        part->zsum += lse * lse;
+        zs += lse * lse;
         for (int64_t e = 0; e < E; e++)
-            part->psum[e] += p[e];
+            psum[e] += p[e];
         int32_t *id = r->idx + t * k;
         mb_topk(p, E, k, id);
         double norm = 0.0;
@@ -123,9 +123,32 @@ static void route_block(const float *z, int64_t t0, int64_t t1, int64_t E, int64
             norm += p[id[j]];
         for (int64_t j = 0; j < k; j++) {
             r->w[t * k + j] = (float)(p[id[j]] / norm);
-            part->counts[id[j]]++;
+            counts[id[j]]++;
         }
     }
+    *zsum = zs;
+}
+
+void mb_route_finish(mb_routing *r, int64_t nblk, const double *zsum, const double *psum,
+                     const int64_t *counts)
+{
+    const int64_t T = r->T, E = r->E;
+    /* L_aux = E * sum_e F_e P_e with F_e = counts_e / T and P_e = (sum_t p_te) / T. */
+    double zs = 0.0, aux = 0.0;
+    for (int64_t b = 0; b < nblk; b++)
+        zs += zsum[b];
+    for (int64_t e = 0; e < E; e++) {
+        double pe = 0.0;
+        int64_t c = 0;
+        for (int64_t b = 0; b < nblk; b++) {
+            pe += psum[b * E + e];
+            c += counts[b * E + e];
+        }
+        r->counts[e] = c;
+        aux += ((double)c / (double)T) * (pe / (double)T);
+    }
+    r->aux_loss = (double)E * aux;
+    r->z_loss = zs / (double)T;
 }
 
 mb_status mb_route(const float *z, int64_t T, int64_t E, int64_t k, mb_routing *r,
@@ -135,58 +158,63 @@ mb_status mb_route(const float *z, int64_t T, int64_t E, int64_t k, mb_routing *
         return mb_fail(err, MB_EINVAL, "routing buffers sized for T=%lld E=%lld k=%lld, asked for "
                        "T=%lld E=%lld k=%lld", (long long)r->T, (long long)r->E, (long long)r->k,
                        (long long)T, (long long)E, (long long)k);
-    int64_t nblk = (T + MB_ROUTE_BLOCK - 1) / MB_ROUTE_BLOCK;
-    /* One allocation: per block psum[E] and counts[E], plus one p row per block when the caller
-     * does not want p. Small cases stay off the heap (the forward of a 1-token router is short). */
+    const int64_t nblk = mb_route_nblocks(T);
+    /* Scratch: r's own (mb_routing_alloc), else the stack for small cases, else the heap (only
+     * for a hand-filled mb_routing). */
     enum { STACK_E = 64 };
-    double stack_psum[STACK_E];
+    double stack_zsum[1], stack_psum[STACK_E];
     int64_t stack_counts[STACK_E];
     float stack_prow[STACK_E];
-    route_part parts_stack[1];
-    unsigned char *heap = NULL;
-    route_part *parts = parts_stack;
-    double *psum = stack_psum;
+    unsigned char *heap = NULL, *mem = r->scratch;
+    double *zsum = stack_zsum, *psum = stack_psum;
     int64_t *cnt = stack_counts;
     float *prow = stack_prow;
-    if (nblk > 1 || E > STACK_E) {
-        size_t bytes = (size_t)nblk * (sizeof *parts + (size_t)E * (sizeof *psum + sizeof *cnt +
-                                                                     sizeof *prow));
-        heap = mb_alloc(bytes);
+    const size_t bytes = (size_t)nblk * (sizeof(double) +
+                                         (size_t)E * (sizeof *psum + sizeof *cnt + sizeof *prow));
+    if (!mem && (nblk > 1 || E > STACK_E)) {
+        mem = heap = mb_alloc(bytes);
         if (!heap)
             return mb_fail(err, MB_ENOMEM, "cannot allocate routing scratch for T=%lld E=%lld",
                            (long long)T, (long long)E);
-        parts = (route_part *)heap;
-        psum = (double *)(parts + nblk);
+    }
+    if (mem) {
+        memset(mem, 0, bytes);
+        zsum = (double *)mem;
+        psum = zsum + nblk;
         cnt = (int64_t *)(psum + nblk * E);
         prow = (float *)(cnt + nblk * E);
     } else {
+        memset(stack_zsum, 0, sizeof stack_zsum);
         memset(stack_psum, 0, sizeof stack_psum);
         memset(stack_counts, 0, sizeof stack_counts);
     }
-    for (int64_t b = 0; b < nblk; b++)
-        parts[b] = (route_part){0.0, psum + b * E, cnt + b * E};
 #pragma omp parallel for schedule(static) if (nblk > 1)
     for (int64_t b = 0; b < nblk; b++) {
         int64_t t0 = b * MB_ROUTE_BLOCK, t1 = t0 + MB_ROUTE_BLOCK < T ? t0 + MB_ROUTE_BLOCK : T;
-        route_block(z, t0, t1, E, k, r, p_out, prow + b * E, &parts[b]);
+        mb_route_block(z, t0, t1, E, k, r, p_out, prow + b * E, psum + b * E, cnt + b * E,
+                       zsum + b);
     }
-    /* L_aux = E * sum_e F_e P_e with F_e = counts_e / T and P_e = (sum_t p_te) / T. */
-    double zsum = 0.0, aux = 0.0;
-    for (int64_t b = 0; b < nblk; b++)
-        zsum += parts[b].zsum;
-    for (int64_t e = 0; e < E; e++) {
-        double pe = 0.0;
-        int64_t c = 0;
-        for (int64_t b = 0; b < nblk; b++) {
-            pe += parts[b].psum[e];
-            c += parts[b].counts[e];
-        }
-        r->counts[e] = c;
-        aux += ((double)c / (double)T) * (pe / (double)T);
-    }
-    r->aux_loss = (double)E * aux;
-    r->z_loss = zsum / (double)T;
+    mb_route_finish(r, nblk, zsum, psum, cnt);
     mb_free(heap);
+    return MB_OK;
+}
+
+mb_status mb_routing_copy(const mb_routing *src, mb_routing *dst, mb_err *err)
+{
+    if (!dst->idx)
+        return MB_OK;
+    if (dst->T != src->T || dst->E != src->E || dst->k != src->k)
+        return mb_fail(err, MB_EINVAL, "routing buffer sized for T=%lld E=%lld k=%lld, the "
+                       "routing has T=%lld E=%lld k=%lld", (long long)dst->T, (long long)dst->E,
+                       (long long)dst->k, (long long)src->T, (long long)src->E, (long long)src->k);
+    const size_t n = (size_t)(src->T * src->k);
+    memcpy(dst->idx, src->idx, sizeof *dst->idx * n);
+    if (dst->w)
+        memcpy(dst->w, src->w, sizeof *dst->w * n);
+    if (dst->counts)
+        memcpy(dst->counts, src->counts, sizeof *dst->counts * (size_t)src->E);
+    dst->aux_loss = src->aux_loss;
+    dst->z_loss = src->z_loss;
     return MB_OK;
 }
 

@@ -104,7 +104,7 @@ static int uses_E(mb_variant_id v)
     return v == MB_MOLORA || v == MB_MOELORA || v == MB_MIXLORA || v == MB_SPARSE_MLP ||
            v == MB_ROUTER;
 }
-static int routed(mb_variant_id v)
+int mb_variant_routed(mb_variant_id v)
 {
     return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
 }
@@ -119,9 +119,14 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
     if ((unsigned)v >= MB_NUM_VARIANTS)
         return mb_fail(err, MB_EINVAL, "variant id %d is out of range", (int)v);
     POS(B, "B");
-    if (s->S < 1)   /* users usually write T: name what they wrote */
-        return mb_fail(err, MB_EINVAL, "T=%lld (B=%lld, S=%lld): sequences need at least 1 token",
-                       (long long)(s->B * s->S), (long long)s->B, (long long)s->S);
+    if (s->S < 1) {   /* users usually write T: name what they wrote (when B*S is defined) */
+        int64_t t;
+        if (mb_mul_i64(s->B, s->S, &t) == 0)
+            return mb_fail(err, MB_EINVAL, "T=%lld (B=%lld, S=%lld): sequences need at least 1 "
+                           "token", (long long)t, (long long)s->B, (long long)s->S);
+        return mb_fail(err, MB_EINVAL, "B=%lld, S=%lld: sequences need at least 1 token",
+                       (long long)s->B, (long long)s->S);
+    }
     POS(h, "h");
     int64_t T;
     if (mb_mul_i64(s->B, s->S, &T))
@@ -135,7 +140,7 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
         POS(r, "r");
     if (uses_E(v))
         POS(E, "E");
-    if (routed(v)) {
+    if (mb_variant_routed(v)) {
         POS(k, "k");
         if (s->k > s->E)
             return mb_fail(err, MB_EINVAL, "k=%lld > E=%lld: cannot choose more experts than exist",

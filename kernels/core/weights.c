@@ -59,9 +59,11 @@ static int describe(const mb_spec *s, wdesc *d)
     return n;
 }
 
-static void init_weight(mb_tensor *t, const char *name, uint64_t seed, uint64_t stream)
+/* fan_in: the d_in of the linear the tensor belongs to (its last dimension, except for the
+ * down projection of sparse_mlp shard=1, see mb_weights_create_copy). */
+static void init_weight(mb_tensor *t, const char *name, double fan_in, uint64_t seed,
+                        uint64_t stream)
 {
-    double fan_in = (double)t->shape[t->ndim - 1];
     if (!strcmp(name, "Wr"))
         mb_fill_normal(t, seed, stream, 0.0f, 0.02f);
     else if (!strcmp(name, "Emb"))
@@ -92,7 +94,13 @@ mb_status mb_weights_create_copy(const mb_spec *s, int copy, mb_weights *w, mb_e
         }
         /* Copy 0 is the plain weights; later copies differ through the stream only. */
         uint64_t stream = mb_stream_of(d[i].name) + (uint64_t)copy * 0x9e3779b97f4a7c15ULL;
-        init_weight(&t, d[i].name, s->seed, stream);
+        /* sparse_mlp shard=1: the experts are f/E-wide slices of ONE gated MLP of width f, so
+         * the down projection is drawn as that MLP's Wd [h, f] (fan-in f), sliced: each
+         * expert's Wd [h, f/E] ~ N(0, 1/f), not N(0, E/f). Wg, Wu keep fan-in h. */
+        double fan_in = (double)t.shape[t.ndim - 1];
+        if (s->variant == MB_SPARSE_MLP && s->shard && !strcmp(d[i].name, "Wd"))
+            fan_in = (double)s->f;
+        init_weight(&t, d[i].name, fan_in, s->seed, stream);
         if ((st = mb_weights_add(w, d[i].name, t, err))) {
             mb_tensor_free(&t);
             mb_weights_free(w);

@@ -41,30 +41,6 @@ static void lr_release(void *p)
     mb_free(st);
 }
 
-static float sigmoid100(float w) { return (float)(1.0 / (1.0 + exp(-100.0 * (double)w))); }
-
-/* Stacks rows: [top (nt rows); bottom (nb rows)] of width h into a new buffer. */
-static float *stack_rows(const float *top, int64_t nt, const float *bot, int64_t nb, int64_t h)
-{
-    float *p = mb_alloc(sizeof(float) * (size_t)((nt + nb) * h));
-    if (!p) return NULL;
-    memcpy(p, top, sizeof(float) * (size_t)(nt * h));
-    if (nb) memcpy(p + nt * h, bot, sizeof(float) * (size_t)(nb * h));
-    return p;
-}
-
-/* B' [o, R] with element (j, e*blk + i) = scale * B[e][j][i] (B [E, o, blk]); E = 1 is plain B. */
-static float *bcat(const float *B, int64_t E, int64_t o, int64_t blk, float scale)
-{
-    float *p = mb_alloc(sizeof(float) * (size_t)(o * E * blk));
-    if (!p) return NULL;
-    for (int64_t e = 0; e < E; e++)
-        for (int64_t j = 0; j < o; j++)
-            for (int64_t i = 0; i < blk; i++)
-                p[j * E * blk + e * blk + i] = scale * B[(e * o + j) * blk + i];
-    return p;
-}
-
 static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
                             void **priv, mb_err *err)
 {
@@ -107,8 +83,8 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
         const float *wo = Wr ? mb_vw(w, "w_omega", 1, err) : NULL;
         const float *wb = wo ? mb_vw(w, "w_beta", 1, err) : NULL;
         if (!wb) { B = NULL; break; }
-        st->omega = sigmoid100(wo[0]);
-        scale = sigmoid100(wb[0]);
+        st->omega = mb_sigmoid100(wo[0]);
+        scale = mb_sigmoid100(wb[0]);
         break;
     }
     default:
@@ -117,17 +93,19 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     }
     if (!B) { lr_release(st); return err ? err->code : MB_EINVAL; }
     st->n1 = st->R + nr;
-    float *a1 = stack_rows(A, st->R, Wr, nr, h);
-    float *b2 = bcat(B, Eb, o, st->R / Eb, scale);
-    mb_status rc = a1 && b2 ? MB_OK : mb_fail(err, MB_ENOMEM, "out of memory");
+    float *a1 = NULL, *b2 = NULL;
+    mb_status rc = mb_vstack_rows(A, st->R, Wr, nr, h, &a1, err);
+    if (rc == MB_OK) rc = mb_vbcat(B, Eb, o, st->R / Eb, scale, &b2, err);
     if (rc == MB_OK) rc = mb_avx512_pack(a1, h, h, NULL, 0, 0, st->n1, &st->P1, err);
     if (rc == MB_OK) rc = mb_avx512_pack(W, h, h, b2, st->R, st->R, o, &st->P2, err);
     mb_free(a1);   /* packed copies are all the forward needs */
     mb_free(b2);
-    int64_t ng = st->kind == GATE_SOFTMAX_BLOCKS ? T * E : st->kind == GATE_SEQUENCE ? s->B * E
-               : st->kind == GATE_MOR1E ? T * r : 1;
-    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * st->n1, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->G, ng, err);
+    const int64_t ga = st->kind == GATE_SOFTMAX_BLOCKS || st->kind == GATE_MOR1E ? T
+                     : st->kind == GATE_SEQUENCE ? s->B : 1;
+    const int64_t gb = st->kind == GATE_SOFTMAX_BLOCKS || st->kind == GATE_SEQUENCE ? E
+                     : st->kind == GATE_MOR1E ? r : 1;
+    if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, st->n1, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->G, ga, gb, err);
     if (rc == MB_OK) rc = mb_valloc(&st->zl, E > 0 ? E : 1, err);
     if (rc != MB_OK) { lr_release(st); return rc; }
     *priv = st;
@@ -145,29 +123,20 @@ static void apply_gate(lr_st *st, const mb_inputs *in, int64_t t0, int64_t t1)
         for (int64_t t = t0; t < t1; t++) {
             float *z = st->Z + t * n1, *p = st->G + t * st->E;
             mb_softmax(z + R, st->E, p);
-            for (int64_t e = 0; e < st->E; e++)
-                for (int64_t i = 0; i < blk; i++) z[e * blk + i] *= p[e];
+            mb_vgate_blocks(z, p, st->E, blk);
         }
         return;
     case GATE_SEQUENCE:
         for (int64_t t = t0; t < t1; t++) {
-            const float *g = st->G + (t / st->S) * st->E;
-            float *z = st->Z + t * n1;
-            for (int64_t e = 0; e < st->E; e++)
-                for (int64_t i = 0; i < blk; i++) z[e * blk + i] *= g[e];
+            mb_vgate_blocks(st->Z + t * n1, st->G + (t / st->S) * st->E, st->E, blk);
         }
         return;
     case GATE_MOR1E: {
         const float *Rin = mb_f32(&in->R);
         const float wt = st->omega * 32.0f, wr = (1.0f - st->omega) * 4.0f;
         for (int64_t t = t0; t < t1; t++) {
-            float *z = st->Z + t * n1, *g = st->G + t * R;
-            const float *Rb = Rin + (t / st->S) * R;
-            mb_softmax(z + R, R, g);
-            for (int64_t i = 0; i < R; i++) {
-                g[i] = g[i] * wt + Rb[i] * wr;
-                z[i] *= g[i];
-            }
+            float *z = st->Z + t * n1;
+            mb_vgate_mor1e(z, z + R, Rin + (t / st->S) * R, wt, wr, R, st->G + t * R);
         }
         return;
     }
@@ -177,18 +146,14 @@ static void apply_gate(lr_st *st, const mb_inputs *in, int64_t t0, int64_t t1)
 static mb_status lr_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
                             mb_err *err)
 {
+    (void)err;
     lr_st *st = p;
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
-    if (st->kind == GATE_MOR1E && !in->R.data)
-        return mb_fail(err, MB_EINVAL, "mor1e needs the intuition scores R");
+    /* R, task ids: shape and range (0..tasks) checked by mb_check_io in mb_variant_forward */
     if (st->kind == GATE_SEQUENCE) {
-        if (!in->task.data) return mb_fail(err, MB_EINVAL, "moelora needs task ids");
         const int32_t *task = mb_i32(&in->task);
         for (int64_t b = 0; b < st->nseq; b++) {
-            if (task[b] < 0 || task[b] > st->tasks)
-                return mb_fail(err, MB_EINVAL, "task id %d of sequence %lld outside [0, %lld]",
-                               task[b], (long long)b, (long long)st->tasks);
             mb_moelora_gate(st->Emb, st->Wg, st->te, st->E, task[b], st->zl, st->G + b * st->E);
         }
     }

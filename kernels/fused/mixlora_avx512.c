@@ -11,7 +11,6 @@
  *     Hs = sum_e w_e H_e and multiplied by Wd once at the end (the spec's linearity). */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <string.h>
-#include <immintrin.h>
 #include "fused/fused_avx512.h"
 #include "gemm/gemm_avx512_internal.h"
 
@@ -64,8 +63,19 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     const float sc = s->alpha / (float)r;
     mb_status rc = mb_vrouter_init(&st->vr, &mb_gemm_avx512, Wr, T, h, E, s->k, err);
     float *tmp = NULL;   /* staging for stacked / scaled copies; the packed forms are kept */
-    int64_t tmpn = 2 * f * h > 2 * f * 2 * r ? 2 * f * h : 2 * f * 2 * r;
-    if (tmpn < h * r) tmpn = h * r;
+    /* largest staged form: [Wg; Wu] 2f x h, [Ag_e; Au_e] 2r x h, the block-diagonal
+     * [[sBg_e, 0]; [0, sBu_e]] 2f x 2r, s Bd_e h x r */
+    int64_t tmpn = 0;
+    {
+        const int64_t dims[4][2] = { { 2 * f, h }, { 2 * r, h }, { 2 * f, 2 * r }, { h, r } };
+        for (int i = 0; i < 4 && rc == MB_OK; i++) {
+            int64_t n;
+            if (mb_mul_i64(dims[i][0], dims[i][1], &n) != 0)
+                rc = mb_fail(err, MB_ENOMEM, "mixlora staging size overflows");
+            else if (n > tmpn)
+                tmpn = n;
+        }
+    }
     if (rc == MB_OK) rc = mb_valloc(&tmp, tmpn, err);
     if (rc == MB_OK) {
         memcpy(tmp, Wg, sizeof(float) * (size_t)(f * h));
@@ -99,11 +109,11 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
         rc = mb_avx512_pack(tmp, r, r, NULL, 0, 0, h, &st->Bd[e], err);
     }
     mb_free(tmp);
-    if (rc == MB_OK && s->share != MB_SHARE_NONE) rc = mb_valloc(&st->GU0, T * 2 * f, err);
-    if (rc == MB_OK && s->share == MB_SHARE_ALL) rc = mb_valloc(&st->Hs, T * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->GUe, T * 2 * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * 2 * r, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Zd, T * r, err);
+    if (rc == MB_OK && s->share != MB_SHARE_NONE) rc = mb_valloc3(&st->GU0, T, 2, f, err);
+    if (rc == MB_OK && s->share == MB_SHARE_ALL) rc = mb_valloc2(&st->Hs, T, f, err);
+    if (rc == MB_OK) rc = mb_valloc3(&st->GUe, T, 2, f, err);
+    if (rc == MB_OK) rc = mb_valloc3(&st->Z, T, 2, r, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Zd, T, r, err);
     if (rc == MB_OK) rc = mb_valloc(&st->ws, T, err);
     if (rc != MB_OK) { mix_release(st); return rc; }
     *priv = st;
@@ -117,13 +127,7 @@ static void scatter_rows(float *Hs, int64_t f, const float *H, int64_t ldh, cons
     #pragma omp parallel for schedule(static) if (n * f > 65536)
     for (int64_t i = 0; i < n; i++) {
         float *dst = Hs + (int64_t)tok[i] * f;
-        const float *src = H + i * ldh;
-        const __m512 wv = _mm512_set1_ps(ws[i]);
-        for (int64_t j = 0; j < f; j += 16) {
-            __mmask16 m = f - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (f - j)) - 1);
-            __m512 d = _mm512_maskz_loadu_ps(m, dst + j);
-            _mm512_mask_storeu_ps(dst + j, m, _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, src + j), d));
-        }
+        mb_vaxpy_row(dst, H + i * ldh, ws[i], f);   /* vectorised with this file's flags */
     }
 }
 
@@ -133,7 +137,7 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     mix_st *st = p;
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
-    const int64_t T = st->T, h = st->h, f = st->f, r = st->r, k = st->k;
+    const int64_t T = st->T, h = st->h, f = st->f, r = st->r;
     mb_status rc = mb_vrouter_run(&st->vr, &mb_gemm_avx512, X, info, err);
     if (rc != MB_OK) return rc;
     if (st->share != MB_SHARE_NONE) {
@@ -147,8 +151,7 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
         const int64_t o0 = st->vr.offsets[e], n = st->vr.offsets[e + 1] - o0;
         if (n == 0) continue;
         const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
-        for (int64_t i = 0; i < n; i++)
-            st->ws[i] = st->vr.rt.w[(int64_t)tok[i] * k + slot[i]];
+        mb_vgather_w(&st->vr.rt, tok, slot, n, st->ws);
         /* gate/up base rows of this expert's tokens */
         if (st->share == MB_SHARE_NONE) {
             mb_avx_gemm_args g = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,

@@ -47,9 +47,9 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     st->act = s->act; st->T = T; st->h = h; st->f = f; st->r = r;
     const float sc = s->alpha / (float)r;
     float *a1 = NULL, *wgu = NULL, *bgu = NULL, *bd = NULL;
-    mb_status rc = mb_valloc(&a1, 2 * r * h, err);
-    if (rc == MB_OK) rc = mb_valloc(&wgu, 2 * f * h, err);
-    if (rc == MB_OK) rc = mb_valloc(&bgu, 2 * f * 2 * r, err);   /* zero-filled */
+    mb_status rc = mb_valloc3(&a1, 2, r, h, err);
+    if (rc == MB_OK) rc = mb_valloc3(&wgu, 2, f, h, err);
+    if (rc == MB_OK) rc = mb_valloc3(&bgu, 4, f, r, err);   /* zero-filled */
     if (rc == MB_OK) rc = mb_vscaled_copy(Bd, h * r, sc, &bd, err);
     if (rc == MB_OK) {
         memcpy(a1, Ag, sizeof(float) * (size_t)(r * h));
@@ -67,9 +67,9 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     if (rc == MB_OK) rc = mb_avx512_pack(Ad, f, f, NULL, 0, 0, r, &st->P3, err);
     if (rc == MB_OK) rc = mb_avx512_pack(Wd, f, f, bd, r, r, h, &st->P4, err);
     mb_free(a1); mb_free(wgu); mb_free(bgu); mb_free(bd);
-    if (rc == MB_OK) rc = mb_valloc(&st->Z1, T * 2 * r, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->GU, T * 2 * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Z3, T * r, err);
+    if (rc == MB_OK) rc = mb_valloc3(&st->Z1, T, 2, r, err);
+    if (rc == MB_OK) rc = mb_valloc3(&st->GU, T, 2, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Z3, T, r, err);
     if (rc != MB_OK) { mlp_release(st); return rc; }
     *priv = st;
     return MB_OK;

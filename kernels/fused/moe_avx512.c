@@ -53,7 +53,7 @@ static mb_status moe_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
         if (!st->GU || !st->D) rc = mb_fail(err, MB_ENOMEM, "out of memory");
     }
     float *stack = NULL;
-    if (rc == MB_OK) rc = mb_valloc(&stack, 2 * fe * h, err);
+    if (rc == MB_OK) rc = mb_valloc3(&stack, 2, fe, h, err);
     for (int64_t e = 0; rc == MB_OK && e < E; e++) {
         memcpy(stack, Wg + e * fe * h, sizeof(float) * (size_t)(fe * h));
         memcpy(stack + fe * h, Wu + e * fe * h, sizeof(float) * (size_t)(fe * h));
@@ -62,7 +62,7 @@ static mb_status moe_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     }
     mb_free(stack);
     /* a token picks an expert at most once, so no expert gets more than T rows */
-    if (rc == MB_OK) rc = mb_valloc(&st->buf, T * 2 * fe, err);
+    if (rc == MB_OK) rc = mb_valloc3(&st->buf, T, 2, fe, err);
     if (rc == MB_OK) rc = mb_valloc(&st->ws, T, err);
     if (rc != MB_OK) { moe_release(st); return rc; }
     *priv = st;
@@ -75,7 +75,7 @@ static mb_status moe_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     moe_st *st = p;
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
-    const int64_t h = st->h, fe = st->fe, k = st->k;
+    const int64_t h = st->h, fe = st->fe;
     mb_status rc = mb_vrouter_run(&st->vr, &mb_gemm_avx512, X, info, err);
     if (rc != MB_OK) return rc;
     memset(Y, 0, sizeof(float) * (size_t)(st->T * h));
@@ -83,8 +83,7 @@ static mb_status moe_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
         const int64_t o0 = st->vr.offsets[e], n = st->vr.offsets[e + 1] - o0;
         if (n == 0) continue;
         const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
-        for (int64_t i = 0; i < n; i++)
-            st->ws[i] = st->vr.rt.w[(int64_t)tok[i] * k + slot[i]];
+        mb_vgather_w(&st->vr.rt, tok, slot, n, st->ws);
         mb_avx_gemm_args g1 = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,
                                .alpha = 1.0f, .beta = 0.0f, .c = st->buf, .ldc = 2 * fe};
         mb_avx512_gemm_run(st->GU[e], &g1);

@@ -3,14 +3,22 @@
  * Shape: C[M, N] = beta*C + alpha * A[M, K] W[N, K]^T, with W packed once into NR-wide column
  * panels (K-major inside a panel, zero-padded to NR) and cut into K blocks of at most KC so one
  * micro-panel of W (KC x NR) stays in L1 while the micro-kernel walks MR-row tiles of A.
- * A is packed per thread task and K block (MC x KC, on the stack) through row pointers, which
+ * A is packed per thread task and K block (MC x KC, into a per-thread buffer of the shared pool
+ * below, allocated with mb_alloc in prepare) through row pointers, which
  * makes row gathers (routed tokens) and K concatenation (fused LoRA: [X | s X A^T] times
  * [W | B]^T) free: they only change where the packing reads from. */
 #ifndef MOEBENCH_GEMM_AVX512_INTERNAL_H
 #define MOEBENCH_GEMM_AVX512_INTERNAL_H
 
 #include <stdint.h>
+#include <immintrin.h>
 #include "moebench/gemm.h"
+
+/* Lanes 0..n-1 of a 16-float vector (n <= 0: none, n >= 16: all). */
+static inline __mmask16 mb_avx_mask(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
 
 #define MB_AVX_MR 12          /* rows of A per micro-tile (broadcast operand) */
 #define MB_AVX_NR 32          /* columns of W per panel: two zmm */
@@ -52,7 +60,21 @@ struct mb_gemm_weight {
     mb_avx_kblock *blk;
     float *packed;
     int64_t bytes;   /* packed + block table */
+    int pooled;      /* holds a reference on the A-pack pool */
 };
+
+/* Floats of one thread's A-pack buffer (MC x (KC + KC2_MAX), 184 KiB). */
+#define MB_AVX_ABUF ((int64_t)MB_AVX_MC * (MB_AVX_KC + MB_AVX_KC2_MAX))
+/* The A-pack pool: one MB_AVX_ABUF buffer per thread, mb_alloc'd (so the harness counts it as
+ * workspace) and shared by every panel-form weight, which holds a reference from pack to free.
+ * Acquire sizes it for max(omp_get_max_threads(), omp_get_num_procs()) threads (grows if more
+ * are allowed later; only in prepare, never in a forward). Acquire / release are serialised by
+ * a mutex; products on the pool must not run concurrently with a prepare or free from another
+ * non-OpenMP thread. */
+mb_status mb_avx512_pool_acquire(mb_err *err);
+void mb_avx512_pool_release(void);
+/* The buffer of pool slot i, or NULL when i is beyond the pool (the caller then allocates). */
+float *mb_avx512_pool_buf(int i);
 
 /* Arguments of one product. A is given per K segment (seg s supplies seg_k[s] columns);
  * optional a_rows gathers (product row i reads A row a_rows[i]); optional c_rows scatters

@@ -15,8 +15,7 @@ static inline void store_panel(const mb_gemm_weight *w, float *crow, int64_t p, 
                                __m512 hi, __m512 s, float beta)
 {
     const int64_t n0 = p * NR, nv = w->N - n0 < NR ? w->N - n0 : NR;
-    const __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
-    const __mmask16 m1 = nv >= 32 ? 0xffff : nv > 16 ? (__mmask16)((1u << (nv - 16)) - 1) : 0;
+    const __mmask16 m0 = mb_avx_mask(nv), m1 = mb_avx_mask(nv - 16);
     float *c = crow + n0;
     lo = _mm512_mul_ps(lo, s);
     hi = _mm512_mul_ps(hi, s);

@@ -2,8 +2,52 @@
  * contiguous, zero-padded panels (no edge branches on loads). */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <string.h>
+#include <pthread.h>
+#include <omp.h>
 #include "moebench/mem.h"
 #include "gemm/gemm_avx512_internal.h"
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static float *pool_mem;
+static int pool_n, pool_refs;
+
+mb_status mb_avx512_pool_acquire(mb_err *err)
+{
+    int want = omp_get_max_threads(), np = omp_get_num_procs();
+    if (np > want) want = np;
+    if (want < 1) want = 1;
+    mb_status rc = MB_OK;
+    pthread_mutex_lock(&pool_mu);
+    if (want > pool_n) {
+        float *m = mb_alloc((size_t)want * (size_t)MB_AVX_ABUF * sizeof(float));
+        if (!m) {
+            rc = mb_fail(err, MB_ENOMEM, "avx512: cannot allocate %d A-pack buffers", want);
+        } else {
+            mb_free(pool_mem);
+            pool_mem = m;
+            pool_n = want;
+        }
+    }
+    if (rc == MB_OK) pool_refs++;
+    pthread_mutex_unlock(&pool_mu);
+    return rc;
+}
+
+void mb_avx512_pool_release(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    if (pool_refs > 0 && --pool_refs == 0) {
+        mb_free(pool_mem);
+        pool_mem = NULL;
+        pool_n = 0;
+    }
+    pthread_mutex_unlock(&pool_mu);
+}
+
+float *mb_avx512_pool_buf(int i)
+{
+    return i >= 0 && i < pool_n ? pool_mem + (int64_t)i * MB_AVX_ABUF : NULL;
+}
 
 static void pack_panel(const float *W, int64_t ldw, int64_t N, int64_t n0, int64_t k0, int64_t kc,
                        float *dst)
@@ -21,6 +65,8 @@ void mb_avx512_weight_free(mb_gemm_weight *w)
 {
     if (!w)
         return;
+    if (w->pooled)
+        mb_avx512_pool_release();
     mb_free(w->packed);
     mb_free(w->blk);
     mb_free(w);
@@ -76,6 +122,12 @@ mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float 
                        (long long)floats);
     }
     w->bytes = floats * (int64_t)sizeof(float) + nblk * (int64_t)sizeof *w->blk;
+    mb_status rc = mb_avx512_pool_acquire(err);
+    if (rc != MB_OK) {
+        mb_avx512_weight_free(w);
+        return rc;
+    }
+    w->pooled = 1;
     /* Blocks never straddle the segment boundary, except that a short second segment is
      * appended whole to the first segment's last block. */
     const int append = K2 > 0 && K2 <= MB_AVX_KC2_MAX;

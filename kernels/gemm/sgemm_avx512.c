@@ -1,10 +1,12 @@
 /* Packed SGEMM framework loops and register-tiled micro-kernel (BLIS shape, see
- * gemm_avx512_internal.h; A is packed per thread task and K block, W once in prepare). Micro-tile MR x NR = 12 x 32: 24 zmm accumulators hide the FMA
+ * gemm_avx512_internal.h; A is packed per thread task and K block into the thread's buffer of
+ * the A-pack pool, W once in prepare). Micro-tile MR x NR = 12 x 32: 24 zmm accumulators hide the FMA
  * latency on both FMA pipes (Zen 4 double-pumps 512-bit ops, SPR has two 512-bit ports) while
  * one k step costs 2 panel loads + 12 broadcasts, well under the load ports' budget. */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <immintrin.h>
 #include <omp.h>
+#include "moebench/mem.h"
 #include "gemm/gemm_avx512_internal.h"
 
 #define MR MB_AVX_MR
@@ -61,7 +63,6 @@ static void (*const tiles[MR + 1])(const tile_args *) = {
     tile_7, tile_8, tile_9, tile_10, tile_11, tile_12,
 };
 
-static __mmask16 mask_of(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
 
 /* Rows of a task are cut into ceil(m / MR) micro-tiles of near-equal height (16 rows = 8 + 8,
  * not 12 + 4: a 4-row tile runs at a third of the FMA rate). Tile i starts at row first(i). */
@@ -102,11 +103,10 @@ static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t 
 /* One thread task: rows [m0, m1) x panels [p0, p1), all K blocks in order (the C tile gets
  * beta on the first block and accumulates the rest). */
 static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t m0, int64_t m1,
-                     int64_t p0, int64_t p1)
+                     int64_t p0, int64_t p1, float *abuf)
 {
-    /* MC x KC floats (up to 180 KiB) on the thread's stack: stays in L2 while the panels stream past
-     * it; no allocation per call, and re-entrant from any thread */
-    float abuf[MB_AVX_MC * (MB_AVX_KC + MB_AVX_KC2_MAX)] __attribute__((aligned(64)));
+    /* abuf: MC x KC floats (184 KiB) of the thread's pool slot: stays in L2 while the panels
+     * stream past it */
     tile_args t;
     const int64_t nt = (m1 - m0 + MR - 1) / MR;
     for (int b = 0; b < w->nblk; b++) {
@@ -116,8 +116,8 @@ static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t
         t.beta = b == 0 ? g->beta : 1.0f;
         for (int64_t p = p0; p < p1; p++) {
             int64_t n0 = p * NR, nv = w->N - n0 < NR ? w->N - n0 : NR;
-            t.m0 = mask_of(nv);
-            t.m1 = mask_of(nv > 16 ? nv - 16 : 0);
+            t.m0 = mb_avx_mask(nv);
+            t.m1 = mb_avx_mask(nv - 16);
             t.bp = w->packed + blk->off + p * blk->kc * NR;
             for (int64_t ti = 0; ti < nt; ti++) {
                 int64_t i0 = m0 + tile_first(m1 - m0, ti);
@@ -156,13 +156,29 @@ void mb_avx512_gemm_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g)
     pt = cdiv(w->panels, pc);
     int64_t tasks = mt * pt;
     double flops = 2.0 * (double)g->M * (double)w->N * (double)w->K;
-    int par = tasks > 1 && flops > 4e6 && !omp_in_parallel();
-    #pragma omp parallel for schedule(dynamic, 1) if (par)
-    for (int64_t t = 0; t < tasks; t++) {
-        int64_t im = t / pt, ip = t % pt;
-        int64_t m0 = im * mc, m1 = m0 + mc < g->M ? m0 + mc : g->M;
-        int64_t p0 = ip * pc, p1 = p0 + pc < w->panels ? p0 + pc : w->panels;
-        run_task(w, g, m0, m1, p0, p1);
+    const int outer = omp_in_parallel();
+    int par = tasks > 1 && flops > 4e6 && !outer;
+    /* Pool slot: our own thread number when we fork, else the calling thread's (inside a
+     * caller's parallel region every team member has its own). Beyond the pool (threads raised
+     * after prepare, deeper nesting) a task falls back to a buffer of its own. */
+    const int caller = outer ? omp_get_thread_num() : 0;
+    #pragma omp parallel if (par)
+    {
+        int slot = par ? omp_get_thread_num() : caller;
+        float *abuf = mb_avx512_pool_buf(slot), *own = NULL;
+        if (!abuf)
+            abuf = own = mb_alloc((size_t)MB_AVX_ABUF * sizeof(float));
+        /* every team member must reach the worksharing loop; one without a buffer (out of
+         * memory in the fallback only) takes no task */
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tasks; t++) {
+            if (!abuf) continue;
+            int64_t im = t / pt, ip = t % pt;
+            int64_t m0 = im * mc, m1 = m0 + mc < g->M ? m0 + mc : g->M;
+            int64_t p0 = ip * pc, p1 = p0 + pc < w->panels ? p0 + pc : w->panels;
+            run_task(w, g, m0, m1, p0, p1, abuf);
+        }
+        mb_free(own);
     }
 }
 #endif

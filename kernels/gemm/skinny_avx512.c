@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) void dot_tile(const int mr, const m
         }
     }
     if (K16 < K) {   /* tail: A masked, W's padding is zero */
-        __mmask16 m = (__mmask16)((1u << (K - K16)) - 1);
+        __mmask16 m = mb_avx_mask(K - K16);
         __m512 av[DR];
         for (int i = 0; i < mr; i++)
             av[i] = _mm512_maskz_loadu_ps(m, a[i] + K16);

@@ -1,6 +1,8 @@
 /* Private to kernels/ref: the naive reference of every variant, written from spec Part 1 line by
- * line, accumulating in double. It deliberately shares no code with kernels/variants/ so that a
- * bug cannot hide on both sides of a correctness comparison. Every output row is computed by one
+ * line, accumulating in double. It deliberately shares no computation with kernels/variants/ nor
+ * with core's routing (mb_route/mb_topk/mb_softmax) so that a bug cannot hide on both sides of a
+ * correctness comparison; from core it uses only containers, allocation, the shape check
+ * (mb_check_io) and the activation functions. Every output row is computed by one
  * thread in a fixed order, so results are bit-identical on any thread count. */
 #ifndef MOEBENCH_REF_H
 #define MOEBENCH_REF_H
@@ -35,8 +37,10 @@ mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *
  * NULL with a reason in err otherwise. */
 const float *mb_ref_weight(const mb_weights *w, const char *name, int ndim, int64_t d0,
                            int64_t d1, int64_t d2, mb_err *err);
-/* Checks X [T, h] f32 and y [T, out_width] f32. */
-mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y, mb_err *err);
+/* The forward's shape check: X [T, h] f32, y [T, out_width] f32, task ids / R where the variant
+ * has them, and a wanted routing buffer sized for the spec (mb_check_io of core). */
+mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
+                          const mb_forward_info *info, mb_err *err);
 
 /* out[n] = sum_k x[k] W[n, k] for n < N (W [N, K] row-major), in double. */
 void mb_ref_linear(const double *x, int64_t K, const float *W, int64_t N, double *out);
@@ -50,14 +54,19 @@ void mb_ref_lora_acc(const double *x, int64_t K, const float *A, const float *B,
 void mb_ref_row(const float *src, int64_t n, double *dst);
 /* Logits rounded to fp32 (spec: "computed and kept in fp32"): z[n] = (float)(x . W[n, :]). */
 void mb_ref_logits(const double *x, int64_t K, const float *W, int64_t N, float *z);
-/* Softmax in double of n fp32 logits (max-subtracted), for the soft gates. */
-void mb_ref_softmax(const float *z, int64_t n, double *p);
+/* Softmax in double of n fp32 logits (max-subtracted); returns logsumexp. */
+double mb_ref_softmax(const float *z, int64_t n, double *p);
 
-/* Top-k routing of all T tokens from z = X Wr^T (double dot products rounded to fp32, then
- * mb_route). Writes into info->routing when the caller asked for it (info && routing.idx),
- * else into arrays it allocates (*owned = 1: release with mb_routing_free). */
+/* Top-k routing of all T tokens from z = X Wr^T (double dot products rounded to fp32), written
+ * here from spec Part 1 (softmax in double, a full sort by (p desc, index asc), renormalise,
+ * counts, L_aux, z-loss) independently of core's mb_route. idx/w list each token's experts in
+ * descending p, as routing.h asks. Writes into info->routing when the caller asked for it
+ * (info && routing.idx), else into arrays it allocates (*owned = 1: release with
+ * mb_ref_routing_release). */
 mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_forward_info *info,
                        mb_routing *out, int *owned, mb_err *err);
+/* Frees the arrays of an owned routing from mb_ref_route. */
+void mb_ref_routing_release(mb_routing *r);
 /* The chosen experts of one token in ascending expert index (spec: expert outputs are
  * accumulated into Y in ascending expert index), with their weights. */
 void mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double *w_out);

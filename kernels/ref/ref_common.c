@@ -1,6 +1,7 @@
 /* Helpers of the naive reference: checked weight lookup, double-accumulating dot products,
- * fp32 logits and routing. */
+ * fp32 logits and the reference's own top-k routing (no call into core/routing.c). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ref.h"
 
@@ -34,16 +35,16 @@ const float *mb_ref_weight(const mb_weights *w, const char *name, int ndim, int6
     return (const float *)t->data;
 }
 
-mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y, mb_err *err)
+mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
+                          const mb_forward_info *info, mb_err *err)
 {
-    const int64_t T = mb_spec_T(s), ow = mb_spec_out_width(s);
-    const mb_tensor *X = &in->X;
-    if (!X->data || X->dtype != MB_F32 || X->ndim != 2 || X->shape[0] != T || X->shape[1] != s->h)
-        return mb_fail(err, MB_EINVAL, "naive: input X must be f32 [%lld, %lld]", (long long)T,
-                       (long long)s->h);
-    if (!y || !y->data || y->dtype != MB_F32 || y->ndim != 2 || y->shape[0] != T || y->shape[1] != ow)
-        return mb_fail(err, MB_EINVAL, "naive: output y must be f32 [%lld, %lld]", (long long)T,
-                       (long long)ow);
+    /* The one shared shape check (core/io_check.c): it only reads shapes and ids, computes
+     * nothing the comparisons look at. */
+    mb_err e;
+    mb_err_clear(&e);
+    mb_status st = mb_check_io(s, in, y, info, &e);
+    if (st != MB_OK)
+        return mb_fail(err, st, "naive: %s", e.msg);
     return MB_OK;
 }
 
@@ -52,29 +53,29 @@ mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor
  * by one thread in a fixed order, so results stay bit-identical on any thread count. */
 #define MB_REF_PAR_MIN (1 << 16)
 
+/* x . w over K elements, accumulated in double in index order: the one dot product of the
+ * reference (linear layers, LoRA terms and logits all use it). */
+static double ref_dot(const double *x, const float *w, int64_t K)
+{
+    double acc = 0.0;
+    for (int64_t k = 0; k < K; k++)
+        acc += x[k] * (double)w[k];
+    return acc;
+}
+
 void mb_ref_linear(const double *x, int64_t K, const float *W, int64_t N, double *out)
 {
 #pragma omp parallel for schedule(static) if (N * K >= MB_REF_PAR_MIN)
-    for (int64_t n = 0; n < N; n++) {
-        const float *wr = W + n * K;
-        double acc = 0.0;
-        for (int64_t k = 0; k < K; k++)
-            acc += x[k] * (double)wr[k];
-        out[n] = acc;
-    }
+    for (int64_t n = 0; n < N; n++)
+        out[n] = ref_dot(x, W + n * K, K);
 }
 
 void mb_ref_linear_acc(const double *x, int64_t K, const float *W, int64_t N, double scale,
                        double *out)
 {
 #pragma omp parallel for schedule(static) if (N * K >= MB_REF_PAR_MIN)
-    for (int64_t n = 0; n < N; n++) {
-        const float *wr = W + n * K;
-        double acc = 0.0;
-        for (int64_t k = 0; k < K; k++)
-            acc += x[k] * (double)wr[k];
-        out[n] += scale * acc;
-    }
+    for (int64_t n = 0; n < N; n++)
+        out[n] += scale * ref_dot(x, W + n * K, K);
 }
 
 void mb_ref_lora_acc(const double *x, int64_t K, const float *A, const float *B, int64_t r,
@@ -92,16 +93,11 @@ void mb_ref_row(const float *src, int64_t n, double *dst)
 
 void mb_ref_logits(const double *x, int64_t K, const float *W, int64_t N, float *z)
 {
-    for (int64_t n = 0; n < N; n++) {
-        const float *wr = W + n * K;
-        double acc = 0.0;
-        for (int64_t k = 0; k < K; k++)
-            acc += x[k] * (double)wr[k];
-        z[n] = (float)acc;
-    }
+    for (int64_t n = 0; n < N; n++)
+        z[n] = (float)ref_dot(x, W + n * K, K);
 }
 
-void mb_ref_softmax(const float *z, int64_t n, double *p)
+double mb_ref_softmax(const float *z, int64_t n, double *p)
 {
     double m = (double)z[0];
     for (int64_t i = 1; i < n; i++)
@@ -114,25 +110,117 @@ void mb_ref_softmax(const float *z, int64_t n, double *p)
     }
     for (int64_t i = 0; i < n; i++)
         p[i] /= sum;
+    return m + log(sum);
+}
+
+/* ---- top-k routing, written from spec Part 1 without core's routing code ---- */
+
+typedef struct {
+    double p;
+    int32_t e;
+} ref_choice;
+
+/* The order of the top-k: higher p first, ties to the lower expert index. A NaN p sorts after
+ * every number so that each token still gets k experts. */
+static int ref_choice_cmp(const void *a, const void *b)
+{
+    const ref_choice *x = a, *y = b;
+    const int xn = isnan(x->p), yn = isnan(y->p);
+    if (xn != yn)
+        return xn ? 1 : -1;
+    if (!xn && x->p != y->p)
+        return x->p > y->p ? -1 : 1;
+    return (x->e > y->e) - (x->e < y->e);
+}
+
+void mb_ref_routing_release(mb_routing *r)
+{
+    mb_free(r->idx);
+    mb_free(r->w);
+    mb_free(r->counts);
+    memset(r, 0, sizeof *r);
+}
+
+/* Routes every token from its fp32 logits z [T, E]: p = softmax in double; sort all E experts by
+ * (p desc, index asc) and keep the first k (descending p, the order routing.h asks for);
+ * w = p / sum of the k chosen p; counts; L_aux = E * sum_e F_e P_e; z-loss = mean_t lse_t^2.
+ * One plain sequential pass over the tokens, so the sums do not depend on the thread count. */
+static mb_status ref_route_logits(const float *z, int64_t T, int64_t E, int64_t k, mb_routing *r,
+                                  mb_err *err)
+{
+    double *p = mb_alloc(sizeof(double) * (size_t)(2 * E));
+    ref_choice *ch = mb_alloc(sizeof(ref_choice) * (size_t)E);
+    if (!p || !ch) {
+        mb_free(p);
+        mb_free(ch);
+        return mb_fail(err, MB_ENOMEM, "naive: out of memory for routing scratch");
+    }
+    double *psum = p + E;   /* sum over tokens of p_te */
+    double zsum = 0.0;      /* sum over tokens of lse_t^2 */
+    for (int64_t e = 0; e < E; e++) {
+        psum[e] = 0.0;
+        r->counts[e] = 0;
+    }
+    for (int64_t t = 0; t < T; t++) {
+        const double lse = mb_ref_softmax(z + t * E, E, p);
+        zsum += lse * lse;
+        for (int64_t e = 0; e < E; e++) {
+            psum[e] += p[e];
+            ch[e].p = p[e];
+            ch[e].e = (int32_t)e;
+        }
+        qsort(ch, (size_t)E, sizeof *ch, ref_choice_cmp);
+        double norm = 0.0;
+        for (int64_t j = 0; j < k; j++)
+            norm += ch[j].p;
+        for (int64_t j = 0; j < k; j++) {
+            r->idx[t * k + j] = ch[j].e;
+            r->w[t * k + j] = (float)(ch[j].p / norm);
+            r->counts[ch[j].e]++;
+        }
+    }
+    double aux = 0.0;
+    for (int64_t e = 0; e < E; e++) {
+        const double F = (double)r->counts[e] / (double)T;   /* tokens with e in their top-k */
+        const double P = psum[e] / (double)T;                /* mean router probability */
+        aux += F * P;
+    }
+    r->aux_loss = (double)E * aux;
+    r->z_loss = zsum / (double)T;
+    mb_free(p);
+    mb_free(ch);
+    return MB_OK;
 }
 
 mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_forward_info *info,
                        mb_routing *out, int *owned, mb_err *err)
 {
-    const int64_t T = mb_spec_T(s), E = s->E, h = s->h;
+    const int64_t T = mb_spec_T(s), E = s->E, h = s->h, k = s->k;
     *owned = 0;
+    if (k < 1 || k > E)
+        return mb_fail(err, MB_EINVAL, "naive: top-%lld of %lld experts", (long long)k,
+                       (long long)E);
     if (info && info->routing.idx) {
-        if (info->routing.T != T || info->routing.E != E || info->routing.k != s->k)
+        if (info->routing.T != T || info->routing.E != E || info->routing.k != k ||
+            !info->routing.w || !info->routing.counts)
             return mb_fail(err, MB_EINVAL, "naive: info routing sized T=%lld E=%lld k=%lld, spec "
                            "wants T=%lld E=%lld k=%lld", (long long)info->routing.T,
                            (long long)info->routing.E, (long long)info->routing.k, (long long)T,
-                           (long long)E, (long long)s->k);
+                           (long long)E, (long long)k);
         *out = info->routing;
     } else {
         memset(out, 0, sizeof *out);
-        mb_status st = mb_routing_alloc(out, T, E, s->k, err);
-        if (st != MB_OK)
-            return st;
+        out->T = T;
+        out->E = E;
+        out->k = k;
+        out->idx = mb_alloc(sizeof(int32_t) * (size_t)(T * k));
+        out->w = mb_alloc(sizeof(float) * (size_t)(T * k));
+        out->counts = mb_alloc(sizeof(int64_t) * (size_t)E);
+        if (!out->idx || !out->w || !out->counts) {
+            mb_ref_routing_release(out);
+            return mb_fail(err, MB_ENOMEM, "naive: out of memory for the routing of %lld tokens",
+                           (long long)T);
+        }
         *owned = 1;
     }
 
@@ -160,14 +248,14 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
     if (!z || failed)
         st = mb_fail(err, MB_ENOMEM, "naive: out of memory for router logits");
     else
-        st = mb_route(z, T, E, s->k, out, NULL, err);
+        st = ref_route_logits(z, T, E, k, out, err);
     mb_free(z);
     if (st != MB_OK && *owned) {
-        mb_routing_free(out);
+        mb_ref_routing_release(out);
         *owned = 0;
     }
     if (st == MB_OK && info && info->routing.idx) {
-        /* mb_route filled the caller's struct through our copy: copy the scalars back. */
+        /* the arrays are the caller's; the scalars were written into our copy */
         info->routing.aux_loss = out->aux_loss;
         info->routing.z_loss = out->z_loss;
     }
@@ -176,6 +264,8 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
 
 void mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double *w_out)
 {
+    /* info->routing.idx lists a token's experts in descending p (routing.h); the spec
+     * accumulates expert outputs in ascending expert index, so re-sort the k here. */
     const int64_t k = r->k;
     for (int64_t j = 0; j < k; j++) {
         int32_t e = r->idx[t * k + j];

@@ -113,7 +113,7 @@ mb_status mb_ref_mixlora(const mb_spec *s, const mb_weights *w, const mb_inputs 
                          mb_forward_info *info, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h;
-    mb_status st = mb_ref_check_io(s, in, y, err);
+    mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
     if (s->share != MB_SHARE_NONE && s->share != MB_SHARE_GATE_UP && s->share != MB_SHARE_ALL)
@@ -151,7 +151,7 @@ mb_status mb_ref_mixlora(const mb_spec *s, const mb_weights *w, const mb_inputs 
         mb_free(mem);
     }
     if (owned)
-        mb_routing_free(&rt);
+        mb_ref_routing_release(&rt);
     if (failed)
         return mb_fail(err, MB_ENOMEM, "naive mixlora: out of memory for row scratch");
     return MB_OK;

@@ -8,7 +8,7 @@ mb_status mb_ref_mlp_lora(const mb_spec *s, const mb_weights *w, const mb_inputs
 {
     (void)info;   /* no gate, no routing */
     const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r;
-    mb_status st = mb_ref_check_io(s, in, y, err);
+    mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
     const float *Wg = mb_ref_weight(w, "Wg", 2, f, h, 0, err);

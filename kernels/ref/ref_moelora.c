@@ -8,7 +8,7 @@ mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs 
 {
     const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r, E = s->E;
     const int64_t nb = s->B, S = s->S, te = s->te, ntask = s->tasks;
-    mb_status st = mb_ref_check_io(s, in, y, err);
+    mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
     if (E < 1 || r % E != 0)
@@ -22,14 +22,8 @@ mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs 
     const float *Wg = Emb ? mb_ref_weight(w, "Wg", 2, E, te, 0, err) : NULL;
     if (!Wg)
         return MB_EINVAL;
-    const mb_tensor *task = &in->task;
-    if (!task->data || task->dtype != MB_I32 || task->ndim != 1 || task->shape[0] != nb)
-        return mb_fail(err, MB_EINVAL, "naive moelora: input task must be i32 [%lld]", (long long)nb);
-    const int32_t *tid = mb_i32(task);
-    for (int64_t b = 0; b < nb; b++)
-        if (tid[b] < 0 || tid[b] > ntask)
-            return mb_fail(err, MB_EINVAL, "naive moelora: task[%lld] = %d outside [0, %lld]",
-                           (long long)b, tid[b], (long long)ntask);
+    /* task is i32 [B] with ids in 0..tasks: checked by mb_ref_check_io */
+    const int32_t *tid = mb_i32(&in->task);
 
     /* Per-sequence gates first: they are tiny and shared by the S rows of the sequence. */
     double *g = mb_alloc(sizeof(double) * (size_t)(nb * E + te) + sizeof(float) * (size_t)E);

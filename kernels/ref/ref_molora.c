@@ -6,7 +6,7 @@ mb_status mb_ref_molora(const mb_spec *s, const mb_weights *w, const mb_inputs *
                         mb_forward_info *info, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r, E = s->E;
-    mb_status st = mb_ref_check_io(s, in, y, err);
+    mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
     const float *W = mb_ref_weight(w, "W", 2, o, h, 0, err);

@@ -7,7 +7,7 @@ mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *
                         mb_forward_info *info, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), E = s->E, k = s->k;
-    mb_status st = mb_ref_check_io(s, in, y, err);
+    mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
     const float *Wr = mb_ref_weight(w, "Wr", 2, E, s->h, 0, err);
@@ -26,6 +26,6 @@ mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *
             Y[t * E + rt.idx[t * k + j]] = rt.w[t * k + j];
     }
     if (owned)
-        mb_routing_free(&rt);
+        mb_ref_routing_release(&rt);
     return MB_OK;
 }

@@ -8,7 +8,7 @@ mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inpu
 {
     const int64_t T = mb_spec_T(s), h = s->h, E = s->E, k = s->k;
     const int64_t fe = mb_spec_expert_width(s);
-    mb_status st = mb_ref_check_io(s, in, y, err);
+    mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
     const float *Wr = mb_ref_weight(w, "Wr", 2, E, h, 0, err);
@@ -57,7 +57,7 @@ mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inpu
         mb_free(buf);
     }
     if (owned)
-        mb_routing_free(&rt);
+        mb_ref_routing_release(&rt);
     if (failed)
         return mb_fail(err, MB_ENOMEM, "naive sparse_mlp: out of memory for row scratch");
     return MB_OK;

@@ -22,7 +22,7 @@ static mb_status avx512_prepare(const mb_spec *s, const mb_weights *w, mb_state 
     mb_status rc = fused->prepare(&mb_gemm_avx512, s, w, &priv, err);
     if (rc != MB_OK)
         return rc;
-    return mb_variant_wrap(fused, priv, st, err);
+    return mb_variant_wrap(s, fused, priv, st, err);
 }
 
 const mb_impl mb_impl_avx512 = {

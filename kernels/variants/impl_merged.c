@@ -37,7 +37,7 @@ static mb_status merged_prepare(const mb_spec *s, const mb_weights *w, mb_state 
     void *priv = NULL;
     mb_status rc = fn(merged_provider(), s, w, &ops, &priv, err);
     if (rc != MB_OK) return rc;
-    return mb_variant_wrap(ops, priv, st, err);
+    return mb_variant_wrap(s, ops, priv, st, err);
 }
 
 const mb_impl mb_impl_merged = {

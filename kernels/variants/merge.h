@@ -15,6 +15,13 @@ mb_status mb_merge_linear_into(const mb_gemm_provider *gp, const float *W, const
                                const float *B, int64_t dout, int64_t din, int64_t r, float s,
                                float *Wm, mb_err *err);
 
+/* The three projections of a gated MLP with LoRA (mlp_lora, mixlora): weight names
+ * {W, A, B} per projection gate, up, down. */
+extern const char *const mb_mlp_names[3][3];
+/* d_out / d_in of projection i (0 gate, 1 up: f x h; 2 down: h x f). */
+static inline int64_t mb_mlp_dout(int i, int64_t h, int64_t f) { return i < 2 ? f : h; }
+static inline int64_t mb_mlp_din(int i, int64_t h, int64_t f) { return i < 2 ? h : f; }
+
 /* Each prepares the merged form of its variant and says which ops run it. */
 typedef mb_status (*mb_merge_prepare_fn)(const mb_gemm_provider *gp, const mb_spec *s,
                                          const mb_weights *w, const mb_variant_ops **ops,

@@ -9,7 +9,7 @@ mb_status mb_merge_linear_into(const mb_gemm_provider *gp, const float *W, const
 {
     float *At = NULL;
     mb_gemm_weight *wa = NULL;
-    mb_status rc = mb_valloc(&At, din * r, err);
+    mb_status rc = mb_valloc2(&At, din, r, err);
     if (rc == MB_OK) {
         memcpy(Wm, W, sizeof(float) * (size_t)(dout * din));
         for (int64_t i = 0; i < r; i++)
@@ -26,7 +26,7 @@ mb_status mb_merge_linear(const mb_gemm_provider *gp, const float *W, const floa
                           const float *B, int64_t dout, int64_t din, int64_t r, float s,
                           float **Wm, mb_err *err)
 {
-    mb_status rc = mb_valloc(Wm, dout * din, err);
+    mb_status rc = mb_valloc2(Wm, dout, din, err);
     if (rc == MB_OK) rc = mb_merge_linear_into(gp, W, A, B, dout, din, r, s, *Wm, err);
     if (rc != MB_OK) { mb_free(*Wm); *Wm = NULL; }
     return rc;

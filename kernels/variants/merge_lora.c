@@ -3,6 +3,9 @@
  * GEMM" baseline: same cost as cblas_sgemm of W alone. */
 #include "merge.h"
 
+const char *const mb_mlp_names[3][3] = { { "Wg", "Ag", "Bg" }, { "Wu", "Au", "Bu" },
+                                         { "Wd", "Ad", "Bd" } };
+
 typedef struct {
     const mb_gemm_provider *gp;
     mb_act act;
@@ -64,24 +67,21 @@ mb_status mb_merge_mlp_lora(const mb_gemm_provider *gp, const mb_spec *s, const 
                             const mb_variant_ops **ops, void **priv, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r;
-    static const char *names[3][3] = { { "Wg", "Ag", "Bg" }, { "Wu", "Au", "Bu" },
-                                       { "Wd", "Ad", "Bd" } };
-    const int64_t dout[3] = { f, f, h }, din[3] = { h, h, f };
     mlin_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->act = s->act; st->T = T; st->h = h; st->f = f; st->mlp = 1;
     mb_status rc = MB_OK;
     for (int i = 0; i < 3 && rc == MB_OK; i++) {
-        const float *W = mb_vw(w, names[i][0], dout[i] * din[i], err);
-        const float *A = W ? mb_vw(w, names[i][1], r * din[i], err) : NULL;
-        const float *B = A ? mb_vw(w, names[i][2], dout[i] * r, err) : NULL;
+        const int64_t dout = mb_mlp_dout(i, h, f), din = mb_mlp_din(i, h, f);
+        const float *W = mb_vw(w, mb_mlp_names[i][0], dout * din, err);
+        const float *A = W ? mb_vw(w, mb_mlp_names[i][1], r * din, err) : NULL;
+        const float *B = A ? mb_vw(w, mb_mlp_names[i][2], dout * r, err) : NULL;
         if (!B) { rc = err ? err->code : MB_EINVAL; break; }
-        rc = mb_merge_linear(gp, W, A, B, dout[i], din[i], r, s->alpha / (float)r, &st->Wm[i],
-                             err);
-        if (rc == MB_OK) rc = mb_vprep(gp, st->Wm[i], dout[i], din[i], T, &st->gw[i], err);
+        rc = mb_merge_linear(gp, W, A, B, dout, din, r, s->alpha / (float)r, &st->Wm[i], err);
+        if (rc == MB_OK) rc = mb_vprep(gp, st->Wm[i], dout, din, T, &st->gw[i], err);
     }
-    if (rc == MB_OK) rc = mb_valloc(&st->G, T * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->U, T * f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->G, T, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->U, T, f, err);
     if (rc != MB_OK) { mlin_release(st); return rc; }
     *ops = &mlin_ops;
     *priv = st;

@@ -8,9 +8,6 @@ mb_status mb_merge_mixlora(const mb_gemm_provider *gp, const mb_spec *s, const m
 {
     const int64_t h = s->h, f = s->f, r = s->r, E = s->E, hf = h * f;
     const float sc = s->alpha / (float)r;
-    static const char *names[3][3] = { { "Wg", "Ag", "Bg" }, { "Wu", "Au", "Bu" },
-                                       { "Wd", "Ad", "Bd" } };
-    const int64_t dout[3] = { f, f, h }, din[3] = { h, h, f };
     const float *Wr = mb_vw(w, "Wr", E * h, err);
     if (!Wr) return err ? err->code : MB_EINVAL;
     float *all = NULL;
@@ -18,13 +15,14 @@ mb_status mb_merge_mixlora(const mb_gemm_provider *gp, const mb_spec *s, const m
     if (mb_mul_i64(3 * E, hf, &n) != 0) return mb_fail(err, MB_ENOMEM, "merged experts overflow");
     mb_status rc = mb_valloc(&all, n, err);
     for (int p = 0; p < 3 && rc == MB_OK; p++) {
-        const float *W = mb_vw(w, names[p][0], hf, err);
-        const float *A = W ? mb_vw(w, names[p][1], E * r * din[p], err) : NULL;
-        const float *B = A ? mb_vw(w, names[p][2], E * dout[p] * r, err) : NULL;
+        const int64_t dout = mb_mlp_dout(p, h, f), din = mb_mlp_din(p, h, f);
+        const float *W = mb_vw(w, mb_mlp_names[p][0], hf, err);
+        const float *A = W ? mb_vw(w, mb_mlp_names[p][1], E * r * din, err) : NULL;
+        const float *B = A ? mb_vw(w, mb_mlp_names[p][2], E * dout * r, err) : NULL;
         if (!B) { rc = err ? err->code : MB_EINVAL; break; }
         for (int64_t e = 0; e < E && rc == MB_OK; e++)
-            rc = mb_merge_linear_into(gp, W, A + e * r * din[p], B + e * dout[p] * r, dout[p],
-                                      din[p], r, sc, all + (p * E + e) * hf, err);
+            rc = mb_merge_linear_into(gp, W, A + e * r * din, B + e * dout * r, dout, din, r, sc,
+                                      all + (p * E + e) * hf, err);
     }
     if (rc == MB_OK)
         rc = mb_sparse_mlp_prepare_raw(gp, s, Wr, all, all + E * hf, all + 2 * E * hf, f, priv,

@@ -41,12 +41,8 @@ static mb_status mmoe_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
     const int64_t S = st->S, h = st->h, o = st->o;
-    if (!in->task.data) return mb_fail(err, MB_EINVAL, "moelora needs task ids");
+    /* task ids: shape and range (0..tasks) checked by mb_check_io in mb_variant_forward */
     const int32_t *task = mb_i32(&in->task);
-    for (int64_t b = 0; b < st->B; b++)
-        if (task[b] < 0 || task[b] >= st->ntask)
-            return mb_fail(err, MB_EINVAL, "task id %d of sequence %lld outside [0, %lld]",
-                           task[b], (long long)b, (long long)(st->ntask - 1));
     if (info && info->gate)
         for (int64_t b = 0; b < st->B; b++)
             memcpy(info->gate + b * st->E, st->G + task[b] * st->E, sizeof(float) * (size_t)st->E);
@@ -91,11 +87,11 @@ mb_status mb_merge_moelora(const mb_gemm_provider *gp, const mb_spec *s, const m
     st->seqs = mb_alloc(sizeof(int32_t) * (size_t)s->B);
     mb_status rc = (!st->Wm || !st->gw || !st->seqs) ? mb_fail(err, MB_ENOMEM, "out of memory")
                                                      : MB_OK;
-    if (rc == MB_OK) rc = mb_valloc(&st->G, ntask * E, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Xg, T * h, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Yg, T * o, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->G, ntask, E, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Xg, T, h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Yg, T, o, err);
     if (rc == MB_OK) rc = mb_vbcat(B, E, o, re, 1.0f, &Bc, err);
-    if (rc == MB_OK) rc = mb_valloc(&As, r * h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&As, r, h, err);
     if (rc == MB_OK) rc = mb_valloc(&zl, E, err);
     for (int64_t t = 0; rc == MB_OK && t < ntask; t++) {
         const float *g = st->G + t * E;

@@ -82,14 +82,14 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
             rc = mb_vlora_init(&st->ld[e], gp, NULL, Ad + e * r * f, Bd + e * h * r, h, f, r, sc,
                                m_exp, err);
     }
-    if (rc == MB_OK && shared_gu) rc = mb_valloc(&st->G0, T * f, err);
-    if (rc == MB_OK && shared_gu) rc = mb_valloc(&st->U0, T * f, err);
-    if (rc == MB_OK && shared_d) rc = mb_valloc(&st->Hs, T * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Xe, T * h, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Ge, T * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Ue, T * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Ze, T * r, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Ye, T * h, err);
+    if (rc == MB_OK && shared_gu) rc = mb_valloc2(&st->G0, T, f, err);
+    if (rc == MB_OK && shared_gu) rc = mb_valloc2(&st->U0, T, f, err);
+    if (rc == MB_OK && shared_d) rc = mb_valloc2(&st->Hs, T, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Xe, T, h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ge, T, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ue, T, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ze, T, r, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ye, T, h, err);
     if (rc != MB_OK) { mix_release(st); return rc; }
     *priv = st;
     return MB_OK;

@@ -42,9 +42,9 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     mb_status rc = mb_vlora_init(&st->g, gp, Wg, Ag, Bg, f, h, r, sc, T, err);
     if (rc == MB_OK) rc = mb_vlora_init(&st->u, gp, Wu, Au, Bu, f, h, r, sc, T, err);
     if (rc == MB_OK) rc = mb_vlora_init(&st->d, gp, Wd, Ad, Bd, h, f, r, sc, T, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->G, T * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->U, T * f, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * r, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->G, T, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->U, T, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, r, err);
     if (rc != MB_OK) { mlp_release(st); return rc; }
     *priv = st;
     return MB_OK;

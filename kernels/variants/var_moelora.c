@@ -49,8 +49,8 @@ static mb_status moelora_prepare(const mb_gemm_provider *gp, const mb_spec *s,
     if (rc == MB_OK) rc = mb_vprep(gp, W, o, h, T, &st->W, err);
     if (rc == MB_OK) rc = mb_vprep(gp, A, r, h, T, &st->A, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->Bc, o, r, T, &st->Bw, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * r, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->G, s->B * E, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, r, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->G, s->B, E, err);
     if (rc == MB_OK) rc = mb_valloc(&st->zl, E, err);
     if (rc != MB_OK) { moelora_release(st); return rc; }
     *priv = st;
@@ -77,12 +77,9 @@ static mb_status moelora_forward(void *p, const mb_inputs *in, mb_tensor *y,
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
     const int64_t T = st->T, E = st->E, r = st->r, re = r / E;
-    if (!in->task.data) return mb_fail(err, MB_EINVAL, "moelora needs task ids");
+    /* task ids: shape and range (0..tasks) checked by mb_check_io in mb_variant_forward */
     const int32_t *task = mb_i32(&in->task);
     for (int64_t b = 0; b < st->B; b++) {
-        if (task[b] < 0 || task[b] > st->tasks)
-            return mb_fail(err, MB_EINVAL, "task id %d of sequence %lld outside [0, %lld]",
-                           task[b], (long long)b, (long long)st->tasks);
         mb_moelora_gate(st->Emb, st->Wg, st->te, E, task[b], st->zl, st->G + b * E);
     }
     if (info && info->gate) memcpy(info->gate, st->G, sizeof(float) * (size_t)(st->B * E));
@@ -91,10 +88,7 @@ static mb_status moelora_forward(void *p, const mb_inputs *in, mb_tensor *y,
     if (rc != MB_OK) return rc;
     #pragma omp parallel for schedule(static) if (T * r > 32768)
     for (int64_t t = 0; t < T; t++) {
-        const float *g = st->G + (t / st->S) * E;
-        float *z = st->Z + t * r;
-        for (int64_t e = 0; e < E; e++)
-            for (int64_t i = 0; i < re; i++) z[e * re + i] *= g[e];
+        mb_vgate_blocks(st->Z + t * r, st->G + (t / st->S) * E, E, re);
     }
     return mb_vgemm(st->gp, st->Bw, T, r, st->Z, 1.0f, Y, st->o, err);
 }

@@ -40,17 +40,13 @@ static mb_status molora_prepare(const mb_gemm_provider *gp, const mb_spec *s, co
     molora_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->T = T; st->h = h; st->o = o; st->r = r; st->E = E; st->n2 = E * r + E;
-    mb_status rc = mb_valloc(&st->AWr, st->n2 * h, err);
-    if (rc == MB_OK) {
-        memcpy(st->AWr, A, sizeof(float) * (size_t)(E * r * h));
-        memcpy(st->AWr + E * r * h, Wr, sizeof(float) * (size_t)(E * h));
-        rc = mb_vbcat(B, E, o, r, s->alpha / (float)r, &st->Bc, err);
-    }
+    mb_status rc = mb_vstack_rows(A, E * r, Wr, E, h, &st->AWr, err);
+    if (rc == MB_OK) rc = mb_vbcat(B, E, o, r, s->alpha / (float)r, &st->Bc, err);
     if (rc == MB_OK) rc = mb_vprep(gp, W, o, h, T, &st->W, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->AWr, st->n2, h, T, &st->AW, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->Bc, o, E * r, T, &st->B, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * st->n2, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->P, T * E, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, st->n2, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->P, T, E, err);
     if (rc != MB_OK) { molora_release(st); return rc; }
     *priv = st;
     return MB_OK;
@@ -70,8 +66,7 @@ static mb_status molora_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_f
     for (int64_t t = 0; t < T; t++) {
         float *z = st->Z + t * n2, *pt = st->P + t * E;
         mb_softmax(z + E * r, E, pt);
-        for (int64_t e = 0; e < E; e++)
-            for (int64_t i = 0; i < r; i++) z[e * r + i] *= pt[e];
+        mb_vgate_blocks(z, pt, E, r);
     }
     if (info && info->gate) memcpy(info->gate, st->P, sizeof(float) * (size_t)(T * E));
     return st->gp->gemm(st->B, T, st->Z, n2, 1.0f, 1.0f, Y, st->o, err);

@@ -2,7 +2,6 @@
  * activations and the router logits together; gate_t = softmax(z_t) w 32 + R_b (1 - w) 4 scales
  * the activations; Y = X W^T + (Z .* gate) (beta B)^T, beta folded into a copy of B. */
 #include "variants.h"
-#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -30,8 +29,6 @@ static void mor1e_release(void *p)
     mb_free(st);
 }
 
-static float sigmoid100(float w) { return (float)(1.0 / (1.0 + exp(-100.0 * (double)w))); }
-
 static mb_status mor1e_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
                                void **priv, mb_err *err)
 {
@@ -45,18 +42,14 @@ static mb_status mor1e_prepare(const mb_gemm_provider *gp, const mb_spec *s, con
     mor1e_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->T = T; st->S = s->S; st->B = s->B; st->h = h; st->o = o; st->r = r;
-    st->omega = sigmoid100(wo[0]);
-    mb_status rc = mb_valloc(&st->AWr, 2 * r * h, err);
-    if (rc == MB_OK) {
-        memcpy(st->AWr, A, sizeof(float) * (size_t)(r * h));
-        memcpy(st->AWr + r * h, Wr, sizeof(float) * (size_t)(r * h));
-        rc = mb_vscaled_copy(B, o * r, sigmoid100(wb[0]), &st->Bs, err);
-    }
+    st->omega = mb_sigmoid100(wo[0]);
+    mb_status rc = mb_vstack_rows(A, r, Wr, r, h, &st->AWr, err);
+    if (rc == MB_OK) rc = mb_vscaled_copy(B, o * r, mb_sigmoid100(wb[0]), &st->Bs, err);
     if (rc == MB_OK) rc = mb_vprep(gp, W, o, h, T, &st->W, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->AWr, 2 * r, h, T, &st->AW, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->Bs, o, r, T, &st->Bw, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Z, T * 2 * r, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Gt, T * r, err);
+    if (rc == MB_OK) rc = mb_valloc3(&st->Z, T, 2, r, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Gt, T, r, err);
     if (rc != MB_OK) { mor1e_release(st); return rc; }
     *priv = st;
     return MB_OK;
@@ -69,7 +62,6 @@ static mb_status mor1e_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_fo
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
     const int64_t T = st->T, r = st->r;
-    if (!in->R.data) return mb_fail(err, MB_EINVAL, "mor1e needs the intuition scores R");
     const float *R = mb_f32(&in->R);
     const float wt = st->omega * 32.0f, wr = (1.0f - st->omega) * 4.0f;
     float *gate_out = info ? info->gate : NULL;
@@ -78,13 +70,8 @@ static mb_status mor1e_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_fo
     if (rc != MB_OK) return rc;
     #pragma omp parallel for schedule(static) if (T * r > 16384)
     for (int64_t t = 0; t < T; t++) {
-        float *z = st->Z + t * 2 * r, *g = st->Gt + t * r;
-        const float *Rb = R + (t / st->S) * r;
-        mb_softmax(z + r, r, g);
-        for (int64_t i = 0; i < r; i++) {
-            g[i] = g[i] * wt + Rb[i] * wr;
-            z[i] *= g[i];
-        }
+        float *z = st->Z + t * 2 * r;
+        mb_vgate_mor1e(z, z + r, R + (t / st->S) * r, wt, wr, r, st->Gt + t * r);
     }
     if (gate_out) memcpy(gate_out, st->Gt, sizeof(float) * (size_t)(T * r));
     return st->gp->gemm(st->Bw, T, st->Z, 2 * r, 1.0f, 1.0f, Y, st->o, err);

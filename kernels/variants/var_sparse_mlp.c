@@ -59,10 +59,10 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
         if (rc == MB_OK) rc = mb_vprep(gp, Wd + e * h * fe, h, fe, m_hint, &st->Wd[e], err);
     }
     /* a token picks an expert at most once, so no expert gets more than T rows */
-    if (rc == MB_OK) rc = mb_valloc(&st->Xe, T * h, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Ge, T * fe, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Ue, T * fe, err);
-    if (rc == MB_OK) rc = mb_valloc(&st->Ye, T * h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Xe, T, h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ge, T, fe, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ue, T, fe, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ye, T, h, err);
     if (rc != MB_OK) { smlp_release(st); return rc; }
     *priv = st;
     return MB_OK;

@@ -1,10 +1,12 @@
 /* mb_impl entry points shared by every provider-backed implementation (blas, onednn, avx512):
  * pick the variant's ops, hold its private state. */
+#include <stdio.h>
 #include "variants.h"
 
 struct mb_state {
     const mb_variant_ops *ops;
     void *priv;
+    mb_spec spec;   /* for the shape check of every forward (mb_check_io) */
 };
 
 static const mb_variant_ops *ops_of(mb_variant_id v)
@@ -28,10 +30,21 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
     if (why) return why;
     if (!ops_of(s->variant)) return "unknown variant";
     if (s->dtype != MB_F32) return "only f32 is implemented";
-    return NULL;
+    return mb_spec_refusal(s);
 }
 
-mb_status mb_variant_wrap(const mb_variant_ops *ops, void *priv, mb_state **st, mb_err *err)
+const char *mb_spec_refusal(const mb_spec *s)
+{
+    static _Thread_local char why[MB_ERR_MSG_LEN];
+    mb_err e;
+    mb_err_clear(&e);
+    if (mb_spec_validate(s, 0, &e) == MB_OK) return NULL;
+    snprintf(why, sizeof why, "%s", e.msg);
+    return why;
+}
+
+mb_status mb_variant_wrap(const mb_spec *spec, const mb_variant_ops *ops, void *priv,
+                          mb_state **st, mb_err *err)
 {
     mb_state *s = mb_alloc(sizeof *s);
     if (!s) {
@@ -40,6 +53,7 @@ mb_status mb_variant_wrap(const mb_variant_ops *ops, void *priv, mb_state **st, 
     }
     s->ops = ops;
     s->priv = priv;
+    s->spec = *spec;
     *st = s;
     return MB_OK;
 }
@@ -54,14 +68,16 @@ mb_status mb_variant_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     void *priv = NULL;
     mb_status rc = ops->prepare(gp, s, w, &priv, err);
     if (rc != MB_OK) return rc;
-    return mb_variant_wrap(ops, priv, st, err);
+    return mb_variant_wrap(s, ops, priv, st, err);
 }
 
 mb_status mb_variant_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
                              mb_forward_info *info, mb_err *err)
 {
-    if (!st || !in || !in->X.data || !y || !y->data)
+    if (!st || !in || !y)
         return mb_fail(err, MB_EINVAL, "forward: missing state, input or output");
+    mb_status rc = mb_check_io(&st->spec, in, y, info, err);
+    if (rc != MB_OK) return rc;
     return st->ops->forward(st->priv, in, y, info, err);
 }
 

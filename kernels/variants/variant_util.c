@@ -50,13 +50,40 @@ mb_status mb_valloc(float **p, int64_t n, mb_err *err)
 {
     int64_t bytes;
     *p = NULL;
-    if (n < 1) n = 1;
+    if (n < 1)
+        return mb_fail(err, MB_EINVAL, "workspace of %lld floats requested", (long long)n);
     if (mb_mul_i64(n, (int64_t)sizeof(float), &bytes) != 0)
         return mb_fail(err, MB_ENOMEM, "workspace size overflows");
     *p = mb_alloc((size_t)bytes);
     if (!*p) return mb_fail(err, MB_ENOMEM, "cannot allocate %lld bytes of workspace",
                             (long long)bytes);
     return MB_OK;
+}
+
+mb_status mb_valloc2(float **p, int64_t a, int64_t b, mb_err *err)
+{
+    int64_t n;
+    *p = NULL;
+    if (a < 1 || b < 1)
+        return mb_fail(err, MB_EINVAL, "workspace of %lld x %lld floats requested", (long long)a,
+                       (long long)b);
+    if (mb_mul_i64(a, b, &n) != 0)
+        return mb_fail(err, MB_ENOMEM, "workspace size %lld x %lld overflows", (long long)a,
+                       (long long)b);
+    return mb_valloc(p, n, err);
+}
+
+mb_status mb_valloc3(float **p, int64_t a, int64_t b, int64_t c, mb_err *err)
+{
+    int64_t n;
+    *p = NULL;
+    if (a < 1 || b < 1 || c < 1)
+        return mb_fail(err, MB_EINVAL, "workspace of %lld x %lld x %lld floats requested",
+                       (long long)a, (long long)b, (long long)c);
+    if (mb_mul_i64(a, b, &n) != 0 || mb_mul_i64(n, c, &n) != 0)
+        return mb_fail(err, MB_ENOMEM, "workspace size %lld x %lld x %lld overflows",
+                       (long long)a, (long long)b, (long long)c);
+    return mb_valloc(p, n, err);
 }
 
 mb_status mb_vscaled_copy(const float *B, int64_t n, float s, float **out, mb_err *err)
@@ -70,7 +97,7 @@ mb_status mb_vscaled_copy(const float *B, int64_t n, float s, float **out, mb_er
 mb_status mb_vbcat(const float *B, int64_t E, int64_t o, int64_t r, float s, float **out,
                    mb_err *err)
 {
-    mb_status st = mb_valloc(out, E * o * r, err);
+    mb_status st = mb_valloc3(out, E, o, r, err);
     if (st != MB_OK) return st;
     float *Bc = *out;
     for (int64_t e = 0; e < E; e++)
@@ -86,7 +113,7 @@ mb_status mb_vrouter_init(mb_vrouter *vr, const mb_gemm_provider *gp, const floa
     memset(vr, 0, sizeof *vr);
     vr->T = T; vr->E = E; vr->k = k; vr->h = h;
     mb_status st = mb_vprep(gp, Wr, E, h, T, &vr->wr, err);
-    if (st == MB_OK) st = mb_valloc(&vr->z, T * E, err);
+    if (st == MB_OK) st = mb_valloc2(&vr->z, T, E, err);
     if (st == MB_OK) st = mb_routing_alloc(&vr->rt, T, E, k, err);
     if (st == MB_OK) {
         vr->offsets = mb_alloc(sizeof(int64_t) * (size_t)(E + 1));
@@ -99,18 +126,6 @@ mb_status mb_vrouter_init(mb_vrouter *vr, const mb_gemm_provider *gp, const floa
     return st;
 }
 
-static void copy_routing(const mb_routing *src, mb_routing *dst)
-{
-    if (!dst->idx) return;
-    const int64_t n = src->T * src->k;
-    memcpy(dst->idx, src->idx, sizeof(int32_t) * (size_t)n);
-    if (dst->w) memcpy(dst->w, src->w, sizeof(float) * (size_t)n);
-    if (dst->counts) memcpy(dst->counts, src->counts, sizeof(int64_t) * (size_t)src->E);
-    dst->T = src->T; dst->E = src->E; dst->k = src->k;
-    dst->aux_loss = src->aux_loss;
-    dst->z_loss = src->z_loss;
-}
-
 mb_status mb_vrouter_run(mb_vrouter *vr, const mb_gemm_provider *gp, const float *X,
                          mb_forward_info *info, mb_err *err)
 {
@@ -119,8 +134,7 @@ mb_status mb_vrouter_run(mb_vrouter *vr, const mb_gemm_provider *gp, const float
     st = mb_route(vr->z, vr->T, vr->E, vr->k, &vr->rt, NULL, err);
     if (st != MB_OK) return st;
     mb_routing_group(&vr->rt, vr->offsets, vr->tok, vr->slot);
-    if (info) copy_routing(&vr->rt, &info->routing);
-    return MB_OK;
+    return info ? mb_routing_copy(&vr->rt, &info->routing, err) : MB_OK;
 }
 
 void mb_vrouter_free(mb_vrouter *vr, const mb_gemm_provider *gp)
@@ -148,10 +162,30 @@ void mb_vscatter_add(const float *Yg, int64_t d, const int32_t *tok, const int32
     #pragma omp parallel for schedule(static) if (n * d > 32768)
     for (int64_t i = 0; i < n; i++) {
         const float wt = rt->w[(int64_t)tok[i] * rt->k + slot[i]];
-        const float *src = Yg + i * d;
-        float *dst = Y + (int64_t)tok[i] * d;
-        for (int64_t j = 0; j < d; j++) dst[j] += wt * src[j];
+        mb_vaxpy_row(Y + (int64_t)tok[i] * d, Yg + i * d, wt, d);
     }
+}
+
+void mb_vgather_w(const mb_routing *rt, const int32_t *tok, const int32_t *slot, int64_t n,
+                  float *ws)
+{
+    for (int64_t i = 0; i < n; i++)
+        ws[i] = rt->w[(int64_t)tok[i] * rt->k + slot[i]];
+}
+
+mb_status mb_vstack_rows(const float *top, int64_t nt, const float *bot, int64_t nb, int64_t h,
+                         float **out, mb_err *err)
+{
+    int64_t nt_h, nb_h;
+    *out = NULL;
+    if (nt < 0 || nb < 0 || mb_mul_i64(nt, h, &nt_h) || mb_mul_i64(nb, h, &nb_h))
+        return mb_fail(err, MB_EINVAL, "cannot stack %lld + %lld rows of %lld", (long long)nt,
+                       (long long)nb, (long long)h);
+    mb_status st = mb_valloc2(out, nt + nb, h, err);
+    if (st != MB_OK) return st;
+    memcpy(*out, top, sizeof(float) * (size_t)nt_h);
+    if (nb) memcpy(*out + nt_h, bot, sizeof(float) * (size_t)nb_h);
+    return MB_OK;
 }
 
 void mb_vglu(mb_act a, float *G, const float *U, int64_t n)

@@ -4,6 +4,7 @@
 #ifndef MOEBENCH_VARIANTS_H
 #define MOEBENCH_VARIANTS_H
 
+#include <math.h>
 #include "moebench/impl.h"
 #include "moebench/gemm.h"
 #include "moebench/mem.h"
@@ -27,9 +28,13 @@ mb_status mb_variant_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
 mb_status mb_variant_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
                              mb_forward_info *info, mb_err *err);
 void mb_variant_release(mb_state *st);
-/* Wraps an already-prepared variant state (used by merged, which prepares e.g. a sparse_mlp
- * from materialised expert weights). */
-mb_status mb_variant_wrap(const mb_variant_ops *ops, void *priv, mb_state **st, mb_err *err);
+/* Wraps an already-prepared variant state for spec (kept for the shape check of every
+ * forward); used by merged, which prepares e.g. a sparse_mlp from materialised expert weights,
+ * and by the avx512 fused kernels. */
+mb_status mb_variant_wrap(const mb_spec *spec, const mb_variant_ops *ops, void *priv,
+                          mb_state **st, mb_err *err);
+/* NULL when mb_spec_validate(s, 0) accepts the spec, else its reason (thread-local buffer). */
+const char *mb_spec_refusal(const mb_spec *s);
 
 /* ---- helpers shared by the variant files (variant_util.c) ---- */
 
@@ -44,8 +49,11 @@ void mb_vrelease(const mb_gemm_provider *gp, mb_gemm_weight **w);
 /* C[M,N] = beta*C + A[M,K] W^T with contiguous A (lda K) and C (ldc N). */
 mb_status mb_vgemm(const mb_gemm_provider *gp, const mb_gemm_weight *w, int64_t M, int64_t K,
                    const float *A, float beta, float *C, int64_t N, mb_err *err);
-/* mb_alloc of n floats, MB_ENOMEM on failure. */
+/* mb_alloc of n floats: MB_EINVAL for n < 1, MB_ENOMEM on failure. Products of sizes go
+ * through mb_valloc2 / mb_valloc3, which check every factor (>= 1) and the int64 product. */
 mb_status mb_valloc(float **p, int64_t n, mb_err *err);
+mb_status mb_valloc2(float **p, int64_t a, int64_t b, mb_err *err);
+mb_status mb_valloc3(float **p, int64_t a, int64_t b, int64_t c, mb_err *err);
 /* Copy of B [N, r] scaled by s (LoRA scaling folded into the weight, so every GEMM runs with
  * alpha = 1, the form every provider is fastest at). */
 mb_status mb_vscaled_copy(const float *B, int64_t n, float s, float **out, mb_err *err);
@@ -75,6 +83,42 @@ void mb_vscatter_add(const float *Yg, int64_t d, const int32_t *tok, const int32
                      int64_t n, const mb_routing *rt, float *Y);
 /* G = act(G) * U elementwise over n. */
 void mb_vglu(mb_act a, float *G, const float *U, int64_t n);
+/* ws[i] = rt->w[tok[i]*k + slot[i]] for i < n: the routing weights of one expert's rows. */
+void mb_vgather_w(const mb_routing *rt, const int32_t *tok, const int32_t *slot, int64_t n,
+                  float *ws);
+/* [top (nt rows); bot (nb rows)] of width h, mb_alloc'd into *out (bot may be NULL, nb = 0). */
+mb_status mb_vstack_rows(const float *top, int64_t nt, const float *bot, int64_t nb, int64_t h,
+                         float **out, mb_err *err);
+
+/* Small per-element helpers, inline so each file compiles them with its own flags (the fused
+ * AVX-512 files vectorise them to zmm): one definition for the shared and the fused code. */
+
+/* sigmoid(100 w): mor1e's omega and beta. */
+static inline float mb_sigmoid100(float w)
+{
+    return (float)(1.0 / (1.0 + exp(-100.0 * (double)w)));
+}
+/* dst[j] += w * src[j], j < d. */
+static inline void mb_vaxpy_row(float *dst, const float *src, float w, int64_t d)
+{
+    for (int64_t j = 0; j < d; j++) dst[j] += w * src[j];
+}
+/* The per-expert-block gate of molora / moelora: z[e*blk + i] *= g[e], e < E, i < blk. */
+static inline void mb_vgate_blocks(float *z, const float *g, int64_t E, int64_t blk)
+{
+    for (int64_t e = 0; e < E; e++)
+        for (int64_t i = 0; i < blk; i++) z[e * blk + i] *= g[e];
+}
+/* mor1e's gate of one token: g = softmax(zr[0..r)) * wt + Rb * wr, then z[i] *= g[i]. */
+static inline void mb_vgate_mor1e(float *z, const float *zr, const float *Rb, float wt, float wr,
+                                  int64_t r, float *g)
+{
+    mb_softmax(zr, r, g);
+    for (int64_t i = 0; i < r; i++) {
+        g[i] = g[i] * wt + Rb[i] * wr;
+        z[i] *= g[i];
+    }
+}
 
 /* A linear with LoRA: C = X W^T + s (X A^T) B^T (W [dout,din], A [r,din], B [dout,r]). */
 typedef struct {

@@ -41,8 +41,8 @@ RESULT_COLUMNS = [
     "time_us_p95", "time_us_mad", "time_us_ci_lo", "time_us_ci_hi", "prepare_us", "flops",
     "bytes", "gflops", "gbps", "pct_peak", "weights_bytes", "workspace_bytes", "peak_rss_bytes",
     "max_abs_err", "max_rel_err", "expert_load_max", "aux_loss",
-    "case", "alpha", "act", "seed", "iters_per_sample", "prepare_bytes"]
-SAMPLE_COLUMNS = ["run_id", "case", "impl", "rep", "time_ns"]
+    "case", "alpha", "act", "seed", "iters_per_sample", "prepare_bytes", "breakeven_calls"]
+SAMPLE_COLUMNS = ["run_id", "case", "impl", "threads", "cache", "rep", "time_ns"]
 ROUTED = ("mixlora", "sparse_mlp", "router")
 
 
@@ -467,13 +467,16 @@ def cmd_bench(args):
                     row["pct_peak"] = row["gflops"] * peak_ratio
             if row.get("bytes") not in (None, ""):
                 row["gbps"] = float(row["bytes"]) / med_s / 1e9
-            _, header_new = read_header(samples_path, SAMPLE_COLUMNS)
+            sheader, header_new = read_header(samples_path, SAMPLE_COLUMNS)
             with open(samples_path, "a", newline="") as fp:
                 w = csv.writer(fp, lineterminator="\n")
                 if header_new:
-                    w.writerow(SAMPLE_COLUMNS)
-                for i, t in enumerate(times):
-                    w.writerow([args.run_id, meta["case"], "torch", i, int(round(t))])
+                    w.writerow(sheader)
+                for i, t in enumerate(times):   # by name: older files lack threads/cache
+                    sample = {"run_id": args.run_id, "case": meta["case"], "impl": "torch",
+                              "threads": row["threads"], "cache": row["cache"], "rep": i,
+                              "time_ns": int(round(t))}
+                    w.writerow([sample.get(c, "") for c in sheader])
     except Exception as exc:
         status = "error"
         notes.insert(0, f"{type(exc).__name__}: {exc}".replace("\n", " "))

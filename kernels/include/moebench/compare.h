@@ -24,8 +24,14 @@ int64_t mb_reduction_depth(const mb_spec *s);
 void mb_tolerance(const mb_spec *s, double ref_rms, double *atol, double *rtol);
 mb_cmp mb_compare(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref);
 
-/* 0 when both routings pick the same experts per token (same order), else the first token
- * that differs, written to *bad_token. */
+/* Relative tolerance of mb_routing_equal on the renormalised weights. */
+#define MB_ROUTING_WTOL 1e-5
+
+/* CAUTION, memcmp-style: returns 0 when the routings AGREE, nonzero when they differ.
+ * They agree when both have idx, the same T, E and k, every token picks the same experts in the
+ * same order, and (when both have w) every weight matches within MB_ROUTING_WTOL relative
+ * (|wa - wb| <= 1e-5 * max(|wa|, |wb|)). *bad_token (if non-NULL) gets -1 when they agree,
+ * else the first differing token (0 when the shapes differ or idx is missing). */
 int mb_routing_equal(const mb_routing *a, const mb_routing *b, int64_t *bad_token);
 
 #endif

@@ -17,4 +17,11 @@ typedef struct {
 
 mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts);
 
+/* The cost of the forward as implementation `impl` computes it. "merged" folds the adapters into
+ * the weights (spec Part 1, "Merged weights"): lora 2Tho and mlp_lora 6Thf FLOPs over the merged
+ * weights; moelora 2Tho over one W' per task present (at most min(B, tasks+1)); mixlora a
+ * sparse_mlp with E full experts, 2ThE + 6kThf, reading experts_hit x 3hf weights. Variants
+ * without a merged form, and every other implementation, get mb_cost_of (the variant formula). */
+mb_cost mb_cost_of_impl(const mb_spec *s, const char *impl, const int64_t *counts);
+
 #endif

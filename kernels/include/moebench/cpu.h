@@ -6,7 +6,11 @@
 /* 1 when this process can execute AVX-512 F/BW/VL/DQ + FMA code, else 0 and *reason (if non-NULL)
  * says why ("built without AVX-512 support in the compiler", "cpuid: no avx512bw", "OS does not
  * save zmm state (XCR0)", "executing an AVX-512 instruction raised SIGILL", "forced off").
- * The result of the real probe is cached; it is thread-safe after the first call. */
+ * The real probe runs once (pthread_once) and its result is cached; later calls only read it.
+ * CAUTION: the probe temporarily replaces the SIGILL handler of the WHOLE PROCESS (sigaction) while
+ * it executes its one AVX-512 sample, then restores the old handler. Call it once early in main,
+ * before any other thread starts (the harness and tests do, via mb_impl_avx512.unsupported):
+ * a SIGILL raised by another thread during that window would land in the probe's handler. */
 int mb_cpu_has_avx512(const char **reason);
 
 /* Tests: force the probe to report "forced off" (on != 0) or restore the real answer (on == 0),

@@ -44,6 +44,13 @@ void mb_impl_register_extra(const mb_impl *impl);
 mb_status mb_run_once(const mb_impl *impl, const mb_spec *s, const mb_weights *w,
                       const mb_inputs *in, mb_tensor *y, mb_forward_info *info, mb_err *err);
 
+/* The shape check every forward runs first: X f32 [T, h], y f32 [T, out_width], task i32 [B]
+ * with ids in 0..tasks (moelora), R f32 [B, r] (mor1e), and for routed variants a wanted routing
+ * buffer (info->routing.idx != NULL) sized for T, E, k. MB_EINVAL with a reason, else MB_OK.
+ * info may be NULL. */
+mb_status mb_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
+                      const mb_forward_info *info, mb_err *err);
+
 /* Allocates / frees an mb_forward_info sized for the spec (routing for routed variants, gate
  * where the variant has one). */
 mb_status mb_forward_info_alloc(const mb_spec *s, mb_forward_info *info, mb_err *err);

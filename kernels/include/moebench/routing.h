@@ -16,9 +16,17 @@ typedef struct {
     int64_t *counts;   /* [E] tokens routed to each expert */
     double aux_loss;   /* L_aux */
     double z_loss;     /* mean_t lse_t^2 */
+    /* mb_route's per-block partial sums and p rows, sized for T, E by mb_routing_alloc (so a
+     * forward that routes does not allocate); NULL when the struct was filled by hand. */
+    void *scratch;
 } mb_routing;
 
-/* Allocates the arrays (mb_alloc) for T tokens, E experts, top-k. */
+/* Tokens per routing block. The block partition is fixed (not per thread) and the block partial
+ * sums are added in block order, so the losses are bit-identical on any thread count. */
+#define MB_ROUTE_BLOCK 256
+static inline int64_t mb_route_nblocks(int64_t T) { return (T + MB_ROUTE_BLOCK - 1) / MB_ROUTE_BLOCK; }
+
+/* Allocates the arrays (mb_alloc) for T tokens, E experts, top-k, and mb_route's scratch. */
 mb_status mb_routing_alloc(mb_routing *r, int64_t T, int64_t E, int64_t k, mb_err *err);
 void mb_routing_free(mb_routing *r);
 
@@ -28,9 +36,26 @@ double mb_softmax(const float *z, int64_t n, float *p);
 /* Top-k of p[0..n-1]: indices in descending p, ties to the lower index. */
 void mb_topk(const float *p, int64_t n, int64_t k, int32_t *idx);
 
-/* Full routing from logits z [T, E] (row-major). p_out [T*E] may be NULL (scratch used). */
+/* Full routing from logits z [T, E] (row-major). p_out [T*E] may be NULL (scratch used).
+ * Does not allocate when r came from mb_routing_alloc(T, E, k). */
 mb_status mb_route(const float *z, int64_t T, int64_t E, int64_t k, mb_routing *r,
                    float *p_out, mb_err *err);
+
+/* The two halves of mb_route, for kernels that compute the logits block by block (the fused
+ * avx512 router): the single definition of routing.
+ * mb_route_block routes tokens t0..t1-1 (a block of the MB_ROUTE_BLOCK partition; z and p_out
+ * indexed by absolute token, p_out may be NULL, then prow [E] is the scratch row) into r->idx,
+ * r->w, and ADDS the block's sums into psum [E], counts [E], *zsum (caller zeroes them).
+ * mb_route_finish sums nblk blocks' partials (psum, counts [nblk*E], zsum [nblk]) in block order
+ * into r->counts, r->aux_loss, r->z_loss. */
+void mb_route_block(const float *z, int64_t t0, int64_t t1, int64_t E, int64_t k, mb_routing *r,
+                    float *p_out, float *prow, double *psum, int64_t *counts, double *zsum);
+void mb_route_finish(mb_routing *r, int64_t nblk, const double *zsum, const double *psum,
+                     const int64_t *counts);
+
+/* Copies idx, w, counts (each when dst has it) and the losses of src into dst, when dst->idx is
+ * non-NULL (a wanted routing); MB_EINVAL when dst is sized for another T, E or k. */
+mb_status mb_routing_copy(const mb_routing *src, mb_routing *dst, mb_err *err);
 
 /* Largest count divided by the balanced count T*k/E (1.0 = perfectly balanced). */
 double mb_routing_load_max(const mb_routing *r);

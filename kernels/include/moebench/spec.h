@@ -63,6 +63,8 @@ int64_t mb_spec_out_width(const mb_spec *s);
 int64_t mb_spec_expert_width(const mb_spec *s);
 
 const char *mb_variant_name(mb_variant_id v);
+/* 1 for the top-k routed variants (mixlora, sparse_mlp, router), else 0. */
+int mb_variant_routed(mb_variant_id v);
 int mb_variant_parse(const char *name, mb_variant_id *out);   /* 0 ok, -1 unknown */
 const char *mb_act_name(mb_act a);
 const char *mb_share_name(mb_share s);

@@ -12,7 +12,9 @@
  * Inputs: X[T,h] (all); task[B] int32 in [0, tasks] (moelora); R[B,r] (mor1e).
  * Inits (spec Part 1): W* ~ N(0, 1/d_in); A ~ U(-1/sqrt(d_in), 1/sqrt(d_in)); B ~ U(-1/sqrt(r),
  * 1/sqrt(r)) (NOT zero, so LoRA paths are visible); router Wr ~ N(0, 0.02^2); Emb ~ N(0,1);
- * moelora Wg ~ N(0, 1/te); w_omega, w_beta ~ N(0, 0.01^2); X ~ N(0,1); R ~ U(0,1). */
+ * moelora Wg ~ N(0, 1/te); sparse_mlp shard=1 draws its experts as slices of one MLP of width
+ * f, so Wd ~ N(0, 1/f) (fan-in f, not f/E); w_omega, w_beta ~ N(0, 0.01^2); X ~ N(0,1);
+ * R ~ U(0,1). */
 #ifndef MOEBENCH_WEIGHTS_H
 #define MOEBENCH_WEIGHTS_H
 

@@ -1,0 +1,12 @@
+/* Small file helpers shared by the harness. */
+#ifndef MOEBENCH_FILEUTIL_H
+#define MOEBENCH_FILEUTIL_H
+
+#include <stddef.h>
+
+/* Reads the whole file at path into a malloc'd, NUL-terminated buffer (free with free()).
+ * max_bytes > 0 caps the size: a longer file fails with errno EFBIG. *len (if non-NULL) gets
+ * the number of bytes read. NULL on failure, with errno set. */
+char *mb_read_file(const char *path, size_t max_bytes, size_t *len);
+
+#endif

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Prints the performance targets of the library, AVX-512 and PyTorch-peer issues as Markdown
+tables, computed from moebench results directories (results.csv + run.json). Every ratio is taken
+between rows of the SAME run (same machine state), never across runs.
+
+    scripts/targets_report.py RESULTS_DIR [RESULTS_DIR ...]
+
+Which tables appear depends on the rows present:
+  - suites/targets.ini rows give the library targets (adapter overhead over the bare base layer,
+    cold T=1 bandwidth, mixlora sharing, mixtures at the same total rank, sparse_mlp routing
+    overhead) and the AVX-512 GEMM/GEMV targets;
+  - suites/default.ini rows (optionally with `--peer torch`) give the AVX-512 mixture targets and
+    ours-vs-PyTorch.
+Only the standard library is used.
+"""
+import csv
+import json
+import math
+import os
+import sys
+from collections import defaultdict
+
+OURS = ("blas", "onednn", "avx512", "merged")
+MIXTURES = ("molora", "moelora", "mixlora", "mor1e", "sparse_mlp")
+
+
+def load(d):
+    with open(os.path.join(d, "results.csv"), newline="") as f:
+        rows = [r for r in csv.DictReader(f)]
+    try:
+        with open(os.path.join(d, "run.json")) as f:
+            run = json.load(f)
+    except OSError:
+        run = {}
+    return rows, run
+
+
+def num(x):
+    try:
+        v = float(x)
+        return v if math.isfinite(v) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def key(r, **over):
+    """Identity of a case without its implementation: the shape and harness settings."""
+    k = {c: r.get(c, "") for c in ("variant", "threads", "cache", "T", "B", "h", "o", "f", "r",
+                                  "E", "k", "share", "shard")}
+    k.update({a: str(b) for a, b in over.items()})
+    return tuple(sorted(k.items()))
+
+
+class Run:
+    def __init__(self, d):
+        self.dir = d
+        self.rows, self.run = load(d)
+        self.t = {}
+        for r in self.rows:
+            if r["status"] == "ok" and num(r["time_us_median"]):
+                self.t[(key(r), r["impl"])] = r
+        roof = self.run.get("roofline") or {}
+        self.dram = {1: num(roof.get("dram_gbps_1t")), 2: num(roof.get("dram_gbps"))}
+
+    def get(self, r, impl, **over):
+        return self.t.get((key(r, **over), impl))
+
+    def time(self, r, impl, **over):
+        x = self.get(r, impl, **over)
+        return num(x["time_us_median"]) if x else None
+
+    def find(self, impl, **want):
+        """Median time of the ok row of impl whose listed columns equal want (other columns,
+        e.g. the suite defaults a variant does not use, are ignored)."""
+        for (_, im), x in self.t.items():
+            if im == impl and all(x.get(a) == str(b) for a, b in want.items()):
+                return num(x["time_us_median"])
+        return None
+
+    def cases(self, **want):
+        seen = set()
+        for r in self.rows:
+            if all(r.get(a) == str(b) for a, b in want.items()):
+                k = key(r)
+                if k not in seen:
+                    seen.add(k)
+                    yield r
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def fmt(x, target=None, le=True):
+    if x is None:
+        return "n/a"
+    s = f"{x:.2f}"
+    if target is not None:
+        ok = x <= target if le else x >= target
+        s += " ✓" if ok else f" ✗ (target {'≤' if le else '≥'} {target})"
+    return s
+
+
+def table(title, header, lines):
+    if not lines:
+        return
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for l in lines:
+        print("| " + " | ".join(str(c) for c in l) + " |")
+
+
+def library_targets(R):
+    out = []
+    for r in R.cases(variant="lora"):
+        if r["cache"] == "warm" and int(r["T"]) >= 512:
+            out.append(("lora", r["T"], r["threads"], "blas / bare base GEMM (merged)",
+                        fmt(ratio(R.time(r, "blas"), R.time(r, "merged")), 1.05)))
+    for r in R.cases(variant="mlp_lora"):
+        if r["cache"] == "warm" and int(r["T"]) >= 512:
+            out.append(("mlp_lora", r["T"], r["threads"], "blas / bare base MLP (merged)",
+                        fmt(ratio(R.time(r, "blas"), R.time(r, "merged")), 1.05)))
+    for r in R.cases(variant="mixlora"):
+        if int(r["T"]) >= 128 and r["cache"] == "warm":
+            for impl in ("blas", "onednn", "avx512"):
+                t_mlp = R.find(impl, variant="mlp_lora", T=r["T"], threads=r["threads"],
+                               h=r["h"], f=r["f"], r=r["r"], cache="warm")
+                out.append((f"mixlora share={r['share']}", r["T"], r["threads"],
+                            f"{impl}: mixlora / mlp_lora",
+                            fmt(ratio(R.time(r, impl), t_mlp), 1.10 if r["share"] == "all" else None)))
+    for v, tgt in (("molora", 1.10), ("moelora", 1.05)):
+        for r in R.cases(variant=v):
+            if int(r["T"]) < 128 or r["cache"] != "warm":
+                continue
+            total_rank = int(r["r"]) * (int(r["E"]) if v == "molora" else 1)
+            for impl in ("blas", "onednn", "avx512"):
+                t_lora = R.find(impl, variant="lora", T=r["T"], threads=r["threads"], h=r["h"],
+                                o=r["o"], r=total_rank, cache="warm")
+                out.append((f"{v} (total rank {total_rank})", r["T"], r["threads"],
+                            f"{impl}: {v} / lora", fmt(ratio(R.time(r, impl), t_lora), tgt)))
+    for r in R.cases(variant="sparse_mlp", E=8, T=512):
+        for impl in ("blas", "onednn", "avx512"):
+            t8 = R.time(r, impl)
+            t1 = R.time(r, impl, E=1, k=1, T=128)
+            over = 1 - 8 * t1 / t8 if t1 and t8 else None
+            out.append(("sparse_mlp f=%s" % r["f"], r["T"], r["threads"],
+                        f"{impl}: routing+gather+scatter share (1 - 8 t(E=1,T=128) / t)",
+                        fmt(over, 0.10)))
+    for r in R.cases(cache="cold", T=1):
+        best = None
+        for impl in OURS:
+            x = R.get(r, impl)
+            if x and (best is None or num(x["time_us_median"]) < num(best["time_us_median"])):
+                best = x
+        if best:
+            bw = R.dram.get(int(r["threads"]))
+            frac = num(best["gbps"]) / bw if bw and num(best["gbps"]) else None
+            out.append((r["variant"], "1 (cold)", r["threads"],
+                        f"best ({best['impl']}) weight bytes / DRAM read bandwidth", fmt(frac, 0.75, le=False)))
+    table("Library targets (ratios within one run)", ["case", "T", "threads", "ratio", "value"], out)
+
+
+def avx512_targets(R):
+    out = []
+    for r in R.cases(variant="lora"):
+        if r["cache"] == "warm" and int(r["T"]) >= 512:
+            out.append(("lora GEMM", r["T"], r["threads"], "avx512 speed / blas speed",
+                        fmt(ratio(R.time(r, "blas"), R.time(r, "avx512")), 0.95, le=False)))
+    for r in R.cases(cache="cold", T=1):
+        if R.get(r, "avx512"):
+            x = R.get(r, "avx512")
+            bw = R.dram.get(int(r["threads"]))
+            out.append((r["variant"], "1 (cold)", r["threads"], "avx512 bytes / DRAM read bw",
+                        fmt(num(x["gbps"]) / bw if bw else None, 0.80, le=False)))
+            out.append((r["variant"], "1 (cold)", r["threads"], "avx512 speed / blas (sgemv) speed",
+                        fmt(ratio(R.time(r, "blas"), R.time(r, "avx512")), 1.0, le=False)))
+    for v in ("mixlora", "molora", "moelora", "sparse_mlp"):
+        for r in R.cases(variant=v, cache="warm"):
+            if r["T"] not in ("1", "16", "128", "512"):
+                continue
+            libs = [R.time(r, i) for i in ("blas", "onednn")]
+            libs = [t for t in libs if t]
+            a = R.time(r, "avx512")
+            if not libs or not a:
+                continue
+            tgt = 1.10 if int(r["T"]) >= 16 else 1.0
+            out.append((f"{v} share={r['share']}" if v == "mixlora" else v, r["T"], r["threads"],
+                        "best library / avx512", fmt(min(libs) / a, tgt, le=False)))
+    table("AVX-512 targets (ratios within one run; > 1 means avx512 is faster)",
+          ["case", "T", "threads", "ratio", "value"], out)
+
+
+def peer_table(R):
+    out = []
+    for r in R.rows:
+        if r["impl"] != "torch" or r["status"] != "ok":
+            continue
+        tt = num(r["time_us_median"])
+        best, bi = None, None
+        for impl in OURS:
+            t = R.time(r, impl)
+            if t and (best is None or t < best):
+                best, bi = t, impl
+        if not best:
+            continue
+        T = int(r["T"])
+        v = r["variant"]
+        if v in MIXTURES:
+            tgt = 3.0 if T == 1 else 2.0 if T == 16 else 1.4
+        else:
+            tgt = 3.0 if T == 1 else 1.0
+        name = f"{v} share={r['share']}" if v == "mixlora" else v
+        out.append((name, r["T"], r["threads"], f"{tt:.0f}", f"{best:.0f} ({bi})",
+                    fmt(tt / best, tgt, le=False)))
+    table("Ours (best implementation) against the PyTorch peer, same run",
+          ["case", "T", "threads", "torch µs", "ours µs", "torch / ours"], out)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    for d in sys.argv[1:]:
+        R = Run(d)
+        print(f"\n## {d} (run {R.run.get('run_id', '?')})")
+        library_targets(R)
+        avx512_targets(R)
+        peer_table(R)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
