@@ -489,9 +489,11 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
             row->pct_peak = 100.0 * row->gflops / roof;
         }
     }
-    if (tm.unstable)
+    if (tm.unstable) {
+        row->unstable = 1;
         snprintf(row->reason + strlen(row->reason), sizeof row->reason - strlen(row->reason),
                  "%s%s", row->reason[0] ? "; " : "", tm.reason);
+    }
 
     /* counter pass, apart from timing so counting overhead never touches the timings */
     if (cfg->counters && cfg->counters->n > 0) {

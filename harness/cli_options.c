@@ -31,6 +31,9 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "                      (needs /usr/bin/python3 with torch, or $MOEBENCH_PYTHON; time\n"
             "                      limit $MOEBENCH_PEER_TIMEOUT seconds, default 3600)\n"
             "  --no-plot           do not draw charts at the end\n"
+            "  --no-roofline       when no roofline.json is found ($MOEBENCH_ROOFLINE, DIR or\n"
+            "                      results/), do not measure one (moebench roofline --quick,\n"
+            "                      about 4 s) before the cases: pct_peak stays empty\n"
             "Settings given here override the suite's (reps, min_time, cache, timeout, threads).\n"
             "Exit status: 0 when every row is ok or skipped, 1 when any is mismatch, crashed,\n"
             "timeout or error (or the output cannot be written, or a torch row is a mismatch),\n"
@@ -80,6 +83,10 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
         }
         if (!strcmp(a, "--no-plot")) {
             o->no_plot = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-roofline")) {
+            o->no_roofline = 1;
             continue;
         }
         if (!strcmp(a, "--dry-run")) {

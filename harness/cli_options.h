@@ -19,6 +19,7 @@ typedef struct {
     int cache;              /* --cache: 0 unset, 1 warm, 2 cold */
     const char *counters;   /* --counters auto|none|EV,EV (NULL = auto) */
     int no_plot;
+    int no_roofline;        /* --no-roofline: do not measure missing ceilings before a run */
     const char *resume;     /* --resume DIR */
     int dry_run;
     double timeout;         /* --timeout SEC, 0 = unset */

@@ -171,6 +171,8 @@ static cJSON *spec_json(const mb_spec *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "variant", mb_variant_name(s->variant));
+    /* the fields this variant uses: results.csv leaves the others' columns empty */
+    cJSON_AddStringToObject(o, "fields", mb_variant_fields(s->variant));
     cJSON_AddNumberToObject(o, "B", (double)s->B);
     cJSON_AddNumberToObject(o, "S", (double)s->S);
     cJSON_AddNumberToObject(o, "T", (double)mb_spec_T(s));

@@ -20,6 +20,7 @@
 #include "progress.h"
 #include "provenance.h"
 #include "resume.h"
+#include "roofline.h"
 #include "runner.h"
 #include "suite.h"
 #include "timing.h"
@@ -130,6 +131,53 @@ static void make_run_id(char *out, size_t n, char *stamp, size_t sn)
     gmtime_r(&now, &tmv);
     strftime(stamp, sn, "%Y%m%dT%H%M%SZ", &tmv);
     snprintf(out, n, "%s-%05d", stamp, (int)(getpid() % 100000));
+}
+
+/* No ceilings anywhere: measure them once with the quick roofline (about 4 s) so pct_peak,
+ * run.json and the roofline chart have them; stored as DIR/roofline.json and, when the source
+ * tree has none (and $MOEBENCH_ROOFLINE does not point elsewhere), as results/roofline.json. */
+static void measure_roofline(const char *cmd, const char *out_dir, mb_roof *roof, char *src,
+                             size_t n)
+{
+    mb_roofline rl;
+    char err[256] = "";
+    /* one line, begun before the seconds of measuring so the wait is explained */
+    fprintf(stderr, "moebench %s: no roofline.json found, measuring this machine's ceilings "
+                    "(moebench roofline --quick; --no-roofline skips): ", cmd);
+    if (mb_roofline_measure(&rl, 1, err, sizeof err) != 0) {
+        fprintf(stderr, "failed (%s); pct_peak stays empty\n", err);
+        return;
+    }
+    cJSON *j = mb_roofline_to_json(&rl);
+    if (!j) {
+        fprintf(stderr, "out of memory\n");
+        return;
+    }
+    mb_roof_from_json(j, roof);
+    char path[4300];
+    char stored[8800] = "";
+    if (out_dir[0]) {
+        snprintf(path, sizeof path, "%s/roofline.json", out_dir);
+        if (mb_json_write_file(path, j) == 0) {
+            snprintf(src, n, "%s", path);
+            snprintf(stored, sizeof stored, "%s", path);
+        } else
+            fprintf(stderr, "moebench %s: warning: cannot write %s\n", cmd, path);
+    }
+    const char *env = getenv("MOEBENCH_ROOFLINE");
+    const char *src_path = MOEBENCH_SOURCE_DIR "/results/roofline.json";
+    if (!(env && *env) && access(src_path, F_OK) != 0) {
+        if (mb_json_write_file(src_path, j) == 0) {
+            if (!src[0])
+                snprintf(src, n, "%s", src_path);
+            size_t l = strlen(stored);
+            snprintf(stored + l, sizeof stored - l, "%s%s", l ? " and " : "", src_path);
+        }
+    }
+    fprintf(stderr, "peak %.1f GFLOP/s, DRAM %.1f GB/s (%d threads, %.1f s)%s%s\n",
+            roof->peak_gflops, roof->dram_gbps,
+            rl.threads, rl.seconds, stored[0] ? " -> " : " (not stored)", stored);
+    cJSON_Delete(j);
 }
 
 static int run_main(int argc, char **argv, int check_mode)
@@ -397,14 +445,9 @@ static int run_main(int argc, char **argv, int check_mode)
     /* 5. settings and provenance */
     mb_roof roof;
     char roof_src[8400] = "";
-    if (out_dir[0] && mb_roofline_load(out_dir, &roof) == 0)
-        snprintf(roof_src, sizeof roof_src, "%s/roofline.json", out_dir);
-    else {
-        char d[4200];
-        snprintf(d, sizeof d, "%s/results", MOEBENCH_SOURCE_DIR);
-        if (mb_roofline_load(d, &roof) == 0)
-            snprintf(roof_src, sizeof roof_src, "%s/roofline.json", d);
-    }
+    if (mb_roof_find(out_dir, &roof, roof_src, sizeof roof_src) != 0 && !check_mode &&
+        !o.dry_run && !o.no_roofline)
+        measure_roofline(cmd, out_dir, &roof, roof_src, sizeof roof_src);
     cJSON *settings = cJSON_CreateObject();
     cJSON_AddStringToObject(settings, "mode", check_mode ? "check" : (o.dry_run ? "dry-run" : "run"));
     cJSON_AddNumberToObject(settings, "threads_option", o.threads);
@@ -461,14 +504,8 @@ static int run_main(int argc, char **argv, int check_mode)
 #ifdef __SANITIZE_ADDRESS__
         fprintf(stderr, "moebench: warning: built with sanitizers; timings are not representative\n");
 #endif
-        FILE *gf = fopen("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "r");
         char gov[64] = "";
-        if (gf) {
-            if (fgets(gov, sizeof gov, gf))
-                gov[strcspn(gov, "\n")] = '\0';
-            fclose(gf);
-        }
-        if (gov[0] && strcmp(gov, "performance") != 0)
+        if (mb_cpu_governor(gov, sizeof gov) == 0 && gov[0] && strcmp(gov, "performance") != 0)
             fprintf(stderr, "moebench: warning: CPU frequency scaling is '%s'; timings may vary "
                             "(set the governor to performance)\n", gov);
     }

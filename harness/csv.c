@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileutil.h"
+#include "moebench/spec.h"
+
 void mb_row_init(mb_row *r)
 {
     memset(r, 0, sizeof *r);
@@ -116,8 +119,30 @@ static void put_dbl(FILE *f, double v)
         fprintf(f, ",%.9g", v);
 }
 
+/* Whether the row's variant uses spec field key (mb_variant_fields: "T,B,S,h,o,..."). Unused
+ * fields are written empty: a suite default there (f=11008 on a lora row) would mislead. An
+ * unknown variant keeps every field. */
+int mb_csv_variant_uses(const char *variant, const char *key)
+{
+    mb_variant_id v;
+    if (!variant || mb_variant_parse(variant, &v) != 0)
+        return 1;
+    const char *p = mb_variant_fields(v);
+    size_t kl = strlen(key);
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        if (l == kl && !strncmp(p, key, l))
+            return 1;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
 {
+#define SPEC_I64(field) put_i64(f, mb_csv_variant_uses(r->variant, #field) ? r->field : -1)
     mb_csv_write_field(f, r->run_id);
     put_str(f, r->variant);
     put_str(f, r->impl);
@@ -130,13 +155,14 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_i64(f, r->S);
     put_i64(f, r->T);
     put_i64(f, r->h);
-    put_i64(f, r->o);
-    put_i64(f, r->f);
-    put_i64(f, r->r);
-    put_i64(f, r->E);
-    put_i64(f, r->k);
-    put_str(f, r->share);
-    put_i64(f, r->shard);
+    SPEC_I64(o);
+    SPEC_I64(f);
+    SPEC_I64(r);
+    SPEC_I64(E);
+    SPEC_I64(k);
+    put_str(f, mb_csv_variant_uses(r->variant, "share") ? r->share : "");
+    SPEC_I64(shard);
+#undef SPEC_I64
     put_i64(f, r->samples);
     put_dbl(f, r->time_us_median);
     put_dbl(f, r->time_us_min);
@@ -281,27 +307,9 @@ static int parse_record(const char **p, strvec *out)
 int mb_csv_read(const char *path, mb_csv_table *t)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            } else
-                buf = nb;
-        }
-    }
-    fclose(f);
+    char *buf = mb_read_file(path, 0, NULL);
     if (!buf)
         return -1;
-    buf[n] = '\0';
 
     const char *p = buf;
     strvec rec = {0};

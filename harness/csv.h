@@ -65,6 +65,9 @@ void mb_row_init(mb_row *r);
  * iters_per_sample prepare_bytes breakeven_calls). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
+/* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer
+ * leaves unused spec columns empty; unknown variants keep every column. */
+int mb_csv_variant_uses(const char *variant, const char *key);
 /* Writes one field with quoting when it holds a comma, quote, CR or LF. */
 void mb_csv_write_field(FILE *f, const char *s);
 /* Lower-cases and maps every character outside [a-z0-9_] to '_' (perf::TASK-CLOCK ->

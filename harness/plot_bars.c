@@ -32,8 +32,12 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         mb_strlist_free(&impls);
         return -1;
     }
-    fprintf(f, "# label weights_MiB workspace_MiB peak_rss_MiB (at the largest T of each case)\n");
+    fprintf(f, "# label weights_MiB workspace_MiB prepared_MiB peak_rss_MiB (at the largest T of "
+               "each case; prepared = memory added by prepare: packed, merged or reordered "
+               "weights)\n");
     int groups = 0;
+    /* a log axis cannot draw 0: series with zero values are named in the title instead */
+    int zero_ws = 0, zero_prep = 0;
     char panel[1200], label[1400];
     for (int p = 0; p < panels.n; p++)
         for (int s = 0; s < impls.n; s++) {
@@ -53,8 +57,16 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
                 continue;
             mb_plot_short_label(r, (size_t)best, &panels, label, sizeof label);
             fprintf(f, "\"%s %s\"", label, impls.items[s]);
+            double ws = mb_results_num(r, (size_t)best, r->c.workspace);
+            double prep = mb_results_num(r, (size_t)best, r->c.prepare_bytes);
+            zero_ws |= ws == 0;
+            zero_prep |= prep == 0;
+            /* prepare can free more than it allocates: a negative difference is no bar either */
+            if (prep < 0)
+                prep = 0, zero_prep = 1;
             put_num(f, mb_results_num(r, (size_t)best, r->c.weights) / MIB);
-            put_num(f, mb_results_num(r, (size_t)best, r->c.workspace) / MIB);
+            put_num(f, ws / MIB);
+            put_num(f, prep / MIB);
             put_num(f, mb_results_num(r, (size_t)best, r->c.rss) / MIB);
             fputc('\n', f);
             groups++;
@@ -66,6 +78,12 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     if (groups) {
         mb_gp_buf gp = {0};
         mb_gp_printf(&gp, "datafile = \"memory.dat\"\ngroups = %d\n", groups);
+        char title[300];
+        snprintf(title, sizeof title, "Memory per case and implementation (at the largest T of "
+                 "each case)%s%s%s%s%s", zero_ws || zero_prep ? "\n(log axis: zero " : "",
+                 zero_ws ? "workspace" : "", zero_ws && zero_prep ? " and zero " : "",
+                 zero_prep ? "prepared" : "", zero_ws || zero_prep ? " not drawn)" : "");
+        mb_gp_var_str(&gp, "title_text", title);
         rc = mb_plot_render(o, "memory", "memory", gp.s, MB_CHART_W, MB_CHART_H, err, n);
         mb_gp_free(&gp);
     }
@@ -127,6 +145,31 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     mb_strlist_free(&done);
     mb_strlist_free(&panels);
     return rc;
+}
+
+/* The unit of a counter column (ctr_ + sanitized event name). case_exec.c counts a separate pass
+ * of iters forwards and mb_counters_stop divides by iters: every value is per forward call.
+ * perf's task-clock and cpu-clock count nanoseconds; everything else counts events. */
+const char *mb_counter_unit(const char *column)
+{
+    const char *c = strncmp(column, "ctr_", 4) ? column : column + 4;
+    if (strstr(c, "task_clock") || strstr(c, "cpu_clock"))
+        return "ns per forward";
+    if (strstr(c, "cyc"))
+        return "cycles per forward";
+    if (strstr(c, "tot_ins") || strstr(c, "instructions"))
+        return "instructions per forward";
+    if (strstr(c, "_dcm") || strstr(c, "_tcm") || strstr(c, "_icm") || strstr(c, "miss"))
+        return "misses per forward";
+    if (strstr(c, "fp_ops") || strstr(c, "fp_ins") || strstr(c, "sp_ops"))
+        return "FP ops per forward";
+    if (strstr(c, "page_faults") || strstr(c, "faults"))
+        return "page faults per forward";
+    if (strstr(c, "context_switch"))
+        return "switches per forward";
+    if (strstr(c, "migrations"))
+        return "migrations per forward";
+    return "count per forward";
 }
 
 /* Counters: columns named ctr_* with at least one value among the ok rows (an empty column is
@@ -220,6 +263,13 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     mb_gp_printf(&gp, "datafile = \"counters.dat\"\nrows = %d\ncols = %d\ngroups = %d\n", rows,
                  cols, cases.n);
     mb_gp_array(&gp, "counter", &names);
+    /* one unit per panel (not an mb_strlist: that keeps each string once) */
+    mb_gp_printf(&gp, "array unit[%d]\n", nctr);
+    for (int k = 0; k < nctr; k++) {
+        char q[96];
+        mb_gp_quote(mb_counter_unit(t->header[ctr[k]]), q, sizeof q);
+        mb_gp_printf(&gp, "unit[%d] = %s\n", k + 1, q);
+    }
     char title[700];
     snprintf(title, sizeof title, "Counters per forward%s%.500s%s",
              *zero ? " (zero everywhere: " : "", zero, *zero ? ")" : "");

@@ -115,6 +115,7 @@ static void find_cols(mb_results *res)
     c->load_max = col(res, "expert_load_max");
     c->aux_loss = col(res, "aux_loss");
     c->case_desc = col(res, "case");
+    c->prepare_bytes = col(res, "prepare_bytes");   /* optional (older runs lack it) */
 }
 
 static int validate_rows(mb_results *res, const char *path, char *err, size_t errlen)

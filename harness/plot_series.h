@@ -50,6 +50,9 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n);
+/* The y-axis unit of a counter column ("ctr_perf__task_clock" -> "ns per forward"): counters
+ * are divided by the forwards of the counting pass, so every unit is per forward. */
+const char *mb_counter_unit(const char *column);
 
 /* Multiplot grid for n panels. */
 void mb_plot_grid(int n, int *rows, int *cols);

@@ -60,9 +60,13 @@ void mb_progress_row(mb_progress *p, const mb_row *row, FILE *f)
     char eta[32];
     fmt_duration(el / p->rows_done * (p->rows_total - p->rows_done), eta, sizeof eta);
     char timing[128] = "";
-    if (!isnan(row->time_us_median))
-        snprintf(timing, sizeof timing, " %.1f us [%.1f, %.1f]", row->time_us_median,
-                 row->time_us_ci_lo, row->time_us_ci_hi);
+    if (!isnan(row->time_us_median)) {
+        if (isnan(row->time_us_ci_lo) || isnan(row->time_us_ci_hi))
+            snprintf(timing, sizeof timing, " %.1f us [no CI: n<6]", row->time_us_median);
+        else
+            snprintf(timing, sizeof timing, " %.1f us [%.1f, %.1f]", row->time_us_median,
+                     row->time_us_ci_lo, row->time_us_ci_hi);
+    }
     if (!isnan(row->gflops)) {
         size_t l = strlen(timing);
         snprintf(timing + l, sizeof timing - l, " %.1f GFLOP/s", row->gflops);
@@ -160,9 +164,13 @@ void mb_progress_summary(const mb_progress *p, FILE *f)
                 fprintf(f, "  %-10s %s\n", e->impl, e->status);
                 continue;
             }
-            fprintf(f, "  %-10s %12.1f us  [%.1f, %.1f]  %8.2f GFLOP/s  x%.2f%s\n", e->impl,
-                    e->median, e->ci_lo, e->ci_hi, e->gflops, e->median / best,
-                    e->unstable ? "  (unstable)" : "");
+            char ci[64];
+            if (isnan(e->ci_lo) || isnan(e->ci_hi))
+                snprintf(ci, sizeof ci, "[no CI: n<6]");
+            else
+                snprintf(ci, sizeof ci, "[%.1f, %.1f]", e->ci_lo, e->ci_hi);
+            fprintf(f, "  %-10s %12.1f us  %s  %8.2f GFLOP/s  x%.2f%s\n", e->impl, e->median, ci,
+                    e->gflops, e->median / best, e->unstable ? "  (unstable)" : "");
         }
         double unmerged = merged ? mb_best_unmerged_us(p, merged->desc, merged->threads,
                                                        merged->cache) : NAN;
@@ -228,7 +236,7 @@ int mb_progress_peer(mb_progress *p, const char *results_path, const char *run_i
         e->ci_hi = num_field(mb_csv_get(&t, i, "time_us_ci_hi"));
         e->gflops = num_field(mb_csv_get(&t, i, "gflops"));
         e->prepare_us = num_field(mb_csv_get(&t, i, "prepare_us"));
-        e->unstable = !strncmp(mb_csv_get(&t, i, "reason"), "unstable", 8);
+        e->unstable = strstr(mb_csv_get(&t, i, "reason"), "unstable") != NULL;
         e->breakeven_calls = -1;
         added++;
     }

@@ -345,6 +345,8 @@ int mb_ceilings_from_file(const char *path, int single_thread, mb_ceilings *c)
 const char *mb_roofline_default_path(void)
 {
     const char *env = getenv("MOEBENCH_ROOFLINE");
+    if (env && !strcmp(env, "none"))
+        return "/nonexistent/MOEBENCH_ROOFLINE=none/roofline.json";   /* never found */
     return env && *env ? env : MOEBENCH_SOURCE_DIR "/results/roofline.json";
 }
 
@@ -377,14 +379,19 @@ int mb_roof_find(const char *out_dir, mb_roof *roof, char *src, size_t n)
 {
     char path[4200];
     const char *env = getenv("MOEBENCH_ROOFLINE");
-    if (env && *env)
+    int none = env && !strcmp(env, "none");   /* pretend no configured or source roofline */
+    path[0] = '\0';
+    if (env && *env && !none)
         snprintf(path, sizeof path, "%s", env);
     else if (out_dir && *out_dir &&
              (snprintf(path, sizeof path, "%s/roofline.json", out_dir), access(path, R_OK) == 0))
         ;
+    else if (none)
+        path[0] = '\0';
     else
         snprintf(path, sizeof path, "%s", MOEBENCH_SOURCE_DIR "/results/roofline.json");
-    if (mb_roof_from_file(path, roof) != 0) {
+    if (!path[0] || mb_roof_from_file(path, roof) != 0) {
+        roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
         if (n)
             src[0] = '\0';
         return -1;

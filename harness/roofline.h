@@ -64,7 +64,8 @@ typedef struct {
 void mb_roof_from_json(const cJSON *obj, mb_roof *roof);
 /* Reads path into roof; 0 when the file is readable JSON, -1 otherwise (roof all NAN). */
 int mb_roof_from_file(const char *path, mb_roof *roof);
-/* The one path rule for a run: $MOEBENCH_ROOFLINE when set; else out_dir/roofline.json when
+/* The one path rule for a run: $MOEBENCH_ROOFLINE when set (the value "none" means: pretend
+ * neither it nor the source tree's exists, only out_dir's counts); else out_dir/roofline.json when
  * out_dir is given and has one; else MOEBENCH_SOURCE_DIR/results/roofline.json. Loads it into
  * roof and writes the file used to src; 0 when found, -1 (roof all NAN, src "") otherwise. */
 int mb_roof_find(const char *out_dir, mb_roof *roof, char *src, size_t n);

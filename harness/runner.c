@@ -311,7 +311,11 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
          * remaining implementation shares the fate, since a new child would repeat it) */
         int victim = current >= 0 ? current : next;
         char repro[MB_DESC_LEN + 80];
-        snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, impls[victim]);
+        if (cfg->threads > 0)
+            snprintf(repro, sizeof repro, "moebench case '%s' --impl %s --threads %d", c->desc,
+                     impls[victim], cfg->threads);
+        else
+            snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, impls[victim]);
         if (timed_out) {
             st = "timeout";
             snprintf(reason, sizeof reason, "killed after the %.0f s time limit%s; repro: %s",

@@ -1,6 +1,8 @@
 /* Suite files: parsing with inih, sweeps, validation (see suite.h). */
 #include "suite.h"
 
+#include "fileutil.h"
+
 #include <ini.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -224,18 +226,9 @@ static const char *remember_file(mb_suite *s, const char *path)
 {
     if (s->n_files >= MB_MAX_SUITE_FILES)
         return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)(n > 0 ? n : 0) + 1);
-    size_t got = buf ? fread(buf, 1, (size_t)(n > 0 ? n : 0), f) : 0;
-    fclose(f);
+    char *buf = mb_read_file(path, 0, NULL);
     if (!buf)
         return NULL;
-    buf[got] = '\0';
     s->file_path[s->n_files] = strdup(path);
     s->file_content[s->n_files] = buf;
     return s->file_path[s->n_files++];

@@ -1,7 +1,9 @@
 # Memory per case and implementation at the largest T of the case: weights as allocated, exact
-# workspace (library allocator), peak RSS of the case's child process. Merged implementations
-# sit beside the unmerged ones of the same case. Prologue variables: datafile, groups, footnote.
-set title "Memory per case and implementation (at the largest T of each case)" font ",13"
+# workspace (library allocator), memory added by prepare (packed, merged or reordered weights:
+# merged vs unmerged memory), peak RSS of the case's child process. Merged implementations sit
+# beside the unmerged ones of the same case. A log axis draws no zero bar: the title says which
+# series have zeros. Prologue variables: datafile, groups, title_text, footnote.
+set title title_text font ",13"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -18,4 +20,5 @@ set rmargin 14
 set xrange [-0.6:groups - 0.4]
 plot datafile using 2:xtic(1) lc rgb "#1f77b4" title "weights", \
      ''       using 3 lc rgb "#ff7f0e" title "workspace", \
-     ''       using 4 lc rgb "#2ca02c" title "peak RSS"
+     ''       using 4 lc rgb "#9467bd" title "prepared", \
+     ''       using 5 lc rgb "#2ca02c" title "peak RSS"

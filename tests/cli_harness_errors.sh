@@ -24,7 +24,7 @@ grep -q "usage: moebench run" "$T/e" || err "unknown flag: no usage"
 # malformed suites: each names file:line and nothing runs (no output directory appears)
 check_bad() {  # name, content, line, needle
     printf '%b' "$2" > "$T/$1.ini"
-    "$MB" run "$T/$1.ini" --out "$T/out-$1" --no-plot >"$T/o" 2>"$T/e"; rc=$?
+    "$MB" run "$T/$1.ini" --out "$T/out-$1" --no-plot --no-roofline >"$T/o" 2>"$T/e"; rc=$?
     [ $rc -eq 2 ] || err "$1: exit $rc, want 2"
     grep -q "$T/$1.ini:$3:" "$T/e" || err "$1: stderr lacks $1.ini:$3: ($(cat "$T/e"))"
     grep -q "$4" "$T/e" || err "$1: stderr lacks '$4'"
@@ -45,14 +45,14 @@ check_bad late_error '[good]\nvariant = lora\nh = 32\nr = 2\n[bad]\nvariant = lo
 # unwritable output directory: fails before any case runs
 printf '[a]\nvariant = lora\nh = 32\nr = 2\nT = 1\nimpl = naive\n' > "$T/ok.ini"
 touch "$T/a_file"
-"$MB" run "$T/ok.ini" --out "$T/a_file/sub" --no-plot >"$T/o" 2>"$T/e"; rc=$?
+"$MB" run "$T/ok.ini" --out "$T/a_file/sub" --no-plot --no-roofline >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 1 ] || err "unwritable out dir: exit $rc, want 1"
 grep -q "nothing was run" "$T/e" || err "unwritable out dir: no message ($(cat "$T/e"))"
 grep -q "\[1/1\]" "$T/e" && err "unwritable out dir: a case ran"
 
 # every shipped harness suite loads and validates (the filter matches no case: nothing runs)
 for s in default smoke token_sweep rank_sweep expert_sweep mixlora_sharing mixtral_moe; do
-    "$MB" run "$SRC/suites/$s.ini" --filter '^$' --out "$T/validate-$s" --no-plot >"$T/o" 2>"$T/e"; rc=$?
+    "$MB" run "$SRC/suites/$s.ini" --filter '^$' --out "$T/validate-$s" --no-plot --no-roofline >"$T/o" 2>"$T/e"; rc=$?
     [ $rc -eq 0 ] || err "suites/$s.ini does not validate: $(cat "$T/e")"
 done
 

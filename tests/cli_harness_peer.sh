@@ -35,7 +35,7 @@ T = 8
 impl = blas
 INI
 
-"$MB" run "$T/tiny.ini" --out "$T/r" --min-time 0.01 --reps 3 --threads 1 --no-plot --peer torch \
+"$MB" run "$T/tiny.ini" --out "$T/r" --min-time 0.01 --reps 3 --threads 1 --no-plot --no-roofline --peer torch \
     >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 0 ] || err "run --peer torch: exit $rc: $(tail -8 "$T/e") $(tail -3 "$T/o")"
 grep -q "torch peer: every torch row ok" "$T/o" || err "summary lacks the peer: $(cat "$T/o")"
@@ -51,6 +51,17 @@ if len({r["run_id"] for r in rows}) != 1: bad.append("torch rows have another ru
 for r in torch:
     if r["status"] != "ok": bad.append(f"torch {r['case']}: {r['status']} {r['reason']}")
     if r["time_us_median"] == "": bad.append("torch row not timed")
+    # its spec columns match ours column by column (unused ones empty in both)
+    ours = [x for x in rows if x["impl"] != "torch" and x["case"] == r["case"]]
+    spec = "variant B S T h o f r E k share shard alpha act seed".split()
+    for x in ours:
+        diff = [c for c in spec if x[c] != r[c]]
+        if diff: bad.append(f"torch {r['case']}: {[(c, r[c], x[c]) for c in diff]} differ from {x['impl']}")
+    if not ours: bad.append(f"torch {r['case']}: no C row of that case")
+lora = [r for r in rows if r["variant"] == "lora"]
+if any(r[c] != "" for r in lora for c in ("f", "E", "k", "share", "shard")): bad.append("lora row has f/E/k/share/shard")
+router = [r for r in rows if r["variant"] == "router"]
+if any(r["E"] != "4" or r["k"] != "2" or r["o"] != "" for r in router): bad.append("router rows: want E=4 k=2 and empty o")
 s = list(csv.DictReader(open(f"{d}/samples.csv")))
 ts = [x for x in s if x["impl"] == "torch"]
 if not ts: bad.append("no torch samples")
@@ -64,14 +75,14 @@ PY
 
 # the peer cannot run: exit 2, the C rows stay
 MOEBENCH_PYTHON=/nonexistent/python3 "$MB" run "$T/tiny.ini" --out "$T/r2" --min-time 0.01 --reps 3 \
-    --threads 1 --no-plot --peer torch >"$T/o" 2>"$T/e"; rc=$?
+    --threads 1 --no-plot --no-roofline --peer torch >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 2 ] || err "peer without python: exit $rc, want 2"
 [ "$(grep -c ',blas,ok,' "$T/r2/results.csv")" = 2 ] || err "peer failure lost the moebench rows"
 # a peer that never ends is killed at $MOEBENCH_PEER_TIMEOUT: exit 2, reported
 printf '#!/bin/sh\nexec sleep 60\n' > "$T/hang"
 chmod +x "$T/hang"
 MOEBENCH_PYTHON="$T/hang" MOEBENCH_PEER_TIMEOUT=1 "$MB" run "$T/tiny.ini" --out "$T/r3" --min-time 0.01 \
-    --reps 3 --threads 1 --no-plot --peer torch >"$T/o" 2>"$T/e"; rc=$?
+    --reps 3 --threads 1 --no-plot --no-roofline --peer torch >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 2 ] || err "hanging peer: exit $rc, want 2"
 grep -q "torch peer: still running after 1 s .*killed" "$T/e" || err "hanging peer not reported: $(tail -3 "$T/e")"
 "$MB" run "$T/tiny.ini" --peer numpy --validate-only >"$T/o" 2>"$T/e"; rc=$?

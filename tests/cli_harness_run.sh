@@ -21,7 +21,7 @@ variant = lora
 T = 1, 4
 INI
 
-"$MB" run "$T/tiny.ini" --out "$T/r1" --min-time 0.02 --reps 3 --threads 1 --no-plot >"$T/o" 2>"$T/e"; rc=$?
+"$MB" run "$T/tiny.ini" --out "$T/r1" --min-time 0.02 --reps 3 --threads 1 --no-plot --no-roofline >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 0 ] || err "run: exit $rc: $(tail -5 "$T/e")"
 for f in results.csv samples.csv run.json; do
     [ -s "$T/r1/$f" ] || err "run: $f missing"
@@ -48,8 +48,12 @@ for c in avail:
     if c not in hdr: bad.append(f"counter column {c} missing")
 for r in rows:
     if r["status"] != "ok": bad.append(f"{r['impl']}: {r['status']} {r['reason']}")
-    for c in ("time_us_median", "time_us_ci_lo", "time_us_ci_hi", "flops", "gflops", "weights_bytes", "peak_rss_bytes", "max_abs_err"):
+    for c in ("time_us_median", "flops", "gflops", "weights_bytes", "peak_rss_bytes", "max_abs_err"):
         if r[c] == "": bad.append(f"{r['impl']} {c} empty")
+    # a CI needs >= 6 samples: required then, and must be empty (not invented) below that
+    for c in ("time_us_ci_lo", "time_us_ci_hi"):
+        if int(r["samples"]) >= 6 and r[c] == "": bad.append(f"{r['impl']} {c} empty with {r['samples']} samples")
+        if int(r["samples"]) < 6 and r[c] != "": bad.append(f"{r['impl']} {c} set with only {r['samples']} samples")
     if int(r["samples"]) < 3: bad.append("fewer than 3 samples")
     for c, ok in avail.items():
         if ok and r[c] == "": bad.append(f"{c} empty although available")
@@ -67,7 +71,7 @@ head -n 3 "$T/r1/results.csv" > "$T/r2/results.csv"
 # plus half a row, as a run killed while writing leaves it
 sed -n 4p "$T/r1/results.csv" | head -c 40 >> "$T/r2/results.csv"
 cp "$T/r1/run.json" "$T/r2/run.json"
-"$MB" run "$T/tiny.ini" --resume "$T/r2" --min-time 0.02 --reps 3 --threads 1 --no-plot >"$T/o" 2>"$T/e"; rc=$?
+"$MB" run "$T/tiny.ini" --resume "$T/r2" --min-time 0.02 --reps 3 --threads 1 --no-plot --no-roofline >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 0 ] || err "resume: exit $rc: $(tail -5 "$T/e")"
 grep -q "2 rows already done, 2 to run" "$T/e" || err "resume: wrong plan: $(grep resum "$T/e")"
 python3 - "$T/r2/results.csv" <<'PY' || fail=1

@@ -71,5 +71,28 @@ grep -q 'unmatched ok rows: 2 only in A, 4 only in B' "$TMP/cmp" || err "wrong u
 png_is "$TMP/b/charts/compare.png" 1400x1000
 pdf_ok "$TMP/b/charts/compare.pdf"
 
+# memory: a zero workspace cannot show on the log axis, so the title says it is not drawn;
+# without a prepare_bytes column (older runs) there is no prepared bar and no note about it
+mkdir -p "$TMP/z"
+cp "$DATA/results_a/run.json" "$DATA/results_a/samples.csv" "$TMP/z/"
+python3 - "$DATA/results_a/results.csv" "$TMP/z/results.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cols = [c for c in rows[0].keys() if c != "prepare_bytes"]
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.DictWriter(f, cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        if r["variant"] == "router" and r["workspace_bytes"]:
+            r["workspace_bytes"] = "0"
+        w.writerow(r)
+PY
+"$MB" plot "$TMP/z" >/dev/null 2>"$TMP/err" || err "plot without prepare_bytes failed: $(cat "$TMP/err")"
+png_is "$TMP/z/charts/memory.png" 1400x1000
+grep -q '(log axis: zero workspace not drawn)' "$TMP/z/charts/memory.gp" \
+    || err "memory title does not say zero workspace is not drawn: $(grep title_text "$TMP/z/charts/memory.gp")"
+grep -q '"router T=128 blas" 0.125 0 NaN ' "$TMP/z/charts/memory.dat" \
+    || err "memory.dat: want zero workspace and no prepared value: $(grep router "$TMP/z/charts/memory.dat")"
+
 [ $fail -eq 0 ] && echo "cli_plot_charts: all ok"
 exit $fail

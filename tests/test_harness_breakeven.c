@@ -105,9 +105,36 @@ static void test_rows_and_summary(void)
     mb_progress_free(&p);
 }
 
+/* an unstable row is marked in the summary; a row without CI (n < 6) prints no "nan" */
+static void test_unstable_and_no_ci(void)
+{
+    mb_progress p;
+    mb_progress_init(&p, 2);
+    mb_row a = make("lora:T=8,h=64,r=4", "blas", 1, "warm", "ok", 100, 0);
+    a.unstable = 1;
+    mb_row b = make("lora:T=8,h=64,r=4", "avx512", 1, "warm", "ok", 50, 0);
+    b.time_us_ci_lo = b.time_us_ci_hi = NAN;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    mb_progress_row(&p, &a, f);
+    mb_progress_row(&p, &b, f);
+    mb_progress_summary(&p, f);
+    fclose(f);
+    CHECK_MSG(strstr(buf, "(unstable)") != NULL, "%s", buf);
+    CHECK_MSG(strstr(buf, "nan") == NULL && strstr(buf, "NAN") == NULL, "%s", buf);
+    CHECK_MSG(strstr(buf, "[no CI: n<6]") != NULL, "%s", buf);
+    /* only the unstable row is marked */
+    const char *u = strstr(buf, "(unstable)");
+    CHECK(u && strstr(u + 1, "(unstable)") == NULL);
+    free(buf);
+    mb_progress_free(&p);
+}
+
 int main(void)
 {
     test_formula();
     test_rows_and_summary();
+    test_unstable_and_no_ci();
     return mb_test_result("test_harness_breakeven");
 }

@@ -28,8 +28,8 @@ static int run(const char *cmd, const char *suite, const char *out)
     snprintf(spath, sizeof spath, "%s/%s", dir, suite);
     snprintf(opath, sizeof opath, "%s/%s", dir, out);
     char *argv[] = {(char *)cmd, spath, "--out", opath, "--min-time", "0.01", "--reps", "3",
-                    "--threads", "1", "--no-plot", "--counters", "none", NULL};
-    return !strcmp(cmd, "check") ? mb_cmd_check(13, argv) : mb_cmd_run(13, argv);
+                    "--threads", "1", "--no-plot", "--counters", "none", "--no-roofline", NULL};
+    return !strcmp(cmd, "check") ? mb_cmd_check(14, argv) : mb_cmd_run(14, argv);
 }
 
 int main(void)

@@ -87,6 +87,63 @@ static void test_results_roundtrip(void)
     mb_csv_free(&t);
 }
 
+/* Spec columns a variant does not use are empty, not the suite defaults the spec carries:
+ * B S T h always; o f r E k share shard only when mb_variant_fields lists them. */
+static void test_unused_spec_columns(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/spec_cols.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    mb_csv_write_header(f, 0, NULL);
+    const char *variants[] = {"lora", "mixlora", "sparse_mlp", "router"};
+    for (int i = 0; i < 4; i++) {
+        mb_row r;
+        mb_row_init(&r);
+        snprintf(r.variant, sizeof r.variant, "%s", variants[i]);
+        snprintf(r.impl, sizeof r.impl, "naive");
+        snprintf(r.status, sizeof r.status, "ok");
+        /* every field set, as a parsed spec has them (defaults included) */
+        r.B = 1, r.S = 16, r.T = 16, r.h = 64, r.o = 64, r.f = 11008, r.r = 4, r.E = 8, r.k = 2;
+        r.shard = 0;
+        snprintf(r.share, sizeof r.share, "all");
+        mb_csv_write_row(f, &r, 0);
+    }
+    fclose(f);
+    mb_csv_table t;
+    CHECK(mb_csv_read(path, &t) == 0);
+    CHECK(t.nrows == 4);
+    /* lora: T,B,S,h,o,r,alpha */
+    const char *lora_empty[] = {"f", "E", "k", "share", "shard"};
+    for (int j = 0; j < 5; j++)
+        CHECK_MSG(!strcmp(mb_csv_get(&t, 0, lora_empty[j]), ""), "lora %s = '%s'", lora_empty[j],
+                  mb_csv_get(&t, 0, lora_empty[j]));
+    CHECK(!strcmp(mb_csv_get(&t, 0, "o"), "64") && !strcmp(mb_csv_get(&t, 0, "r"), "4"));
+    const char *always[] = {"B", "S", "T", "h"};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            CHECK_MSG(strcmp(mb_csv_get(&t, (size_t)i, always[j]), "") != 0, "%s lacks %s",
+                      variants[i], always[j]);
+    /* mixlora: T,B,S,h,f,r,E,k,alpha,act,share */
+    CHECK(!strcmp(mb_csv_get(&t, 1, "f"), "11008"));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "E"), "8") && !strcmp(mb_csv_get(&t, 1, "k"), "2"));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "share"), "all"));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "o"), "") && !strcmp(mb_csv_get(&t, 1, "shard"), ""));
+    /* sparse_mlp uses shard (0 is a value, not "unused"), not r or share */
+    CHECK(!strcmp(mb_csv_get(&t, 2, "shard"), "0"));
+    CHECK(!strcmp(mb_csv_get(&t, 2, "r"), "") && !strcmp(mb_csv_get(&t, 2, "share"), ""));
+    /* router: E and k only */
+    CHECK(!strcmp(mb_csv_get(&t, 3, "E"), "8") && !strcmp(mb_csv_get(&t, 3, "f"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 3, "o"), "") && !strcmp(mb_csv_get(&t, 3, "r"), ""));
+    mb_csv_free(&t);
+    CHECK(mb_csv_variant_uses("lora", "r") && !mb_csv_variant_uses("lora", "E"));
+    CHECK(!mb_csv_variant_uses("lora", "h2") && !mb_csv_variant_uses("mixlora", "S,h"));
+    CHECK(mb_csv_variant_uses("no-such-variant", "f"));   /* unknown: keep everything */
+    remove(path);
+}
+
 static void test_samples_and_bad_csv(void)
 {
     char path[256];
@@ -275,6 +332,7 @@ int main(void)
         return 1;
     }
     test_results_roundtrip();
+    test_unused_spec_columns();
     test_samples_and_bad_csv();
     test_run_json();
     test_resume();

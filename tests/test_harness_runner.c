@@ -81,6 +81,17 @@ static void test_isolation(void)
     CHECK(strstr(got.rows[1].reason, "SIGABRT") != NULL);
     CHECK(strstr(got.rows[1].reason, "repro: moebench case 'lora:") != NULL);
     CHECK(strstr(got.rows[1].reason, "--impl test_crash") != NULL);
+    /* every repro line reproduces the row's thread count, like `moebench case --threads N` */
+    const char *repro_end[] = {NULL, "--impl test_crash --threads 1", NULL, "--impl test_hang --threads 1",
+                               "--impl test_wrong --threads 1", "--impl test_oom --threads 1"};
+    for (int i = 1; i < 6; i++) {
+        if (!repro_end[i])
+            continue;
+        const char *rp = strstr(got.rows[i].reason, "repro: ");
+        CHECK_MSG(rp && strstr(rp, repro_end[i]) && rp[strcspn(rp, ";")] == '\0' &&
+                      !strcmp(rp + strlen(rp) - strlen(" --threads 1"), " --threads 1"),
+                  "row %d repro: %s", i, got.rows[i].reason);
+    }
     CHECK(strstr(got.rows[3].reason, "time limit") != NULL);
     CHECK(strstr(got.rows[4].reason, "repro: moebench case") != NULL);
     CHECK(got.rows[4].max_abs_err > 0);
@@ -96,7 +107,17 @@ static void test_isolation(void)
         const mb_row *r = &got.rows[i];
         CHECK(r->samples >= 3);
         CHECK(r->time_us_min > 0 && r->time_us_min <= r->time_us_median);
-        CHECK(r->time_us_ci_lo <= r->time_us_median && r->time_us_median <= r->time_us_ci_hi);
+        /* the unstable flag (the end-of-run summary's "(unstable)") follows timing's verdict,
+         * which is always "unstable" below 6 samples */
+        CHECK_MSG(r->unstable == (strstr(r->reason, "unstable") != NULL), "row %d: unstable %d, "
+                  "reason '%s'", i, r->unstable, r->reason);
+        if (r->samples < 6)
+            CHECK(r->unstable);
+        /* a CI needs >= 6 samples (stats.c); with fewer it must be absent, not made up */
+        if (r->samples >= 6)
+            CHECK(r->time_us_ci_lo <= r->time_us_median && r->time_us_median <= r->time_us_ci_hi);
+        else
+            CHECK(isnan(r->time_us_ci_lo) && isnan(r->time_us_ci_hi));
         CHECK(r->flops > 0 && r->gflops > 0);
         CHECK(r->weights_bytes > 0);
         CHECK(r->peak_rss_bytes > 0);
@@ -106,6 +127,39 @@ static void test_isolation(void)
         CHECK_NEAR(r->pct_peak, 100.0 * r->gflops / roof, 1e-9 * r->pct_peak);
     }
     CHECK(got.samples == got.rows[0].samples + got.rows[2].samples + got.rows[6].samples);
+}
+
+/* Too few samples for a CI (n < 6) is always an "unstable" verdict: the row must carry the flag
+ * (the end-of-run summary prints "(unstable)" from it) and an empty CI. The naive forward of this
+ * case takes tens of ms, so the 0.1 s budget of --min-time 0.001 leaves fewer than 6 samples;
+ * on a machine fast enough for more, the flag must still agree with the reason. */
+static void test_unstable_flag(void)
+{
+    mb_case c = make_case("lora:T=64,h=2048,o=2048,r=4");
+    char impls[][24] = {"naive"};
+    mb_exec_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.min_time = 0.001;
+    cfg.reps = 1;
+    cfg.threads = 1;
+    cfg.run_id = "test";
+    collected got;
+    memset(&got, 0, sizeof got);
+    mb_sink sink = {on_row, on_sample, &got};
+    mb_run_case(&c, impls, 1, 1, &cfg, 60.0, &sink);
+    CHECK(got.n == 1);
+    if (got.n != 1)
+        return;
+    const mb_row *r = &got.rows[0];
+    CHECK_MSG(!strcmp(r->status, "ok"), "%s: %s", r->status, r->reason);
+    CHECK_MSG(r->unstable == (strstr(r->reason, "unstable") != NULL), "unstable %d, reason '%s'",
+              r->unstable, r->reason);
+    if (r->samples < 6) {
+        CHECK_MSG(r->unstable, "%lld samples but not flagged unstable", (long long)r->samples);
+        CHECK(isnan(r->time_us_ci_lo) && isnan(r->time_us_ci_hi));
+    } else
+        fprintf(stderr, "note: %lld samples (fast machine): the n < 6 case was not exercised\n",
+                (long long)r->samples);
 }
 
 static void test_sampled_reference(void)
@@ -168,6 +222,7 @@ int main(void)
     mb_test_register_crash_impls();
     test_impl_lists();
     test_isolation();
+    test_unstable_flag();
     test_sampled_reference();
     return mb_test_result("test_harness_runner");
 }

@@ -155,6 +155,25 @@ int main(void)
     CHECK_MSG(file_contains(to, "ceilings from run.json"), "roofline title names its ceilings");
     snprintf(to, sizeof to, "%s/latency.gp", charts);
     CHECK_MSG(file_contains(to, "default-20261123T220000Z"), "footnote carries the run id");
+    /* memory: merged vs unmerged memory as a "prepared" bar (prepare_bytes), beside weights,
+     * workspace and peak RSS; zero prepared (naive, blas) cannot show on the log axis: said so */
+    snprintf(to, sizeof to, "%s/memory.dat", charts);
+    CHECK_MSG(file_contains(to, "\"mixlora T=128 merged\" 4306 16.1289 3767.75 4327.85\n"),
+              "memory.dat lacks the merged row's prepared MiB");
+    CHECK(file_contains(to, "\"lora threads=2 T=16 naive\" 64.5 0.253906 0 70.476\n"));
+    snprintf(to, sizeof to, "%s/memory.gp", charts);
+    CHECK(file_contains(to, "title \"prepared\""));
+    CHECK_MSG(file_contains(to, "(log axis: zero prepared not drawn)"), "memory title");
+    CHECK(!file_contains(to, "zero workspace"));   /* every workspace of results_a is > 0 */
+    /* counters: units on the y axis, per forward */
+    snprintf(to, sizeof to, "%s/counters.gp", charts);
+    CHECK(file_contains(to, "unit[1] = \"ns per forward\""));
+    CHECK(file_contains(to, "unit[2] = \"page faults per forward\""));
+    CHECK(!strcmp(mb_counter_unit("ctr_perf__context_switches"), "switches per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_perf__cpu_migrations"), "migrations per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_papi_tot_cyc"), "cycles per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_papi_l1_dcm"), "misses per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_something_else"), "count per forward"));
     CHECK(mb_plot_results(run) == 0);
     check_all(charts);
 

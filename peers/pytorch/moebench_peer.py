@@ -397,6 +397,10 @@ def fmt(v):
     return str(v)
 
 
+# results.csv spec columns filled only when the variant uses them (B, S, T, h always are)
+SPEC_OPTIONAL_COLUMNS = ("o", "f", "r", "E", "k", "share", "shard")
+
+
 def base_row(meta, args, threads):
     spec = meta["spec"]
     cost = meta.get("cost", {})
@@ -409,6 +413,13 @@ def base_row(meta, args, threads):
         "flops": cost.get("flops"), "bytes": cost.get("bytes"),
         "weights_bytes": meta.get("weights_bytes"),
     }
+    # like the harness's rows: spec columns the variant does not use stay empty (case.json's
+    # "fields", from mb_variant_fields; an older dump without it keeps every column)
+    if "fields" in spec:
+        used = set(spec["fields"].split(","))
+        for c in SPEC_OPTIONAL_COLUMNS:
+            if c not in used:
+                row[c] = ""
     return row
 
 

@@ -28,7 +28,7 @@ REQ = ("run_id variant impl status reason dtype threads cache B S T h o f r E k 
        "prepare_us flops bytes gflops gbps pct_peak weights_bytes workspace_bytes peak_rss_bytes "
        "max_abs_err max_rel_err expert_load_max aux_loss").split()
 CTRS = ["ctr_perf__task_clock", "ctr_perf__page_faults", "ctr_perf__cycles"]
-EXTRA = ["case", "alpha", "act", "seed"]
+EXTRA = ["case", "alpha", "act", "seed", "prepare_bytes"]
 IMPLS = ["naive", "blas", "onednn", "avx512", "merged"]
 RATIO = {"naive": 1.0, "blas": 1.25, "onednn": 1.02, "avx512": 0.80, "merged": 1.0}
 EFF = {"naive": 1.6, "blas": 55.0, "onednn": 45.0, "avx512": 70.0, "merged": 62.0}  # GFLOP/s
@@ -41,6 +41,9 @@ def shapes(variant):
         "sparse_mlp": dict(h=4096, o="", f=14336, E=8, k=2, r="", share="", shard=0),
         "router": dict(h=4096, o="", f="", r="", E=8, k=2, share="", shard=""),
     }[variant]
+
+def h_of(s):
+    return s["h"]
 
 def case_desc(variant, T, s):
     keys = [("T", T)] + [(k, s[k]) for k in ("h", "o", "f", "r", "E", "k", "share", "shard")]
@@ -157,7 +160,14 @@ def build(run_id, which):
                 row["ctr_perf__task_clock"] = med * 1000 * 2 if ok else ""
                 row["ctr_perf__page_faults"] = (12 if impl != "merged" else 40) + T // 16 if ok else ""
                 row["ctr_perf__cycles"] = ""
-                row.update({"case": desc, "alpha": 32 if s.get("r") else "", "act": "silu", "seed": 42})
+                # memory prepare adds: merged weights (merged), a reordered copy of the base
+                # weight (onednn), packed LoRA factors (avx512), nothing (naive, blas)
+                base_w = 4 * h_of(s) * (s["o"] or s["f"] or s["E"])
+                prep = {"naive": 0, "blas": 0, "onednn": base_w,
+                        "avx512": 4 * (s["r"] or 1) * (s["h"] + (s["o"] or s["f"] or s["E"])),
+                        "merged": (mem_w - wbytes) or base_w}[impl]
+                row.update({"case": desc, "alpha": 32 if s.get("r") else "", "act": "silu", "seed": 42,
+                            "prepare_bytes": prep if st != "skipped" else ""})
                 rows.append(row)
                 if ok:
                     for i, t in enumerate(smp):
