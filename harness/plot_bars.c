@@ -84,7 +84,8 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
                  zero_ws ? "workspace" : "", zero_ws && zero_prep ? " and zero " : "",
                  zero_prep ? "prepared" : "", zero_ws || zero_prep ? " not drawn)" : "");
         mb_gp_var_str(&gp, "title_text", title);
-        rc = mb_plot_render(o, "memory", "memory", gp.s, MB_CHART_W, MB_CHART_H, err, n);
+        rc = mb_plot_render(o, "memory", "memory", gp.s, mb_chart_width(groups, 40), MB_CHART_H,
+                            err, n);
         mb_gp_free(&gp);
     }
     mb_strlist_free(&panels);
@@ -278,7 +279,8 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     for (int k = 0; k < nctr; k++)
         mb_gp_printf(&gp, "logy[%d] = %d\n", k + 1, logy[k]);
     mb_gp_array(&gp, "impl", &impls);
-    int rc = mb_plot_render(o, "counters", "counters", gp.s, MB_CHART_W, MB_CHART_H, err, n);
+    int rc = mb_plot_render(o, "counters", "counters", gp.s, mb_chart_width(cols * cases.n, 24),
+                            MB_CHART_H, err, n);
     mb_gp_free(&gp);
     mb_strlist_free(&names);
     mb_strlist_free(&panels);

@@ -43,6 +43,14 @@ void mb_gp_array(mb_gp_buf *b, const char *name, const mb_strlist *l);
 #define MB_ROOFLINE_W 1100
 #define MB_ROOFLINE_H 750
 
+/* Width of a chart with one x position per case: MB_CHART_W, or wider when there are so many
+ * cases that their rotated labels would crowd or run off the right edge. */
+static inline int mb_chart_width(int positions, int px_per_position)
+{
+    int w = 400 + positions * px_per_position;
+    return w > MB_CHART_W ? w : MB_CHART_W;
+}
+
 /* Each chart: 0 rendered, 1 nothing to draw (e.g. no counters), -1 error (message in err). */
 int mb_chart_latency(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_speedup(const mb_results *r, const char *base, mb_plot_out *o, char *err, size_t n);

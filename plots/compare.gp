@@ -2,7 +2,7 @@
 # faster), filled markers where the Mann-Whitney U test on the raw samples gives p < alpha.
 # Prologue variables: datafile, entries, geomean, ylo, yhi, alpha, run_a, run_b,
 # provenance_differs, footnote.
-set title sprintf("B / A median latency  (A = %s, B = %s)%s\ngeometric mean %.3f; filled = significant (Mann-Whitney p < %.2f)", \
+set title sprintf("B / A median latency  (A = %s, B = %s)%s\ngeometric mean %.3f; filled = significant (Mann-Whitney, Holm-corrected p < %.2f)", \
     run_a, run_b, (provenance_differs ? "  WARNING: provenance differs" : ""), geomean, alpha) font ",11"
 set logscale y
 set yrange [ylo:yhi]
@@ -14,7 +14,7 @@ set grid ytics mytics lc rgb "#dddddd" lw 0.5
 set xtics rotate by -60 left font ",8" nomirror
 set key top left font ",10" box opaque
 set bmargin 12
-set rmargin 10
+set rmargin 24
 plot 1 with lines lc rgb "#555555" dt 2 notitle, \
      geomean with lines lc rgb "#1f77b4" lw 1.5 title sprintf("geometric mean %.3f", geomean), \
      datafile using 1:($4 == 1 ? $3 : 1/0):xtic(2) with points pt 7 ps 1.4 lc rgb "#d62728" title "significant", \

@@ -16,7 +16,7 @@ set grid ytics mytics lc rgb "#dddddd" lw 0.5
 set xtics rotate by -40 left font ",9" nomirror
 set key top left font ",10" samplen 2 box opaque
 set bmargin 13
-set rmargin 14
+set rmargin 30
 set xrange [-0.6:groups - 0.4]
 plot datafile using 2:xtic(1) lc rgb "#1f77b4" title "weights", \
      ''       using 3 lc rgb "#ff7f0e" title "workspace", \
