@@ -144,7 +144,7 @@ static void measure_roofline(const char *cmd, const char *out_dir, mb_roof *roof
     /* one line, begun before the seconds of measuring so the wait is explained */
     fprintf(stderr, "moebench %s: no roofline.json found, measuring this machine's ceilings "
                     "(moebench roofline --quick; --no-roofline skips): ", cmd);
-    if (mb_roofline_measure(&rl, 1, err, sizeof err) != 0) {
+    if (mb_roofline_measure_forked(&rl, 1, err, sizeof err) != 0) {
         fprintf(stderr, "failed (%s); pct_peak stays empty\n", err);
         return;
     }

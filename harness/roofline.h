@@ -33,6 +33,10 @@ extern const char *const mb_rl_level_names[MB_RL_NLEVELS]; /* "L1", "L2", "L3", 
 /* Measures everything (about 15 s; quick: about 4 s, noisier): best of many short trials.
  * 0 on success. */
 int mb_roofline_measure(mb_roofline *rl, int quick, char *err, size_t n);
+/* The same, measured in a forked child: the measurement starts OpenMP threads, and libgomp's
+ * pool does not survive fork(), so a process that forks afterwards (the runner forks every case)
+ * must never have run it itself, or its children hang in their first parallel region. */
+int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n);
 /* roofline.json object: peak_gflops, peak_gflops_1t, dram_gbps, dram_gbps_1t, l1_gbps ... and
  * a "levels" object with every number. */
 cJSON *mb_roofline_to_json(const mb_roofline *rl);

@@ -21,6 +21,16 @@ h = 32
 r = 2
 T = 4
 impl = naive
+
+; enough tokens that the children enter OpenMP parallel regions: if the parent had measured the
+; roofline itself, its OpenMP pool would not survive fork() and these children would hang
+[router]
+variant = router
+h = 32
+E = 4
+k = 2
+T = 600
+impl = naive, blas
 INI
 
 # --no-roofline: nothing measured, pct_peak empty
@@ -35,8 +45,9 @@ grep -q "measuring" "$T/e" && err "--no-roofline: measured: $(grep measuring "$T
 [ $rc -eq 0 ] || err "--dry-run: exit $rc: $(tail -5 "$T/e")"
 [ -e "$T/d/roofline.json" ] && err "--dry-run: roofline.json written"
 
-# a real run: measured once, stored in the output directory, used
-"$MB" run "$T/tiny.ini" --out "$T/r" --min-time 0.01 --reps 3 --threads 1 --no-plot \
+# a real run: measured once, stored in the output directory, used; on 2 threads with a time
+# limit, so a child hung in OpenMP after fork becomes a timeout row and fails the test
+"$MB" run "$T/tiny.ini" --out "$T/r" --min-time 0.01 --reps 3 --threads 2 --timeout 60 --no-plot \
     >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 0 ] || err "run: exit $rc: $(tail -5 "$T/e")"
 [ -s "$T/r/roofline.json" ] || err "run: no roofline.json in the output directory"
@@ -69,7 +80,7 @@ PY
 
 # resuming that directory finds its roofline.json: no second measurement
 head -n 1 "$T/r/results.csv" > "$T/r/results.tmp" && mv "$T/r/results.tmp" "$T/r/results.csv"
-"$MB" run "$T/tiny.ini" --resume "$T/r" --min-time 0.01 --reps 3 --threads 1 --no-plot \
+"$MB" run "$T/tiny.ini" --resume "$T/r" --min-time 0.01 --reps 3 --threads 2 --timeout 60 --no-plot \
     >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 0 ] || err "resume: exit $rc: $(tail -5 "$T/e")"
 grep -q "measuring" "$T/e" && err "resume: measured again although DIR/roofline.json exists"
