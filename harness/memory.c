@@ -27,22 +27,29 @@ int mb_peak_rss_reset(void)
     return ok ? 0 : -1;
 }
 
-int64_t mb_hwm_bytes(void)
+/* The "KEY: N kB" line of a /proc file, in bytes; -1 when absent. */
+static int64_t proc_kb_field(const char *path, const char *key)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(path, "r");
     if (!f)
         return -1;
     char line[256];
+    size_t kl = strlen(key);
     int64_t v = -1;
     while (fgets(line, sizeof line, f)) {
         long long kb;
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) {
+        if (!strncmp(line, key, kl) && line[kl] == ':' && sscanf(line + kl + 1, "%lld", &kb) == 1) {
             v = (int64_t)kb * 1024;
             break;
         }
     }
     fclose(f);
     return v;
+}
+
+int64_t mb_hwm_bytes(void)
+{
+    return proc_kb_field("/proc/self/status", "VmHWM");
 }
 
 int64_t mb_current_rss_bytes(void)
@@ -60,20 +67,7 @@ int64_t mb_current_rss_bytes(void)
 
 int64_t mb_mem_available_bytes(void)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    int64_t v = -1;
-    while (fgets(line, sizeof line, f)) {
-        long long kb;
-        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) {
-            v = (int64_t)kb * 1024;
-            break;
-        }
-    }
-    fclose(f);
-    return v;
+    return proc_kb_field("/proc/meminfo", "MemAvailable");
 }
 
 static int64_t llc_probe(void);
