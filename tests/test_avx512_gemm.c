@@ -14,6 +14,7 @@
 #include "moebench/moebench.h"
 #include "moebench/cpu.h"
 #include "moebench/gemm.h"
+#include "moebench/activation.h"
 #ifdef MOEBENCH_HAVE_AVX512
 #include "../kernels/gemm/gemm_avx512_internal.h"
 #endif
@@ -170,6 +171,111 @@ static void test_internal_forms(void)
         free(X); free(Z); free(W1); free(W2); free(C); free(ref);
     }
 }
+
+/* Gated products (the gate/up GEMM of a gated MLP): [Wg; Wu] packed gated, stored either raw in
+ * the interleaved layout (panel p at columns 32p: 16 gate then 16 up) or as H = act(G) .* U by
+ * the last K block; shapes with nout not a multiple of 16, K over several blocks, a short or long
+ * second K segment, beta = 1 reading an interleaved C (mixlora adds its adapters that way),
+ * gathered A rows and scattered output rows, M = 1 (GEMV path) and tiles. */
+static int check_gated(int64_t M, int64_t nout, int64_t K1, int64_t K2, float beta, mb_act act,
+                       int gather)
+{
+    const int64_t T = M + 3, N = 2 * nout;
+    float *X = rand_mat(T * K1, 31 + K1), *Z = rand_mat(T * (K2 ? K2 : 1), 32);
+    float *W1 = rand_mat(N * K1, 33 + nout), *W2 = rand_mat(N * (K2 ? K2 : 1), 34);
+    float *C0 = rand_mat(T * N, 35);   /* beta = 1: the logical [G | U] added in */
+    int32_t *arow = malloc(sizeof(int32_t) * (size_t)M), *crow = malloc(sizeof(int32_t) * (size_t)M);
+    for (int64_t i = 0; i < M; i++) {
+        arow[i] = gather ? (int32_t)((i * 5 + 2) % T) : (int32_t)i;
+        crow[i] = gather ? (int32_t)(T - 1 - i) : (int32_t)i;
+    }
+    /* exact G | U (small integers): row i of the product, logical column j < N */
+    double *V = malloc(sizeof(double) * (size_t)(M * N));
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double acc = 0;
+            for (int64_t k = 0; k < K1; k++) acc += (double)X[arow[i] * K1 + k] * W1[j * K1 + k];
+            for (int64_t k = 0; k < K2; k++) acc += (double)Z[arow[i] * K2 + k] * W2[j * K2 + k];
+            V[i * N + j] = acc + (beta != 0.0f ? beta * (double)C0[crow[i] * N + j] : 0.0);
+        }
+    mb_gemm_weight *w = NULL;
+    int bad = 0;
+    CHECK(mb_avx512_pack_glu(W1, K1, K1, K2 ? W2 : NULL, K2, K2, N, &w, NULL) == MB_OK);
+    if (!w) return 1;
+    CHECK(w->glu && !w->skinny && w->nout == nout);
+    const int64_t ldc = mb_avx512_glu_ldc(w);
+    CHECK(ldc >= N && ldc % 32 == 0);
+    float *C = malloc(sizeof(float) * (size_t)(T * ldc));
+    for (int pass = 0; pass < 2; pass++) {   /* 0: raw interleaved store, 1: gated store */
+        for (int64_t i = 0; i < T * ldc; i++) C[i] = nanf("");
+        if (beta != 0.0f)   /* C0 in the interleaved layout */
+            for (int64_t t = 0; t < T; t++)
+                for (int64_t j = 0; j < nout; j++) {
+                    C[t * ldc + (j / 16) * 32 + j % 16] = C0[t * N + j];
+                    C[t * ldc + (j / 16) * 32 + 16 + j % 16] = C0[t * N + nout + j];
+                }
+        float *H = malloc(sizeof(float) * (size_t)(T * nout));
+        for (int64_t i = 0; i < T * nout; i++) H[i] = -7.0f;
+        mb_avx_gemm_args g = {.M = M, .a = {X, K2 ? Z : NULL}, .lda = {K1, K2},
+                              .a_rows = gather ? arow : NULL, .alpha = 1.0f, .beta = beta, .c = C,
+                              .ldc = ldc, .c_rows = gather ? crow : NULL, .h = pass ? H : NULL,
+                              .ldh = nout, .act = act};
+        mb_avx512_gemm_run(w, &g);
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < nout; j++) {
+                double gv = V[i * N + j], uv = V[i * N + nout + j];
+                int ok;
+                if (!pass) {
+                    ok = C[crow[i] * ldc + (j / 16) * 32 + j % 16] == (float)gv &&
+                         C[crow[i] * ldc + (j / 16) * 32 + 16 + j % 16] == (float)uv;
+                } else {
+                    float want = mb_act_applyf(act, (float)gv) * (float)uv, got = H[crow[i] * nout + j];
+                    /* SiLU runs a polynomial exp (~2e-7 relative); ReLU and GELU are exact */
+                    double tol = act == MB_ACT_SILU ? 1e-6 * fabs(want) + 1e-30 : 0.0;
+                    ok = fabs((double)got - want) <= tol;
+                }
+                if (!ok && bad++ < 3)
+                    fprintf(stderr, "  gated M=%lld nout=%lld K=%lld+%lld beta=%g act=%d pass=%d: "
+                            "row %lld col %lld wrong\n", (long long)M, (long long)nout,
+                            (long long)K1, (long long)K2, beta, (int)act, pass, (long long)i,
+                            (long long)j);
+            }
+        if (pass) {   /* rows no product row maps to are untouched */
+            for (int64_t t = 0; t < T; t++) {
+                int hit = 0;
+                for (int64_t i = 0; i < M; i++) hit |= crow[i] == t;
+                for (int64_t j = 0; !hit && j < nout; j++) bad += H[t * nout + j] != -7.0f;
+            }
+        }
+        free(H);
+    }
+    CHECK_MSG(bad == 0, "gated M=%lld nout=%lld K=%lld+%lld: %d wrong", (long long)M,
+              (long long)nout, (long long)K1, (long long)K2, bad);
+    mb_avx512_weight_free(w);
+    free(X); free(Z); free(W1); free(W2); free(C0); free(C); free(V); free(arow); free(crow);
+    return bad;
+}
+
+static void test_gated(void)
+{
+    static const int64_t shapes[][4] = {   /* M, nout, K1, K2 */
+        {1, 1, 5, 0},    {1, 37, 300, 0},  {1, 70, 600, 6},  {2, 16, 257, 0},
+        {13, 37, 300, 6},{40, 70, 40, 70}, {25, 16, 520, 0}, {160, 33, 300, 2},
+    };
+    const mb_act acts[3] = {MB_ACT_SILU, MB_ACT_RELU, MB_ACT_GELU};
+    for (int th = 1; th <= 2; th++) {
+        mb_set_threads(th);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int64_t *d = shapes[s];
+            check_gated(d[0], d[1], d[2], d[3], 0.0f, acts[s % 3], (int)(s % 2));
+            check_gated(d[0], d[1], d[2], d[3], 1.0f, acts[(s + 1) % 3], (int)((s + 1) % 2));
+        }
+    }
+    /* an odd stacked height cannot be split into gate and up */
+    mb_gemm_weight *w = NULL;
+    float W[6] = {0};
+    CHECK(mb_avx512_pack_glu(W, 2, 2, NULL, 0, 0, 3, &w, NULL) == MB_EINVAL && w == NULL);
+}
 #endif
 
 /* A row computed alone (GEMV path) has the same bits as inside a tile (GEMM path): the fused
@@ -234,6 +340,7 @@ int main(void)
     test_gemv_matches_tiles(8);   /* skinny kernel */
 #ifdef MOEBENCH_HAVE_AVX512
     test_internal_forms();
+    test_gated();
 #endif
     return mb_test_result("test_avx512_gemm");
 }

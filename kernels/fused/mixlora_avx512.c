@@ -4,8 +4,8 @@
  *     tokens unless share = none, where each expert runs it over its rows, read through the
  *     token index list — no gathered copy of X);
  *   - each expert's two input adapters are one skinny GEMM X[tok] [Ag_e; Au_e]^T and one GEMM
- *     adding Z [[sBg_e, 0]; [0, sBu_e]]^T onto its gate/up rows;
- *   - act(G) .* U vectorised in place;
+ *     adding Z [[sBg_e, 0]; [0, sBu_e]]^T onto its gate/up rows, whose gated store writes
+ *     H_e = act(G) .* U (gate/up weights in the gated packing, G | U rows interleaved by 16);
  *   - down: per expert the routed rows are scatter-added with the routing weight in the GEMM
  *     store (row index + row scale in the epilogue), or with share = all accumulated into
  *     Hs = sum_e w_e H_e and multiplied by Wd once at the end (the spec's linearity). */
@@ -21,7 +21,8 @@ typedef struct {
     mb_vrouter vr;
     mb_gemm_weight *GU, *D;                 /* [Wg; Wu] (2f x h), Wd (h x f) */
     mb_gemm_weight **A1, **B1, **Ad, **Bd;  /* [E] each */
-    float *GU0, *GUe, *Z, *Zd, *Hs, *ws;    /* [T,2f] [T,2f] [T,2r] [T,r] [T,f] [T] */
+    int64_t ldgu;                           /* row length of GU0 / GUe (interleaved) */
+    float *GU0, *GUe, *He, *Z, *Zd, *Hs, *ws; /* [T,ldgu] x2 [T,f] [T,2r] [T,r] [T,f] [T] */
 } mix_st;
 
 static void free_set(mb_gemm_weight **set, int64_t E)
@@ -40,7 +41,7 @@ static void mix_release(void *p)
     mb_avx512_weight_free(st->D);
     free_set(st->A1, st->E); free_set(st->B1, st->E);
     free_set(st->Ad, st->E); free_set(st->Bd, st->E);
-    mb_free(st->GU0); mb_free(st->GUe); mb_free(st->Z); mb_free(st->Zd);
+    mb_free(st->GU0); mb_free(st->GUe); mb_free(st->He); mb_free(st->Z); mb_free(st->Zd);
     mb_free(st->Hs); mb_free(st->ws);
     mb_free(st);
 }
@@ -80,7 +81,7 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     if (rc == MB_OK) {
         memcpy(tmp, Wg, sizeof(float) * (size_t)(f * h));
         memcpy(tmp + f * h, Wu, sizeof(float) * (size_t)(f * h));
-        rc = mb_avx512_pack(tmp, h, h, NULL, 0, 0, 2 * f, &st->GU, err);
+        rc = mb_avx512_pack_glu(tmp, h, h, NULL, 0, 0, 2 * f, &st->GU, err);
     }
     if (rc == MB_OK) rc = mb_avx512_pack(Wd, f, f, NULL, 0, 0, h, &st->D, err);
     if (rc == MB_OK) {
@@ -102,16 +103,18 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
                 tmp[j * 2 * r + i] = sc * Bg[(e * f + j) * r + i];
                 tmp[(f + j) * 2 * r + r + i] = sc * Bu[(e * f + j) * r + i];
             }
-        rc = mb_avx512_pack(tmp, 2 * r, 2 * r, NULL, 0, 0, 2 * f, &st->B1[e], err);
+        rc = mb_avx512_pack_glu(tmp, 2 * r, 2 * r, NULL, 0, 0, 2 * f, &st->B1[e], err);
         if (rc == MB_OK) rc = mb_avx512_pack(Ad + e * r * f, f, f, NULL, 0, 0, r, &st->Ad[e], err);
         if (rc != MB_OK) break;
         for (int64_t i = 0; i < h * r; i++) tmp[i] = sc * Bd[e * h * r + i];
         rc = mb_avx512_pack(tmp, r, r, NULL, 0, 0, h, &st->Bd[e], err);
     }
     mb_free(tmp);
-    if (rc == MB_OK && s->share != MB_SHARE_NONE) rc = mb_valloc3(&st->GU0, T, 2, f, err);
+    if (rc == MB_OK) st->ldgu = mb_avx512_glu_ldc(st->GU);
+    if (rc == MB_OK && s->share != MB_SHARE_NONE) rc = mb_valloc2(&st->GU0, T, st->ldgu, err);
     if (rc == MB_OK && s->share == MB_SHARE_ALL) rc = mb_valloc2(&st->Hs, T, f, err);
-    if (rc == MB_OK) rc = mb_valloc3(&st->GUe, T, 2, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->GUe, T, st->ldgu, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->He, T, f, err);
     if (rc == MB_OK) rc = mb_valloc3(&st->Z, T, 2, r, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Zd, T, r, err);
     if (rc == MB_OK) rc = mb_valloc(&st->ws, T, err);
@@ -137,12 +140,12 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     mix_st *st = p;
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
-    const int64_t T = st->T, h = st->h, f = st->f, r = st->r;
+    const int64_t T = st->T, h = st->h, f = st->f, r = st->r, ldgu = st->ldgu;
     mb_status rc = mb_vrouter_run(&st->vr, &mb_gemm_avx512, X, info, err);
     if (rc != MB_OK) return rc;
     if (st->share != MB_SHARE_NONE) {
         mb_avx_gemm_args g = {.M = T, .a = {X, NULL}, .lda = {h, 0}, .alpha = 1.0f, .beta = 0.0f,
-                              .c = st->GU0, .ldc = 2 * f};
+                              .c = st->GU0, .ldc = ldgu};
         mb_avx512_gemm_run(st->GU, &g);
     }
     memset(Y, 0, sizeof(float) * (size_t)(T * h));
@@ -155,32 +158,32 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
         /* gate/up base rows of this expert's tokens */
         if (st->share == MB_SHARE_NONE) {
             mb_avx_gemm_args g = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,
-                                  .alpha = 1.0f, .beta = 0.0f, .c = st->GUe, .ldc = 2 * f};
+                                  .alpha = 1.0f, .beta = 0.0f, .c = st->GUe, .ldc = ldgu};
             mb_avx512_gemm_run(st->GU, &g);
         } else {
             for (int64_t i = 0; i < n; i++)
-                memcpy(st->GUe + i * 2 * f, st->GU0 + (int64_t)tok[i] * 2 * f,
-                       sizeof(float) * (size_t)(2 * f));
+                memcpy(st->GUe + i * ldgu, st->GU0 + (int64_t)tok[i] * ldgu,
+                       sizeof(float) * (size_t)ldgu);
         }
-        /* + both input adapters */
+        /* + both input adapters, stored gated: H_e */
         mb_avx_gemm_args ga = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,
                                .alpha = 1.0f, .beta = 0.0f, .c = st->Z, .ldc = 2 * r};
         mb_avx512_gemm_run(st->A1[e], &ga);
         mb_avx_gemm_args gb = {.M = n, .a = {st->Z, NULL}, .lda = {2 * r, 0}, .alpha = 1.0f,
-                               .beta = 1.0f, .c = st->GUe, .ldc = 2 * f};
+                               .beta = 1.0f, .c = st->GUe, .ldc = ldgu, .h = st->He, .ldh = f,
+                               .act = st->act};
         mb_avx512_gemm_run(st->B1[e], &gb);
-        mb_avx512_glu_rows(st->act, n, f, st->GUe, 2 * f, st->GUe + f, 2 * f, st->GUe, 2 * f);
         /* down: the expert's LoRA term always per expert, weighted and scattered in the store */
-        mb_avx_gemm_args gd = {.M = n, .a = {st->GUe, NULL}, .lda = {2 * f, 0}, .alpha = 1.0f,
+        mb_avx_gemm_args gd = {.M = n, .a = {st->He, NULL}, .lda = {f, 0}, .alpha = 1.0f,
                                .beta = 0.0f, .c = st->Zd, .ldc = r};
         mb_avx512_gemm_run(st->Ad[e], &gd);
         mb_avx_gemm_args gl = {.M = n, .a = {st->Zd, NULL}, .lda = {r, 0}, .alpha = 1.0f,
                                .beta = 1.0f, .c = Y, .ldc = h, .c_rows = tok, .row_scale = st->ws};
         mb_avx512_gemm_run(st->Bd[e], &gl);
         if (st->share == MB_SHARE_ALL) {
-            scatter_rows(st->Hs, f, st->GUe, 2 * f, tok, st->ws, n);
+            scatter_rows(st->Hs, f, st->He, f, tok, st->ws, n);
         } else {
-            mb_avx_gemm_args gw = {.M = n, .a = {st->GUe, NULL}, .lda = {2 * f, 0}, .alpha = 1.0f,
+            mb_avx_gemm_args gw = {.M = n, .a = {st->He, NULL}, .lda = {f, 0}, .alpha = 1.0f,
                                    .beta = 1.0f, .c = Y, .ldc = h, .c_rows = tok,
                                    .row_scale = st->ws};
             mb_avx512_gemm_run(st->D, &gw);

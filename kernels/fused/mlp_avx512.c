@@ -1,10 +1,11 @@
 /* mlp_lora with every LoRA folded into its base GEMM by K concatenation (see lowrank_avx512.c):
  *   Z1 = X [Ag; Au]^T                                  (one pass over X for both adapters)
- *   [G | U] = [X | Z1] [[Wg | sBg | 0]; [Wu | 0 | sBu]]^T   (gate and up as one GEMM, LoRA in
- *                                                        the same accumulators; 2r zero columns)
- *   H = act(G) .* U                                     (vectorised, in place)
+ *   H = act(G) .* U, [G | U] = [X | Z1] [[Wg | sBg | 0]; [Wu | 0 | sBu]]^T
+ *        (gate and up as one GEMM, LoRA in the same accumulators, 2r zero columns; the gated
+ *        packing puts G and U of the same outputs in one register pair, so the last K block
+ *        stores H and G, U exist only as partial sums of the earlier blocks)
  *   Y = [H | H Ad^T] [Wd | sBd]^T
- * Four GEMMs instead of nine, and G, U, Y each written once. */
+ * Four GEMMs instead of nine, and no separate pass over G and U. */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <string.h>
 #include "fused/fused_avx512.h"
@@ -14,7 +15,7 @@ typedef struct {
     mb_act act;
     int64_t T, h, f, r;
     mb_gemm_weight *P1, *P2, *P3, *P4;
-    float *Z1, *GU, *Z3;   /* [T, 2r], [T, 2f], [T, r] */
+    float *Z1, *GU, *H, *Z3;   /* [T, 2r], [T, glu_ldc] partial sums, [T, f], [T, r] */
 } mlp_st;
 
 static void mlp_release(void *p)
@@ -27,6 +28,7 @@ static void mlp_release(void *p)
     mb_avx512_weight_free(st->P4);
     mb_free(st->Z1);
     mb_free(st->GU);
+    mb_free(st->H);
     mb_free(st->Z3);
     mb_free(st);
 }
@@ -63,12 +65,13 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
             }
         rc = mb_avx512_pack(a1, h, h, NULL, 0, 0, 2 * r, &st->P1, err);
     }
-    if (rc == MB_OK) rc = mb_avx512_pack(wgu, h, h, bgu, 2 * r, 2 * r, 2 * f, &st->P2, err);
+    if (rc == MB_OK) rc = mb_avx512_pack_glu(wgu, h, h, bgu, 2 * r, 2 * r, 2 * f, &st->P2, err);
     if (rc == MB_OK) rc = mb_avx512_pack(Ad, f, f, NULL, 0, 0, r, &st->P3, err);
     if (rc == MB_OK) rc = mb_avx512_pack(Wd, f, f, bd, r, r, h, &st->P4, err);
     mb_free(a1); mb_free(wgu); mb_free(bgu); mb_free(bd);
     if (rc == MB_OK) rc = mb_valloc3(&st->Z1, T, 2, r, err);
-    if (rc == MB_OK) rc = mb_valloc3(&st->GU, T, 2, f, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->GU, T, mb_avx512_glu_ldc(st->P2), err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->H, T, f, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Z3, T, r, err);
     if (rc != MB_OK) { mlp_release(st); return rc; }
     *priv = st;
@@ -86,13 +89,13 @@ static mb_status mlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
                           .c = st->Z1, .ldc = 2 * r};
     mb_avx512_gemm_run(st->P1, &g);
     g = (mb_avx_gemm_args){.M = T, .a = {X, st->Z1}, .lda = {h, 2 * r}, .alpha = 1.0f,
-                           .beta = 0.0f, .c = st->GU, .ldc = 2 * f};
+                           .beta = 0.0f, .c = st->GU, .ldc = mb_avx512_glu_ldc(st->P2),
+                           .h = st->H, .ldh = f, .act = st->act};
     mb_avx512_gemm_run(st->P2, &g);
-    mb_avx512_glu_rows(st->act, T, f, st->GU, 2 * f, st->GU + f, 2 * f, st->GU, 2 * f);
-    g = (mb_avx_gemm_args){.M = T, .a = {st->GU, NULL}, .lda = {2 * f, 0}, .alpha = 1.0f,
+    g = (mb_avx_gemm_args){.M = T, .a = {st->H, NULL}, .lda = {f, 0}, .alpha = 1.0f,
                            .beta = 0.0f, .c = st->Z3, .ldc = r};
     mb_avx512_gemm_run(st->P3, &g);
-    g = (mb_avx_gemm_args){.M = T, .a = {st->GU, st->Z3}, .lda = {2 * f, r}, .alpha = 1.0f,
+    g = (mb_avx_gemm_args){.M = T, .a = {st->H, st->Z3}, .lda = {f, r}, .alpha = 1.0f,
                            .beta = 0.0f, .c = mb_f32(y), .ldc = h};
     mb_avx512_gemm_run(st->P4, &g);
     return MB_OK;

@@ -1,7 +1,8 @@
 /* sparse_mlp (top-k MoE of gated-MLP experts) without gathered copies: the expert GEMMs read
  * their routed token rows through the index list (the A operand is never packed, so a gather
  * is only a different row pointer), gate and up projections run as one GEMM over the stacked
- * [Wg_e; Wu_e] (one pass over the token rows), and the down projection scatter-adds
+ * [Wg_e; Wu_e] (one pass over the token rows) whose gated store writes act(G) .* U, and the down
+ * projection scatter-adds
  * w_te * (H_e Wd_e^T) straight into Y in its store (row index + row scale in the epilogue),
  * experts in ascending order as the spec requires. Routing: the shared router on this GEMM. */
 #ifdef MOEBENCH_HAVE_AVX512
@@ -14,7 +15,8 @@ typedef struct {
     int64_t T, h, fe, E, k;
     mb_vrouter vr;
     mb_gemm_weight **GU, **D;   /* [E] each: [Wg_e; Wu_e] (2fe x h), Wd_e (h x fe) */
-    float *buf;                 /* [T, 2fe]: G | U, then H in the G half */
+    float *buf;                 /* [T, glu_ldc]: G | U partial sums (interleaved) */
+    float *H;                   /* [T, fe] */
     float *ws;                  /* [T] routing weight per row of the current expert */
 } moe_st;
 
@@ -30,6 +32,7 @@ static void moe_release(void *p)
     mb_free(st->D);
     mb_vrouter_free(&st->vr, &mb_gemm_avx512);
     mb_free(st->buf);
+    mb_free(st->H);
     mb_free(st->ws);
     mb_free(st);
 }
@@ -57,12 +60,13 @@ static mb_status moe_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     for (int64_t e = 0; rc == MB_OK && e < E; e++) {
         memcpy(stack, Wg + e * fe * h, sizeof(float) * (size_t)(fe * h));
         memcpy(stack + fe * h, Wu + e * fe * h, sizeof(float) * (size_t)(fe * h));
-        rc = mb_avx512_pack(stack, h, h, NULL, 0, 0, 2 * fe, &st->GU[e], err);
+        rc = mb_avx512_pack_glu(stack, h, h, NULL, 0, 0, 2 * fe, &st->GU[e], err);
         if (rc == MB_OK) rc = mb_avx512_pack(Wd + e * h * fe, fe, fe, NULL, 0, 0, h, &st->D[e], err);
     }
     mb_free(stack);
     /* a token picks an expert at most once, so no expert gets more than T rows */
-    if (rc == MB_OK) rc = mb_valloc3(&st->buf, T, 2, fe, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->buf, T, mb_avx512_glu_ldc(st->GU[0]), err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->H, T, fe, err);
     if (rc == MB_OK) rc = mb_valloc(&st->ws, T, err);
     if (rc != MB_OK) { moe_release(st); return rc; }
     *priv = st;
@@ -85,10 +89,11 @@ static mb_status moe_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
         const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
         mb_vgather_w(&st->vr.rt, tok, slot, n, st->ws);
         mb_avx_gemm_args g1 = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,
-                               .alpha = 1.0f, .beta = 0.0f, .c = st->buf, .ldc = 2 * fe};
+                               .alpha = 1.0f, .beta = 0.0f, .c = st->buf,
+                               .ldc = mb_avx512_glu_ldc(st->GU[e]), .h = st->H, .ldh = fe,
+                               .act = st->act};
         mb_avx512_gemm_run(st->GU[e], &g1);
-        mb_avx512_glu_rows(st->act, n, fe, st->buf, 2 * fe, st->buf + fe, 2 * fe, st->buf, 2 * fe);
-        mb_avx_gemm_args g2 = {.M = n, .a = {st->buf, NULL}, .lda = {2 * fe, 0}, .alpha = 1.0f,
+        mb_avx_gemm_args g2 = {.M = n, .a = {st->H, NULL}, .lda = {fe, 0}, .alpha = 1.0f,
                                .beta = 1.0f, .c = Y, .ldc = h, .c_rows = tok, .row_scale = st->ws};
         mb_avx512_gemm_run(st->D[e], &g2);
     }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <immintrin.h>
 #include "moebench/gemm.h"
+#include "moebench/spec.h"
 
 /* Lanes 0..n-1 of a 16-float vector (n <= 0: none, n >= 16: all). */
 static inline __mmask16 mb_avx_mask(int64_t n)
@@ -50,8 +51,16 @@ typedef struct {
  * that vectorises along K instead. Single-segment weights only. */
 #define MB_AVX_SKINNY_N 16
 
+/* Gated weights (glu = 1): the stacked [Wg; Wu] (N = 2 * nout rows) packed so that panel p
+ * holds gate rows 16p .. 16p+15 in its first 16 columns and the matching up rows in its last
+ * 16. The micro-tile then holds G and U of the same 16 outputs in one register pair, and the
+ * final store can write act(G) .* U directly (mb_avx_gemm_args.h). Un-activated results and
+ * partial sums keep that interleaved layout in C: panel p at columns 32p .. 32p+31, so C rows
+ * need mb_avx512_glu_ldc(w) floats. */
 struct mb_gemm_weight {
     int64_t N, K, panels;
+    int glu;
+    int64_t nout;       /* glu: output columns (N / 2) */
     int skinny;         /* row-major form below instead of panels */
     int64_t ldk;        /* skinny: padded row length */
     int nseg;
@@ -76,6 +85,20 @@ void mb_avx512_pool_release(void);
 /* The buffer of pool slot i, or NULL when i is beyond the pool (the caller then allocates). */
 float *mb_avx512_pool_buf(int i);
 
+/* C columns of panel p start at p * NR in both layouts; the two halves' valid lanes differ. */
+static inline void mb_avx_panel_masks(const mb_gemm_weight *w, int64_t p, __mmask16 *m0,
+                                      __mmask16 *m1)
+{
+    if (w->glu) {
+        *m0 = *m1 = mb_avx_mask(w->nout - p * 16);
+    } else {
+        *m0 = mb_avx_mask(w->N - p * MB_AVX_NR);
+        *m1 = mb_avx_mask(w->N - p * MB_AVX_NR - 16);
+    }
+}
+
+static inline int64_t mb_avx512_glu_ldc(const mb_gemm_weight *w) { return w->panels * MB_AVX_NR; }
+
 /* Arguments of one product. A is given per K segment (seg s supplies seg_k[s] columns);
  * optional a_rows gathers (product row i reads A row a_rows[i]); optional c_rows scatters
  * (product row i goes to C row c_rows[i]); optional row_scale multiplies row i's product:
@@ -90,11 +113,23 @@ typedef struct {
     int64_t ldc;
     const int32_t *c_rows;
     const float *row_scale;
+    /* Gated epilogue (glu weights only; NULL: store V = the product above into C, interleaved).
+     * With h, H[c(i), j] = act(V[i, gate j]) * V[i, up j] is stored instead of V (ldh, c_rows
+     * apply), so G and U never reach memory when K fits one block; otherwise C holds the partial
+     * sums of the earlier K blocks (scratch: unspecified on return). C may be NULL only when
+     * beta == 0 and the weight has one K block. */
+    float *h;
+    int64_t ldh;
+    mb_act act;
 } mb_avx_gemm_args;
 
 /* Packs [W1 | W2] (W1 [N, K1] ld ldw1; W2 [N, K2] ld ldw2, may be NULL with K2 = 0). */
 mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
                          int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err);
+/* The gated form of [Wg; Wu] (see above): rows [0, N/2) of W1 / W2 are the gate, [N/2, N) the
+ * up projection (N even); a second segment is allowed as for mb_avx512_pack. */
+mb_status mb_avx512_pack_glu(const float *W1, int64_t K1, int64_t ldw1, const float *W2,
+                             int64_t K2, int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err);
 void mb_avx512_weight_free(mb_gemm_weight *w);
 
 /* The product; M == 1 takes the GEMV path. Threads: OpenMP over independent C tiles (serial

@@ -49,13 +49,28 @@ float *mb_avx512_pool_buf(int i)
     return i >= 0 && i < pool_n ? pool_mem + (int64_t)i * MB_AVX_ABUF : NULL;
 }
 
-static void pack_panel(const float *W, int64_t ldw, int64_t N, int64_t n0, int64_t k0, int64_t kc,
-                       float *dst)
+/* Source row of column j of panel p (-1: zero padding). Plain panels take 32 consecutive rows;
+ * gated ones 16 gate rows and the 16 up rows nout further down (see the internal header). */
+static int64_t panel_row(const mb_gemm_weight *w, int64_t p, int64_t j)
 {
-    int64_t nn = N - n0 < MB_AVX_NR ? N - n0 : MB_AVX_NR;
-    /* Transpose NR rows of W into k-major order; rows past N stay zero (mb_alloc zero-fills). */
-    for (int64_t j = 0; j < nn; j++) {
-        const float *src = W + (n0 + j) * ldw + k0;
+    if (!w->glu) {
+        int64_t row = p * MB_AVX_NR + j;
+        return row < w->N ? row : -1;
+    }
+    int64_t col = p * 16 + (j & 15);
+    return col < w->nout ? col + (j < 16 ? 0 : w->nout) : -1;
+}
+
+static void pack_panel(const mb_gemm_weight *w, const float *W, int64_t ldw, int64_t p, int64_t k0,
+                       int64_t kc, float *dst)
+{
+    /* Transpose the panel's rows of W into k-major order; padding stays zero (mb_alloc
+     * zero-fills). */
+    for (int64_t j = 0; j < MB_AVX_NR; j++) {
+        int64_t row = panel_row(w, p, j);
+        if (row < 0)
+            continue;
+        const float *src = W + row * ldw + k0;
         for (int64_t k = 0; k < kc; k++)
             dst[k * MB_AVX_NR + j] = src[k];
     }
@@ -72,17 +87,18 @@ void mb_avx512_weight_free(mb_gemm_weight *w)
     mb_free(w);
 }
 
-mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
-                         int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err)
+static mb_status pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
+                      int64_t ldw2, int64_t N, int glu, mb_gemm_weight **out, mb_err *err)
 {
     *out = NULL;
-    if (N < 1 || K1 < 1 || K2 < 0 || !W1 || (K2 > 0 && !W2) || ldw1 < K1 || (K2 > 0 && ldw2 < K2))
+    if (N < 1 || K1 < 1 || K2 < 0 || !W1 || (K2 > 0 && !W2) || ldw1 < K1 || (K2 > 0 && ldw2 < K2) ||
+        (glu && N % 2 != 0))
         return mb_fail(err, MB_EINVAL, "avx512 pack: bad shape N=%lld K1=%lld K2=%lld",
                        (long long)N, (long long)K1, (long long)K2);
     mb_gemm_weight *w = mb_alloc(sizeof *w);
     if (!w)
         return mb_fail(err, MB_ENOMEM, "avx512 pack: out of memory");
-    if (N <= MB_AVX_SKINNY_N && K2 == 0) {
+    if (N <= MB_AVX_SKINNY_N && K2 == 0 && !glu) {
         w->N = N;
         w->K = K1;
         w->skinny = 1;
@@ -107,7 +123,9 @@ mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float 
     }
     w->N = N;
     w->K = K1 + K2;
-    w->panels = (N + MB_AVX_NR - 1) / MB_AVX_NR;
+    w->glu = glu;
+    w->nout = glu ? N / 2 : N;
+    w->panels = glu ? (w->nout + 15) / 16 : (N + MB_AVX_NR - 1) / MB_AVX_NR;
     w->nseg = K2 > 0 ? 2 : 1;
     w->seg_k[0] = K1;
     w->seg_k[1] = K2;
@@ -144,9 +162,9 @@ mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float 
             w->blk[b] = (mb_avx_kblock){kglob + k0, kc + kc2, off, s, k0, kc2};
             for (int64_t j = 0; j < w->panels; j++) {
                 float *dst = w->packed + off + j * (kc + kc2) * MB_AVX_NR;
-                pack_panel(Ws, ldw, N, j * MB_AVX_NR, k0, kc, dst);
+                pack_panel(w, Ws, ldw, j, k0, kc, dst);
                 if (kc2)
-                    pack_panel(W2, ldw2, N, j * MB_AVX_NR, 0, kc2, dst + kc * MB_AVX_NR);
+                    pack_panel(w, W2, ldw2, j, 0, kc2, dst + kc * MB_AVX_NR);
             }
             off += w->panels * (kc + kc2) * MB_AVX_NR;
         }
@@ -155,5 +173,17 @@ mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float 
     w->nblk = b;
     *out = w;
     return MB_OK;
+}
+
+mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
+                         int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err)
+{
+    return pack(W1, K1, ldw1, W2, K2, ldw2, N, 0, out, err);
+}
+
+mb_status mb_avx512_pack_glu(const float *W1, int64_t K1, int64_t ldw1, const float *W2,
+                             int64_t K2, int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err)
+{
+    return pack(W1, K1, ldw1, W2, K2, ldw2, N, 1, out, err);
 }
 #endif

@@ -8,6 +8,7 @@
 #include <omp.h>
 #include "moebench/mem.h"
 #include "gemm/gemm_avx512_internal.h"
+#include "gemm/act_avx512.h"
 
 #define MR MB_AVX_MR
 #define NR MB_AVX_NR
@@ -22,6 +23,9 @@ typedef struct {
     float scale[MR];         /* alpha * row_scale */
     float beta;              /* 0: C is not read (may hold garbage or NaN) */
     __mmask16 m0, m1;        /* valid columns of the two halves */
+    int gated;               /* store act(half 0) .* half 1 to hrow instead of both to crow */
+    mb_act act;
+    float *hrow[MR];
 } tile_args;
 
 static inline __attribute__((always_inline)) void tile_body(const int mr, const tile_args *t)
@@ -49,6 +53,10 @@ static inline __attribute__((always_inline)) void tile_body(const int mr, const 
             __m512 bt = _mm512_set1_ps(t->beta);
             v0 = _mm512_fmadd_ps(bt, _mm512_maskz_loadu_ps(t->m0, cr), v0);
             v1 = _mm512_fmadd_ps(bt, _mm512_maskz_loadu_ps(t->m1, cr + 16), v1);
+        }
+        if (t->gated) {
+            _mm512_mask_storeu_ps(t->hrow[i], t->m0, mb_avx_glu_ps(t->act, v0, v1));
+            continue;
         }
         _mm512_mask_storeu_ps(cr, t->m0, v0);
         _mm512_mask_storeu_ps(cr + 16, t->m1, v1);
@@ -101,7 +109,8 @@ static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t 
 }
 
 /* One thread task: rows [m0, m1) x panels [p0, p1), all K blocks in order (the C tile gets
- * beta on the first block and accumulates the rest). */
+ * beta on the first block and accumulates the rest; with a gated store, the last block writes
+ * H instead). */
 static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t m0, int64_t m1,
                      int64_t p0, int64_t p1, float *abuf)
 {
@@ -109,15 +118,16 @@ static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t
      * stream past it */
     tile_args t;
     const int64_t nt = (m1 - m0 + MR - 1) / MR;
+    t.act = g->act;
     for (int b = 0; b < w->nblk; b++) {
         const mb_avx_kblock *blk = &w->blk[b];
         pack_a(g, blk, m0, m1, abuf);
         t.kc = blk->kc;
         t.beta = b == 0 ? g->beta : 1.0f;
+        t.gated = g->h && b == w->nblk - 1;
         for (int64_t p = p0; p < p1; p++) {
-            int64_t n0 = p * NR, nv = w->N - n0 < NR ? w->N - n0 : NR;
-            t.m0 = mb_avx_mask(nv);
-            t.m1 = mb_avx_mask(nv - 16);
+            const int64_t n0 = p * NR;
+            mb_avx_panel_masks(w, p, &t.m0, &t.m1);
             t.bp = w->packed + blk->off + p * blk->kc * NR;
             for (int64_t ti = 0; ti < nt; ti++) {
                 int64_t i0 = m0 + tile_first(m1 - m0, ti);
@@ -126,7 +136,9 @@ static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t
                 for (int i = 0; i < mr; i++) {
                     int64_t row = i0 + i;
                     int64_t cr = g->c_rows ? g->c_rows[row] : row;
-                    t.crow[i] = g->c + cr * g->ldc + n0;
+                    t.crow[i] = g->c ? g->c + cr * g->ldc + n0 : NULL;
+                    if (t.gated)
+                        t.hrow[i] = g->h + cr * g->ldh + p * 16;
                     t.scale[i] = g->alpha * (g->row_scale ? g->row_scale[row] : 1.0f);
                 }
                 tiles[mr](&t);
