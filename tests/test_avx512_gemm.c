@@ -276,6 +276,86 @@ static void test_gated(void)
     float W[6] = {0};
     CHECK(mb_avx512_pack_glu(W, 2, 2, NULL, 0, 0, 3, &w, NULL) == MB_EINVAL && w == NULL);
 }
+
+/* A product that computes its own adapter (mb_avx_zfuse): Y = X W^T + gate(X D^T)[:, :K2] B^T
+ * against the explicit two-step form, with a gate that scales row t by (t % 3 + 1) / 2 and
+ * counts its recorded calls: K1 over several blocks, Z appended (n1 <= 64) or in blocks of its
+ * own (K2 = 100), n1 > K2 (extra columns like router logits), gathered rows, tiles, tasks
+ * split over rows and over N, M = 1, threads 1 and 2. Every row must be gated exactly once
+ * with record set. */
+typedef struct { int *recorded; } zgate_ctx;
+
+static void zgate_fn(void *ctx, int64_t row, float *z, int record)
+{
+    zgate_ctx *c = ctx;
+    const float s = (float)(row % 3 + 1) * 0.5f;
+    for (int j = 0; j < 200; j++) z[j] *= s;   /* n1 of this test: no more than 200 */
+    if (record) {
+        #pragma omp atomic
+        c->recorded[row]++;
+    }
+}
+
+static void check_zfuse(int64_t M, int64_t N, int64_t K1, int64_t K2, int64_t n1, int gather)
+{
+    const int64_t T = M + 2;
+    float *X = rand_mat(T * K1, 41 + K1), *W = rand_mat(N * K1, 42 + N);
+    float *D = rand_mat(n1 * K1, 43 + n1), *B = rand_mat(N * K2, 44);
+    int32_t *arow = malloc(sizeof(int32_t) * (size_t)M);
+    int *rec = calloc((size_t)M, sizeof(int));
+    for (int64_t i = 0; i < M; i++) arow[i] = gather ? (int32_t)((i * 7 + 1) % T) : (int32_t)i;
+    float *Y = malloc(sizeof(float) * (size_t)(M * N)), *ref = malloc(sizeof(float) * (size_t)(M * N));
+    for (int64_t i = 0; i < M; i++) {
+        double z[200];
+        for (int64_t j = 0; j < n1; j++) {
+            double acc = 0;
+            for (int64_t k = 0; k < K1; k++) acc += (double)X[arow[i] * K1 + k] * D[j * K1 + k];
+            z[j] = acc * (double)((i % 3 + 1) * 0.5);
+        }
+        for (int64_t j = 0; j < N; j++) {
+            double acc = 0;
+            for (int64_t k = 0; k < K1; k++) acc += (double)X[arow[i] * K1 + k] * W[j * K1 + k];
+            for (int64_t k = 0; k < K2; k++) acc += z[k] * B[j * K2 + k];
+            ref[i * N + j] = (float)acc;
+        }
+    }
+    mb_gemm_weight *w = NULL, *d = NULL;
+    CHECK(mb_avx512_pack(W, K1, K1, B, K2, K2, N, &w, NULL) == MB_OK);
+    CHECK(mb_avx512_pack_down(D, K1, K1, n1, &d, NULL) == MB_OK);
+    if (!w || !d) return;
+    CHECK(!d->skinny);
+    zgate_ctx ctx = {rec};
+    mb_avx_zfuse zf = {.down = d, .n1 = n1, .gate = zgate_fn, .ctx = &ctx};
+    for (int64_t i = 0; i < M * N; i++) Y[i] = nanf("");
+    mb_avx_gemm_args g = {.M = M, .a = {X, NULL}, .lda = {K1, 0}, .a_rows = gather ? arow : NULL,
+                          .alpha = 1.0f, .beta = 0.0f, .c = Y, .ldc = N, .zf = &zf};
+    mb_avx512_gemm_run(w, &g);
+    int bad = 0, badrec = 0;
+    for (int64_t i = 0; i < M * N; i++) bad += Y[i] != ref[i];   /* small integers: exact */
+    for (int64_t i = 0; i < M; i++) badrec += rec[i] != 1;
+    CHECK_MSG(bad == 0, "zfuse M=%lld N=%lld K=%lld+%lld n1=%lld: %d wrong", (long long)M,
+              (long long)N, (long long)K1, (long long)K2, (long long)n1, bad);
+    CHECK_MSG(badrec == 0, "zfuse M=%lld: %d rows not gated-and-recorded exactly once",
+              (long long)M, badrec);
+    mb_avx512_weight_free(w);
+    mb_avx512_weight_free(d);
+    free(X); free(W); free(D); free(B); free(arow); free(rec); free(Y); free(ref);
+}
+
+static void test_zfuse(void)
+{
+    static const int64_t shapes[][4] = {   /* M, N, K1, K2 (n1 = K2 + 3) */
+        {1, 70, 300, 16}, {1, 40, 600, 100}, {13, 70, 300, 16}, {5, 33, 40, 5},
+        {40, 1100, 520, 16}, {160, 200, 300, 100}, {300, 64, 260, 61},
+    };
+    for (int th = 1; th <= 2; th++) {
+        mb_set_threads(th);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int64_t *d = shapes[s];
+            check_zfuse(d[0], d[1], d[2], d[3], d[3] + 3, (int)(s % 2));
+        }
+    }
+}
 #endif
 
 /* A row computed alone (GEMV path) has the same bits as inside a tile (GEMM path): the fused
@@ -341,6 +421,7 @@ int main(void)
 #ifdef MOEBENCH_HAVE_AVX512
     test_internal_forms();
     test_gated();
+    test_zfuse();
 #endif
     return mb_test_result("test_avx512_gemm");
 }

@@ -36,11 +36,17 @@ static const char *cases[] = {
     "mlp_lora:T=1,h=33,f=50,r=4",
     "mlp_lora:T=14,h=40,f=70,r=6,act=gelu",
     "mlp_lora:T=29,h=50,f=33,r=2,act=relu",
+    "mlp_lora:T=160,h=300,f=600,r=16",     /* fused Z1, Z3 over row and N tasks, K blocks */
+    "mlp_lora:T=5,h=140,f=150,r=130",      /* adapters wider than MB_AVX_ZMAX: own GEMMs */
     "molora:T=1,h=40,o=29,r=3,E=4",
     "molora:T=7,h=40,o=29,r=3,E=5",
     "molora:T=150,h=270,o=20,r=4,E=3",   /* two K blocks + the Z segment, skinny output */
+    "molora:T=20,h=300,o=1100,r=16,E=5",  /* Z (85 wide) in a K block of its own; N split */
+    "molora:T=3,h=50,o=45,r=40,E=8",      /* Z wider than MB_AVX_ZMAX: separate Z GEMM */
+    "lora:T=200,h=300,o=1100,r=8",        /* fused Z over row tasks and N-split tasks */
     "moelora:B=1,S=1,h=40,o=29,r=8,E=4,tasks=3,te=8",
     "moelora:B=3,S=5,h=37,o=41,r=6,E=3,tasks=2,te=5",
+    "moelora:B=2,S=100,h=270,o=1100,r=16,E=4,tasks=2,te=5",
     "mixlora:T=1,h=33,f=47,r=4,E=4,k=2",
     "mixlora:T=9,h=33,f=47,r=4,E=4,k=2,share=none",
     "mixlora:T=9,h=33,f=47,r=4,E=4,k=2,share=gate_up",
@@ -50,6 +56,7 @@ static const char *cases[] = {
     "mixlora:T=40,h=270,f=20,r=5,E=5,k=3,share=gate_up",
     "mor1e:B=1,S=1,h=40,o=29,r=6",
     "mor1e:B=2,S=7,h=40,o=29,r=5",
+    "mor1e:B=2,S=90,h=300,o=70,r=16",     /* gates recorded once over row and N tasks */
     "sparse_mlp:T=1,h=33,f=40,E=4,k=2",
     "sparse_mlp:T=3,h=33,f=40,E=8,k=2",
     "sparse_mlp:T=2,h=33,f=40,E=8,k=1",

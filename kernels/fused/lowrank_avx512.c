@@ -2,12 +2,13 @@
  *
  * Every one of them is Y = X W^T + (Z .* gate) B'^T with Z = X A'^T (spec "Equivalent fused
  * forms"; B' carries the scaling). The shared variant code runs three GEMMs and reads / writes Y
- * twice. Here, per block of rows (kept in L2 between the two steps):
- *   1. one GEMM X [A'; Wr]^T gives Z and the router logits together (one pass over X);
- *   2. the gate scales Z in place (softmax per token, per-sequence gate, or nothing);
- *   3. one GEMM over the concatenated K, [X | Z] [W | B']^T: the low-rank term is accumulated in
- *      the same registers as X W^T and Y is stored once, never re-read.
- * The GEMV path (T = 1) does the same with two matrix-vector passes. */
+ * twice. Here it is one product, [X | gate(Z)] [W | B']^T, that computes Z itself
+ * (mb_avx_zfuse): while a task's block of X is packed (in L1/L2), X [A'; Wr]^T accumulates Z and
+ * the router logits together; when its rows of X are done the gate scales Z (softmax per token,
+ * per-sequence gate, or nothing) and Z enters the last K block of W, so the low-rank term is
+ * accumulated in the same registers as X W^T, X is read once and Y stored once.
+ * The GEMV path (T = 1) does the same with two matrix-vector passes. Z wider than
+ * MB_AVX_ZMAX (E * r > ~250) falls back to Z = X [A'; Wr]^T as a GEMM of its own per row block. */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <math.h>
 #include <string.h>
@@ -24,7 +25,7 @@ typedef struct {
     const float *Emb, *Wg;                 /* moelora gate inputs (caller's) */
     float omega;                           /* mor1e */
     mb_gemm_weight *P1, *P2;
-    float *Z;                              /* [T, n1] */
+    float *Z;                              /* [T, n1], only when n1 > MB_AVX_ZMAX */
     float *G;                              /* gates: [T, E] / [nseq, E] / [T, R] */
     float *zl;                             /* [E] scratch (moelora) */
 } lr_st;
@@ -96,7 +97,7 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     float *a1 = NULL, *b2 = NULL;
     mb_status rc = mb_vstack_rows(A, st->R, Wr, nr, h, &a1, err);
     if (rc == MB_OK) rc = mb_vbcat(B, Eb, o, st->R / Eb, scale, &b2, err);
-    if (rc == MB_OK) rc = mb_avx512_pack(a1, h, h, NULL, 0, 0, st->n1, &st->P1, err);
+    if (rc == MB_OK) rc = mb_avx512_pack_down(a1, h, h, st->n1, &st->P1, err);
     if (rc == MB_OK) rc = mb_avx512_pack(W, h, h, b2, st->R, st->R, o, &st->P2, err);
     mb_free(a1);   /* packed copies are all the forward needs */
     mb_free(b2);
@@ -104,7 +105,7 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
                      : st->kind == GATE_SEQUENCE ? s->B : 1;
     const int64_t gb = st->kind == GATE_SOFTMAX_BLOCKS || st->kind == GATE_SEQUENCE ? E
                      : st->kind == GATE_MOR1E ? r : 1;
-    if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, st->n1, err);
+    if (rc == MB_OK && st->n1 > MB_AVX_ZMAX) rc = mb_valloc2(&st->Z, T, st->n1, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->G, ga, gb, err);
     if (rc == MB_OK) rc = mb_valloc(&st->zl, E > 0 ? E : 1, err);
     if (rc != MB_OK) { lr_release(st); return rc; }
@@ -112,32 +113,35 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     return MB_OK;
 }
 
-/* Scales Z rows [t0, t1) in place by their gate (and records the gate). */
-static void apply_gate(lr_st *st, const mb_inputs *in, int64_t t0, int64_t t1)
+typedef struct {
+    lr_st *st;
+    const mb_inputs *in;
+} gate_ctx;
+
+/* Scales one row of Z (its n1 columns: R adapter columns, then router logits) by the gate of
+ * token t; with record, the gate is also kept for the forward info. */
+static void gate_row(void *ctx, int64_t t, float *z, int record)
 {
-    const int64_t n1 = st->n1, R = st->R, blk = st->blk;
+    const gate_ctx *c = ctx;
+    lr_st *st = c->st;
+    const int64_t R = st->R;
+    float tmp[MB_AVX_ZMAX];   /* gates not recorded (E, r <= n1 <= MB_AVX_ZMAX) */
     switch (st->kind) {
     case GATE_NONE:
         return;
-    case GATE_SOFTMAX_BLOCKS:
-        for (int64_t t = t0; t < t1; t++) {
-            float *z = st->Z + t * n1, *p = st->G + t * st->E;
-            mb_softmax(z + R, st->E, p);
-            mb_vgate_blocks(z, p, st->E, blk);
-        }
+    case GATE_SOFTMAX_BLOCKS: {
+        float *p = record ? st->G + t * st->E : tmp;
+        mb_softmax(z + R, st->E, p);
+        mb_vgate_blocks(z, p, st->E, st->blk);
         return;
+    }
     case GATE_SEQUENCE:
-        for (int64_t t = t0; t < t1; t++) {
-            mb_vgate_blocks(st->Z + t * n1, st->G + (t / st->S) * st->E, st->E, blk);
-        }
+        mb_vgate_blocks(z, st->G + (t / st->S) * st->E, st->E, st->blk);
         return;
     case GATE_MOR1E: {
-        const float *Rin = mb_f32(&in->R);
         const float wt = st->omega * 32.0f, wr = (1.0f - st->omega) * 4.0f;
-        for (int64_t t = t0; t < t1; t++) {
-            float *z = st->Z + t * n1;
-            mb_vgate_mor1e(z, z + R, Rin + (t / st->S) * R, wt, wr, R, st->G + t * R);
-        }
+        mb_vgate_mor1e(z, z + R, mb_f32(&c->in->R) + (t / st->S) * R, wt, wr, R,
+                       record ? st->G + t * R : tmp);
         return;
     }
     }
@@ -157,18 +161,28 @@ static mb_status lr_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
             mb_moelora_gate(st->Emb, st->Wg, st->te, st->E, task[b], st->zl, st->G + b * st->E);
         }
     }
-    /* Row blocks of one GEMM task height: X's block is still in L2 when step 3 re-reads it. */
-    for (int64_t t0 = 0; t0 < st->T; t0 += MB_AVX_MC) {
-        int64_t m = st->T - t0 < MB_AVX_MC ? st->T - t0 : MB_AVX_MC;
-        const float *Xb = X + t0 * st->h;
-        float *Zb = st->Z + t0 * st->n1;
-        mb_avx_gemm_args g1 = {.M = m, .a = {Xb, NULL}, .lda = {st->h, 0}, .alpha = 1.0f,
-                               .beta = 0.0f, .c = Zb, .ldc = st->n1};
-        mb_avx512_gemm_run(st->P1, &g1);
-        apply_gate(st, in, t0, t0 + m);
-        mb_avx_gemm_args g2 = {.M = m, .a = {Xb, Zb}, .lda = {st->h, st->n1}, .alpha = 1.0f,
-                               .beta = 0.0f, .c = Y + t0 * st->o, .ldc = st->o};
-        mb_avx512_gemm_run(st->P2, &g2);
+    gate_ctx gc = {st, in};
+    if (st->n1 <= MB_AVX_ZMAX) {
+        mb_avx_zfuse zf = {.down = st->P1, .n1 = st->n1,
+                           .gate = st->kind == GATE_NONE ? NULL : gate_row, .ctx = &gc};
+        mb_avx_gemm_args g = {.M = st->T, .a = {X, NULL}, .lda = {st->h, 0}, .alpha = 1.0f,
+                              .beta = 0.0f, .c = Y, .ldc = st->o, .zf = &zf};
+        mb_avx512_gemm_run(st->P2, &g);
+    } else {
+        /* per row block of one task height, so X's block is still in cache for the product */
+        for (int64_t t0 = 0; t0 < st->T; t0 += MB_AVX_MC) {
+            int64_t m = st->T - t0 < MB_AVX_MC ? st->T - t0 : MB_AVX_MC;
+            const float *Xb = X + t0 * st->h;
+            float *Zb = st->Z + t0 * st->n1;
+            mb_avx_gemm_args g1 = {.M = m, .a = {Xb, NULL}, .lda = {st->h, 0}, .alpha = 1.0f,
+                                   .beta = 0.0f, .c = Zb, .ldc = st->n1};
+            mb_avx512_gemm_run(st->P1, &g1);
+            for (int64_t t = t0; t < t0 + m; t++)
+                gate_row(&gc, t, Zb + (t - t0) * st->n1, 1);
+            mb_avx_gemm_args g2 = {.M = m, .a = {Xb, Zb}, .lda = {st->h, st->n1}, .alpha = 1.0f,
+                                   .beta = 0.0f, .c = Y + t0 * st->o, .ldc = st->o};
+            mb_avx512_gemm_run(st->P2, &g2);
+        }
     }
     if (info && info->gate) {
         int64_t n = st->kind == GATE_SOFTMAX_BLOCKS ? st->T * st->E

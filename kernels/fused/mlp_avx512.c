@@ -1,11 +1,13 @@
-/* mlp_lora with every LoRA folded into its base GEMM by K concatenation (see lowrank_avx512.c):
- *   Z1 = X [Ag; Au]^T                                  (one pass over X for both adapters)
- *   H = act(G) .* U, [G | U] = [X | Z1] [[Wg | sBg | 0]; [Wu | 0 | sBu]]^T
+/* mlp_lora with every LoRA folded into its base GEMM by K concatenation (see lowrank_avx512.c);
+ * each product computes its adapter's Z itself from the block of its input it is packing
+ * (mb_avx_zfuse), so X and H are each read once:
+ *   H = act(G) .* U, [G | U] = [X | Z1] [[Wg | sBg | 0]; [Wu | 0 | sBu]]^T, Z1 = X [Ag; Au]^T
  *        (gate and up as one GEMM, LoRA in the same accumulators, 2r zero columns; the gated
  *        packing puts G and U of the same outputs in one register pair, so the last K block
  *        stores H and G, U exist only as partial sums of the earlier blocks)
  *   Y = [H | H Ad^T] [Wd | sBd]^T
- * Four GEMMs instead of nine, and no separate pass over G and U. */
+ * Two products instead of nine GEMMs, and no separate pass over G and U. Adapters wider than
+ * MB_AVX_ZMAX (r > 128) run Z1 and Z3 as GEMMs of their own. */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <string.h>
 #include "fused/fused_avx512.h"
@@ -63,16 +65,16 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
                 bgu[j * 2 * r + i] = sc * Bg[j * r + i];
                 bgu[(f + j) * 2 * r + r + i] = sc * Bu[j * r + i];
             }
-        rc = mb_avx512_pack(a1, h, h, NULL, 0, 0, 2 * r, &st->P1, err);
+        rc = mb_avx512_pack_down(a1, h, h, 2 * r, &st->P1, err);
     }
     if (rc == MB_OK) rc = mb_avx512_pack_glu(wgu, h, h, bgu, 2 * r, 2 * r, 2 * f, &st->P2, err);
-    if (rc == MB_OK) rc = mb_avx512_pack(Ad, f, f, NULL, 0, 0, r, &st->P3, err);
+    if (rc == MB_OK) rc = mb_avx512_pack_down(Ad, f, f, r, &st->P3, err);
     if (rc == MB_OK) rc = mb_avx512_pack(Wd, f, f, bd, r, r, h, &st->P4, err);
     mb_free(a1); mb_free(wgu); mb_free(bgu); mb_free(bd);
-    if (rc == MB_OK) rc = mb_valloc3(&st->Z1, T, 2, r, err);
+    if (rc == MB_OK && 2 * r > MB_AVX_ZMAX) rc = mb_valloc3(&st->Z1, T, 2, r, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->GU, T, mb_avx512_glu_ldc(st->P2), err);
     if (rc == MB_OK) rc = mb_valloc2(&st->H, T, f, err);
-    if (rc == MB_OK) rc = mb_valloc2(&st->Z3, T, r, err);
+    if (rc == MB_OK && 2 * r > MB_AVX_ZMAX) rc = mb_valloc2(&st->Z3, T, r, err);
     if (rc != MB_OK) { mlp_release(st); return rc; }
     *priv = st;
     return MB_OK;
@@ -85,18 +87,25 @@ static mb_status mlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     mlp_st *st = p;
     const float *X = mb_f32(&in->X);
     const int64_t T = st->T, h = st->h, f = st->f, r = st->r;
-    mb_avx_gemm_args g = {.M = T, .a = {X, NULL}, .lda = {h, 0}, .alpha = 1.0f, .beta = 0.0f,
-                          .c = st->Z1, .ldc = 2 * r};
-    mb_avx512_gemm_run(st->P1, &g);
+    const int fuse = 2 * r <= MB_AVX_ZMAX;
+    mb_avx_zfuse z1 = {.down = st->P1, .n1 = 2 * r}, z3 = {.down = st->P3, .n1 = r};
+    mb_avx_gemm_args g;
+    if (!fuse) {
+        g = (mb_avx_gemm_args){.M = T, .a = {X, NULL}, .lda = {h, 0}, .alpha = 1.0f,
+                               .beta = 0.0f, .c = st->Z1, .ldc = 2 * r};
+        mb_avx512_gemm_run(st->P1, &g);
+    }
     g = (mb_avx_gemm_args){.M = T, .a = {X, st->Z1}, .lda = {h, 2 * r}, .alpha = 1.0f,
                            .beta = 0.0f, .c = st->GU, .ldc = mb_avx512_glu_ldc(st->P2),
-                           .h = st->H, .ldh = f, .act = st->act};
+                           .h = st->H, .ldh = f, .act = st->act, .zf = fuse ? &z1 : NULL};
     mb_avx512_gemm_run(st->P2, &g);
-    g = (mb_avx_gemm_args){.M = T, .a = {st->H, NULL}, .lda = {f, 0}, .alpha = 1.0f,
-                           .beta = 0.0f, .c = st->Z3, .ldc = r};
-    mb_avx512_gemm_run(st->P3, &g);
+    if (!fuse) {
+        g = (mb_avx_gemm_args){.M = T, .a = {st->H, NULL}, .lda = {f, 0}, .alpha = 1.0f,
+                               .beta = 0.0f, .c = st->Z3, .ldc = r};
+        mb_avx512_gemm_run(st->P3, &g);
+    }
     g = (mb_avx_gemm_args){.M = T, .a = {st->H, st->Z3}, .lda = {f, r}, .alpha = 1.0f,
-                           .beta = 0.0f, .c = mb_f32(y), .ldc = h};
+                           .beta = 0.0f, .c = mb_f32(y), .ldc = h, .zf = fuse ? &z3 : NULL};
     mb_avx512_gemm_run(st->P4, &g);
     return MB_OK;
 }

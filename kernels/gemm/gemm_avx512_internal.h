@@ -72,8 +72,12 @@ struct mb_gemm_weight {
     int pooled;      /* holds a reference on the A-pack pool */
 };
 
-/* Floats of one thread's A-pack buffer (MC x (KC + KC2_MAX), 184 KiB). */
-#define MB_AVX_ABUF ((int64_t)MB_AVX_MC * (MB_AVX_KC + MB_AVX_KC2_MAX))
+/* Widest Z a product can compute for itself (mb_avx_zfuse): a task keeps MC x this many floats. */
+#define MB_AVX_ZMAX 256
+/* Floats of one thread's pool slot: the A-pack buffer (MC x (KC + KC2_MAX), 184 KiB), then the
+ * task's Z rows (MC x ZMAX, 144 KiB). */
+#define MB_AVX_ABUF_A ((int64_t)MB_AVX_MC * (MB_AVX_KC + MB_AVX_KC2_MAX))
+#define MB_AVX_ABUF (MB_AVX_ABUF_A + (int64_t)MB_AVX_MC * MB_AVX_ZMAX)
 /* The A-pack pool: one MB_AVX_ABUF buffer per thread, mb_alloc'd (so the harness counts it as
  * workspace) and shared by every panel-form weight, which holds a reference from pack to free.
  * Acquire sizes it for max(omp_get_max_threads(), omp_get_num_procs()) threads (grows if more
@@ -99,6 +103,21 @@ static inline void mb_avx_panel_masks(const mb_gemm_weight *w, int64_t p, __mmas
 
 static inline int64_t mb_avx512_glu_ldc(const mb_gemm_weight *w) { return w->panels * MB_AVX_NR; }
 
+/* A low-rank adapter computed inside the product (fused LoRA): segment 1 of A is not given but
+ * Z = gate(A_seg0 D^T), with D [n1, K1] packed by mb_avx512_pack_down (its K blocks are the
+ * product's segment-0 blocks). Each task accumulates its rows of A D^T from the A micro-panels
+ * it has just packed, i.e. while that block of A is in L1/L2, so the adapter costs no second
+ * pass over A; when segment 0 is done it applies the gate to each row and packs Z's first
+ * seg_k[1] columns as segment 1. Tasks that share rows (a split over N) each compute them: the
+ * gate sees record = 1 in exactly one of them (the one owning panel 0), so side outputs (gate
+ * values) are written once. n1 <= MB_AVX_ZMAX. */
+typedef struct {
+    const mb_gemm_weight *down;
+    int64_t n1;
+    void (*gate)(void *ctx, int64_t row, float *z, int record);   /* NULL: Z as is */
+    void *ctx;
+} mb_avx_zfuse;
+
 /* Arguments of one product. A is given per K segment (seg s supplies seg_k[s] columns);
  * optional a_rows gathers (product row i reads A row a_rows[i]); optional c_rows scatters
  * (product row i goes to C row c_rows[i]); optional row_scale multiplies row i's product:
@@ -121,6 +140,7 @@ typedef struct {
     float *h;
     int64_t ldh;
     mb_act act;
+    const mb_avx_zfuse *zf;   /* optional: segment 1 computed inside (a[1] is not read) */
 } mb_avx_gemm_args;
 
 /* Packs [W1 | W2] (W1 [N, K1] ld ldw1; W2 [N, K2] ld ldw2, may be NULL with K2 = 0). */
@@ -130,6 +150,9 @@ mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float 
  * up projection (N even); a second segment is allowed as for mb_avx512_pack. */
 mb_status mb_avx512_pack_glu(const float *W1, int64_t K1, int64_t ldw1, const float *W2,
                              int64_t K2, int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err);
+/* D [N, K] (ldw) in panel form whatever its height, for mb_avx_zfuse.down. */
+mb_status mb_avx512_pack_down(const float *W, int64_t K, int64_t ldw, int64_t N,
+                              mb_gemm_weight **out, mb_err *err);
 void mb_avx512_weight_free(mb_gemm_weight *w);
 
 /* The product; M == 1 takes the GEMV path. Threads: OpenMP over independent C tiles (serial

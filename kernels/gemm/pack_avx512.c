@@ -88,7 +88,8 @@ void mb_avx512_weight_free(mb_gemm_weight *w)
 }
 
 static mb_status pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
-                      int64_t ldw2, int64_t N, int glu, mb_gemm_weight **out, mb_err *err)
+                      int64_t ldw2, int64_t N, int glu, int panels_only, mb_gemm_weight **out,
+                      mb_err *err)
 {
     *out = NULL;
     if (N < 1 || K1 < 1 || K2 < 0 || !W1 || (K2 > 0 && !W2) || ldw1 < K1 || (K2 > 0 && ldw2 < K2) ||
@@ -98,7 +99,7 @@ static mb_status pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2
     mb_gemm_weight *w = mb_alloc(sizeof *w);
     if (!w)
         return mb_fail(err, MB_ENOMEM, "avx512 pack: out of memory");
-    if (N <= MB_AVX_SKINNY_N && K2 == 0 && !glu) {
+    if (N <= MB_AVX_SKINNY_N && K2 == 0 && !glu && !panels_only) {
         w->N = N;
         w->K = K1;
         w->skinny = 1;
@@ -178,12 +179,18 @@ static mb_status pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2
 mb_status mb_avx512_pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2, int64_t K2,
                          int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err)
 {
-    return pack(W1, K1, ldw1, W2, K2, ldw2, N, 0, out, err);
+    return pack(W1, K1, ldw1, W2, K2, ldw2, N, 0, 0, out, err);
+}
+
+mb_status mb_avx512_pack_down(const float *W, int64_t K, int64_t ldw, int64_t N,
+                              mb_gemm_weight **out, mb_err *err)
+{
+    return pack(W, K, ldw, NULL, 0, 0, N, 0, 1, out, err);
 }
 
 mb_status mb_avx512_pack_glu(const float *W1, int64_t K1, int64_t ldw1, const float *W2,
                              int64_t K2, int64_t ldw2, int64_t N, mb_gemm_weight **out, mb_err *err)
 {
-    return pack(W1, K1, ldw1, W2, K2, ldw2, N, 1, out, err);
+    return pack(W1, K1, ldw1, W2, K2, ldw2, N, 1, 0, out, err);
 }
 #endif

@@ -80,30 +80,58 @@ static int64_t tile_first(int64_t m, int64_t i)
     return i * base + (i < extra ? i : extra);
 }
 
-/* Packs rows [m0, m1) x block columns of A into MR-row micro-panels, k-major. Reading A in
- * place would walk MR rows whose stride is often a multiple of 4 KiB (h = 4096): they all map
- * to one L1 set and evict each other every k step. Packing also resolves gathers and segments. */
+/* Packs block columns [c0, c1) of rows [m0, m1) of A into MR-row micro-panels, k-major (stride
+ * kc per micro-panel). Reading A in place would walk MR rows whose stride is often a multiple of
+ * 4 KiB (h = 4096): they all map to one L1 set and evict each other every k step. Packing also
+ * resolves gathers and segments: columns past kc1 (an appended segment 1) and blocks of segment 1
+ * read segment 1, which is z (local row, ldz) when the product computes it itself. */
 static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t m0, int64_t m1,
-                   float *buf)
+                   int64_t c0, int64_t c1, const float *z, int64_t ldz, float *buf)
 {
-    const float *aseg = g->a[blk->seg];
-    const int64_t lda = g->lda[blk->seg], kc1 = blk->kc - blk->kc2, m = m1 - m0;
-    const int64_t kc = blk->kc, nt = (m + MR - 1) / MR;
+    const int64_t kc = blk->kc, kc1 = kc - blk->kc2, m = m1 - m0;
+    const int64_t nt = (m + MR - 1) / MR;
     for (int64_t ti = 0; ti < nt; ti++) {
         int64_t r0 = tile_first(m, ti), r1 = tile_first(m, ti + 1);
         float *dst = buf + ti * MR * kc;
         for (int64_t i = 0; i < r1 - r0; i++) {
-            int64_t row = m0 + r0 + i;
-            if (g->a_rows)
-                row = g->a_rows[row];
-            const float *src = aseg + row * lda + blk->seg_k0;
-            for (int64_t k = 0; k < kc1; k++)
-                dst[k * MR + i] = src[k];
-            if (blk->kc2) {   /* the appended second segment */
-                const float *src2 = g->a[1] + row * g->lda[1];
-                for (int64_t k = kc1; k < kc; k++)
-                    dst[k * MR + i] = src2[k - kc1];
+            const int64_t local = r0 + i, row = g->a_rows ? g->a_rows[m0 + local] : m0 + local;
+            const float *s0, *s1 = NULL;
+            if (blk->seg == 0) {
+                s0 = g->a[0] + row * g->lda[0] + blk->seg_k0;
+                if (blk->kc2 && c1 > kc1)
+                    s1 = z ? z + local * ldz : g->a[1] + row * g->lda[1];
+            } else {
+                s0 = z ? z + local * ldz + blk->seg_k0 : g->a[1] + row * g->lda[1] + blk->seg_k0;
             }
+            for (int64_t k = c0; k < c1 && k < kc1; k++)
+                dst[k * MR + i] = s0[k];
+            for (int64_t k = c0 > kc1 ? c0 : kc1; k < c1; k++)
+                dst[k * MR + i] = s1[k - kc1];
+        }
+    }
+}
+
+/* z rows [0, m) += (= on block 0) the block's packed A micro-panels (their first columns, as
+ * many as D's block has) times block b of D: the fused adapter's down-projection, computed from
+ * A while it is still in cache. */
+static void z_accumulate(const mb_gemm_weight *D, int b, const float *abuf, int64_t kc,
+                         int64_t m, float *z, int64_t ldz)
+{
+    const mb_avx_kblock *db = &D->blk[b];
+    const int64_t nt = (m + MR - 1) / MR;
+    tile_args t = {.kc = db->kc, .beta = b == 0 ? 0.0f : 1.0f};
+    for (int i = 0; i < MR; i++)
+        t.scale[i] = 1.0f;
+    for (int64_t q = 0; q < D->panels; q++) {
+        mb_avx_panel_masks(D, q, &t.m0, &t.m1);
+        t.bp = D->packed + db->off + q * db->kc * NR;
+        for (int64_t ti = 0; ti < nt; ti++) {
+            const int64_t r0 = tile_first(m, ti);
+            const int mr = (int)(tile_first(m, ti + 1) - r0);
+            t.ap = abuf + ti * MR * kc;
+            for (int i = 0; i < mr; i++)
+                t.crow[i] = z + (r0 + i) * ldz + q * NR;
+            tiles[mr](&t);
         }
     }
 }
@@ -116,12 +144,28 @@ static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t
 {
     /* abuf: MC x KC floats (184 KiB) of the thread's pool slot: stays in L2 while the panels
      * stream past it */
-    tile_args t;
+    tile_args t = {0};
     const int64_t nt = (m1 - m0 + MR - 1) / MR;
+    const mb_avx_zfuse *zf = g->zf;
+    float *z = zf ? abuf + MB_AVX_ABUF_A : NULL;   /* the task's rows of Z */
+    int zdone = !zf;
     t.act = g->act;
     for (int b = 0; b < w->nblk; b++) {
         const mb_avx_kblock *blk = &w->blk[b];
-        pack_a(g, blk, m0, m1, abuf);
+        const int64_t kc1 = blk->kc - blk->kc2;
+        if (blk->seg == 0) {
+            pack_a(g, blk, m0, m1, 0, kc1, NULL, 0, abuf);
+            if (zf)
+                z_accumulate(zf->down, b, abuf, blk->kc, m1 - m0, z, MB_AVX_ZMAX);
+        }
+        if (!zdone && (blk->kc2 || blk->seg == 1)) {   /* Z complete: gate it once per row */
+            if (zf->gate)
+                for (int64_t i = 0; i < m1 - m0; i++)
+                    zf->gate(zf->ctx, m0 + i, z + i * MB_AVX_ZMAX, p0 == 0);
+            zdone = 1;
+        }
+        if (blk->seg == 1 || blk->kc2)
+            pack_a(g, blk, m0, m1, blk->seg == 1 ? 0 : kc1, blk->kc, z, MB_AVX_ZMAX, abuf);
         t.kc = blk->kc;
         t.beta = b == 0 ? g->beta : 1.0f;
         t.gated = g->h && b == w->nblk - 1;
@@ -158,11 +202,34 @@ void mb_avx512_gemm_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g)
         return;
     }
     if (g->M == 1) {
-        mb_avx512_gemv_run(w, g);
+        if (!g->zf) {
+            mb_avx512_gemv_run(w, g);
+            return;
+        }
+        /* one row: its Z by a GEMV over D, gated, then the product reads it as segment 1 */
+        float z[MB_AVX_ZMAX] __attribute__((aligned(64)));
+        mb_avx_gemm_args gz = {.M = 1, .a = {g->a[0], NULL}, .lda = {g->lda[0], 0},
+                               .a_rows = g->a_rows, .alpha = 1.0f, .beta = 0.0f, .c = z,
+                               .ldc = g->zf->n1};
+        mb_avx512_gemv_run(g->zf->down, &gz);
+        if (g->zf->gate)
+            g->zf->gate(g->zf->ctx, 0, z, 1);
+        mb_avx_gemm_args g1 = *g;
+        g1.a[1] = z;
+        g1.lda[1] = 0;   /* the one row of z, whatever a_rows says */
+        g1.zf = NULL;
+        mb_avx512_gemv_run(w, &g1);
         return;
     }
-    /* Split M and the panels evenly into tasks no larger than MC x NC, in whole micro-tiles. */
+    /* Split M and the panels evenly into tasks no larger than MC x NC, in whole micro-tiles.
+     * A product that computes its own Z does so in every task holding a row, so it splits
+     * the panels only as far as the threads need, with a row-task count they divide. */
     int64_t mt = cdiv(g->M, MB_AVX_MC), pt = cdiv(w->panels, MB_AVX_NC / NR);
+    if (g->zf) {
+        const int64_t nth = omp_in_parallel() ? 1 : omp_get_max_threads();
+        mt = mt >= nth ? cdiv(mt, nth) * nth : mt;
+        pt = mt >= nth ? 1 : cdiv(nth, mt);
+    }
     int64_t mc = cdiv(cdiv(g->M, mt), MR) * MR, pc = cdiv(w->panels, pt);
     mt = cdiv(g->M, mc);
     pt = cdiv(w->panels, pc);
