@@ -62,7 +62,7 @@ struct mb_gemm_weight {
     int glu;
     int64_t nout;       /* glu: output columns (N / 2) */
     int skinny;         /* row-major form below instead of panels */
-    int64_t ldk;        /* skinny: padded row length */
+    int64_t ldk;        /* skinny: K padded to 16 (a group of 8 rows holds 8 * ldk) */
     int nseg;
     int64_t seg_k[MB_AVX_MAX_SEG];
     int nblk;

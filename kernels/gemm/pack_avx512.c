@@ -105,19 +105,21 @@ static mb_status pack(const float *W1, int64_t K1, int64_t ldw1, const float *W2
         w->skinny = 1;
         w->nseg = 1;
         w->seg_k[0] = K1;
-        /* an odd number of cache lines per row keeps the 8 rows of a tile in distinct L1 sets
-         * (K = 4096 would put them all in one) */
         w->ldk = (K1 + 15) / 16 * 16;
-        if ((w->ldk / 16) % 2 == 0)
-            w->ldk += 16;
         int64_t rows = (N + 7) / 8 * 8;
         w->packed = mb_alloc((size_t)(rows * w->ldk) * sizeof(float));
         if (!w->packed) {
             mb_avx512_weight_free(w);
             return mb_fail(err, MB_ENOMEM, "avx512 pack: out of memory");
         }
-        for (int64_t j = 0; j < N; j++)
-            memcpy(w->packed + j * w->ldk, W1 + j * ldw1, (size_t)K1 * sizeof(float));
+        /* groups of 8 rows, 16-float chunks of the 8 rows interleaved: the dot-product kernel's
+         * 8 loads per k step are one contiguous 512-byte run, a single stream for the
+         * prefetcher instead of 8 rows 16 KiB apart */
+        for (int64_t j = 0; j < N; j++) {
+            float *dst = w->packed + (j / 8) * 8 * w->ldk + (j % 8) * 16;
+            for (int64_t k = 0; k < K1; k++)
+                dst[(k / 16) * 128 + k % 16] = W1[j * ldw1 + k];
+        }
         w->bytes = rows * w->ldk * (int64_t)sizeof(float);
         *out = w;
         return MB_OK;

@@ -20,7 +20,7 @@ static inline __attribute__((always_inline)) void dot_tile(const int mr, const m
         int64_t row = g->a_rows ? g->a_rows[i0 + i] : i0 + i;
         a[i] = g->a[0] + row * g->lda[0];
     }
-    const float *wp = w->packed + n0 * ldk;
+    const float *wp = w->packed + n0 * ldk;   /* the group of rows n0 .. n0+7 */
     __m512 acc[DR][DN];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < DN; j++)
@@ -30,7 +30,7 @@ static inline __attribute__((always_inline)) void dot_tile(const int mr, const m
         for (int i = 0; i < mr; i++)
             av[i] = _mm512_loadu_ps(a[i] + k);
         for (int j = 0; j < DN; j++) {
-            __m512 wv = _mm512_load_ps(wp + j * ldk + k);
+            __m512 wv = _mm512_load_ps(wp + k * DN + j * 16);
             for (int i = 0; i < mr; i++)
                 acc[i][j] = _mm512_fmadd_ps(av[i], wv, acc[i][j]);
         }
@@ -41,7 +41,7 @@ static inline __attribute__((always_inline)) void dot_tile(const int mr, const m
         for (int i = 0; i < mr; i++)
             av[i] = _mm512_maskz_loadu_ps(m, a[i] + K16);
         for (int j = 0; j < DN; j++) {
-            __m512 wv = _mm512_load_ps(wp + j * ldk + K16);
+            __m512 wv = _mm512_load_ps(wp + K16 * DN + j * 16);
             for (int i = 0; i < mr; i++)
                 acc[i][j] = _mm512_fmadd_ps(av[i], wv, acc[i][j]);
         }
