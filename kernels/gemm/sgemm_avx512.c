@@ -13,6 +13,7 @@
 #define NR MB_AVX_NR
 
 _Static_assert(MB_AVX_MC % MB_AVX_MR == 0, "a task holds whole micro-tiles");
+_Static_assert(MB_AVX_MR % 4 == 0, "pack_cols transposes groups of 4 rows");
 
 typedef struct {
     const float *ap;         /* packed A micro-panel: element (i, k) at ap[k * MR + i] */
@@ -24,23 +25,59 @@ typedef struct {
     __mmask16 m0, m1;        /* valid columns of the two halves */
 } tile_args;
 
+/* One k step: two W vectors times mr broadcast A values into the mr x 2 accumulators. */
+static inline __attribute__((always_inline)) void kstep(const int mr, __m512 *c0, __m512 *c1,
+                                                         const float *bp, const float *ap)
+{
+    __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+    for (int i = 0; i < mr; i++) {
+        __m512 av = _mm512_set1_ps(ap[i]);
+        c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+        c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+    }
+}
+
+#ifndef MB_AVX_PFC_LATE
+#define MB_AVX_PFC_LATE 48   /* k steps before the end at which C is prefetched into L1 */
+#endif
+
 static inline __attribute__((always_inline)) void tile_body(const int mr, const tile_args *t)
 {
     __m512 c0[MR], c1[MR];
+    #pragma GCC unroll 12   /* = MR: full unrolling keeps c0, c1 in registers, not on the stack */
     for (int i = 0; i < mr; i++) {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
     }
     const float *bp = t->bp, *ap = t->ap;
     const int64_t kc = t->kc;
-    for (int64_t k = 0; k < kc; k++, bp += NR, ap += MR) {
-        __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
-        for (int i = 0; i < mr; i++) {
-            __m512 av = _mm512_set1_ps(ap[i]);
-            c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
-        }
+    /* The k loop in four phases that differ only in prefetches: the C tile (2 lines a row)
+     * goes to L2 during the first mr steps (hides a DRAM miss) and into L1 (prefetchw when the
+     * build enables PRFCHW, else prefetcht0) during mr steps shortly before the end (the
+     * streaming A and W panels would evict it from L1 if it were fetched there earlier). W and
+     * A need none: two sequential streams the hardware prefetchers follow (explicit prefetches
+     * of the next W panel measured no gain). */
+    const int64_t e1 = kc < mr ? kc : mr;
+    const int64_t e2 = kc - MB_AVX_PFC_LATE > e1 ? kc - MB_AVX_PFC_LATE : e1;
+    const int64_t e3 = e2 + mr < kc ? e2 + mr : kc;
+    int64_t k = 0;
+    for (; k < e1; k++, bp += NR, ap += MR) {
+        _mm_prefetch((const char *)t->crow[k], _MM_HINT_T1);
+        _mm_prefetch((const char *)(t->crow[k] + 16), _MM_HINT_T1);
+        kstep(mr, c0, c1, bp, ap);
     }
+    for (; k < e2; k++, bp += NR, ap += MR) {
+        kstep(mr, c0, c1, bp, ap);
+    }
+    for (; k < e3; k++, bp += NR, ap += MR) {
+        _mm_prefetch((const char *)t->crow[k - e2], _MM_HINT_ET0);
+        _mm_prefetch((const char *)(t->crow[k - e2] + 16), _MM_HINT_ET0);
+        kstep(mr, c0, c1, bp, ap);
+    }
+    for (; k < kc; k++, bp += NR, ap += MR) {
+        kstep(mr, c0, c1, bp, ap);
+    }
+    #pragma GCC unroll 12   /* = MR, as above */
     for (int i = 0; i < mr; i++) {
         __m512 s = _mm512_set1_ps(t->scale[i]);
         __m512 v0 = _mm512_mul_ps(c0[i], s), v1 = _mm512_mul_ps(c1[i], s);
@@ -72,9 +109,31 @@ static int64_t tile_first(int64_t m, int64_t i)
     return i * base + (i < extra ? i : extra);
 }
 
+/* Columns [0, n) of MR source rows into dst[k * MR + i]: 4 x 4 transposes, 12 vector loads and
+ * stores per 4 columns instead of 48 scalar ones. */
+static void pack_cols(float *dst, const float *const src[MR], int64_t n)
+{
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4, dst += 4 * MR) {
+        for (int g = 0; g < MR; g += 4) {
+            __m128 r0 = _mm_loadu_ps(src[g] + k), r1 = _mm_loadu_ps(src[g + 1] + k);
+            __m128 r2 = _mm_loadu_ps(src[g + 2] + k), r3 = _mm_loadu_ps(src[g + 3] + k);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(dst + g, r0);
+            _mm_storeu_ps(dst + MR + g, r1);
+            _mm_storeu_ps(dst + 2 * MR + g, r2);
+            _mm_storeu_ps(dst + 3 * MR + g, r3);
+        }
+    }
+    for (; k < n; k++, dst += MR)
+        for (int i = 0; i < MR; i++)
+            dst[i] = src[i][k];
+}
+
 /* Packs rows [m0, m1) x block columns of A into MR-row micro-panels, k-major. Reading A in
  * place would walk MR rows whose stride is often a multiple of 4 KiB (h = 4096): they all map
- * to one L1 set and evict each other every k step. Packing also resolves gathers and segments. */
+ * to one L1 set and evict each other every k step. Packing also resolves gathers and segments.
+ * Rows of a short tile past its height repeat its first row (never read by the tile). */
 static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t m0, int64_t m1,
                    float *buf)
 {
@@ -84,19 +143,18 @@ static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t 
     for (int64_t ti = 0; ti < nt; ti++) {
         int64_t r0 = tile_first(m, ti), r1 = tile_first(m, ti + 1);
         float *dst = buf + ti * MR * kc;
-        for (int64_t i = 0; i < r1 - r0; i++) {
-            int64_t row = m0 + r0 + i;
+        const float *src[MR], *src2[MR];
+        for (int64_t i = 0; i < MR; i++) {
+            int64_t row = m0 + r0 + (i < r1 - r0 ? i : 0);
             if (g->a_rows)
                 row = g->a_rows[row];
-            const float *src = aseg + row * lda + blk->seg_k0;
-            for (int64_t k = 0; k < kc1; k++)
-                dst[k * MR + i] = src[k];
-            if (blk->kc2) {   /* the appended second segment */
-                const float *src2 = g->a[1] + row * g->lda[1];
-                for (int64_t k = kc1; k < kc; k++)
-                    dst[k * MR + i] = src2[k - kc1];
-            }
+            src[i] = aseg + row * lda + blk->seg_k0;
+            if (blk->kc2)   /* the appended second segment */
+                src2[i] = g->a[1] + row * g->lda[1];
         }
+        pack_cols(dst, src, kc1);
+        if (blk->kc2)
+            pack_cols(dst + kc1 * MR, src2, kc - kc1);
     }
 }
 
@@ -105,7 +163,7 @@ static void pack_a(const mb_avx_gemm_args *g, const mb_avx_kblock *blk, int64_t 
 static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t m0, int64_t m1,
                      int64_t p0, int64_t p1, float *abuf)
 {
-    /* abuf: MC x KC floats (184 KiB) of the thread's pool slot: stays in L2 while the panels
+    /* abuf: MC x KC floats (432 KiB) of the thread's pool slot: stays in L2 while the panels
      * stream past it */
     tile_args t;
     const int64_t nt = (m1 - m0 + MR - 1) / MR;
