@@ -18,6 +18,7 @@ _Static_assert(MB_AVX_MR % 4 == 0, "pack_cols transposes groups of 4 rows");
 typedef struct {
     const float *ap;         /* packed A micro-panel: element (i, k) at ap[k * MR + i] */
     const float *bp;         /* packed panel slice of the block */
+    const char *pfw;         /* kc cache lines (half of the next panel slice) to prefetch to L2 */
     int64_t kc;
     float *crow[MR];         /* C rows, already offset to the panel's first column */
     float scale[MR];         /* alpha * row_scale */
@@ -54,9 +55,11 @@ static inline __attribute__((always_inline)) void tile_body(const int mr, const 
     /* The k loop in four phases that differ only in prefetches: the C tile (2 lines a row)
      * goes to L2 during the first mr steps (hides a DRAM miss) and into L1 (prefetchw when the
      * build enables PRFCHW, else prefetcht0) during mr steps shortly before the end (the
-     * streaming A and W panels would evict it from L1 if it were fetched there earlier). W and
-     * A need none: two sequential streams the hardware prefetchers follow (explicit prefetches
-     * of the next W panel measured no gain). */
+     * streaming A and W panels would evict it from L1 if it were fetched there earlier).
+     * Every step also prefetches one line of the next panel slice of W into L2 (run_task
+     * points consecutive tiles at alternate halves of it): with few tiles per panel (small M)
+     * the product is bound by streaming W from memory, and this keeps more of it in flight
+     * (M=16, N=K=4096: +18 %; neutral at M >= 128). */
     const int64_t e1 = kc < mr ? kc : mr;
     const int64_t e2 = kc - MB_AVX_PFC_LATE > e1 ? kc - MB_AVX_PFC_LATE : e1;
     const int64_t e3 = e2 + mr < kc ? e2 + mr : kc;
@@ -64,17 +67,21 @@ static inline __attribute__((always_inline)) void tile_body(const int mr, const 
     for (; k < e1; k++, bp += NR, ap += MR) {
         _mm_prefetch((const char *)t->crow[k], _MM_HINT_T1);
         _mm_prefetch((const char *)(t->crow[k] + 16), _MM_HINT_T1);
+        _mm_prefetch(t->pfw + k * 64, _MM_HINT_T1);
         kstep(mr, c0, c1, bp, ap);
     }
     for (; k < e2; k++, bp += NR, ap += MR) {
+        _mm_prefetch(t->pfw + k * 64, _MM_HINT_T1);
         kstep(mr, c0, c1, bp, ap);
     }
     for (; k < e3; k++, bp += NR, ap += MR) {
         _mm_prefetch((const char *)t->crow[k - e2], _MM_HINT_ET0);
         _mm_prefetch((const char *)(t->crow[k - e2] + 16), _MM_HINT_ET0);
+        _mm_prefetch(t->pfw + k * 64, _MM_HINT_T1);
         kstep(mr, c0, c1, bp, ap);
     }
     for (; k < kc; k++, bp += NR, ap += MR) {
+        _mm_prefetch(t->pfw + k * 64, _MM_HINT_T1);
         kstep(mr, c0, c1, bp, ap);
     }
     #pragma GCC unroll 12   /* = MR, as above */
@@ -181,6 +188,9 @@ static void run_task(const mb_gemm_weight *w, const mb_avx_gemm_args *g, int64_t
                 int64_t i0 = m0 + tile_first(m1 - m0, ti);
                 int mr = (int)(tile_first(m1 - m0, ti + 1) - tile_first(m1 - m0, ti));
                 t.ap = abuf + ti * MR * blk->kc;
+                /* the next panel slice in memory (past the last panel: the next block's, or
+                 * past the end of the weight; prefetches never fault) */
+                t.pfw = (const char *)(t.bp + blk->kc * NR + (ti & 1) * blk->kc * 16);
                 for (int i = 0; i < mr; i++) {
                     int64_t row = i0 + i;
                     int64_t cr = g->c_rows ? g->c_rows[row] : row;
