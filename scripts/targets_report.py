@@ -61,6 +61,7 @@ class Run:
                 self.t[(key(r), r["impl"])] = r
         roof = self.run.get("roofline") or {}
         self.dram = {1: num(roof.get("dram_gbps_1t")), 2: num(roof.get("dram_gbps"))}
+        self.peak = {1: num(roof.get("peak_gflops_1t")), 2: num(roof.get("peak_gflops"))}
 
     def get(self, r, impl, **over):
         return self.t.get((key(r, **over), impl))
@@ -161,20 +162,46 @@ def library_targets(R):
     table("Library targets (ratios within one run)", ["case", "T", "threads", "ratio", "value"], out)
 
 
+def position(R, r, impl="avx512"):
+    """Where the implementation's row sits on the roofline: arithmetic intensity (cost model's
+    FLOPs per byte of compulsory traffic) against the ridge point (peak / DRAM bandwidth of the
+    row's thread count), and the share of the attainable roof it reaches (pct_peak)."""
+    x = R.get(r, impl)
+    if not x:
+        return ""
+    fl, by, pct = num(x["flops"]), num(x["bytes"]), num(x["pct_peak"])
+    th = int(r["threads"])
+    bw, pk = R.dram.get(th), R.peak.get(th)
+    parts = []
+    if fl and by:
+        ai = fl / by
+        if bw and pk:
+            ridge = pk / bw
+            parts.append(f"AI {ai:.1f} vs ridge {ridge:.1f} F/B "
+                         f"({'compute' if ai > ridge else 'memory'}-bound)")
+        else:
+            parts.append(f"AI {ai:.1f} F/B")
+    if pct:
+        parts.append(f"{impl} at {pct:.0f} % of the roof")
+    return "; ".join(parts)
+
+
 def avx512_targets(R):
     out = []
     for r in R.cases(variant="lora"):
         if r["cache"] == "warm" and int(r["T"]) >= 512:
             out.append(("lora GEMM", r["T"], r["threads"], "avx512 speed / blas speed",
-                        fmt(ratio(R.time(r, "blas"), R.time(r, "avx512")), 0.95, le=False)))
+                        fmt(ratio(R.time(r, "blas"), R.time(r, "avx512")), 0.95, le=False),
+                        position(R, r)))
     for r in R.cases(cache="cold", T=1):
         if R.get(r, "avx512"):
             x = R.get(r, "avx512")
             bw = R.dram.get(int(r["threads"]))
             out.append((r["variant"], "1 (cold)", r["threads"], "avx512 bytes / DRAM read bw",
-                        fmt(num(x["gbps"]) / bw if bw else None, 0.80, le=False)))
+                        fmt(num(x["gbps"]) / bw if bw else None, 0.80, le=False), ""))
             out.append((r["variant"], "1 (cold)", r["threads"], "avx512 speed / blas (sgemv) speed",
-                        fmt(ratio(R.time(r, "blas"), R.time(r, "avx512")), 1.0, le=False)))
+                        fmt(ratio(R.time(r, "blas"), R.time(r, "avx512")), 1.0, le=False),
+                        position(R, r)))
     for v in ("mixlora", "molora", "moelora", "sparse_mlp"):
         for r in R.cases(variant=v, cache="warm"):
             if r["T"] not in ("1", "16", "128", "512"):
@@ -185,10 +212,13 @@ def avx512_targets(R):
             if not libs or not a:
                 continue
             tgt = 1.10 if int(r["T"]) >= 16 else 1.0
+            best = min(("blas", "onednn"), key=lambda i: R.time(r, i) or math.inf)
+            bp = num(R.get(r, best)["pct_peak"])
+            pos = position(R, r) + (f"; {best} at {bp:.0f} %" if bp else "")
             out.append((f"{v} share={r['share']}" if v == "mixlora" else v, r["T"], r["threads"],
-                        "best library / avx512", fmt(min(libs) / a, tgt, le=False)))
+                        "best library / avx512", fmt(min(libs) / a, tgt, le=False), pos))
     table("AVX-512 targets (ratios within one run; > 1 means avx512 is faster)",
-          ["case", "T", "threads", "ratio", "value"], out)
+          ["case", "T", "threads", "ratio", "value", "roofline position"], out)
 
 
 def peer_table(R):
