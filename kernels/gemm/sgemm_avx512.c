@@ -305,10 +305,14 @@ void mb_avx512_gemm_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g)
      * A product that computes its own Z does so in every task holding a row, so it splits
      * the panels only as far as the threads need, with a row-task count they divide. */
     int64_t mt = cdiv(g->M, MB_AVX_MC), pt = cdiv(w->panels, MB_AVX_NC / NR);
+    const int64_t nth = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (g->zf) {
-        const int64_t nth = omp_in_parallel() ? 1 : omp_get_max_threads();
         mt = mt >= nth ? cdiv(mt, nth) * nth : mt;
         pt = mt >= nth ? 1 : cdiv(nth, mt);
+    } else if (mt == 1 && nth > 1) {
+        /* one row task (the expert GEMMs of a MoE, T <= MC): as many panel tasks as a multiple
+         * of the threads, or 3 tasks on 2 threads leave one idle for a third of the time */
+        pt = cdiv(pt, nth) * nth;
     }
     int64_t mc = cdiv(cdiv(g->M, mt), MR) * MR, pc = cdiv(w->panels, pt);
     mt = cdiv(g->M, mc);
