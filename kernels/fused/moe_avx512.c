@@ -2,9 +2,9 @@
  * their routed token rows through the index list (the A operand is never packed, so a gather
  * is only a different row pointer), gate and up projections run as one GEMM over the stacked
  * [Wg_e; Wu_e] (one pass over the token rows) whose gated store writes act(G) .* U, and the down
- * projection scatter-adds
- * w_te * (H_e Wd_e^T) straight into Y in its store (row index + row scale in the epilogue),
- * experts in ascending order as the spec requires. Routing: the shared router on this GEMM. */
+ * projection scatter-adds w_te * (H_e Wd_e^T) straight into Y in its store (row index + row
+ * scale in the epilogue), experts in ascending order as the spec requires. Routing: the shared
+ * router on this GEMM. */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <string.h>
 #include "fused/fused_avx512.h"
