@@ -50,6 +50,32 @@ static int set_inherit(int es, char *why, size_t n)
     return 1;
 }
 
+/* The event set the child counts with: inheritance first (so OpenMP worker threads count
+ * too), then every available event in order. An event that does not fit with those before it
+ * becomes unavailable, its reason "<unfit> (<PAPI error>)". Returns the number added, or -1 when
+ * no event set could be created (*es stays PAPI_NULL). */
+static int build_eventset(mb_counters *c, int *es, const char *unfit)
+{
+    *es = PAPI_NULL;
+    if (PAPI_create_eventset(es) != PAPI_OK)
+        return -1;
+    c->inherit = set_inherit(*es, c->inherit_reason, sizeof c->inherit_reason);
+    int added = 0;
+    for (int i = 0; i < c->n; i++) {
+        int code, rc;
+        if (!c->available[i])
+            continue;
+        if ((rc = PAPI_event_name_to_code(c->event[i], &code)) != PAPI_OK ||
+            (rc = PAPI_add_event(*es, code)) != PAPI_OK) {
+            c->available[i] = 0;
+            snprintf(c->reason[i], sizeof c->reason[0], "%s (%s)", unfit, PAPI_strerror(rc));
+            continue;
+        }
+        added++;
+    }
+    return added;
+}
+
 /* Whether event works alone: name -> code, add, start, stop. */
 static int probe_one(const char *name, char *reason, size_t n)
 {
@@ -140,24 +166,11 @@ int mb_counters_probe(mb_counters *c, const char *spec, char *err, size_t errlen
                 hw_ok = 1;
         }
     c->no_hardware = !hw_ok;
-    /* Probe them together, as the child will count them: one event set, with inheritance set
-     * first (so OpenMP worker threads count too); an event that does not fit with the ones
-     * before it is unavailable here, so run.json says exactly what the child will use. */
-    int es = PAPI_NULL;
-    if (PAPI_create_eventset(&es) == PAPI_OK) {
-        c->inherit = set_inherit(es, c->inherit_reason, sizeof c->inherit_reason);
-        for (int i = 0; i < c->n; i++) {
-            int code;
-            if (!c->available[i])
-                continue;
-            if (PAPI_event_name_to_code(c->event[i], &code) != PAPI_OK ||
-                (rc = PAPI_add_event(es, code)) != PAPI_OK) {
-                c->available[i] = 0;
-                snprintf(c->reason[i], sizeof c->reason[0],
-                         "works alone but does not fit in one event set with the events before it (%s)",
-                         PAPI_strerror(rc));
-            }
-        }
+    /* Probe them together, as the child will count them, so run.json says exactly what the
+     * child will use. */
+    int es;
+    if (build_eventset(c, &es, "works alone but does not fit in one event set with the events "
+                               "before it") >= 0) {
         long long v[MB_MAX_COUNTERS];
         if (PAPI_start(es) == PAPI_OK)
             PAPI_stop(es, v);
@@ -184,25 +197,13 @@ void mb_counters_child_begin(mb_counters *c)
         any |= c->available[i];
     if (!any || PAPI_library_init(PAPI_VER_CURRENT) != PAPI_VER_CURRENT)
         return;
-    int es = PAPI_NULL;
-    if (PAPI_create_eventset(&es) != PAPI_OK)
+    /* the parent probed the same set (mb_counters_probe), so every event fits; should one not,
+     * its column stays empty with the reason */
+    int es, added = build_eventset(c, &es, "did not fit in the child's event set although the "
+                                           "parent's probe passed");
+    if (added < 0)
         return;
-    c->inherit = set_inherit(es, c->inherit_reason, sizeof c->inherit_reason);
-    for (int i = 0; i < c->n; i++) {
-        int code;
-        if (!c->available[i])
-            continue;
-        /* the parent probed the same set (mb_counters_probe), so this fits; should it not, the
-         * column stays empty with the reason */
-        if (PAPI_event_name_to_code(c->event[i], &code) != PAPI_OK ||
-            PAPI_add_event(es, code) != PAPI_OK) {
-            c->available[i] = 0;
-            snprintf(c->reason[i], sizeof c->reason[0],
-                     "did not fit in the child's event set although the parent's probe passed");
-            continue;
-        }
-        c->n_live++;
-    }
+    c->n_live = added;
     c->eventset = es;
 #endif
 }

@@ -218,6 +218,13 @@ typedef struct {
     size_t n, cap;
 } strvec;
 
+static void strvec_free(strvec *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+}
+
 static int strvec_push(strvec *s, char *x)
 {
     if (s->n == s->cap) {
@@ -229,6 +236,21 @@ static int strvec_push(strvec *s, char *x)
         s->cap = cap;
     }
     s->v[s->n++] = x;
+    return 0;
+}
+
+/* Appends ch to a field of n chars (capacity cap, room kept for the terminator); -1 when the
+ * field cannot grow (it is left as it was). */
+static int field_put(char **field, size_t *cap, size_t *n, char ch)
+{
+    if (*n + 2 > *cap) {
+        char *nf = realloc(*field, *cap * 2);
+        if (!nf)
+            return -1;
+        *field = nf;
+        *cap *= 2;
+    }
+    (*field)[(*n)++] = ch;
     return 0;
 }
 
@@ -259,27 +281,17 @@ static int parse_record(const char **p, strvec *out)
                         break;
                     }
                 }
-                if (n + 2 > cap) {
-                    char *nf = realloc(field, cap *= 2);
-                    if (!nf) {
-                        free(field);
-                        return -1;
-                    }
-                    field = nf;
+                if (field_put(&field, &cap, &n, *s++)) {
+                    free(field);
+                    return -1;
                 }
-                field[n++] = *s++;
             }
         } else {
             while (*s && *s != ',' && *s != '\n' && *s != '\r') {
-                if (n + 2 > cap) {
-                    char *nf = realloc(field, cap *= 2);
-                    if (!nf) {
-                        free(field);
-                        return -1;
-                    }
-                    field = nf;
+                if (field_put(&field, &cap, &n, *s++)) {
+                    free(field);
+                    return -1;
                 }
-                field[n++] = *s++;
             }
         }
         field[n] = '\0';
@@ -315,10 +327,8 @@ int mb_csv_read(const char *path, mb_csv_table *t)
     strvec rec = {0};
     int rc = parse_record(&p, &rec);
     if (rc != 0) {
-        for (size_t i = 0; i < rec.n; i++)
-            free(rec.v[i]);
+        strvec_free(&rec);
         free(buf);
-        free(rec.v);
         return rc == 1 ? 0 : -1;
     }
     t->ncols = rec.n;
@@ -330,16 +340,13 @@ int mb_csv_read(const char *path, mb_csv_table *t)
         if (rc == 1)
             break;
         if (rc < 0) {
-            for (size_t i = 0; i < fields.n; i++)
-                free(fields.v[i]);
-            free(fields.v);
+            strvec_free(&fields);
             free(buf);
             mb_csv_free(t);
             return -1;
         }
         if (fields.n == 1 && fields.v[0][0] == '\0') {   /* blank line */
-            free(fields.v[0]);
-            free(fields.v);
+            strvec_free(&fields);
             continue;
         }
         int oom = 0;
@@ -361,9 +368,7 @@ int mb_csv_read(const char *path, mb_csv_table *t)
             }
         }
         if (oom) {   /* a short row would be read past its end later: give up cleanly */
-            for (size_t i = 0; i < fields.n; i++)
-                free(fields.v[i]);
-            free(fields.v);
+            strvec_free(&fields);
             free(buf);
             mb_csv_free(t);
             return -1;
