@@ -304,8 +304,9 @@ void mb_avx512_gemm_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g)
     /* Split M and the panels evenly into tasks no larger than MC x NC, in whole micro-tiles.
      * A product that computes its own Z does so in every task holding a row, so it splits
      * the panels only as far as the threads need, with a row-task count they divide. */
+    const int outer = omp_in_parallel();
+    const int64_t nth = outer ? 1 : omp_get_max_threads();
     int64_t mt = cdiv(g->M, MB_AVX_MC), pt = cdiv(w->panels, MB_AVX_NC / NR);
-    const int64_t nth = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (g->zf) {
         mt = mt >= nth ? cdiv(mt, nth) * nth : mt;
         pt = mt >= nth ? 1 : cdiv(nth, mt);
@@ -319,7 +320,6 @@ void mb_avx512_gemm_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g)
     pt = cdiv(w->panels, pc);
     int64_t tasks = mt * pt;
     double flops = 2.0 * (double)g->M * (double)w->N * (double)w->K;
-    const int outer = omp_in_parallel();
     int par = tasks > 1 && flops > 4e6 && !outer;
     /* Pool slot: our own thread number when we fork, else the calling thread's (inside a
      * caller's parallel region every team member has its own). Beyond the pool (threads raised
