@@ -1,5 +1,6 @@
 /* Option parsing for run / check (see cli_options.h). */
 #include "cli_options.h"
+#include "outdir.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,11 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "usage: moebench %s [SUITE.ini ...] [options]\n"
             "  SUITE.ini           suite files (default suites/default.ini; relative paths are\n"
             "                      also looked up in the source directory)\n"
-            "  --out DIR           output directory (default results/<suite>-<UTC time>/)\n"
+            "  --out DIR           output directory, created by this run: an existing DIR is\n"
+            "                      refused (see --resume, --force). Default results/<suite>-<UTC\n"
+            "                      time>/, with -2, -3, ... when a run of that second has it\n"
+            "  --force             with --out: move an existing DIR aside to DIR.old-<UTC time>\n"
+            "                      (never deleted) and start afresh in DIR\n"
             "  --threads N         threads for OpenMP, OpenBLAS and oneDNN (default: all online CPUs)\n"
             "  --variant LIST      only these variants (comma-separated)\n"
             "  --impl LIST         only these implementations (comma-separated, or all)\n"
@@ -21,8 +26,10 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "  --counters auto|none|EV,EV   PAPI events (default auto)\n"
             "  --timeout SEC       time limit per implementation of a case (default 300)\n"
             "  --resume DIR        continue a run: skip case x implementation x threads x cache\n"
-            "                      rows already in DIR/results.csv (not with --out; pass the same\n"
-            "                      --threads --cache --reps --min-time as the first run)\n"
+            "                      rows already in DIR/results.csv (not with --out or --force).\n"
+            "                      Refused unless the suite files, the commit and the options\n"
+            "                      that shape rows (--threads --reps --min-time --cache --timeout\n"
+            "                      --impl --variant --filter --dry-run) are those of DIR/run.json\n"
             "  --dry-run           validate and run each case once, no timing loop\n"
             "  --validate-only     load and validate the suites, print the number of cases and\n"
             "                      rows, run nothing (exit 2 on a bad suite)\n"
@@ -36,7 +43,8 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "                      about 4 s) before the cases: pct_peak stays empty\n"
             "Settings given here override the suite's (reps, min_time, cache, timeout, threads).\n"
             "Exit status: 0 when every row is ok or skipped, 1 when any is mismatch, crashed,\n"
-            "timeout or error (or the output cannot be written, or a torch row is a mismatch),\n"
+            "timeout or error (or the output directory exists, cannot be written or does not\n"
+            "match --resume, or a torch row is a mismatch),\n"
             "2 for bad options or suites (or when the torch peer could not run).\n",
             cmd);
     if (!strcmp(cmd, "check"))
@@ -89,6 +97,10 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
             o->no_roofline = 1;
             continue;
         }
+        if (!strcmp(a, "--force")) {
+            o->force = 1;
+            continue;
+        }
         if (!strcmp(a, "--dry-run")) {
             o->dry_run = 1;
             continue;
@@ -123,6 +135,15 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
                 return 2;
             }
             val = argv[++i];
+        }
+        if (!strcmp(name, "--out") || !strcmp(name, "--resume")) {
+            /* before anything runs: a run whose results cannot be stored is not started */
+            const char *why = mb_outdir_unusable(val);
+            if (why) {
+                snprintf(err, errlen, "%s '%.80s%s': %s", name, val, strlen(val) > 80 ? "..." : "",
+                         why);
+                return 2;
+            }
         }
         if (!strcmp(name, "--out"))
             o->out = val;
@@ -176,6 +197,16 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
     }
     if (o->resume && o->out) {
         snprintf(err, errlen, "--out and --resume together: --resume DIR writes into DIR");
+        return 2;
+    }
+    if (o->force && !o->out && !o->resume) {
+        snprintf(err, errlen, "--force needs --out DIR: it moves an existing DIR aside (the "
+                              "default output directory is always a new one)");
+        return 2;
+    }
+    if (o->resume && o->force) {
+        snprintf(err, errlen, "--force and --resume together: --force starts afresh, --resume "
+                              "continues DIR");
         return 2;
     }
     return 0;

@@ -21,6 +21,7 @@ typedef struct {
     int no_plot;
     int no_roofline;        /* --no-roofline: do not measure missing ceilings before a run */
     const char *resume;     /* --resume DIR */
+    int force;              /* --force: move an existing --out DIR aside */
     int dry_run;
     double timeout;         /* --timeout SEC, 0 = unset */
     const char *peer;       /* --peer torch (NULL = none) */

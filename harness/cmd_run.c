@@ -15,6 +15,7 @@
 #include "counters.h"
 #include "csv.h"
 #include "moebench/moebench.h"
+#include "outdir.h"
 #include "peer.h"
 #include "plot.h"
 #include "progress.h"
@@ -45,22 +46,6 @@ typedef struct {
     const char *run_id;
     mb_progress progress;
 } run_state;
-
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
 
 static void resolve_suite(const char *arg, char *out, size_t n)
 {
@@ -122,6 +107,27 @@ static void effective_config(const mb_cli_options *o, const mb_case *c, int onli
     cfg->reps = o->reps > 0 ? o->reps : c->reps > 0 ? c->reps : DEFAULT_REPS;
     cfg->cache_cold = o->cache ? o->cache == 2 : c->cache == 2;
     cfg->threads = o->threads > 0 ? o->threads : c->threads > 0 ? c->threads : online;
+}
+
+/* The run's settings for run.json; --resume compares the ones that shape rows with those of
+ * the run it continues (resume.c). */
+static cJSON *run_settings(const mb_cli_options *o, int check_mode, const mb_suite *suite)
+{
+    cJSON *settings = cJSON_CreateObject();
+    cJSON_AddStringToObject(settings, "mode", check_mode ? "check" : (o->dry_run ? "dry-run" : "run"));
+    cJSON_AddNumberToObject(settings, "threads_option", o->threads);
+    cJSON_AddNumberToObject(settings, "min_time_s", o->min_time > 0 ? o->min_time : DEFAULT_MIN_TIME);
+    cJSON_AddNumberToObject(settings, "reps", o->reps > 0 ? o->reps : DEFAULT_REPS);
+    cJSON_AddStringToObject(settings, "cache_option", o->cache == 2 ? "cold" : o->cache == 1 ? "warm" : "suite/warm");
+    cJSON_AddNumberToObject(settings, "timeout_s", o->timeout > 0 ? o->timeout : DEFAULT_TIMEOUT);
+    cJSON_AddStringToObject(settings, "counters", o->counters ? o->counters : "auto");
+    cJSON_AddStringToObject(settings, "variant_filter", o->variant ? o->variant : "");
+    cJSON_AddStringToObject(settings, "impl_filter", o->impl ? o->impl : "");
+    cJSON_AddStringToObject(settings, "regex_filter", o->filter ? o->filter : "");
+    char sh[17];
+    mb_suite_hash(suite, sh);
+    cJSON_AddStringToObject(settings, "suite_hash", sh);
+    return settings;
 }
 
 static void make_run_id(char *out, size_t n, char *stamp, size_t sn)
@@ -299,15 +305,17 @@ static int run_main(int argc, char **argv, int check_mode)
         return 2;
     }
 
-    /* 4. output directory: fails before any case runs */
+    /* 4. output directory: fails before any case runs. Each run writes into a directory it
+     * created (or, with --resume, into the one of the same run): never into another's. */
     char run_id[48], stamp[32], out_dir[4096] = "";
     make_run_id(run_id, sizeof run_id, stamp, sizeof stamp);
     if (o.resume)
         snprintf(out_dir, sizeof out_dir, "%s", o.resume);
     else if (o.out)
         snprintf(out_dir, sizeof out_dir, "%s", o.out);
-    else if (!check_mode)
-        snprintf(out_dir, sizeof out_dir, "%s/results/%s-%s", MOEBENCH_SOURCE_DIR, suite_name, stamp);
+    /* "DIR/" is DIR: moving it aside must not aim inside it */
+    for (size_t l = strlen(out_dir); l > 1 && out_dir[l - 1] == '/'; l--)
+        out_dir[l - 1] = '\0';
 
     char ctr_cols[MB_MAX_COUNTERS][64];
     for (int i = 0; i < counters.n; i++)
@@ -321,39 +329,70 @@ static int run_main(int argc, char **argv, int check_mode)
     char results_path[4200] = "", samples_path[4200] = "";
     int rc_exit = 0;
 
-    if (out_dir[0]) {
-        if (o.resume) {
-            char rp[4200];
-            snprintf(rp, sizeof rp, "%s/results.csv", out_dir);
-            if (access(rp, F_OK) != 0) {
-                fprintf(stderr, "moebench %s: --resume %s: there is no %s (nothing to resume; "
-                                "start a new run with --out)\nnothing was run.\n", cmd, o.resume, rp);
-                free(plan);
-                mb_suite_free(&suite);
-                return 1;
-            }
-        }
-        if (mkdir_p(out_dir) != 0) {
-            fprintf(stderr, "moebench %s: cannot create output directory %s: %s\nnothing was run.\n",
-                    cmd, out_dir, strerror(errno));
+    if (o.resume) {
+        char rp[4200];
+        snprintf(rp, sizeof rp, "%s/results.csv", out_dir);
+        if (access(rp, F_OK) != 0) {
+            fprintf(stderr, "moebench %s: --resume %s: there is no %s (nothing to resume; "
+                            "start a new run with --out)\nnothing was run.\n", cmd, o.resume, rp);
             free(plan);
             mb_suite_free(&suite);
             return 1;
         }
-        snprintf(results_path, sizeof results_path, "%s/results.csv", out_dir);
-        snprintf(samples_path, sizeof samples_path, "%s/samples.csv", out_dir);
-        int resuming = 0;
-        if (o.resume) {
-            if (mb_resume_check_settings(out_dir, o.threads,
-                                         o.cache == 2 ? "cold" : o.cache == 1 ? "warm" : "suite/warm",
-                                         o.reps > 0 ? o.reps : DEFAULT_REPS,
-                                         o.min_time > 0 ? o.min_time : DEFAULT_MIN_TIME, err,
-                                         sizeof err)) {
-                fprintf(stderr, "moebench %s: --resume: %s\nnothing was run.\n", cmd, err);
+        /* the same suite, settings and commit, or the rows of two kinds of run get mixed */
+        cJSON *now = mb_provenance_identity(&suite, run_settings(&o, check_mode, &suite));
+        char why[8192];
+        int differs = mb_resume_check_run(out_dir, now, why, sizeof why);
+        cJSON_Delete(now);
+        if (differs) {
+            fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, o.resume, why);
+            free(plan);
+            mb_suite_free(&suite);
+            return 1;
+        }
+    } else if (o.out) {
+        char moved[4200], why[8800];
+        struct stat sb;
+        if (o.force && stat(out_dir, &sb) == 0) {
+            if (mb_outdir_move_aside(out_dir, moved, sizeof moved, why, sizeof why) != 0) {
+                fprintf(stderr, "moebench %s: --force: %s\nnothing was run.\n", cmd, why);
                 free(plan);
                 mb_suite_free(&suite);
                 return 1;
             }
+            fprintf(stderr, "moebench %s: --force: moved the existing %s aside to %s (nothing "
+                            "in it was deleted)\n", cmd, out_dir, moved);
+        }
+        if (mb_outdir_create(out_dir, why, sizeof why) != 0) {
+            if (errno == EEXIST)
+                fprintf(stderr, "moebench %s: --out %s: %s; a run writes into a directory of its "
+                                "own. Pass --resume %s to continue the run in it, --force to move "
+                                "it aside (to %s.old-<UTC time>) and start afresh, or another "
+                                "--out\nnothing was run.\n", cmd, out_dir, why, out_dir, out_dir);
+            else
+                fprintf(stderr, "moebench %s: cannot create output directory: %s\nnothing was "
+                                "run.\n", cmd, why);
+            free(plan);
+            mb_suite_free(&suite);
+            return 1;
+        }
+    } else if (!check_mode) {
+        char base[4096], why[8800];
+        snprintf(base, sizeof base, "%s/results/%s-%s", MOEBENCH_SOURCE_DIR, suite_name, stamp);
+        if (mb_outdir_create_fresh(base, out_dir, sizeof out_dir, why, sizeof why) != 0) {
+            fprintf(stderr, "moebench %s: cannot create an output directory: %s\nnothing was "
+                            "run.\n", cmd, why);
+            free(plan);
+            mb_suite_free(&suite);
+            return 1;
+        }
+    }
+
+    if (out_dir[0]) {
+        snprintf(results_path, sizeof results_path, "%s/results.csv", out_dir);
+        snprintf(samples_path, sizeof samples_path, "%s/samples.csv", out_dir);
+        int resuming = 0;
+        if (o.resume) {
             mb_resume_drop_partial_line(results_path);
             mb_resume_drop_partial_line(samples_path);
             /* the header must be the one this run would write (same counter columns) */
@@ -448,17 +487,7 @@ static int run_main(int argc, char **argv, int check_mode)
     if (mb_roof_find(out_dir, &roof, roof_src, sizeof roof_src) != 0 && !check_mode &&
         !o.dry_run && !o.no_roofline)
         measure_roofline(cmd, out_dir, &roof, roof_src, sizeof roof_src);
-    cJSON *settings = cJSON_CreateObject();
-    cJSON_AddStringToObject(settings, "mode", check_mode ? "check" : (o.dry_run ? "dry-run" : "run"));
-    cJSON_AddNumberToObject(settings, "threads_option", o.threads);
-    cJSON_AddNumberToObject(settings, "min_time_s", o.min_time > 0 ? o.min_time : DEFAULT_MIN_TIME);
-    cJSON_AddNumberToObject(settings, "reps", o.reps > 0 ? o.reps : DEFAULT_REPS);
-    cJSON_AddStringToObject(settings, "cache_option", o.cache == 2 ? "cold" : o.cache == 1 ? "warm" : "suite/warm");
-    cJSON_AddNumberToObject(settings, "timeout_s", o.timeout > 0 ? o.timeout : DEFAULT_TIMEOUT);
-    cJSON_AddStringToObject(settings, "counters", o.counters ? o.counters : "auto");
-    cJSON_AddStringToObject(settings, "variant_filter", o.variant ? o.variant : "");
-    cJSON_AddStringToObject(settings, "impl_filter", o.impl ? o.impl : "");
-    cJSON_AddStringToObject(settings, "regex_filter", o.filter ? o.filter : "");
+    cJSON *settings = run_settings(&o, check_mode, &suite);
     cJSON_AddNumberToObject(settings, "ci_target", 0.05);
     cJSON_AddNumberToObject(settings, "naive_full_reference_max_flops", MB_NAIVE_FULL_FLOPS);
     cJSON_AddNumberToObject(settings, "reference_sample_rows", MB_REF_SAMPLE_ROWS);

@@ -92,12 +92,64 @@ int mb_is_vm(void)
     return strstr(flags, " hypervisor") != NULL || !strncmp(flags, "hypervisor", 10);
 }
 
+void mb_git_commit(char *out, size_t n)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse --verify -q HEAD 2>/dev/null", MOEBENCH_SOURCE_DIR);
+    run_cmd(cmd, out, n);
+}
+
+void mb_suite_hash_join(const char *const *file_hashes, int n, char out[17])
+{
+    char joined[MB_MAX_SUITE_FILES * 17 + 1] = "";
+    for (int i = 0; i < n && i < MB_MAX_SUITE_FILES; i++) {
+        size_t l = strlen(joined);
+        snprintf(joined + l, sizeof joined - l, "%s%s", i ? "," : "", file_hashes[i]);
+    }
+    mb_fnv1a_hex(joined, out);
+}
+
+void mb_suite_hash(const mb_suite *suite, char out[17])
+{
+    char h[MB_MAX_SUITE_FILES][17];
+    const char *hp[MB_MAX_SUITE_FILES];
+    int n = suite ? suite->n_files : 0;
+    for (int i = 0; i < n; i++) {
+        mb_fnv1a_hex(suite->file_content[i], h[i]);
+        hp[i] = h[i];
+    }
+    mb_suite_hash_join(hp, n, out);
+}
+
+cJSON *mb_provenance_identity(const mb_suite *suite, cJSON *settings)
+{
+    cJSON *id = cJSON_CreateObject();
+    cJSON *files = cJSON_AddArrayToObject(id, "suite_files");
+    for (int i = 0; suite && i < suite->n_files; i++) {
+        char h[17];
+        mb_fnv1a_hex(suite->file_content[i], h);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "path", suite->file_path[i]);
+        cJSON_AddStringToObject(f, "fnv1a64", h);
+        cJSON_AddItemToArray(files, f);
+    }
+    if (settings)
+        cJSON_AddItemToObject(id, "settings", settings);
+    char commit[256];
+    mb_git_commit(commit, sizeof commit);
+    cJSON *g = cJSON_AddObjectToObject(id, "git");
+    if (commit[0])
+        cJSON_AddStringToObject(g, "commit", commit);
+    else
+        cJSON_AddNullToObject(g, "commit");
+    return id;
+}
+
 static cJSON *git_info(void)
 {
     cJSON *g = cJSON_CreateObject();
     char cmd[1200], out[256];
-    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse --verify -q HEAD 2>/dev/null", MOEBENCH_SOURCE_DIR);
-    run_cmd(cmd, out, sizeof out);
+    mb_git_commit(out, sizeof out);
     if (out[0])
         cJSON_AddStringToObject(g, "commit", out);
     else

@@ -33,6 +33,20 @@ int mb_roofline_load(const char *dir, mb_roof *roof);
 /* FNV-1a 64 of text, as 16 hex digits (the suite file hash). */
 void mb_fnv1a_hex(const char *text, char out[17]);
 
+/* The suite hash of run.json's settings: FNV-1a 64 of the files' hashes (mb_fnv1a_hex of each
+ * file's content, in load order, includes too) joined by ','; derivable from the suite_files
+ * of any run.json. */
+void mb_suite_hash_join(const char *const *file_hashes, int n, char out[17]);
+/* The suite hash of the files of suite. */
+void mb_suite_hash(const mb_suite *suite, char out[17]);
+
+/* HEAD of the source tree ("" when it is no git checkout). */
+void mb_git_commit(char *out, size_t n);
+
+/* What identifies a run's rows, shaped like run.json so --resume can compare it with one:
+ * {"settings": settings (taken over), "git": {"commit"}, "suite_files": [{"path", "fnv1a64"}]}. Caller frees with cJSON_Delete. */
+cJSON *mb_provenance_identity(const mb_suite *suite, cJSON *settings);
+
 /* cpu0's cpufreq scaling governor into out ("" and -1 when there is none, e.g. in a VM). */
 int mb_cpu_governor(char *out, size_t n);
 

@@ -5,6 +5,7 @@
 #define MOEBENCH_RESUME_H
 
 #include <stddef.h>
+#include <cjson/cJSON.h>
 #include "csv.h"
 
 typedef struct {
@@ -23,12 +24,15 @@ int mb_resume_load(const char *results_path, const char *expected_header, mb_res
 /* Whether the row case x impl x threads x cache (cache "warm"/"cold") is already there. */
 int mb_resume_done(const mb_resume *r, const char *case_desc, const char *impl, int threads,
                    const char *cache);
-/* Compares the settings recorded in DIR/run.json ("settings": threads_option, cache_option,
- * reps, min_time_s) with this run's (threads_option 0 = not given, cache_option as recorded:
- * "warm", "cold" or "suite/warm"). 0 when they agree or run.json has none; -1 with a message
- * naming the option to pass in err. */
-int mb_resume_check_settings(const char *dir, int threads_option, const char *cache_option,
-                             int reps, double min_time, char *err, size_t errlen);
+/* Whether the run recorded in old (a parsed run.json) is the one described by now (shaped
+ * like mb_provenance_identity: settings, git.commit, suite_files): the same suite hash, the
+ * same settings that shape rows (mode, threads, reps, min_time, cache, timeout and the impl,
+ * variant and regex filters) and the same commit. 0 when they agree; -1 with every difference
+ * (old and new value and the option to pass) or every missing record in err, one per line. */
+int mb_resume_compare(const cJSON *old, const cJSON *now, const char *dir, char *err,
+                      size_t errlen);
+/* mb_resume_compare with DIR/run.json; a missing or unreadable run.json is an error too. */
+int mb_resume_check_run(const char *dir, const cJSON *now, char *err, size_t errlen);
 void mb_resume_free(mb_resume *r);
 
 #endif
