@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_guard.h"
+
 #ifndef MOEBENCH_SOURCE_DIR
 #define MOEBENCH_SOURCE_DIR "."
 #endif
@@ -61,12 +63,14 @@ int mb_peer_torch_run(const char *moebench_exe, const char *results_dir, int thr
                            "--moebench", (char *)moebench_exe, "--threads", thr, NULL };
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "moebench: torch peer: fork failed: %s\n", strerror(errno));
         return 2;
     }
     if (pid == 0) {
+        mb_child_guard(parent);
         execv(python, args);
         fprintf(stderr, "moebench: torch peer: cannot exec %s: %s\n", python, strerror(errno));
         _exit(127);

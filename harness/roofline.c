@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_guard.h"
 #include "fileutil.h"
 
 #ifndef MOEBENCH_SOURCE_DIR
@@ -409,6 +410,7 @@ int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n)
         snprintf(err, n, "pipe: cannot create");
         return -1;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fd[0]);
@@ -417,6 +419,7 @@ int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n)
         return -1;
     }
     if (pid == 0) {
+        mb_child_guard(parent);
         close(fd[0]);
         /* the result, or an empty write with the message after it */
         mb_roofline r;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_guard.h"
 #include "moebench/impl.h"
 #include "timing.h"
 
@@ -207,6 +208,7 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             return;
         }
         fflush(NULL);   /* nothing buffered may be written twice */
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0) {
             close(fds[0]);
@@ -216,6 +218,7 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             return;
         }
         if (pid == 0) {
+            mb_child_guard(parent);
             close(fds[0]);
             signal(SIGPIPE, SIG_IGN);
             /* best effort: under memory pressure the OOM killer takes the case, not the
