@@ -37,6 +37,16 @@ void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_
     row->seed = (int64_t)s->seed;
 }
 
+void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg, char *out,
+                   size_t n)
+{
+    /* the repro reproduces the row's setting: same threads, same reference rule */
+    if (cfg->threads > 0)
+        snprintf(out, n, "moebench case '%s' --impl %s --threads %d", c->desc, impl, cfg->threads);
+    else
+        snprintf(out, n, "moebench case '%s' --impl %s", c->desc, impl);
+}
+
 static void set_status(mb_row *row, const char *status, const char *fmt, const char *a,
                        const char *b)
 {
@@ -317,13 +327,8 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
 {
     const mb_spec *s = &c->spec;
     const mb_impl *impl = mb_impl_find(name);
-    /* the repro reproduces the row's setting: same threads, same reference rule */
     char repro[MB_DESC_LEN + 100];
-    if (cfg->threads > 0)
-        snprintf(repro, sizeof repro, "moebench case '%s' --impl %s --threads %d", c->desc, name,
-                 cfg->threads);
-    else
-        snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, name);
+    mb_repro_line(c, name, cfg, repro, sizeof repro);
     row->weights_bytes = mb_weights_bytes(w);
     if (!impl) {
         set_status(row, "error", "unknown implementation '%s'%s", name, "");

@@ -191,7 +191,10 @@ static void failed_row(const mb_case *c, const char *impl, const mb_exec_config 
     mb_row row;
     mb_row_from_case(&row, c, impl, cfg);
     snprintf(row.status, sizeof row.status, "%s", status);
-    snprintf(row.reason, sizeof row.reason, "%s", reason);
+    /* cut to the column: a long descriptor shortens the repro, never drops the row */
+    size_t l = strnlen(reason, sizeof row.reason - 1);
+    memcpy(row.reason, reason, l);
+    row.reason[l] = '\0';
     row.peak_rss_bytes = rss;
     sink->row(sink->ctx, &row);
 }
@@ -308,48 +311,44 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         if (next >= n)
             break;
         int64_t rss = (int64_t)ru.ru_maxrss * 1024;
-        char reason[MB_REASON_LEN];
+        char what[MB_REASON_LEN];
         const char *st;
         /* who was running: the started implementation, or the case setup (then every
          * remaining implementation shares the fate, since a new child would repeat it) */
         int victim = current >= 0 ? current : next;
-        char repro[MB_DESC_LEN + 80];
-        if (cfg->threads > 0)
-            snprintf(repro, sizeof repro, "moebench case '%s' --impl %s --threads %d", c->desc,
-                     impls[victim], cfg->threads);
-        else
-            snprintf(repro, sizeof repro, "moebench case '%s' --impl %s", c->desc, impls[victim]);
         if (timed_out) {
             st = "timeout";
-            snprintf(reason, sizeof reason, "killed after the %.0f s time limit%s; repro: %s",
-                     timeout_s, current >= 0 ? "" : " (during case setup)", repro);
+            snprintf(what, sizeof what, "killed after the %.0f s time limit%s", timeout_s,
+                     current >= 0 ? "" : " (during case setup)");
         } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
             st = "crashed";
             int64_t total = mem_total_bytes();
             if (mb_kill_looks_like_oom(rss, total))
-                snprintf(reason, sizeof reason,
+                snprintf(what, sizeof what,
                          "killed by SIGKILL (not by the harness): likely out of memory (peak RSS "
-                         "%.1f MiB of %.1f MiB); repro: %s",
-                         (double)rss / (1 << 20), (double)total / (1 << 20), repro);
+                         "%.1f MiB of %.1f MiB)",
+                         (double)rss / (1 << 20), (double)total / (1 << 20));
             else
-                snprintf(reason, sizeof reason,
+                snprintf(what, sizeof what,
                          "killed by SIGKILL from outside (not by the harness; peak RSS %.1f MiB, "
-                         "not near the memory size); repro: %s", (double)rss / (1 << 20), repro);
+                         "not near the memory size)", (double)rss / (1 << 20));
         } else if (WIFSIGNALED(status)) {
             st = "crashed";
-            snprintf(reason, sizeof reason, "%s (%s)%s; repro: %s", mb_signal_name(WTERMSIG(status)),
-                     strsignal(WTERMSIG(status)), current >= 0 ? "" : " during case setup", repro);
+            snprintf(what, sizeof what, "%s (%s)%s", mb_signal_name(WTERMSIG(status)),
+                     strsignal(WTERMSIG(status)), current >= 0 ? "" : " during case setup");
         } else {
             st = "error";
-            snprintf(reason, sizeof reason, "child exited with status %d without a result; repro: %s",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1, repro);
+            snprintf(what, sizeof what, "child exited with status %d without a result",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
-        if (current < 0) {
-            for (; next < n; next++)
-                failed_row(c, impls[next], cfg, st, reason, rss, sink);
-        } else {
-            failed_row(c, impls[victim], cfg, st, reason, rss, sink);
-            next = victim + 1;
+        /* each row's repro names its own implementation, also when they share a fate */
+        int last = current < 0 ? n - 1 : victim;
+        for (int i = victim; i <= last; i++) {
+            char repro[MB_DESC_LEN + 100], reason[MB_REASON_LEN + MB_DESC_LEN + 120];
+            mb_repro_line(c, impls[i], cfg, repro, sizeof repro);
+            snprintf(reason, sizeof reason, "%s; repro: %s", what, repro);
+            failed_row(c, impls[i], cfg, st, reason, rss, sink);
         }
+        next = last + 1;
     }
 }

@@ -129,6 +129,36 @@ static void test_isolation(void)
     CHECK(got.samples == got.rows[0].samples + got.rows[2].samples + got.rows[6].samples);
 }
 
+/* A child killed before any implementation started (here: the time limit ends during the case
+ * setup, whose naive reference alone is half a GFLOP) fails every remaining row; each row's
+ * repro line must still name that row's implementation, not the first one's. */
+static void test_setup_failure_repro(void)
+{
+    mb_case c = make_case("lora:T=256,h=1024,o=1024,r=8");
+    char impls[][24] = {"naive", "test_wrong", "test_crash"};
+    mb_exec_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.min_time = 0.01;
+    cfg.reps = 3;
+    cfg.threads = 1;
+    cfg.run_id = "test";
+    collected got;
+    memset(&got, 0, sizeof got);
+    mb_sink sink = {on_row, NULL, &got};
+    mb_run_case(&c, impls, 3, 1, &cfg, 1e-6, &sink);
+    CHECK(got.n == 3);
+    for (int i = 0; i < got.n && i < 3; i++) {
+        const mb_row *r = &got.rows[i];
+        char want[128];
+        snprintf(want, sizeof want, " --impl %s --threads 1", impls[i]);
+        const char *rp = strstr(r->reason, "repro: ");
+        CHECK_MSG(!strcmp(r->impl, impls[i]) && !strcmp(r->status, "timeout") &&
+                      strstr(r->reason, "during case setup") && rp &&
+                      !strcmp(rp + strlen(rp) - strlen(want), want),
+                  "row %d (%s): %s: %s", i, impls[i], r->status, r->reason);
+    }
+}
+
 /* Too few samples for a CI (n < 6) is always an "unstable" verdict: the row must carry the flag
  * (the end-of-run summary prints "(unstable)" from it) and an empty CI. The naive forward of this
  * case takes tens of ms, so the 0.1 s budget of --min-time 0.001 leaves fewer than 6 samples;
@@ -222,6 +252,7 @@ int main(void)
     mb_test_register_crash_impls();
     test_impl_lists();
     test_isolation();
+    test_setup_failure_repro();
     test_unstable_flag();
     test_sampled_reference();
     return mb_test_result("test_harness_runner");
