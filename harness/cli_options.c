@@ -30,6 +30,7 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "                      Refused unless the suite files, the commit and the options\n"
             "                      that shape rows (--threads --reps --min-time --cache --timeout\n"
             "                      --impl --variant --filter --dry-run) are those of DIR/run.json\n"
+            "                      and no running moebench writes into DIR\n"
             "  --dry-run           validate and run each case once, no timing loop\n"
             "  --validate-only     load and validate the suites, print the number of cases and\n"
             "                      rows, run nothing (exit 2 on a bad suite)\n"

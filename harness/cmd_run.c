@@ -328,6 +328,7 @@ static int run_main(int argc, char **argv, int check_mode)
     memset(&done, 0, sizeof done);
     char results_path[4200] = "", samples_path[4200] = "";
     int rc_exit = 0;
+    int lock_fd = -1;   /* held while this process writes into out_dir */
 
     if (o.resume) {
         char rp[4200];
@@ -339,13 +340,22 @@ static int run_main(int argc, char **argv, int check_mode)
             mb_suite_free(&suite);
             return 1;
         }
+        /* one writer: the run itself may still be going, or another resume of it */
+        char why[8192];
+        lock_fd = mb_outdir_lock(out_dir, why, sizeof why);
+        if (lock_fd < 0) {
+            fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, o.resume, why);
+            free(plan);
+            mb_suite_free(&suite);
+            return 1;
+        }
         /* the same suite, settings and commit, or the rows of two kinds of run get mixed */
         cJSON *now = mb_provenance_identity(&suite, run_settings(&o, check_mode, &suite));
-        char why[8192];
         int differs = mb_resume_check_run(out_dir, now, why, sizeof why);
         cJSON_Delete(now);
         if (differs) {
             fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, o.resume, why);
+            close(lock_fd);
             free(plan);
             mb_suite_free(&suite);
             return 1;
@@ -354,7 +364,13 @@ static int run_main(int argc, char **argv, int check_mode)
         char moved[4200], why[8800];
         struct stat sb;
         if (o.force && stat(out_dir, &sb) == 0) {
-            if (mb_outdir_move_aside(out_dir, moved, sizeof moved, why, sizeof why) != 0) {
+            /* a directory a run is still writing into is not moved from under it */
+            int old_lock = S_ISDIR(sb.st_mode) ? mb_outdir_lock(out_dir, why, sizeof why) : 0;
+            int moved_ok = old_lock >= 0 &&
+                           mb_outdir_move_aside(out_dir, moved, sizeof moved, why, sizeof why) == 0;
+            if (old_lock > 0)
+                close(old_lock);
+            if (!moved_ok) {
                 fprintf(stderr, "moebench %s: --force: %s\nnothing was run.\n", cmd, why);
                 free(plan);
                 mb_suite_free(&suite);
@@ -364,7 +380,7 @@ static int run_main(int argc, char **argv, int check_mode)
                             "in it was deleted)\n", cmd, out_dir, moved);
         }
         if (mb_outdir_create(out_dir, why, sizeof why) != 0) {
-            if (errno == EEXIST)
+            if (errno == EEXIST && stat(out_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
                 fprintf(stderr, "moebench %s: --out %s: %s; a run writes into a directory of its "
                                 "own. Pass --resume %s to continue the run in it, --force to move "
                                 "it aside (to %s.old-<UTC time>) and start afresh, or another "
@@ -386,6 +402,15 @@ static int run_main(int argc, char **argv, int check_mode)
             mb_suite_free(&suite);
             return 1;
         }
+    }
+
+    if (out_dir[0] && lock_fd < 0) {
+        /* a new directory is ours from its mkdir; the lock only keeps --resume and --force
+         * of other processes out while this run writes */
+        char why[8192];
+        lock_fd = mb_outdir_lock(out_dir, why, sizeof why);
+        if (lock_fd < 0)
+            fprintf(stderr, "moebench %s: warning: %s\n", cmd, why);
     }
 
     if (out_dir[0]) {
@@ -627,6 +652,8 @@ static int run_main(int argc, char **argv, int check_mode)
         }
     }
     cJSON_Delete(json);
+    if (lock_fd >= 0)
+        close(lock_fd);
     free(full_argv);
     mb_resume_free(&done);
     mb_progress_free(&st.progress);

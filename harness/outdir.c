@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *mb_outdir_unusable(const char *path)
 {
@@ -121,4 +123,37 @@ int mb_outdir_move_aside(const char *path, char *moved, size_t movedlen, char *e
     snprintf(err, errlen, "cannot move %s aside: %s.old-%s and 10000 more names exist", path, path,
              stamp);
     return -1;
+}
+
+int mb_outdir_lock(const char *dir, char *err, size_t errlen)
+{
+    char path[MB_OUTDIR_MAX + 32];
+    snprintf(path, sizeof path, "%s/.moebench.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        /* the holder wrote its pid: name it, so the user can see which run it is */
+        char pid[32] = "";
+        ssize_t got = pread(fd, pid, sizeof pid - 1, 0);
+        pid[got > 0 ? got : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "%s is in use by a running moebench%s%s%s", dir,
+                     pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+        else
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        /* the pid is only for the message above; the lock holds without it */
+    }
+    return fd;
 }

@@ -28,4 +28,11 @@ int mb_outdir_create_fresh(const char *base, char *out, size_t outlen, char *err
  * (path is not a directory, or the rename failed). */
 int mb_outdir_move_aside(const char *path, char *moved, size_t movedlen, char *err, size_t errlen);
 
+/* Marks dir as in use by this process for as long as it lives: an exclusive flock on
+ * dir/.moebench.lock (O_CLOEXEC: programs it executes do not hold it; forked case children do,
+ * and die with it). Released by the kernel on exit, so a killed run leaves no stale lock.
+ * Returns the descriptor to keep open, or -1 with a message in err (EWOULDBLOCK: another
+ * moebench process is writing there). */
+int mb_outdir_lock(const char *dir, char *err, size_t errlen);
+
 #endif

@@ -47,8 +47,7 @@ if [ -z "$child" ]; then
     exit 1
 fi
 
-kill -9 "$parent"
-wait "$parent" 2>/dev/null
+{ kill -9 "$parent"; wait "$parent"; } 2>/dev/null
 for _ in $(seq 1 100); do
     alive "$child" || break
     sleep 0.1

@@ -174,6 +174,23 @@ cp -r "$T/s" "$T/n" && rm "$T/n/run.json"
 "$MB" run "$T/$NAME.ini" --resume "$T/n" "${OPTS[@]}" >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -ne 0 ] && grep -q "run.json" "$T/e" || err "resume without run.json (exit $rc): $(cat "$T/e")"
 
+# a directory a run is still writing into: neither resumed nor moved aside by another process
+"$MB" run "$T/$NAME.ini" --out "$T/busy" "${OPTS[@]}" --min-time 600 >"$T/ob" 2>"$T/eb" & busy=$!
+for _ in $(seq 1 600); do
+    [ -s "$T/busy/results.csv" ] && break
+    kill -0 $busy 2>/dev/null || break
+    sleep 0.1
+done
+[ -s "$T/busy/results.csv" ] || err "busy run did not start: $(cat "$T/eb")"
+"$MB" run "$T/$NAME.ini" --resume "$T/busy" "${OPTS[@]}" --min-time 600 >"$T/o" 2>"$T/e"; rc=$?
+[ $rc -ne 0 ] && grep -q "in use by a running moebench (pid $busy)" "$T/e" \
+    || err "resume of a directory in use (exit $rc): $(cat "$T/e")"
+"$MB" run "$T/$NAME.ini" --out "$T/busy" --force "${OPTS[@]}" >"$T/o" 2>"$T/e"; rc=$?
+[ $rc -ne 0 ] && grep -q "in use" "$T/e" || err "--force on a directory in use (exit $rc): $(cat "$T/e")"
+ls -d "$T"/busy.old-* >/dev/null 2>&1 && err "--force moved a directory in use aside"
+kill -0 $busy 2>/dev/null || err "the busy run ended before the checks: they proved nothing"
+{ kill -9 $busy; wait $busy; } 2>/dev/null
+
 # the same suite and settings still resume
 "$MB" run "$T/$NAME.ini" --resume "$T/s" "${OPTS[@]}" >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 0 ] || err "resume, same settings: exit $rc: $(cat "$T/e")"
