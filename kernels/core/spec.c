@@ -388,7 +388,7 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
             return st;
         /* known but meaningless here: refuse rather than accept any value unchecked */
         if (!mb_variant_uses(v, item))
-            return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s, p, seed, "
+            return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s,p,seed,"
                            "dtype)", item, eq + 1, variants[v].name, item, variants[v].fields);
         if (n_seen < (int)(sizeof seen / sizeof *seen))
             seen[n_seen++] = item;
