@@ -247,11 +247,11 @@ static char *reader(char *str, int num, void *stream)
     if (!*start || *start == ';' || *start == '#')
         return str;
     if (start > s && c->key_seen) {
-        char key[80];
-        snprintf(key, sizeof key, "%s", c->last_key);
-        fail(L, c->file, c->line, "indented line after '%s': the INI parser would read it as a "
-             "continuation of '%s' and replace its value; remove the indentation, or put a list "
-             "on one line (T = 1, 2, 16)", key, key);
+        char msg[400];
+        snprintf(msg, sizeof msg, "indented line after '%s': the INI parser would read it as a "
+                 "continuation of '%s' and replace its value; remove the indentation (a list goes "
+                 "on one line: %s = a, b)", c->last_key, c->last_key, c->last_key);
+        fail(L, c->file, c->line, "%s%s", msg, "");
         snprintf(str, (size_t)num, "\n");
         return str;
     }
