@@ -1,13 +1,17 @@
 /* Suite files: parsing with inih, sweeps, validation (see suite.h). */
 #include "suite.h"
 
-#include "fileutil.h"
+#include "suite_file.h"
 
+#include <ctype.h>
 #include <ini.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "moebench/impl.h"
 
@@ -15,12 +19,17 @@
 #define MAX_SECTIONS 256
 #define MAX_INCLUDE_DEPTH 8
 #define MAX_CASES 100000
+/* inih (ini.c, MAX_SECTION 50) keeps the first 49 characters of a section name and drops the
+ * rest without telling: longer names are refused before it sees them. */
+#define INI_SECTION_CHARS 49
 
 typedef struct {
     char key[32];
     char value[512];
     const char *file;   /* points into mb_suite.file_path */
     int line;
+    int depth;          /* include depth of the file that set it: the nearer setting wins */
+    int from_defaults;  /* set under a [defaults] header (its own file's or an included one) */
 } entry;
 
 typedef struct {
@@ -39,12 +48,24 @@ typedef struct {
     char *err;
     size_t errlen;
     int failed;
+    const char *fail_file;      /* where the reported error is, to prefer an earlier one */
+    int fail_line;
+    /* the files being read, outermost first, to name an include cycle */
+    const char *chain[MAX_INCLUDE_DEPTH + 2];
+    dev_t chain_dev[MAX_INCLUDE_DEPTH + 2];
+    ino_t chain_ino[MAX_INCLUDE_DEPTH + 2];
+    int chain_n;
+    /* cases by (descriptor, threads, cache): slot holds index + 1, 0 is empty */
+    size_t *slot;
+    size_t slot_cap;
+    long long combos;           /* cases the expanded sections may produce (before merging) */
 } loader;
 
-/* One file being parsed: counts lines for the handler (inih calls the reader once per line). */
+/* One file being parsed, from memory: inih calls the reader once per line. */
 typedef struct {
     loader *L;
-    FILE *f;
+    const char *buf;            /* the whole file, NUL-terminated */
+    size_t len, pos;
     const char *file;
     char dir[512];
     int line;                   /* line number of the line inih is processing */
@@ -57,9 +78,9 @@ typedef struct {
     int pending_line;
     int n_headers;              /* section header lines seen by the reader */
     int cur_header;             /* n_headers when cur was started */
-    int long_line;              /* first line longer than inih's buffer, 0 if none */
-    int in_long_line;
-    int max_line;               /* inih's line buffer, as it passes it to the reader */
+    int header_keys;            /* key lines since the last header */
+    int key_seen;               /* a key line since the last header: inih's multiline state */
+    char last_key[64];          /* its name, for the continuation message */
 } file_ctx;
 
 static const char *const spec_keys[] = {"T", "B", "S", "h", "o", "f", "r", "E", "k", "alpha",
@@ -76,6 +97,8 @@ static int fail(loader *L, const char *file, int line, const char *fmt, const ch
         snprintf(msg, sizeof msg, fmt, a, b);
         snprintf(L->err, L->errlen, "%s:%d: %s", file, line, msg);
         L->failed = 1;
+        L->fail_file = file;
+        L->fail_line = line;
     }
     return 0;
 }
@@ -85,11 +108,18 @@ static int is_defaults_name(const char *s)
     return !*s || !strcmp(s, "defaults") || !strcmp(s, "default") || !strcmp(s, "common");
 }
 
-static int known_key(const char *k)
+static int is_spec_key(const char *k)
 {
     for (size_t i = 0; i < sizeof spec_keys / sizeof *spec_keys; i++)
         if (!strcmp(k, spec_keys[i]))
             return 1;
+    return 0;
+}
+
+static int known_key(const char *k)
+{
+    if (is_spec_key(k))
+        return 1;
     for (size_t i = 0; i < sizeof harness_keys / sizeof *harness_keys; i++)
         if (!strcmp(k, harness_keys[i]))
             return 1;
@@ -112,14 +142,17 @@ static section *new_section(loader *L, const char *name, const char *file, int l
     return s;
 }
 
-/* Sets key in sec, replacing an earlier value (later settings override). */
-static int section_set(loader *L, section *sec, const char *key, const char *value,
-                       const char *file, int line)
+static entry *find_entry(section *sec, const char *key)
 {
-    entry *e = NULL;
     for (int i = 0; i < sec->n; i++)
         if (!strcmp(sec->e[i].key, key))
-            e = &sec->e[i];
+            return &sec->e[i];
+    return NULL;
+}
+
+static int put_entry(loader *L, section *sec, entry *e, const char *key, const char *value,
+                     const char *file, int line)
+{
     if (!e) {
         if (sec->n >= MAX_ENTRIES)
             return fail(L, file, line, "too many keys in one section%s%s", "", "");
@@ -134,42 +167,128 @@ static int section_set(loader *L, section *sec, const char *key, const char *val
     return 1;
 }
 
+/* Sets key in sec as read from a file at include depth `depth`. A key given twice at the same
+ * depth (twice in one section, or by two includes of one section) is an error, not "the later
+ * one wins"; a key the section gives itself wins over one an include brings, in either order. */
+static int section_set(loader *L, section *sec, const char *key, const char *value,
+                       const char *file, int line, int depth, int from_defaults)
+{
+    entry *e = find_entry(sec, key);
+    if (e && e->depth == depth) {
+        char first[400], name[80];
+        snprintf(first, sizeof first, "%s:%d", e->file, e->line);
+        snprintf(name, sizeof name, "[%s]", *sec->name ? sec->name : "defaults");
+        char what[600];
+        snprintf(what, sizeof what, "'%s' is given twice in %s (first at %s)", key, name, first);
+        return fail(L, file, line, "%s; give each key once (a comma list sweeps: %s = a, b)",
+                    what, key);
+    }
+    if (e && e->depth < depth)
+        return 1;
+    if (!put_entry(L, sec, e, key, value, file, line))
+        return 0;
+    e = find_entry(sec, key);
+    e->depth = depth;
+    e->from_defaults = from_defaults;
+    return 1;
+}
+
 static int load_file(loader *L, const char *path, section *defaults_target, int depth,
                      const char *from_file, int from_line);
 
+/* A header line [x] with no key line before the next header (or the end) is an error. */
+static void end_section(file_ctx *c)
+{
+    if (c->pending_line && c->header_keys == 0)
+        fail(c->L, c->file, c->pending_line,
+             "section [%s] is empty: give it keys (at least 'variant = ...') or remove it%s",
+             c->pending_name, "");
+}
+
+/* Copies the next line into str for inih. Lines inih would misread are refused here (file:line)
+ * and handed over blank: longer than its buffer (it would split them), a NUL byte, a section
+ * name it would cut, or a continuation line (inih's multiline mode appends an indented line to
+ * the previous key; Debian builds it with INI_ALLOW_MULTILINE). */
 static char *reader(char *str, int num, void *stream)
 {
     file_ctx *c = stream;
-    char *r = fgets(str, num, c->f);
-    if (!r)
+    loader *L = c->L;
+    if (c->pos >= c->len)
         return NULL;
-    /* inih hands over a long line in pieces: count it once and report it */
-    int continues = c->in_long_line;
-    size_t len = strlen(str);
-    c->in_long_line = len > 0 && str[len - 1] != '\n' && !feof(c->f);
-    if (continues)
-        return r;
+    const char *p = c->buf + c->pos;
+    size_t rest = c->len - c->pos;
+    const char *nl = memchr(p, '\n', rest);
+    size_t n = nl ? (size_t)(nl - p) : rest;   /* without the newline */
+    c->pos += n + (nl != NULL);
     c->line++;
-    if (c->in_long_line && !c->long_line) {
-        c->long_line = c->line;
-        c->max_line = num;
+    if (memchr(p, '\0', n)) {
+        fail(L, c->file, c->line, "NUL byte in the line (is this a text file?)%s%s", "", "");
+        snprintf(str, (size_t)num, "\n");
+        return str;
     }
-    const char *p = str;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '[') {
-        const char *end = strchr(p, ']');
-        if (end) {
-            size_t n = (size_t)(end - p - 1);
-            if (n >= sizeof c->pending_name)
-                n = sizeof c->pending_name - 1;
-            memcpy(c->pending_name, p + 1, n);
-            c->pending_name[n] = '\0';
-            c->pending_line = c->line;
-            c->n_headers++;
+    if (n + 2 > (size_t)num) {
+        char lim[16];
+        snprintf(lim, sizeof lim, "%d", num - 2);
+        fail(L, c->file, c->line, "line longer than %s characters (split the list over two "
+                                  "sections)%s", lim, "");
+        snprintf(str, (size_t)num, "\n");
+        return str;
+    }
+    memcpy(str, p, n);
+    str[n] = '\n';
+    str[n + 1] = '\0';
+
+    const char *s = str;
+    if (c->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))   /* inih skips a UTF-8 BOM */
+        s += 3;
+    const char *start = s;
+    while (*start && isspace((unsigned char)*start))
+        start++;
+    if (!*start || *start == ';' || *start == '#')
+        return str;
+    if (start > s && c->key_seen) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "indented line after '%s': the INI parser would read it as a "
+                 "continuation of '%s' and replace its value; remove the indentation (a list goes "
+                 "on one line: %s = a, b)", c->last_key, c->last_key, c->last_key);
+        fail(L, c->file, c->line, "%s%s", msg, "");
+        snprintf(str, (size_t)num, "\n");
+        return str;
+    }
+    if (*start == '[') {
+        const char *end = strchr(start, ']');
+        if (!end)
+            return str;   /* inih reports the syntax error */
+        end_section(c);
+        size_t len = (size_t)(end - start - 1);
+        if (len > INI_SECTION_CHARS) {
+            char name[80], lim[16];
+            snprintf(name, sizeof name, "%.40s...", start + 1);
+            snprintf(lim, sizeof lim, "%d", INI_SECTION_CHARS);
+            fail(L, c->file, c->line, "section name [%s] is longer than %s characters (the INI "
+                 "parser would cut it); use a shorter name", name, lim);
+            snprintf(str, (size_t)num, "\n");
+            return str;
         }
+        memcpy(c->pending_name, start + 1, len);
+        c->pending_name[len] = '\0';
+        c->pending_line = c->line;
+        c->n_headers++;
+        c->header_keys = 0;
+        c->key_seen = 0;
+        return str;
     }
-    return r;
+    /* name = value (or a syntax error inih reports) */
+    size_t klen = strcspn(start, "=:");
+    while (klen > 0 && isspace((unsigned char)start[klen - 1]))
+        klen--;
+    if (klen >= sizeof c->last_key)
+        klen = sizeof c->last_key - 1;
+    memcpy(c->last_key, start, klen);
+    c->last_key[klen] = '\0';
+    c->key_seen = 1;
+    c->header_keys++;
+    return str;
 }
 
 static int handler(void *user, const char *sec_name, const char *name, const char *value)
@@ -181,13 +300,16 @@ static int handler(void *user, const char *sec_name, const char *name, const cha
     /* a new section starts when inih reports a different name, or when the reader saw a new
      * header line (inih reports two consecutive [x] sections as one) */
     if (!c->cur || strcmp(sec_name, c->cur_name) != 0 || c->n_headers != c->cur_header) {
+        if (c->n_headers && strcmp(c->pending_name, sec_name) != 0)
+            return fail(L, c->file, c->pending_line, "section name [%s] was read as [%s] by the "
+                        "INI parser (too long?); use a shorter name", c->pending_name, sec_name);
         snprintf(c->cur_name, sizeof c->cur_name, "%s", sec_name);
         c->cur_header = c->n_headers;
         c->cur_is_defaults = is_defaults_name(sec_name);
         if (c->cur_is_defaults)
             c->cur = c->defaults_target;
         else {
-            int line = !strcmp(c->pending_name, sec_name) ? c->pending_line : c->line;
+            int line = c->pending_line;
             for (int i = 0; i < L->n_sections; i++)
                 if (!strcmp(L->sections[i]->name, sec_name)) {
                     char first[400];
@@ -218,45 +340,70 @@ static int handler(void *user, const char *sec_name, const char *name, const cha
                     "unknown key '%s' (keys: variant impl reps min_time cache timeout threads "
                     "T B S h o f r E k alpha p act tasks te share shard seed dtype include)%s",
                     name, "");
-    section_set(L, c->cur, name, value, c->file, c->line);
+    section_set(L, c->cur, name, value, c->file, c->line, c->depth, c->cur_is_defaults);
     return 1;
 }
 
-static const char *remember_file(mb_suite *s, const char *path)
+/* Reports a problem with the file itself: at the include line, or as "path: reason" for the
+ * suite named on the command line. */
+static int file_fail(loader *L, const char *path, const char *from_file, int from_line,
+                     const char *what)
 {
-    if (s->n_files >= MB_MAX_SUITE_FILES)
-        return NULL;
-    char *buf = mb_read_file(path, 0, NULL);
-    if (!buf)
-        return NULL;
-    s->file_path[s->n_files] = strdup(path);
-    s->file_content[s->n_files] = buf;
-    return s->file_path[s->n_files++];
+    if (from_file) {
+        char msg[1400];
+        snprintf(msg, sizeof msg, "included file '%s': %s", path, what);
+        return fail(L, from_file, from_line, "%s%s", msg, "");
+    }
+    if (!L->failed) {
+        snprintf(L->err, L->errlen, "%s: %s", path, what);
+        L->failed = 1;
+    }
+    return 0;
 }
 
 static int load_file(loader *L, const char *path, section *defaults_target, int depth,
                      const char *from_file, int from_line)
 {
     if (depth > MAX_INCLUDE_DEPTH)
-        return fail(L, from_file, from_line, "include nested too deeply (cycle?) at '%s'%s",
+        return fail(L, from_file, from_line, "include nested more than 8 deep at '%s'%s",
                     path, "");
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (from_file)
-            return fail(L, from_file, from_line, "cannot open included file '%s'%s", path, "");
-        snprintf(L->err, L->errlen, "%s: cannot open suite file", path);
-        L->failed = 1;
-        return 0;
+    struct stat st;
+    size_t len = 0;
+    char why[600];
+    char *buf = mb_suite_file_read(path, &st, &len, why, sizeof why);
+    if (!buf)
+        return file_fail(L, path, from_file, from_line, why);
+    for (int i = 0; i < L->chain_n; i++)
+        if (L->chain_dev[i] == st.st_dev && L->chain_ino[i] == st.st_ino) {
+            char chain[2048] = "";
+            for (int j = i; j < L->chain_n; j++)
+                snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "%s -> ",
+                         L->chain[j]);
+            snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "%s", path);
+            free(buf);
+            return fail(L, from_file, from_line, "include cycle: %s%s", chain, "");
+        }
+    mb_suite *s = L->suite;
+    if (s->n_files >= MB_MAX_SUITE_FILES) {
+        free(buf);
+        return file_fail(L, path, from_file, from_line,
+                         "too many suite files (32, includes counted)");
     }
-    const char *stored = remember_file(L->suite, path);
-    if (!stored) {
-        fclose(f);
-        return fail(L, path, 0, "cannot read (or too many included files)%s%s", "", "");
-    }
+    s->file_path[s->n_files] = strdup(path);
+    s->file_content[s->n_files] = buf;
+    const char *stored = s->file_path[s->n_files++];
+    if (!stored)
+        return file_fail(L, path, from_file, from_line, "out of memory");
+    L->chain[L->chain_n] = stored;
+    L->chain_dev[L->chain_n] = st.st_dev;
+    L->chain_ino[L->chain_n] = st.st_ino;
+    L->chain_n++;
+
     file_ctx c;
     memset(&c, 0, sizeof c);
     c.L = L;
-    c.f = f;
+    c.buf = buf;
+    c.len = len;
     c.file = stored;
     c.depth = depth;
     c.defaults_target = defaults_target;
@@ -264,18 +411,16 @@ static int load_file(loader *L, const char *path, section *defaults_target, int 
     snprintf(tmp, sizeof tmp, "%s", path);
     snprintf(c.dir, sizeof c.dir, "%s", dirname(tmp));
     int rc = ini_parse_stream(reader, &c, handler, &c);
-    fclose(f);
-    if (c.long_line) {
-        L->failed = 0;   /* errors after a split line are artefacts of the split */
-        char lim[16];
-        snprintf(lim, sizeof lim, "%d", c.max_line - 2);
-        return fail(L, stored, c.long_line, "line longer than %s characters (split the list over "
-                                            "two sections)%s", lim, "");
-    }
-    if (rc > 0 && !L->failed) {
+    end_section(&c);
+    L->chain_n--;
+    /* inih reports its first syntax error at the end: it goes first if it is earlier */
+    if (rc > 0 && (!L->failed || (L->fail_file == stored && rc < L->fail_line))) {
+        L->failed = 0;
         return fail(L, stored, rc, "syntax error (expected [section], key = value or a "
                                    "comment)%s%s", "", "");
     }
+    if (rc < 0)
+        return fail(L, stored, 0, "the INI parser failed (out of memory?)%s%s", "", "");
     return !L->failed;
 }
 
@@ -314,6 +459,10 @@ static int split_list(loader *L, const entry *e, sweep *sw)
                         e->value);
         if (sw->n >= 64)
             return fail(L, e->file, e->line, "list of '%s' too long (max 64 values)%s", e->key, "");
+        /* a repeated value would be the same case again (impl lists are merged by name) */
+        for (int i = 0; i < sw->n && strcmp(e->key, "impl") != 0; i++)
+            if (!strcmp(sw->item[i], t))
+                return fail(L, e->file, e->line, "value '%s' is listed twice for '%s'", t, e->key);
         snprintf(sw->item[sw->n++], sizeof sw->item[0], "%s", t);
         if (!comma)
             break;
@@ -391,17 +540,67 @@ static int same_setting(double a, double b)
     return a == b;
 }
 
+/* FNV-1a of what makes a case one case: descriptor, threads and cache. */
+static size_t case_hash(const mb_case *c)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)c->desc; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    h = (h ^ (uint64_t)(unsigned)c->threads) * 1099511628211ULL;
+    h = (h ^ (uint64_t)(unsigned)c->cache) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static int same_case(const mb_case *a, const mb_case *b)
+{
+    return !strcmp(a->desc, b->desc) && a->threads == b->threads && a->cache == b->cache;
+}
+
+/* The slot of c in the table: its case, or the empty slot where it goes. */
+static size_t *case_slot(loader *L, const mb_case *c)
+{
+    size_t mask = L->slot_cap - 1;
+    for (size_t i = case_hash(c) & mask;; i = (i + 1) & mask)
+        if (!L->slot[i] || same_case(&L->suite->cases[L->slot[i] - 1], c))
+            return &L->slot[i];
+}
+
+/* Keeps the table at most half full, so that every lookup is O(1) (the suite's cases were
+ * compared one by one: 100,000 cases took minutes). 0, or -1 out of memory. */
+static int case_table_reserve(loader *L, size_t n)
+{
+    if (2 * n <= L->slot_cap)
+        return 0;
+    size_t cap = L->slot_cap ? L->slot_cap : 256;
+    while (2 * n > cap)
+        cap *= 2;
+    size_t *old = L->slot, old_cap = L->slot_cap;
+    L->slot = calloc(cap, sizeof *L->slot);
+    if (!L->slot) {
+        L->slot = old;
+        return -1;
+    }
+    L->slot_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i])
+            *case_slot(L, &L->suite->cases[old[i] - 1]) = old[i];
+    free(old);
+    return 0;
+}
+
 /* 0 added or merged; -1 out of memory; -2 conflicting settings (message in why); -3 too many
  * implementations after merging. */
-static int push_case(mb_suite *s, const mb_case *c, char *why, size_t whylen)
+static int push_case(loader *L, const mb_case *c, char *why, size_t whylen)
 {
     /* the same shape with the same harness settings is one case: it runs once, with every
      * implementation listed; threads and cache are sweep keys (another value is another case);
      * reps, min_time and timeout must agree */
-    for (size_t i = 0; i < s->n; i++) {
-        mb_case *d = &s->cases[i];
-        if (strcmp(d->desc, c->desc) != 0 || d->threads != c->threads || d->cache != c->cache)
-            continue;
+    mb_suite *s = L->suite;
+    if (case_table_reserve(L, s->n + 1))
+        return -1;
+    size_t *slot = case_slot(L, c);
+    if (*slot) {
+        mb_case *d = &s->cases[*slot - 1];
         const char *what = NULL;
         if (d->reps != c->reps)
             what = "reps";
@@ -425,6 +624,7 @@ static int push_case(mb_suite *s, const mb_case *c, char *why, size_t whylen)
         s->cap = cap;
     }
     s->cases[s->n++] = *c;
+    *slot = s->n;
     return 0;
 }
 
@@ -514,7 +714,7 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
     if (L->suite->n >= MAX_CASES)
         return fail(L, sec->file, sec->line, "more than 100000 cases%s%s", "", "");
     char why[1024];
-    int pr = push_case(L->suite, &c, why, sizeof why);
+    int pr = push_case(L, &c, why, sizeof why);
     if (pr == -2)
         return fail(L, sec->file, sec->line, "%s%s", why, "");
     if (pr == -3)
@@ -525,46 +725,148 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
     return 1;
 }
 
+/* The combinations of a section, in the order of its lists (the last one varies fastest).
+ * A list of a key the combination's variant does not use stays at its first value: the other
+ * values would be the same case again. alive: the variants (bits of the variant list) still
+ * possible in this branch. */
+typedef struct {
+    loader *L;
+    const section *sec;
+    sweep *sw;
+    int nsw;
+    int vi;                     /* index of the variant list */
+    uint64_t used[MAX_ENTRIES]; /* per list: the variants that use its key */
+    int choice[MAX_ENTRIES];
+} walk;
+
+static int walk_lists(walk *w, int i, uint64_t alive)
+{
+    if (i == w->nsw)
+        return build_case(w->L, w->sec, w->sw, w->nsw, w->choice);
+    const sweep *a = &w->sw[i];
+    if (i == w->vi) {
+        for (int j = 0; j < a->n; j++)
+            if (alive >> j & 1) {
+                w->choice[i] = j;
+                if (!walk_lists(w, i + 1, 1ULL << j))
+                    return 0;
+            }
+        w->choice[i] = 0;
+        return 1;
+    }
+    w->choice[i] = 0;
+    if (!walk_lists(w, i + 1, alive))
+        return 0;
+    uint64_t keep = alive & w->used[i];
+    if (!strcmp(a->e->key, "impl") || !keep)
+        return 1;
+    for (int j = 1; j < a->n; j++) {
+        w->choice[i] = j;
+        if (!walk_lists(w, i + 1, keep))
+            return 0;
+    }
+    w->choice[i] = 0;
+    return 1;
+}
+
 static int expand_section(loader *L, const section *sec)
 {
-    section eff;
+    /* the section's keys over the defaults' (a section is a few tens of KB: static) */
+    static section eff;
     memcpy(&eff, L->defaults, sizeof eff);
-    for (int i = 0; i < sec->n; i++)
-        if (!section_set(L, &eff, sec->e[i].key, sec->e[i].value, sec->e[i].file, sec->e[i].line))
+    for (int i = 0; i < sec->n; i++) {
+        entry *e = find_entry(&eff, sec->e[i].key);
+        if (!put_entry(L, &eff, e, sec->e[i].key, sec->e[i].value, sec->e[i].file,
+                       sec->e[i].line))
             return 0;
+        e = find_entry(&eff, sec->e[i].key);
+        e->from_defaults = sec->e[i].from_defaults;
+    }
     /* keep the section's own position for messages */
     eff.file = sec->file;
     eff.line = sec->line;
     snprintf(eff.name, sizeof eff.name, "%s", sec->name);
 
     static sweep sw[MAX_ENTRIES];
-    int nsw = 0;
+    static walk w;
+    memset(&w, 0, sizeof w);
+    w.L = L;
+    w.sec = &eff;
+    w.sw = sw;
+    w.vi = -1;
     for (int i = 0; i < eff.n; i++) {
-        if (!split_list(L, &eff.e[i], &sw[nsw]))
+        if (!split_list(L, &eff.e[i], &sw[i]))
             return 0;
-        if (!strcmp(eff.e[i].key, "impl")) {
-            /* a list of implementations, not a sweep: keep it as one choice */
-            sw[nsw].e = &eff.e[i];
-        }
-        nsw++;
+        if (!strcmp(eff.e[i].key, "variant"))
+            w.vi = i;
     }
-    int choice[MAX_ENTRIES] = {0};
-    for (;;) {
-        /* impl lists are consumed whole by build_case; every other list is a sweep axis */
-        if (!build_case(L, &eff, sw, nsw, choice))
-            return 0;
-        int i = nsw - 1;
-        for (; i >= 0; i--) {
-            if (!strcmp(sw[i].e->key, "impl"))
-                continue;
-            if (++choice[i] < sw[i].n)
-                break;
-            choice[i] = 0;
+    w.nsw = eff.n;
+    if (w.vi < 0)
+        return fail(L, sec->file, sec->line, "section [%s] has no 'variant' key%s", sec->name, "");
+    const sweep *vs = &sw[w.vi];
+    mb_variant_id vid[64];
+    for (int j = 0; j < vs->n; j++)
+        if (mb_variant_parse(vs->item[j], &vid[j]))
+            return fail(L, vs->e->file, vs->e->line,
+                        "unknown variant '%s' (variants: lora mlp_lora molora moelora mixlora "
+                        "mor1e sparse_mlp router)%s", vs->item[j], "");
+    /* which variants use each list; a key the section gives itself must be used by one of
+     * them (keys from [defaults] apply only where they mean something) */
+    for (int i = 0; i < w.nsw; i++) {
+        const entry *e = sw[i].e;
+        w.used[i] = 0;
+        for (int j = 0; j < vs->n; j++)
+            if (!is_spec_key(e->key) || mb_variant_uses(vid[j], e->key))
+                w.used[i] |= 1ULL << j;
+        if (!w.used[i] && !e->from_defaults) {
+            char names[256] = "";
+            for (int j = 0; j < vs->n; j++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         j ? " nor " : "", vs->item[j]);
+            char msg[600];
+            snprintf(msg, sizeof msg, "'%s' is not used by %s (keys of %s: %s,p,seed,dtype); "
+                     "remove it, or set it in [defaults] to apply where it is used", e->key,
+                     names, vs->item[0], mb_variant_fields(vid[0]));
+            return fail(L, e->file, e->line, "%s%s", msg, "");
         }
-        if (i < 0)
-            break;
+        /* every value is checked where it is written, also those no combination will use */
+        for (int j = 0; is_spec_key(e->key) && j < sw[i].n; j++) {
+            mb_spec tmp;
+            mb_err err;
+            mb_err_clear(&err);
+            mb_spec_default(&tmp, vid[0]);
+            if (mb_spec_set(&tmp, e->key, sw[i].item[j], &err) != MB_OK)
+                return fail(L, e->file, e->line, "%s%s", err.msg, "");
+        }
     }
-    return 1;
+    /* the number of cases, before building any: per variant, the product of its lists */
+    long long count = 0;
+    for (int j = 0; j < vs->n; j++) {
+        long long prod = 1;
+        for (int i = 0; i < w.nsw; i++)
+            if (i != w.vi && strcmp(sw[i].e->key, "impl") != 0 && (w.used[i] >> j & 1) &&
+                __builtin_mul_overflow(prod, (long long)sw[i].n, &prod))
+                prod = LLONG_MAX;
+        if (__builtin_add_overflow(count, prod, &count))
+            count = LLONG_MAX;
+    }
+    if (count > MAX_CASES - L->combos) {
+        char lists[1024] = "", n[32];
+        for (int i = 0; i < w.nsw; i++)
+            if (sw[i].n > 1 && strcmp(sw[i].e->key, "impl") != 0)
+                snprintf(lists + strlen(lists), sizeof lists - strlen(lists), "%s%s %d",
+                         *lists ? " x " : "", sw[i].e->key, sw[i].n);
+        char msg[1400], before[64] = "";
+        snprintf(n, sizeof n, "%lld", count);
+        if (L->combos)
+            snprintf(before, sizeof before, ", %lld with the cases before it",
+                     count > LLONG_MAX - L->combos ? LLONG_MAX : count + L->combos);
+        snprintf(msg, sizeof msg, "section [%s] expands to %s cases (lists: %s)%s, over the limit "
+                 "of %d cases per suite", sec->name, n, lists, before, MAX_CASES);
+        return fail(L, sec->file, sec->line, "%s%s", msg, "");
+    }
+    L->combos += count;
+    return walk_lists(&w, 0, vs->n >= 64 ? ~0ULL : (1ULL << vs->n) - 1);
 }
 
 int mb_suite_load(const char *path, mb_suite *s, char *err, size_t errlen)
@@ -580,7 +882,15 @@ int mb_suite_load(const char *path, mb_suite *s, char *err, size_t errlen)
         return -1;
     }
     size_t n_before = s->n;
-    load_file(&L, path, L.defaults, 0, NULL, 0);
+    /* cases of suites loaded before merge with this one's: index them */
+    L.combos = (long long)s->n;
+    if (case_table_reserve(&L, s->n + 1) == 0)
+        for (size_t i = 0; i < s->n; i++)
+            *case_slot(&L, &s->cases[i]) = i + 1;
+    else
+        fail(&L, path, 0, "out of memory%s%s", "", "");
+    if (!L.failed)
+        load_file(&L, path, L.defaults, 0, NULL, 0);
     if (!L.failed && L.n_sections == 0)
         fail(&L, path, 1, "no case sections (a section needs at least 'variant = ...')%s%s", "", "");
     for (int i = 0; i < L.n_sections && !L.failed; i++)
@@ -588,6 +898,7 @@ int mb_suite_load(const char *path, mb_suite *s, char *err, size_t errlen)
     for (int i = 0; i < L.n_sections; i++)
         free(L.sections[i]);
     free(L.defaults);
+    free(L.slot);
     if (L.failed) {
         s->n = n_before;
         return -1;

@@ -4,13 +4,18 @@
  * MB_MAX_CASE_IMPLS names) and harness settings (reps, min_time, cache, timeout, threads). A
  * comma list is a sweep: the section expands to the cartesian product of its lists (`impl`
  * excepted: it lists the implementations each case runs); threads and cache are sweep keys like
- * the shape keys. A case is shape x threads x cache: two sections giving the same one run it
- * once with the union of their implementations, and must agree on reps, min_time and timeout
- * (else an error). Section names are unique. [defaults] (also [default], [common] or keys
- * before any section) applies to every section; `include = other.ini` (relative to the
- * including file) pulls the other file's [defaults] into the section where it appears, and
- * adds its case sections. Every case is validated at load time; the first problem is reported
- * as "file:line: reason" and nothing is returned. */
+ * the shape keys. A list of a key the case's variant does not use is not multiplied in. A case
+ * is shape x threads x cache: two sections giving the same one run it once with the union of
+ * their implementations, and must agree on reps, min_time and timeout (else an error). Section
+ * names are unique, at most 49 characters, and no section is empty. [defaults] (also
+ * [default], [common] or keys before any section) applies to every section, where the variant
+ * uses the key; `include = other.ini` (relative to the including file) pulls the other file's
+ * [defaults] into the section where it appears (the section's own keys win), and adds its case
+ * sections. Nothing is silently replaced or ignored: a key given twice in a section, a value
+ * listed twice, an indented (continuation) line, a key a section gives that none of its
+ * variants uses, and an include cycle are errors. Only regular files of at most 1 MiB are read;
+ * a load builds at most 100,000 cases, counted before any is built. Every case is validated at
+ * load time; the first problem is reported as "file:line: reason" and nothing is returned. */
 #ifndef MOEBENCH_SUITE_H
 #define MOEBENCH_SUITE_H
 

@@ -30,6 +30,41 @@ out=$("$MB" run "$T/dup.ini" --validate-only 2>&1); rc=$?
 [ $rc -eq 2 ] || err "duplicate section: exit $rc"
 echo "$out" | grep -q "dup.ini:5: duplicate section \[a\]" || err "duplicate section: $out"
 
+# issue 12: unbounded inputs are refused at once with file:line (timeout: the old code blocked
+# on a FIFO and read /dev/zero for gigabytes), and a self-include is an include cycle
+printf '[a]\nvariant = lora\ninclude = /dev/zero\n' > "$T/zero.ini"
+out=$(timeout 60 "$MB" check --validate-only "$T/zero.ini" 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "zero.ini:3: included file '/dev/zero': is a character device" \
+    || err "include = /dev/zero (exit $rc): $out"
+mkfifo "$T/fifo.ini"
+out=$(timeout 60 "$MB" check --validate-only "$T/fifo.ini" 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "fifo.ini: is a FIFO" || err "suite is a FIFO (exit $rc): $out"
+printf '[a]\nvariant = lora\ninclude = self.ini\n' > "$T/self.ini"
+out=$("$MB" check --validate-only "$T/self.ini" 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "self.ini:3: include cycle: .*self.ini -> .*self.ini" \
+    || err "self-include (exit $rc): $out"
+python3 - "$T/big.ini" <<'PY'
+import sys
+L = lambda k, v: k + "=" + ",".join(map(str, v)) + "\n"
+open(sys.argv[1], "w").write("[a]\nvariant=lora\nh=64\nr=1\n" + L("T", range(1, 65)) +
+                             L("o", range(8, 48)) + L("seed", range(1, 41)))
+PY
+out=$(timeout 60 "$MB" check --validate-only "$T/big.ini" 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "big.ini:1: section \[a\] expands to 102400 cases" \
+    || err "102400 cases (exit $rc): $out"
+# silent overrides are errors (item 6)
+printf '[a]\nvariant = lora\nh = 32\nr = 2\nT = 1, 16\nT = 512\n' > "$T/twice.ini"
+out=$("$MB" check --validate-only "$T/twice.ini" 2>&1)
+echo "$out" | grep -q "twice.ini:6: 'T' is given twice" || err "T given twice: $out"
+printf '[a]\nvariant = lora\nh = 32\nr = 2\nT = 1, 2\n  16\n' > "$T/cont.ini"
+out=$("$MB" check --validate-only "$T/cont.ini" 2>&1)
+echo "$out" | grep -q "cont.ini:6: indented line" || err "continuation line: $out"
+for d in 'lora:B=4294967296,S=4294967296,B=2' 'mor1e:T=2,h=16,o=16,r=4,k=4294967296,f=99999999999' \
+         'lora:r=9223372036854775807'; do
+    out=$("$MB" case "$d" 2>&1); rc=$?
+    [ $rc -eq 2 ] && echo "$out" | grep -q "invalid case" || err "case '$d' (exit $rc): $out"
+done
+
 # threads = 1, 2 and cache = warm, cold: 4 cases of the same shape
 cat > "$T/sweep.ini" <<'INI'
 [s]

@@ -155,8 +155,14 @@ static void test_refusals(void)
     refused("lorax:h=4", 0, "unknown variant 'lorax'");
     refused("moelora:T=10,B=4", 0, "T=10");
     refused("lora:h=4096", 1000000, "budget");
-    /* Unused fields do not matter: sparse_mlp has no rank. */
-    accepted("sparse_mlp:T=2,h=16,f=32,E=4,k=2,r=0");
+    /* A key the variant does not use is refused whatever its value (issue 12, item 6). */
+    refused("sparse_mlp:T=2,h=16,f=32,E=4,k=2,r=0", 0, "sparse_mlp does not use 'r'");
+    refused("mor1e:T=2,h=16,o=16,r=4,k=4294967296,f=99999999999", 0, "mor1e does not use 'k'");
+    refused("mor1e:T=2,h=16,r=4,alpha=3", 0, "does not use 'alpha'");
+    refused("router:h=16,E=4,k=2,o=4", 0, "router does not use 'o'");
+    /* A key given twice is refused, not "last one wins" (item 6). */
+    refused("lora:T=4,h=16,r=2,T=8", 0, "'T' is given twice");
+    refused("lora:seed=1,seed=2", 0, "'seed' is given twice");
     accepted("router:T=3,h=8,E=4,k=4");
     accepted("moelora:B=2,S=2,h=16,r=8,E=8,tasks=3,te=4");
     accepted("lora:h=64,r=64");
@@ -180,8 +186,52 @@ static void test_bytes(void)
     CHECK(mb_spec_validate(&s, 4 * (23 + 16) - 1, &err) == MB_ENOMEM);
 }
 
+/* Fuzzed descriptors that were undefined behaviour (UBSan aborted; issue 12, item 5): every
+ * size is checked int64 arithmetic before use. */
+static void test_overflow_is_an_error(void)
+{
+    mb_spec s;
+    mb_err err;
+    mb_err_clear(&err);
+    /* alpha = 2r was computed as int64 2 * r */
+    CHECK(mb_spec_parse("lora:r=9223372036854775807", &s, &err) == MB_OK);
+    CHECK_MSG(s.alpha == (float)(2.0 * 9223372036854775807.0), "alpha = %g", (double)s.alpha);
+    CHECK(mb_spec_validate(&s, 0, &err) == MB_EINVAL && strstr(err.msg, "r=9223372036854775807"));
+    refused("lora:r=9223372036854775807", 0, "r=9223372036854775807");
+    char buf[512];
+    CHECK(mb_spec_format(&s, buf, sizeof buf) > 0 && !strstr(buf, "alpha"));
+    /* B given again after B and S: the old code multiplied B * S first */
+    refused("lora:B=4294967296,S=4294967296,B=2", 0, "'B' is given twice");
+    mb_spec_default(&s, MB_LORA);
+    CHECK(mb_spec_set(&s, "B", "4294967296", &err) == MB_OK);
+    CHECK(mb_spec_set(&s, "S", "4294967296", &err) == MB_OK);
+    CHECK(mb_spec_set(&s, "B", "2", &err) == MB_OK && s.B == 2);
+    /* T, then S: B = T / S; then B = 2^32 while S = 2^32 (T = 2^64); a later S reads T */
+    mb_spec_default(&s, MB_LORA);
+    CHECK(mb_spec_set(&s, "T", "8", &err) == MB_OK);
+    s.B = 4294967296;   /* as a sequence of sets could leave it */
+    s.S = 4294967296;
+    mb_err_clear(&err);
+    CHECK(mb_spec_set(&s, "S", "2", &err) == MB_EINVAL && strstr(err.msg, "overflows"));
+    CHECK(mb_spec_T(&s) == INT64_MAX);   /* saturated, never wrapped */
+    refused("lora:B=4294967296,S=4294967296", 0, "overflow");
+    /* every byte count is checked: 3 * E and tasks + 1 overflowed before validation bounds them */
+    int64_t w, io;
+    mb_spec_default(&s, MB_MIXLORA);
+    s.E = INT64_MAX / 2;
+    CHECK(mb_spec_bytes(&s, &w, &io, &err) == MB_EINVAL && strstr(err.msg, "overflow"));
+    mb_spec_default(&s, MB_SPARSE_MLP);
+    s.E = INT64_MAX / 2;
+    CHECK(mb_spec_bytes(&s, &w, &io, &err) == MB_EINVAL);
+    mb_spec_default(&s, MB_MOELORA);
+    s.tasks = INT64_MAX;
+    CHECK(mb_spec_bytes(&s, &w, &io, &err) == MB_EINVAL);
+    refused("moelora:tasks=9223372036854775807", 0, "tasks=9223372036854775807");
+}
+
 int main(void)
 {
+    test_overflow_is_an_error();
     test_defaults_and_derived();
     test_round_trips();
     test_refusals();

@@ -63,14 +63,20 @@ mb_status mb_forward_info_alloc(const mb_spec *s, mb_forward_info *info, mb_err 
     int64_t T = mb_spec_T(s), n = 0;
     if (mb_variant_routed(s->variant))
         return mb_routing_alloc(&info->routing, T, s->E, s->k, err);
+    int bad = 0;   /* a valid spec bounds T*h, not T*E: the gate's size is checked here */
     if (s->variant == MB_MOELORA)
-        n = s->B * s->E;
+        bad = mb_mul_i64(s->B, s->E, &n);
     else if (s->variant == MB_MOR1E)
-        n = T * s->r;
+        bad = mb_mul_i64(T, s->r, &n);
     else if (s->variant == MB_MOLORA)
-        n = T * s->E;
+        bad = mb_mul_i64(T, s->E, &n);
+    int64_t bytes;
+    if (bad || mb_mul_i64(n, (int64_t)sizeof *info->gate, &bytes))
+        return mb_fail(err, MB_ENOMEM, "the gate of %s (T=%lld, E=%lld, r=%lld) overflows int64 "
+                       "bytes", mb_variant_name(s->variant), (long long)T, (long long)s->E,
+                       (long long)s->r);
     if (n > 0) {
-        info->gate = mb_alloc((size_t)n * sizeof *info->gate);
+        info->gate = mb_alloc((size_t)bytes);
         if (!info->gate)
             return mb_fail(err, MB_ENOMEM, "cannot allocate a gate of %lld floats", (long long)n);
     }

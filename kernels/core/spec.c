@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "moebench/mem.h"
 #include "moebench/spec.h"
 
 static const struct {
@@ -52,6 +53,39 @@ const char *mb_share_name(mb_share s) { return (unsigned)s < 3 ? share_names[s] 
 const char *mb_variant_fields(mb_variant_id v)
 {
     return (unsigned)v < MB_NUM_VARIANTS ? variants[v].fields : "";
+}
+
+/* Whole-name match in the variant's comma-separated field list. */
+static int in_fields(mb_variant_id v, const char *field)
+{
+    if ((unsigned)v >= MB_NUM_VARIANTS)
+        return 0;
+    const char *list = variants[v].fields;
+    size_t n = strlen(field);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, field, n))
+            return 1;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+static int uses(const mb_spec *s, const char *field)
+{
+    return in_fields(s->variant, field);
+}
+
+int mb_variant_uses(mb_variant_id v, const char *key)
+{
+    /* p, seed and dtype are not shapes: every variant has them (p must be 0 to validate) */
+    if ((unsigned)v < MB_NUM_VARIANTS &&
+        (!strcmp(key, "p") || !strcmp(key, "seed") || !strcmp(key, "dtype")))
+        return 1;
+    return in_fields(v, key);
 }
 
 const char *mb_variant_summary(mb_variant_id v)
@@ -167,12 +201,24 @@ static mb_status pick(const char *key, const char *v, const char *const *names, 
     return mb_fail(err, MB_EINVAL, "%s='%s': expected one of %s", key, v, list);
 }
 
+/* alpha = 2r unless given; in double, as r may be any int64 before validation. */
+static float default_alpha(int64_t r)
+{
+    return (float)(2.0 * (double)r);
+}
+
 /* T = B * S: whichever of the three was given last is reconciled with the ones given before,
  * so "T=128,B=4" and "B=4,T=128" both mean 4 sequences of 32 tokens. */
 static mb_status set_tokens(mb_spec *s, char which, int64_t x, mb_err *err)
 {
-    int64_t T = s->B * s->S;
+    /* B and S may each be huge while neither was checked against the other: multiply checked,
+     * and only where T is read (B or S given after T divides it) */
+    int64_t T = 0;
     unsigned m = s->set_mask;
+    if (which != 'T' && (m & MB_SET_T) && !(m & (which == 'B' ? MB_SET_S : MB_SET_B)) &&
+        mb_mul_i64(s->B, s->S, &T))
+        return mb_fail(err, MB_EINVAL, "%c=%lld: T = B*S overflows int64 (B=%lld, S=%lld)",
+                       which, (long long)x, (long long)s->B, (long long)s->S);
     if (which == 'T') {
         if (m & MB_SET_B) {
             if (s->B < 1 || x % s->B)
@@ -247,7 +293,7 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
             return st;
         s->r = x;
         if (!(s->set_mask & MB_SET_ALPHA))
-            s->alpha = (float)(2 * x);
+            s->alpha = default_alpha(x);
         return MB_OK;
     }
     INT_KEY("f", f)
@@ -320,6 +366,8 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
     if (!colon || colon[1] == '\0')
         return MB_OK;
     char *item = colon + 1;
+    const char *seen[32];   /* keys given so far: there are 18 keys, so a 19th item repeats one */
+    int n_seen = 0;
     for (;;) {
         char *comma = strchr(item, ',');
         if (comma)
@@ -330,31 +378,25 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
         if (!eq)
             return mb_fail(err, MB_EINVAL, "item '%s' is not key=value", item);
         *eq = '\0';
+        /* a second value would silently replace the first */
+        for (int i = 0; i < n_seen; i++)
+            if (!strcmp(seen[i], item))
+                return mb_fail(err, MB_EINVAL, "%s=%s: key '%s' is given twice in the descriptor",
+                               item, eq + 1, item);
         mb_status st = mb_spec_set(s, item, eq + 1, err);
         if (st)
             return st;
+        /* known but meaningless here: refuse rather than accept any value unchecked */
+        if (!mb_variant_uses(v, item))
+            return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s,p,seed,"
+                           "dtype)", item, eq + 1, variants[v].name, item, variants[v].fields);
+        if (n_seen < (int)(sizeof seen / sizeof *seen))
+            seen[n_seen++] = item;
         if (!comma)
             break;
         item = comma + 1;
     }
     return MB_OK;
-}
-
-static int uses(const mb_spec *s, const char *field)
-{
-    /* Fields lists are short comma-separated names: match whole names only. */
-    const char *list = variants[s->variant].fields;
-    size_t n = strlen(field);
-    for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncmp(p, field, n))
-            return 1;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return 0;
 }
 
 int mb_spec_format(const mb_spec *s, char *buf, size_t n)
@@ -381,7 +423,7 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         PUT(",k=%lld", (long long)s->k);
     if (uses(s, "tasks"))
         PUT(",tasks=%lld,te=%lld", (long long)s->tasks, (long long)s->te);
-    if (uses(s, "alpha") && s->alpha != (float)(2 * s->r))
+    if (uses(s, "alpha") && s->alpha != default_alpha(s->r))
         PUT(",alpha=%.9g", (double)s->alpha);
     if (s->p != 0.0f)
         PUT(",p=%.9g", (double)s->p);

@@ -18,12 +18,21 @@ static int madd3(int64_t *acc, int64_t a, int64_t b, int64_t c)
     return mb_mul_i64(a, b, &p) || madd(acc, p, c) ? -1 : 0;
 }
 
+static int madd4(int64_t *acc, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    int64_t p;
+    return mb_mul_i64(a, b, &p) || madd3(acc, p, c, d) ? -1 : 0;
+}
+
 /* Element count of the weights (weights.h names and shapes). */
 static int weight_elems(const mb_spec *s, int64_t *n)
 {
-    int64_t h = s->h, o = s->o, f = s->f, r = s->r, E = s->E;
+    int64_t h = s->h, o = s->o, f = s->f, r = s->r, E = s->E, emb_rows;
     int bad = 0;
     *n = 0;
+    /* moelora's Emb has tasks+1 rows; this runs before validation bounds tasks */
+    if (mb_add_i64(s->tasks, 1, &emb_rows))
+        return -1;
     switch (s->variant) {
     case MB_LORA:        /* W[o,h] A[r,h] B[o,r] */
         bad = madd(n, o, h) || madd(n, r, h) || madd(n, o, r);
@@ -35,17 +44,17 @@ static int weight_elems(const mb_spec *s, int64_t *n)
         bad = madd(n, o, h) || madd(n, E, h) || madd3(n, E, r, h) || madd3(n, E, o, r);
         break;
     case MB_MOELORA:     /* W[o,h] A[E,r/E,h] B[E,o,r/E] Emb[tasks+1,te] Wg[E,te] */
-        bad = madd(n, o, h) || madd(n, r, h) || madd(n, o, r) || madd(n, s->tasks + 1, s->te) ||
+        bad = madd(n, o, h) || madd(n, r, h) || madd(n, o, r) || madd(n, emb_rows, s->te) ||
               madd(n, E, s->te);
         break;
     case MB_MIXLORA:     /* shared MLP, router, E x 3 pairs of LoRA factors */
-        bad = madd3(n, 3, h, f) || madd(n, E, h) || madd3(n, 3 * E, r, h) || madd3(n, 3 * E, r, f);
+        bad = madd3(n, 3, h, f) || madd(n, E, h) || madd4(n, 3, E, r, h) || madd4(n, 3, E, r, f);
         break;
     case MB_MOR1E:       /* W[o,h] A[r,h] B[o,r] Wr[r,h] w_omega w_beta */
         bad = madd(n, o, h) || madd3(n, 2, r, h) || madd(n, o, r) || madd(n, 2, 1);
         break;
     case MB_SPARSE_MLP:  /* Wr[E,h], E experts of 3 [fe, h] matrices */
-        bad = madd(n, E, h) || madd3(n, 3 * E, mb_spec_expert_width(s), h);
+        bad = madd(n, E, h) || madd4(n, 3, E, mb_spec_expert_width(s), h);
         break;
     case MB_ROUTER:
         bad = madd(n, E, h);

@@ -56,7 +56,13 @@ typedef struct {
 #define MB_SET_O     (1u << 3)
 #define MB_SET_ALPHA (1u << 4)
 
-static inline int64_t mb_spec_T(const mb_spec *s) { return s->B * s->S; }
+/* T = B * S, saturated at INT64_MAX: only an unvalidated spec overflows (validation refuses
+ * it), and a saturated T fails every later size check instead of wrapping. */
+static inline int64_t mb_spec_T(const mb_spec *s)
+{
+    int64_t t;
+    return __builtin_mul_overflow(s->B, s->S, &t) ? INT64_MAX : t;
+}
 /* Output width of the variant: o for single-linear variants, h for MLP variants, E for router. */
 int64_t mb_spec_out_width(const mb_spec *s);
 /* Expert MLP width of sparse_mlp (f or f/E). */
@@ -70,6 +76,9 @@ const char *mb_act_name(mb_act a);
 const char *mb_share_name(mb_share s);
 /* Which fields a variant uses, as "T,h,o,r,..." : for `moebench list` and error messages. */
 const char *mb_variant_fields(mb_variant_id v);
+/* 1 when key (a mb_spec_set key) means something for variant v: its fields, plus p, seed and
+ * dtype, which every variant has. 0 for keys the variant ignores and for unknown keys. */
+int mb_variant_uses(mb_variant_id v, const char *key);
 /* One line describing the method, for `moebench list`. */
 const char *mb_variant_summary(mb_variant_id v);
 
@@ -82,8 +91,9 @@ void mb_spec_default(mb_spec *s, mb_variant_id v);
  * set. Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
 mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *err);
 
-/* Parses "variant:key=value,key=value,...". Unknown keys / bad numbers -> MB_EINVAL with reason.
- * Does not validate (call mb_spec_validate). */
+/* Parses "variant:key=value,key=value,...". Unknown keys, keys the variant does not use, a key
+ * given twice and bad numbers -> MB_EINVAL with the key and the reason. Does not validate (call
+ * mb_spec_validate). */
 mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err);
 
 /* Canonical descriptor (only the fields the variant uses, non-defaults included); returns the
