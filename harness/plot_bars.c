@@ -56,7 +56,9 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             if (best < 0)
                 continue;
             mb_plot_short_label(r, (size_t)best, &panels, label, sizeof label);
-            fprintf(f, "\"%s %s\"", label, impls.items[s]);
+            size_t l = strlen(label);
+            snprintf(label + l, sizeof label - l, " %s", impls.items[s]);
+            mb_gp_dat_str(f, label);
             double ws = mb_results_num(r, (size_t)best, r->c.workspace);
             double prep = mb_results_num(r, (size_t)best, r->c.prepare_bytes);
             zero_ws |= ws == 0;
@@ -127,7 +129,7 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         }
         mb_strlist_add(&done, key);
         mb_plot_short_label(r, use, &panels, label, sizeof label);
-        fprintf(f, "\"%s\"", label);
+        mb_gp_dat_str(f, label);
         put_num(f, mb_results_num(r, use, r->c.load_max));
         put_num(f, mb_results_num(r, use, r->c.aux_loss));
         put_num(f, mb_results_num(r, use, r->c.k));
@@ -228,8 +230,9 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
                 logy[k] = 0;
         }
         mb_strlist_add(&names, t->header[ctr[k]] + 4);
-        fprintf(f, "# counter %s per forward: label, then one column per implementation\n",
-                t->header[ctr[k]]);
+        fprintf(f, "# counter ");
+        mb_gp_dat_text(f, t->header[ctr[k]]);
+        fprintf(f, " per forward: label, then one column per implementation\n");
         for (int c = 0; c < cases.n; c++) {
             int wrote_label = 0;
             double vals[64];
@@ -247,7 +250,7 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
                     vals[s] = mb_results_num(r, i, ctr[k]);
                 if (!wrote_label) {
                     mb_plot_short_label(r, i, &panels, label, sizeof label);
-                    fprintf(f, "\"%s\"", label);
+                    mb_gp_dat_str(f, label);
                     wrote_label = 1;
                 }
             }

@@ -44,7 +44,8 @@ int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n);
 void mb_plot_out_abort(mb_plot_out *o);
 
 /* Appends to a growing gnuplot text buffer (params): printf-style; and a string quoted for
- * gnuplot ("..." with \ and " escaped). */
+ * gnuplot (mb_gp_quote). Text from a results directory reaches gnuplot only through these
+ * quoting functions, never through a "%s" in a format. */
 typedef struct {
     char *s;
     size_t len, cap;
@@ -52,7 +53,16 @@ typedef struct {
 void mb_gp_printf(mb_gp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mb_gp_var_str(mb_gp_buf *b, const char *var, const char *value);
 void mb_gp_free(mb_gp_buf *b);
-/* Quotes s for a gnuplot double-quoted string into out. */
+/* Quotes s as a gnuplot single-quoted string (no backquote, macro or escape processing
+ * inside; ' doubled, a line break becomes '."\n".', other control characters spaces) into out,
+ * truncating to n bytes. MB_GP_QUOTED_LEN(len) bytes always suffice. */
+#define MB_GP_QUOTED_LEN(len) (8 * (len) + 3)
 void mb_gp_quote(const char *s, char *out, size_t n);
+/* Writes s as a double-quoted string of a gnuplot data file (a column, e.g. an xtic label):
+ * " becomes ', \ becomes /, control characters spaces, so it stays one field of one line. */
+void mb_gp_dat_str(FILE *f, const char *s);
+/* Writes s into a data file's comment line: control characters become spaces, so a line break
+ * in the text cannot start a data line. */
+void mb_gp_dat_text(FILE *f, const char *s);
 
 #endif

@@ -74,7 +74,11 @@ static int write_blocks(const mb_results *r, const char *base, const mb_strlist 
                     pts[np++] = pt;
             }
             qsort(pts, np, sizeof *pts, cmp_point);
-            fprintf(f, "# panel %d (%s) impl %s\n", p + 1, panels->items[p], impls->items[s]);
+            fprintf(f, "# panel %d (", p + 1);
+            mb_gp_dat_text(f, panels->items[p]);
+            fprintf(f, ") impl ");
+            mb_gp_dat_text(f, impls->items[s]);
+            fputc('\n', f);
             if (!np)
                 fprintf(f, "NaN NaN NaN NaN\n");
             for (size_t k = 0; k < np; k++)
