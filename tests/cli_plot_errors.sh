@@ -60,6 +60,24 @@ PY
 expect_fail "missing column" "required column 'time_us_p95' is missing" "$MB" plot "$TMP/nocol"
 no_output "$TMP/nocol"
 
+# 3b. the CSV reader names the real reason and the line (issue 12, item 8: these said "No such
+# file or directory", "Input/output error" and "line longer than 198 characters")
+mkrun "$TMP/csvdir"
+rm "$TMP/csvdir/results.csv"
+mkdir "$TMP/csvdir/results.csv"
+expect_fail "results.csv a directory" "$TMP/csvdir/results.csv: is a directory" "$MB" plot "$TMP/csvdir"
+mkrun "$TMP/quote"
+n=$(($(wc -l <"$TMP/quote/results.csv") + 1))
+printf 'r1,lora,"naive,ok\n' >>"$TMP/quote/results.csv"
+expect_fail "unterminated quote" "$TMP/quote/results.csv:$n: unterminated quoted field" "$MB" plot "$TMP/quote"
+no_output "$TMP/quote"
+mkrun "$TMP/nul"
+sed -i '7s/,lora,/,lo\x00ra,/' "$TMP/nul/results.csv"
+expect_fail "NUL byte" "$TMP/nul/results.csv:7: NUL byte" "$MB" plot "$TMP/nul"
+mkrun "$TMP/ragged"
+sed -i '9s/,lora,/,lora,x,/' "$TMP/ragged/results.csv"
+expect_fail "extra field" "$TMP/ragged/results.csv:9: 48 fields, the header (line 1) has 47" "$MB" plot "$TMP/ragged"
+
 # 4. no run.json
 mkrun "$TMP/nojson"
 rm "$TMP/nojson/run.json"
