@@ -311,8 +311,9 @@ int mb_cmp_chart(const mb_cmp_result *r, mb_plot_out *o, char *err, size_t n)
     mb_gp_var_str(&gp, "run_a", r->run_a);
     mb_gp_var_str(&gp, "run_b", r->run_b);
     mb_gp_printf(&gp, "provenance_differs = %d\n", r->nwarn > 0);
-    int rc = mb_plot_render(o, "compare", "compare", gp.s, mb_chart_width(r->n, 20), MB_CHART_H,
-                            err, n);
+    int per = r->n < MB_COMPARE_PER_PAGE ? r->n : MB_COMPARE_PER_PAGE;
+    int rc = mb_plot_render_paged(o, "compare", "compare", gp.s, mb_chart_width(per, 20),
+                                  MB_CHART_H, r->n, MB_COMPARE_PER_PAGE, "entries", err, n);
     mb_gp_free(&gp);
     return rc;
 }

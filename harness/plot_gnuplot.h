@@ -13,13 +13,28 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* A chart whose gnuplot runs later (mb_plot_out_run). */
+typedef struct {
+    char name[64];
+    int pid, failed;
+    double t0;
+    char err[600];
+} mb_plot_job;
+
 typedef struct {
     char final_dir[4096];
     char tmp_dir[4200];
     char templates[4096];
     char footnote[512];
     int n_charts;
+    int defer;            /* 1: mb_plot_render only writes the script; mb_plot_out_run renders */
+    mb_plot_job *jobs;
+    int njobs;
 } mb_plot_out;
+
+/* Pages a chart draws at most unless MOEBENCH_PLOT_MAX_PAGES says otherwise (0 = all): gnuplot
+ * draws about 8 panels per second per terminal here, so thousands of panels take minutes. */
+#define MB_PLOT_MAX_PAGES 4
 
 /* 0 when a gnuplot executable is on PATH; else -1 with a one-line message. */
 int mb_gnuplot_available(char *err, size_t n);
@@ -38,6 +53,17 @@ void mb_plot_out_remove(mb_plot_out *o, const char *name);
  * pixels) and NAME.pdf. params is gnuplot text (variable definitions), may be NULL. */
 int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const char *params, int w,
                    int h, char *err, size_t n);
+/* The same for a chart of `items` panels or groups drawn per_page at a time (see the prologue
+ * in plot_gnuplot.c: the template draws items first .. first + count - 1); `what` names the
+ * items in the note printed when pages are left out. */
+int mb_plot_render_paged(mb_plot_out *o, const char *name, const char *tmpl, const char *params,
+                         int w, int h, int items, int per_page, const char *what, char *err,
+                         size_t n);
+/* Renders the deferred charts, several gnuplot processes at a time. Returns the number that
+ * failed; each failed job has its message in jobs[k].err and its files are removed. */
+int mb_plot_out_run(mb_plot_out *o);
+/* Removes the staged files of chart `name` (NAME.*, NAME-<page>.*). */
+void mb_plot_out_discard(mb_plot_out *o, const char *name);
 /* Moves everything into final_dir. */
 int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n);
 /* Removes the staging directory and what it holds. */
