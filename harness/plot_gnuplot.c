@@ -342,6 +342,9 @@ static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, cha
     return gnuplot_result(o, name, status, err, n);
 }
 
+static void pump(mb_plot_out *o, int wait);
+static int parallel_jobs(void);
+
 /* Largest number of pages a chart draws: MOEBENCH_PLOT_MAX_PAGES (0 = all), default
  * MB_PLOT_MAX_PAGES. */
 static int max_pages(void)
@@ -435,6 +438,7 @@ int mb_plot_render_paged(mb_plot_out *o, const char *name, const char *tmpl, con
         mb_plot_job *j = &o->jobs[o->njobs++];
         memset(j, 0, sizeof *j);
         snprintf(j->name, sizeof j->name, "%s", name);
+        pump(o, 0);   /* gnuplot draws this chart while the next one's data is written */
         return 0;
     }
     if (run_gnuplot(o, script, name, err, n))
@@ -480,26 +484,29 @@ void mb_plot_out_discard(mb_plot_out *o, const char *name)
     closedir(d);
 }
 
-int mb_plot_out_run(mb_plot_out *o)
+/* Starts queued charts while fewer than parallel_jobs() run and reaps the finished ones (killing
+ * those past the deadline); with wait, until every queued chart has finished. */
+static void pump(mb_plot_out *o, int wait)
 {
-    int next = 0, running = 0, failed = 0, par = parallel_jobs();
+    int par = parallel_jobs();
     double limit = gnuplot_limit();
     struct timespec nap = {0, 10 * 1000 * 1000};
-    while (next < o->njobs || running) {
-        while (running < par && next < o->njobs) {
-            mb_plot_job *j = &o->jobs[next++];
+    for (;;) {
+        while (o->running < par && o->started < o->njobs) {
+            mb_plot_job *j = &o->jobs[o->started++];
             char script[300];
             snprintf(script, sizeof script, "%s.gp", j->name);
             j->pid = start_gnuplot(o, script, j->name, j->err, sizeof j->err);
             if (j->pid < 0) {
                 j->failed = 1;
+                j->pid = 0;
                 continue;
             }
             j->t0 = now_s();
-            running++;
+            o->running++;
         }
         int reaped = 0;
-        for (int k = 0; k < next; k++) {
+        for (int k = 0; k < o->started; k++) {
             mb_plot_job *j = &o->jobs[k];
             if (j->pid <= 0)
                 continue;
@@ -521,12 +528,20 @@ int mb_plot_out_run(mb_plot_out *o)
                 continue;
             }
             j->pid = 0;
-            running--;
+            o->running--;
             reaped = 1;
         }
-        if (!reaped && running)
+        if (!wait || (o->started == o->njobs && !o->running))
+            return;
+        if (!reaped)
             nanosleep(&nap, NULL);
     }
+}
+
+int mb_plot_out_run(mb_plot_out *o)
+{
+    pump(o, 1);
+    int failed = 0;
     for (int k = 0; k < o->njobs; k++) {
         if (o->jobs[k].failed) {
             failed++;
@@ -568,7 +583,7 @@ int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n)
         o->tmp_dir[0] = 0;
         free(o->jobs);
         o->jobs = NULL;
-        o->njobs = 0;
+        o->njobs = o->started = o->running = 0;
         return 0;
     }
     /* the destination exists (a re-plot): replace our files in it, leave the others */
@@ -597,7 +612,7 @@ int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n)
     o->tmp_dir[0] = 0;
     free(o->jobs);
     o->jobs = NULL;
-    o->njobs = 0;
+    o->njobs = o->started = o->running = 0;
     return rc;
 }
 
@@ -605,7 +620,7 @@ void mb_plot_out_abort(mb_plot_out *o)
 {
     free(o->jobs);
     o->jobs = NULL;
-    o->njobs = 0;
+    o->njobs = o->started = o->running = 0;
     /* MOEBENCH_PLOT_KEEP=1 keeps a failed staging directory for debugging a template */
     const char *keep = getenv("MOEBENCH_PLOT_KEEP");
     if (o->tmp_dir[0] && keep && *keep == '1')

@@ -29,7 +29,7 @@ typedef struct {
     int n_charts;
     int defer;            /* 1: mb_plot_render only writes the script; mb_plot_out_run renders */
     mb_plot_job *jobs;
-    int njobs;
+    int njobs, started, running;
 } mb_plot_out;
 
 /* Pages a chart draws at most unless MOEBENCH_PLOT_MAX_PAGES says otherwise (0 = all): gnuplot

@@ -397,7 +397,14 @@ static int build_row_cache(mb_results *res)
 
 static void cached(char *const *cache, size_t nrows, size_t i, char *out, size_t n)
 {
-    snprintf(out, n, "%s", cache && i < nrows && cache[i] ? cache[i] : "");
+    const char *s = cache && i < nrows && cache[i] ? cache[i] : "";
+    size_t l = strlen(s);
+    if (!n)
+        return;
+    if (l >= n)
+        l = n - 1;
+    memcpy(out, s, l);   /* called per row by every chart: no format parsing */
+    out[l] = 0;
 }
 
 void mb_results_case(const mb_results *res, size_t i, char *out, size_t n)

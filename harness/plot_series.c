@@ -19,7 +19,9 @@ static void hash_prefix(const char *s, char out[HPREFIX + 1])
     uint32_t h = 2166136261u;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
-    snprintf(out, HPREFIX + 1, "%08x", (unsigned)h);
+    for (int i = HPREFIX - 1; i >= 0; i--, h >>= 4)   /* not snprintf: this is per lookup */
+        out[i] = "0123456789abcdef"[h & 15];
+    out[HPREFIX] = 0;
 }
 
 static int rehash(mb_strlist *l, size_t cap)
