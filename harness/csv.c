@@ -418,11 +418,20 @@ int mb_csv_load(const char *path, mb_csv_table *t, char *err, size_t errlen)
         t->header[c] = p.buf + start + hoff[c];
     t->ncols = nh;
     free(hoff);
-    /* rows: a row has at least ncols bytes (ncols - 1 commas and a newline), which bounds the
-     * initial guess; the arrays grow by doubling */
-    size_t cap = 0;
+    /* rows: at most one per remaining line, and a row has at least ncols - 1 bytes (its
+     * commas): the arrays are allocated once at that bound (growing them by realloc would need
+     * the old and the new block at once); pages never written are never touched */
+    size_t lines = 1;
+    for (const char *q = p.buf + p.pos; (q = memchr(q, '\n', p.len - (size_t)(q - p.buf)));
+         q++)
+        lines++;
+    size_t cap = (p.len - p.pos) / (nh > 1 ? nh - 1 : 1) + 1;
+    cap = cap < lines ? cap : lines;
     uint16_t *row = malloc(nh * sizeof *row);
-    if (!row) {
+    t->row_off = malloc(cap * sizeof *t->row_off);
+    t->cell_off = malloc(cap * nh * sizeof *t->cell_off);
+    if (!row || !t->row_off || !t->cell_off) {
+        free(row);
         fail(err, errlen, path, 0, "out of memory");
         mb_csv_free(t);
         return -1;
@@ -441,18 +450,9 @@ int mb_csv_load(const char *path, mb_csv_table *t, char *err, size_t errlen)
                  k == 1 ? "" : "s", nh);
             goto bad;
         }
-        if (t->nrows == cap) {
-            size_t ncap = cap ? 2 * cap : 64;
-            uint32_t *ro = realloc(t->row_off, ncap * sizeof *ro);
-            if (ro)
-                t->row_off = ro;
-            uint16_t *co = ro ? realloc(t->cell_off, ncap * nh * sizeof *co) : NULL;
-            if (!co) {
-                fail(err, errlen, path, line, "out of memory");
-                goto bad;
-            }
-            t->cell_off = co;
-            cap = ncap;
+        if (t->nrows == cap) {   /* cannot happen (see the bound above) */
+            fail(err, errlen, path, line, "more rows than lines");
+            goto bad;
         }
         t->row_off[t->nrows] = (uint32_t)start;
         memcpy(t->cell_off + t->nrows * nh, row, nh * sizeof *row);
