@@ -44,5 +44,17 @@ fi
 n=$(ls "$C"/expert_load-*.png | wc -l)
 [ "$n" -gt 3 ] || err "gnuplot -e max_pages=0 drew $n pages"
 
+# compare draws one x position per matched case: pages as well
+mkdir -p "$TMP/run2"
+cp "$TMP/run/results.csv" "$TMP/run/run.json" "$TMP/run2/"
+MOEBENCH_PLOT_MAX_PAGES=2 "$MB" compare "$TMP/run" "$TMP/run2" >"$TMP/out" 2>"$TMP/err" \
+    || err "compare exit $?: $(cat "$TMP/err")"
+[ -s "$TMP/run2/charts/compare-2.png" ] && [ ! -e "$TMP/run2/charts/compare-3.png" ] \
+    || err "compare: want pages 1..2: $(ls "$TMP/run2/charts" 2>&1) $(cat "$TMP/err")"
+for p in "$TMP/run2/charts"/compare-*.png; do
+    w=$(png_w "$p")
+    [ "$w" -le 4000 ] || err "$p: width $w"
+done
+
 [ $fail -eq 0 ] && echo "cli_plot_scale: all ok"
 exit $fail
