@@ -9,24 +9,41 @@
 #include "plot_results.h"
 #include "plot_series.h"
 
-static int render_all(const mb_results *r, mb_plot_out *o, char *err, size_t n)
+/* Each chart on its own: one that fails (its data, its gnuplot) is reported on stderr and left
+ * out, the others are kept. The C side writes every chart's data and script first; gnuplot then
+ * draws them several at a time (mb_plot_out_run). Returns the number of charts that failed. */
+static int render_all(const mb_results *r, mb_plot_out *o)
 {
-    int rc;
-    if ((rc = mb_chart_latency(r, o, err, n)) < 0)
-        return -1;
-    if ((rc = mb_chart_speedup(r, "naive", o, err, n)) < 0)
-        return -1;
-    if ((rc = mb_chart_speedup(r, "blas", o, err, n)) < 0)
-        return -1;
-    if ((rc = mb_chart_roofline(r, o, err, n)) < 0)
-        return -1;
-    if ((rc = mb_chart_memory(r, o, err, n)) < 0)
-        return -1;
-    if ((rc = mb_chart_experts(r, o, err, n)) < 0)
-        return -1;
-    if ((rc = mb_chart_counters(r, o, err, n)) < 0)
-        return -1;
-    return 0;
+    static const char *const names[] = {"latency", "speedup_over_naive", "speedup_over_blas",
+                                        "roofline", "memory", "expert_load", "counters"};
+    int failed = 0;
+    o->defer = 1;
+    for (int c = 0; c < 7; c++) {
+        char err[MB_PLOT_ERR_LEN] = "";
+        int rc;
+        switch (c) {
+        case 0: rc = mb_chart_latency(r, o, err, sizeof err); break;
+        case 1: rc = mb_chart_speedup(r, "naive", o, err, sizeof err); break;
+        case 2: rc = mb_chart_speedup(r, "blas", o, err, sizeof err); break;
+        case 3: rc = mb_chart_roofline(r, o, err, sizeof err); break;
+        case 4: rc = mb_chart_memory(r, o, err, sizeof err); break;
+        case 5: rc = mb_chart_experts(r, o, err, sizeof err); break;
+        default: rc = mb_chart_counters(r, o, err, sizeof err); break;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "moebench plot: chart %s failed: %s\n", names[c], err);
+            mb_plot_out_discard(o, names[c]);
+            failed++;
+        }
+    }
+    mb_plot_out_run(o);
+    for (int k = 0; k < o->njobs; k++)
+        if (o->jobs[k].failed) {
+            fprintf(stderr, "moebench plot: chart %s failed: %s\n", o->jobs[k].name,
+                    o->jobs[k].err);
+            failed++;
+        }
+    return failed;
 }
 
 int mb_plot_results_to(const char *results, const char *out_dir)
@@ -48,24 +65,26 @@ int mb_plot_results_to(const char *results, const char *out_dir)
         snprintf(out, sizeof out, "%s/charts", r.dir);
     mb_results_footnote(&r, foot, sizeof foot);
     mb_plot_out o;
-    int rc = 1;
+    int rc = 1, failed = 0;
     if (mb_plot_out_begin(&o, out, foot, err, sizeof err) == 0) {
-        int drawn = render_all(&r, &o, err, sizeof err) == 0;
-        if (drawn && o.n_charts == 0) {
+        failed = render_all(&r, &o);
+        if (o.n_charts == 0) {
             mb_plot_out_abort(&o);   /* no empty charts directory */
-            rc = 0;
-        } else if (drawn && mb_plot_out_commit(&o, err, sizeof err) == 0) {
-            rc = 0;
+            rc = failed ? MB_PLOT_EXIT_CHART_FAILED : 0;
+        } else if (mb_plot_out_commit(&o, err, sizeof err) == 0) {
+            rc = failed ? MB_PLOT_EXIT_CHART_FAILED : 0;
         } else {
+            fprintf(stderr, "moebench plot: %s\n", err);
             mb_plot_out_abort(&o);
         }
-    }
-    if (rc)
+    } else {
         fprintf(stderr, "moebench plot: %s\n", err);
-    else if (o.n_charts == 0)
+    }
+    if (rc == 0 && o.n_charts == 0)
         printf("moebench plot: no ok rows in %s: nothing to chart\n", results);
-    else
-        printf("moebench plot: %d charts (PNG + PDF, with .gp and .dat) in %s\n", o.n_charts, out);
+    else if (o.n_charts > 0 && rc != 1)
+        printf("moebench plot: %d charts (PNG + PDF, with .gp and .dat) in %s%s\n", o.n_charts,
+               out, failed ? "; some failed (see above)" : "");
     mb_results_free(&r);
     return rc;
 }
@@ -77,7 +96,13 @@ static void usage(FILE *f)
     fprintf(f, "usage: moebench plot RESULTS [--out DIR]\n"
                "  RESULTS  a results directory (results.csv + run.json [+ samples.csv]) or its\n"
                "           results.csv\n"
-               "  --out    where the charts go (default: RESULTS/charts)\n");
+               "  --out    where the charts go (default: RESULTS/charts)\n"
+               "Each chart is drawn on its own: one that fails is named on stderr and the others\n"
+               "are kept. Charts with many panels or cases are split into pages (NAME-1.png, ...;\n"
+               "one PDF), at most MOEBENCH_PLOT_MAX_PAGES (default %d, 0 = all) per chart.\n"
+               "Exit status: 0 every chart drawn (or nothing to draw), 1 the results could not\n"
+               "be read (nothing drawn), 2 usage, %d some charts failed (the others are kept).\n",
+            MB_PLOT_MAX_PAGES, MB_PLOT_EXIT_CHART_FAILED);
 }
 
 int mb_cmd_plot(int argc, char **argv)

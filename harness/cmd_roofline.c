@@ -74,8 +74,11 @@ static int render(mb_plot_out *o, const mb_roofline *rl, char *err, size_t n)
         if (!(lv->bytes > 0))
             continue;
         nb++;
-        mb_gp_printf(&gp, "bw[%d] = %.6g\nbw1[%d] = %.6g\nbwname[%d] = \"%s\"\n", nb,
-                     lv->read_gbps, nb, lv->read_gbps_1t, nb, mb_rl_level_names[l]);
+        char var[32];
+        mb_gp_printf(&gp, "bw[%d] = %.6g\nbw1[%d] = %.6g\n", nb, lv->read_gbps, nb,
+                     lv->read_gbps_1t);
+        snprintf(var, sizeof var, "bwname[%d]", nb);
+        mb_gp_var_str(&gp, var, mb_rl_level_names[l]);
     }
     mb_gp_printf(&gp, "nbw = %d\nthreads = %d\npeak = %.6g\npeak1 = %.6g\n", nb, rl->threads,
                  rl->peak_gflops, rl->peak_gflops_1t);

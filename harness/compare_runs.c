@@ -292,9 +292,12 @@ int mb_cmp_chart(const mb_cmp_result *r, mb_plot_out *o, char *err, size_t n)
         return -1;
     }
     fprintf(f, "# index label ratio(B/A) significant p_holm\n");
-    for (int i = 0; i < r->n; i++)
-        fprintf(f, "%d \"%s\" %.6g %d %.4g\n", i, r->e[i].label, r->e[i].ratio,
-                r->e[i].significant, isfinite(r->e[i].p_adj) ? r->e[i].p_adj : -1.0);
+    for (int i = 0; i < r->n; i++) {
+        fprintf(f, "%d ", i);
+        mb_gp_dat_str(f, r->e[i].label);   /* results text: never gnuplot code */
+        fprintf(f, " %.6g %d %.4g\n", r->e[i].ratio, r->e[i].significant,
+                isfinite(r->e[i].p_adj) ? r->e[i].p_adj : -1.0);
+    }
     fclose(f);
     mb_gp_buf gp = {0};
     double lo = 1, hi = 1;
@@ -308,8 +311,9 @@ int mb_cmp_chart(const mb_cmp_result *r, mb_plot_out *o, char *err, size_t n)
     mb_gp_var_str(&gp, "run_a", r->run_a);
     mb_gp_var_str(&gp, "run_b", r->run_b);
     mb_gp_printf(&gp, "provenance_differs = %d\n", r->nwarn > 0);
-    int rc = mb_plot_render(o, "compare", "compare", gp.s, mb_chart_width(r->n, 20), MB_CHART_H,
-                            err, n);
+    int per = r->n < MB_COMPARE_PER_PAGE ? r->n : MB_COMPARE_PER_PAGE;
+    int rc = mb_plot_render_paged(o, "compare", "compare", gp.s, mb_chart_width(per, 20),
+                                  MB_CHART_H, r->n, MB_COMPARE_PER_PAGE, "entries", err, n);
     mb_gp_free(&gp);
     return rc;
 }

@@ -2,9 +2,14 @@
 #include "csv.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileutil.h"
 #include "moebench/spec.h"
@@ -213,186 +218,269 @@ void mb_samples_write(FILE *f, const char *run_id, const char *case_desc, const 
 
 /* ---- reader ------------------------------------------------------------------------- */
 
+/* The whole file is one buffer; cells are unquoted and NUL-terminated in place, and a cell is
+ * found from its row's offset (4 bytes per row) plus its offset within the row (2 bytes per
+ * cell). A file of empty cells (one byte each) thus needs about 3x its size, and a results.csv
+ * (about 6 bytes per cell) under 2x: no allocation per cell. The price is a bound on a line
+ * (MB_CSV_MAX_LINE bytes) and on the file (MB_CSV_MAX_FILE), each an error naming the line. */
+
+static void fail(char *err, size_t n, const char *path, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void fail(char *err, size_t n, const char *path, size_t line, const char *fmt, ...)
+{
+    if (!err || !n)
+        return;
+    int k = line ? snprintf(err, n, "%s:%zu: ", path, line) : snprintf(err, n, "%s: ", path);
+    if (k < 0 || (size_t)k >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + k, n - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+/* Reads a regular file whole (one allocation of its size + 1). */
+static char *slurp(const char *path, size_t *len, char *err, size_t n)
+{
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        fail(err, n, path, 0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        fail(err, n, path, 0, "cannot stat: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+        fail(err, n, path, 0, "%s, not a CSV file",
+             S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > MB_CSV_MAX_FILE) {
+        fail(err, n, path, 0, "%lld bytes: larger than the %llu this reader takes",
+             (long long)st.st_size, (unsigned long long)MB_CSV_MAX_FILE);
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        fail(err, n, path, 0, "out of memory for %zu bytes", size);
+        close(fd);
+        return NULL;
+    }
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fail(err, n, path, 0, "read error: %s", strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0)
+            break;   /* shrank while reading: take what is there */
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = 0;
+    *len = got;
+    return buf;
+}
+
 typedef struct {
-    char **v;
-    size_t n, cap;
-} strvec;
+    const char *path;
+    char *buf;
+    size_t len, pos, line;   /* line: 1-based line of pos */
+    char *err;
+    size_t errlen;
+} csv_parser;
 
-static void strvec_free(strvec *s)
+/* Parses the record at p->pos in place. Cell starts (offsets from the record's start) go to
+ * offs (room for maxcells; further cells are counted but not stored). *ncells = the number of
+ * cells; 1 at end of input, -1 on malformed input (err set). */
+static int parse_record(csv_parser *p, uint16_t *offs, size_t maxcells, size_t *ncells,
+                        size_t *start)
 {
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-}
-
-static int strvec_push(strvec *s, char *x)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 16;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = x;
-    return 0;
-}
-
-/* Appends ch to a field of n chars (capacity cap, room kept for the terminator); -1 when the
- * field cannot grow (it is left as it was). */
-static int field_put(char **field, size_t *cap, size_t *n, char ch)
-{
-    if (*n + 2 > *cap) {
-        char *nf = realloc(*field, *cap * 2);
-        if (!nf)
-            return -1;
-        *field = nf;
-        *cap *= 2;
-    }
-    (*field)[(*n)++] = ch;
-    return 0;
-}
-
-/* Parses one record starting at *p (RFC 4180: quoted fields may hold commas, "" and
- * newlines). Returns 0, 1 at end of input, -1 on a malformed quote. */
-static int parse_record(const char **p, strvec *out)
-{
-    const char *s = *p;
-    if (!*s)
+    if (p->pos >= p->len)
         return 1;
+    size_t s = p->pos, rec = s, first_line = p->line, k = 0;
+    char *b = p->buf;
+    *start = rec;
     for (;;) {
-        size_t cap = 64, n = 0;
-        char *field = malloc(cap);
-        if (!field)
+        size_t cell = s, w = s;
+        if (cell - rec > MB_CSV_MAX_LINE) {
+            fail(p->err, p->errlen, p->path, first_line, "line longer than %d bytes",
+                 MB_CSV_MAX_LINE);
             return -1;
-        if (*s == '"') {
+        }
+        if (b[s] == '"') {
+            size_t open_line = p->line;
             s++;
             for (;;) {
-                if (!*s) {
-                    free(field);
+                if (s >= p->len) {
+                    fail(p->err, p->errlen, p->path, open_line,
+                         "unterminated quoted field (its closing quote is missing)");
                     return -1;
                 }
-                if (*s == '"') {
-                    if (s[1] == '"')
-                        s++;
-                    else {
+                if (!b[s]) {
+                    fail(p->err, p->errlen, p->path, p->line, "NUL byte (binary data, not CSV)");
+                    return -1;
+                }
+                if (b[s] == '"') {
+                    if (b[s + 1] != '"') {
                         s++;
                         break;
                     }
+                    s++;
                 }
-                if (field_put(&field, &cap, &n, *s++)) {
-                    free(field);
-                    return -1;
-                }
+                p->line += b[s] == '\n';
+                b[w++] = b[s++];
             }
         } else {
-            while (*s && *s != ',' && *s != '\n' && *s != '\r') {
-                if (field_put(&field, &cap, &n, *s++)) {
-                    free(field);
+            while (s < p->len && b[s] != ',' && b[s] != '\n' && b[s] != '\r') {
+                if (!b[s]) {
+                    fail(p->err, p->errlen, p->path, p->line, "NUL byte (binary data, not CSV)");
                     return -1;
                 }
+                s++;
             }
+            w = s;
         }
-        field[n] = '\0';
-        if (strvec_push(out, field)) {
-            free(field);
+        if (s - rec > MB_CSV_MAX_LINE) {
+            fail(p->err, p->errlen, p->path, first_line, "line longer than %d bytes",
+                 MB_CSV_MAX_LINE);
             return -1;
         }
-        if (*s == ',') {
+        if (k < maxcells)
+            offs[k] = (uint16_t)(cell - rec);
+        k++;
+        char delim = s < p->len ? b[s] : 0;
+        b[w] = 0;   /* w <= s: the delimiter, or the room the quotes took */
+        if (delim == ',') {
             s++;
             continue;
         }
-        if (*s == '\r')
+        if (delim == '\r' && s + 1 < p->len && b[s + 1] == '\n')
             s++;
-        if (*s == '\n')
+        if (delim == '\r' || delim == '\n') {
             s++;
-        else if (*s) {
-            return -1;   /* text after a closing quote */
+            p->line++;
+        } else if (s < p->len) {
+            fail(p->err, p->errlen, p->path, p->line,
+                 delim ? "text after a closing quote (a quote inside a field is written \"\")"
+                       : "NUL byte (binary data, not CSV)");
+            return -1;
         }
         break;
     }
-    *p = s;
+    p->pos = s;
+    *ncells = k;
     return 0;
+}
+
+int mb_csv_load(const char *path, mb_csv_table *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (err && errlen)
+        err[0] = 0;
+    csv_parser p = {path, NULL, 0, 0, 1, err, errlen};
+    p.buf = slurp(path, &p.len, err, errlen);
+    if (!p.buf)
+        return -1;
+    t->buf = p.buf;
+    /* the header: at most one cell per byte of a line */
+    uint16_t *hoff = malloc((MB_CSV_MAX_LINE + 1) * sizeof *hoff);
+    if (!hoff) {
+        fail(err, errlen, path, 0, "out of memory");
+        mb_csv_free(t);
+        return -1;
+    }
+    size_t nh = 0, start = 0;
+    int rc = parse_record(&p, hoff, MB_CSV_MAX_LINE + 1, &nh, &start);
+    if (rc != 0) {
+        free(hoff);
+        mb_csv_free(t);
+        return rc < 0 ? -1 : 0;   /* an empty file: no columns, no rows */
+    }
+    t->header = malloc(nh * sizeof *t->header);
+    if (!t->header) {
+        free(hoff);
+        fail(err, errlen, path, 0, "out of memory");
+        mb_csv_free(t);
+        return -1;
+    }
+    for (size_t c = 0; c < nh; c++)
+        t->header[c] = p.buf + start + hoff[c];
+    t->ncols = nh;
+    free(hoff);
+    /* rows: at most one per remaining line, and a row has at least ncols - 1 bytes (its
+     * commas): the arrays are allocated once at that bound (growing them by realloc would need
+     * the old and the new block at once); pages never written are never touched */
+    size_t lines = 1;
+    for (const char *q = p.buf + p.pos; (q = memchr(q, '\n', p.len - (size_t)(q - p.buf)));
+         q++)
+        lines++;
+    size_t cap = (p.len - p.pos) / (nh > 1 ? nh - 1 : 1) + 1;
+    cap = cap < lines ? cap : lines;
+    uint16_t *row = malloc(nh * sizeof *row);
+    t->row_off = malloc(cap * sizeof *t->row_off);
+    t->cell_off = malloc(cap * nh * sizeof *t->cell_off);
+    if (!row || !t->row_off || !t->cell_off) {
+        free(row);
+        fail(err, errlen, path, 0, "out of memory");
+        mb_csv_free(t);
+        return -1;
+    }
+    for (;;) {
+        size_t line = p.line, k = 0;
+        rc = parse_record(&p, row, nh, &k, &start);
+        if (rc == 1)
+            break;
+        if (rc < 0)
+            goto bad;
+        if (k == 1 && !p.buf[start])
+            continue;   /* a blank line */
+        if (k != nh) {
+            fail(err, errlen, path, line, "%zu field%s, the header (line 1) has %zu", k,
+                 k == 1 ? "" : "s", nh);
+            goto bad;
+        }
+        if (t->nrows == cap) {   /* cannot happen (see the bound above) */
+            fail(err, errlen, path, line, "more rows than lines");
+            goto bad;
+        }
+        t->row_off[t->nrows] = (uint32_t)start;
+        memcpy(t->cell_off + t->nrows * nh, row, nh * sizeof *row);
+        t->nrows++;
+    }
+    free(row);
+    return 0;
+bad:
+    free(row);
+    mb_csv_free(t);
+    return -1;
 }
 
 int mb_csv_read(const char *path, mb_csv_table *t)
 {
-    memset(t, 0, sizeof *t);
-    char *buf = mb_read_file(path, 0, NULL);
-    if (!buf)
-        return -1;
-
-    const char *p = buf;
-    strvec rec = {0};
-    int rc = parse_record(&p, &rec);
-    if (rc != 0) {
-        strvec_free(&rec);
-        free(buf);
-        return rc == 1 ? 0 : -1;
-    }
-    t->ncols = rec.n;
-    t->header = rec.v;
-    size_t rcap = 0;
-    for (;;) {
-        strvec fields = {0};
-        rc = parse_record(&p, &fields);
-        if (rc == 1)
-            break;
-        if (rc < 0) {
-            strvec_free(&fields);
-            free(buf);
-            mb_csv_free(t);
-            return -1;
-        }
-        if (fields.n == 1 && fields.v[0][0] == '\0') {   /* blank line */
-            strvec_free(&fields);
-            continue;
-        }
-        int oom = 0;
-        while (!oom && fields.n < t->ncols) {
-            char *e = calloc(1, 1);
-            if (!e || strvec_push(&fields, e)) {
-                free(e);
-                oom = 1;
-            }
-        }
-        if (!oom && t->nrows == rcap) {
-            size_t ncap = rcap ? 2 * rcap : 64;
-            char ***nr = realloc(t->rows, ncap * sizeof *nr);
-            if (!nr)
-                oom = 1;
-            else {
-                t->rows = nr;
-                rcap = ncap;
-            }
-        }
-        if (oom) {   /* a short row would be read past its end later: give up cleanly */
-            strvec_free(&fields);
-            free(buf);
-            mb_csv_free(t);
-            return -1;
-        }
-        /* extra fields beyond the header are dropped */
-        for (size_t i = t->ncols; i < fields.n; i++)
-            free(fields.v[i]);
-        t->rows[t->nrows++] = fields.v;
-    }
-    free(buf);
-    return 0;
+    char err[512];
+    int rc = mb_csv_load(path, t, err, sizeof err);
+    if (rc && !errno)
+        errno = EINVAL;
+    return rc;
 }
 
 void mb_csv_free(mb_csv_table *t)
 {
-    for (size_t i = 0; i < t->ncols && t->header; i++)
-        free(t->header[i]);
     free(t->header);
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t i = 0; i < t->ncols; i++)
-            free(t->rows[r][i]);
-        free(t->rows[r]);
-    }
-    free(t->rows);
+    free(t->row_off);
+    free(t->cell_off);
+    free(t->buf);
     memset(t, 0, sizeof *t);
 }
 
@@ -409,5 +497,5 @@ const char *mb_csv_get(const mb_csv_table *t, size_t row, const char *col)
     int c = mb_csv_col(t, col);
     if (c < 0 || row >= t->nrows)
         return "";
-    return t->rows[row][c];
+    return mb_csv_cell(t, row, (size_t)c);
 }

@@ -80,17 +80,33 @@ void mb_samples_write_header(FILE *f);
 void mb_samples_write(FILE *f, const char *run_id, const char *case_desc, const char *impl,
                       int threads, const char *cache, int rep, int64_t time_ns);
 
-/* Whole CSV file in memory: ncols header names, nrows rows of exactly ncols strings each
- * (missing trailing fields are "", extra ones are dropped). */
+/* Whole CSV file in memory: ncols header names and nrows rows of exactly ncols cells (a row
+ * with another number of fields is an error naming its line). Cells live in one buffer (the
+ * file, unquoted in place): read them with mb_csv_cell. */
 typedef struct {
     size_t ncols, nrows;
     char **header;
-    char ***rows;
+    char *buf;
+    uint32_t *row_off;   /* per row: offset of its first byte in buf */
+    uint16_t *cell_off;  /* per row, ncols offsets from the row's first byte */
 } mb_csv_table;
 
-/* 0 on success; -1 (with errno or a malformed-quote error) otherwise. */
+/* Bounds of the reader: a line (a record) and the file, in bytes. */
+#define MB_CSV_MAX_LINE 65535
+#define MB_CSV_MAX_FILE (1ull << 31)
+
+/* 0 on success; -1 with a one-line message in err: "PATH:LINE: what is wrong" (an unterminated
+ * quote, a NUL byte, a row with the wrong number of fields, a line over MB_CSV_MAX_LINE) or
+ * "PATH: why it cannot be read" (missing, a directory, too large). */
+int mb_csv_load(const char *path, mb_csv_table *t, char *err, size_t errlen);
+/* The same without the message (errno is set). */
 int mb_csv_read(const char *path, mb_csv_table *t);
 void mb_csv_free(mb_csv_table *t);
+/* Cell (row, col); the caller keeps row < nrows and col < ncols. */
+static inline const char *mb_csv_cell(const mb_csv_table *t, size_t row, size_t col)
+{
+    return t->buf + t->row_off[row] + t->cell_off[row * t->ncols + col];
+}
 /* Column index of name, or -1. */
 int mb_csv_col(const mb_csv_table *t, const char *name);
 /* Field (never NULL: "" when out of range). */

@@ -19,18 +19,41 @@ static void put_num(FILE *f, double v)
 }
 
 /* Memory: one group per (panel, impl) at the largest T of that pair, which is where the
- * workspace is largest. */
+ * workspace is largest (the first such row on a tie). */
 int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
 {
     mb_strlist panels, impls;
     mb_plot_panels(r, &panels);
     mb_plot_impls(r, 1, &impls);
-    FILE *f = mb_plot_out_open(o, "memory.dat");
+    mb_label_ctx lc;
+    size_t ng = (size_t)panels.n * (size_t)impls.n;
+    long *best = malloc((ng ? ng : 1) * sizeof *best);
+    FILE *f = NULL;
+    int rc = -1;
+    if (!best || mb_label_ctx_init(&lc, &panels)) {
+        snprintf(err, n, "out of memory");
+        goto out;
+    }
+    for (size_t g = 0; g < ng; g++)
+        best[g] = -1;
+    char panel[1200], label[1400];
+    for (size_t i = 0; i < mb_results_nrows(r); i++) {
+        if (!mb_results_ok(r, i))
+            continue;
+        int s = mb_strlist_find(&impls, mb_results_str(r, i, r->c.impl));
+        mb_results_panel(r, i, panel, sizeof panel);
+        int p = mb_strlist_find(&panels, panel);
+        double T = mb_results_num(r, i, r->c.T);
+        if (s < 0 || p < 0 || !(T > -1))
+            continue;
+        size_t g = (size_t)p * (size_t)impls.n + (size_t)s;
+        if (best[g] < 0 || T > mb_results_num(r, (size_t)best[g], r->c.T))
+            best[g] = (long)i;
+    }
+    f = mb_plot_out_open(o, "memory.dat");
     if (!f) {
         snprintf(err, n, "memory.dat: cannot write");
-        mb_strlist_free(&panels);
-        mb_strlist_free(&impls);
-        return -1;
+        goto out;
     }
     fprintf(f, "# label weights_MiB workspace_MiB prepared_MiB peak_rss_MiB (at the largest T of "
                "each case; prepared = memory added by prepare: packed, merged or reordered "
@@ -38,112 +61,120 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     int groups = 0;
     /* a log axis cannot draw 0: series with zero values are named in the title instead */
     int zero_ws = 0, zero_prep = 0;
-    char panel[1200], label[1400];
-    for (int p = 0; p < panels.n; p++)
-        for (int s = 0; s < impls.n; s++) {
-            long best = -1;
-            double bestT = -1;
-            for (size_t i = 0; i < mb_results_nrows(r); i++) {
-                if (!mb_results_ok(r, i) || strcmp(mb_results_str(r, i, r->c.impl), impls.items[s]))
-                    continue;
-                mb_results_panel(r, i, panel, sizeof panel);
-                double T = mb_results_num(r, i, r->c.T);
-                if (!strcmp(panel, panels.items[p]) && T > bestT) {
-                    bestT = T;
-                    best = (long)i;
-                }
-            }
-            if (best < 0)
-                continue;
-            mb_plot_short_label(r, (size_t)best, &panels, label, sizeof label);
-            fprintf(f, "\"%s %s\"", label, impls.items[s]);
-            double ws = mb_results_num(r, (size_t)best, r->c.workspace);
-            double prep = mb_results_num(r, (size_t)best, r->c.prepare_bytes);
-            zero_ws |= ws == 0;
-            zero_prep |= prep == 0;
-            /* prepare can free more than it allocates: a negative difference is no bar either */
-            if (prep < 0)
-                prep = 0, zero_prep = 1;
-            put_num(f, mb_results_num(r, (size_t)best, r->c.weights) / MIB);
-            put_num(f, ws / MIB);
-            put_num(f, prep / MIB);
-            put_num(f, mb_results_num(r, (size_t)best, r->c.rss) / MIB);
-            fputc('\n', f);
-            groups++;
-        }
+    for (size_t g = 0; g < ng; g++) {
+        if (best[g] < 0)
+            continue;
+        size_t b = (size_t)best[g];
+        mb_plot_short_label(r, b, &lc, label, sizeof label);
+        size_t l = strlen(label);
+        snprintf(label + l, sizeof label - l, " %s", impls.items[g % (size_t)impls.n]);
+        mb_gp_dat_str(f, label);
+        double ws = mb_results_num(r, b, r->c.workspace);
+        double prep = mb_results_num(r, b, r->c.prepare_bytes);
+        zero_ws |= ws == 0;
+        zero_prep |= prep == 0;
+        /* prepare can free more than it allocates: a negative difference is no bar either */
+        if (prep < 0)
+            prep = 0, zero_prep = 1;
+        put_num(f, mb_results_num(r, b, r->c.weights) / MIB);
+        put_num(f, ws / MIB);
+        put_num(f, prep / MIB);
+        put_num(f, mb_results_num(r, b, r->c.rss) / MIB);
+        fputc('\n', f);
+        groups++;
+    }
     fclose(f);
-    int rc = 1;
+    rc = 1;
     if (!groups)
         mb_plot_out_remove(o, "memory.dat");
     if (groups) {
         mb_gp_buf gp = {0};
-        mb_gp_printf(&gp, "datafile = \"memory.dat\"\ngroups = %d\n", groups);
+        mb_gp_printf(&gp, "datafile = \"memory.dat\"\n");
         char title[300];
         snprintf(title, sizeof title, "Memory per case and implementation (at the largest T of "
                  "each case)%s%s%s%s%s", zero_ws || zero_prep ? "\n(log axis: zero " : "",
                  zero_ws ? "workspace" : "", zero_ws && zero_prep ? " and zero " : "",
                  zero_prep ? "prepared" : "", zero_ws || zero_prep ? " not drawn)" : "");
         mb_gp_var_str(&gp, "title_text", title);
-        rc = mb_plot_render(o, "memory", "memory", gp.s, mb_chart_width(groups, 40), MB_CHART_H,
-                            err, n);
+        int per = groups < MB_GROUPS_PER_PAGE ? groups : MB_GROUPS_PER_PAGE;
+        rc = mb_plot_render_paged(o, "memory", "memory", gp.s, mb_chart_width(per, 40),
+                                  MB_CHART_H, groups, MB_GROUPS_PER_PAGE, "groups", err, n);
         mb_gp_free(&gp);
     }
+    mb_label_ctx_free(&lc);
+out:
+    free(best);
     mb_strlist_free(&panels);
     mb_strlist_free(&impls);
     return rc;
 }
 
 /* Expert load: routing is the same for every correct implementation, so one ok row per case
- * (naive preferred) stands for the case. */
+ * (naive preferred: the last naive row of the case) stands for the case, in the order of the
+ * file (variant, then T). */
 int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
 {
-    mb_strlist panels;
+    mb_strlist panels, cases = {0};
     mb_plot_panels(r, &panels);
-    FILE *f = mb_plot_out_open(o, "expert_load.dat");
-    if (!f) {
-        snprintf(err, n, "expert_load.dat: cannot write");
+    mb_label_ctx lc;
+    size_t nr = mb_results_nrows(r);
+    long *use = malloc((nr ? nr : 1) * sizeof *use);
+    int rc = -1;
+    if (!use || mb_label_ctx_init(&lc, &panels)) {
+        snprintf(err, n, "out of memory");
+        free(use);
         mb_strlist_free(&panels);
         return -1;
     }
-    fprintf(f, "# label expert_load_max aux_loss k(balanced aux_loss)\n");
     char key[1400], label[1400];
-    /* write in the order of the file (variant, then T) */
-    mb_strlist done = {0};
-    for (size_t i = 0; i < mb_results_nrows(r); i++) {
+    for (size_t i = 0; i < nr; i++) {
         if (!mb_results_ok(r, i) || !isfinite(mb_results_num(r, i, r->c.load_max)))
             continue;
         mb_results_case(r, i, key, sizeof key);
-        if (mb_strlist_find(&done, key) >= 0)
-            continue;
-        /* prefer the naive row of this case when there is one */
-        size_t use = i;
-        for (size_t j = 0; j < mb_results_nrows(r); j++) {
-            char k2[1400];
-            if (!mb_results_ok(r, j) || strcmp(mb_results_str(r, j, r->c.impl), "naive"))
-                continue;
-            mb_results_case(r, j, k2, sizeof k2);
-            if (!strcmp(k2, key) && isfinite(mb_results_num(r, j, r->c.load_max)))
-                use = j;
-        }
-        mb_strlist_add(&done, key);
-        mb_plot_short_label(r, use, &panels, label, sizeof label);
-        fprintf(f, "\"%s\"", label);
-        put_num(f, mb_results_num(r, use, r->c.load_max));
-        put_num(f, mb_results_num(r, use, r->c.aux_loss));
-        put_num(f, mb_results_num(r, use, r->c.k));
+        int had = cases.n, c = mb_strlist_add(&cases, key);
+        if (c < 0)
+            goto out;
+        if (c == had || !strcmp(mb_results_str(r, i, r->c.impl), "naive"))
+            use[c] = (long)i;
+    }
+    FILE *f = mb_plot_out_open(o, "expert_load.dat");
+    if (!f) {
+        snprintf(err, n, "expert_load.dat: cannot write");
+        goto out;
+    }
+    fprintf(f, "# label expert_load_max aux_loss k(balanced aux_loss)\n");
+    double load_top = 0, aux_top = 0;
+    for (int c = 0; c < cases.n; c++) {
+        size_t i = (size_t)use[c];
+        mb_plot_short_label(r, i, &lc, label, sizeof label);
+        mb_gp_dat_str(f, label);
+        double load = mb_results_num(r, i, r->c.load_max), aux = mb_results_num(r, i, r->c.aux_loss);
+        double k = mb_results_num(r, i, r->c.k);
+        put_num(f, load);
+        put_num(f, aux);
+        put_num(f, k);
         fputc('\n', f);
+        load_top = isfinite(load) && load > load_top ? load : load_top;
+        aux_top = isfinite(aux) && aux > aux_top ? aux : aux_top;
+        aux_top = isfinite(k) && k > aux_top ? k : aux_top;
     }
     fclose(f);
-    int rc = 1;
-    if (!done.n)
+    rc = 1;
+    if (!cases.n)
         mb_plot_out_remove(o, "expert_load.dat");
-    if (done.n) {
+    if (cases.n) {
         mb_gp_buf gp = {0};
-        mb_gp_printf(&gp, "datafile = \"expert_load.dat\"\ngroups = %d\n", done.n);
-        rc = mb_plot_render(o, "expert_load", "expert_load", gp.s, MB_CHART_W, MB_CHART_H, err, n);
+        mb_gp_printf(&gp, "datafile = \"expert_load.dat\"\nload_top = %.6g\naux_top = %.6g\n",
+                     load_top, aux_top);
+        int per = cases.n < MB_GROUPS_PER_PAGE ? cases.n : MB_GROUPS_PER_PAGE;
+        rc = mb_plot_render_paged(o, "expert_load", "expert_load", gp.s, mb_chart_width(per, 24),
+                                  MB_CHART_H, cases.n, MB_GROUPS_PER_PAGE, "cases", err, n);
         mb_gp_free(&gp);
     }
-    mb_strlist_free(&done);
+out:
+    free(use);
+    mb_label_ctx_free(&lc);
+    mb_strlist_free(&cases);
     mb_strlist_free(&panels);
     return rc;
 }
@@ -200,59 +231,69 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     }
     if (!nctr)
         return 1;
-    mb_strlist panels, impls, cases = {0};
+    mb_strlist panels, impls, cases = {0}, names = {0};
     mb_plot_panels(r, &panels);
     mb_plot_impls(r, 1, &impls);
+    mb_label_ctx lc;
+    size_t nr = t->nrows;
+    /* per ok row: its case (match key) and implementation; per case its first row (label) */
+    int *row_case = malloc((nr ? nr : 1) * sizeof *row_case);
+    int *row_impl = malloc((nr ? nr : 1) * sizeof *row_impl);
+    size_t *first = malloc((nr ? nr : 1) * sizeof *first);
+    int nv = impls.n < 64 ? impls.n : 64;
+    double *vals = malloc((nr ? nr : 1) * (size_t)(nv ? nv : 1) * sizeof *vals);
+    FILE *f = NULL;
+    int rc = -1;
+    if (mb_label_ctx_init(&lc, &panels) || !row_case || !row_impl || !first || !vals) {
+        snprintf(err, n, "out of memory");
+        goto out;
+    }
     char key[1400], label[1400];
-    for (size_t i = 0; i < t->nrows; i++)
-        if (mb_results_ok(r, i)) {
-            mb_results_match_key(r, i, key, sizeof key);
-            mb_strlist_add(&cases, key);
+    for (size_t i = 0; i < nr; i++) {
+        row_case[i] = -1;
+        if (!mb_results_ok(r, i))
+            continue;
+        mb_results_match_key(r, i, key, sizeof key);
+        int had = cases.n, c = mb_strlist_add(&cases, key);
+        if (c < 0) {
+            snprintf(err, n, "out of memory");
+            goto out;
         }
-    FILE *f = mb_plot_out_open(o, "counters.dat");
+        if (c == had)
+            first[c] = i;
+        row_case[i] = c;
+        row_impl[i] = mb_strlist_find(&impls, mb_results_str(r, i, r->c.impl));
+    }
+    f = mb_plot_out_open(o, "counters.dat");
     if (!f) {
         snprintf(err, n, "counters.dat: cannot write");
-        mb_strlist_free(&panels);
-        mb_strlist_free(&impls);
-        mb_strlist_free(&cases);
-        return -1;
+        goto out;
     }
-    mb_strlist names = {0};
     int logy[MAX_COUNTER_PANELS];
     for (int k = 0; k < nctr; k++) {
         /* a log axis only when every value is positive: software counters are often 0 */
         logy[k] = 1;
-        for (size_t i = 0; i < t->nrows; i++) {
+        for (size_t i = 0; i < nr; i++) {
             double v = mb_results_num(r, i, ctr[k]);
             if (mb_results_ok(r, i) && isfinite(v) && v <= 0)
                 logy[k] = 0;
         }
         mb_strlist_add(&names, t->header[ctr[k]] + 4);
-        fprintf(f, "# counter %s per forward: label, then one column per implementation\n",
-                t->header[ctr[k]]);
+        fprintf(f, "# counter ");
+        mb_gp_dat_text(f, t->header[ctr[k]]);
+        fprintf(f, " per forward: label, then one column per implementation\n");
+        for (size_t v = 0; v < (size_t)cases.n * (size_t)nv; v++)
+            vals[v] = NAN;
+        for (size_t i = 0; i < nr; i++) {   /* the last row of (case, impl) wins */
+            int s = row_case[i] >= 0 ? row_impl[i] : -1;
+            if (s >= 0 && s < nv)
+                vals[(size_t)row_case[i] * (size_t)nv + (size_t)s] = mb_results_num(r, i, ctr[k]);
+        }
         for (int c = 0; c < cases.n; c++) {
-            int wrote_label = 0;
-            double vals[64];
-            int nv = impls.n < 64 ? impls.n : 64;
+            mb_plot_short_label(r, first[c], &lc, label, sizeof label);
+            mb_gp_dat_str(f, label);
             for (int s = 0; s < nv; s++)
-                vals[s] = NAN;
-            for (size_t i = 0; i < t->nrows; i++) {
-                if (!mb_results_ok(r, i))
-                    continue;
-                mb_results_match_key(r, i, key, sizeof key);
-                if (strcmp(key, cases.items[c]))
-                    continue;
-                int s = mb_strlist_find(&impls, mb_results_str(r, i, r->c.impl));
-                if (s >= 0 && s < nv)
-                    vals[s] = mb_results_num(r, i, ctr[k]);
-                if (!wrote_label) {
-                    mb_plot_short_label(r, i, &panels, label, sizeof label);
-                    fprintf(f, "\"%s\"", label);
-                    wrote_label = 1;
-                }
-            }
-            for (int s = 0; s < nv; s++)
-                put_num(f, vals[s]);
+                put_num(f, vals[(size_t)c * (size_t)nv + (size_t)s]);
             fputc('\n', f);
         }
         fprintf(f, "\n\n");
@@ -261,8 +302,7 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     mb_gp_buf gp = {0};
     int rows, cols;
     mb_plot_grid(nctr, &rows, &cols);
-    mb_gp_printf(&gp, "datafile = \"counters.dat\"\nrows = %d\ncols = %d\ngroups = %d\n", rows,
-                 cols, cases.n);
+    mb_gp_printf(&gp, "datafile = \"counters.dat\"\nrows = %d\ncols = %d\n", rows, cols);
     mb_gp_array(&gp, "counter", &names);
     /* one unit per panel (not an mb_strlist: that keeps each string once) */
     mb_gp_printf(&gp, "array unit[%d]\n", nctr);
@@ -279,9 +319,16 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     for (int k = 0; k < nctr; k++)
         mb_gp_printf(&gp, "logy[%d] = %d\n", k + 1, logy[k]);
     mb_gp_array(&gp, "impl", &impls);
-    int rc = mb_plot_render(o, "counters", "counters", gp.s, mb_chart_width(cols * cases.n, 24),
-                            MB_CHART_H, err, n);
+    int per = cases.n < MB_COUNTER_CASES_PER_PAGE ? cases.n : MB_COUNTER_CASES_PER_PAGE;
+    rc = mb_plot_render_paged(o, "counters", "counters", gp.s, mb_chart_width(cols * per, 24),
+                              MB_CHART_H, cases.n, MB_COUNTER_CASES_PER_PAGE, "cases", err, n);
     mb_gp_free(&gp);
+out:
+    mb_label_ctx_free(&lc);
+    free(row_case);
+    free(row_impl);
+    free(first);
+    free(vals);
     mb_strlist_free(&names);
     mb_strlist_free(&panels);
     mb_strlist_free(&impls);

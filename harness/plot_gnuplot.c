@@ -107,6 +107,10 @@ void mb_plot_out_remove(mb_plot_out *o, const char *name)
     unlink(p);
 }
 
+/* Single quotes: gnuplot does no backquote (`cmd`), macro (@var) or escape processing inside
+ * them, so text from a results directory stays text. A quote is doubled; a line break becomes a
+ * concatenated "\n" constant (it cannot end the script line); other control characters become
+ * spaces. The result is at most MB_GP_QUOTED_LEN(strlen(s)) bytes; shorter buffers truncate. */
 void mb_gp_quote(const char *s, char *out, size_t n)
 {
     size_t k = 0;
@@ -115,19 +119,45 @@ void mb_gp_quote(const char *s, char *out, size_t n)
             out[0] = 0;
         return;
     }
-    out[k++] = '"';
-    for (; *s && k + 4 < n; s++) {
-        if (*s == '\n') { /* gnuplot reads \n in a double-quoted string as a line break */
-            out[k++] = '\\';
-            out[k++] = 'n';
-            continue;
-        }
-        if (*s == '"' || *s == '\\')
-            out[k++] = '\\';
-        out[k++] = *s == '\r' ? ' ' : *s;
+    out[k++] = '\'';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *put = NULL;
+        char one[2] = {(char)c, 0};
+        if (c == '\n')
+            put = "'.\"\\n\".'";
+        else if (c == '\'')
+            put = "''";
+        else if (c < 0x20 || c == 0x7f)
+            put = " ";
+        else
+            put = one;
+        size_t l = strlen(put);
+        if (k + l + 2 > n)
+            break;
+        memcpy(out + k, put, l);
+        k += l;
     }
-    out[k++] = '"';
+    out[k++] = '\'';
     out[k] = 0;
+}
+
+void mb_gp_dat_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        fputc(c < 0x20 || c == 0x7f ? ' ' : (int)c, f);
+    }
+}
+
+void mb_gp_dat_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        fputc(c == '"' ? '\'' : c == '\\' ? '/' : (c < 0x20 || c == 0x7f) ? ' ' : (int)c, f);
+    }
+    fputc('"', f);
 }
 
 void mb_gp_printf(mb_gp_buf *b, const char *fmt, ...)
@@ -159,7 +189,7 @@ void mb_gp_printf(mb_gp_buf *b, const char *fmt, ...)
 
 void mb_gp_var_str(mb_gp_buf *b, const char *var, const char *value)
 {
-    size_t n = 2 * strlen(value) + 4;
+    size_t n = MB_GP_QUOTED_LEN(strlen(value));
     char *q = malloc(n);
     if (!q)
         return;
@@ -218,7 +248,31 @@ static void first_error(const char *log_path, char *out, size_t n)
     }
 }
 
-static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, char *err, size_t n)
+/* Seconds gnuplot may take for one chart: MOEBENCH_GNUPLOT_TIMEOUT, default
+ * MB_GNUPLOT_TIMEOUT_S. A deadline, so a hung gnuplot (a font server, a terminal waiting for
+ * input) cannot hang the run. */
+static double gnuplot_limit(void)
+{
+    double limit = MB_GNUPLOT_TIMEOUT_S;
+    const char *env = getenv("MOEBENCH_GNUPLOT_TIMEOUT");
+    if (env && *env) {
+        char *end;
+        double v = strtod(env, &end);
+        if (!*end && v > 0)
+            limit = v;
+    }
+    return limit;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static pid_t start_gnuplot(const mb_plot_out *o, const char *script, const char *name, char *err,
+                           size_t n)
 {
     char log_path[4500];
     snprintf(log_path, sizeof log_path, "%s/.%s.log", o->tmp_dir, name);
@@ -239,18 +293,33 @@ static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, cha
         execlp("gnuplot", "gnuplot", script, (char *)NULL);
         _exit(127);
     }
-    /* a deadline, so a hung gnuplot (a font server, a terminal waiting for input) cannot hang
-     * the run: MOEBENCH_GNUPLOT_TIMEOUT seconds, default MB_GNUPLOT_TIMEOUT_S */
-    double limit = MB_GNUPLOT_TIMEOUT_S;
-    const char *env = getenv("MOEBENCH_GNUPLOT_TIMEOUT");
-    if (env && *env) {
-        char *end;
-        double v = strtod(env, &end);
-        if (!*end && v > 0)
-            limit = v;
+    return pid;
+}
+
+/* The outcome of a finished gnuplot: 0, or -1 with gnuplot's first error line in err. */
+static int gnuplot_result(const mb_plot_out *o, const char *name, int status, char *err, size_t n)
+{
+    char log_path[4500];
+    snprintf(log_path, sizeof log_path, "%s/.%s.log", o->tmp_dir, name);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char why[512];
+        first_error(log_path, why, sizeof why);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+            snprintf(why, sizeof why, "cannot execute gnuplot");
+        snprintf(err, n, "gnuplot failed on %s.gp: %s", name, *why ? why : "(no message)");
+        return -1;
     }
-    struct timespec t0, now, nap = {0, 10 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    unlink(log_path);
+    return 0;
+}
+
+static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, char *err, size_t n)
+{
+    pid_t pid = start_gnuplot(o, script, name, err, n);
+    if (pid < 0)
+        return -1;
+    double limit = gnuplot_limit(), t0 = now_s();
+    struct timespec nap = {0, 10 * 1000 * 1000};
     int status = 0;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -260,8 +329,7 @@ static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, cha
             snprintf(err, n, "waitpid on gnuplot: %s", strerror(errno));
             return -1;
         }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec) > limit) {
+        if (now_s() - t0 > limit) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -271,20 +339,29 @@ static int run_gnuplot(mb_plot_out *o, const char *script, const char *name, cha
         }
         nanosleep(&nap, NULL);
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char why[512];
-        first_error(log_path, why, sizeof why);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-            snprintf(why, sizeof why, "cannot execute gnuplot");
-        snprintf(err, n, "gnuplot failed on %s: %s", script, *why ? why : "(no message)");
-        return -1;
-    }
-    unlink(log_path);
-    return 0;
+    return gnuplot_result(o, name, status, err, n);
 }
 
-int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const char *params, int w,
-                   int h, char *err, size_t n)
+static void pump(mb_plot_out *o, int wait);
+static int parallel_jobs(void);
+
+/* Largest number of pages a chart draws: MOEBENCH_PLOT_MAX_PAGES (0 = all), default
+ * MB_PLOT_MAX_PAGES. */
+static int max_pages(void)
+{
+    const char *env = getenv("MOEBENCH_PLOT_MAX_PAGES");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (!*end && v >= 0 && v <= 1000000)
+            return (int)v;
+    }
+    return MB_PLOT_MAX_PAGES;
+}
+
+int mb_plot_render_paged(mb_plot_out *o, const char *name, const char *tmpl, const char *params,
+                         int w, int h, int items, int per_page, const char *what, char *err,
+                         size_t n)
 {
     char tpath[4300];
     snprintf(tpath, sizeof tpath, "%s/%s.gp", o->templates, tmpl);
@@ -293,6 +370,11 @@ int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const cha
         snprintf(err, n, "%s: cannot read chart template: %s", tpath, strerror(errno));
         return -1;
     }
+    if (items < 1)
+        items = 1;
+    if (per_page < 1 || per_page > items)
+        per_page = items;
+    int npages = (items + per_page - 1) / per_page, maxp = max_pages();
     char script[300];
     snprintf(script, sizeof script, "%s.gp", name);
     FILE *f = mb_plot_out_open(o, script);
@@ -301,38 +383,174 @@ int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const cha
         free(body);
         return -1;
     }
-    char foot[1100];
+    char foot[MB_GP_QUOTED_LEN(sizeof o->footnote)], qname[MB_GP_QUOTED_LEN(300)];
     mb_gp_quote(o->footnote, foot, sizeof foot);
+    mb_gp_quote(name, qname, sizeof qname);
     fprintf(f, "# Generated by moebench from %s.gp; re-draw with: gnuplot %s\n", tmpl, script);
-    fprintf(f, "name = \"%s\"\nfootnote = %s\n", name, foot);
+    fprintf(f, "name = %s\nfootnote = %s\n", qname, foot);
     if (params)
         fputs(params, f);
+    /* Pages: items (panels or groups) are drawn per_page at a time; the template draws items
+     * first .. first + count - 1 (0-based). PNG: NAME.png, or NAME-1.png, NAME-2.png, ...;
+     * PDF: one file with a page each. At most max_pages pages are drawn (`gnuplot -e
+     * "max_pages=0" NAME.gp` draws them all). */
+    fprintf(f, "nitems = %d\nper_page = %d\nnpages = %d\n"
+               "if (!exists(\"max_pages\")) max_pages = %d\n"
+               "pages = (max_pages > 0 && max_pages < npages) ? max_pages : npages\n",
+            items, per_page, npages, maxp);
     /* PDF at 144 px per inch (a 1400 px chart is 9.7 in wide) with 8 pt text: about the
      * proportions of the PNG, text slightly larger for print */
     fprintf(f,
             "do for [out_i = 1:2] {\n"
-            "if (out_i == 1) {\n"
-            "  set terminal pngcairo noenhanced size %d,%d font \"Sans,11\"\n"
-            "  set output name.\".png\"\n"
-            "} else {\n"
+            "if (out_i == 2) {\n"
             "  set terminal pdfcairo noenhanced size %.2fin,%.2fin font \"Sans,8\" linewidth 0.8"
             " pointscale 0.6\n"
             "  set output name.\".pdf\"\n"
             "}\n"
-            "set label 999 footnote at screen 0.005,0.012 left font \",8\""
-            " textcolor rgb \"#606060\"\n",
-            w, h, w / 144.0, h / 144.0);
+            "do for [page = 1:pages] {\n"
+            "first = (page - 1) * per_page\n"
+            "count = page < npages ? per_page : nitems - first\n"
+            "if (out_i == 1) {\n"
+            "  set terminal pngcairo noenhanced size %d,%d font \"Sans,11\"\n"
+            "  set output (npages > 1 ? sprintf(\"%%s-%%d.png\", name, page) : name.\".png\")\n"
+            "}\n"
+            "set label 999 (npages > 1 ? sprintf(\"%%s | page %%d of %%d\", footnote, page, npages)"
+            " : footnote) at screen 0.005,0.012 left font \",8\" textcolor rgb \"#606060\"\n",
+            w / 144.0, h / 144.0, w, h);
     fputs(body, f);
-    fprintf(f, "\nunset multiplot\nset output\nreset\n}\n");
+    fprintf(f, "\nunset multiplot\nreset\n}\nset output\n}\n");
     free(body);
     if (fclose(f) != 0) {
         snprintf(err, n, "%s/%s: write failed", o->tmp_dir, script);
         return -1;
     }
+    if (npages > 1 && maxp > 0 && maxp < npages)
+        printf("moebench plot: %s: %d %s on %d pages; drew the first %d (all: "
+               "MOEBENCH_PLOT_MAX_PAGES=0, or gnuplot -e max_pages=0 %s)\n",
+               name, items, what ? what : "items", npages, maxp, script);
+    if (o->defer) {   /* run later, in parallel with the other charts (mb_plot_out_run) */
+        mb_plot_job *jobs = realloc(o->jobs, (size_t)(o->njobs + 1) * sizeof *jobs);
+        if (!jobs) {
+            snprintf(err, n, "out of memory");
+            return -1;
+        }
+        o->jobs = jobs;
+        mb_plot_job *j = &o->jobs[o->njobs++];
+        memset(j, 0, sizeof *j);
+        snprintf(j->name, sizeof j->name, "%s", name);
+        pump(o, 0);   /* gnuplot draws this chart while the next one's data is written */
+        return 0;
+    }
     if (run_gnuplot(o, script, name, err, n))
         return -1;
     o->n_charts++;
     return 0;
+}
+
+int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const char *params, int w,
+                   int h, char *err, size_t n)
+{
+    return mb_plot_render_paged(o, name, tmpl, params, w, h, 1, 1, NULL, err, n);
+}
+
+/* Gnuplot processes at once: the online CPUs, at most 4. */
+static int parallel_jobs(void)
+{
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c < 1 ? 1 : c > 4 ? 4 : (int)c;
+}
+
+void mb_plot_out_discard(mb_plot_out *o, const char *name)
+{
+    const char *keep = getenv("MOEBENCH_PLOT_KEEP");
+    if (keep && *keep == '1')
+        return;
+    DIR *d = opendir(o->tmp_dir);
+    if (!d)
+        return;
+    size_t l = strlen(name);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *f = e->d_name;
+        if (*f == '.')
+            f++;   /* the log */
+        if (strncmp(f, name, l) || !(f[l] == '.' || (f[l] == '-' && f[l + 1] >= '0' &&
+                                                      f[l + 1] <= '9')))
+            continue;
+        char p[4500];
+        snprintf(p, sizeof p, "%s/%s", o->tmp_dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+}
+
+/* Starts queued charts while fewer than parallel_jobs() run and reaps the finished ones (killing
+ * those past the deadline); with wait, until every queued chart has finished. */
+static void pump(mb_plot_out *o, int wait)
+{
+    int par = parallel_jobs();
+    double limit = gnuplot_limit();
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    for (;;) {
+        while (o->running < par && o->started < o->njobs) {
+            mb_plot_job *j = &o->jobs[o->started++];
+            char script[300];
+            snprintf(script, sizeof script, "%s.gp", j->name);
+            j->pid = start_gnuplot(o, script, j->name, j->err, sizeof j->err);
+            if (j->pid < 0) {
+                j->failed = 1;
+                j->pid = 0;
+                continue;
+            }
+            j->t0 = now_s();
+            o->running++;
+        }
+        int reaped = 0;
+        for (int k = 0; k < o->started; k++) {
+            mb_plot_job *j = &o->jobs[k];
+            if (j->pid <= 0)
+                continue;
+            int status = 0;
+            pid_t r = waitpid(j->pid, &status, WNOHANG);
+            if (r == 0 && now_s() - j->t0 > limit) {
+                kill(j->pid, SIGKILL);
+                while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+                    ;
+                snprintf(j->err, sizeof j->err, "gnuplot did not finish %s.gp within %g s "
+                         "(MOEBENCH_GNUPLOT_TIMEOUT): killed", j->name, limit);
+                j->failed = 1;
+            } else if (r == j->pid) {
+                j->failed = gnuplot_result(o, j->name, status, j->err, sizeof j->err) != 0;
+            } else if (r < 0 && errno != EINTR) {
+                snprintf(j->err, sizeof j->err, "waitpid on gnuplot: %s", strerror(errno));
+                j->failed = 1;
+            } else {
+                continue;
+            }
+            j->pid = 0;
+            o->running--;
+            reaped = 1;
+        }
+        if (!wait || (o->started == o->njobs && !o->running))
+            return;
+        if (!reaped)
+            nanosleep(&nap, NULL);
+    }
+}
+
+int mb_plot_out_run(mb_plot_out *o)
+{
+    pump(o, 1);
+    int failed = 0;
+    for (int k = 0; k < o->njobs; k++) {
+        if (o->jobs[k].failed) {
+            failed++;
+            mb_plot_out_discard(o, o->jobs[k].name);
+        } else {
+            o->n_charts++;
+        }
+    }
+    return failed;
 }
 
 static void remove_tree_flat(const char *dir)
@@ -363,6 +581,9 @@ int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n)
         }
         chmod(o->final_dir, 0755);
         o->tmp_dir[0] = 0;
+        free(o->jobs);
+        o->jobs = NULL;
+        o->njobs = o->started = o->running = 0;
         return 0;
     }
     /* the destination exists (a re-plot): replace our files in it, leave the others */
@@ -389,11 +610,17 @@ int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n)
     closedir(d);
     remove_tree_flat(o->tmp_dir);
     o->tmp_dir[0] = 0;
+    free(o->jobs);
+    o->jobs = NULL;
+    o->njobs = o->started = o->running = 0;
     return rc;
 }
 
 void mb_plot_out_abort(mb_plot_out *o)
 {
+    free(o->jobs);
+    o->jobs = NULL;
+    o->njobs = o->started = o->running = 0;
     /* MOEBENCH_PLOT_KEEP=1 keeps a failed staging directory for debugging a template */
     const char *keep = getenv("MOEBENCH_PLOT_KEEP");
     if (o->tmp_dir[0] && keep && *keep == '1')

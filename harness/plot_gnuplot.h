@@ -13,13 +13,28 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* A chart whose gnuplot runs later (mb_plot_out_run). */
+typedef struct {
+    char name[64];
+    int pid, failed;
+    double t0;
+    char err[600];
+} mb_plot_job;
+
 typedef struct {
     char final_dir[4096];
     char tmp_dir[4200];
     char templates[4096];
     char footnote[512];
     int n_charts;
+    int defer;            /* 1: mb_plot_render only writes the script; mb_plot_out_run renders */
+    mb_plot_job *jobs;
+    int njobs, started, running;
 } mb_plot_out;
+
+/* Pages a chart draws at most unless MOEBENCH_PLOT_MAX_PAGES says otherwise (0 = all): gnuplot
+ * draws about 8 panels per second per terminal here, so thousands of panels take minutes. */
+#define MB_PLOT_MAX_PAGES 4
 
 /* 0 when a gnuplot executable is on PATH; else -1 with a one-line message. */
 int mb_gnuplot_available(char *err, size_t n);
@@ -38,13 +53,25 @@ void mb_plot_out_remove(mb_plot_out *o, const char *name);
  * pixels) and NAME.pdf. params is gnuplot text (variable definitions), may be NULL. */
 int mb_plot_render(mb_plot_out *o, const char *name, const char *tmpl, const char *params, int w,
                    int h, char *err, size_t n);
+/* The same for a chart of `items` panels or groups drawn per_page at a time (see the prologue
+ * in plot_gnuplot.c: the template draws items first .. first + count - 1); `what` names the
+ * items in the note printed when pages are left out. */
+int mb_plot_render_paged(mb_plot_out *o, const char *name, const char *tmpl, const char *params,
+                         int w, int h, int items, int per_page, const char *what, char *err,
+                         size_t n);
+/* Renders the deferred charts, several gnuplot processes at a time. Returns the number that
+ * failed; each failed job has its message in jobs[k].err and its files are removed. */
+int mb_plot_out_run(mb_plot_out *o);
+/* Removes the staged files of chart `name` (NAME.*, NAME-<page>.*). */
+void mb_plot_out_discard(mb_plot_out *o, const char *name);
 /* Moves everything into final_dir. */
 int mb_plot_out_commit(mb_plot_out *o, char *err, size_t n);
 /* Removes the staging directory and what it holds. */
 void mb_plot_out_abort(mb_plot_out *o);
 
 /* Appends to a growing gnuplot text buffer (params): printf-style; and a string quoted for
- * gnuplot ("..." with \ and " escaped). */
+ * gnuplot (mb_gp_quote). Text from a results directory reaches gnuplot only through these
+ * quoting functions, never through a "%s" in a format. */
 typedef struct {
     char *s;
     size_t len, cap;
@@ -52,7 +79,16 @@ typedef struct {
 void mb_gp_printf(mb_gp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mb_gp_var_str(mb_gp_buf *b, const char *var, const char *value);
 void mb_gp_free(mb_gp_buf *b);
-/* Quotes s for a gnuplot double-quoted string into out. */
+/* Quotes s as a gnuplot single-quoted string (no backquote, macro or escape processing
+ * inside; ' doubled, a line break becomes '."\n".', other control characters spaces) into out,
+ * truncating to n bytes. MB_GP_QUOTED_LEN(len) bytes always suffice. */
+#define MB_GP_QUOTED_LEN(len) (8 * (len) + 3)
 void mb_gp_quote(const char *s, char *out, size_t n);
+/* Writes s as a double-quoted string of a gnuplot data file (a column, e.g. an xtic label):
+ * " becomes ', \ becomes /, control characters spaces, so it stays one field of one line. */
+void mb_gp_dat_str(FILE *f, const char *s);
+/* Writes s into a data file's comment line: control characters become spaces, so a line break
+ * in the text cannot start a data line. */
+void mb_gp_dat_text(FILE *f, const char *s);
 
 #endif

@@ -31,6 +31,12 @@ static int is_dir(const char *p)
 static int check_complete(const char *path, char *err, size_t errlen)
 {
     /* only the last byte is needed (the CSV reader reads the file once, after this) */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s, not a CSV file", path,
+                 S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        return -1;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
@@ -68,12 +74,7 @@ static int load_csv(const char *path, mb_csv_table *t, char *err, size_t errlen)
     if (check_complete(path, err, errlen))
         return -1;
     memset(t, 0, sizeof *t);
-    if (mb_csv_read(path, t) != 0) {
-        snprintf(err, errlen, "%s: cannot parse CSV%s%s", path, errno ? ": " : "",
-                 errno ? strerror(errno) : "");
-        return -1;
-    }
-    return 0;
+    return mb_csv_load(path, t, err, errlen);
 }
 
 static int col(const mb_results *res, const char *name) { return mb_csv_col(&res->csv, name); }
@@ -240,8 +241,7 @@ void mb_results_free(mb_results *res)
     free(res->row_case);
     free(res->row_panel);
     free(res->row_key);
-    if (res->csv.header || res->csv.rows)
-        mb_csv_free(&res->csv);
+    mb_csv_free(&res->csv);
     if (res->has_samples)
         mb_csv_free(&res->samples);
     cJSON_Delete(res->run);
@@ -254,8 +254,7 @@ const char *mb_results_str(const mb_results *res, size_t i, int c)
 {
     if (c < 0 || i >= res->csv.nrows || (size_t)c >= res->csv.ncols)
         return "";
-    const char *s = res->csv.rows[i][c];
-    return s ? s : "";
+    return mb_csv_cell(&res->csv, i, (size_t)c);
 }
 
 double mb_results_num(const mb_results *res, size_t i, int c)
@@ -398,7 +397,14 @@ static int build_row_cache(mb_results *res)
 
 static void cached(char *const *cache, size_t nrows, size_t i, char *out, size_t n)
 {
-    snprintf(out, n, "%s", cache && i < nrows && cache[i] ? cache[i] : "");
+    const char *s = cache && i < nrows && cache[i] ? cache[i] : "";
+    size_t l = strlen(s);
+    if (!n)
+        return;
+    if (l >= n)
+        l = n - 1;
+    memcpy(out, s, l);   /* called per row by every chart: no format parsing */
+    out[l] = 0;
 }
 
 void mb_results_case(const mb_results *res, size_t i, char *out, size_t n)
@@ -495,9 +501,10 @@ static int sample_matches(const mb_csv_table *t, size_t i, int cc, int ci, int c
                           const char *case_desc, const char *impl, const char *threads,
                           const char *cache)
 {
-    return !strcmp(t->rows[i][cc], case_desc) && !strcmp(t->rows[i][ci], impl) &&
-           (ct < 0 || !threads || !strcmp(t->rows[i][ct], threads)) &&
-           (ck < 0 || !cache || !strcmp(t->rows[i][ck], cache));
+    return !strcmp(mb_csv_cell(t, i, (size_t)cc), case_desc) &&
+           !strcmp(mb_csv_cell(t, i, (size_t)ci), impl) &&
+           (ct < 0 || !threads || !strcmp(mb_csv_cell(t, i, (size_t)ct), threads)) &&
+           (ck < 0 || !cache || !strcmp(mb_csv_cell(t, i, (size_t)ck), cache));
 }
 
 size_t mb_results_samples(const mb_results *res, const char *case_desc, const char *impl,
@@ -521,8 +528,9 @@ size_t mb_results_samples(const mb_results *res, const char *case_desc, const ch
     for (size_t i = 0; i < t->nrows; i++)
         if (sample_matches(t, i, cc, ci, ct, ck, case_desc, impl, threads, cache)) {
             char *end;
-            double x = strtod(t->rows[i][cn], &end);
-            if (end != t->rows[i][cn] && isfinite(x))
+            const char *cell = mb_csv_cell(t, i, (size_t)cn);
+            double x = strtod(cell, &end);
+            if (end != cell && isfinite(x))
                 v[k++] = x;
         }
     if (!k) {

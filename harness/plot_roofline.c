@@ -55,7 +55,9 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     fprintf(f, "# one block per implementation: AI(flop/byte) GFLOP/s case\n");
     for (int s = 0; s < impls.n; s++) {
         int here = 0;
-        fprintf(f, "# impl %s\n", impls.items[s]);
+        fprintf(f, "# impl ");
+        mb_gp_dat_text(f, impls.items[s]);
+        fputc('\n', f);
         for (size_t i = 0; i < nr; i++) {
             if (!mb_results_ok(r, i) || strcmp(mb_results_str(r, i, r->c.impl), impls.items[s]))
                 continue;
@@ -67,7 +69,9 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
                 continue;
             double ai = fl / by;
             mb_results_case(r, i, desc, sizeof desc);
-            fprintf(f, "%.6g %.6g \"%s\"\n", ai, g, desc);
+            fprintf(f, "%.6g %.6g ", ai, g);
+            mb_gp_dat_str(f, desc);
+            fputc('\n', f);
             ai_min = fmin(ai_min, ai);
             ai_max = fmax(ai_max, ai);
             g_min = fmin(g_min, g);
@@ -94,9 +98,12 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     mb_gp_printf(&gp, "has_ceilings = %d\npeak = %.6g\nnbw = %d\narray bw[%d]\narray bwname[%d]\n",
                  src != NULL, src ? c.peak : 0.0, src ? c.nbw : 0, c.nbw > 0 ? c.nbw : 1,
                  c.nbw > 0 ? c.nbw : 1);
-    for (int i = 0; src && i < c.nbw; i++)
-        mb_gp_printf(&gp, "bw[%d] = %.6g\nbwname[%d] = \"%s\"\n", i + 1, c.bw[i], i + 1,
-                     c.bw_name[i]);
+    for (int i = 0; src && i < c.nbw; i++) {
+        char var[32];
+        mb_gp_printf(&gp, "bw[%d] = %.6g\n", i + 1, c.bw[i]);
+        snprintf(var, sizeof var, "bwname[%d]", i + 1);
+        mb_gp_var_str(&gp, var, c.bw_name[i]);   /* run.json text */
+    }
     /* x range: the points and, with ceilings, the ridge points, with a margin */
     double lo = ai_min / 4, hi = ai_max * 4;
     if (src)

@@ -1,15 +1,68 @@
 /* Grouping rows into implementations and panels (see plot_series.h). */
+#define _GNU_SOURCE   /* hsearch_r */
 #include "plot_series.h"
 
+#include <search.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The strings are indexed by glibc's hash table (hsearch_r), rebuilt twice as large when it is
+ * 3/4 full: a run has tens of thousands of cases, and a linear search per row made grouping
+ * quadratic. hsearch_r's own hash keeps only about the first 8 characters of a key, and our
+ * keys share long prefixes ("lora:T=..."), so every key in the table starts with 8 hex digits of
+ * its FNV-1a hash; items[i] points past them. */
+#define HPREFIX 8
+
+static void hash_prefix(const char *s, char out[HPREFIX + 1])
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    for (int i = HPREFIX - 1; i >= 0; i--, h >>= 4)   /* not snprintf: this is per lookup */
+        out[i] = "0123456789abcdef"[h & 15];
+    out[HPREFIX] = 0;
+}
+
+static int rehash(mb_strlist *l, size_t cap)
+{
+    struct hsearch_data *h = calloc(1, sizeof *h);
+    if (!h || !hcreate_r(cap, h)) {
+        free(h);
+        return -1;
+    }
+    for (int i = 0; i < l->n; i++) {
+        ENTRY e = {l->items[i] - HPREFIX, (void *)(intptr_t)i}, *got;
+        if (!hsearch_r(e, ENTER, &got, h)) {
+            hdestroy_r(h);
+            free(h);
+            return -1;
+        }
+    }
+    if (l->hash) {
+        hdestroy_r(l->hash);
+        free(l->hash);
+    }
+    l->hash = h;
+    l->hcap = cap;
+    return 0;
+}
+
 int mb_strlist_find(const mb_strlist *l, const char *s)
 {
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->items[i], s))
-            return i;
-    return -1;
+    if (!l->hash)
+        return -1;
+    size_t len = strlen(s);
+    char local[2048], *key = len + HPREFIX + 1 <= sizeof local ? local : malloc(len + HPREFIX + 1);
+    if (!key)
+        return -1;
+    hash_prefix(s, key);
+    memcpy(key + HPREFIX, s, len + 1);
+    ENTRY e = {key, NULL}, *got = NULL;
+    int found = hsearch_r(e, FIND, &got, l->hash) && got;
+    if (key != local)
+        free(key);
+    return found ? (int)(intptr_t)got->data : -1;
 }
 
 int mb_strlist_add(mb_strlist *l, const char *s)
@@ -25,18 +78,32 @@ int mb_strlist_add(mb_strlist *l, const char *s)
         l->items = it;
         l->cap = cap;
     }
-    char *c = strdup(s);
+    if (((size_t)l->n + 1) * 4 > l->hcap * 3 && rehash(l, l->hcap ? 2 * l->hcap : 64))
+        return -1;
+    size_t len = strlen(s);
+    char *c = malloc(len + HPREFIX + 1);
     if (!c)
         return -1;
-    l->items[l->n] = c;
+    hash_prefix(s, c);
+    memcpy(c + HPREFIX, s, len + 1);
+    ENTRY e = {c, (void *)(intptr_t)l->n}, *got;
+    if (!hsearch_r(e, ENTER, &got, l->hash)) {
+        free(c);
+        return -1;
+    }
+    l->items[l->n] = c + HPREFIX;
     return l->n++;
 }
 
 void mb_strlist_free(mb_strlist *l)
 {
     for (int i = 0; i < l->n; i++)
-        free(l->items[i]);
+        free(l->hash ? l->items[i] - HPREFIX : l->items[i]);
     free(l->items);
+    if (l->hash) {
+        hdestroy_r(l->hash);
+        free(l->hash);
+    }
     memset(l, 0, sizeof *l);
 }
 
@@ -148,27 +215,80 @@ void mb_gp_panel_array(mb_gp_buf *b, const mb_strlist *panels)
     mb_strlist_free(&titles);
 }
 
-void mb_plot_short_label(const mb_results *r, size_t i, const mb_strlist *panels, char *out,
+/* Key of (variant, field) in the label context. */
+static void vf_key(const char *variant, const char *field, char *out, size_t n)
+{
+    snprintf(out, n, "%s\x1f%s", variant, field);
+}
+
+int mb_label_ctx_init(mb_label_ctx *c, const mb_strlist *panels)
+{
+    memset(c, 0, sizeof *c);
+    size_t nv = 0, nf = 0;
+    for (int p = 0; p < panels->n; p++) {
+        char buf[1200], *variant, *fields[MAX_FIELDS], key[1300];
+        int k = split_fields(panels->items[p], buf, sizeof buf, &variant, fields);
+        int v = mb_strlist_add(&c->variants, variant);
+        if (v < 0)
+            return -1;
+        if ((size_t)v >= nv) {
+            size_t cap = nv ? 2 * nv : 16;
+            int *a = realloc(c->nvar, cap * sizeof *a);
+            if (!a)
+                return -1;
+            memset(a + nv, 0, (cap - nv) * sizeof *a);
+            c->nvar = a;
+            nv = cap;
+        }
+        c->nvar[v]++;
+        for (int f = 0; f < k; f++) {
+            int dup = 0;
+            for (int g = 0; g < f; g++)
+                dup |= !strcmp(fields[g], fields[f]);
+            if (dup)
+                continue;
+            vf_key(variant, fields[f], key, sizeof key);
+            int j = mb_strlist_add(&c->fields, key);
+            if (j < 0)
+                return -1;
+            if ((size_t)j >= nf) {
+                size_t cap = nf ? 2 * nf : 64;
+                int *a = realloc(c->nfield, cap * sizeof *a);
+                if (!a)
+                    return -1;
+                memset(a + nf, 0, (cap - nf) * sizeof *a);
+                c->nfield = a;
+                nf = cap;
+            }
+            c->nfield[j]++;
+        }
+    }
+    return 0;
+}
+
+void mb_label_ctx_free(mb_label_ctx *c)
+{
+    mb_strlist_free(&c->variants);
+    mb_strlist_free(&c->fields);
+    free(c->nvar);
+    free(c->nfield);
+    memset(c, 0, sizeof *c);
+}
+
+void mb_plot_short_label(const mb_results *r, size_t i, const mb_label_ctx *c, char *out,
                          size_t n)
 {
-    char panel[1200], buf[1200], *variant, *fields[MAX_FIELDS];
+    char panel[1200], buf[1200], *variant, *fields[MAX_FIELDS], key[1300];
     mb_results_panel(r, i, panel, sizeof panel);
     int nf = split_fields(panel, buf, sizeof buf, &variant, fields);
     snprintf(out, n, "%s", variant);
-    /* a field is shown when some other panel of the same variant lacks it */
-    for (int f = 0; f < nf; f++) {
-        int distinguishes = 0;
-        for (int p = 0; p < panels->n && !distinguishes; p++) {
-            char obuf[1200], *ov, *of[MAX_FIELDS];
-            int on = split_fields(panels->items[p], obuf, sizeof obuf, &ov, of);
-            if (strcmp(ov, variant))
-                continue;
-            int has = 0;
-            for (int g = 0; g < on; g++)
-                has |= !strcmp(of[g], fields[f]);
-            distinguishes = !has;
-        }
-        if (distinguishes) {
+    /* a field is shown when some other panel of the same variant lacks it, i.e. when fewer
+     * panels of the variant have it than there are panels of the variant */
+    int v = mb_strlist_find(&c->variants, variant);
+    for (int f = 0; f < nf && v >= 0; f++) {
+        vf_key(variant, fields[f], key, sizeof key);
+        int j = mb_strlist_find(&c->fields, key);
+        if (j >= 0 && c->nfield[j] < c->nvar[v]) {
             size_t l = strlen(out);
             snprintf(out + l, l < n ? n - l : 0, " %s", fields[f]);
         }

@@ -8,9 +8,13 @@
 #include "plot_gnuplot.h"
 #include "plot_results.h"
 
+/* Distinct strings in order of insertion, with a hash index (zero-initialise; free with
+ * mb_strlist_free). */
 typedef struct {
     int n, cap;
     char **items;
+    struct hsearch_data *hash;
+    size_t hcap;
 } mb_strlist;
 
 /* Index of s, appending it when absent (-1 on allocation failure). */
@@ -29,9 +33,17 @@ void mb_plot_panels(const mb_results *r, mb_strlist *out);
 void mb_plot_panel_title(const char *panel, char *out, size_t n);
 /* gnuplot array of panel titles (mb_plot_panel_title of each), and npanel. */
 void mb_gp_panel_array(mb_gp_buf *b, const mb_strlist *panels);
+/* What short labels need to know about the panels: per variant, how many panels it has and how
+ * many of them have each field (counted once, so a label costs no pass over the panels). */
+typedef struct {
+    mb_strlist variants, fields;   /* fields: "variant\x1ffield" */
+    int *nvar, *nfield;
+} mb_label_ctx;
+int mb_label_ctx_init(mb_label_ctx *c, const mb_strlist *panels);
+void mb_label_ctx_free(mb_label_ctx *c);
 /* Short label of row i for a category axis: "variant T=16", plus the shape fields that tell
  * this panel from the other panels of the same variant ("mixlora share=none T=16"). */
-void mb_plot_short_label(const mb_results *r, size_t i, const mb_strlist *panels, char *out,
+void mb_plot_short_label(const mb_results *r, size_t i, const mb_label_ctx *c, char *out,
                          size_t n);
 
 /* gnuplot arrays NAME[1..n] = the list's strings, and nNAME = n. */
@@ -42,6 +54,14 @@ void mb_gp_array(mb_gp_buf *b, const char *name, const mb_strlist *l);
 #define MB_CHART_H 1000
 #define MB_ROOFLINE_W 1100
 #define MB_ROOFLINE_H 750
+
+/* Charts with a panel or an x position per case are split into pages of at most this many
+ * (NAME-1.png, NAME-2.png, ...; one PDF with a page each): a width that grew with the cases
+ * passed what cairo can draw (462 cases: "Cairo is unhappy: invalid value"). */
+#define MB_PANELS_PER_PAGE 16
+#define MB_GROUPS_PER_PAGE 60
+#define MB_COUNTER_CASES_PER_PAGE 40
+#define MB_COMPARE_PER_PAGE 80
 
 /* Width of a chart with one x position per case: MB_CHART_W, or wider when there are so many
  * cases that their rotated labels would crowd or run off the right edge. */

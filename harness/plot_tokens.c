@@ -17,52 +17,72 @@ static int cmp_point(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Row of the same case (match key) with implementation `impl` and status ok, or -1. */
-static long find_impl_row(const mb_results *r, size_t i, const char *impl)
-{
-    char key[1400], other[1400];
-    mb_results_match_key(r, i, key, sizeof key);
-    for (size_t j = 0; j < mb_results_nrows(r); j++) {
-        if (!mb_results_ok(r, j) || strcmp(mb_results_str(r, j, r->c.impl), impl))
-            continue;
-        mb_results_match_key(r, j, other, sizeof other);
-        if (!strcmp(key, other))
-            return (long)j;
-    }
-    return -1;
-}
-
 /* Writes NAME.dat: one block per (panel, impl), (p-1)*nimpl + s - 1 in gnuplot's index order,
  * columns T, y, y_lo, y_hi. base == NULL: latency; else speedup over base. Returns the number
- * of points. */
+ * of points, -1 when out of memory. Rows are bucketed by (panel, impl) once, and the base row of
+ * a case is found by its match key in a hash: linear in the rows. */
 static int write_blocks(const mb_results *r, const char *base, const mb_strlist *panels,
                         const mb_strlist *impls, FILE *f)
 {
-    size_t nr = mb_results_nrows(r);
+    size_t nr = mb_results_nrows(r), ng = (size_t)panels->n * (size_t)impls->n;
     point *pts = malloc((nr ? nr : 1) * sizeof *pts);
-    if (!pts)
-        return -1;
-    int total = 0;
+    size_t *start = calloc(ng + 1, sizeof *start), *fill = calloc(ng + 1, sizeof *fill);
+    size_t *order = malloc((nr ? nr : 1) * sizeof *order);
+    long *group = malloc((nr ? nr : 1) * sizeof *group), *base_row = NULL;
+    mb_strlist base_keys = {0};
+    int total = -1;
+    if (!pts || !start || !fill || !order || !group)
+        goto out;
+    char key[1400];
+    if (base) {   /* the first ok row of each match key with the base implementation */
+        base_row = malloc((nr ? nr : 1) * sizeof *base_row);
+        if (!base_row)
+            goto out;
+        for (size_t i = 0; i < nr; i++) {
+            if (!mb_results_ok(r, i) || strcmp(mb_results_str(r, i, r->c.impl), base))
+                continue;
+            mb_results_match_key(r, i, key, sizeof key);
+            int had = base_keys.n, k = mb_strlist_add(&base_keys, key);
+            if (k < 0)
+                goto out;
+            if (k == had)
+                base_row[k] = (long)i;
+        }
+    }
     char panel[1200];
+    for (size_t i = 0; i < nr; i++) {
+        group[i] = -1;
+        if (!mb_results_ok(r, i))
+            continue;
+        int s = mb_strlist_find(impls, mb_results_str(r, i, r->c.impl));
+        mb_results_panel(r, i, panel, sizeof panel);
+        int p = mb_strlist_find(panels, panel);
+        if (s < 0 || p < 0)
+            continue;
+        group[i] = (long)p * impls->n + s;
+        start[group[i] + 1]++;
+    }
+    for (size_t g = 0; g < ng; g++)
+        start[g + 1] += start[g];
+    for (size_t i = 0; i < nr; i++)
+        if (group[i] >= 0)
+            order[start[group[i]] + fill[group[i]]++] = i;
+    total = 0;
     fprintf(f, "# columns: T  %s  lo  hi\n",
             base ? "speedup(base median / median)" : "median_us  ci_lo_us  ci_hi_us");
     for (int p = 0; p < panels->n; p++)
         for (int s = 0; s < impls->n; s++) {
-            size_t np = 0;
-            for (size_t i = 0; i < nr; i++) {
-                if (!mb_results_ok(r, i) ||
-                    strcmp(mb_results_str(r, i, r->c.impl), impls->items[s]))
-                    continue;
-                mb_results_panel(r, i, panel, sizeof panel);
-                if (strcmp(panel, panels->items[p]))
-                    continue;
+            size_t g = (size_t)p * (size_t)impls->n + (size_t)s, np = 0;
+            for (size_t k = start[g]; k < start[g + 1]; k++) {
+                size_t i = order[k];
                 point pt = {mb_results_num(r, i, r->c.T), mb_results_num(r, i, r->c.med),
                             mb_results_num(r, i, r->c.ci_lo), mb_results_num(r, i, r->c.ci_hi)};
                 if (base) {
-                    long b = find_impl_row(r, i, base);
+                    mb_results_match_key(r, i, key, sizeof key);
+                    int b = mb_strlist_find(&base_keys, key);
                     if (b < 0)
                         continue;
-                    double bt = mb_results_num(r, (size_t)b, r->c.med);
+                    double bt = mb_results_num(r, (size_t)base_row[b], r->c.med);
                     pt.y = bt / pt.y;
                     pt.lo = pt.hi = pt.y;
                 }
@@ -74,7 +94,11 @@ static int write_blocks(const mb_results *r, const char *base, const mb_strlist 
                     pts[np++] = pt;
             }
             qsort(pts, np, sizeof *pts, cmp_point);
-            fprintf(f, "# panel %d (%s) impl %s\n", p + 1, panels->items[p], impls->items[s]);
+            fprintf(f, "# panel %d (", p + 1);
+            mb_gp_dat_text(f, panels->items[p]);
+            fprintf(f, ") impl ");
+            mb_gp_dat_text(f, impls->items[s]);
+            fputc('\n', f);
             if (!np)
                 fprintf(f, "NaN NaN NaN NaN\n");
             for (size_t k = 0; k < np; k++)
@@ -82,7 +106,14 @@ static int write_blocks(const mb_results *r, const char *base, const mb_strlist 
             fprintf(f, "\n\n");
             total += (int)np;
         }
+out:
     free(pts);
+    free(start);
+    free(fill);
+    free(order);
+    free(group);
+    free(base_row);
+    mb_strlist_free(&base_keys);
     return total;
 }
 
@@ -117,15 +148,13 @@ static int chart(const mb_results *r, const char *base, mb_plot_out *o, char *er
         goto out;
     }
     mb_gp_buf gp = {0};
-    int rows, cols;
-    mb_plot_grid(panels.n, &rows, &cols);
-    mb_gp_printf(&gp, "datafile = \"%s\"\nrows = %d\ncols = %d\n", dat, rows, cols);
+    mb_gp_printf(&gp, "datafile = \"%s\"\n", dat);
     mb_gp_panel_array(&gp, &panels);
     mb_gp_array(&gp, "impl", &impls);
     if (base)
         mb_gp_var_str(&gp, "base", base);
-    rc = mb_plot_render(o, name, base ? "speedup" : "latency", gp.s, MB_CHART_W, MB_CHART_H, err,
-                        n);
+    rc = mb_plot_render_paged(o, name, base ? "speedup" : "latency", gp.s, MB_CHART_W,
+                              MB_CHART_H, panels.n, MB_PANELS_PER_PAGE, "panels", err, n);
     mb_gp_free(&gp);
 out:
     mb_strlist_free(&panels);

@@ -16,7 +16,7 @@ expect_fail() {
     local name=$1 needle=$2
     shift 2
     "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
+    rc=$?
     [ $rc -ne 0 ] || err "$name: exit 0"
     grep -qF -- "$needle" "$TMP/err" || err "$name: stderr lacks '$needle': $(cat "$TMP/err")"
     [ "$(wc -l <"$TMP/err")" -eq 1 ] || err "$name: not one line: $(cat "$TMP/err")"
@@ -60,6 +60,24 @@ PY
 expect_fail "missing column" "required column 'time_us_p95' is missing" "$MB" plot "$TMP/nocol"
 no_output "$TMP/nocol"
 
+# 3b. the CSV reader names the real reason and the line (issue 12, item 8: these said "No such
+# file or directory", "Input/output error" and "line longer than 198 characters")
+mkrun "$TMP/csvdir"
+rm "$TMP/csvdir/results.csv"
+mkdir "$TMP/csvdir/results.csv"
+expect_fail "results.csv a directory" "$TMP/csvdir/results.csv: is a directory" "$MB" plot "$TMP/csvdir"
+mkrun "$TMP/quote"
+n=$(($(wc -l <"$TMP/quote/results.csv") + 1))
+printf 'r1,lora,"naive,ok\n' >>"$TMP/quote/results.csv"
+expect_fail "unterminated quote" "$TMP/quote/results.csv:$n: unterminated quoted field" "$MB" plot "$TMP/quote"
+no_output "$TMP/quote"
+mkrun "$TMP/nul"
+sed -i '7s/,lora,/,lo\x00ra,/' "$TMP/nul/results.csv"
+expect_fail "NUL byte" "$TMP/nul/results.csv:7: NUL byte" "$MB" plot "$TMP/nul"
+mkrun "$TMP/ragged"
+sed -i '9s/,lora,/,lora,x,/' "$TMP/ragged/results.csv"
+expect_fail "extra field" "$TMP/ragged/results.csv:9: 48 fields, the header (line 1) has 47" "$MB" plot "$TMP/ragged"
+
 # 4. no run.json
 mkrun "$TMP/nojson"
 rm "$TMP/nojson/run.json"
@@ -71,20 +89,50 @@ mkrun "$TMP/nognuplot"
 expect_fail "gnuplot absent" "gnuplot not found in PATH" env PATH="$TMP/empty" "$MB" plot "$TMP/nognuplot"
 no_output "$TMP/nognuplot"
 
-# 6. gnuplot failing on the fifth chart: the four drawn before it are not left behind
+# 6. gnuplot failing on one chart (issue 12, item 7): that chart is named on stderr with
+# gnuplot's message and leaves no file; the others are kept; exit status 3
 mkrun "$TMP/badtemplate"
 cp -r "$SRC/plots" "$TMP/plots"
 echo "plot this is not gnuplot" >>"$TMP/plots/memory.gp"
-expect_fail "broken template" "memory.gp" env MOEBENCH_PLOTS_DIR="$TMP/plots" "$MB" plot "$TMP/badtemplate"
-no_output "$TMP/badtemplate"
+expect_fail "broken template" "chart memory failed: gnuplot failed on memory.gp: \"memory.gp\" line" \
+    env MOEBENCH_PLOTS_DIR="$TMP/plots" "$MB" plot "$TMP/badtemplate"
+[ $rc -eq 3 ] || err "broken template: exit $rc, expected 3"
+for c in latency speedup_over_naive speedup_over_blas roofline expert_load counters; do
+    [ -s "$TMP/badtemplate/charts/$c.png" ] && [ -s "$TMP/badtemplate/charts/$c.pdf" ] \
+        || err "broken template: chart $c was not kept"
+done
+ls "$TMP/badtemplate/charts" | grep -q '^memory' && err "broken template: memory files left: $(ls "$TMP/badtemplate/charts")"
+ls -d "$TMP/badtemplate"/charts.tmp.* >/dev/null 2>&1 && err "broken template: staging directory left"
 
-# 6b. a hung gnuplot is killed at the deadline (MOEBENCH_GNUPLOT_TIMEOUT), with a message
+# 6b. a hung gnuplot is killed at the deadline (MOEBENCH_GNUPLOT_TIMEOUT): every chart is named,
+# and as none was drawn no charts directory is left
 mkrun "$TMP/hung"
 mkdir -p "$TMP/fakebin"
 printf '#!/bin/sh\nexec sleep 60\n' >"$TMP/fakebin/gnuplot"
 chmod +x "$TMP/fakebin/gnuplot"
-expect_fail "hung gnuplot" "did not finish" env PATH="$TMP/fakebin:$PATH" MOEBENCH_GNUPLOT_TIMEOUT=0.5 "$MB" plot "$TMP/hung"
+env PATH="$TMP/fakebin:$PATH" MOEBENCH_GNUPLOT_TIMEOUT=0.5 "$MB" plot "$TMP/hung" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $rc -eq 3 ] || err "hung gnuplot: exit $rc, expected 3"
+[ "$(grep -c 'did not finish .* killed' "$TMP/err")" -eq 7 ] || err "hung gnuplot: $(cat "$TMP/err")"
 no_output "$TMP/hung"
+
+# 6c. one routed row whose aux_loss is empty: expert_load.gp read STATS_max of a column with no
+# number ("undefined variable: STATS_max") and, all-or-nothing, no chart was left
+mkdir -p "$TMP/onerouted"
+cp "$DATA/results_a/run.json" "$TMP/onerouted/"
+python3 - "$DATA/results_a/results.csv" "$TMP/onerouted/results.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+one = [r for r in rows if r["status"] == "ok" and r["expert_load_max"]][0]
+one["aux_loss"] = ""
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.DictWriter(f, list(one.keys()), lineterminator="\n")
+    w.writeheader()
+    w.writerow(one)
+PY
+"$MB" plot "$TMP/onerouted" >"$TMP/out" 2>"$TMP/err" || err "one routed row: exit $?: $(cat "$TMP/err")"
+[ -s "$TMP/onerouted/charts/expert_load.png" ] || err "one routed row: no expert_load.png"
+[ -s "$TMP/onerouted/charts/latency.png" ] || err "one routed row: no latency.png"
 
 # 7. compare with a bad side names that side's file; usage errors exit 2
 expect_fail "compare missing B" "$TMP/empty/results.csv: missing" "$MB" compare "$DATA/results_a" "$TMP/empty"

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -144,6 +146,78 @@ static void test_unused_spec_columns(void)
     remove(path);
 }
 
+/* Writes name (len bytes of text) into dir, reads it and expects failure with needle in the
+ * one-line message. */
+static void expect_csv_error_n(const char *name, const char *text, size_t len, const char *needle)
+{
+    char path[256], err[512] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fwrite(text, 1, len, f);
+    fclose(f);
+    mb_csv_table t;
+    CHECK_MSG(mb_csv_load(path, &t, err, sizeof err) == -1, "%s read but should not", name);
+    CHECK_MSG(strstr(err, path) == err && strstr(err, needle), "%s: message '%s' lacks '%s'", name,
+              err, needle);
+    CHECK_MSG(!strchr(err, '\n'), "%s: message '%s' is not one line", name, err);
+    remove(path);
+}
+
+static void expect_csv_error(const char *name, const char *text, const char *needle)
+{
+    expect_csv_error_n(name, text, strlen(text), needle);
+}
+
+/* Peak memory of reading a 20 MB file of empty cells (50 columns: 49 commas and a newline per
+ * row), measured in a child by getrusage: the reader keeps one buffer and 2 bytes per cell, about
+ * 3x the file (a malloc per cell took 88x). The bound is generous; a regression is far above. */
+static void test_memory_bound(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/commas.csv", dir);
+    FILE *f = fopen(path, "w");
+    const size_t rows = 400000, cols = 50;
+    for (size_t c = 0; c < cols; c++)
+        fprintf(f, "%sc%zu", c ? "," : "", c);
+    fputc('\n', f);
+    char line[64];
+    memset(line, ',', cols - 1);
+    line[cols - 1] = '\n';
+    for (size_t r = 0; r < rows; r++)
+        fwrite(line, 1, cols, f);
+    long size = ftell(f);
+    fclose(f);
+    int fd[2];
+    CHECK(pipe(fd) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        mb_csv_table t;
+        long out[2] = {-1, 0};
+        if (mb_csv_read(path, &t) == 0) {
+            getrusage(RUSAGE_SELF, &after);
+            out[0] = (after.ru_maxrss - before.ru_maxrss) * 1024L;   /* ru_maxrss is in KiB */
+            out[1] = (long)t.nrows;
+            mb_csv_free(&t);
+        }
+        ssize_t w = write(fd[1], out, sizeof out);
+        _exit(w == (ssize_t)sizeof out ? 0 : 1);
+    }
+    long got[2] = {-1, 0};
+    ssize_t rd = read(fd[0], got, sizeof got);
+    int st;
+    waitpid(pid, &st, 0);
+    close(fd[0]);
+    close(fd[1]);
+    CHECK(rd == (ssize_t)sizeof got && got[1] == (long)rows);
+    printf("reading %ld bytes of empty cells: peak RSS grew by %ld bytes (%.2fx the file)\n", size,
+           got[0], (double)got[0] / (double)size);
+    CHECK_MSG(got[0] >= 0 && got[0] < 5 * size, "peak RSS grew by %ld for a %ld-byte file", got[0],
+              size);
+    remove(path);
+}
+
 static void test_samples_and_bad_csv(void)
 {
     char path[256];
@@ -166,18 +240,10 @@ static void test_samples_and_bad_csv(void)
     CHECK(!strcmp(mb_csv_get(&t, 0, "case"), "lora:T=1,h=64"));
     mb_csv_free(&t);
 
-    /* short rows are padded to the header's width, long ones cut */
-    snprintf(path, sizeof path, "%s/ragged.csv", dir);
-    f = fopen(path, "w");
-    fputs("a,b,c\n1\n1,2,3,4,5\n", f);
-    fclose(f);
-    CHECK(mb_csv_read(path, &t) == 0);
-    CHECK(t.nrows == 2);
-    if (t.nrows == 2) {
-        CHECK(!strcmp(mb_csv_get(&t, 0, "c"), ""));
-        CHECK(!strcmp(mb_csv_get(&t, 1, "c"), "3"));
-    }
-    mb_csv_free(&t);
+    /* a row with another number of fields than the header is an error naming its line (a
+     * padded short row would look like a row with its timings missing) */
+    expect_csv_error("ragged.csv", "a,b,c\n1,2,3\n1\n", ":3: 1 field, the header (line 1) has 3");
+    expect_csv_error("long.csv", "a,b,c\n1,2,3,4,5\n", ":2: 5 fields, the header (line 1) has 3");
 
     /* a malformed header frees what it parsed (ASan/LSan would report a leak) */
     snprintf(path, sizeof path, "%s/badhdr.csv", dir);
@@ -201,6 +267,40 @@ static void test_samples_and_bad_csv(void)
     CHECK(mb_csv_read(path, &t) == -1);
     snprintf(path, sizeof path, "%s/missing.csv", dir);
     CHECK(mb_csv_read(path, &t) == -1);
+
+    /* each malformed input says what is wrong and where (issue 12, item 8: these said "No such
+     * file or directory", "Input/output error" and nothing useful) */
+    expect_csv_error("unterminated.csv", "a,b\n1,2\n\"x,\ny\n3,4\n",
+                     ":3: unterminated quoted field");
+    expect_csv_error("after_quote.csv", "a,b\n\"x\"y,2\n", ":2: text after a closing quote");
+    expect_csv_error_n("nul.csv", "a,b\n1,2\n3,\0\n", 12, ":3: NUL byte");
+    expect_csv_error_n("nul_quoted.csv", "a,b\n\"1\0\",2\n", 11, ":2: NUL byte");
+    char err[512] = "";
+    CHECK(mb_csv_load(dir, &t, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "is a directory"), "directory: '%s'", err);
+    CHECK(mb_csv_load(path, &t, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "missing.csv: cannot open: No such file"), "missing: '%s'", err);
+    /* a line longer than the bound (one line of 70000 commas: formerly 70000 allocations) */
+    size_t big = MB_CSV_MAX_LINE + 5000;
+    char *commas = malloc(big + 1);
+    memset(commas, ',', big);
+    commas[big] = '\n';
+    expect_csv_error_n("wide.csv", commas, big + 1, ":1: line longer than 65535 bytes");
+    free(commas);
+    /* quoted fields with "" and line breaks, CRLF, a last line without its newline */
+    snprintf(path, sizeof path, "%s/quoted.csv", dir);
+    f = fopen(path, "w");
+    fputs("a,b\r\n\"x \"\"q\"\"\ny\",\r\n,\"\"\n\n3,4", f);
+    fclose(f);
+    CHECK(mb_csv_load(path, &t, err, sizeof err) == 0);
+    CHECK_MSG(t.nrows == 3, "quoted.csv: %zu rows", t.nrows);
+    if (t.nrows == 3) {
+        CHECK(!strcmp(mb_csv_cell(&t, 0, 0), "x \"q\"\ny") && !strcmp(mb_csv_cell(&t, 0, 1), ""));
+        CHECK(!strcmp(mb_csv_cell(&t, 1, 0), "") && !strcmp(mb_csv_cell(&t, 1, 1), ""));
+        CHECK(!strcmp(mb_csv_get(&t, 2, "b"), "4"));
+    }
+    mb_csv_free(&t);
+    remove(path);
 }
 
 static void test_run_json(void)
@@ -363,6 +463,7 @@ int main(void)
     test_results_roundtrip();
     test_unused_spec_columns();
     test_samples_and_bad_csv();
+    test_memory_bound();
     test_run_json();
     test_resume();
     char cmd[300];

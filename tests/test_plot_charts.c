@@ -167,8 +167,8 @@ int main(void)
     CHECK(!file_contains(to, "zero workspace"));   /* every workspace of results_a is > 0 */
     /* counters: units on the y axis, per forward */
     snprintf(to, sizeof to, "%s/counters.gp", charts);
-    CHECK(file_contains(to, "unit[1] = \"ns per forward\""));
-    CHECK(file_contains(to, "unit[2] = \"page faults per forward\""));
+    CHECK(file_contains(to, "unit[1] = 'ns per forward'"));
+    CHECK(file_contains(to, "unit[2] = 'page faults per forward'"));
     CHECK(!strcmp(mb_counter_unit("ctr_perf__context_switches"), "switches per forward"));
     CHECK(!strcmp(mb_counter_unit("ctr_perf__cpu_migrations"), "migrations per forward"));
     CHECK(!strcmp(mb_counter_unit("ctr_papi_tot_cyc"), "cycles per forward"));

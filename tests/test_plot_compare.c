@@ -211,7 +211,10 @@ static void check_bad_input(void)
     char *hdr = strdup(header);
     char *col = strstr(hdr, "time_us_median,");
     memmove(col, col + strlen("time_us_median,"), strlen(col + strlen("time_us_median,")) + 1);
-    snprintf(text, sizeof text, "%s%s", hdr, row);
+    char *shortrow = strdup(row), *med = strstr(shortrow, ",12.5,");   /* its field too */
+    memmove(med, med + 5, strlen(med + 5) + 1);
+    snprintf(text, sizeof text, "%s%s", hdr, shortrow);
+    free(shortrow);
     free(hdr);
     write_text(p, text);
     expect_error(tmp, "results.csv", "'time_us_median'");
