@@ -1,4 +1,5 @@
 /* Comparing two results directories (see compare_runs.h). */
+#define _GNU_SOURCE   /* qsort_r */
 #include "compare_runs.h"
 
 #include <math.h>
@@ -92,6 +93,27 @@ static void short_label(const mb_results *res, size_t i, char *out, size_t n)
              mb_results_str(res, i, res->c.T), mb_results_str(res, i, res->c.impl));
 }
 
+/* row j of r against (impl, match key) */
+static int row_key_cmp(const mb_results *r, size_t j, const char *impl, const char *key)
+{
+    int d = strcmp(mb_results_str(r, j, r->c.impl), impl);
+    if (d)
+        return d;
+    char kj[1400];
+    mb_results_match_key(r, j, kj, sizeof kj);
+    return strcmp(kj, key);
+}
+
+static int row_order_cmp(const void *pa, const void *pb, void *arg)
+{
+    const mb_results *r = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    char kb[1400];
+    mb_results_match_key(r, b, kb, sizeof kb);
+    int d = row_key_cmp(r, a, mb_results_str(r, b, r->c.impl), kb);
+    return d ? d : (a > b) - (a < b);
+}
+
 int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -105,24 +127,38 @@ int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out
     if (!out->e)
         return -1;
     char *matched_b = calloc(nb ? nb : 1, 1);
-    if (!matched_b)
+    /* B's ok rows sorted by (impl, match key, row): each A row finds its partner by binary
+     * search, the first unmatched one in row order as a scan would (50k rows were quadratic) */
+    size_t *ord = malloc((nb ? nb : 1) * sizeof *ord);
+    if (!matched_b || !ord) {
+        free(matched_b);
+        free(ord);
         return -1;
-    char ka[1400], kb[1400];
+    }
+    size_t nord = 0;
+    for (size_t jj = 0; jj < nb; jj++)
+        if (mb_results_ok(b, jj))
+            ord[nord++] = jj;
+    qsort_r(ord, nord, sizeof *ord, row_order_cmp, (void *)b);
+    char ka[1400];
     double logsum = 0;
     for (size_t i = 0; i < na; i++) {
         if (!mb_results_ok(a, i))
             continue;
         mb_results_match_key(a, i, ka, sizeof ka);
         const char *impl = mb_results_str(a, i, a->c.impl);
-        long j = -1;
-        for (size_t jj = 0; jj < nb && j < 0; jj++) {
-            if (matched_b[jj] || !mb_results_ok(b, jj) ||
-                strcmp(mb_results_str(b, jj, b->c.impl), impl))
-                continue;
-            mb_results_match_key(b, jj, kb, sizeof kb);
-            if (!strcmp(ka, kb))
-                j = (long)jj;
+        size_t lo = 0, hi = nord;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (row_key_cmp(b, ord[mid], impl, ka) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
+        long j = -1;
+        for (size_t p = lo; p < nord && j < 0 && row_key_cmp(b, ord[p], impl, ka) == 0; p++)
+            if (!matched_b[ord[p]])
+                j = (long)ord[p];
         if (j < 0) {
             out->only_a++;
             continue;
@@ -166,6 +202,7 @@ int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out
     for (size_t j = 0; j < nb; j++)
         out->only_b += mb_results_ok(b, j) && !matched_b[j];
     free(matched_b);
+    free(ord);
     out->samples_unkeyed = (a->has_samples && !mb_results_samples_keyed(a)) ||
                            (b->has_samples && !mb_results_samples_keyed(b));
     /* many cases tested at once: Holm's step-down correction (family-wise error <= alpha) */
@@ -272,8 +309,8 @@ void mb_cmp_print(const mb_cmp_result *r, FILE *f)
     /* per implementation, in the order they first appear */
     for (int i = 0; i < r->n; i++) {
         int first = 1;
-        for (int j = 0; j < i; j++)
-            first &= strcmp(r->e[j].impl, r->e[i].impl) != 0;
+        for (int j = 0; j < i && first; j++)
+            first = strcmp(r->e[j].impl, r->e[i].impl) != 0;
         if (first)
             fprintf(f, "  %-8s geometric mean B/A %.4f\n", r->e[i].impl,
                     mb_cmp_geomean_impl(r, r->e[i].impl));

@@ -1,5 +1,6 @@
 /* gnuplot rendering with a staging directory (see plot_gnuplot.h). */
 #include "plot_gnuplot.h"
+#include "child_guard.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -276,12 +277,14 @@ static pid_t start_gnuplot(const mb_plot_out *o, const char *script, const char 
 {
     char log_path[4500];
     snprintf(log_path, sizeof log_path, "%s/.%s.log", o->tmp_dir, name);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, n, "fork: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
+        mb_child_guard(parent);   /* a killed plot leaves no gnuplot behind */
         int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

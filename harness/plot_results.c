@@ -1,4 +1,5 @@
 /* Loading and validating a results directory for `plot` and `compare` (see plot_results.h). */
+#define _GNU_SOURCE   /* qsort_r */
 #include "plot_results.h"
 #include "fileutil.h"
 
@@ -17,6 +18,7 @@ static const char *const required_cols[] = {
     "max_abs_err", "max_rel_err", "expert_load_max", "aux_loss"};
 
 static int build_row_cache(mb_results *res);
+static int build_sample_order(mb_results *res);
 
 static const char *const statuses[] = {"ok", "skipped", "mismatch", "crashed", "timeout", "error"};
 
@@ -224,6 +226,11 @@ int mb_results_load(const char *path, mb_results *res, char *err, size_t errlen)
                 return -1;
             }
         res->has_samples = 1;
+        if (build_sample_order(res)) {
+            snprintf(err, errlen, "%s: out of memory", samples_path);
+            mb_results_free(res);
+            return -1;
+        }
     }
     return 0;
 }
@@ -241,6 +248,7 @@ void mb_results_free(mb_results *res)
     free(res->row_case);
     free(res->row_panel);
     free(res->row_key);
+    free(res->sample_order);
     mb_csv_free(&res->csv);
     if (res->has_samples)
         mb_csv_free(&res->samples);
@@ -497,14 +505,34 @@ int mb_results_samples_keyed(const mb_results *res)
 
 /* Whether sample row i belongs to (case, impl, threads, cache); threads / cache are compared
  * only when given and samples.csv has the columns (runs before they existed lack them). */
-static int sample_matches(const mb_csv_table *t, size_t i, int cc, int ci, int ct, int ck,
-                          const char *case_desc, const char *impl, const char *threads,
-                          const char *cache)
+/* (case, impl) of samples.csv row i against the wanted pair */
+static int sample_cmp_key(const mb_csv_table *t, size_t i, int cc, int ci, const char *case_desc,
+                          const char *impl)
 {
-    return !strcmp(mb_csv_cell(t, i, (size_t)cc), case_desc) &&
-           !strcmp(mb_csv_cell(t, i, (size_t)ci), impl) &&
-           (ct < 0 || !threads || !strcmp(mb_csv_cell(t, i, (size_t)ct), threads)) &&
-           (ck < 0 || !cache || !strcmp(mb_csv_cell(t, i, (size_t)ck), cache));
+    int d = strcmp(mb_csv_cell(t, i, (size_t)cc), case_desc);
+    return d ? d : strcmp(mb_csv_cell(t, i, (size_t)ci), impl);
+}
+
+static int sample_order_cmp(const void *pa, const void *pb, void *arg)
+{
+    const mb_csv_table *t = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int cc = mb_csv_col(t, "case"), ci = mb_csv_col(t, "impl");
+    int d = sample_cmp_key(t, a, cc, ci, mb_csv_cell(t, b, (size_t)cc),
+                           mb_csv_cell(t, b, (size_t)ci));
+    return d ? d : (a > b) - (a < b);
+}
+
+static int build_sample_order(mb_results *res)
+{
+    const mb_csv_table *t = &res->samples;
+    res->sample_order = malloc((t->nrows ? t->nrows : 1) * sizeof *res->sample_order);
+    if (!res->sample_order)
+        return -1;
+    for (size_t i = 0; i < t->nrows; i++)
+        res->sample_order[i] = i;
+    qsort_r(res->sample_order, t->nrows, sizeof *res->sample_order, sample_order_cmp, (void *)t);
+    return 0;
 }
 
 size_t mb_results_samples(const mb_results *res, const char *case_desc, const char *impl,
@@ -516,23 +544,35 @@ size_t mb_results_samples(const mb_results *res, const char *case_desc, const ch
     const mb_csv_table *t = &res->samples;
     int cc = mb_csv_col(t, "case"), ci = mb_csv_col(t, "impl"), cn = mb_csv_col(t, "time_ns");
     int ct = mb_csv_col(t, "threads"), ck = mb_csv_col(t, "cache");
-    size_t cnt = 0;
-    for (size_t i = 0; i < t->nrows; i++)
-        cnt += sample_matches(t, i, cc, ci, ct, ck, case_desc, impl, threads, cache);
-    if (!cnt)
+    const size_t *ord = res->sample_order;
+    size_t lo = 0, hi = t->nrows;   /* first sorted position not below (case, impl) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sample_cmp_key(t, ord[mid], cc, ci, case_desc, impl) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < t->nrows && sample_cmp_key(t, ord[end], cc, ci, case_desc, impl) == 0)
+        end++;
+    if (end == lo)
         return 0;
-    double *v = malloc(cnt * sizeof *v);
+    double *v = malloc((end - lo) * sizeof *v);
     if (!v)
         return 0;
     size_t k = 0;
-    for (size_t i = 0; i < t->nrows; i++)
-        if (sample_matches(t, i, cc, ci, ct, ck, case_desc, impl, threads, cache)) {
-            char *end;
-            const char *cell = mb_csv_cell(t, i, (size_t)cn);
-            double x = strtod(cell, &end);
-            if (end != cell && isfinite(x))
-                v[k++] = x;
-        }
+    for (size_t p = lo; p < end; p++) {
+        size_t i = ord[p];
+        if ((ct >= 0 && threads && strcmp(mb_csv_cell(t, i, (size_t)ct), threads)) ||
+            (ck >= 0 && cache && strcmp(mb_csv_cell(t, i, (size_t)ck), cache)))
+            continue;
+        char *endp;
+        const char *cell = mb_csv_cell(t, i, (size_t)cn);
+        double x = strtod(cell, &endp);
+        if (endp != cell && isfinite(x))
+            v[k++] = x;
+    }
     if (!k) {
         free(v);
         return 0;

@@ -26,6 +26,9 @@ typedef struct {
     mb_csv_table samples;    /* samples.csv when has_samples */
     /* per row, computed once at load: charts and compare look these up for every pair of rows */
     char **row_case, **row_panel, **row_key;
+    /* samples.csv rows sorted by (case, impl, row): a row's samples are found by binary search,
+     * not by a scan of every sample per row (compare of 50k rows was quadratic) */
+    size_t *sample_order;
 } mb_results;
 
 /* Loads PATH (a results directory, or its results.csv). On failure returns -1 with a one-line
