@@ -126,15 +126,17 @@ int mb_resume_check_settings(const char *dir, int threads_option, const char *ca
     free(buf);
     const cJSON *s = root ? cJSON_GetObjectItemCaseSensitive(root, "settings") : NULL;
     int rc = 0;
+    /* valueint, never (int)valuedouble: run.json comes from anywhere, and cJSON saturates
+     * numbers beyond int (1e300) where a cast is undefined */
     if (cJSON_IsObject(s)) {
         const cJSON *th = cJSON_GetObjectItemCaseSensitive(s, "threads_option");
         const cJSON *ca = cJSON_GetObjectItemCaseSensitive(s, "cache_option");
         const cJSON *re = cJSON_GetObjectItemCaseSensitive(s, "reps");
         const cJSON *mt = cJSON_GetObjectItemCaseSensitive(s, "min_time_s");
-        if (cJSON_IsNumber(th) && (int)th->valuedouble != threads_option) {
-            if ((int)th->valuedouble > 0)
+        if (cJSON_IsNumber(th) && th->valueint != threads_option) {
+            if (th->valueint > 0)
                 snprintf(err, errlen, "the run in %s used --threads %d (this one: %s%d); pass "
-                         "the same settings to resume it", dir, (int)th->valuedouble,
+                         "the same settings to resume it", dir, th->valueint,
                          threads_option > 0 ? "--threads " : "threads from the suite, option ",
                          threads_option);
             else
@@ -146,9 +148,9 @@ int mb_resume_check_settings(const char *dir, int threads_option, const char *ca
                      "--cache (none for suite/warm) to resume it", dir, ca->valuestring,
                      cache_option);
             rc = -1;
-        } else if (cJSON_IsNumber(re) && (int)re->valuedouble != reps) {
+        } else if (cJSON_IsNumber(re) && re->valueint != reps) {
             snprintf(err, errlen, "the run in %s used --reps %d, this one %d; pass --reps %d to "
-                     "resume it", dir, (int)re->valuedouble, reps, (int)re->valuedouble);
+                     "resume it", dir, re->valueint, reps, re->valueint);
             rc = -1;
         } else if (cJSON_IsNumber(mt) && fabs(mt->valuedouble - min_time) > 1e-9 * fabs(min_time)) {
             snprintf(err, errlen, "the run in %s used --min-time %g, this one %g; pass --min-time "
