@@ -19,17 +19,25 @@ targets=${FUZZ_TARGETS:-fuzz_suite fuzz_descriptor fuzz_results_csv fuzz_run_jso
 BUILD_DIR="$build" "$root/scripts/setup.sh" -DCMAKE_C_COMPILER=clang -DMOEBENCH_FUZZ=ON \
   -DMOEBENCH_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
+# Scratch files (every input is written to a file: the readers take paths) go to a RAM disk
+# when there is one: on ext4 rewriting a file per input ran ~100x slower (291 vs 25,876 per s).
+mkdir -p "$build/fuzz-runs"
+scratch_root=$build/fuzz-runs
+[ -d /dev/shm ] && [ -w /dev/shm ] && scratch_root=/dev/shm
+scratch=$(mktemp -d "$scratch_root/moebench-fuzz-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
 failed=()
 for t in $targets; do
   bin="$build/tests/fuzz/$t"
   work="$build/fuzz-runs/$t"
-  rm -rf "$work/artifacts" "$work/tmp"
-  mkdir -p "$work/corpus" "$work/artifacts" "$work/tmp"
+  rm -rf "$work/artifacts"
+  mkdir -p "$work/corpus" "$work/artifacts" "$scratch/$t"
   dict=()
   [ -f "$root/tests/fuzz/dict/$t.dict" ] && dict=(-dict="$root/tests/fuzz/dict/$t.dict")
   echo "moebench fuzz: $t for ${seconds} s" >&2
   # stdin from /dev/null: nothing a target reads may wait for a terminal
-  if TMPDIR="$work/tmp" UBSAN_OPTIONS=print_stacktrace=1 \
+  if TMPDIR="$scratch/$t" UBSAN_OPTIONS=print_stacktrace=1 \
      "$bin" "$work/corpus" "$root/tests/fuzz/corpus/$t" "${dict[@]}" \
        -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
        -artifact_prefix="$work/artifacts/" -print_final_stats=1 </dev/null >"$work/log.txt" 2>&1 &&
@@ -46,7 +54,7 @@ for t in $targets; do
     done
     [ -n "$(ls -A "$work/artifacts")" ] || failed+=("$t (no reproducer written; see the log)")
   fi
-  rm -rf "$work/tmp"
+  rm -rf "${scratch:?}/$t"
 done
 
 if ((${#failed[@]})); then
