@@ -102,6 +102,8 @@ descs |= {
     "lora:T=2147483648,h=1,o=1,r=1",
     "lora:T=1,T=16",                              # item 6: duplicate keys
     "lora:alpha=1e39,r=4", "lora:p=0.5", "lora:seed=18446744073709551615",
+    "mixlora:r=06213023705161793534",             # found by fuzz_descriptor: spec.c 2 * r
+    "lora:B=421342378,S=37421342378,S=3413423744",   # found by fuzz_descriptor: spec.c B * S
 }
 for d in sorted(descs):
     put("fuzz_descriptor", hashlib.sha1(d.encode()).hexdigest()[:12] + "_" + d, d)
