@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: install what is missing, build with warnings as errors, run every
 # test (including a --dry-run of the default suite at its real sizes); then the same tests again
-# in an AddressSanitizer + UndefinedBehaviorSanitizer build, less the "heavy" real-size run.
+# in an AddressSanitizer + UndefinedBehaviorSanitizer build, less the "heavy" real-size run;
+# then a minute of libFuzzer on each fuzz target (clang; fails on any finding).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -14,3 +15,6 @@ BUILD_DIR="$root/build-asan" "$root/scripts/setup.sh" -DMOEBENCH_WERROR=ON -DMOE
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j"$jobs" --label-exclude heavy)
+
+# The fuzz stage: every target of tests/fuzz for 60 s (about 7 min with its build).
+"$root/scripts/fuzz.sh" 60

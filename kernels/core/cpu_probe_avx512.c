@@ -32,8 +32,18 @@ void mb_cpu_force_no_avx512(int on) { atomic_store(&forced_off, on != 0); }
 #include <string.h>
 #include <immintrin.h>
 
-#pragma GCC push_options
-#pragma GCC target("no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma")
+/* Code outside the executed check is compiled without AVX-512. GCC spells this as a target
+ * pragma, clang (which ignores GCC's) as an attribute applied to every function in the range. */
+#if defined(__clang__)
+#define MB_NO_AVX512_BEGIN _Pragma("clang attribute push (__attribute__((target(\"no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma\"))), apply_to = function)")
+#define MB_NO_AVX512_END _Pragma("clang attribute pop")
+#else
+#define MB_NO_AVX512_BEGIN _Pragma("GCC push_options") \
+    _Pragma("GCC target(\"no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma\")")
+#define MB_NO_AVX512_END _Pragma("GCC pop_options")
+#endif
+
+MB_NO_AVX512_BEGIN
 
 static atomic_int forced_off;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -55,7 +65,7 @@ static unsigned long long read_xcr0(void)
     return ((unsigned long long)hi << 32) | lo;
 }
 
-#pragma GCC pop_options
+MB_NO_AVX512_END
 
 /* The executed check: a masked FMA (F), a byte op (BW), a ymm op with an EVEX-only register
  * form (VL), a DQ conversion; the result is checked so a half-working emulation is caught. */
@@ -73,8 +83,7 @@ __attribute__((noinline)) static int run_avx512_sample(volatile float *in)
     return lane0 == 9.0f && lane15 == 0.0f && q0 == 9 && b0 == 7;
 }
 
-#pragma GCC push_options
-#pragma GCC target("no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma")
+MB_NO_AVX512_BEGIN
 
 static void probe(void)
 {
@@ -146,6 +155,6 @@ int mb_cpu_has_avx512(const char **reason)
 
 void mb_cpu_force_no_avx512(int on) { atomic_store(&forced_off, on != 0); }
 
-#pragma GCC pop_options
+MB_NO_AVX512_END
 
 #endif
