@@ -87,6 +87,7 @@ static void test_terms(void)
     CHECK(e.total == e.runtime + e.weights + e.inputs + e.reference + e.impl + e.saved);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 typedef struct {
     int n;
     mb_row rows[8];
@@ -143,6 +144,7 @@ static void check_against_rss(const char *desc, int cold)
                   (long long)growth, (long long)e.total);
     }
 }
+#endif
 
 int main(void)
 {
