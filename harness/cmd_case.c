@@ -1,6 +1,8 @@
 /* `moebench case DESCRIPTOR [--impl LIST]`: one case, thin and self-contained: the naive
  * reference's output summary (shape, checksum, sum, routing statistics) and, for each listed
- * implementation, its error against naive and pass/fail. The full runner lives in cmd_run.c. */
+ * implementation, its error against naive and pass/fail. The full runner lives in cmd_run.c.
+ * The case's memory estimate is checked against the available memory before anything is
+ * allocated, and the work runs in a child (child_run.h), as the runner's cases do. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

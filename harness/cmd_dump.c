@@ -15,7 +15,9 @@
  * naive on N sampled rows, chosen as the runner chooses them (case_exec.h mb_reference_build:
  * first, last, then seeded random rows; every variant is row-wise given its per-sequence inputs: the
  * rows become N sequences of one token, each with its sequence's task / R): rows.npy [N] int64,
- * Y_rows.npy [N,out], and route_idx_rows / route_w_rows for routed variants. */
+ * Y_rows.npy [N,out], and route_idx_rows / route_w_rows for routed variants.
+ * As `case`: the memory estimate is checked before anything is allocated or written, and the
+ * work runs in a child (child_run.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
