@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "memory.h"
+#include "moebench/mem_estimate.h"
 #include "moebench/moebench.h"
 #include "timing.h"
 
@@ -292,31 +293,20 @@ static int timed_forward(void *p)
     return c->impl->forward(st, c->in, c->y, NULL, &c->err) != MB_OK;
 }
 
-#define MAX_COLD_COPIES 1024
+#define MAX_COLD_COPIES MB_MEM_MAX_COLD_COPIES
 
 /* Cold cache: byte-identical copies of the weights (distinct addresses) whose total exceeds twice
  * the last-level cache, each prepared, so each forward starts with its weights out of cache.
  * Weights of at least twice the LLC are their own eviction (a forward streaming them has pushed
  * their start out before the next one begins): one copy, because a second would double memory
  * for nothing (Mixtral-sized sparse_mlp: 5.6 GB of weights plus the packed form per copy, and
- * two copies put the machine under memory pressure that slowed the very rows being timed). */
+ * two copies put the machine under memory pressure that slowed the very rows being timed).
+ * The count is the memory estimate's (moebench/mem_estimate.h), so validation costs the same
+ * copies the runner makes. */
 static int cold_copies(const mb_spec *s, int64_t weights_bytes)
 {
-    int64_t llc = mb_llc_bytes();
-    if (llc <= 0)
-        llc = 64ll << 20;
-    if (weights_bytes >= 2 * llc)
-        return 1;
-    int64_t n = weights_bytes > 0 ? (2 * llc + weights_bytes - 1) / weights_bytes + 1 : 2;
-    int64_t avail = mb_mem_available_bytes();
-    if (avail > 0 && weights_bytes > 0 && n > avail / 2 / weights_bytes)
-        n = avail / 2 / weights_bytes;
     (void)s;
-    if (n < 2)
-        n = 2;
-    if (n > MAX_COLD_COPIES)
-        n = MAX_COLD_COPIES;
-    return (int)n;
+    return mb_mem_cold_copies(weights_bytes, mb_llc_bytes(), mb_mem_available_bytes());
 }
 
 /* ---- one implementation ---------------------------------------------------------------- */

@@ -1,21 +1,17 @@
 /* `moebench case DESCRIPTOR [--impl LIST]`: one case, thin and self-contained: the naive
  * reference's output summary (shape, checksum, sum, routing statistics) and, for each listed
- * implementation, its error against naive and pass/fail. The full runner lives in cmd_run.c. */
+ * implementation, its error against naive and pass/fail. The full runner lives in cmd_run.c.
+ * The case's memory estimate is checked against the available memory before anything is
+ * allocated, and the work runs in a child (child_run.h), as the runner's cases do. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "case_exec.h"
+#include "case_fits.h"
+#include "child_run.h"
 #include "commands.h"
-#include "memory.h"
 #include "moebench/moebench.h"
-
-/* MemAvailable for the validation budget (0 when unknown: no budget). */
-static int64_t mem_available_or_0(void)
-{
-    int64_t v = mb_mem_available_bytes();
-    return v > 0 ? v : 0;
-}
 
 static void print_routing(const mb_routing *r)
 {
@@ -76,6 +72,68 @@ static int check_impl(const mb_impl *impl, const char *desc, const char *threads
     return bad;
 }
 
+typedef struct {
+    const char *threads_arg, *rows_arg;   /* as given, for the repro lines */
+    int threads;
+    long long ref_rows;
+    const mb_spec *s;
+    char *list;   /* implementations to check, comma-separated ("" for none) */
+} case_job;
+
+/* Weights, inputs, the reference and each implementation's check: the part that allocates,
+ * run in the child. Returns the exit code. */
+static int case_work(void *ctx)
+{
+    case_job *j = ctx;
+    const mb_spec *s = j->s;
+    if (j->threads > 0)
+        mb_set_threads(j->threads);
+    char canon[512];
+    mb_spec_format(s, canon, sizeof canon);
+    mb_err err;
+    mb_err_clear(&err);
+    mb_weights w;
+    mb_inputs in;
+    memset(&in, 0, sizeof in);
+    mb_reference ref;
+    memset(&ref, 0, sizeof ref);
+    int rc = 1;
+    if (mb_weights_create(s, &w, &err)) {
+        fprintf(stderr, "moebench case: weights: %s\n", err.msg);
+        return 1;
+    }
+    if (mb_inputs_create(s, &in, &err)) {
+        fprintf(stderr, "moebench case: %s\n", err.msg);
+        goto out;
+    }
+    /* the runner's reference: whole output, or sampled rows for large cases */
+    if (mb_reference_build(s, &w, &in, j->ref_rows, &ref, &err)) {
+        fprintf(stderr, "moebench case: naive reference failed: %s\n", err.msg);
+        goto out;
+    }
+    printf("case: %s\n", canon);
+    if (ref.sampled)
+        printf("reference: naive on %lld sampled rows of %lld (%.1f GFLOP per full forward)\n",
+               (long long)ref.nrows, (long long)mb_spec_T(s), mb_cost_of(s, NULL).flops / 1e9);
+    printf("output: [%" PRId64 ", %" PRId64 "] %s\n", ref.y.shape[0], ref.y.shape[1],
+           mb_dtype_name(ref.y.dtype));
+    printf("checksum: %016" PRIx64 "\n", mb_tensor_hash(&ref.y));
+    printf("sum: %.9g\n", mb_tensor_sum(&ref.y));
+    if (ref.info.routing.idx)
+        print_routing(&ref.info.routing);
+    rc = 0;
+    if (*j->list)
+        for (char *tok = strtok(j->list, ","); tok; tok = strtok(NULL, ","))
+            if (strcmp(tok, "naive"))
+                rc |= check_impl(mb_impl_find(tok), canon, j->threads_arg, j->rows_arg, s, &w,
+                                 &in, &ref);
+out:
+    mb_reference_free(&ref);
+    mb_inputs_free(&in);
+    mb_weights_free(&w);
+    return rc;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: moebench case DESCRIPTOR [--impl LIST] [--threads N] [--ref-rows N]\n"
@@ -118,20 +176,23 @@ int mb_cmd_case(int argc, char **argv)
     long threads = 0;
     long long ref_rows = -1;
     char *end;
-    if (threads_arg && ((threads = strtol(threads_arg, &end, 10)), *end || threads < 1 || threads > 4096)) {
+    if (threads_arg && ((threads = strtol(threads_arg, &end, 10)), *end || threads < 1 || threads > 1 << 20)) {
         fprintf(stderr, "moebench case: --threads needs a positive integer, not '%s'\n", threads_arg);
+        return 2;
+    }
+    char why[1024];
+    if (threads > 0 && mb_threads_check((int)threads, "--threads", why, sizeof why)) {
+        fprintf(stderr, "moebench case: %s\n", why);
         return 2;
     }
     if (rows_arg && ((ref_rows = strtoll(rows_arg, &end, 10)), *end || ref_rows < 1)) {
         fprintf(stderr, "moebench case: --ref-rows needs a positive integer, not '%s'\n", rows_arg);
         return 2;
     }
-    if (threads > 0)
-        mb_set_threads((int)threads);
     mb_spec s;
     mb_err err;
     mb_err_clear(&err);
-    if (mb_spec_parse(desc, &s, &err) || mb_spec_validate(&s, mem_available_or_0(), &err)) {
+    if (mb_spec_parse(desc, &s, &err) || mb_spec_validate(&s, 0, &err)) {
         fprintf(stderr, "moebench: invalid case '%s': %s\n", desc, err.msg);
         return 2;
     }
@@ -156,46 +217,24 @@ int mb_cmd_case(int argc, char **argv)
                 return 2;
             }
     }
-    char canon[512];
-    mb_spec_format(&s, canon, sizeof canon);
-
-    mb_weights w;
-    mb_inputs in;
-    memset(&in, 0, sizeof in);
-    mb_reference ref;
-    memset(&ref, 0, sizeof ref);
-    int rc = 1;
-    if (mb_weights_create(&s, &w, &err)) {
-        fprintf(stderr, "moebench case: weights: %s\n", err.msg);
-        return 1;
+    /* valid means "can run here": the estimate of the reference and the listed
+     * implementations against the available memory, before anything is allocated */
+    const char *names[64];
+    int n_names = 0;
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", list);
+    for (char *tok = strtok(tmp, ","); tok && n_names < 64; tok = strtok(NULL, ","))
+        if (strcmp(tok, "naive"))
+            names[n_names++] = tok;
+    int64_t T = mb_spec_T(&s);
+    int64_t rows = ref_rows > 0 ? (ref_rows < T ? ref_rows : T) : mb_reference_rows(&s);
+    if (mb_spec_memory_check(&s, names, n_names, rows, threads > 0 ? (int)threads :
+                             mb_cpus_allowed(), 0, why, sizeof why)) {
+        fprintf(stderr, "moebench case: %s\n", why);
+        return 2;
     }
-    if (mb_inputs_create(&s, &in, &err)) {
-        fprintf(stderr, "moebench case: %s\n", err.msg);
-        goto out;
-    }
-    /* the runner's reference: whole output, or sampled rows for large cases */
-    if (mb_reference_build(&s, &w, &in, ref_rows, &ref, &err)) {
-        fprintf(stderr, "moebench case: naive reference failed: %s\n", err.msg);
-        goto out;
-    }
-    printf("case: %s\n", canon);
-    if (ref.sampled)
-        printf("reference: naive on %lld sampled rows of %lld (%.1f GFLOP per full forward)\n",
-               (long long)ref.nrows, (long long)mb_spec_T(&s), mb_cost_of(&s, NULL).flops / 1e9);
-    printf("output: [%" PRId64 ", %" PRId64 "] %s\n", ref.y.shape[0], ref.y.shape[1],
-           mb_dtype_name(ref.y.dtype));
-    printf("checksum: %016" PRIx64 "\n", mb_tensor_hash(&ref.y));
-    printf("sum: %.9g\n", mb_tensor_sum(&ref.y));
-    if (ref.info.routing.idx)
-        print_routing(&ref.info.routing);
-    rc = 0;
-    if (*list)
-        for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
-            if (strcmp(tok, "naive"))
-                rc |= check_impl(mb_impl_find(tok), canon, threads_arg, rows_arg, &s, &w, &in, &ref);
-out:
-    mb_reference_free(&ref);
-    mb_inputs_free(&in);
-    mb_weights_free(&w);
-    return rc;
+    case_job job = {threads_arg, rows_arg, (int)threads, ref_rows, &s, list};
+    /* the work runs in a child, as the runner's cases do: a crash or an out-of-memory kill
+     * is reported, not fatal */
+    return mb_run_in_child("case", case_work, &job);
 }

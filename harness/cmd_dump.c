@@ -15,7 +15,9 @@
  * naive on N sampled rows, chosen as the runner chooses them (case_exec.h mb_reference_build:
  * first, last, then seeded random rows; every variant is row-wise given its per-sequence inputs: the
  * rows become N sequences of one token, each with its sequence's task / R): rows.npy [N] int64,
- * Y_rows.npy [N,out], and route_idx_rows / route_w_rows for routed variants. */
+ * Y_rows.npy [N,out], and route_idx_rows / route_w_rows for routed variants.
+ * As `case`: the memory estimate is checked before anything is allocated or written, and the
+ * work runs in a child (child_run.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,8 +26,9 @@
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
 #include "case_exec.h"
+#include "case_fits.h"
+#include "child_run.h"
 #include "commands.h"
-#include "memory.h"
 #include "npy.h"
 #include "moebench/moebench.h"
 
@@ -41,13 +44,6 @@ static void usage(FILE *f)
             "  --ref-max-gflop G  skip the naive forward when the case costs more than G GFLOP\n"
             "  --ref-rows N       when the forward is skipped, run naive on N sampled rows\n"
             "                     (rows.npy, Y_rows.npy, route_*_rows.npy) for a cheaper check\n");
-}
-
-/* MemAvailable for the validation budget (0 when unknown: no budget). */
-static int64_t mem_available(void)
-{
-    int64_t v = mb_mem_available_bytes();
-    return v > 0 ? v : 0;
 }
 
 static int make_dir(const char *dir)
@@ -201,67 +197,27 @@ static cJSON *spec_json(const mb_spec *s)
     return o;
 }
 
-int mb_cmd_dump(int argc, char **argv)
-{
-    const char *desc = NULL, *dir = NULL;
-    int no_output = 0;
-    double max_gflop = -1;   /* < 0: no limit */
-    long long ref_rows = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--no-output")) {
-            no_output = 1;
-        } else if (!strcmp(argv[i], "--ref-max-gflop")) {
-            char *end = NULL;
-            if (i + 1 >= argc || (max_gflop = strtod(argv[i + 1], &end), *end) || max_gflop < 0) {
-                fprintf(stderr, "moebench dump: --ref-max-gflop needs a non-negative number\n");
-                return 2;
-            }
-            i++;
-        } else if (!strcmp(argv[i], "--ref-rows")) {
-            char *end = NULL;
-            if (i + 1 >= argc || (ref_rows = strtoll(argv[i + 1], &end, 10), *end) || ref_rows < 0) {
-                fprintf(stderr, "moebench dump: --ref-rows needs a non-negative integer\n");
-                return 2;
-            }
-            i++;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            fprintf(stderr, "moebench dump: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        } else if (!desc) {
-            desc = argv[i];
-        } else if (!dir) {
-            dir = argv[i];
-        } else {
-            fprintf(stderr, "moebench dump: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!desc || !dir) {
-        usage(stderr);
-        return 2;
-    }
+typedef struct {
+    const char *desc, *dir;
+    const mb_spec *s;
+    int run_forward, no_output;
+    long long ref_rows;
+} dump_job;
 
-    mb_spec s;
+/* Weights, inputs, the naive forward and the files: the part that allocates, run in the
+ * child. Returns the exit code. */
+static int dump_work(void *ctx)
+{
+    const dump_job *job = ctx;
+    const char *desc = job->desc, *dir = job->dir;
+    const mb_spec s = *job->s;
+    const int run_forward = job->run_forward, no_output = job->no_output;
+    const long long ref_rows = job->ref_rows;
     mb_err err;
     mb_err_clear(&err);
-    if (mb_spec_parse(desc, &s, &err) != MB_OK || mb_spec_validate(&s, mem_available(), &err) != MB_OK) {
-        fprintf(stderr, "moebench dump: invalid case '%s': %s\n", desc, err.msg);
-        return 2;
-    }
     char canon[1024];
     mb_spec_format(&s, canon, sizeof canon);
-
     mb_cost cost0 = mb_cost_of(&s, NULL);
-    double gflop = cost0.flops / 1e9;
-    int run_forward = !no_output && !(max_gflop >= 0 && gflop > max_gflop);
-    if (run_forward && gflop > DUMP_WARN_GFLOP)
-        fprintf(stderr, "moebench dump: warning: %s costs %.1f GFLOP; the naive reference is scalar "
-                "loops and may take minutes (--no-output skips it)\n", canon, gflop);
-
     if (make_dir(dir) != 0) {
         fprintf(stderr, "moebench dump: cannot create directory '%s': %s\n", dir, strerror(errno));
         return 1;
@@ -404,4 +360,79 @@ out:
     mb_inputs_free(&in);
     mb_weights_free(&w);
     return rc;
+}
+
+int mb_cmd_dump(int argc, char **argv)
+{
+    const char *desc = NULL, *dir = NULL;
+    int no_output = 0;
+    double max_gflop = -1;   /* < 0: no limit */
+    long long ref_rows = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--no-output")) {
+            no_output = 1;
+        } else if (!strcmp(argv[i], "--ref-max-gflop")) {
+            char *end = NULL;
+            if (i + 1 >= argc || (max_gflop = strtod(argv[i + 1], &end), *end) || max_gflop < 0) {
+                fprintf(stderr, "moebench dump: --ref-max-gflop needs a non-negative number\n");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(argv[i], "--ref-rows")) {
+            char *end = NULL;
+            if (i + 1 >= argc || (ref_rows = strtoll(argv[i + 1], &end, 10), *end) || ref_rows < 0) {
+                fprintf(stderr, "moebench dump: --ref-rows needs a non-negative integer\n");
+                return 2;
+            }
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
+            fprintf(stderr, "moebench dump: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        } else if (!desc) {
+            desc = argv[i];
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            fprintf(stderr, "moebench dump: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!desc || !dir) {
+        usage(stderr);
+        return 2;
+    }
+
+    mb_spec s;
+    mb_err err;
+    mb_err_clear(&err);
+    if (mb_spec_parse(desc, &s, &err) != MB_OK || mb_spec_validate(&s, 0, &err) != MB_OK) {
+        fprintf(stderr, "moebench dump: invalid case '%s': %s\n", desc, err.msg);
+        return 2;
+    }
+    char canon[1024];
+    mb_spec_format(&s, canon, sizeof canon);
+
+    mb_cost cost0 = mb_cost_of(&s, NULL);
+    double gflop = cost0.flops / 1e9;
+    int run_forward = !no_output && !(max_gflop >= 0 && gflop > max_gflop);
+
+    /* valid means "can run here": weights, inputs and the naive forward (whole or sampled)
+     * against the available memory, before anything is allocated */
+    int64_t T = mb_spec_T(&s);
+    int64_t rows = run_forward ? T : ref_rows > 0 ? (ref_rows < T ? ref_rows : T) : 0;
+    char why[1024];
+    if (mb_spec_memory_check(&s, NULL, 0, rows, mb_cpus_allowed(), 0, why, sizeof why)) {
+        fprintf(stderr, "moebench dump: %s\n", why);
+        return 2;
+    }
+    if (run_forward && gflop > DUMP_WARN_GFLOP)
+        fprintf(stderr, "moebench dump: warning: %s costs %.1f GFLOP; the naive reference is scalar "
+                "loops and may take minutes (--no-output skips it)\n", canon, gflop);
+    dump_job job = {desc, dir, &s, run_forward, no_output, ref_rows};
+    /* in a child, as the runner's cases: a crash or an out-of-memory kill is reported */
+    return mb_run_in_child("dump", dump_work, &job);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "case_fits.h"
 #include "cli_options.h"
 #include "commands.h"
 #include "counters.h"
@@ -200,6 +201,10 @@ static int run_main(int argc, char **argv, int check_mode)
         mb_cli_usage(stdout, cmd);
         return 0;
     }
+    if (o.threads > 0 && mb_threads_check(o.threads, "--threads", err, sizeof err)) {
+        fprintf(stderr, "moebench %s: %s\n", cmd, err);
+        return 2;
+    }
 
     /* 1. every suite loaded and every case validated before anything runs */
     mb_suite suite;
@@ -285,6 +290,18 @@ static int run_main(int argc, char **argv, int check_mode)
     if (have_re)
         regfree(&re);
     int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    /* valid means "can run here": threads and memory, before anything is probed or run */
+    for (int i = 0; i < n_plan; i++) {
+        mb_exec_config ec;
+        effective_config(&o, &suite.cases[plan[i].case_index], online, &ec);
+        if (mb_case_fits(&suite.cases[plan[i].case_index], plan[i].impls, plan[i].n_impls, &ec,
+                         err, sizeof err)) {
+            fprintf(stderr, "moebench %s: %s\nnothing was run.\n", cmd, err);
+            free(plan);
+            mb_suite_free(&suite);
+            return 2;
+        }
+    }
 
     if (o.validate_only) {
         /* CI-cheap: every case parsed and validated, nothing probed, written or run */
