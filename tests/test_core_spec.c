@@ -1,5 +1,6 @@
 /* Spec parsing, canonical descriptors and validation reasons. */
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 #include "check.h"
 #include "moebench/moebench.h"
@@ -200,6 +201,10 @@ static void test_overflow_is_an_error(void)
     refused("lora:r=9223372036854775807", 0, "r=9223372036854775807");
     char buf[512];
     CHECK(mb_spec_format(&s, buf, sizeof buf) > 0 && !strstr(buf, "alpha"));
+    /* p=-0 (found by fuzz_descriptor): it is p=0, so the canonical form (which omits p=0)
+     * parses back to the same spec, bit for bit */
+    CHECK(mb_spec_parse("sparse_mlp:p=-0", &s, &err) == MB_OK);
+    CHECK_MSG(!signbit(s.p), "p=-0 kept its sign");
     /* B given again after B and S: the old code multiplied B * S first */
     refused("lora:B=4294967296,S=4294967296,B=2", 0, "'B' is given twice");
     mb_spec_default(&s, MB_LORA);

@@ -308,8 +308,14 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
         s->set_mask |= MB_SET_ALPHA;
         return MB_OK;
     }
-    if (!strcmp(key, "p"))
-        return parse_float(key, value, &s->p, err);
+    if (!strcmp(key, "p")) {
+        if ((st = parse_float(key, value, &s->p, err)))
+            return st;
+        /* p=-0 is p=0: the canonical form omits p=0, so -0 must not survive to differ from it */
+        if (s->p == 0.0f)
+            s->p = 0.0f;
+        return MB_OK;
+    }
     if (!strcmp(key, "seed"))
         return parse_u64(key, value, &s->seed, err);
     if (!strcmp(key, "act")) {
