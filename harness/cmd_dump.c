@@ -272,18 +272,9 @@ static int dump_work(void *ctx)
             write_raw(&c, "route_w", MB_NPY_F32, 2, tk, info.routing.w);
             write_raw(&c, "route_counts", MB_NPY_I64, 1, e1, info.routing.counts);
         }
-        if (info.gate) {
-            int64_t g[2] = { T, 0 };
-            if (s.variant == MB_MOELORA) {
-                g[0] = s.B;
-                g[1] = s.E;
-            } else if (s.variant == MB_MOR1E) {
-                g[1] = s.r;
-            } else {
-                g[1] = s.E;
-            }
+        int64_t g[2];
+        if (info.gate && mb_spec_gate_dims(&s, g))
             write_raw(&c, "gate", MB_NPY_F32, 2, g, info.gate);
-        }
     }
     if (c.failed) {
         fprintf(stderr, "moebench dump: %s\n", c.err.msg);

@@ -29,6 +29,12 @@ int mb_cmd_list(int argc, char **argv)
         printf("\n%s: %s\n", mb_variant_name((mb_variant_id)v), mb_variant_summary((mb_variant_id)v));
         printf("  fields: %s\n", mb_variant_fields((mb_variant_id)v));
         printf("  default: %s\n", desc);
+        /* the direction axis: train cases are skipped with this reason until implemented */
+        mb_spec tr = s;
+        tr.mode = MB_MODE_TRAIN;
+        const char *train_why = mb_impl_mode_unsupported(mb_impl_find("naive"), &tr);
+        printf("  modes: forward%s%s\n", train_why ? "; train unavailable: " : ", train",
+               train_why ? train_why : "");
         for (int i = 0; i < mb_impl_count(); i++) {
             const mb_impl *impl = mb_impl_at(i);
             const char *why = impl->unsupported ? impl->unsupported(&s) : "no unsupported() hook";

@@ -44,7 +44,7 @@ const char *const mb_csv_required_columns[] = {
 const int mb_csv_required_count =
     (int)(sizeof mb_csv_required_columns / sizeof mb_csv_required_columns[0]);
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
-                                         "prepare_bytes", "breakeven_calls"};
+                                         "prepare_bytes", "breakeven_calls", "mode"};
 
 const char *const mb_status_names[MB_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                   "crashed", "timeout", "error"};
@@ -197,6 +197,7 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_i64(f, r->iters_per_sample);
     put_i64(f, r->prepare_bytes);
     put_i64(f, r->breakeven_calls);
+    put_str(f, r->mode);
     fputc('\n', f);
 }
 

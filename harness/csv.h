@@ -19,6 +19,7 @@ typedef struct {
     char variant[16], impl[24], status[12];
     char reason[MB_REASON_LEN];
     char dtype[8];
+    char mode[8];   /* forward | train (architecture §10); "" never written as 0 */
     int threads;
     char cache[8];
     int64_t B, S, T, h, o, f, r, E, k;

@@ -85,7 +85,7 @@ typedef struct {
 
 static const char *const spec_keys[] = {"T", "B", "S", "h", "o", "f", "r", "E", "k", "alpha",
                                         "p", "act", "tasks", "te", "share", "shard", "seed",
-                                        "dtype"};
+                                        "dtype", "mode"};
 static const char *const harness_keys[] = {"variant", "impl", "reps", "min_time", "cache",
                                            "timeout", "threads"};
 
@@ -645,10 +645,11 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
     if (!variant_e)
         return fail(L, sec->file, sec->line, "section [%s] has no 'variant' key%s", sec->name, "");
     mb_variant_id v;
+    char names[256];
+    mb_variant_names(names, sizeof names, " ");
     if (mb_variant_parse(variant_v, &v))
-        return fail(L, variant_e->file, variant_e->line,
-                    "unknown variant '%s' (variants: lora mlp_lora molora moelora mixlora mor1e "
-                    "sparse_mlp router)%s", variant_v, "");
+        return fail(L, variant_e->file, variant_e->line, "unknown variant '%s' (variants: %s)",
+                    variant_v, names);
     mb_spec_default(&c.spec, v);
     for (int i = 0; i < nsw; i++) {
         const entry *e = sw[i].e;
@@ -805,11 +806,12 @@ static int expand_section(loader *L, const section *sec)
         return fail(L, sec->file, sec->line, "section [%s] has no 'variant' key%s", sec->name, "");
     const sweep *vs = &sw[w.vi];
     mb_variant_id vid[64];
+    char names[256];
+    mb_variant_names(names, sizeof names, " ");
     for (int j = 0; j < vs->n; j++)
         if (mb_variant_parse(vs->item[j], &vid[j]))
-            return fail(L, vs->e->file, vs->e->line,
-                        "unknown variant '%s' (variants: lora mlp_lora molora moelora mixlora "
-                        "mor1e sparse_mlp router)%s", vs->item[j], "");
+            return fail(L, vs->e->file, vs->e->line, "unknown variant '%s' (variants: %s)",
+                        vs->item[j], names);
     /* which variants use each list; a key the section gives itself must be used by one of
      * them (keys from [defaults] apply only where they mean something) */
     for (int i = 0; i < w.nsw; i++) {

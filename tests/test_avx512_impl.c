@@ -25,7 +25,8 @@ static const char *shared_unsupported(const mb_spec *s)
     return mb_variant_unsupported(&mb_gemm_avx512, s);
 }
 static const mb_impl shared_avx512 = {
-    "avx512-shared", shared_unsupported, shared_prepare, mb_variant_forward, mb_variant_release
+    "avx512-shared", shared_unsupported, shared_prepare, mb_variant_forward, mb_variant_release,
+    NULL, NULL
 };
 
 static const char *cases[] = {

@@ -209,7 +209,7 @@ static mb_status fake_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
     return MB_OK;
 }
 static void fake_release(mb_state *st) { mb_free(st); }
-static const mb_impl fake = {"fake", fake_unsupported, fake_prepare, fake_forward, fake_release};
+static const mb_impl fake = {"fake", fake_unsupported, fake_prepare, fake_forward, fake_release, NULL, NULL};
 
 static void test_registry(void)
 {

@@ -45,7 +45,7 @@ static mb_status fwd_report(mb_state *st, const mb_inputs *in, mb_tensor *y, mb_
     return mb_fail(err, MB_EINTERNAL, "oom_score_adj=%s", v);
 }
 
-static const mb_impl test_oomadj = {"test_oomadj", always, prep, fwd_report, rel};
+static const mb_impl test_oomadj = {"test_oomadj", always, prep, fwd_report, rel, NULL, NULL};
 
 typedef struct {
     mb_row row;

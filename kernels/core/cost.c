@@ -72,7 +72,7 @@ mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
         flops = 2 * T * h * E;
         wel = E * h;
         break;
-    default:
+    case MB_VARIANT_COUNT:
         break;
     }
     mb_cost c;
@@ -89,7 +89,7 @@ static int merged_cost(const mb_spec *s, const int64_t *counts, mb_cost *c)
 {
     double T = (double)mb_spec_T(s), B = (double)s->B, h = (double)s->h, o = (double)s->o,
            f = (double)s->f, E = (double)s->E, k = (double)s->k;
-    double flops, wel;
+    double flops = 0.0, wel = 0.0;
     switch (s->variant) {
     case MB_LORA:
         /* one GEMM with W' = W + s B A */
@@ -115,8 +115,12 @@ static int merged_cost(const mb_spec *s, const int64_t *counts, mb_cost *c)
         flops = 2 * T * h * E + 6 * k * T * h * f;
         wel = E * h + experts_hit(s, counts) * 3 * h * f;
         break;
-    default:
-        return 0;   /* molora, mor1e, sparse_mlp, router: no merged form (skipped) */
+    case MB_MOLORA:   /* no merged form (the merge column of variants.def): skipped */
+    case MB_MOR1E:
+    case MB_SPARSE_MLP:
+    case MB_ROUTER:
+    case MB_VARIANT_COUNT:
+        return 0;
     }
     c->flops = flops;
     c->weight_bytes = 4 * wel;

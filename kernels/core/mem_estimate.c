@@ -134,8 +134,10 @@ static int64_t base_weight_bytes(acc *a, const dims *d)
     case MB_MLP_LORA:
     case MB_MIXLORA: return mul(a, mul(a, 3 * 4, d->h), d->f);
     case MB_SPARSE_MLP: return mul(a, mul(a, mul(a, 3 * 4, d->E), d->fe), d->h);
-    default: return 0;
+    case MB_ROUTER:
+    case MB_VARIANT_COUNT: return 0;
     }
+    return 0;
 }
 
 /* Router buffers of the routed variants' optimised forms (mb_vrouter_init / the avx512
@@ -185,7 +187,7 @@ static void variant_workspace(acc *a, const dims *d)
     case MB_ROUTER:
         router_ws(a, d);
         break;
-    default:
+    case MB_VARIANT_COUNT:
         break;
     }
 }
@@ -254,7 +256,11 @@ static void merged_bytes(acc *a, const dims *d)
         variant_workspace(a, &sp);
         break;
     }
-    default:
+    case MB_MOLORA:     /* no merged form (the merge column of variants.def) */
+    case MB_MOR1E:
+    case MB_SPARSE_MLP:
+    case MB_ROUTER:
+    case MB_VARIANT_COUNT:
         break;
     }
 }
@@ -323,6 +329,8 @@ static int64_t saved_activations(const mb_spec *s)
 {
     switch (s->mode) {
     case MB_MODE_FORWARD: return 0;   /* inference: nothing is kept */
+    case MB_MODE_TRAIN:               /* not implemented yet: every implementation skips it */
+    case MB_MODE_COUNT: return 0;
     }
     return 0;
 }

@@ -40,6 +40,17 @@ void mb_impl_register_extra(const mb_impl *impl)
         extra[nextra++] = impl;
 }
 
+const char *mb_impl_mode_unsupported(const mb_impl *impl, const mb_spec *s)
+{
+    switch (s->mode) {
+    case MB_MODE_FORWARD: return NULL;
+    case MB_MODE_TRAIN:
+        return impl && impl->forward_train && impl->backward ? NULL : MB_MODE_TRAIN_TODO;
+    case MB_MODE_COUNT: break;
+    }
+    return "mode is not forward or train";
+}
+
 mb_status mb_run_once(const mb_impl *impl, const mb_spec *s, const mb_weights *w,
                       const mb_inputs *in, mb_tensor *y, mb_forward_info *info, mb_err *err)
 {
@@ -60,16 +71,12 @@ mb_status mb_run_once(const mb_impl *impl, const mb_spec *s, const mb_weights *w
 mb_status mb_forward_info_alloc(const mb_spec *s, mb_forward_info *info, mb_err *err)
 {
     memset(info, 0, sizeof *info);
-    int64_t T = mb_spec_T(s), n = 0;
+    int64_t T = mb_spec_T(s), n = 0, g[2];
     if (mb_variant_routed(s->variant))
         return mb_routing_alloc(&info->routing, T, s->E, s->k, err);
     int bad = 0;   /* a valid spec bounds T*h, not T*E: the gate's size is checked here */
-    if (s->variant == MB_MOELORA)
-        bad = mb_mul_i64(s->B, s->E, &n);
-    else if (s->variant == MB_MOR1E)
-        bad = mb_mul_i64(T, s->r, &n);
-    else if (s->variant == MB_MOLORA)
-        bad = mb_mul_i64(T, s->E, &n);
+    if (mb_spec_gate_dims(s, g))
+        bad = mb_mul_i64(g[0], g[1], &n);
     int64_t bytes;
     if (bad || mb_mul_i64(n, (int64_t)sizeof *info->gate, &bytes))
         return mb_fail(err, MB_ENOMEM, "the gate of %s (T=%lld, E=%lld, r=%lld) overflows int64 "

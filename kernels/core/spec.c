@@ -8,29 +8,32 @@
 #include "moebench/mem.h"
 #include "moebench/spec.h"
 
-static const struct {
-    const char *name, *fields, *summary;
-} variants[MB_NUM_VARIANTS] = {
-    [MB_LORA] = {"lora", "T,B,S,h,o,r,alpha",
-                 "LoRA on one linear: Y = X W^T + s (X A^T) B^T"},
-    [MB_MLP_LORA] = {"mlp_lora", "T,B,S,h,f,r,alpha,act",
-                     "LLaMA gated MLP with LoRA on gate, up and down projections"},
-    [MB_MOLORA] = {"molora", "T,B,S,h,o,r,E,alpha",
-                   "soft mixture of E LoRA experts (rank r each) on one linear, token softmax gate"},
-    [MB_MOELORA] = {"moelora", "T,B,S,h,o,r,E,tasks,te,alpha",
-                    "task-gated mixture: total rank r split into E experts, gate per sequence"},
-    [MB_MIXLORA] = {"mixlora", "T,B,S,h,f,r,E,k,alpha,act,share",
-                    "top-k mixture of E LoRA experts sharing one frozen gated MLP"},
-    [MB_MOR1E] = {"mor1e", "T,B,S,h,o,r",
-                  "mixture of r rank-1 experts, token gate plus per-sequence intuition prior"},
-    [MB_SPARSE_MLP] = {"sparse_mlp", "T,B,S,h,f,E,k,act,shard",
-                       "sparse top-k MoE of E gated-MLP experts (Mixtral; shard=1 slices one MLP)"},
-    [MB_ROUTER] = {"router", "T,B,S,h,E,k",
-                   "top-k router alone: softmax, top-k, weights, counts, aux and z losses"},
+/* The variant table's descriptor columns, indexed by the enum (designated initialisers) so a
+ * row out of place is caught by the count check below and the NULL check of
+ * test_registry_coverage. */
+static const mb_variant_desc variants[] = {
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ...) \
+    [MB_##ID] = {name, fields, summary, routed, inputs, gate, out},
+#include "moebench/variants.def"
+#undef MB_VARIANT
 };
+_Static_assert(sizeof variants / sizeof variants[0] == MB_VARIANT_COUNT,
+               "variants.def and the descriptor table disagree on the number of variants");
 
 static const char *act_names[] = {"silu", "gelu", "relu"};
 static const char *share_names[] = {"none", "gate_up", "all"};
+static const char *const mode_names[] = {[MB_MODE_FORWARD] = "forward", [MB_MODE_TRAIN] = "train"};
+_Static_assert(sizeof mode_names / sizeof mode_names[0] == MB_MODE_COUNT, "a mode without a name");
+
+const mb_variant_desc *mb_variant_desc_of(mb_variant_id v)
+{
+    return (unsigned)v < MB_VARIANT_COUNT ? &variants[v] : NULL;
+}
+
+int mb_variant_routed(mb_variant_id v)
+{
+    return (unsigned)v < MB_VARIANT_COUNT && variants[v].routed;
+}
 
 const char *mb_variant_name(mb_variant_id v)
 {
@@ -47,8 +50,24 @@ int mb_variant_parse(const char *name, mb_variant_id *out)
     return -1;
 }
 
+int mb_variant_names(char *buf, size_t n, const char *sep)
+{
+    int len = 0;
+    for (int v = 0; v < MB_VARIANT_COUNT; v++) {
+        size_t at = (size_t)len < n ? (size_t)len : n;
+        len += snprintf(buf + at, n - at, "%s%s", v ? sep : "", variants[v].name);
+    }
+    if (n && MB_VARIANT_COUNT == 0)
+        buf[0] = '\0';
+    return len;
+}
+
 const char *mb_act_name(mb_act a) { return (unsigned)a < 3 ? act_names[a] : "?"; }
 const char *mb_share_name(mb_share s) { return (unsigned)s < 3 ? share_names[s] : "?"; }
+const char *mb_mode_name(mb_mode m)
+{
+    return (unsigned)m < MB_MODE_COUNT ? mode_names[m] : "?";
+}
 
 const char *mb_variant_fields(mb_variant_id v)
 {
@@ -81,9 +100,9 @@ static int uses(const mb_spec *s, const char *field)
 
 int mb_variant_uses(mb_variant_id v, const char *key)
 {
-    /* p, seed and dtype are not shapes: every variant has them (p must be 0 to validate) */
-    if ((unsigned)v < MB_NUM_VARIANTS &&
-        (!strcmp(key, "p") || !strcmp(key, "seed") || !strcmp(key, "dtype")))
+    /* p, seed, dtype and mode are not shapes: every variant has them (p must be 0 to validate) */
+    if ((unsigned)v < MB_NUM_VARIANTS && (!strcmp(key, "p") || !strcmp(key, "seed") ||
+                                          !strcmp(key, "dtype") || !strcmp(key, "mode")))
         return 1;
     return in_fields(v, key);
 }
@@ -95,13 +114,28 @@ const char *mb_variant_summary(mb_variant_id v)
 
 int64_t mb_spec_out_width(const mb_spec *s)
 {
-    switch (s->variant) {
-    case MB_MLP_LORA:
-    case MB_MIXLORA:
-    case MB_SPARSE_MLP: return s->h;
-    case MB_ROUTER: return s->E;
-    default: return s->o;
+    const mb_variant_desc *d = mb_variant_desc_of(s->variant);
+    if (!d)
+        return s->o;
+    switch (d->out) {
+    case MB_OUT_O: return s->o;
+    case MB_OUT_H: return s->h;
+    case MB_OUT_E: return s->E;
     }
+    return s->o;
+}
+
+int mb_spec_gate_dims(const mb_spec *s, int64_t dims[2])
+{
+    const mb_variant_desc *d = mb_variant_desc_of(s->variant);
+    dims[0] = dims[1] = 0;
+    switch (d ? d->gate : MB_GATE_NONE) {
+    case MB_GATE_NONE: return 0;
+    case MB_GATE_SEQ_E: dims[0] = s->B; dims[1] = s->E; return 1;
+    case MB_GATE_TOK_R: dims[0] = mb_spec_T(s); dims[1] = s->r; return 1;
+    case MB_GATE_TOK_E: dims[0] = mb_spec_T(s); dims[1] = s->E; return 1;
+    }
+    return 0;
 }
 
 int64_t mb_spec_expert_width(const mb_spec *s)
@@ -344,9 +378,15 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
         s->dtype = d;
         return MB_OK;
     }
+    if (!strcmp(key, "mode")) {
+        if ((st = pick(key, value, mode_names, MB_MODE_COUNT, &i, err)))
+            return st;
+        s->mode = (mb_mode)i;
+        return MB_OK;
+    }
     return mb_fail(err, MB_EINVAL,
                    "unknown key '%s' (keys: T B S h o f r E k alpha p act tasks te share shard seed "
-                   "dtype)", key);
+                   "dtype mode)", key);
 }
 
 mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
@@ -361,18 +401,15 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
         *colon = '\0';
     mb_variant_id v;
     if (mb_variant_parse(buf, &v)) {
-        char names[256] = "";
-        for (int i = 0; i < MB_NUM_VARIANTS; i++) {
-            strcat(names, i ? ", " : "");
-            strcat(names, variants[i].name);
-        }
+        char names[256];
+        mb_variant_names(names, sizeof names, ", ");
         return mb_fail(err, MB_EINVAL, "unknown variant '%s' (variants: %s)", buf, names);
     }
     mb_spec_default(s, v);
     if (!colon || colon[1] == '\0')
         return MB_OK;
     char *item = colon + 1;
-    const char *seen[32];   /* keys given so far: there are 18 keys, so a 19th item repeats one */
+    const char *seen[32];   /* keys given so far: there are 19 keys, so a 20th item repeats one */
     int n_seen = 0;
     for (;;) {
         char *comma = strchr(item, ',');
@@ -395,7 +432,7 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
         /* known but meaningless here: refuse rather than accept any value unchecked */
         if (!mb_variant_uses(v, item))
             return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s,p,seed,"
-                           "dtype)", item, eq + 1, variants[v].name, item, variants[v].fields);
+                           "dtype,mode)", item, eq + 1, variants[v].name, item, variants[v].fields);
         if (n_seen < (int)(sizeof seen / sizeof *seen))
             seen[n_seen++] = item;
         if (!comma)
@@ -443,6 +480,8 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         PUT(",seed=%" PRIu64, s->seed);
     if (s->dtype != MB_F32)
         PUT(",dtype=%s", mb_dtype_name(s->dtype));
+    if (s->mode != MB_MODE_FORWARD)
+        PUT(",mode=%s", mb_mode_name(s->mode));
 #undef PUT
     return snprintf(buf, n, "%s", out);
 }

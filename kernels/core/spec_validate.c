@@ -59,7 +59,7 @@ static int weight_elems(const mb_spec *s, int64_t *n)
     case MB_ROUTER:
         bad = madd(n, E, h);
         break;
-    default:
+    case MB_VARIANT_COUNT:   /* not a variant: mb_spec_bytes refuses it first */
         bad = 1;
     }
     return bad ? -1 : 0;
@@ -72,9 +72,10 @@ static int io_elems(const mb_spec *s, int64_t *n)
     *n = 0;
     if (mb_mul_i64(s->B, s->S, &T) || madd(n, T, s->h) || madd(n, T, mb_spec_out_width(s)))
         return -1;
-    if (s->variant == MB_MOELORA && mb_add_i64(*n, s->B, n))
+    mb_variant_inputs in = mb_variant_desc_of(s->variant)->inputs;
+    if (in == MB_IN_TASK && mb_add_i64(*n, s->B, n))
         return -1;
-    if (s->variant == MB_MOR1E && madd(n, s->B, s->r))
+    if (in == MB_IN_PRIOR && madd(n, s->B, s->r))
         return -1;
     return 0;
 }
@@ -99,24 +100,11 @@ mb_status mb_spec_bytes(const mb_spec *s, int64_t *weights, int64_t *io, mb_err 
     return MB_OK;
 }
 
-static int uses_o(mb_variant_id v)
-{
-    return v == MB_LORA || v == MB_MOLORA || v == MB_MOELORA || v == MB_MOR1E;
-}
-static int uses_f(mb_variant_id v)
-{
-    return v == MB_MLP_LORA || v == MB_MIXLORA || v == MB_SPARSE_MLP;
-}
-static int uses_r(mb_variant_id v) { return v != MB_SPARSE_MLP && v != MB_ROUTER; }
-static int uses_E(mb_variant_id v)
-{
-    return v == MB_MOLORA || v == MB_MOELORA || v == MB_MIXLORA || v == MB_SPARSE_MLP ||
-           v == MB_ROUTER;
-}
-int mb_variant_routed(mb_variant_id v)
-{
-    return v == MB_MIXLORA || v == MB_SPARSE_MLP || v == MB_ROUTER;
-}
+/* The shape keys of a variant, from the fields column of the table (mb_variant_uses). */
+static int uses_o(mb_variant_id v) { return mb_variant_uses(v, "o"); }
+static int uses_f(mb_variant_id v) { return mb_variant_uses(v, "f"); }
+static int uses_r(mb_variant_id v) { return mb_variant_uses(v, "r"); }
+static int uses_E(mb_variant_id v) { return mb_variant_uses(v, "E"); }
 
 #define POS(field, name) \
     if (s->field < 1) \
@@ -188,6 +176,8 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
     }
     if ((unsigned)s->act > MB_ACT_RELU)
         return mb_fail(err, MB_EINVAL, "act=%d is not an activation", (int)s->act);
+    if ((unsigned)s->mode >= MB_MODE_COUNT)
+        return mb_fail(err, MB_EINVAL, "mode=%d is not a mode", (int)s->mode);
     if ((unsigned)s->share > MB_SHARE_ALL)
         return mb_fail(err, MB_EINVAL, "share=%d is not a share mode", (int)s->share);
     if (s->p != 0.0f)

@@ -51,7 +51,7 @@ static int describe(const mb_spec *s, wdesc *d)
     case MB_ROUTER:
         W2("Wr", E, h);
         break;
-    default:
+    case MB_VARIANT_COUNT:
         break;
     }
 #undef W2

@@ -10,17 +10,16 @@ extern const mb_variant_ops mb_fused_avx512_lowrank, mb_fused_avx512_sparse_mlp,
 const mb_variant_ops *mb_fused_avx512_ops(const mb_spec *s)
 {
 #ifdef MOEBENCH_HAVE_AVX512
-    switch (s->variant) {
-    case MB_LORA:
-    case MB_MOLORA:
-    case MB_MOELORA:
-    case MB_MOR1E: return &mb_fused_avx512_lowrank;
-    case MB_MLP_LORA: return &mb_fused_avx512_mlp_lora;
-    case MB_SPARSE_MLP: return &mb_fused_avx512_sparse_mlp;
-    case MB_MIXLORA: return &mb_fused_avx512_mixlora;
-    case MB_ROUTER: return &mb_fused_avx512_router;
-    default: return NULL;
-    }
+    /* the fused column of moebench/variants.def, indexed by the enum */
+    static const mb_variant_ops *const fused[] = {
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused_ops, ...) \
+        [MB_##ID] = fused_ops,
+#include "moebench/variants.def"
+#undef MB_VARIANT
+    };
+    _Static_assert(sizeof fused / sizeof fused[0] == MB_VARIANT_COUNT,
+                   "a variant without its fused column in moebench/variants.def");
+    return (unsigned)s->variant < MB_VARIANT_COUNT ? fused[s->variant] : NULL;
 #else
     (void)s;
     return NULL;

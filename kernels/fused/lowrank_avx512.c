@@ -88,7 +88,11 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
         scale = mb_sigmoid100(wb[0]);
         break;
     }
-    default:
+    case MB_MLP_LORA:   /* not low-rank on one linear: their own fused kernels */
+    case MB_MIXLORA:
+    case MB_SPARSE_MLP:
+    case MB_ROUTER:
+    case MB_VARIANT_COUNT:
         lr_release(st);
         return mb_fail(err, MB_EINVAL, "fused low-rank: variant %s not handled", mb_variant_name(s->variant));
     }

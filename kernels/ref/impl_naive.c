@@ -8,25 +8,25 @@ struct mb_state {
     const mb_weights *w;
 };
 
-static const mb_ref_fn ref_of[MB_NUM_VARIANTS] = {
-    [MB_LORA] = mb_ref_lora,
-    [MB_MLP_LORA] = mb_ref_mlp_lora,
-    [MB_MOLORA] = mb_ref_molora,
-    [MB_MOELORA] = mb_ref_moelora,
-    [MB_MIXLORA] = mb_ref_mixlora,
-    [MB_MOR1E] = mb_ref_mor1e,
-    [MB_SPARSE_MLP] = mb_ref_sparse_mlp,
-    [MB_ROUTER] = mb_ref_router,
+/* Indexed by the enum; generated from the table, so every variant has its reference (a
+ * missing ref_<name>.c is a link error). */
+static const mb_ref_fn ref_of[] = {
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ...) [MB_##ID] = ref,
+#include "moebench/variants.def"
+#undef MB_VARIANT
 };
+_Static_assert(sizeof ref_of / sizeof ref_of[0] == MB_VARIANT_COUNT,
+               "a variant without a reference in moebench/variants.def");
 
 static const char *naive_unsupported(const mb_spec *s)
 {
     if ((int)s->variant < 0 || s->variant >= MB_NUM_VARIANTS)
         return "unknown variant";
+    const char *why = mb_impl_mode_unsupported(&mb_impl_naive, s);
+    if (why)
+        return why;
     if (s->dtype != MB_F32)
         return "naive computes f32 only";
-    if (s->mode != MB_MODE_FORWARD)
-        return "naive implements the forward pass only";
     /* Anything else a valid spec can hold runs; invalid specs are refused with their reason. */
     static _Thread_local mb_err e;
     if (mb_spec_validate(s, 0, &e) != MB_OK)

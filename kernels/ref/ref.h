@@ -14,22 +14,13 @@
 typedef mb_status (*mb_ref_fn)(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
                                mb_tensor *y, mb_forward_info *info, mb_err *err);
 
-mb_status mb_ref_lora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
-                      mb_forward_info *info, mb_err *err);
-mb_status mb_ref_mlp_lora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
-                          mb_forward_info *info, mb_err *err);
-mb_status mb_ref_molora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
-                        mb_forward_info *info, mb_err *err);
-mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
-                         mb_forward_info *info, mb_err *err);
-mb_status mb_ref_mixlora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
-                         mb_forward_info *info, mb_err *err);
-mb_status mb_ref_mor1e(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
-                       mb_forward_info *info, mb_err *err);
-mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
-                            mb_tensor *y, mb_forward_info *info, mb_err *err);
-mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
-                        mb_forward_info *info, mb_err *err);
+/* The reference of every variant (the ref column of moebench/variants.def), one file each:
+ * kernels/ref/ref_<name>.c. */
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ...) \
+    mb_status ref(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y, \
+                  mb_forward_info *info, mb_err *err);
+#include "moebench/variants.def"
+#undef MB_VARIANT
 
 /* ---- helpers (ref_common.c) ---- */
 

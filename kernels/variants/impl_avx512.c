@@ -26,5 +26,6 @@ static mb_status avx512_prepare(const mb_spec *s, const mb_weights *w, mb_state 
 }
 
 const mb_impl mb_impl_avx512 = {
-    "avx512", avx512_unsupported, avx512_prepare, mb_variant_forward, mb_variant_release
+    "avx512", avx512_unsupported, avx512_prepare, mb_variant_forward, mb_variant_release,
+    NULL, NULL   /* forward_train, backward: mode=train not implemented yet */
 };

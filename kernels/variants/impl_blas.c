@@ -12,5 +12,6 @@ static mb_status blas_prepare(const mb_spec *s, const mb_weights *w, mb_state **
 }
 
 const mb_impl mb_impl_blas = {
-    "blas", blas_unsupported, blas_prepare, mb_variant_forward, mb_variant_release
+    "blas", blas_unsupported, blas_prepare, mb_variant_forward, mb_variant_release,
+    NULL, NULL   /* forward_train, backward: mode=train not implemented yet */
 };

@@ -7,15 +7,30 @@ static const mb_gemm_provider *merged_provider(void)
     return mb_gemm_blas.unavailable() ? &mb_gemm_naive : &mb_gemm_blas;
 }
 
+/* Each variant's merge rule (the merge column of moebench/variants.def): the prepare of its
+ * merged form, or the reason it has none. */
+typedef struct {
+    mb_merge_prepare_fn prepare;
+    const char *skip;
+} merge_rule;
+
+#define MB_MERGE(fn) {fn, NULL}
+#define MB_MERGE_SKIP(why) {NULL, why}
+static const merge_rule rules[] = {
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused, merge) \
+    [MB_##ID] = merge,
+#include "moebench/variants.def"
+#undef MB_VARIANT
+};
+#undef MB_MERGE
+#undef MB_MERGE_SKIP
+_Static_assert(sizeof rules / sizeof rules[0] == MB_VARIANT_COUNT,
+               "a variant without a merge rule in moebench/variants.def");
+
 static const char *merged_unsupported(const mb_spec *s)
 {
-    switch (s->variant) {
-    case MB_MOLORA:
-    case MB_MOR1E: return "gate depends on the token";
-    case MB_SPARSE_MLP:
-    case MB_ROUTER: return "no adapter";
-    default: break;
-    }
+    if ((unsigned)s->variant < MB_VARIANT_COUNT && rules[s->variant].skip)
+        return rules[s->variant].skip;
     return mb_variant_unsupported(merged_provider(), s);
 }
 
@@ -25,14 +40,8 @@ static mb_status merged_prepare(const mb_spec *s, const mb_weights *w, mb_state 
     *st = NULL;
     const char *why = merged_unsupported(s);
     if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
-    mb_merge_prepare_fn fn = NULL;
-    switch (s->variant) {
-    case MB_LORA: fn = mb_merge_lora; break;
-    case MB_MLP_LORA: fn = mb_merge_mlp_lora; break;
-    case MB_MOELORA: fn = mb_merge_moelora; break;
-    case MB_MIXLORA: fn = mb_merge_mixlora; break;
-    default: return mb_fail(err, MB_EUNSUPPORTED, "no merged form");
-    }
+    mb_merge_prepare_fn fn = rules[s->variant].prepare;
+    if (!fn) return mb_fail(err, MB_EUNSUPPORTED, "no merged form");
     const mb_variant_ops *ops = NULL;
     void *priv = NULL;
     mb_status rc = fn(merged_provider(), s, w, &ops, &priv, err);
@@ -41,5 +50,6 @@ static mb_status merged_prepare(const mb_spec *s, const mb_weights *w, mb_state 
 }
 
 const mb_impl mb_impl_merged = {
-    "merged", merged_unsupported, merged_prepare, mb_variant_forward, mb_variant_release
+    "merged", merged_unsupported, merged_prepare, mb_variant_forward, mb_variant_release,
+    NULL, NULL   /* forward_train, backward: mode=train not implemented yet */
 };

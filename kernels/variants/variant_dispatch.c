@@ -9,19 +9,19 @@ struct mb_state {
     mb_spec spec;   /* for the shape check of every forward (mb_check_io) */
 };
 
+/* Indexed by the enum, generated from the table. */
+static const mb_variant_ops *const ops_table[] = {
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, ...) \
+    [MB_##ID] = &ops,
+#include "moebench/variants.def"
+#undef MB_VARIANT
+};
+_Static_assert(sizeof ops_table / sizeof ops_table[0] == MB_VARIANT_COUNT,
+               "a variant without its provider form in moebench/variants.def");
+
 static const mb_variant_ops *ops_of(mb_variant_id v)
 {
-    switch (v) {
-    case MB_LORA: return &mb_var_lora;
-    case MB_MLP_LORA: return &mb_var_mlp_lora;
-    case MB_MOLORA: return &mb_var_molora;
-    case MB_MOELORA: return &mb_var_moelora;
-    case MB_MIXLORA: return &mb_var_mixlora;
-    case MB_MOR1E: return &mb_var_mor1e;
-    case MB_SPARSE_MLP: return &mb_var_sparse_mlp;
-    case MB_ROUTER: return &mb_var_router;
-    default: return NULL;
-    }
+    return (unsigned)v < MB_VARIANT_COUNT ? ops_table[v] : NULL;
 }
 
 const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
@@ -29,6 +29,8 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
     const char *why = gp->unavailable();
     if (why) return why;
     if (!ops_of(s->variant)) return "unknown variant";
+    why = mb_impl_mode_unsupported(NULL, s);
+    if (why) return why;
     if (s->dtype != MB_F32) return "only f32 is implemented";
     return mb_spec_refusal(s);
 }

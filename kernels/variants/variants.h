@@ -18,8 +18,12 @@ typedef struct {
     void (*release)(void *priv);
 } mb_variant_ops;
 
-extern const mb_variant_ops mb_var_lora, mb_var_mlp_lora, mb_var_molora, mb_var_moelora,
-    mb_var_mixlora, mb_var_mor1e, mb_var_sparse_mlp, mb_var_router;
+/* The provider form of every variant (the ops column of moebench/variants.def), one file each:
+ * kernels/variants/var_<name>.c. */
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, ...) \
+    extern const mb_variant_ops ops;
+#include "moebench/variants.def"
+#undef MB_VARIANT
 
 /* The mb_impl entry points for provider gp (what impl_blas.c etc. forward to). */
 const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s);

@@ -65,10 +65,10 @@ static mb_status fwd_wrong(mb_state *st, const mb_inputs *in, mb_tensor *y, mb_f
     return MB_OK;
 }
 
-static const mb_impl test_crash = {"test_crash", always_supported, prep, fwd_crash, rel};
-static const mb_impl test_hang = {"test_hang", always_supported, prep, fwd_hang, rel};
-static const mb_impl test_oom = {"test_oom", always_supported, prep, fwd_oom, rel};
-static const mb_impl test_wrong = {"test_wrong", always_supported, prep, fwd_wrong, rel};
+static const mb_impl test_crash = {"test_crash", always_supported, prep, fwd_crash, rel, NULL, NULL};
+static const mb_impl test_hang = {"test_hang", always_supported, prep, fwd_hang, rel, NULL, NULL};
+static const mb_impl test_oom = {"test_oom", always_supported, prep, fwd_oom, rel, NULL, NULL};
+static const mb_impl test_wrong = {"test_wrong", always_supported, prep, fwd_wrong, rel, NULL, NULL};
 
 void mb_test_register_crash_impls(void)
 {

@@ -18,6 +18,18 @@ typedef struct {
     float *gate;
 } mb_forward_info;
 
+/* The training direction (mode=train, spec "Training step"; benchdnn's dir BWD_DW, ggml's GRAD
+ * mode). Room only: no implementation fills these yet, so a train case is unsupported with
+ * MB_MODE_TRAIN_TODO (a skipped row). */
+typedef struct {
+    mb_weights act;   /* what forward_train keeps for the backward, by name (saved_bytes) */
+} mb_saved;
+
+typedef struct {
+    mb_tensor dX;     /* [T, h] f32 */
+    mb_weights dW;    /* one gradient per trainable tensor, named like the weight (grad_bytes) */
+} mb_grads;
+
 typedef struct mb_impl {
     const char *name;   /* "naive", "blas", "onednn", "avx512", "merged" */
     /* NULL if this implementation can run the spec, else the reason (static string or a
@@ -31,7 +43,19 @@ typedef struct mb_impl {
     mb_status (*forward)(mb_state *st, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
                          mb_err *err);
     void (*release)(mb_state *st);
+    /* mode=train only, NULL until implemented (issue 14): the forward keeping what backward
+     * needs in saved, then the backward from dY [T, out_width] to grads (dX and the trainable
+     * tensors). An implementation without both is unsupported for train cases. */
+    mb_status (*forward_train)(mb_state *st, const mb_inputs *in, mb_tensor *y,
+                               mb_forward_info *info, mb_saved *saved, mb_err *err);
+    mb_status (*backward)(mb_state *st, const mb_inputs *in, const mb_saved *saved,
+                          const mb_tensor *dy, mb_grads *grads, mb_err *err);
 } mb_impl;
+
+/* NULL when impl can run the direction of s (forward, or train with forward_train and
+ * backward), else the reason (MB_MODE_TRAIN_TODO). Every implementation's unsupported() asks
+ * this first, so `list`, `run` and `case` skip a train case with the reason. */
+const char *mb_impl_mode_unsupported(const mb_impl *impl, const mb_spec *s);
 
 /* Registry, in a fixed order: naive, blas, onednn, avx512, merged (+ test-only ones). */
 int mb_impl_count(void);

@@ -8,17 +8,35 @@
 #include "moebench/error.h"
 #include "moebench/tensor.h"
 
+/* The variants, in the order of the table (moebench/variants.def). */
 typedef enum {
-    MB_LORA = 0,
-    MB_MLP_LORA,
-    MB_MOLORA,
-    MB_MOELORA,
-    MB_MIXLORA,
-    MB_MOR1E,
-    MB_SPARSE_MLP,
-    MB_ROUTER,
-    MB_NUM_VARIANTS
+#define MB_VARIANT(ID, ...) MB_##ID,
+#include "moebench/variants.def"
+#undef MB_VARIANT
+    MB_VARIANT_COUNT
 } mb_variant_id;
+#define MB_NUM_VARIANTS MB_VARIANT_COUNT
+
+/* Per-sequence inputs of a variant besides X (columns of variants.def). */
+typedef enum { MB_IN_NONE = 0, MB_IN_TASK, MB_IN_PRIOR } mb_variant_inputs;
+/* The gate a forward reports in mb_forward_info.gate: none, [B, E] per sequence, [T, r] or
+ * [T, E] per token. */
+typedef enum { MB_GATE_NONE = 0, MB_GATE_SEQ_E, MB_GATE_TOK_R, MB_GATE_TOK_E } mb_gate_shape;
+/* Output width: o (single linear), h (MLP), E (the router's probabilities). */
+typedef enum { MB_OUT_O = 0, MB_OUT_H, MB_OUT_E } mb_out_width;
+
+/* One row of the variant table, the part core and the harness read (the dispatch columns are
+ * expanded where their functions live). */
+typedef struct {
+    const char *name, *fields, *summary;
+    int routed;
+    mb_variant_inputs inputs;
+    mb_gate_shape gate;
+    mb_out_width out;
+} mb_variant_desc;
+
+/* The table row of v, NULL for a value outside the enum. */
+const mb_variant_desc *mb_variant_desc_of(mb_variant_id v);
 
 typedef enum { MB_ACT_SILU = 0, MB_ACT_GELU, MB_ACT_RELU } mb_act;
 
@@ -26,7 +44,12 @@ typedef enum { MB_ACT_SILU = 0, MB_ACT_GELU, MB_ACT_RELU } mb_act;
  * all = gate, up and down projections once for all experts (default). */
 typedef enum { MB_SHARE_NONE = 0, MB_SHARE_GATE_UP = 1, MB_SHARE_ALL = 2 } mb_share;
 
-typedef enum { MB_MODE_FORWARD = 0 /* training: later */ } mb_mode;
+/* Direction of a case (descriptor key `mode`, architecture §10; benchdnn's dir, ggml's GRAD
+ * mode): forward = inference forward only; train = forward keeping activations, then backward
+ * to weight (adapter) gradients. Only forward is implemented: implementations answer a train
+ * case as unsupported with MB_MODE_TRAIN_TODO, so it is a skipped row, never a silent forward. */
+typedef enum { MB_MODE_FORWARD = 0, MB_MODE_TRAIN, MB_MODE_COUNT } mb_mode;
+#define MB_MODE_TRAIN_TODO "mode=train: not implemented yet (issue 14)"
 
 typedef struct {
     mb_variant_id variant;
@@ -65,6 +88,9 @@ static inline int64_t mb_spec_T(const mb_spec *s)
 }
 /* Output width of the variant: o for single-linear variants, h for MLP variants, E for router. */
 int64_t mb_spec_out_width(const mb_spec *s);
+/* The gate's dims [d0, d1] (mb_gate_shape of the variant), 1 if the variant reports a gate, else
+ * 0 with dims {0, 0}. One definition for the forward info, dump and the peer. */
+int mb_spec_gate_dims(const mb_spec *s, int64_t dims[2]);
 /* Expert MLP width of sparse_mlp (f or f/E). */
 int64_t mb_spec_expert_width(const mb_spec *s);
 
@@ -72,7 +98,10 @@ const char *mb_variant_name(mb_variant_id v);
 /* 1 for the top-k routed variants (mixlora, sparse_mlp, router), else 0. */
 int mb_variant_routed(mb_variant_id v);
 int mb_variant_parse(const char *name, mb_variant_id *out);   /* 0 ok, -1 unknown */
+/* Every variant's name in table order, separated by sep, into buf (snprintf semantics). */
+int mb_variant_names(char *buf, size_t n, const char *sep);
 const char *mb_act_name(mb_act a);
+const char *mb_mode_name(mb_mode m);
 const char *mb_share_name(mb_share s);
 /* Which fields a variant uses, as "T,h,o,r,..." : for `moebench list` and error messages. */
 const char *mb_variant_fields(mb_variant_id v);

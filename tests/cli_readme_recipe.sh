@@ -1,0 +1,36 @@
+#!/bin/bash
+# The README's "Adding a new variant" stays true: walked for an existing variant (mor1e), every
+# file it names (`<variant>` replaced by the name) exists in the tree and mentions the variant.
+# Paths outside the repository (../shared/...) are the project's docs, not part of a clone.
+# usage: bash cli_readme_recipe.sh MOEBENCH_BINARY SOURCE_DIR
+set -u
+SRC="$2"
+python3 - "$SRC" mor1e <<'PY'
+import os, re, sys
+src, v = sys.argv[1], sys.argv[2]
+text = open(os.path.join(src, "README.md")).read()
+m = re.search(r"^## Adding a new variant\n(.*?)(?=^## )", text, re.M | re.S)
+if not m:
+    print("FAIL: README.md has no 'Adding a new variant' section", file=sys.stderr)
+    sys.exit(1)
+paths = []
+for p in re.findall(r"`([^`\s]+)`", m.group(1)):
+    # the checkers (tests/cli_*.sh) are named too: they are not files a variant touches
+    if "/" in p and not p.startswith(("../", "tests/cli_")) and re.search(r"\.\w+$", p):
+        p = p.replace("<variant>", v)
+        if p not in paths:
+            paths.append(p)
+bad = []
+for p in paths:
+    full = os.path.join(src, p)
+    if not os.path.isfile(full):
+        bad.append(f"{p}: named by the recipe, not in the tree")
+    elif v not in open(full).read().lower():
+        bad.append(f"{p}: does not mention {v}")
+print(f"README recipe: {len(paths)} files for {v}, {len(bad)} problems")
+if len(paths) < 6:
+    bad.append(f"only {len(paths)} files found in the recipe: {paths}")
+for b in bad:
+    print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
