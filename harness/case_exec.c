@@ -545,7 +545,16 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         mb_set_threads(cfg->threads);
     int64_t wb = 0, iob = 0;
     int64_t avail = mb_mem_available_bytes();
-    if (mb_spec_bytes(s, &wb, &iob, &err) != MB_OK) {
+    /* No reference for this spec (a dtype naive does not compute in): nothing can be checked,
+     * so nothing is created or run, and every row is skipped with its own implementation's
+     * reason, or the reference's when the implementation has none. */
+    const mb_impl *naive = mb_impl_find("naive");
+    const char *no_ref = naive && naive->unsupported ? naive->unsupported(s) : NULL;
+    if (no_ref) {
+        setup_status = "skipped";
+        snprintf(setup_error, sizeof setup_error, "no naive reference to check against: %s",
+                 no_ref);
+    } else if (mb_spec_bytes(s, &wb, &iob, &err) != MB_OK) {
         snprintf(setup_error, sizeof setup_error, "%s", err.msg);
     } else if (avail > 0 && wb + iob > avail * 9 / 10) {
         snprintf(setup_error, sizeof setup_error,
@@ -563,7 +572,10 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         mb_row row;
         mb_row_from_case(&row, c, impls[i], cfg);
         if (setup_error[0]) {
-            set_status(&row, setup_status, "%s%s", setup_error, "");
+            const mb_impl *im = mb_impl_find(impls[i]);
+            const char *own = !strcmp(setup_status, "skipped") && im && im->unsupported
+                                  ? im->unsupported(s) : NULL;
+            set_status(&row, setup_status, "%s%s", own ? own : setup_error, "");
             row.peak_rss_bytes = mb_peak_rss_bytes();
         } else {
             /* peak RSS per implementation: reset VmHWM first; when the kernel refuses,

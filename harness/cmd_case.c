@@ -98,6 +98,22 @@ static int case_work(void *ctx)
     mb_reference ref;
     memset(&ref, 0, sizeof ref);
     int rc = 1;
+    /* no reference (a dtype naive does not compute in): each implementation's skip reason,
+     * nothing created, as the runner's rows */
+    const mb_impl *naive = mb_impl_find("naive");
+    const char *no_ref = naive && naive->unsupported ? naive->unsupported(s) : NULL;
+    if (no_ref) {
+        printf("case: %s\nnaive: skipped: %s\n", canon, no_ref);
+        if (*j->list)
+            for (char *tok = strtok(j->list, ","); tok; tok = strtok(NULL, ","))
+                if (strcmp(tok, "naive")) {
+                    const mb_impl *im = mb_impl_find(tok);
+                    const char *why = im->unsupported ? im->unsupported(s) : NULL;
+                    printf("%s: skipped: %s\n", tok, why ? why : "no naive reference to check "
+                           "against");
+                }
+        return 0;
+    }
     if (mb_weights_create(s, &w, &err)) {
         fprintf(stderr, "moebench case: weights: %s\n", err.msg);
         return 1;
