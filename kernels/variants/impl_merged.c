@@ -16,6 +16,10 @@ static const char *merged_unsupported(const mb_spec *s)
     case MB_ROUTER: return "no adapter";
     default: break;
     }
+    /* named as merged (not its provider): the row is merged's */
+    const char *why = mb_dtype_unsupported("merged", s->dtype,
+                                           mb_gemm_dtypes(merged_provider()) & MB_VARIANT_DTYPES);
+    if (why) return why;
     return mb_variant_unsupported(merged_provider(), s);
 }
 
