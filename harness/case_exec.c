@@ -546,18 +546,29 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         mb_set_threads(cfg->threads);
     int64_t wb = 0, iob = 0;
     int64_t avail = mb_mem_available_bytes();
-    if (mb_spec_bytes(s, &wb, &iob, &err) != MB_OK) {
+    /* No reference for this spec (a dtype naive does not compute in): nothing can be checked,
+     * so nothing is created or run, and every row is skipped with its own implementation's
+     * reason, or the reference's when the implementation has none. */
+    const mb_impl *naive = mb_impl_find("naive");
+    /* no reference in this direction (mode=train until issue 14): every row is skipped with
+     * that reason, never an error nor a silent forward */
+    const char *no_dir = mb_impl_mode_unsupported(naive, s);
+    const char *no_ref = no_dir                                ? NULL
+                         : naive && naive->unsupported ? naive->unsupported(s)
+                                                       : NULL;
+    if (no_dir) {
+        setup_status = "skipped";
+        snprintf(setup_error, sizeof setup_error, "%s", no_dir);
+    } else if (no_ref) {
+        setup_status = "skipped";
+        snprintf(setup_error, sizeof setup_error, "no naive reference to check against: %s",
+                 no_ref);
+    } else if (mb_spec_bytes(s, &wb, &iob, &err) != MB_OK) {
         snprintf(setup_error, sizeof setup_error, "%s", err.msg);
     } else if (avail > 0 && wb + iob > avail * 9 / 10) {
         snprintf(setup_error, sizeof setup_error,
                  "needs %.2f GiB of weights and activations, only %.2f GiB available",
                  (double)(wb + iob) / (1 << 30), (double)avail / (1 << 30));
-    } else if (mb_impl_mode_unsupported(mb_impl_find("naive"), s)) {
-        /* no reference in this direction, so nothing can be checked: every row is skipped
-         * with the reason (mode=train until issue 14), never an error nor a silent forward */
-        snprintf(setup_error, sizeof setup_error, "%s",
-                 mb_impl_mode_unsupported(mb_impl_find("naive"), s));
-        setup_status = "skipped";
     } else if (mb_weights_create(s, &w, &err) != MB_OK || mb_inputs_create(s, &in, &err) != MB_OK) {
         snprintf(setup_error, sizeof setup_error, "creating weights/inputs: %s", err.msg);
     } else if (mb_reference_build(s, &w, &in, -1, &ref, &err) != MB_OK) {
@@ -570,7 +581,9 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         mb_row row;
         mb_row_from_case(&row, c, impls[i], cfg);
         if (setup_error[0]) {
-            set_status(&row, setup_status, "%s%s", setup_error, "");
+            const mb_impl *im = mb_impl_find(impls[i]);
+            const char *own = no_ref && im && im->unsupported ? im->unsupported(s) : NULL;
+            set_status(&row, setup_status, "%s%s", own ? own : setup_error, "");
             row.peak_rss_bytes = mb_peak_rss_bytes();
         } else {
             /* peak RSS per implementation: reset VmHWM first; when the kernel refuses,

@@ -98,12 +98,24 @@ static int case_work(void *ctx)
     mb_reference ref;
     memset(&ref, 0, sizeof ref);
     int rc = 1;
-    const char *dir = mb_impl_mode_unsupported(mb_impl_find("naive"), s);
-    if (dir) {   /* no reference in this direction: every implementation is skipped, as in run */
-        printf("case: %s\nnaive: skipped: %s\n", canon, dir);
-        for (char *tok = strtok(j->list, ","); tok; tok = strtok(NULL, ","))
-            if (strcmp(tok, "naive"))
-                printf("%s: skipped: %s\n", tok, dir);
+    /* no reference in this direction or dtype: every implementation is skipped with its
+     * reason, nothing created, as the runner's rows */
+    const mb_impl *naive = mb_impl_find("naive");
+    const char *no_ref = mb_impl_mode_unsupported(naive, s);
+    int by_mode = no_ref != NULL;
+    if (!no_ref)
+        no_ref = naive && naive->unsupported ? naive->unsupported(s) : NULL;
+    if (no_ref) {
+        printf("case: %s\nnaive: skipped: %s\n", canon, no_ref);
+        if (*j->list)
+            for (char *tok = strtok(j->list, ","); tok; tok = strtok(NULL, ","))
+                if (strcmp(tok, "naive")) {
+                    const mb_impl *im = mb_impl_find(tok);
+                    const char *why = by_mode ? no_ref
+                                      : im->unsupported ? im->unsupported(s) : NULL;
+                    printf("%s: skipped: %s\n", tok, why ? why : "no naive reference to check "
+                           "against");
+                }
         return 0;
     }
     if (mb_weights_create(s, &w, &err)) {

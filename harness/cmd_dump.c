@@ -404,6 +404,14 @@ int mb_cmd_dump(int argc, char **argv)
         fprintf(stderr, "moebench dump: invalid case '%s': %s\n", desc, err.msg);
         return 2;
     }
+    /* the dump is the naive reference's tensors: a spec naive cannot compute (a dtype it
+     * does not implement) has nothing honest to write */
+    const mb_impl *naive = mb_impl_find("naive");
+    const char *no_ref = naive && naive->unsupported ? naive->unsupported(&s) : NULL;
+    if (no_ref) {
+        fprintf(stderr, "moebench dump: cannot dump '%s': %s\n", desc, no_ref);
+        return 2;
+    }
     char canon[1024];
     mb_spec_format(&s, canon, sizeof canon);
 

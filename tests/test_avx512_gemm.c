@@ -55,12 +55,12 @@ static int check_shape(int64_t M, int64_t N, int64_t K, float alpha, float beta,
     mb_gemm_weight *w = NULL;
     mb_err err;
     int bad = 0;
-    mb_status rc = mb_gemm_avx512.weight_prepare(W, N, K, ldw, M, &w, &err);
+    mb_status rc = mb_gemm_weight_prepare(&mb_gemm_avx512, MB_F32, W, N, K, ldw, M, &w, &err);
     CHECK_MSG(rc == MB_OK, "prepare: %s", err.msg);
     if (rc == MB_OK) {
-        rc = mb_gemm_avx512.gemm(w, M, A, lda, alpha, beta, C, ldc, &err);
+        rc = mb_gemm(&mb_gemm_avx512, MB_F32, w, M, A, lda, alpha, beta, C, ldc, &err);
         CHECK_MSG(rc == MB_OK, "gemm: %s", err.msg);
-        CHECK(mb_gemm_avx512.weight_bytes(w) >= N * K * (int64_t)sizeof(float));
+        CHECK(mb_gemm_weight_bytes(&mb_gemm_avx512, MB_F32, w) >= N * K * (int64_t)sizeof(float));
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < ldc; j++) {
                 /* inside N: the exact value; in the ldc padding: untouched bits */
@@ -71,7 +71,7 @@ static int check_shape(int64_t M, int64_t N, int64_t K, float alpha, float beta,
                             (long long)M, (long long)N, (long long)K, alpha, beta, pad,
                             (long long)i, (long long)j, C[i * ldc + j], ref[i * ldc + j]);
             }
-        mb_gemm_avx512.weight_release(w);
+        mb_gemm_weight_release(&mb_gemm_avx512, MB_F32, w);
     }
     CHECK_MSG(bad == 0, "M=%lld N=%lld K=%lld: %d wrong elements", (long long)M, (long long)N,
               (long long)K, bad);
@@ -106,12 +106,12 @@ static void test_concurrent(void)
     float *A = rand_mat(2 * M * K, 11), *W = rand_mat(N * K, 12);
     float *C = calloc((size_t)(2 * M * N), sizeof(float));
     mb_gemm_weight *w = NULL;
-    CHECK(mb_gemm_avx512.weight_prepare(W, N, K, K, M, &w, NULL) == MB_OK);
+    CHECK(mb_gemm_weight_prepare(&mb_gemm_avx512, MB_F32, W, N, K, K, M, &w, NULL) == MB_OK);
     if (!w) return;
     int fails = 0;
     #pragma omp parallel for num_threads(2) reduction(+ : fails)
     for (int t = 0; t < 2; t++)
-        fails += mb_gemm_avx512.gemm(w, M, A + t * M * K, K, 1.0f, 0.0f, C + t * M * N, N, NULL) != MB_OK;
+        fails += mb_gemm(&mb_gemm_avx512, MB_F32, w, M, A + t * M * K, K, 1.0f, 0.0f, C + t * M * N, N, NULL) != MB_OK;
     CHECK(fails == 0);
     int bad = 0;
     for (int64_t i = 0; i < 2 * M; i++)
@@ -121,7 +121,7 @@ static void test_concurrent(void)
             bad += C[i * N + j] != (float)acc;
         }
     CHECK(bad == 0);
-    mb_gemm_avx512.weight_release(w);
+    mb_gemm_weight_release(&mb_gemm_avx512, MB_F32, w);
     free(A); free(W); free(C);
 }
 
@@ -369,16 +369,16 @@ static void test_gemv_matches_tiles(int64_t N)
     for (int64_t i = 0; i < M * K; i++) { st = st * 6364136223846793005ULL + 1; A[i] = (float)((st >> 40) % 1000) / 997.0f - 0.5f; }
     for (int64_t i = 0; i < N * K; i++) { st = st * 6364136223846793005ULL + 1; W[i] = (float)((st >> 40) % 1000) / 991.0f - 0.5f; }
     mb_gemm_weight *w = NULL;
-    CHECK(mb_gemm_avx512.weight_prepare(W, N, K, K, M, &w, NULL) == MB_OK);
+    CHECK(mb_gemm_weight_prepare(&mb_gemm_avx512, MB_F32, W, N, K, K, M, &w, NULL) == MB_OK);
     if (w) {
-        CHECK(mb_gemm_avx512.gemm(w, M, A, K, 1.0f, 0.0f, C, N, NULL) == MB_OK);
+        CHECK(mb_gemm(&mb_gemm_avx512, MB_F32, w, M, A, K, 1.0f, 0.0f, C, N, NULL) == MB_OK);
         int bad = 0;
         for (int64_t i = 0; i < M; i++) {
-            CHECK(mb_gemm_avx512.gemm(w, 1, A + i * K, K, 1.0f, 0.0f, c1, N, NULL) == MB_OK);
+            CHECK(mb_gemm(&mb_gemm_avx512, MB_F32, w, 1, A + i * K, K, 1.0f, 0.0f, c1, N, NULL) == MB_OK);
             bad += memcmp(c1, C + i * N, sizeof(float) * (size_t)N) != 0;
         }
         CHECK_MSG(bad == 0, "N=%lld: %d rows differ between the GEMV and GEMM paths", (long long)N, bad);
-        mb_gemm_avx512.weight_release(w);
+        mb_gemm_weight_release(&mb_gemm_avx512, MB_F32, w);
     }
     free(A); free(W); free(C); free(c1);
 }
@@ -397,7 +397,7 @@ static void test_forced_off(void)
     float W[4] = {1, 2, 3, 4};
     mb_gemm_weight *w = (mb_gemm_weight *)1;
     mb_err err;
-    CHECK(mb_gemm_avx512.weight_prepare(W, 2, 2, 2, 1, &w, &err) == MB_EUNSUPPORTED);
+    CHECK(mb_gemm_weight_prepare(&mb_gemm_avx512, MB_F32, W, 2, 2, 2, 1, &w, &err) == MB_EUNSUPPORTED);
     CHECK(w == NULL);
     CHECK(strstr(err.msg, "forced off") != NULL);
     mb_cpu_force_no_avx512(0);

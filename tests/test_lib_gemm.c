@@ -38,12 +38,12 @@ static void run(const mb_gemm_provider *gp, int64_t M, int64_t N, int64_t K, int
     mb_err err;
     mb_err_clear(&err);
     mb_gemm_weight *pw = NULL;
-    mb_status rc = gp->weight_prepare(W, N, K, ldw, m_hint, &pw, &err);
+    mb_status rc = mb_gemm_weight_prepare(gp, MB_F32, W, N, K, ldw, m_hint, &pw, &err);
     CHECK_MSG(rc == MB_OK, "%s prepare N=%lld K=%lld: %s", gp->name, (long long)N, (long long)K,
               err.msg);
     if (rc == MB_OK) {
-        CHECK(gp->weight_bytes(pw) >= 0);
-        rc = gp->gemm(pw, M, A, lda, alpha, beta, C, ldc, &err);
+        CHECK(mb_gemm_weight_bytes(gp, MB_F32, pw) >= 0);
+        rc = mb_gemm(gp, MB_F32, pw, M, A, lda, alpha, beta, C, ldc, &err);
         CHECK_MSG(rc == MB_OK, "%s gemm: %s", gp->name, err.msg);
         double worst = 0.0;
         for (int64_t i = 0; i < M; i++)
@@ -59,7 +59,7 @@ static void run(const mb_gemm_provider *gp, int64_t M, int64_t N, int64_t K, int
         for (int64_t i = 0; i < M && pad; i++)
             for (int64_t j = N; j < ldc; j++)
                 if (beta != 0.0f) CHECK(C[i * ldc + j] == (float)R[i * ldc + j]);
-        gp->weight_release(pw);
+        mb_gemm_weight_release(gp, MB_F32, pw);
     }
     mb_free(W); mb_free(A); mb_free(C); mb_free(R);
 }
@@ -76,10 +76,10 @@ static void many_m(const mb_gemm_provider *gp)
     for (int64_t i = 0; i < Mmax * K; i++) A[i] = val((uint64_t)i, 6);
     mb_err err;
     mb_gemm_weight *pw = NULL;
-    CHECK(gp->weight_prepare(W, N, K, K, 16, &pw, &err) == MB_OK);
+    CHECK(mb_gemm_weight_prepare(gp, MB_F32, W, N, K, K, 16, &pw, &err) == MB_OK);
     double worst = 0.0;
     for (int64_t M = 1; pw && M <= Mmax; M++) {
-        CHECK(gp->gemm(pw, M, A, K, 1.0f, 0.0f, C, N, &err) == MB_OK);
+        CHECK(mb_gemm(gp, MB_F32, pw, M, A, K, 1.0f, 0.0f, C, N, &err) == MB_OK);
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
                 double acc = 0.0;
@@ -89,7 +89,7 @@ static void many_m(const mb_gemm_provider *gp)
             }
     }
     CHECK_MSG(worst <= 1e-5 * (double)K, "%s many M: max err %g", gp->name, worst);
-    if (pw) gp->weight_release(pw);
+    if (pw) mb_gemm_weight_release(gp, MB_F32, pw);
     mb_free(W); mb_free(A); mb_free(C);
 }
 

@@ -1,5 +1,6 @@
 /* Comparison against the naive reference (tolerance rule in compare.h and the README). */
 #include <math.h>
+#include <string.h>
 #include "moebench/compare.h"
 
 int64_t mb_reduction_depth(const mb_spec *s)
@@ -19,32 +20,66 @@ int64_t mb_reduction_depth(const mb_spec *s)
     }
 }
 
+/* The rules documented in compare.h, one row per dtype (rows left out: no rule). */
+#define BF16_U 0x1p-8
+static const mb_tol_rule rules[MB_DTYPE_COUNT] = {
+    [MB_F32] = {1e-4, 1e-4},
+    [MB_BF16] = {2 * BF16_U, 4 * BF16_U},
+};
+
+const mb_tol_rule *mb_tolerance_rule(mb_dtype dt)
+{
+    if ((unsigned)dt >= MB_DTYPE_COUNT || rules[dt].rtol <= 0)
+        return NULL;
+    return &rules[dt];
+}
+
 void mb_tolerance(const mb_spec *s, double ref_rms, double *atol, double *rtol)
 {
+    const mb_tol_rule *r = mb_tolerance_rule(s->dtype);
     double depth = (double)mb_reduction_depth(s);
-    *rtol = 1e-4;
-    *atol = 1e-4 * ref_rms * sqrt(depth / 64.0);
+    *rtol = r ? r->rtol : 0.0;
+    *atol = r ? r->atol_rms * ref_rms * sqrt(depth / 64.0) : 0.0;
+}
+
+static float bf16_value(uint16_t v)
+{
+    uint32_t u = (uint32_t)v << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Element i as a double (f32 or bf16 tensors: the dtypes with a rule). */
+static double value(const mb_tensor *t, int64_t i)
+{
+    if (t->dtype == MB_BF16)
+        return (double)bf16_value(((const uint16_t *)t->data)[i]);
+    return (double)((const float *)t->data)[i];
 }
 
 mb_cmp mb_compare(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref)
 {
     mb_cmp c = {0.0, 0.0, 0.0, 0.0, -1, 0};
     int64_t n = mb_tensor_numel(ref);
-    if (y->dtype != MB_F32 || ref->dtype != MB_F32 || mb_tensor_numel(y) != n || n == 0) {
+    if (y->dtype != ref->dtype || y->dtype != s->dtype || !mb_tolerance_rule(s->dtype) ||
+        mb_tensor_numel(y) != n || n == 0) {
         c.first_bad = 0;
         c.max_abs_err = INFINITY;
         c.max_rel_err = INFINITY;
         return c;
     }
-    const float *a = mb_f32(y), *b = mb_f32(ref);
     double ss = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        ss += (double)b[i] * b[i];
+    for (int64_t i = 0; i < n; i++) {
+        double b = value(ref, i);
+        ss += b * b;
+    }
     double rms = sqrt(ss / (double)n);
     mb_tolerance(s, rms, &c.atol, &c.rtol);
     for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        double mag = fabs((double)b[i]);
+        double a = value(y, i), b = value(ref, i);
+        double d = fabs(a - b);
+        double mag = fabs(b);
         double rel = d / (mag > rms ? mag : (rms > 0 ? rms : 1.0));
         if (isnan(d)) {
             d = INFINITY;

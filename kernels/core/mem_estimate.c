@@ -57,6 +57,9 @@ static void add4(acc *a, int64_t x, int64_t y, int64_t z, int64_t w)
 
 typedef struct {
     int64_t T, B, h, o, f, r, E, k, fe, out, tasks, te;
+    /* bytes per element of the case's dtype: X, Y, R and the weights are stored in it (spec
+     * "Precision"); workspace and scratch stay f32 / double (4 and 8 below) */
+    int64_t el;
     mb_variant_id v;
 } dims;
 
@@ -75,6 +78,7 @@ static void dims_of(const mb_spec *s, dims *d, acc *a)
     d->out = mb_spec_out_width(s);
     d->tasks = s->tasks;
     d->te = s->te;
+    d->el = (int64_t)mb_dtype_size(s->dtype);
 }
 
 /* Routing of T tokens (mb_routing_alloc): idx and w [T*k], counts [E], mb_route's scratch. */
@@ -130,10 +134,10 @@ static int64_t base_weight_bytes(acc *a, const dims *d)
     case MB_LORA:
     case MB_MOLORA:
     case MB_MOELORA:
-    case MB_MOR1E: return mul(a, mul(a, d->o, d->h), 4);
+    case MB_MOR1E: return mul(a, mul(a, d->o, d->h), d->el);
     case MB_MLP_LORA:
-    case MB_MIXLORA: return mul(a, mul(a, 3 * 4, d->h), d->f);
-    case MB_SPARSE_MLP: return mul(a, mul(a, mul(a, 3 * 4, d->E), d->fe), d->h);
+    case MB_MIXLORA: return mul(a, mul(a, 3 * d->el, d->h), d->f);
+    case MB_SPARSE_MLP: return mul(a, mul(a, mul(a, 3 * d->el, d->E), d->fe), d->h);
     case MB_ROUTER:
     case MB_VARIANT_COUNT: return 0;
     }
@@ -200,9 +204,9 @@ static int64_t derived_bytes(acc *a, const dims *d, int64_t weights, int stacked
     acc t = {0, 0};
     add(&t, weights - base_weight_bytes(a, d));
     if (stacked && (d->v == MB_MLP_LORA || d->v == MB_MIXLORA))
-        add3(&t, 2 * 4, d->f, d->h);
+        add3(&t, 2 * d->el, d->f, d->h);
     else if (stacked && d->v == MB_SPARSE_MLP)
-        add3(&t, 2 * 4, d->fe, d->h);
+        add3(&t, 2 * d->el, d->fe, d->h);
     if (t.bad)
         a->bad = 1;
     return t.v;
@@ -278,7 +282,7 @@ static void impl_bytes(acc *a, const dims *d, const char *name, const mb_mem_opt
     if (kind == K_MERGED && d->v != MB_LORA && d->v != MB_MLP_LORA && d->v != MB_MOELORA &&
         d->v != MB_MIXLORA)
         return;
-    add3(a, 4, d->T, d->out);
+    add3(a, d->el, d->T, d->out);
     info_bytes(a, d, d->T, d->B);
     acc prep = {0, 0};   /* per prepared copy of the weights */
     switch (kind) {
@@ -315,7 +319,7 @@ static void impl_bytes(acc *a, const dims *d, const char *name, const mb_mem_opt
         int n = mb_mem_cold_copies(weights, o->llc_bytes, o->avail_bytes);
         acc c = {0, 0};
         add(&c, mul(&c, n - 1, plus(&c, weights, prep.v)));
-        add3(&c, 4, d->T, d->out);
+        add3(&c, d->el, d->T, d->out);
         if (c.bad)
             a->bad = 1;
         add(a, c.v);
@@ -369,11 +373,11 @@ mb_status mb_mem_estimate_case(const mb_spec *s, const mb_mem_opts *o, mb_mem_es
     e->weights = w;
 
     acc in = {0, 0};   /* X [T, h], task [B] (moelora), R [B, r] (mor1e) */
-    add3(&in, 4, d.T, d.h);
+    add3(&in, d.el, d.T, d.h);
     if (d.v == MB_MOELORA)
         add(&in, mul(&in, 4, d.B));
     if (d.v == MB_MOR1E)
-        add3(&in, 4, d.B, d.r);
+        add3(&in, d.el, d.B, d.r);
     e->inputs = in.v;
 
     acc ref = {0, 0};
@@ -382,16 +386,16 @@ mb_status mb_mem_estimate_case(const mb_spec *s, const mb_mem_opts *o, mb_mem_es
         /* sampled: a sub-case of `rows` one-token sequences, with copied inputs */
         int sampled = rows < d.T;
         int64_t rB = sampled ? rows : d.B;
-        add3(&ref, 4, rows, d.out);
+        add3(&ref, d.el, rows, d.out);
         info_bytes(&ref, &d, rows, rB);
         naive_scratch(&ref, &d, rows, rB, threads);
         if (sampled) {
-            add3(&ref, 4, rows, d.h);
+            add3(&ref, d.el, rows, d.h);
             add(&ref, mul(&ref, 8, rows));   /* row ids */
             if (d.v == MB_MOELORA)
                 add(&ref, mul(&ref, 4, rows));
             if (d.v == MB_MOR1E)
-                add3(&ref, 4, rows, d.r);
+                add3(&ref, d.el, rows, d.r);
         }
     }
     e->reference = ref.v;

@@ -373,8 +373,9 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     }
     if (!strcmp(key, "dtype")) {
         mb_dtype d;
-        if (mb_dtype_parse(value, &d) || d == MB_I32)
-            return mb_fail(err, MB_EINVAL, "dtype='%s': expected f32 or bf16", value);
+        if (mb_dtype_parse(value, &d) || !(mb_dtype_roles(d) & MB_DTYPE_ROLE_CASE))
+            return mb_fail(err, MB_EINVAL, "dtype='%s': expected %s", value,
+                           mb_dtype_role_names(MB_DTYPE_ROLE_CASE));
         s->dtype = d;
         return MB_OK;
     }

@@ -87,7 +87,7 @@ mb_status mb_weights_create_copy(const mb_spec *s, int copy, mb_weights *w, mb_e
         return mb_fail(err, MB_EINVAL, "variant id %d has no weights", (int)s->variant);
     for (int i = 0; i < n; i++) {
         mb_tensor t;
-        mb_status st = mb_tensor_alloc(&t, MB_F32, d[i].ndim, d[i].shape, err);
+        mb_status st = mb_tensor_alloc(&t, s->dtype, d[i].ndim, d[i].shape, err);
         if (st) {
             mb_weights_free(w);
             return st;
@@ -164,7 +164,7 @@ mb_status mb_inputs_create(const mb_spec *s, mb_inputs *in, mb_err *err)
 {
     memset(in, 0, sizeof *in);
     int64_t xs[2] = {mb_spec_T(s), s->h};
-    mb_status st = mb_tensor_alloc(&in->X, MB_F32, 2, xs, err);
+    mb_status st = mb_tensor_alloc(&in->X, s->dtype, 2, xs, err);
     if (st)
         return st;
     mb_fill_normal(&in->X, s->seed, mb_stream_of("X"), 0.0f, 1.0f);
@@ -177,7 +177,7 @@ mb_status mb_inputs_create(const mb_spec *s, mb_inputs *in, mb_err *err)
     }
     if (s->variant == MB_MOR1E) {
         int64_t rs[2] = {s->B, s->r};
-        if ((st = mb_tensor_alloc(&in->R, MB_F32, 2, rs, err)))
+        if ((st = mb_tensor_alloc(&in->R, s->dtype, 2, rs, err)))
             goto fail;
         mb_fill_uniform(&in->R, s->seed, mb_stream_of("R"), 0.0f, 1.0f);
     }
@@ -199,5 +199,5 @@ void mb_inputs_free(mb_inputs *in)
 mb_status mb_output_alloc(const mb_spec *s, mb_tensor *y, mb_err *err)
 {
     int64_t shape[2] = {mb_spec_T(s), mb_spec_out_width(s)};
-    return mb_tensor_alloc(y, MB_F32, 2, shape, err);
+    return mb_tensor_alloc(y, s->dtype, 2, shape, err);
 }

@@ -9,7 +9,7 @@ const char *mb_avx512_unavailable(void)
     return mb_cpu_has_avx512(&why) ? NULL : why;
 }
 
-static mb_status prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+static mb_status prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                          mb_gemm_weight **out, mb_err *err)
 {
     (void)m_hint;   /* the packing does not depend on M */
@@ -21,8 +21,8 @@ static mb_status prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int6
     return mb_avx512_pack(W, K, ldw, NULL, 0, 0, N, out, err);
 }
 
-static mb_status gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda, float alpha,
-                      float beta, float *C, int64_t ldc, mb_err *err)
+static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda, float alpha,
+                      float beta, void *C, int64_t ldc, mb_err *err)
 {
     if (!w || M < 0 || (M > 0 && (!A || !C || lda < w->K || ldc < w->N)))
         return mb_fail(err, MB_EINVAL, "avx512 gemm: bad arguments (M=%lld lda=%lld ldc=%lld)",
@@ -36,6 +36,8 @@ static mb_status gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_
 static int64_t weight_bytes(const mb_gemm_weight *w) { return w ? w->bytes : 0; }
 
 const mb_gemm_provider mb_gemm_avx512 = {
-    "avx512", mb_avx512_unavailable, prepare, mb_avx512_weight_free, gemm, weight_bytes,
+    .name = "avx512",
+    .unavailable = mb_avx512_unavailable,
+    .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes},
 };
 #endif

@@ -12,7 +12,7 @@ static const char *unavailable(void)
     return why;
 }
 
-static mb_status prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+static mb_status prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                          mb_gemm_weight **out, mb_err *err)
 {
     (void)W; (void)N; (void)K; (void)ldw; (void)m_hint;
@@ -22,8 +22,8 @@ static mb_status prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int6
 
 static void release(mb_gemm_weight *w) { (void)w; }
 
-static mb_status gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda, float alpha,
-                      float beta, float *C, int64_t ldc, mb_err *err)
+static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda, float alpha,
+                      float beta, void *C, int64_t ldc, mb_err *err)
 {
     (void)w; (void)M; (void)A; (void)lda; (void)alpha; (void)beta; (void)C; (void)ldc;
     return mb_fail(err, MB_EUNSUPPORTED, "avx512: %s", unavailable());
@@ -32,7 +32,9 @@ static mb_status gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_
 static int64_t weight_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 
 const mb_gemm_provider mb_gemm_avx512 = {
-    "avx512", unavailable, prepare, release, gemm, weight_bytes,
+    .name = "avx512",
+    .unavailable = unavailable,
+    .ops[MB_F32] = {prepare, release, gemm, weight_bytes},
 };
 #else
 /* Keeps this translation unit non-empty (ISO C) when the real provider is compiled. */

@@ -11,7 +11,7 @@ struct mb_gemm_weight { const float *W; int64_t N, K, ldw; };
 
 static const char *blas_unavailable(void) { return NULL; }
 
-static mb_status blas_prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+static mb_status blas_prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                               mb_gemm_weight **out, mb_err *err)
 {
     (void)m_hint;
@@ -28,8 +28,8 @@ static mb_status blas_prepare(const float *W, int64_t N, int64_t K, int64_t ldw,
 
 static void blas_release(mb_gemm_weight *w) { mb_free(w); }
 
-static mb_status blas_gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda,
-                           float alpha, float beta, float *C, int64_t ldc, mb_err *err)
+static mb_status blas_gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda,
+                           float alpha, float beta, void *C, int64_t ldc, mb_err *err)
 {
     if (M < 0 || M > INT32_MAX || lda < w->K || ldc < w->N || lda > INT32_MAX || ldc > INT32_MAX)
         return mb_fail(err, MB_EINVAL, "gemm blas: bad call (M=%lld lda=%lld ldc=%lld)",
@@ -50,13 +50,15 @@ static mb_status blas_gemm(const mb_gemm_weight *w, int64_t M, const float *A, i
 static int64_t blas_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 
 const mb_gemm_provider mb_gemm_blas = {
-    "blas", blas_unavailable, blas_prepare, blas_release, blas_gemm, blas_bytes
+    .name = "blas",
+    .unavailable = blas_unavailable,
+    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes},
 };
 
 #else /* !MOEBENCH_HAVE_OPENBLAS */
 
 static const char *blas_unavailable(void) { return "built without OpenBLAS"; }
-static mb_status blas_prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+static mb_status blas_prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                               mb_gemm_weight **out, mb_err *err)
 {
     (void)W; (void)N; (void)K; (void)ldw; (void)m_hint;
@@ -64,14 +66,16 @@ static mb_status blas_prepare(const float *W, int64_t N, int64_t K, int64_t ldw,
     return mb_fail(err, MB_EUNSUPPORTED, "built without OpenBLAS");
 }
 static void blas_release(mb_gemm_weight *w) { (void)w; }
-static mb_status blas_gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda,
-                           float alpha, float beta, float *C, int64_t ldc, mb_err *err)
+static mb_status blas_gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda,
+                           float alpha, float beta, void *C, int64_t ldc, mb_err *err)
 {
     (void)w; (void)M; (void)A; (void)lda; (void)alpha; (void)beta; (void)C; (void)ldc;
     return mb_fail(err, MB_EUNSUPPORTED, "built without OpenBLAS");
 }
 static int64_t blas_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 const mb_gemm_provider mb_gemm_blas = {
-    "blas", blas_unavailable, blas_prepare, blas_release, blas_gemm, blas_bytes
+    .name = "blas",
+    .unavailable = blas_unavailable,
+    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes},
 };
 #endif

@@ -8,7 +8,7 @@ struct mb_gemm_weight { const float *W; int64_t N, K, ldw; };
 
 static const char *naive_unavailable(void) { return NULL; }
 
-static mb_status naive_prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+static mb_status naive_prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                                mb_gemm_weight **out, mb_err *err)
 {
     (void)m_hint;
@@ -25,9 +25,11 @@ static mb_status naive_prepare(const float *W, int64_t N, int64_t K, int64_t ldw
 
 static void naive_release(mb_gemm_weight *w) { mb_free(w); }
 
-static mb_status naive_gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda,
-                            float alpha, float beta, float *C, int64_t ldc, mb_err *err)
+static mb_status naive_gemm(const mb_gemm_weight *w, int64_t M, const void *Av, int64_t lda,
+                            float alpha, float beta, void *Cv, int64_t ldc, mb_err *err)
 {
+    const float *A = Av;
+    float *C = Cv;
     if (M < 0 || lda < w->K || ldc < w->N)
         return mb_fail(err, MB_EINVAL, "gemm naive: bad call (M=%lld lda=%lld ldc=%lld)",
                        (long long)M, (long long)lda, (long long)ldc);
@@ -50,5 +52,7 @@ static mb_status naive_gemm(const mb_gemm_weight *w, int64_t M, const float *A, 
 static int64_t naive_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 
 const mb_gemm_provider mb_gemm_naive = {
-    "naive", naive_unavailable, naive_prepare, naive_release, naive_gemm, naive_bytes
+    .name = "naive",
+    .unavailable = naive_unavailable,
+    .ops[MB_F32] = {naive_prepare, naive_release, naive_gemm, naive_bytes},
 };

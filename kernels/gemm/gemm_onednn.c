@@ -281,7 +281,7 @@ static prim_entry *cached(mb_gemm_weight *w, int64_t M, int64_t lda, int64_t ldc
     return add_entry(w, M, lda, ldc, sum, p) == 0 ? &w->cache[w->ncache - 1] : NULL;
 }
 
-static mb_status onednn_prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+static mb_status onednn_prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                                 mb_gemm_weight **out, mb_err *err)
 {
     *out = NULL;
@@ -325,9 +325,10 @@ static mb_status onednn_prepare(const float *W, int64_t N, int64_t K, int64_t ld
     return MB_OK;
 }
 
-static mb_status onednn_gemm(const mb_gemm_weight *cw, int64_t M, const float *A, int64_t lda,
-                             float alpha, float beta, float *C, int64_t ldc, mb_err *err)
+static mb_status onednn_gemm(const mb_gemm_weight *cw, int64_t M, const void *A, int64_t lda,
+                             float alpha, float beta, void *Cv, int64_t ldc, mb_err *err)
 {
+    float *C = Cv;
     mb_gemm_weight *w = (mb_gemm_weight *)cw;   /* cache and scale cell; one caller at a time */
     if (M < 0 || lda < w->K || ldc < w->N)
         return mb_fail(err, MB_EINVAL, "gemm onednn: bad call (M=%lld lda=%lld ldc=%lld)",
@@ -400,13 +401,15 @@ static mb_status onednn_gemm(const mb_gemm_weight *cw, int64_t M, const float *A
 static int64_t onednn_bytes(const mb_gemm_weight *w) { return w ? w->wbytes : 0; }
 
 const mb_gemm_provider mb_gemm_onednn = {
-    "onednn", onednn_unavailable, onednn_prepare, onednn_release, onednn_gemm, onednn_bytes
+    .name = "onednn",
+    .unavailable = onednn_unavailable,
+    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes},
 };
 
 #else /* !MOEBENCH_HAVE_ONEDNN */
 
 static const char *onednn_unavailable(void) { return "built without oneDNN"; }
-static mb_status onednn_prepare(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+static mb_status onednn_prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                                 mb_gemm_weight **out, mb_err *err)
 {
     (void)W; (void)N; (void)K; (void)ldw; (void)m_hint;
@@ -414,14 +417,16 @@ static mb_status onednn_prepare(const float *W, int64_t N, int64_t K, int64_t ld
     return mb_fail(err, MB_EUNSUPPORTED, "built without oneDNN");
 }
 static void onednn_release(mb_gemm_weight *w) { (void)w; }
-static mb_status onednn_gemm(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda,
-                             float alpha, float beta, float *C, int64_t ldc, mb_err *err)
+static mb_status onednn_gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda,
+                             float alpha, float beta, void *C, int64_t ldc, mb_err *err)
 {
     (void)w; (void)M; (void)A; (void)lda; (void)alpha; (void)beta; (void)C; (void)ldc;
     return mb_fail(err, MB_EUNSUPPORTED, "built without oneDNN");
 }
 static int64_t onednn_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 const mb_gemm_provider mb_gemm_onednn = {
-    "onednn", onednn_unavailable, onednn_prepare, onednn_release, onednn_gemm, onednn_bytes
+    .name = "onednn",
+    .unavailable = onednn_unavailable,
+    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes},
 };
 #endif

@@ -31,6 +31,10 @@ static const char *merged_unsupported(const mb_spec *s)
 {
     if ((unsigned)s->variant < MB_VARIANT_COUNT && rules[s->variant].skip)
         return rules[s->variant].skip;
+    /* named as merged (not its provider): the row is merged's */
+    const char *why = mb_dtype_unsupported("merged", s->dtype,
+                                           mb_gemm_dtypes(merged_provider()) & MB_VARIANT_DTYPES);
+    if (why) return why;
     return mb_variant_unsupported(merged_provider(), s);
 }
 

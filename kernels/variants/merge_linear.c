@@ -16,7 +16,7 @@ mb_status mb_merge_linear_into(const mb_gemm_provider *gp, const float *W, const
             for (int64_t j = 0; j < din; j++) At[j * r + i] = A[i * din + j];
         rc = mb_vprep(gp, At, din, r, dout, &wa, err);
     }
-    if (rc == MB_OK) rc = gp->gemm(wa, dout, B, r, s, 1.0f, Wm, din, err);
+    if (rc == MB_OK) rc = mb_gemm(gp, MB_F32, wa, dout, B, r, s, 1.0f, Wm, din, err);
     mb_vrelease(gp, &wa);
     mb_free(At);
     return rc;

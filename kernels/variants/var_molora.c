@@ -69,7 +69,7 @@ static mb_status molora_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_f
         mb_vgate_blocks(z, pt, E, r);
     }
     if (info && info->gate) memcpy(info->gate, st->P, sizeof(float) * (size_t)(T * E));
-    return st->gp->gemm(st->B, T, st->Z, n2, 1.0f, 1.0f, Y, st->o, err);
+    return mb_gemm(st->gp, MB_F32, st->B, T, st->Z, n2, 1.0f, 1.0f, Y, st->o, err);
 }
 
 const mb_variant_ops mb_var_molora = { molora_prepare, molora_forward, molora_release };

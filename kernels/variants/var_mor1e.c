@@ -74,7 +74,7 @@ static mb_status mor1e_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_fo
         mb_vgate_mor1e(z, z + r, R + (t / st->S) * r, wt, wr, r, st->Gt + t * r);
     }
     if (gate_out) memcpy(gate_out, st->Gt, sizeof(float) * (size_t)(T * r));
-    return st->gp->gemm(st->Bw, T, st->Z, 2 * r, 1.0f, 1.0f, Y, st->o, err);
+    return mb_gemm(st->gp, MB_F32, st->Bw, T, st->Z, 2 * r, 1.0f, 1.0f, Y, st->o, err);
 }
 
 const mb_variant_ops mb_var_mor1e = { mor1e_prepare, mor1e_forward, mor1e_release };

@@ -26,12 +26,16 @@ static const mb_variant_ops *ops_of(mb_variant_id v)
 
 const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
 {
-    const char *why = gp->unavailable();
+    /* the dtype first: a type the provider does not implement is refused on every machine,
+     * so the row says the same here and where the provider is available */
+    const char *why = mb_gemm_unsupported(gp, s->dtype);
+    if (!why) why = mb_dtype_unsupported("the variant code", s->dtype, MB_VARIANT_DTYPES);
+    if (why) return why;
+    why = gp->unavailable();
     if (why) return why;
     if (!ops_of(s->variant)) return "unknown variant";
     why = mb_impl_mode_unsupported(NULL, s);
     if (why) return why;
-    if (s->dtype != MB_F32) return "only f32 is implemented";
     return mb_spec_refusal(s);
 }
 

@@ -30,12 +30,12 @@ mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_
                    int64_t m_hint, mb_gemm_weight **out, mb_err *err)
 {
     *out = NULL;
-    return gp->weight_prepare(W, N, K, K, m_hint < 1 ? 1 : m_hint, out, err);
+    return mb_gemm_weight_prepare(gp, MB_F32, W, N, K, K, m_hint < 1 ? 1 : m_hint, out, err);
 }
 
 void mb_vrelease(const mb_gemm_provider *gp, mb_gemm_weight **w)
 {
-    if (*w) gp->weight_release(*w);
+    if (*w) mb_gemm_weight_release(gp, MB_F32, *w);
     *w = NULL;
 }
 
@@ -43,7 +43,7 @@ mb_status mb_vgemm(const mb_gemm_provider *gp, const mb_gemm_weight *w, int64_t 
                    const float *A, float beta, float *C, int64_t N, mb_err *err)
 {
     if (M == 0) return MB_OK;
-    return gp->gemm(w, M, A, K, 1.0f, beta, C, N, err);
+    return mb_gemm(gp, MB_F32, w, M, A, K, 1.0f, beta, C, N, err);
 }
 
 mb_status mb_valloc(float **p, int64_t n, mb_err *err)

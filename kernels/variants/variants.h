@@ -46,6 +46,10 @@ const char *mb_spec_refusal(const mb_spec *s);
 const mb_tensor *mb_vweight(const mb_weights *w, const char *name, mb_err *err);
 /* Data of the named f32 weight when it has numel elements, else NULL with a reason. */
 const float *mb_vw(const mb_weights *w, const char *name, int64_t numel, mb_err *err);
+/* The types the variant code (softmax, gates, gathers, the calls below) computes in: a
+ * provider that has more entry points still runs only these (issue 15 adds bf16). */
+#define MB_VARIANT_DTYPES MB_DTYPE_BIT(MB_F32)
+/* The provider calls below are the f32 forms (mb_gemm_* with MB_F32). */
 /* Prepares W [N, K] (ld K) for provider gp; *out stays NULL on failure. */
 mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,
                    int64_t m_hint, mb_gemm_weight **out, mb_err *err);

@@ -1,8 +1,23 @@
 /* Output comparison against the naive reference (routing first, then values).
- * Tolerance for f32 (documented in README "Correctness"): an element passes when
- * |y - ref| <= atol + rtol * |ref| with rtol = 1e-4 and atol = 1e-4 * rms(ref) * sqrt(depth/64),
- * depth = the longest reduction of the variant, because fp32 summation-order error grows with the
- * square root of the reduction length while the reference accumulates in double. */
+ * Tolerance per dtype (README "Correctness" points here). An element passes when
+ *   |y - ref| <= atol + rtol * |ref|,  atol = atol_rms * rms(ref) * sqrt(depth / 64),
+ * depth = the longest reduction of the variant (mb_reduction_depth), with (rtol, atol_rms) from
+ * the row of the case's dtype:
+ *   f32:  rtol = 1e-4, atol_rms = 1e-4. fp32 summation-order error grows with the square root
+ *         of the reduction length while the reference accumulates in double.
+ *   bf16: rtol = 2u, atol_rms = 4u, u = 2^-8 (bf16 unit roundoff: 8 significand bits).
+ *         Both sides start from the same bf16-rounded inputs (spec "Precision"), so input
+ *         rounding cancels; what differs is (a) the final rounding of Y to bf16, which can put
+ *         the two results one bf16 ulp apart (ulp <= 2u |y|: rtol), and (b) intermediates an
+ *         implementation may keep in bf16: along the longest chain X A^T -> Z, (G, U) -> H,
+ *         H -> Y at most 3 roundings of relative error u each, which the next reduction sums
+ *         over `depth` terms with independent signs, plus f32 accumulation (depth * 2^-24 <= u
+ *         for depth <= 2^16): 4u of rms(ref), scaled with sqrt(depth/64) as f32 is. Derived,
+ *         not yet checked against a bf16 implementation (issue 15 does both).
+ *   f16, int8, int4, i32: no rule (a case cannot be stored in them; int8 / int4 are wq,
+ *         which keeps the case's dtype for Y and so its row).
+ * mb_compare fails (pass = 0, errors infinite) for a dtype without a rule, or tensors whose
+ * dtype or size differ from each other. */
 #ifndef MOEBENCH_COMPARE_H
 #define MOEBENCH_COMPARE_H
 
@@ -19,8 +34,18 @@ typedef struct {
     int pass;
 } mb_cmp;
 
+/* One dtype's tolerance rule (see above). */
+typedef struct {
+    double rtol;       /* relative to |ref| */
+    double atol_rms;   /* absolute, in units of rms(ref) * sqrt(depth / 64) */
+} mb_tol_rule;
+
+/* The rule of dtype dt, or NULL when it has none. */
+const mb_tol_rule *mb_tolerance_rule(mb_dtype dt);
 /* Longest reduction of the variant (h for lora, max(h, f) for MLPs, ...). */
 int64_t mb_reduction_depth(const mb_spec *s);
+/* atol and rtol for the spec's dtype and the reference's rms; 0 and 0 (nothing passes but an
+ * exact match) for a dtype without a rule. */
 void mb_tolerance(const mb_spec *s, double ref_rms, double *atol, double *rtol);
 mb_cmp mb_compare(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref);
 

@@ -2,31 +2,65 @@
  * gets blas, onednn and avx512 implementations from it. The operation is always activations
  * times a torch-layout weight: C[M,N] = beta*C + alpha * A[M,K] W[N,K]^T.
  * A weight is prepared once (prepare step of an implementation: packing, reordering, primitive
- * creation for the expected row count) and then multiplied many times. */
+ * creation for the expected row count) and then multiplied many times. Entry points are
+ * registered per datatype (mb_gemm_provider.ops) and called through the typed mb_gemm_*
+ * functions below. */
 #ifndef MOEBENCH_GEMM_H
 #define MOEBENCH_GEMM_H
 
 #include <stdint.h>
+#include "moebench/dtype.h"
 #include "moebench/error.h"
 
 typedef struct mb_gemm_weight mb_gemm_weight;   /* provider-owned prepared weight */
 
+/* One provider's entry points for one datatype: A, W and C are all stored in that type
+ * (accumulation in f32 or wider; alpha and beta are f32 whatever the type). The pointers are
+ * untyped so one table row serves every type; each row casts to its own element type. */
+typedef struct mb_gemm_ops {
+    /* W [N, K] row-major with leading dimension ldw (in elements); m_hint = the row count most
+     * calls will use (oneDNN creates its primitive for it). The provider may copy W (the
+     * caller's W must then not be needed), or keep a pointer to it (W must outlive the
+     * prepared weight). */
+    mb_status (*weight_prepare)(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+                                mb_gemm_weight **out, mb_err *err);
+    void (*weight_release)(mb_gemm_weight *w);
+    /* C[M, N] (ldc) = beta * C + alpha * A[M, K] (lda) * W^T. M == 1 must take a GEMV path. */
+    mb_status (*gemm)(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda, float alpha,
+                      float beta, void *C, int64_t ldc, mb_err *err);
+    /* Bytes the prepared weight owns beyond the caller's W (packed copies, reorders). */
+    int64_t (*weight_bytes)(const mb_gemm_weight *w);
+} mb_gemm_ops;
+
+/* A provider registers its entry points per datatype, as BLIS registers kernels per
+ * (operation, datatype) (config/skx/bli_cntx_init_skx.c): ops[dt] for each type it computes
+ * in, NULL members for the others, which then answer "unsupported dtype" with the reason
+ * (mb_gemm_unsupported). Only f32 is filled in today; bf16 and int8 come with issue 15. */
 typedef struct mb_gemm_provider {
     const char *name;   /* "naive", "blas", "onednn", "avx512" */
     /* NULL when usable on this build/CPU, else the reason. */
     const char *(*unavailable)(void);
-    /* W [N, K] row-major with leading dimension ldw; m_hint = the row count most calls will use
-     * (oneDNN creates its primitive for it). The provider may copy W (the caller's W must
-     * then not be needed), or keep a pointer to it (W must outlive the prepared weight). */
-    mb_status (*weight_prepare)(const float *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
-                                mb_gemm_weight **out, mb_err *err);
-    void (*weight_release)(mb_gemm_weight *w);
-    /* C[M, N] (ldc) = beta * C + alpha * A[M, K] (lda) * W^T. M == 1 must take a GEMV path. */
-    mb_status (*gemm)(const mb_gemm_weight *w, int64_t M, const float *A, int64_t lda, float alpha,
-                      float beta, float *C, int64_t ldc, mb_err *err);
-    /* Bytes the prepared weight owns beyond the caller's W (packed copies, reorders). */
-    int64_t (*weight_bytes)(const mb_gemm_weight *w);
+    mb_gemm_ops ops[MB_DTYPE_COUNT];
 } mb_gemm_provider;
+
+/* NULL when gp has entry points for dt (whether or not it is available here: that is
+ * gp->unavailable()), else "unsupported dtype bf16: <name> implements f32 only (issue 15)"
+ * (thread-local buffer, mb_dtype_unsupported). */
+const char *mb_gemm_unsupported(const mb_gemm_provider *gp, mb_dtype dt);
+/* MB_DTYPE_BIT set of the types gp has entry points for. */
+unsigned mb_gemm_dtypes(const mb_gemm_provider *gp);
+
+/* The typed entry points: dispatch to gp->ops[dt]; a type gp does not implement gives
+ * MB_EUNSUPPORTED with mb_gemm_unsupported's reason (and *out = NULL). The weight must be used
+ * and released with the dt it was prepared with. */
+mb_status mb_gemm_weight_prepare(const mb_gemm_provider *gp, mb_dtype dt, const void *W,
+                                 int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
+                                 mb_gemm_weight **out, mb_err *err);
+void mb_gemm_weight_release(const mb_gemm_provider *gp, mb_dtype dt, mb_gemm_weight *w);
+mb_status mb_gemm(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight *w, int64_t M,
+                  const void *A, int64_t lda, float alpha, float beta, void *C, int64_t ldc,
+                  mb_err *err);
+int64_t mb_gemm_weight_bytes(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight *w);
 
 extern const mb_gemm_provider mb_gemm_naive;    /* plain loops, double accumulation */
 extern const mb_gemm_provider mb_gemm_blas;     /* OpenBLAS cblas_sgemm / cblas_sgemv */

@@ -3,6 +3,7 @@
 #define MOEBENCH_H
 #include "moebench/error.h"
 #include "moebench/mem.h"
+#include "moebench/dtype.h"
 #include "moebench/tensor.h"
 #include "moebench/spec.h"
 #include "moebench/weights.h"

@@ -129,12 +129,14 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err);
  * number of characters that would have been written, like snprintf. */
 int mb_spec_format(const mb_spec *s, char *buf, size_t n);
 
-/* Bytes of weights, inputs and output the case allocates (int64, overflow-checked);
- * MB_EINVAL with a reason on overflow. */
+/* Bytes of weights, inputs and output the case allocates (int64, overflow-checked), at the
+ * element size of s->dtype (task ids: int32); MB_EINVAL with a reason on overflow or for a
+ * dtype a case cannot be stored in. */
 mb_status mb_spec_bytes(const mb_spec *s, int64_t *weights, int64_t *io, mb_err *err);
 
 /* Refuses impossible specs with the reason: non-positive sizes, k < 1 or k > E, r > min(d_in,
- * d_out), r % E != 0 (moelora), f % E != 0 (shard=1), p != 0, unsupported dtype, byte counts
+ * d_out), r % E != 0 (moelora), f % E != 0 (shard=1), p != 0, a dtype a case cannot be stored
+ * in (bf16 is valid: implementations that do not compute in it are skipped), byte counts
  * overflowing int64, or more than budget_bytes (0 = no budget) of weights + inputs + output. */
 mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err);
 

@@ -1,11 +1,10 @@
-/* Dense row-major tensors with a dtype field. */
+/* Dense row-major tensors with a dtype field (element types: moebench/dtype.h). */
 #ifndef MOEBENCH_TENSOR_H
 #define MOEBENCH_TENSOR_H
 
 #include <stdint.h>
+#include "moebench/dtype.h"
 #include "moebench/error.h"
-
-typedef enum { MB_F32 = 0, MB_BF16 = 1, MB_I32 = 2 } mb_dtype;
 
 #define MB_MAX_DIMS 4
 
@@ -17,11 +16,8 @@ typedef struct {
     void *data;                  /* MB_ALIGN-aligned, from mb_alloc */
 } mb_tensor;
 
-size_t mb_dtype_size(mb_dtype d);
-const char *mb_dtype_name(mb_dtype d);
-int mb_dtype_parse(const char *s, mb_dtype *out); /* 0 ok, -1 unknown */
-
-/* Allocates a zeroed contiguous tensor. shape has ndim entries (1..4), each >= 1. */
+/* Allocates a zeroed contiguous tensor of any mb_dtype (int4 packs two elements per byte).
+ * shape has ndim entries (1..4), each >= 1. */
 mb_status mb_tensor_alloc(mb_tensor *t, mb_dtype dtype, int ndim, const int64_t *shape, mb_err *err);
 void mb_tensor_free(mb_tensor *t);   /* safe on a zeroed or already-freed tensor */
 int64_t mb_tensor_numel(const mb_tensor *t);
@@ -29,8 +25,11 @@ int64_t mb_tensor_bytes(const mb_tensor *t);
 static inline float *mb_f32(const mb_tensor *t) { return (float *)t->data; }
 static inline int32_t *mb_i32(const mb_tensor *t) { return (int32_t *)t->data; }
 
-/* Seeded fills. Element i of a tensor gets a value that depends only on (seed, stream, i):
+/* Seeded fills of f32, bf16 (round to nearest even from the f32 value) and i32 tensors.
+ * Element i of a tensor gets a value that depends only on (seed, stream, i):
  * the same on any thread count (counter-based generator, no sequential state).
+ * f16, int8 and int4 tensors are left untouched: quantised weights are derived from an f32
+ * fill by the wq quantiser (spec "Precision", issue 15), not drawn.
  * stream is usually mb_stream_of(name) so each named tensor has its own numbers. */
 uint64_t mb_stream_of(const char *name);
 void mb_fill_uniform(mb_tensor *t, uint64_t seed, uint64_t stream, float lo, float hi);

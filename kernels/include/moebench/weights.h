@@ -14,7 +14,10 @@
  * 1/sqrt(r)) (NOT zero, so LoRA paths are visible); router Wr ~ N(0, 0.02^2); Emb ~ N(0,1);
  * moelora Wg ~ N(0, 1/te); sparse_mlp shard=1 draws its experts as slices of one MLP of width
  * f, so Wd ~ N(0, 1/f) (fan-in f, not f/E); w_omega, w_beta ~ N(0, 0.01^2); X ~ N(0,1);
- * R ~ U(0,1). */
+ * R ~ U(0,1).
+ * Storage (spec "Precision"): every weight, X, R and Y in the spec's dtype (bf16: rounded to
+ * nearest even from the f32 draw, so a bf16 case has the f32 case's numbers, rounded); task
+ * ids int32. */
 #ifndef MOEBENCH_WEIGHTS_H
 #define MOEBENCH_WEIGHTS_H
 
@@ -35,9 +38,9 @@ typedef struct {
 } mb_weights;
 
 typedef struct {
-    mb_tensor X;     /* [T, h] f32 */
+    mb_tensor X;     /* [T, h] in the spec's dtype */
     mb_tensor task;  /* [B] i32, moelora only (else data == NULL) */
-    mb_tensor R;     /* [B, r] f32, mor1e only (else data == NULL) */
+    mb_tensor R;     /* [B, r] in the spec's dtype, mor1e only (else data == NULL) */
 } mb_inputs;
 
 /* Creates every weight of the variant (names above) from spec->seed. */
@@ -55,7 +58,7 @@ int64_t mb_weights_bytes(const mb_weights *w);
 mb_status mb_inputs_create(const mb_spec *s, mb_inputs *in, mb_err *err);
 void mb_inputs_free(mb_inputs *in);
 
-/* Allocates the output Y [T, mb_spec_out_width(s)] (f32). */
+/* Allocates the output Y [T, mb_spec_out_width(s)] in the spec's dtype. */
 mb_status mb_output_alloc(const mb_spec *s, mb_tensor *y, mb_err *err);
 
 #endif
