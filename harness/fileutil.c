@@ -2,14 +2,35 @@
 #include "fileutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 char *mb_read_file(const char *path, size_t max_bytes, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* regular files only: results are shared, and a path inside one (run.json's roofline
+     * source) naming a fifo or /dev/zero must not block or fill memory; O_NONBLOCK keeps the
+     * open itself from waiting for a fifo's writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno
+            : S_ISDIR(st.st_mode) ? EISDIR
+            : !S_ISREG(st.st_mode) ? EINVAL
+                                   : 0;
+    if (e) {
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return NULL;
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {

@@ -6,7 +6,8 @@
 
 /* Reads the whole file at path into a malloc'd, NUL-terminated buffer (free with free()).
  * max_bytes > 0 caps the size: a longer file fails with errno EFBIG. *len (if non-NULL) gets
- * the number of bytes read. NULL on failure, with errno set. */
+ * the number of bytes read. Only regular files are read: anything else (a fifo, a device,
+ * a directory) fails at once with errno EINVAL or EISDIR. NULL on failure, with errno set. */
 char *mb_read_file(const char *path, size_t max_bytes, size_t *len);
 
 #endif

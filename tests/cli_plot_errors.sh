@@ -134,6 +134,29 @@ PY
 [ -s "$TMP/onerouted/charts/expert_load.png" ] || err "one routed row: no expert_load.png"
 [ -s "$TMP/onerouted/charts/latency.png" ] || err "one routed row: no latency.png"
 
+# 6d. paths that are not regular files: a run.json whose roofline "source" names a fifo (a
+# shared results directory names any path it likes) blocked plot forever in fopen; a run.json
+# that is itself a fifo, or /dev/zero, likewise. Each is read no further, and plot ends.
+mkdir -p "$TMP/fifo_src" "$TMP/fifo_json" "$TMP/zero_json"
+mkfifo "$TMP/a_fifo"
+cp "$DATA/results_a/results.csv" "$TMP/fifo_src/"
+python3 - "$DATA/results_a/run.json" "$TMP/fifo_src/run.json" "$TMP/a_fifo" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["roofline"]["source"] = sys.argv[3]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+timeout 60 "$MB" plot "$TMP/fifo_src" >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 0 ] || err "roofline source is a fifo: exit $rc (124: blocked): $(tail -2 "$TMP/err")"
+cp "$DATA/results_a/results.csv" "$TMP/fifo_json/"
+mkfifo "$TMP/fifo_json/run.json"
+timeout 60 "$MB" plot "$TMP/fifo_json" >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 1 ] || err "run.json is a fifo: exit $rc, wanted 1 (124: blocked)"
+cp "$DATA/results_a/results.csv" "$TMP/zero_json/"
+ln -s /dev/zero "$TMP/zero_json/run.json"
+timeout 60 "$MB" plot "$TMP/zero_json" >"$TMP/out" 2>"$TMP/err"; rc=$?
+[ $rc -eq 1 ] || err "run.json is /dev/zero: exit $rc, wanted 1 (124: blocked)"
+
 # 7. compare with a bad side names that side's file; usage errors exit 2
 expect_fail "compare missing B" "$TMP/empty/results.csv: missing" "$MB" compare "$DATA/results_a" "$TMP/empty"
 expect_fail "compare truncated A" "truncated" "$MB" compare "$TMP/trunc" "$DATA/results_b"
