@@ -21,14 +21,13 @@
 #include "plot.h"
 #include "progress.h"
 #include "provenance.h"
+#include "memory.h"
+#include "suite_record.h"
 #include "resume.h"
 #include "roofline.h"
 #include "runner.h"
 #include "suite.h"
 #include "timing.h"
-
-/* cmd_plot.c provides it; weak so test programs that do not link the plotting still build */
-extern int mb_plot_results(const char *results_dir) __attribute__((weak));
 
 #define DEFAULT_MIN_TIME 0.5
 #define DEFAULT_REPS 10
@@ -552,8 +551,12 @@ static int run_main(int argc, char **argv, int check_mode)
     full_argv[0] = "moebench";
     for (int i = 0; i < argc; i++)
         full_argv[i + 1] = argv[i];
-    mb_provenance prov = {run_id, argc + 1, full_argv, &suite, &counters, settings, roof,
-                          roof_src[0] ? roof_src : NULL};
+    mb_provenance prov = {.run_id = run_id, .argc = argc + 1, .argv = full_argv,
+                          .suite_files = mb_suite_files_json(&suite, 1), .cases = suite.n,
+                          .counters = mb_counters_json(&counters),
+                          .papi_library = counters.library,
+                          .peak_rss_method = mb_peak_rss_method(), .settings = settings,
+                          .roof = roof, .roofline_source = roof_src[0] ? roof_src : NULL};
     cJSON *json = mb_provenance_build(&prov);
     char json_path[4300] = "";
     if (out_dir[0]) {
@@ -661,12 +664,8 @@ static int run_main(int argc, char **argv, int check_mode)
     if (out_dir[0])
         printf("results: %s\n", out_dir);
     if (out_dir[0] && !check_mode && !o.dry_run && !o.no_plot && st.progress.n_status[0] > 0) {
-        if (mb_plot_results) {
-            if (mb_plot_results(out_dir) != 0)
-                fprintf(stderr, "moebench %s: warning: plotting failed (results are intact)\n", cmd);
-        } else {
-            fprintf(stderr, "moebench %s: plotting not built in; run `moebench plot %s`\n", cmd, out_dir);
-        }
+        if (mb_plot_results(out_dir) != 0)
+            fprintf(stderr, "moebench %s: warning: plotting failed (results are intact)\n", cmd);
     }
     cJSON_Delete(json);
     if (lock_fd >= 0)

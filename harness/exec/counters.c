@@ -251,3 +251,39 @@ void mb_counters_child_end(mb_counters *c)
 #endif
     c->eventset = -1;
 }
+
+cJSON *mb_counters_json(const mb_counters *c)
+{
+    cJSON *ctr = cJSON_CreateObject();
+    {
+        cJSON_AddStringToObject(ctr, "library", c->library);
+        cJSON_AddBoolToObject(ctr, "hardware_counters", !c->no_hardware);
+        if (c->no_hardware && c->n > 0)
+            cJSON_AddStringToObject(ctr, "note",
+                                    "no hardware counters on this machine (virtual machine without a "
+                                    "virtualised PMU?): only software events are counted");
+        cJSON *ev = cJSON_AddArrayToObject(ctr, "events");
+        for (int i = 0; i < c->n; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "event", c->event[i]);
+            char col[80];
+            snprintf(col, sizeof col, "ctr_%s", c->column[i]);
+            cJSON_AddStringToObject(e, "column", col);
+            cJSON_AddBoolToObject(e, "available", c->available[i]);
+            if (!c->available[i])
+                cJSON_AddStringToObject(e, "reason", c->reason[i]);
+            cJSON_AddStringToObject(e, "unit", "per forward call (counter pass apart from timing)");
+            if (c->inherit) {
+                cJSON_AddStringToObject(e, "scope", "the child process and all its threads (inherit)");
+            } else {
+                char sc[400];
+                snprintf(sc, sizeof sc, "calling thread only: OpenMP / OpenBLAS worker threads are "
+                         "not counted when threads > 1 (inherit unavailable: %s)",
+                         c->inherit_reason[0] ? c->inherit_reason : "no PAPI");
+                cJSON_AddStringToObject(e, "scope", sc);
+            }
+            cJSON_AddItemToArray(ev, e);
+        }
+    }
+    return ctr;
+}

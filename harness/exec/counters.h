@@ -6,6 +6,7 @@
 #ifndef MOEBENCH_COUNTERS_H
 #define MOEBENCH_COUNTERS_H
 
+#include <cjson/cJSON.h>
 #include "csv.h"
 
 typedef struct {
@@ -37,5 +38,9 @@ int mb_counters_start(mb_counters *c);
 /* Stops and stores count/divisor per available event into out[] (NAN for the others). */
 int mb_counters_stop(mb_counters *c, double divisor, double *out);
 void mb_counters_child_end(mb_counters *c);
+
+/* run.json's "counters": the library, whether hardware events exist, and every requested event
+ * with its column, availability (reason) and scope. Caller owns the object. */
+cJSON *mb_counters_json(const mb_counters *c);
 
 #endif

@@ -109,3 +109,15 @@ static int64_t llc_probe(void)
     }
     return best;
 }
+
+const char *mb_peak_rss_method(void)
+{
+    /* probing clear_refs resets the calling process's peak RSS: call it in the parent, whose
+     * peak nothing reads */
+    int clear_ok = mb_peak_rss_reset() == 0 && mb_hwm_bytes() > 0;
+    return clear_ok ? "VmHWM of the case's child process per implementation: reset "
+                      "by writing 5 to /proc/self/clear_refs before each one"
+                    : "ru_maxrss of the case's child process: /proc/self/clear_refs "
+                      "cannot be written here, so the peak carries over between "
+                      "the implementations of one case (it only grows)";
+}

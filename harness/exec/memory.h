@@ -20,4 +20,8 @@ int64_t mb_mem_available_bytes(void);
  * once per process and cached. */
 int64_t mb_llc_bytes(void);
 
+/* How peak_rss_bytes is measured on this machine, for run.json (resets this process's peak
+ * RSS while probing). */
+const char *mb_peak_rss_method(void);
+
 #endif

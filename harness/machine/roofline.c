@@ -15,11 +15,6 @@
 #include <unistd.h>
 
 #include "child_guard.h"
-#include "fileutil.h"
-
-#ifndef MOEBENCH_SOURCE_DIR
-#define MOEBENCH_SOURCE_DIR "."
-#endif
 
 const char *const mb_rl_level_names[MB_RL_NLEVELS] = {"L1", "L2", "L3", "DRAM"};
 
@@ -300,107 +295,6 @@ cJSON *mb_roofline_to_json(const mb_roofline *rl)
                             "L1/L2 working sets per thread, L3/DRAM split among threads");
     add_num(o, "seconds", rl->seconds);
     return o;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-int mb_ceilings_from_json(const cJSON *obj, int single_thread, mb_ceilings *c)
-{
-    memset(c, 0, sizeof *c);
-    double p1 = num(obj, "peak_gflops_1t"), p = num(obj, "peak_gflops");
-    c->peak = single_thread && p1 > 0 ? p1 : p;
-    if (!(c->peak > 0))
-        return -1;
-    /* slowest first, so the chart's line styles go from DRAM outwards */
-    static const char *const keys[] = {"dram", "l3", "l2", "l1"};
-    static const char *const names[] = {"DRAM", "L3", "L2", "L1"};
-    char k[32];
-    for (int i = 0; i < 4; i++) {
-        snprintf(k, sizeof k, "%s_gbps_1t", keys[i]);
-        double b1 = num(obj, k);
-        snprintf(k, sizeof k, "%s_gbps", keys[i]);
-        double b = num(obj, k);
-        double v = single_thread && b1 > 0 ? b1 : b;
-        if (v > 0) {
-            snprintf(c->bw_name[c->nbw], sizeof c->bw_name[0], "%s", names[i]);
-            c->bw[c->nbw++] = v;
-        }
-    }
-    return 0;
-}
-
-int mb_ceilings_from_file(const char *path, int single_thread, mb_ceilings *c)
-{
-    char *buf = mb_read_file(path, 1 << 20, NULL);
-    if (!buf)
-        return -1;
-    cJSON *o = cJSON_Parse(buf);
-    free(buf);
-    int rc = o && cJSON_IsObject(o) ? mb_ceilings_from_json(o, single_thread, c) : -1;
-    cJSON_Delete(o);
-    return rc;
-}
-
-const char *mb_roofline_default_path(void)
-{
-    const char *env = getenv("MOEBENCH_ROOFLINE");
-    if (env && !strcmp(env, "none"))
-        return "/nonexistent/MOEBENCH_ROOFLINE=none/roofline.json";   /* never found */
-    return env && *env ? env : MOEBENCH_SOURCE_DIR "/results/roofline.json";
-}
-
-void mb_roof_from_json(const cJSON *obj, mb_roof *roof)
-{
-    roof->peak_gflops = num(obj, "peak_gflops");
-    roof->dram_gbps = num(obj, "dram_gbps");
-    roof->peak_gflops_1t = num(obj, "peak_gflops_1t");
-    roof->dram_gbps_1t = num(obj, "dram_gbps_1t");
-}
-
-int mb_roof_from_file(const char *path, mb_roof *roof)
-{
-    roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
-    char *buf = mb_read_file(path, 1 << 20, NULL);
-    if (!buf)
-        return -1;
-    cJSON *o = cJSON_Parse(buf);
-    free(buf);
-    int rc = -1;
-    if (o && cJSON_IsObject(o)) {
-        mb_roof_from_json(o, roof);
-        rc = 0;
-    }
-    cJSON_Delete(o);
-    return rc;
-}
-
-int mb_roof_find(const char *out_dir, mb_roof *roof, char *src, size_t n)
-{
-    char path[4200];
-    const char *env = getenv("MOEBENCH_ROOFLINE");
-    int none = env && !strcmp(env, "none");   /* pretend no configured or source roofline */
-    path[0] = '\0';
-    if (env && *env && !none)
-        snprintf(path, sizeof path, "%s", env);
-    else if (out_dir && *out_dir &&
-             (snprintf(path, sizeof path, "%s/roofline.json", out_dir), access(path, R_OK) == 0))
-        ;
-    else if (none)
-        path[0] = '\0';
-    else
-        snprintf(path, sizeof path, "%s", MOEBENCH_SOURCE_DIR "/results/roofline.json");
-    if (!path[0] || mb_roof_from_file(path, roof) != 0) {
-        roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
-        if (n)
-            src[0] = '\0';
-        return -1;
-    }
-    snprintf(src, n, "%s", path);
-    return 0;
 }
 
 int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n)

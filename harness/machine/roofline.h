@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
+#include "roofline_file.h"   /* levels, mb_roof, the reader */
 
-enum { MB_RL_L1 = 0, MB_RL_L2, MB_RL_L3, MB_RL_DRAM, MB_RL_NLEVELS };
 
 typedef struct {
     double bytes;                       /* working set of one measurement (per thread for L1/L2) */
@@ -40,39 +40,6 @@ int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n);
 /* roofline.json object: peak_gflops, peak_gflops_1t, dram_gbps, dram_gbps_1t, l1_gbps ... and
  * a "levels" object with every number. */
 cJSON *mb_roofline_to_json(const mb_roofline *rl);
-
-/* Ceilings a chart draws: one compute roof and bandwidth slopes. */
-typedef struct {
-    double peak;
-    int nbw;
-    char bw_name[MB_RL_NLEVELS][16];
-    double bw[MB_RL_NLEVELS];
-} mb_ceilings;
-
-/* From a roofline object (roofline.json or run.json's "roofline"); single_thread picks the _1t
- * numbers when present. 0 when at least the peak was found. */
-int mb_ceilings_from_json(const cJSON *obj, int single_thread, mb_ceilings *c);
-/* Reads a roofline.json file into c; 0 on success. */
-int mb_ceilings_from_file(const char *path, int single_thread, mb_ceilings *c);
-/* Default roofline.json: $MOEBENCH_ROOFLINE when set, else
- * MOEBENCH_SOURCE_DIR/results/roofline.json. */
-const char *mb_roofline_default_path(void);
-
-/* The ceilings a run uses for pct_peak (and run.json); NAN when absent. The _1t values are the
- * single-thread ceilings, used for rows measured with one thread. */
-typedef struct {
-    double peak_gflops, dram_gbps, peak_gflops_1t, dram_gbps_1t;
-} mb_roof;
-
-/* The one roofline.json reader: the numbers of a roofline object (missing keys stay NAN). */
-void mb_roof_from_json(const cJSON *obj, mb_roof *roof);
-/* Reads path into roof; 0 when the file is readable JSON, -1 otherwise (roof all NAN). */
-int mb_roof_from_file(const char *path, mb_roof *roof);
-/* The one path rule for a run: $MOEBENCH_ROOFLINE when set (the value "none" means: pretend
- * neither it nor the source tree's exists, only out_dir's counts); else out_dir/roofline.json when
- * out_dir is given and has one; else MOEBENCH_SOURCE_DIR/results/roofline.json. Loads it into
- * roof and writes the file used to src; 0 when found, -1 (roof all NAN, src "") otherwise. */
-int mb_roof_find(const char *out_dir, mb_roof *roof, char *src, size_t n);
 
 /* Measurement kernels (roofline_kernels.c, roofline_avx512.c). Each returns the FLOPs done or
  * the bytes moved by one call; iters scales the work. */

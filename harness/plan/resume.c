@@ -13,6 +13,7 @@
 
 #include "fileutil.h"
 #include "provenance.h"
+#include "suite.h"
 
 void mb_resume_drop_partial_line(const char *path)
 {

@@ -1,4 +1,4 @@
-/* Charts from a results directory (harness/cmd_plot.c): latency and speedups over tokens, the
+/* Charts from a results directory (plot_all.c): latency and speedups over tokens, the
  * roofline with every case, memory, expert load and counters, each as PNG + PDF with the gnuplot
  * script and data beside it. Reads only the results directory, so any old run can be
  * re-plotted. */

@@ -3,7 +3,7 @@
  * run (run.json "roofline") or of this machine (results/roofline.json), or none, said so in the
  * title. */
 #include "plot_series.h"
-#include "roofline.h"
+#include "roofline_file.h"
 
 #include <math.h>
 #include <stdlib.h>

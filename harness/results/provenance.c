@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "memory.h"
 #include "moebench/cpu.h"
 #include "moebench/threads.h"
 
@@ -24,15 +23,6 @@
 
 extern char **environ;
 
-void mb_fnv1a_hex(const char *text, char out[17])
-{
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ull;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
 
 /* First line of a shell command's output, trailing newline removed; "" on failure. */
 static void run_cmd(const char *cmd, char *out, size_t n)
@@ -99,51 +89,29 @@ void mb_git_commit(char *out, size_t n)
     run_cmd(cmd, out, n);
 }
 
+static uint64_t fnv1a_update(uint64_t h, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void mb_fnv1a_hex(const char *text, char out[17])
+{
+    snprintf(out, 17, "%016llx", (unsigned long long)fnv1a_update(1469598103934665603ull, text));
+}
+
 void mb_suite_hash_join(const char *const *file_hashes, int n, char out[17])
 {
-    char joined[MB_MAX_SUITE_FILES * 17 + 1] = "";
-    for (int i = 0; i < n && i < MB_MAX_SUITE_FILES; i++) {
-        size_t l = strlen(joined);
-        snprintf(joined + l, sizeof joined - l, "%s%s", i ? "," : "", file_hashes[i]);
-    }
-    mb_fnv1a_hex(joined, out);
+    /* FNV-1a of the hashes joined by ',', streamed: no cap on the number of files */
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < n; i++)
+        h = fnv1a_update(fnv1a_update(h, i ? "," : ""), file_hashes[i]);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-void mb_suite_hash(const mb_suite *suite, char out[17])
-{
-    char h[MB_MAX_SUITE_FILES][17];
-    const char *hp[MB_MAX_SUITE_FILES];
-    int n = suite ? suite->n_files : 0;
-    for (int i = 0; i < n; i++) {
-        mb_fnv1a_hex(suite->file_content[i], h[i]);
-        hp[i] = h[i];
-    }
-    mb_suite_hash_join(hp, n, out);
-}
-
-cJSON *mb_provenance_identity(const mb_suite *suite, cJSON *settings)
-{
-    cJSON *id = cJSON_CreateObject();
-    cJSON *files = cJSON_AddArrayToObject(id, "suite_files");
-    for (int i = 0; suite && i < suite->n_files; i++) {
-        char h[17];
-        mb_fnv1a_hex(suite->file_content[i], h);
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddStringToObject(f, "path", suite->file_path[i]);
-        cJSON_AddStringToObject(f, "fnv1a64", h);
-        cJSON_AddItemToArray(files, f);
-    }
-    if (settings)
-        cJSON_AddItemToObject(id, "settings", settings);
-    char commit[256];
-    mb_git_commit(commit, sizeof commit);
-    cJSON *g = cJSON_AddObjectToObject(id, "git");
-    if (commit[0])
-        cJSON_AddStringToObject(g, "commit", commit);
-    else
-        cJSON_AddNullToObject(g, "commit");
-    return id;
-}
 
 static cJSON *git_info(void)
 {
@@ -200,7 +168,7 @@ static cJSON *build_info(void)
     return b;
 }
 
-static cJSON *library_info(const mb_counters *ctr)
+static cJSON *library_info(const char *papi_library)
 {
     cJSON *l = cJSON_CreateObject();
 #ifdef MOEBENCH_HAVE_OPENBLAS
@@ -228,7 +196,7 @@ static cJSON *library_info(const mb_counters *ctr)
 #else
     cJSON_AddStringToObject(l, "onednn", "built without oneDNN");
 #endif
-    cJSON_AddStringToObject(l, "papi", ctr ? ctr->library : "unknown");
+    cJSON_AddStringToObject(l, "papi", papi_library ? papi_library : "unknown");
     cJSON_AddStringToObject(l, "cjson", cJSON_Version());
     return l;
 }
@@ -353,22 +321,15 @@ cJSON *mb_provenance_build(const mb_provenance *p)
         cJSON_AddItemToObject(root, "settings", p->settings);
     cJSON_AddItemToObject(root, "git", git_info());
     cJSON_AddItemToObject(root, "build", build_info());
-    cJSON_AddItemToObject(root, "libraries", library_info(p->counters));
+    cJSON_AddItemToObject(root, "libraries", library_info(p->papi_library));
     cJSON_AddItemToObject(root, "machine", machine_info());
     cJSON_AddItemToObject(root, "environment", env_info());
 
-    cJSON *suites = cJSON_AddArrayToObject(root, "suite_files");
-    if (p->suite)
-        for (int i = 0; i < p->suite->n_files; i++) {
-            cJSON *s = cJSON_CreateObject();
-            char h[17];
-            mb_fnv1a_hex(p->suite->file_content[i], h);
-            cJSON_AddStringToObject(s, "path", p->suite->file_path[i]);
-            cJSON_AddStringToObject(s, "fnv1a64", h);
-            cJSON_AddStringToObject(s, "content", p->suite->file_content[i]);
-            cJSON_AddItemToArray(suites, s);
-        }
-    cJSON_AddNumberToObject(root, "cases", p->suite ? (double)p->suite->n : 0);
+    if (p->suite_files)
+        cJSON_AddItemToObject(root, "suite_files", p->suite_files);
+    else
+        cJSON_AddArrayToObject(root, "suite_files");
+    cJSON_AddNumberToObject(root, "cases", (double)p->cases);
 
     cJSON *roof = cJSON_AddObjectToObject(root, "roofline");
     cJSON_AddItemToObject(roof, "peak_gflops", num_or_null(p->roof.peak_gflops));
@@ -388,46 +349,12 @@ cJSON *mb_provenance_build(const mb_provenance *p)
                             "workspace_bytes counts memory allocated through the library allocator "
                             "(mb_alloc) during forward: peak minus what was live before, not clamped; "
                             "OpenBLAS's internal buffers are not included");
-    /* probing clear_refs here resets this (parent) process's peak RSS, which nothing reads */
-    int clear_ok = mb_peak_rss_reset() == 0 && mb_hwm_bytes() > 0;
-    cJSON_AddStringToObject(mem, "peak_rss_bytes",
-                            clear_ok ? "VmHWM of the case's child process per implementation: reset "
-                                       "by writing 5 to /proc/self/clear_refs before each one"
-                                     : "ru_maxrss of the case's child process: /proc/self/clear_refs "
-                                       "cannot be written here, so the peak carries over between "
-                                       "the implementations of one case (it only grows)");
+    cJSON_AddStringToObject(mem, "peak_rss_bytes", p->peak_rss_method ? p->peak_rss_method : "unknown");
 
-    cJSON *ctr = cJSON_AddObjectToObject(root, "counters");
-    if (p->counters) {
-        cJSON_AddStringToObject(ctr, "library", p->counters->library);
-        cJSON_AddBoolToObject(ctr, "hardware_counters", !p->counters->no_hardware);
-        if (p->counters->no_hardware && p->counters->n > 0)
-            cJSON_AddStringToObject(ctr, "note",
-                                    "no hardware counters on this machine (virtual machine without a "
-                                    "virtualised PMU?): only software events are counted");
-        cJSON *ev = cJSON_AddArrayToObject(ctr, "events");
-        for (int i = 0; i < p->counters->n; i++) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "event", p->counters->event[i]);
-            char col[80];
-            snprintf(col, sizeof col, "ctr_%s", p->counters->column[i]);
-            cJSON_AddStringToObject(e, "column", col);
-            cJSON_AddBoolToObject(e, "available", p->counters->available[i]);
-            if (!p->counters->available[i])
-                cJSON_AddStringToObject(e, "reason", p->counters->reason[i]);
-            cJSON_AddStringToObject(e, "unit", "per forward call (counter pass apart from timing)");
-            if (p->counters->inherit) {
-                cJSON_AddStringToObject(e, "scope", "the child process and all its threads (inherit)");
-            } else {
-                char sc[400];
-                snprintf(sc, sizeof sc, "calling thread only: OpenMP / OpenBLAS worker threads are "
-                         "not counted when threads > 1 (inherit unavailable: %s)",
-                         p->counters->inherit_reason[0] ? p->counters->inherit_reason : "no PAPI");
-                cJSON_AddStringToObject(e, "scope", sc);
-            }
-            cJSON_AddItemToArray(ev, e);
-        }
-    }
+    if (p->counters)
+        cJSON_AddItemToObject(root, "counters", p->counters);
+    else
+        cJSON_AddObjectToObject(root, "counters");
     return root;
 }
 
@@ -453,12 +380,4 @@ int mb_json_write_file(const char *path, const cJSON *json)
         return -1;
     }
     return 0;
-}
-
-int mb_roofline_load(const char *dir, mb_roof *roof)
-{
-    /* the one reader lives in roofline.c */
-    char path[4200];
-    snprintf(path, sizeof path, "%s/roofline.json", dir);
-    return mb_roof_from_file(path, roof);
 }
