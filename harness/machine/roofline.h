@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "roofline_file.h"   /* levels, mb_roof, the reader */
+#include "moebench/roofline_kernels.h"
 
 
 typedef struct {
@@ -40,22 +41,5 @@ int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n);
 /* roofline.json object: peak_gflops, peak_gflops_1t, dram_gbps, dram_gbps_1t, l1_gbps ... and
  * a "levels" object with every number. */
 cJSON *mb_roofline_to_json(const mb_roofline *rl);
-
-/* Measurement kernels (roofline_kernels.c, roofline_avx512.c). Each returns the FLOPs done or
- * the bytes moved by one call; iters scales the work. */
-double mb_rl_fma_avx512(long iters);
-double mb_rl_fma_avx2(long iters);
-double mb_rl_fma_scalar(long iters);
-/* Sum of n floats (read) and a[i] = b[i] + s c[i] (triad) over n floats; the result is kept
- * in *sink so the work cannot be optimised away. */
-void mb_rl_read_avx512(const float *x, size_t n, float *sink);
-void mb_rl_triad_avx512(float *a, const float *b, const float *c, size_t n, float s);
-void mb_rl_read_avx2(const float *x, size_t n, float *sink);
-void mb_rl_triad_avx2(float *a, const float *b, const float *c, size_t n, float s);
-void mb_rl_read_scalar(const float *x, size_t n, float *sink);
-void mb_rl_triad_scalar(float *a, const float *b, const float *c, size_t n, float s);
-/* Whether this CPU executes the ISA (runtime check). */
-int mb_rl_cpu_has_avx512(void);
-int mb_rl_cpu_has_avx2(void);
 
 #endif

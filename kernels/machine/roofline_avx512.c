@@ -1,7 +1,6 @@
-/* AVX-512 roofline kernels, called only after mb_rl_cpu_has_avx512(). The functions carry
- * target attributes as well, because the -mavx512f rule for *_avx512.c files covers kernels/
- * only, not the harness. */
-#include "roofline.h"
+/* AVX-512 roofline kernels, called only after mb_rl_cpu_has_avx512(). Compiled with the
+ * AVX-512 flags (the *_avx512.c rule); the target attributes say the same per function. */
+#include "moebench/roofline_kernels.h"
 
 #ifdef MOEBENCH_HAVE_AVX512
 #include <immintrin.h>

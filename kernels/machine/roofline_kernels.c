@@ -1,6 +1,6 @@
 /* AVX2 (through target attributes, so this file needs no special flags) and scalar roofline
  * kernels, and the runtime ISA checks. */
-#include "roofline.h"
+#include "moebench/roofline_kernels.h"
 
 #include <immintrin.h>
 
