@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 char *mb_read_file(const char *path, size_t max_bytes, size_t *len)
 {
@@ -53,4 +55,47 @@ char *mb_read_file(const char *path, size_t max_bytes, size_t *len)
     if (len)
         *len = n;
     return buf;
+}
+
+/* One component: made, or already a directory. */
+static int mkdir_one(const char *path)
+{
+    if (mkdir(path, 0777) == 0)
+        return 0;
+    int e = errno;
+    struct stat sb;
+    if (e == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return 0;
+    errno = e == EEXIST ? ENOTDIR : e;
+    return -1;
+}
+
+int mb_mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+        snprintf(err, errlen, "cannot create %.80s...: path too long", dir);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (!buf[0]) {
+        snprintf(err, errlen, "cannot create a directory with an empty name");
+        errno = ENOENT;
+        return -1;
+    }
+    for (char *p = buf + 1;; p++)
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            /* "a//b" and a trailing '/' give no new component */
+            if (p[-1] != '/' && mkdir_one(buf) != 0) {
+                int e = errno;
+                snprintf(err, errlen, "cannot create %s: %s", buf, strerror(e));
+                errno = e;
+                return -1;
+            }
+            *p = c;
+            if (!c)
+                return 0;
+        }
 }

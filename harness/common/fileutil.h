@@ -9,4 +9,9 @@
  * the number of bytes read. NULL on failure, with errno set. */
 char *mb_read_file(const char *path, size_t max_bytes, size_t *len);
 
+/* mkdir -p: creates dir and every missing parent (an existing directory, or one a concurrent
+ * process creates meanwhile, is fine). 0 on success; -1 with errno set and "cannot create
+ * PATH: why" (PATH the component that failed) in err. */
+int mb_mkdir_p(const char *dir, char *err, size_t errlen);
+
 #endif

@@ -48,20 +48,6 @@ const char *mb_plot_templates_dir(void)
     return env && *env ? env : MOEBENCH_SOURCE_DIR "/plots";
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int mb_plot_out_begin(mb_plot_out *o, const char *final_dir, const char *footnote, char *err,
                       size_t n)
 {
@@ -79,10 +65,8 @@ int mb_plot_out_begin(mb_plot_out *o, const char *final_dir, const char *footnot
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) {
         *slash = 0;
-        if (mkdir_p(parent) != 0) {
-            snprintf(err, n, "%s: cannot create directory: %s", parent, strerror(errno));
+        if (mb_mkdir_p(parent, err, n) != 0)
             return -1;
-        }
     }
     snprintf(o->tmp_dir, sizeof o->tmp_dir, "%s.tmp.XXXXXX", o->final_dir);
     if (!mkdtemp(o->tmp_dir)) {

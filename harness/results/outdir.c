@@ -1,6 +1,7 @@
 /* Exclusive output directories (see outdir.h). */
 #define _GNU_SOURCE   /* renameat2, RENAME_NOREPLACE */
 #include "outdir.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,20 +29,19 @@ int mb_outdir_create(const char *path, char *err, size_t errlen)
         errno = EINVAL;
         return -1;
     }
-    char buf[MB_OUTDIR_MAX + 1];
-    snprintf(buf, sizeof buf, "%s", path);
-    /* parents may exist or be created by a concurrent run: EEXIST is fine there only */
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/' && p[1] && p[1] != '/') {
-            *p = '\0';
-            int e = mkdir(buf, 0777) == 0 ? 0 : errno;
-            *p = '/';
-            if (e && e != EEXIST) {
-                snprintf(err, errlen, "cannot create %.*s: %s", (int)(p - buf), buf, strerror(e));
-                errno = e;
-                return -1;
-            }
-        }
+    /* parents may exist or be created by a concurrent run: only the leaf is exclusive */
+    char parent[MB_OUTDIR_MAX + 1];
+    snprintf(parent, sizeof parent, "%s", path);
+    for (size_t l = strlen(parent); l > 1 && parent[l - 1] == '/'; l--)
+        parent[l - 1] = '\0';   /* "runs/x/" is the directory x, its parent runs */
+    char *slash = strrchr(parent, '/');
+    while (slash && slash > parent && slash[-1] == '/')
+        slash--;
+    if (slash && slash > parent) {
+        *slash = '\0';
+        if (mb_mkdir_p(parent, err, errlen) != 0)
+            return -1;
+    }
     if (mkdir(path, 0777) != 0) {
         int e = errno;
         struct stat sb;
