@@ -258,9 +258,9 @@ static void test_samples_and_bad_csv(void)
     CHECK(mb_csv_required_count == 39);
     CHECK(!strcmp(mb_csv_required_columns[0], "run_id"));
     CHECK(!strcmp(mb_csv_required_columns[mb_csv_required_count - 1], "aux_loss"));
-    CHECK(!strcmp(mb_status_label(0), "ok") && !strcmp(mb_status_label(5), "error"));
-    CHECK(!strcmp(mb_status_label(6), "?"));
-    CHECK(mb_status_index("timeout") == 4 && mb_status_index("bogus") == -1);
+    CHECK(!strcmp(mb_row_status_label(0), "ok") && !strcmp(mb_row_status_label(5), "error"));
+    CHECK(!strcmp(mb_row_status_label(6), "?"));
+    CHECK(mb_row_status_index("timeout") == 4 && mb_row_status_index("bogus") == -1);
 
     snprintf(path, sizeof path, "%s/bad.csv", dir);
     f = fopen(path, "w");

@@ -28,8 +28,8 @@ void mb_progress_init(mb_progress *p, int rows_total)
 
 void mb_progress_row(mb_progress *p, const mb_row *row, FILE *f)
 {
-    for (int i = 0; i < MB_N_STATUS; i++)
-        if (!strcmp(row->status, mb_status_names[i]))
+    for (int i = 0; i < MB_ROW_N_STATUS; i++)
+        if (!strcmp(row->status, mb_row_status_names[i]))
             p->n_status[i]++;
     if (p->n == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 64;
@@ -86,9 +86,9 @@ void mb_progress_done(const mb_progress *p, const char *cmd, FILE *f)
     char el[32];
     fmt_duration(mb_now_s() - p->t_start, el, sizeof el);
     fprintf(f, "moebench %s: done in %s:", cmd, el);
-    for (int i = 0; i < MB_N_STATUS; i++)
+    for (int i = 0; i < MB_ROW_N_STATUS; i++)
         if (p->n_status[i])
-            fprintf(f, " %d %s", p->n_status[i], mb_status_names[i]);
+            fprintf(f, " %d %s", p->n_status[i], mb_row_status_names[i]);
     fprintf(f, "\n");
 }
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include "csv.h"
 
-/* Row statuses (mb_status_names, csv.h) are counted in the order of mb_progress.n_status. */
+/* Row statuses (mb_row_status_names, csv.h) are counted in the order of mb_progress.n_status. */
 
 typedef struct {
     char desc[MB_DESC_LEN];
@@ -22,7 +22,7 @@ typedef struct {
 typedef struct {
     int rows_done, rows_total;
     double t_start;
-    int n_status[MB_N_STATUS];
+    int n_status[MB_ROW_N_STATUS];
     mb_progress_entry *e;
     size_t n, cap;
 } mb_progress;

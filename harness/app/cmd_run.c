@@ -627,8 +627,8 @@ static int run_main(int argc, char **argv, int check_mode)
 
     if (json_path[0]) {
         cJSON *res = cJSON_AddObjectToObject(json, "result");
-        for (int i = 0; i < MB_N_STATUS; i++)
-            cJSON_AddNumberToObject(res, mb_status_names[i], st.progress.n_status[i]);
+        for (int i = 0; i < MB_ROW_N_STATUS; i++)
+            cJSON_AddNumberToObject(res, mb_row_status_names[i], st.progress.n_status[i]);
         cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - st.progress.t_start);
 
         mb_json_write_file(json_path, json);

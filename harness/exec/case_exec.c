@@ -48,19 +48,6 @@ void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg
         snprintf(out, n, "moebench case '%s' --impl %s", c->desc, impl);
 }
 
-static void set_status(mb_row *row, const char *status, const char *fmt, const char *a,
-                       const char *b)
-{
-    snprintf(row->status, sizeof row->status, "%s", status);
-    /* format into a roomy buffer, then cut to the column width: long reasons are truncated,
-     * never rejected */
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, fmt, a, b);
-    size_t l = strnlen(tmp, sizeof row->reason - 1);
-    memcpy(row->reason, tmp, l);
-    row->reason[l] = '\0';
-}
-
 /* ---- reference ------------------------------------------------------------------------ */
 
 static uint64_t mix64(uint64_t x)
@@ -196,7 +183,7 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
     const mb_routing *cmp_r = info ? &info->routing : NULL;
     if (ref->sampled) {
         if (mb_output_alloc(&ref->sub, &ysub, &err)) {
-            snprintf(out->status, sizeof out->status, "error");
+            out->status = MB_ROW_ERROR;
             snprintf(out->what, sizeof out->what, "cannot allocate the sampled rows: %s", err.msg);
             return 0;
         }
@@ -208,7 +195,7 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
             /* never compare T-row routing with the sampled reference's rows */
             if (mb_routing_alloc(&rsub, ref->nrows, s->E, s->k, &err) != MB_OK) {
                 mb_tensor_free(&ysub);
-                snprintf(out->status, sizeof out->status, "error");
+                out->status = MB_ROW_ERROR;
                 snprintf(out->what, sizeof out->what,
                          "cannot allocate the sampled rows' routing: %s", err.msg);
                 return 0;
@@ -233,7 +220,7 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
         int64_t bad = -1;
         if (mb_routing_equal(cmp_r, &ref->info.routing, &bad)) {
             out->bad_token = ref->sampled && bad >= 0 && bad < ref->nrows ? ref->rows[bad] : bad;
-            snprintf(out->status, sizeof out->status, "mismatch");
+            out->status = MB_ROW_MISMATCH;
             snprintf(out->what, sizeof out->what,
                      "routing differs from the naive reference at token %lld", (long long)out->bad_token);
             ok = 0;
@@ -244,7 +231,7 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
     out->max_abs_err = c.max_abs_err;
     out->max_rel_err = c.max_rel_err;
     if (ok && !c.pass) {
-        snprintf(out->status, sizeof out->status, "mismatch");
+        out->status = MB_ROW_MISMATCH;
         snprintf(out->what, sizeof out->what,
                  "max_abs_err %.3g > atol %.3g + rtol %.0e*|ref| (first bad element %lld%s)",
                  c.max_abs_err, c.atol, c.rtol, (long long)c.first_bad,
@@ -252,7 +239,7 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
         ok = 0;
     }
     if (ok)
-        snprintf(out->status, sizeof out->status, "ok");
+        out->status = MB_ROW_OK;
     out->ok = ok;
     mb_tensor_free(&ysub);
     mb_routing_free(&rsub);
@@ -268,7 +255,7 @@ static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_i
     row->max_abs_err = ck.max_abs_err;
     row->max_rel_err = ck.max_rel_err;
     if (!ok)
-        set_status(row, ck.status, "%s; repro: %s", ck.what, repro);
+        mb_row_set_status(row, ck.status, "%s; repro: %s", ck.what, repro);
     return ok;
 }
 
@@ -321,21 +308,21 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     mb_repro_line(c, name, cfg, repro, sizeof repro);
     row->weights_bytes = mb_weights_bytes(w);
     if (!impl) {
-        set_status(row, "error", "unknown implementation '%s'%s", name, "");
+        mb_row_set_status(row, MB_ROW_ERROR, "unknown implementation '%s'", name);
         return;
     }
     const char *why = impl->unsupported ? impl->unsupported(s) : NULL;
     if (why) {
-        set_status(row, "skipped", "%s%s", why, "");
+        mb_row_set_status(row, MB_ROW_SKIPPED, "%s", why);
         return;
     }
     if (!strcmp(name, "naive") && ref->sampled && !naive_explicit) {
         char g[64];
         snprintf(g, sizeof g, "%.1f", mb_cost_of(s, NULL).flops / 1e9);
-        set_status(row, "skipped",
+        mb_row_set_status(row, MB_ROW_SKIPPED,
                    "naive is too slow at this size (%s GFLOP per forward); the other "
-                   "implementations are checked on sampled rows; name it with --impl naive to time it%s",
-                   g, "");
+                   "implementations are checked on sampled rows; name it with --impl naive to time it",
+                   g);
         return;
     }
 
@@ -348,7 +335,8 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     row->prepare_us = (mb_now_s() - t0) * 1e6;
     row->prepare_bytes = mb_mem_current() - mem0;
     if (rc != MB_OK) {
-        set_status(row, rc == MB_EUNSUPPORTED ? "skipped" : "error", "prepare: %s%s", err.msg, "");
+        mb_row_set_status(row, rc == MB_EUNSUPPORTED ? MB_ROW_SKIPPED : MB_ROW_ERROR, "prepare: %s",
+                          err.msg);
         row->prepare_bytes = -1;
         return;
     }
@@ -361,7 +349,7 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     mb_weights *copies = NULL;
     int n_states = 1;
     if ((rc = mb_output_alloc(s, &y, &err)) || (rc = mb_forward_info_alloc(s, &info, &err))) {
-        set_status(row, "error", "cannot allocate the output: %s%s", err.msg, "");
+        mb_row_set_status(row, MB_ROW_ERROR, "cannot allocate the output: %s", err.msg);
         goto done;
     }
     /* workspace_bytes counts memory allocated through the library allocator (mb_alloc) during
@@ -373,7 +361,7 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     rc = impl->forward(st, in, &y, &info, &err);
     row->workspace_bytes = mb_mem_peak() - before;
     if (rc != MB_OK) {
-        set_status(row, "error", "forward: %s%s", err.msg, "");
+        mb_row_set_status(row, MB_ROW_ERROR, "forward: %s", err.msg);
         goto done;
     }
     int routed = info.routing.idx != NULL;
@@ -400,7 +388,7 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     /* cold cache: more prepared copies of the weights, cycled through */
     states = calloc(MAX_COLD_COPIES, sizeof *states);
     if (!states) {
-        set_status(row, "error", "out of memory%s%s", "", "");
+        mb_row_set_status(row, MB_ROW_ERROR, "out of memory");
         goto done;
     }
     states[0] = st;
@@ -424,26 +412,23 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
             }
             n_states = i + 1;
             if (impl->forward(states[i], in, &yc, NULL, &err) != MB_OK) {
-                char k[16];
-                snprintf(k, sizeof k, "%d", i);
-                set_status(row, "error", "--cache cold: forward on weight copy %s failed: %s", k,
-                           err.msg);
+                mb_row_set_status(row, MB_ROW_ERROR,
+                                  "--cache cold: forward on weight copy %d failed: %s", i, err.msg);
                 mb_tensor_free(&yc);
                 goto done;
             }
             if (memcmp(yc.data, y.data, (size_t)mb_tensor_bytes(&y)) != 0) {
-                char k[16];
-                snprintf(k, sizeof k, "%d", i);
-                set_status(row, "mismatch",
-                           "--cache cold: the output on weight copy %s is not bit-identical to "
-                           "copy 0's (same weights); repro: %s", k, repro);
+                mb_row_set_status(row, MB_ROW_MISMATCH,
+                                  "--cache cold: the output on weight copy %d is not bit-identical "
+                                  "to copy 0's (same weights); repro: %s", i, repro);
                 mb_tensor_free(&yc);
                 goto done;
             }
         }
         mb_tensor_free(&yc);
         if (want > 1 && n_states < 2) {   /* one copy is enough only when asked for */
-            set_status(row, "error", "--cache cold: cannot create weight copies: %s%s", err.msg, "");
+            mb_row_set_status(row, MB_ROW_ERROR, "--cache cold: cannot create weight copies: %s",
+                              err.msg);
             goto done;
         }
         int64_t llc = mb_llc_bytes();
@@ -465,7 +450,7 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     mb_timing tm;
     int trc = mb_time_fn(timed_forward, &fc, &opts, &tm);
     if (trc) {
-        set_status(row, "error", "forward failed while timing: %s%s", fc.err.msg, "");
+        mb_row_set_status(row, MB_ROW_ERROR, "forward failed while timing: %s", fc.err.msg);
         mb_timing_free(&tm);
         goto done;
     }
@@ -536,7 +521,6 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
     mb_reference ref;
     memset(&ref, 0, sizeof ref);
     char setup_error[MB_REASON_LEN] = "";
-    const char *setup_status = "error";
 
     /* counters first: inheritance covers only threads created after the event set */
     if (cfg->counters)
@@ -563,7 +547,7 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         mb_row row;
         mb_row_from_case(&row, c, impls[i], cfg);
         if (setup_error[0]) {
-            set_status(&row, setup_status, "%s%s", setup_error, "");
+            mb_row_set_status(&row, MB_ROW_ERROR, "%s", setup_error);
             row.peak_rss_bytes = mb_peak_rss_bytes();
         } else {
             /* peak RSS per implementation: reset VmHWM first; when the kernel refuses,

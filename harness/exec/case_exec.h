@@ -42,7 +42,7 @@ void mb_reference_free(mb_reference *ref);
 /* Verdict of one output against the reference: routing first (for routed outputs), then values. */
 typedef struct {
     int ok;
-    char status[12];        /* ok, mismatch, or error (could not compare) */
+    mb_row_status status;   /* MB_ROW_OK, _MISMATCH, or _ERROR (could not compare) */
     char what[640];         /* why not ok, without the repro line */
     double max_abs_err, max_rel_err;
     int64_t bad_token;      /* first token whose routing differs, -1 if none */

@@ -186,15 +186,12 @@ static int64_t mem_total_bytes(void)
 }
 
 static void failed_row(const mb_case *c, const char *impl, const mb_exec_config *cfg,
-                       const char *status, const char *reason, int64_t rss, const mb_sink *sink)
+                       mb_row_status status, const char *reason, int64_t rss, const mb_sink *sink)
 {
     mb_row row;
     mb_row_from_case(&row, c, impl, cfg);
-    snprintf(row.status, sizeof row.status, "%s", status);
     /* cut to the column: a long descriptor shortens the repro, never drops the row */
-    size_t l = strnlen(reason, sizeof row.reason - 1);
-    memcpy(row.reason, reason, l);
-    row.reason[l] = '\0';
+    mb_row_set_status(&row, status, "%s", reason);
     row.peak_rss_bytes = rss;
     sink->row(sink->ctx, &row);
 }
@@ -207,7 +204,7 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         int fds[2];
         if (pipe(fds) != 0) {
             for (; next < n; next++)
-                failed_row(c, impls[next], cfg, "error", "pipe() failed", -1, sink);
+                failed_row(c, impls[next], cfg, MB_ROW_ERROR, "pipe() failed", -1, sink);
             return;
         }
         fflush(NULL);   /* nothing buffered may be written twice */
@@ -217,7 +214,7 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             close(fds[0]);
             close(fds[1]);
             for (; next < n; next++)
-                failed_row(c, impls[next], cfg, "error", "fork() failed", -1, sink);
+                failed_row(c, impls[next], cfg, MB_ROW_ERROR, "fork() failed", -1, sink);
             return;
         }
         if (pid == 0) {
@@ -312,16 +309,16 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             break;
         int64_t rss = (int64_t)ru.ru_maxrss * 1024;
         char what[MB_REASON_LEN];
-        const char *st;
+        mb_row_status st;
         /* who was running: the started implementation, or the case setup (then every
          * remaining implementation shares the fate, since a new child would repeat it) */
         int victim = current >= 0 ? current : next;
         if (timed_out) {
-            st = "timeout";
+            st = MB_ROW_TIMEOUT;
             snprintf(what, sizeof what, "killed after the %.0f s time limit%s", timeout_s,
                      current >= 0 ? "" : " (during case setup)");
         } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-            st = "crashed";
+            st = MB_ROW_CRASHED;
             int64_t total = mem_total_bytes();
             if (mb_kill_looks_like_oom(rss, total))
                 snprintf(what, sizeof what,
@@ -333,11 +330,11 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
                          "killed by SIGKILL from outside (not by the harness; peak RSS %.1f MiB, "
                          "not near the memory size)", (double)rss / (1 << 20));
         } else if (WIFSIGNALED(status)) {
-            st = "crashed";
+            st = MB_ROW_CRASHED;
             snprintf(what, sizeof what, "%s (%s)%s", mb_signal_name(WTERMSIG(status)),
                      strsignal(WTERMSIG(status)), current >= 0 ? "" : " during case setup");
         } else {
-            st = "error";
+            st = MB_ROW_ERROR;
             snprintf(what, sizeof what, "child exited with status %d without a result",
                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }

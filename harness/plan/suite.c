@@ -7,6 +7,7 @@
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,12 +90,16 @@ static const char *const spec_keys[] = {"T", "B", "S", "h", "o", "f", "r", "E", 
 static const char *const harness_keys[] = {"variant", "impl", "reps", "min_time", "cache",
                                            "timeout", "threads"};
 
-static int fail(loader *L, const char *file, int line, const char *fmt, const char *a,
-                const char *b)
+static int fail(loader *L, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(loader *L, const char *file, int line, const char *fmt, ...)
 {
     if (!L->failed) {
         char msg[4096];
-        snprintf(msg, sizeof msg, fmt, a, b);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
         snprintf(L->err, L->errlen, "%s:%d: %s", file, line, msg);
         L->failed = 1;
         L->fail_file = file;
@@ -129,7 +134,7 @@ static int known_key(const char *k)
 static section *new_section(loader *L, const char *name, const char *file, int line)
 {
     if (L->n_sections >= MAX_SECTIONS) {
-        fail(L, file, line, "too many sections (max %s)%s", "256", "");
+        fail(L, file, line, "too many sections (max %s)", "256");
         return NULL;
     }
     section *s = calloc(1, sizeof *s);
@@ -155,11 +160,11 @@ static int put_entry(loader *L, section *sec, entry *e, const char *key, const c
 {
     if (!e) {
         if (sec->n >= MAX_ENTRIES)
-            return fail(L, file, line, "too many keys in one section%s%s", "", "");
+            return fail(L, file, line, "too many keys in one section");
         e = &sec->e[sec->n++];
     }
     if (strlen(value) >= sizeof e->value)
-        return fail(L, file, line, "value of '%s' too long%s", key, "");
+        return fail(L, file, line, "value of '%s' too long", key);
     snprintf(e->key, sizeof e->key, "%s", key);
     snprintf(e->value, sizeof e->value, "%s", value);
     e->file = file;
@@ -201,8 +206,8 @@ static void end_section(file_ctx *c)
 {
     if (c->pending_line && c->header_keys == 0)
         fail(c->L, c->file, c->pending_line,
-             "section [%s] is empty: give it keys (at least 'variant = ...') or remove it%s",
-             c->pending_name, "");
+             "section [%s] is empty: give it keys (at least 'variant = ...') or remove it",
+             c->pending_name);
 }
 
 /* Copies the next line into str for inih. Lines inih would misread are refused here (file:line)
@@ -222,7 +227,7 @@ static char *reader(char *str, int num, void *stream)
     c->pos += n + (nl != NULL);
     c->line++;
     if (memchr(p, '\0', n)) {
-        fail(L, c->file, c->line, "NUL byte in the line (is this a text file?)%s%s", "", "");
+        fail(L, c->file, c->line, "NUL byte in the line (is this a text file?)");
         snprintf(str, (size_t)num, "\n");
         return str;
     }
@@ -230,7 +235,7 @@ static char *reader(char *str, int num, void *stream)
         char lim[16];
         snprintf(lim, sizeof lim, "%d", num - 2);
         fail(L, c->file, c->line, "line longer than %s characters (split the list over two "
-                                  "sections)%s", lim, "");
+                                  "sections)", lim);
         snprintf(str, (size_t)num, "\n");
         return str;
     }
@@ -251,7 +256,7 @@ static char *reader(char *str, int num, void *stream)
         snprintf(msg, sizeof msg, "indented line after '%s': the INI parser would read it as a "
                  "continuation of '%s' and replace its value; remove the indentation (a list goes "
                  "on one line: %s = a, b)", c->last_key, c->last_key, c->last_key);
-        fail(L, c->file, c->line, "%s%s", msg, "");
+        fail(L, c->file, c->line, "%s", msg);
         snprintf(str, (size_t)num, "\n");
         return str;
     }
@@ -326,7 +331,7 @@ static int handler(void *user, const char *sec_name, const char *name, const cha
     }
     if (!strcmp(name, "include")) {
         if (!*value)
-            return fail(L, c->file, c->line, "include: empty file name%s%s", "", "");
+            return fail(L, c->file, c->line, "include: empty file name");
         char inc[1024];
         if (value[0] == '/')
             snprintf(inc, sizeof inc, "%s", value);
@@ -338,8 +343,8 @@ static int handler(void *user, const char *sec_name, const char *name, const cha
     if (!known_key(name))
         return fail(L, c->file, c->line,
                     "unknown key '%s' (keys: variant impl reps min_time cache timeout threads "
-                    "T B S h o f r E k alpha p act tasks te share shard seed dtype include)%s",
-                    name, "");
+                    "T B S h o f r E k alpha p act tasks te share shard seed dtype include)",
+                    name);
     section_set(L, c->cur, name, value, c->file, c->line, c->depth, c->cur_is_defaults);
     return 1;
 }
@@ -352,7 +357,7 @@ static int file_fail(loader *L, const char *path, const char *from_file, int fro
     if (from_file) {
         char msg[1400];
         snprintf(msg, sizeof msg, "included file '%s': %s", path, what);
-        return fail(L, from_file, from_line, "%s%s", msg, "");
+        return fail(L, from_file, from_line, "%s", msg);
     }
     if (!L->failed) {
         snprintf(L->err, L->errlen, "%s: %s", path, what);
@@ -365,8 +370,8 @@ static int load_file(loader *L, const char *path, section *defaults_target, int 
                      const char *from_file, int from_line)
 {
     if (depth > MAX_INCLUDE_DEPTH)
-        return fail(L, from_file, from_line, "include nested more than 8 deep at '%s'%s",
-                    path, "");
+        return fail(L, from_file, from_line, "include nested more than 8 deep at '%s'",
+                    path);
     struct stat st;
     size_t len = 0;
     char why[600];
@@ -381,7 +386,7 @@ static int load_file(loader *L, const char *path, section *defaults_target, int 
                          L->chain[j]);
             snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "%s", path);
             free(buf);
-            return fail(L, from_file, from_line, "include cycle: %s%s", chain, "");
+            return fail(L, from_file, from_line, "include cycle: %s", chain);
         }
     mb_suite *s = L->suite;
     if (s->n_files >= MB_MAX_SUITE_FILES) {
@@ -417,10 +422,10 @@ static int load_file(loader *L, const char *path, section *defaults_target, int 
     if (rc > 0 && (!L->failed || (L->fail_file == stored && rc < L->fail_line))) {
         L->failed = 0;
         return fail(L, stored, rc, "syntax error (expected [section], key = value or a "
-                                   "comment)%s%s", "", "");
+                                   "comment)");
     }
     if (rc < 0)
-        return fail(L, stored, 0, "the INI parser failed (out of memory?)%s%s", "", "");
+        return fail(L, stored, 0, "the INI parser failed (out of memory?)");
     return !L->failed;
 }
 
@@ -458,7 +463,7 @@ static int split_list(loader *L, const entry *e, sweep *sw)
             return fail(L, e->file, e->line, "empty value in the list of '%s' (\"%s\")", e->key,
                         e->value);
         if (sw->n >= 64)
-            return fail(L, e->file, e->line, "list of '%s' too long (max 64 values)%s", e->key, "");
+            return fail(L, e->file, e->line, "list of '%s' too long (max 64 values)", e->key);
         /* a repeated value would be the same case again (impl lists are merged by name) */
         for (int i = 0; i < sw->n && strcmp(e->key, "impl") != 0; i++)
             if (!strcmp(sw->item[i], t))
@@ -643,12 +648,12 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
             variant_v = sw[i].item[choice[i]];
         }
     if (!variant_e)
-        return fail(L, sec->file, sec->line, "section [%s] has no 'variant' key%s", sec->name, "");
+        return fail(L, sec->file, sec->line, "section [%s] has no 'variant' key", sec->name);
     mb_variant_id v;
     if (mb_variant_parse(variant_v, &v))
         return fail(L, variant_e->file, variant_e->line,
                     "unknown variant '%s' (variants: lora mlp_lora molora moelora mixlora mor1e "
-                    "sparse_mlp router)%s", variant_v, "");
+                    "sparse_mlp router)", variant_v);
     mb_spec_default(&c.spec, v);
     for (int i = 0; i < nsw; i++) {
         const entry *e = sw[i].e;
@@ -659,25 +664,25 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
             continue;
         if (!strcmp(e->key, "reps")) {
             if (parse_pos_int(val, &c.reps))
-                return fail(L, e->file, e->line, "reps='%s': expected a positive integer%s", val, "");
+                return fail(L, e->file, e->line, "reps='%s': expected a positive integer", val);
         } else if (!strcmp(e->key, "threads")) {
             if (parse_pos_int(val, &c.threads))
-                return fail(L, e->file, e->line, "threads='%s': expected a positive integer%s", val, "");
+                return fail(L, e->file, e->line, "threads='%s': expected a positive integer", val);
         } else if (!strcmp(e->key, "min_time")) {
             if (parse_pos_double(val, &c.min_time))
-                return fail(L, e->file, e->line, "min_time='%s': expected seconds > 0%s", val, "");
+                return fail(L, e->file, e->line, "min_time='%s': expected seconds > 0", val);
         } else if (!strcmp(e->key, "timeout")) {
             if (parse_pos_double(val, &c.timeout))
-                return fail(L, e->file, e->line, "timeout='%s': expected seconds > 0%s", val, "");
+                return fail(L, e->file, e->line, "timeout='%s': expected seconds > 0", val);
         } else if (!strcmp(e->key, "cache")) {
             if (!strcmp(val, "warm"))
                 c.cache = 1;
             else if (!strcmp(val, "cold"))
                 c.cache = 2;
             else
-                return fail(L, e->file, e->line, "cache='%s': expected warm or cold%s", val, "");
+                return fail(L, e->file, e->line, "cache='%s': expected warm or cold", val);
         } else if (mb_spec_set(&c.spec, e->key, val, &err) != MB_OK) {
-            return fail(L, e->file, e->line, "%s%s", err.msg, "");
+            return fail(L, e->file, e->line, "%s", err.msg);
         }
     }
     for (int i = 0; i < nsw; i++)
@@ -698,8 +703,8 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
                     continue;
                 if (strcmp(sw[i].item[j], "all") != 0 && !mb_impl_find(sw[i].item[j]))
                     return fail(L, e->file, e->line,
-                                "unknown implementation '%s' (see `moebench list`)%s",
-                                sw[i].item[j], "");
+                                "unknown implementation '%s' (see `moebench list`)",
+                                sw[i].item[j]);
                 snprintf(c.impls[c.n_impls++], sizeof c.impls[0], "%.23s", sw[i].item[j]);
             }
         }
@@ -712,16 +717,16 @@ static int build_case(loader *L, const section *sec, sweep *sw, int nsw, const i
     }
     mb_spec_format(&c.spec, c.desc, sizeof c.desc);
     if (L->suite->n >= MAX_CASES)
-        return fail(L, sec->file, sec->line, "more than 100000 cases%s%s", "", "");
+        return fail(L, sec->file, sec->line, "more than 100000 cases");
     char why[1024];
     int pr = push_case(L, &c, why, sizeof why);
     if (pr == -2)
-        return fail(L, sec->file, sec->line, "%s%s", why, "");
+        return fail(L, sec->file, sec->line, "%s", why);
     if (pr == -3)
         return fail(L, sec->file, sec->line, "case %s: more than 16 implementations after "
-                    "merging the sections that list it%s", c.desc, "");
+                    "merging the sections that list it", c.desc);
     if (pr)
-        return fail(L, sec->file, sec->line, "out of memory%s%s", "", "");
+        return fail(L, sec->file, sec->line, "out of memory");
     return 1;
 }
 
@@ -802,14 +807,14 @@ static int expand_section(loader *L, const section *sec)
     }
     w.nsw = eff.n;
     if (w.vi < 0)
-        return fail(L, sec->file, sec->line, "section [%s] has no 'variant' key%s", sec->name, "");
+        return fail(L, sec->file, sec->line, "section [%s] has no 'variant' key", sec->name);
     const sweep *vs = &sw[w.vi];
     mb_variant_id vid[64];
     for (int j = 0; j < vs->n; j++)
         if (mb_variant_parse(vs->item[j], &vid[j]))
             return fail(L, vs->e->file, vs->e->line,
                         "unknown variant '%s' (variants: lora mlp_lora molora moelora mixlora "
-                        "mor1e sparse_mlp router)%s", vs->item[j], "");
+                        "mor1e sparse_mlp router)", vs->item[j]);
     /* which variants use each list; a key the section gives itself must be used by one of
      * them (keys from [defaults] apply only where they mean something) */
     for (int i = 0; i < w.nsw; i++) {
@@ -827,7 +832,7 @@ static int expand_section(loader *L, const section *sec)
             snprintf(msg, sizeof msg, "'%s' is not used by %s (keys of %s: %s,p,seed,dtype); "
                      "remove it, or set it in [defaults] to apply where it is used", e->key,
                      names, vs->item[0], mb_variant_fields(vid[0]));
-            return fail(L, e->file, e->line, "%s%s", msg, "");
+            return fail(L, e->file, e->line, "%s", msg);
         }
         /* every value is checked where it is written, also those no combination will use */
         for (int j = 0; is_spec_key(e->key) && j < sw[i].n; j++) {
@@ -836,7 +841,7 @@ static int expand_section(loader *L, const section *sec)
             mb_err_clear(&err);
             mb_spec_default(&tmp, vid[0]);
             if (mb_spec_set(&tmp, e->key, sw[i].item[j], &err) != MB_OK)
-                return fail(L, e->file, e->line, "%s%s", err.msg, "");
+                return fail(L, e->file, e->line, "%s", err.msg);
         }
     }
     /* the number of cases, before building any: per variant, the product of its lists */
@@ -863,7 +868,7 @@ static int expand_section(loader *L, const section *sec)
                      count > LLONG_MAX - L->combos ? LLONG_MAX : count + L->combos);
         snprintf(msg, sizeof msg, "section [%s] expands to %s cases (lists: %s)%s, over the limit "
                  "of %d cases per suite", sec->name, n, lists, before, MAX_CASES);
-        return fail(L, sec->file, sec->line, "%s%s", msg, "");
+        return fail(L, sec->file, sec->line, "%s", msg);
     }
     L->combos += count;
     return walk_lists(&w, 0, vs->n >= 64 ? ~0ULL : (1ULL << vs->n) - 1);
@@ -888,11 +893,11 @@ int mb_suite_load(const char *path, mb_suite *s, char *err, size_t errlen)
         for (size_t i = 0; i < s->n; i++)
             *case_slot(&L, &s->cases[i]) = i + 1;
     else
-        fail(&L, path, 0, "out of memory%s%s", "", "");
+        fail(&L, path, 0, "out of memory");
     if (!L.failed)
         load_file(&L, path, L.defaults, 0, NULL, 0);
     if (!L.failed && L.n_sections == 0)
-        fail(&L, path, 1, "no case sections (a section needs at least 'variant = ...')%s%s", "", "");
+        fail(&L, path, 1, "no case sections (a section needs at least 'variant = ...')");
     for (int i = 0; i < L.n_sections && !L.failed; i++)
         expand_section(&L, L.sections[i]);
     for (int i = 0; i < L.n_sections; i++)

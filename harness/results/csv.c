@@ -46,20 +46,35 @@ const int mb_csv_required_count =
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
                                          "prepare_bytes", "breakeven_calls"};
 
-const char *const mb_status_names[MB_N_STATUS] = {"ok",      "skipped", "mismatch",
-                                                  "crashed", "timeout", "error"};
+const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
+                                                          "crashed", "timeout", "error"};
 
-const char *mb_status_label(int i)
+const char *mb_row_status_label(int i)
 {
-    return i >= 0 && i < MB_N_STATUS ? mb_status_names[i] : "?";
+    return i >= 0 && i < MB_ROW_N_STATUS ? mb_row_status_names[i] : "?";
 }
 
-int mb_status_index(const char *name)
+int mb_row_status_index(const char *name)
 {
-    for (int i = 0; i < MB_N_STATUS; i++)
-        if (!strcmp(name, mb_status_names[i]))
+    for (int i = 0; i < MB_ROW_N_STATUS; i++)
+        if (!strcmp(name, mb_row_status_names[i]))
             return i;
     return -1;
+}
+
+void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
+{
+    snprintf(r->status, sizeof r->status, "%s", mb_row_status_label((int)status));
+    /* format into a roomy buffer, then cut to the column width: long reasons are truncated,
+     * never rejected */
+    char tmp[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    size_t l = strnlen(tmp, sizeof r->reason - 1);
+    memcpy(r->reason, tmp, l);
+    r->reason[l] = '\0';
 }
 
 void mb_csv_write_field(FILE *f, const char *s)

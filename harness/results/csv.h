@@ -49,16 +49,30 @@ typedef struct {
 extern const char *const mb_csv_required_columns[];
 extern const int mb_csv_required_count;
 
-/* Row statuses, in order: ok skipped mismatch crashed timeout error. */
-#define MB_N_STATUS 6
-extern const char *const mb_status_names[MB_N_STATUS];
-/* Name of status index i (0..MB_N_STATUS-1), "?" otherwise. */
-const char *mb_status_label(int i);
+/* Row statuses (the `status` column), in column-value order. Not the library's mb_status
+ * (moebench/error.h), which says why a call failed: an MB_EUNSUPPORTED prepare makes a
+ * skipped row, any other failure an error row. */
+typedef enum {
+    MB_ROW_OK = 0,
+    MB_ROW_SKIPPED,
+    MB_ROW_MISMATCH,
+    MB_ROW_CRASHED,
+    MB_ROW_TIMEOUT,
+    MB_ROW_ERROR,
+    MB_ROW_N_STATUS
+} mb_row_status;
+extern const char *const mb_row_status_names[MB_ROW_N_STATUS];
+/* Name of status index i (0..MB_ROW_N_STATUS-1), "?" otherwise. */
+const char *mb_row_status_label(int i);
 /* Index of a status name, -1 when unknown. */
-int mb_status_index(const char *name);
+int mb_row_status_index(const char *name);
 
 /* A row with every numeric field unknown (NAN / -1) and empty strings. */
 void mb_row_init(mb_row *r);
+/* Sets the row's status and its reason (printf-style; cut to the column width, never
+ * rejected). */
+void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Writes the header line: required columns, then ctr_<name> for each counter column name
  * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
