@@ -186,392 +186,418 @@ static void measure_roofline(const char *cmd, const char *out_dir, mb_roof *roof
     cJSON_Delete(j);
 }
 
-static int run_main(int argc, char **argv, int check_mode)
-{
-    const char *cmd = check_mode ? "check" : "run";
+/* Everything one run of `moebench run` / `check` holds; released in one place (run_cleanup)
+ * whichever step stops the run. */
+typedef struct {
+    const char *cmd;
+    int check_mode;
+    int argc;
+    char **argv;
     mb_cli_options o;
+    mb_suite suite;
+    char suite_name[256];
+    plan_item *plan;
+    int n_plan, total_rows, online;
+    mb_counters counters;
+    char ctr_cols[MB_MAX_COUNTERS][64];
+    char run_id[48], stamp[32], out_dir[4096];
+    int lock_fd;                    /* held while this process writes into out_dir */
+    mb_resume done;
+    char results_path[4200], samples_path[4200];
+    run_state st;
+    mb_roof roof;
+    char roof_src[8400];
+    char **full_argv;
+    cJSON *json;
+    char json_path[4300];
+    int rc_exit;
+} run_ctx;
+
+/* A step returns GO_ON, or the exit code the run stops with. */
+#define GO_ON (-1)
+
+/* Options; --help stops with 0. */
+static int step_options(run_ctx *r)
+{
     char err[1024] = "";
-    if (mb_cli_parse(argc, argv, &o, err, sizeof err)) {
-        fprintf(stderr, "moebench %s: %s\n", cmd, err);
-        mb_cli_usage(stderr, cmd);
+    if (mb_cli_parse(r->argc, r->argv, &r->o, err, sizeof err)) {
+        fprintf(stderr, "moebench %s: %s\n", r->cmd, err);
+        mb_cli_usage(stderr, r->cmd);
         return 2;
     }
-    if (o.help) {
-        mb_cli_usage(stdout, cmd);
+    if (r->o.help) {
+        mb_cli_usage(stdout, r->cmd);
         return 0;
     }
-    if (o.threads > 0 && mb_threads_check(o.threads, "--threads", err, sizeof err)) {
-        fprintf(stderr, "moebench %s: %s\n", cmd, err);
+    if (r->o.threads > 0 && mb_threads_check(r->o.threads, "--threads", err, sizeof err)) {
+        fprintf(stderr, "moebench %s: %s\n", r->cmd, err);
         return 2;
     }
+    return GO_ON;
+}
 
-    /* 1. every suite loaded and every case validated before anything runs */
-    mb_suite suite;
-    memset(&suite, 0, sizeof suite);
-    const char *default_suite = "suites/default.ini";
-    if (o.n_suites == 0)
-        o.suites[o.n_suites++] = default_suite;
-    char suite_name[256] = "";
-    for (int i = 0; i < o.n_suites; i++) {
+/* 1. every suite loaded and every case validated before anything runs */
+static int step_load_suites(run_ctx *r)
+{
+    char err[1024] = "";
+    if (r->o.n_suites == 0)
+        r->o.suites[r->o.n_suites++] = "suites/default.ini";
+    for (int i = 0; i < r->o.n_suites; i++) {
         char path[4096];
-        resolve_suite(o.suites[i], path, sizeof path);
-        if (mb_suite_load(path, &suite, err, sizeof err)) {
-            fprintf(stderr, "moebench %s: %s\nnothing was run.\n", cmd, err);
-            mb_suite_free(&suite);
+        resolve_suite(r->o.suites[i], path, sizeof path);
+        if (mb_suite_load(path, &r->suite, err, sizeof err)) {
+            fprintf(stderr, "moebench %s: %s\nnothing was run.\n", r->cmd, err);
             return 2;
         }
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        size_t l = strlen(suite_name);
-        snprintf(suite_name + l, sizeof suite_name - l, "%s%.*s", i ? "+" : "",
+        size_t l = strlen(r->suite_name);
+        snprintf(r->suite_name + l, sizeof r->suite_name - l, "%s%.*s", i ? "+" : "",
                  (int)(strcspn(base, ".")), base);
     }
+    return GO_ON;
+}
 
-    /* 2. command-line selection */
-    if (o.variant) {
+/* 2. command-line selection: the cases and implementations to run */
+static int step_plan(run_ctx *r)
+{
+    const mb_cli_options *o = &r->o;
+    char err[1024] = "";
+    if (o->variant) {
         char buf[512];
-        snprintf(buf, sizeof buf, "%s", o.variant);
+        snprintf(buf, sizeof buf, "%s", o->variant);
         char *save = NULL;
         for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             mb_variant_id v;
             if (mb_variant_parse(t, &v)) {
-                fprintf(stderr, "moebench %s: --variant: unknown variant '%s'\n", cmd, t);
-                mb_suite_free(&suite);
+                fprintf(stderr, "moebench %s: --variant: unknown variant '%s'\n", r->cmd, t);
                 return 2;
             }
         }
     }
     regex_t re;
     int have_re = 0;
-    if (o.filter) {
-        int rc = regcomp(&re, o.filter, REG_EXTENDED | REG_NOSUB);
+    if (o->filter) {
+        int rc = regcomp(&re, o->filter, REG_EXTENDED | REG_NOSUB);
         if (rc) {
             regerror(rc, &re, err, sizeof err);
-            fprintf(stderr, "moebench %s: --filter '%s': %s\n", cmd, o.filter, err);
-            mb_suite_free(&suite);
+            fprintf(stderr, "moebench %s: --filter '%s': %s\n", r->cmd, o->filter, err);
             return 2;
         }
         have_re = 1;
     }
-    plan_item *plan = calloc(suite.n ? suite.n : 1, sizeof *plan);
-    if (!plan) {
-        fprintf(stderr, "moebench %s: out of memory (plan of %zu cases)\n", cmd, suite.n);
+    r->plan = calloc(r->suite.n ? r->suite.n : 1, sizeof *r->plan);
+    if (!r->plan) {
+        fprintf(stderr, "moebench %s: out of memory (plan of %zu cases)\n", r->cmd, r->suite.n);
         if (have_re)
             regfree(&re);
-        mb_suite_free(&suite);
         return 1;
     }
-    int n_plan = 0, total_rows = 0;
-    for (size_t i = 0; plan && i < suite.n; i++) {
-        const mb_case *c = &suite.cases[i];
-        if (o.variant && !in_list(o.variant, mb_variant_name(c->spec.variant)))
+    int rc = GO_ON;
+    for (size_t i = 0; i < r->suite.n; i++) {
+        const mb_case *c = &r->suite.cases[i];
+        if (o->variant && !in_list(o->variant, mb_variant_name(c->spec.variant)))
             continue;
         if (have_re && regexec(&re, c->desc, 0, NULL, 0) != 0)
             continue;
-        plan_item *p = &plan[n_plan];
+        plan_item *p = &r->plan[r->n_plan];
         p->case_index = (int)i;
         char bad[64];
-        p->n_impls = mb_case_impls(c, o.impl, p->impls, MB_MAX_CASE_IMPLS, &p->naive_explicit,
+        p->n_impls = mb_case_impls(c, o->impl, p->impls, MB_MAX_CASE_IMPLS, &p->naive_explicit,
                                    bad, sizeof bad);
         if (p->n_impls < 0) {
             fprintf(stderr, "moebench %s: --impl: unknown implementation '%s' (see `moebench list`)\n",
-                    cmd, bad);
-            free(plan);
-            mb_suite_free(&suite);
-            if (have_re)
-                regfree(&re);
-            return 2;
+                    r->cmd, bad);
+            rc = 2;
+            break;
         }
         if (p->n_impls == 0)
             continue;
-        total_rows += p->n_impls;
-        n_plan++;
+        r->total_rows += p->n_impls;
+        r->n_plan++;
     }
     if (have_re)
         regfree(&re);
-    int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (rc != GO_ON)
+        return rc;
+    r->online = (int)sysconf(_SC_NPROCESSORS_ONLN);
     /* valid means "can run here": threads and memory, before anything is probed or run */
-    for (int i = 0; i < n_plan; i++) {
+    for (int i = 0; i < r->n_plan; i++) {
         mb_exec_config ec;
-        effective_config(&o, &suite.cases[plan[i].case_index], online, &ec);
-        if (mb_case_fits(&suite.cases[plan[i].case_index], plan[i].impls, plan[i].n_impls, &ec,
-                         err, sizeof err)) {
-            fprintf(stderr, "moebench %s: %s\nnothing was run.\n", cmd, err);
-            free(plan);
-            mb_suite_free(&suite);
+        const mb_case *c = &r->suite.cases[r->plan[i].case_index];
+        effective_config(o, c, r->online, &ec);
+        if (mb_case_fits(c, r->plan[i].impls, r->plan[i].n_impls, &ec, err, sizeof err)) {
+            fprintf(stderr, "moebench %s: %s\nnothing was run.\n", r->cmd, err);
             return 2;
         }
     }
+    return GO_ON;
+}
 
-    if (o.validate_only) {
-        /* CI-cheap: every case parsed and validated, nothing probed, written or run */
-        printf("%d cases, %d rows (%zu cases in the suites before --variant/--filter)\n", n_plan,
-               total_rows, suite.n);
-        free(plan);
-        mb_suite_free(&suite);
-        return 0;
-    }
-
-    /* 3. counters: probed once, before any child */
-    mb_counters counters;
-    if (mb_counters_probe(&counters, check_mode ? "none" : (o.counters ? o.counters : "auto"),
-                          err, sizeof err)) {
-        fprintf(stderr, "moebench %s: %s\n", cmd, err);
-        free(plan);
-        mb_suite_free(&suite);
+/* 3. counters: probed once, before any child */
+static int step_counters(run_ctx *r)
+{
+    char err[1024] = "";
+    if (mb_counters_probe(&r->counters,
+                          r->check_mode ? "none" : (r->o.counters ? r->o.counters : "auto"), err,
+                          sizeof err)) {
+        fprintf(stderr, "moebench %s: %s\n", r->cmd, err);
         return 2;
     }
+    for (int i = 0; i < r->counters.n; i++)
+        snprintf(r->ctr_cols[i], sizeof r->ctr_cols[i], "%s", r->counters.column[i]);
+    r->st.n_ctr = r->counters.n;
+    return GO_ON;
+}
 
-    /* 4. output directory: fails before any case runs. Each run writes into a directory it
-     * created (or, with --resume, into the one of the same run): never into another's. */
-    char run_id[48], stamp[32], out_dir[4096] = "";
-    make_run_id(run_id, sizeof run_id, stamp, sizeof stamp);
-    if (o.resume)
-        snprintf(out_dir, sizeof out_dir, "%s", o.resume);
-    else if (o.out)
-        snprintf(out_dir, sizeof out_dir, "%s", o.out);
-    /* "DIR/" is DIR: moving it aside must not aim inside it */
-    for (size_t l = strlen(out_dir); l > 1 && out_dir[l - 1] == '/'; l--)
-        out_dir[l - 1] = '\0';
+/* --resume DIR: DIR holds a results.csv of the same run, which no other process writes */
+static int resume_dir(run_ctx *r)
+{
+    const char *cmd = r->cmd;
+    char rp[4200];
+    snprintf(rp, sizeof rp, "%s/results.csv", r->out_dir);
+    if (access(rp, F_OK) != 0) {
+        fprintf(stderr, "moebench %s: --resume %s: there is no %s (nothing to resume; "
+                        "start a new run with --out)\nnothing was run.\n", cmd, r->o.resume, rp);
+        return 1;
+    }
+    /* one writer: the run itself may still be going, or another resume of it */
+    char why[8192];
+    r->lock_fd = mb_outdir_lock(r->out_dir, why, sizeof why);
+    if (r->lock_fd < 0) {
+        fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, r->o.resume, why);
+        return 1;
+    }
+    /* the same suite, settings and commit, or the rows of two kinds of run get mixed */
+    cJSON *now = mb_provenance_identity(&r->suite, run_settings(&r->o, r->check_mode, &r->suite));
+    int differs = mb_resume_check_run(r->out_dir, now, why, sizeof why);
+    cJSON_Delete(now);
+    if (differs) {
+        fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, r->o.resume, why);
+        return 1;
+    }
+    return GO_ON;
+}
 
-    char ctr_cols[MB_MAX_COUNTERS][64];
-    for (int i = 0; i < counters.n; i++)
-        snprintf(ctr_cols[i], sizeof ctr_cols[i], "%s", counters.column[i]);
-    run_state st;
-    memset(&st, 0, sizeof st);
-    st.n_ctr = counters.n;
-    st.run_id = run_id;
-    mb_resume done;
-    memset(&done, 0, sizeof done);
-    char results_path[4200] = "", samples_path[4200] = "";
-    int rc_exit = 0;
-    int lock_fd = -1;   /* held while this process writes into out_dir */
-
-    if (o.resume) {
-        char rp[4200];
-        snprintf(rp, sizeof rp, "%s/results.csv", out_dir);
-        if (access(rp, F_OK) != 0) {
-            fprintf(stderr, "moebench %s: --resume %s: there is no %s (nothing to resume; "
-                            "start a new run with --out)\nnothing was run.\n", cmd, o.resume, rp);
-            free(plan);
-            mb_suite_free(&suite);
+/* --out DIR: a new directory (--force moves an existing one aside first) */
+static int out_dir_new(run_ctx *r)
+{
+    const char *cmd = r->cmd, *out_dir = r->out_dir;
+    char moved[4200], why[8800];
+    struct stat sb;
+    if (r->o.force && stat(out_dir, &sb) == 0) {
+        /* a directory a run is still writing into is not moved from under it */
+        int old_lock = S_ISDIR(sb.st_mode) ? mb_outdir_lock(out_dir, why, sizeof why) : 0;
+        int moved_ok = old_lock >= 0 &&
+                       mb_outdir_move_aside(out_dir, moved, sizeof moved, why, sizeof why) == 0;
+        if (old_lock > 0)
+            close(old_lock);
+        if (!moved_ok) {
+            fprintf(stderr, "moebench %s: --force: %s\nnothing was run.\n", cmd, why);
             return 1;
         }
-        /* one writer: the run itself may still be going, or another resume of it */
-        char why[8192];
-        lock_fd = mb_outdir_lock(out_dir, why, sizeof why);
-        if (lock_fd < 0) {
-            fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, o.resume, why);
-            free(plan);
-            mb_suite_free(&suite);
-            return 1;
-        }
-        /* the same suite, settings and commit, or the rows of two kinds of run get mixed */
-        cJSON *now = mb_provenance_identity(&suite, run_settings(&o, check_mode, &suite));
-        int differs = mb_resume_check_run(out_dir, now, why, sizeof why);
-        cJSON_Delete(now);
-        if (differs) {
-            fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, o.resume, why);
-            close(lock_fd);
-            free(plan);
-            mb_suite_free(&suite);
-            return 1;
-        }
-    } else if (o.out) {
-        char moved[4200], why[8800];
-        struct stat sb;
-        if (o.force && stat(out_dir, &sb) == 0) {
-            /* a directory a run is still writing into is not moved from under it */
-            int old_lock = S_ISDIR(sb.st_mode) ? mb_outdir_lock(out_dir, why, sizeof why) : 0;
-            int moved_ok = old_lock >= 0 &&
-                           mb_outdir_move_aside(out_dir, moved, sizeof moved, why, sizeof why) == 0;
-            if (old_lock > 0)
-                close(old_lock);
-            if (!moved_ok) {
-                fprintf(stderr, "moebench %s: --force: %s\nnothing was run.\n", cmd, why);
-                free(plan);
-                mb_suite_free(&suite);
-                return 1;
-            }
-            fprintf(stderr, "moebench %s: --force: moved the existing %s aside to %s (nothing "
-                            "in it was deleted)\n", cmd, out_dir, moved);
-        }
-        if (mb_outdir_create(out_dir, why, sizeof why) != 0) {
-            if (errno == EEXIST && stat(out_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
-                fprintf(stderr, "moebench %s: --out %s: %s; a run writes into a directory of its "
-                                "own. Pass --resume %s to continue the run in it, --force to move "
-                                "it aside (to %s.old-<UTC time>) and start afresh, or another "
-                                "--out\nnothing was run.\n", cmd, out_dir, why, out_dir, out_dir);
-            else
-                fprintf(stderr, "moebench %s: cannot create output directory: %s\nnothing was "
-                                "run.\n", cmd, why);
-            free(plan);
-            mb_suite_free(&suite);
-            return 1;
-        }
-    } else if (!check_mode) {
-        char base[4096], why[8800];
-        snprintf(base, sizeof base, "%s/results/%s-%s", MOEBENCH_SOURCE_DIR, suite_name, stamp);
-        if (mb_outdir_create_fresh(base, out_dir, sizeof out_dir, why, sizeof why) != 0) {
-            fprintf(stderr, "moebench %s: cannot create an output directory: %s\nnothing was "
+        fprintf(stderr, "moebench %s: --force: moved the existing %s aside to %s (nothing "
+                        "in it was deleted)\n", cmd, out_dir, moved);
+    }
+    if (mb_outdir_create(out_dir, why, sizeof why) != 0) {
+        if (errno == EEXIST && stat(out_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+            fprintf(stderr, "moebench %s: --out %s: %s; a run writes into a directory of its "
+                            "own. Pass --resume %s to continue the run in it, --force to move "
+                            "it aside (to %s.old-<UTC time>) and start afresh, or another "
+                            "--out\nnothing was run.\n", cmd, out_dir, why, out_dir, out_dir);
+        else
+            fprintf(stderr, "moebench %s: cannot create output directory: %s\nnothing was "
                             "run.\n", cmd, why);
-            free(plan);
-            mb_suite_free(&suite);
-            return 1;
+        return 1;
+    }
+    return GO_ON;
+}
+
+/* 4. output directory: fails before any case runs. Each run writes into a directory it
+ * created (or, with --resume, into the one of the same run): never into another's. */
+static int step_output_dir(run_ctx *r)
+{
+    make_run_id(r->run_id, sizeof r->run_id, r->stamp, sizeof r->stamp);
+    r->st.run_id = r->run_id;
+    if (r->o.resume)
+        snprintf(r->out_dir, sizeof r->out_dir, "%s", r->o.resume);
+    else if (r->o.out)
+        snprintf(r->out_dir, sizeof r->out_dir, "%s", r->o.out);
+    /* "DIR/" is DIR: moving it aside must not aim inside it */
+    for (size_t l = strlen(r->out_dir); l > 1 && r->out_dir[l - 1] == '/'; l--)
+        r->out_dir[l - 1] = '\0';
+
+    int rc = GO_ON;
+    if (r->o.resume) {
+        rc = resume_dir(r);
+    } else if (r->o.out) {
+        rc = out_dir_new(r);
+    } else if (!r->check_mode) {
+        char base[4096], why[8800];
+        snprintf(base, sizeof base, "%s/results/%s-%s", MOEBENCH_SOURCE_DIR, r->suite_name,
+                 r->stamp);
+        if (mb_outdir_create_fresh(base, r->out_dir, sizeof r->out_dir, why, sizeof why) != 0) {
+            fprintf(stderr, "moebench %s: cannot create an output directory: %s\nnothing was "
+                            "run.\n", r->cmd, why);
+            rc = 1;
         }
     }
+    if (rc != GO_ON)
+        return rc;
 
-    if (out_dir[0] && lock_fd < 0) {
+    if (r->out_dir[0] && r->lock_fd < 0) {
         /* a new directory is ours from its mkdir; the lock only keeps --resume and --force
          * of other processes out while this run writes */
         char why[8192];
-        lock_fd = mb_outdir_lock(out_dir, why, sizeof why);
-        if (lock_fd < 0)
-            fprintf(stderr, "moebench %s: warning: %s\n", cmd, why);
+        r->lock_fd = mb_outdir_lock(r->out_dir, why, sizeof why);
+        if (r->lock_fd < 0)
+            fprintf(stderr, "moebench %s: warning: %s\n", r->cmd, why);
     }
+    return GO_ON;
+}
 
-    if (out_dir[0]) {
-        snprintf(results_path, sizeof results_path, "%s/results.csv", out_dir);
-        snprintf(samples_path, sizeof samples_path, "%s/samples.csv", out_dir);
-        int resuming = 0;
-        if (o.resume) {
-            mb_resume_drop_partial_line(results_path);
-            mb_resume_drop_partial_line(samples_path);
-            /* the header must be the one this run would write (same counter columns) */
-            char *hdr = NULL;
-            size_t hlen = 0;
-            FILE *mf = open_memstream(&hdr, &hlen);
-            if (mf) {
-                mb_csv_write_header(mf, counters.n, ctr_cols);
-                fclose(mf);
-            }
-            int bad = !hdr || mb_resume_load(results_path, hdr, &done, err, sizeof err);
-            free(hdr);
-            if (bad) {
-                fprintf(stderr, "moebench %s: --resume: %s\n", cmd, err);
-                free(plan);
-                mb_suite_free(&suite);
-                return 1;
-            }
-            /* samples.csv must have this version's columns too */
-            FILE *sf = fopen(samples_path, "r");
-            char sh[256] = "";
-            if (sf) {
-                if (!fgets(sh, sizeof sh, sf))
-                    sh[0] = '\0';
-                fclose(sf);
-                char *want = NULL;
-                size_t wlen = 0;
-                FILE *wf = open_memstream(&want, &wlen);
-                if (wf) {
-                    mb_samples_write_header(wf);
-                    fclose(wf);
-                }
-                int differs = sh[0] && (!want || strcmp(sh, want) != 0);
-                free(want);
-                if (differs) {
-                    fprintf(stderr, "moebench %s: --resume: %s has other columns than this "
-                                    "version writes (run_id,case,impl,threads,cache,rep,time_ns)\n"
-                                    "nothing was run.\n", cmd, samples_path);
-                    mb_resume_free(&done);
-                    free(plan);
-                    mb_suite_free(&suite);
-                    return 1;
-                }
-            }
-            if (done.run_id[0])
-                snprintf(run_id, sizeof run_id, "%s", done.run_id);
-            resuming = 1;
+/* --resume: the rows already there, with this version's header and samples.csv columns */
+static int resume_rows(run_ctx *r)
+{
+    char err[1024] = "";
+    mb_resume_drop_partial_line(r->results_path);
+    mb_resume_drop_partial_line(r->samples_path);
+    /* the header must be the one this run would write (same counter columns) */
+    char *hdr = NULL;
+    size_t hlen = 0;
+    FILE *mf = open_memstream(&hdr, &hlen);
+    if (mf) {
+        mb_csv_write_header(mf, r->counters.n, r->ctr_cols);
+        fclose(mf);
+    }
+    int bad = !hdr || mb_resume_load(r->results_path, hdr, &r->done, err, sizeof err);
+    free(hdr);
+    if (bad) {
+        fprintf(stderr, "moebench %s: --resume: %s\n", r->cmd, err);
+        return 1;
+    }
+    /* samples.csv must have this version's columns too */
+    FILE *sf = fopen(r->samples_path, "r");
+    char sh[256] = "";
+    if (sf) {
+        if (!fgets(sh, sizeof sh, sf))
+            sh[0] = '\0';
+        fclose(sf);
+        char *want = NULL;
+        size_t wlen = 0;
+        FILE *wf = open_memstream(&want, &wlen);
+        if (wf) {
+            mb_samples_write_header(wf);
+            fclose(wf);
         }
-        st.results = fopen(results_path, resuming ? "a" : "w");
-        int samples_exist = resuming && access(samples_path, F_OK) == 0;
-        st.samples = st.results ? fopen(samples_path, samples_exist ? "a" : "w") : NULL;
-        if (!st.results || !st.samples) {
-            fprintf(stderr, "moebench %s: cannot write to %s: %s\nnothing was run.\n", cmd, out_dir,
-                    strerror(errno));
-            if (st.results)
-                fclose(st.results);
-            free(plan);
-            mb_suite_free(&suite);
+        int differs = sh[0] && (!want || strcmp(sh, want) != 0);
+        free(want);
+        if (differs) {
+            fprintf(stderr, "moebench %s: --resume: %s has other columns than this "
+                            "version writes (run_id,case,impl,threads,cache,rep,time_ns)\n"
+                            "nothing was run.\n", r->cmd, r->samples_path);
+            return 1;
+        }
+    }
+    if (r->done.run_id[0])
+        snprintf(r->run_id, sizeof r->run_id, "%s", r->done.run_id);
+    return GO_ON;
+}
+
+/* results.csv and samples.csv opened (appended to when resuming); rows already done dropped
+ * from the plan */
+static int step_result_files(run_ctx *r)
+{
+    if (r->out_dir[0]) {
+        snprintf(r->results_path, sizeof r->results_path, "%s/results.csv", r->out_dir);
+        snprintf(r->samples_path, sizeof r->samples_path, "%s/samples.csv", r->out_dir);
+        int resuming = r->o.resume != NULL;
+        if (resuming) {
+            int rc = resume_rows(r);
+            if (rc != GO_ON)
+                return rc;
+        }
+        r->st.results = fopen(r->results_path, resuming ? "a" : "w");
+        int samples_exist = resuming && access(r->samples_path, F_OK) == 0;
+        r->st.samples = r->st.results ? fopen(r->samples_path, samples_exist ? "a" : "w") : NULL;
+        if (!r->st.results || !r->st.samples) {
+            fprintf(stderr, "moebench %s: cannot write to %s: %s\nnothing was run.\n", r->cmd,
+                    r->out_dir, strerror(errno));
             return 1;
         }
         if (!resuming) {
-            mb_csv_write_header(st.results, counters.n, ctr_cols);
-            fflush(st.results);
+            mb_csv_write_header(r->st.results, r->counters.n, r->ctr_cols);
+            fflush(r->st.results);
         }
         if (!samples_exist)
-            mb_samples_write_header(st.samples);
-        fflush(st.samples);
+            mb_samples_write_header(r->st.samples);
+        fflush(r->st.samples);
     }
 
     /* drop rows already done (resume) */
-    if (done.n) {
-        total_rows = 0;
-        for (int i = 0; i < n_plan; i++) {
-            plan_item *p = &plan[i];
+    if (r->done.n) {
+        r->total_rows = 0;
+        for (int i = 0; i < r->n_plan; i++) {
+            plan_item *p = &r->plan[i];
             int k = 0;
             mb_exec_config ec;
-            effective_config(&o, &suite.cases[p->case_index], online, &ec);
+            effective_config(&r->o, &r->suite.cases[p->case_index], r->online, &ec);
             for (int j = 0; j < p->n_impls; j++)
-                if (!mb_resume_done(&done, suite.cases[p->case_index].desc, p->impls[j],
+                if (!mb_resume_done(&r->done, r->suite.cases[p->case_index].desc, p->impls[j],
                                     ec.threads, ec.cache_cold ? "cold" : "warm"))
                     memmove(p->impls[k++], p->impls[j], 24);
             p->n_impls = k;
-            total_rows += k;
+            r->total_rows += k;
         }
-        fprintf(stderr, "moebench %s: resuming %s: %zu rows already done, %d to run\n", cmd,
-                out_dir, done.n, total_rows);
+        fprintf(stderr, "moebench %s: resuming %s: %zu rows already done, %d to run\n", r->cmd,
+                r->out_dir, r->done.n, r->total_rows);
     }
+    return GO_ON;
+}
 
-    /* 5. settings and provenance */
-    mb_roof roof;
-    char roof_src[8400] = "";
-    if (mb_roof_find(out_dir, &roof, roof_src, sizeof roof_src) != 0 && !check_mode &&
-        !o.dry_run && !o.no_roofline)
-        measure_roofline(cmd, out_dir, &roof, roof_src, sizeof roof_src);
-    cJSON *settings = run_settings(&o, check_mode, &suite);
+/* 5. settings and provenance: the ceilings, run.json */
+static int step_provenance(run_ctx *r)
+{
+    const mb_cli_options *o = &r->o;
+    if (mb_roof_find(r->out_dir, &r->roof, r->roof_src, sizeof r->roof_src) != 0 &&
+        !r->check_mode && !o->dry_run && !o->no_roofline)
+        measure_roofline(r->cmd, r->out_dir, &r->roof, r->roof_src, sizeof r->roof_src);
+    r->full_argv = calloc((size_t)r->argc + 1, sizeof *r->full_argv);
+    if (!r->full_argv) {
+        fprintf(stderr, "moebench %s: out of memory\n", r->cmd);
+        return 1;
+    }
+    cJSON *settings = run_settings(o, r->check_mode, &r->suite);
     cJSON_AddNumberToObject(settings, "ci_target", 0.05);
     cJSON_AddNumberToObject(settings, "naive_full_reference_max_flops", MB_NAIVE_FULL_FLOPS);
     cJSON_AddNumberToObject(settings, "reference_sample_rows", MB_REF_SAMPLE_ROWS);
-    cJSON_AddStringToObject(settings, "output_dir", out_dir);
-    cJSON_AddStringToObject(settings, "resumed_from", o.resume ? o.resume : "");
-    cJSON_AddStringToObject(settings, "peer", o.peer ? o.peer : "");
-    char **full_argv = calloc((size_t)argc + 1, sizeof *full_argv);
-    if (!full_argv) {
-        fprintf(stderr, "moebench %s: out of memory\n", cmd);
-        cJSON_Delete(settings);
-        mb_resume_free(&done);
-        if (st.results)
-            fclose(st.results);
-        if (st.samples)
-            fclose(st.samples);
-        free(plan);
-        mb_suite_free(&suite);
-        return 1;
-    }
-    full_argv[0] = "moebench";
-    for (int i = 0; i < argc; i++)
-        full_argv[i + 1] = argv[i];
-    mb_provenance prov = {.run_id = run_id, .argc = argc + 1, .argv = full_argv,
-                          .suite_files = mb_suite_files_json(&suite, 1), .cases = suite.n,
-                          .counters = mb_counters_json(&counters),
-                          .papi_library = counters.library,
+    cJSON_AddStringToObject(settings, "output_dir", r->out_dir);
+    cJSON_AddStringToObject(settings, "resumed_from", o->resume ? o->resume : "");
+    cJSON_AddStringToObject(settings, "peer", o->peer ? o->peer : "");
+    r->full_argv[0] = "moebench";
+    for (int i = 0; i < r->argc; i++)
+        r->full_argv[i + 1] = r->argv[i];
+    mb_provenance prov = {.run_id = r->run_id, .argc = r->argc + 1, .argv = r->full_argv,
+                          .suite_files = mb_suite_files_json(&r->suite, 1),
+                          .cases = r->suite.n, .counters = mb_counters_json(&r->counters),
+                          .papi_library = r->counters.library,
                           .peak_rss_method = mb_peak_rss_method(), .settings = settings,
-                          .roof = roof, .roofline_source = roof_src[0] ? roof_src : NULL};
-    cJSON *json = mb_provenance_build(&prov);
-    char json_path[4300] = "";
-    if (out_dir[0]) {
-        if (o.resume) {
-            snprintf(json_path, sizeof json_path, "%s/run.json", out_dir);
-            if (access(json_path, F_OK) == 0)   /* keep the original provenance */
-                snprintf(json_path, sizeof json_path, "%s/run-resume-%s.json", out_dir, stamp);
-        } else
-            snprintf(json_path, sizeof json_path, "%s/run.json", out_dir);
-        if (mb_json_write_file(json_path, json))
-            fprintf(stderr, "moebench %s: warning: cannot write %s\n", cmd, json_path);
+                          .roof = r->roof, .roofline_source = r->roof_src[0] ? r->roof_src : NULL};
+    r->json = mb_provenance_build(&prov);
+    if (r->out_dir[0]) {
+        snprintf(r->json_path, sizeof r->json_path, "%s/run.json", r->out_dir);
+        if (o->resume && access(r->json_path, F_OK) == 0)   /* keep the original provenance */
+            snprintf(r->json_path, sizeof r->json_path, "%s/run-resume-%s.json", r->out_dir,
+                     r->stamp);
+        if (mb_json_write_file(r->json_path, r->json))
+            fprintf(stderr, "moebench %s: warning: cannot write %s\n", r->cmd, r->json_path);
     }
+    return GO_ON;
+}
 
-    /* like Google Benchmark: say when the numbers cannot be trusted as they are */
-    if (!check_mode && !o.dry_run) {
+/* like Google Benchmark: say when the numbers cannot be trusted as they are */
+static void warn_untrustworthy(const run_ctx *r)
+{
+    if (!r->check_mode && !r->o.dry_run) {
         if (strcmp(MOEBENCH_BUILD_TYPE, "Release") != 0 && strcmp(MOEBENCH_BUILD_TYPE, "RelWithDebInfo") != 0)
             fprintf(stderr, "moebench: warning: this is a %s build; timings are not representative "
                             "(configure with -DCMAKE_BUILD_TYPE=Release)\n", MOEBENCH_BUILD_TYPE);
@@ -583,99 +609,172 @@ static int run_main(int argc, char **argv, int check_mode)
             fprintf(stderr, "moebench: warning: CPU frequency scaling is '%s'; timings may vary "
                             "(set the governor to performance)\n", gov);
     }
-    if (counters.n > 0 && counters.no_hardware)
+    if (r->counters.n > 0 && r->counters.no_hardware)
         fprintf(stderr, "moebench: no hardware performance counters on this machine%s: only software "
                         "events (perf::TASK-CLOCK, perf::PAGE-FAULTS, ...) are counted; the columns of "
                         "hardware events stay empty (reasons in run.json).\n",
                 mb_is_vm() ? " (a virtual machine without a virtualised PMU)" : "");
-    fprintf(stderr, "moebench %s: %d cases, %d rows%s%s\n", cmd, n_plan, total_rows,
-            out_dir[0] ? " -> " : "", out_dir);
+}
 
-    /* 6. the cases */
-    mb_progress_init(&st.progress, total_rows);
-    mb_sink sink = {on_row, on_sample, &st};
-    for (int i = 0; i < n_plan; i++) {
-        plan_item *p = &plan[i];
+/* 6. the cases */
+static void step_run_cases(run_ctx *r)
+{
+    mb_progress_init(&r->st.progress, r->total_rows);
+    mb_sink sink = {on_row, on_sample, &r->st};
+    for (int i = 0; i < r->n_plan; i++) {
+        plan_item *p = &r->plan[i];
         if (p->n_impls == 0)
             continue;
-        const mb_case *c = &suite.cases[p->case_index];
+        const mb_case *c = &r->suite.cases[p->case_index];
         mb_exec_config cfg;
-        effective_config(&o, c, online, &cfg);
-        cfg.dry_run = o.dry_run;
-        cfg.check_only = check_mode;
+        effective_config(&r->o, c, r->online, &cfg);
+        cfg.dry_run = r->o.dry_run;
+        cfg.check_only = r->check_mode;
         int one = cfg.threads == 1;
-        cfg.peak_gflops = one && roof.peak_gflops_1t > 0 ? roof.peak_gflops_1t : roof.peak_gflops;
-        cfg.dram_gbps = one && roof.dram_gbps_1t > 0 ? roof.dram_gbps_1t : roof.dram_gbps;
-        cfg.run_id = run_id;
-        cfg.counters = &counters;
-        double timeout = o.timeout > 0 ? o.timeout : c->timeout > 0 ? c->timeout : DEFAULT_TIMEOUT;
+        cfg.peak_gflops = one && r->roof.peak_gflops_1t > 0 ? r->roof.peak_gflops_1t
+                                                            : r->roof.peak_gflops;
+        cfg.dram_gbps = one && r->roof.dram_gbps_1t > 0 ? r->roof.dram_gbps_1t : r->roof.dram_gbps;
+        cfg.run_id = r->run_id;
+        cfg.counters = &r->counters;
+        double timeout = r->o.timeout > 0 ? r->o.timeout : c->timeout > 0 ? c->timeout
+                                                                          : DEFAULT_TIMEOUT;
         mb_run_case(c, p->impls, p->n_impls, p->naive_explicit, &cfg, timeout, &sink);
-        if (st.samples)
-            fflush(st.samples);
+        if (r->st.samples)
+            fflush(r->st.samples);
     }
+}
 
-    /* 7. summary, provenance update, charts */
-    mb_progress_done(&st.progress, cmd, stderr);
-    if (mb_progress_failures(&st.progress))
+static void close_result_files(run_ctx *r)
+{
+    if (r->st.results)
+        fclose(r->st.results);
+    if (r->st.samples)
+        fclose(r->st.samples);
+    r->st.results = r->st.samples = NULL;
+}
+
+/* 7b. the PyTorch peer on every case of the run, into the same results.csv; its exit code
+ * (0 ok, 1 mismatches, 2 failed), -1 when it did not run */
+static int run_peer(run_ctx *r)
+{
+    const char *cmd = r->cmd;
+    if (!(r->o.peer && r->out_dir[0] && !r->check_mode && !r->o.dry_run)) {
+        if (r->o.peer)
+            fprintf(stderr, "moebench %s: --peer torch ignored (%s)\n", cmd,
+                    r->check_mode ? "check" : r->o.dry_run ? "--dry-run" : "no output directory");
+        return -1;
+    }
+    int peer_rc;
+    char exe[4096];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (el <= 0) {
+        fprintf(stderr, "moebench %s: --peer torch: cannot read /proc/self/exe: %s\n", cmd,
+                strerror(errno));
+        peer_rc = 2;
+    } else {
+        exe[el] = '\0';
+        fprintf(stderr, "moebench %s: running the torch peer on the cases of %s\n", cmd,
+                r->out_dir);
+        peer_rc = mb_peer_torch_run(exe, r->out_dir, r->o.threads);
+    }
+    mb_progress_peer(&r->st.progress, r->results_path, r->run_id);
+    return peer_rc;
+}
+
+/* 7. summary, provenance update, peer, charts; the run's exit code */
+static int step_finish(run_ctx *r)
+{
+    const char *cmd = r->cmd;
+    int rc_exit = 0;
+    mb_progress_done(&r->st.progress, cmd, stderr);
+    if (mb_progress_failures(&r->st.progress))
         rc_exit = 1;
-    if (st.results)
-        fclose(st.results);
-    if (st.samples)
-        fclose(st.samples);
-    st.results = st.samples = NULL;
-    int peer_rc = -1;
+    close_result_files(r);
 
-    if (json_path[0]) {
-        cJSON *res = cJSON_AddObjectToObject(json, "result");
+    if (r->json_path[0]) {
+        cJSON *res = cJSON_AddObjectToObject(r->json, "result");
         for (int i = 0; i < MB_ROW_N_STATUS; i++)
-            cJSON_AddNumberToObject(res, mb_row_status_names[i], st.progress.n_status[i]);
-        cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - st.progress.t_start);
-
-        mb_json_write_file(json_path, json);
+            cJSON_AddNumberToObject(res, mb_row_status_names[i], r->st.progress.n_status[i]);
+        cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - r->st.progress.t_start);
+        mb_json_write_file(r->json_path, r->json);
     }
     /* run.json is final before the peer adds its "peer" object to it */
-    /* 7b. the PyTorch peer on every case of the run, into the same results.csv */
-    if (o.peer && out_dir[0] && !check_mode && !o.dry_run) {
-        char exe[4096];
-        ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (el <= 0) {
-            fprintf(stderr, "moebench %s: --peer torch: cannot read /proc/self/exe: %s\n", cmd,
-                    strerror(errno));
-            peer_rc = 2;
-        } else {
-            exe[el] = '\0';
-            fprintf(stderr, "moebench %s: running the torch peer on the cases of %s\n", cmd, out_dir);
-            peer_rc = mb_peer_torch_run(exe, out_dir, o.threads);
-        }
-        mb_progress_peer(&st.progress, results_path, run_id);
-        if (peer_rc == 1 && rc_exit == 0)
-            rc_exit = 1;
-        else if (peer_rc == 2)
-            rc_exit = 2;
-    } else if (o.peer) {
-        fprintf(stderr, "moebench %s: --peer torch ignored (%s)\n", cmd,
-                check_mode ? "check" : o.dry_run ? "--dry-run" : "no output directory");
-    }
-    if (!o.dry_run && !check_mode)
-        mb_progress_summary(&st.progress, stdout);
+    int peer_rc = run_peer(r);
+    if (peer_rc == 1 && rc_exit == 0)
+        rc_exit = 1;
+    else if (peer_rc == 2)
+        rc_exit = 2;
+    if (!r->o.dry_run && !r->check_mode)
+        mb_progress_summary(&r->st.progress, stdout);
     if (peer_rc >= 0)
         printf("torch peer: %s\n", peer_rc == 0 ? "every torch row ok" : peer_rc == 1 ?
                "some torch rows are mismatches (exit 1)" : "error: the peer failed (exit 2)");
-    if (out_dir[0])
-        printf("results: %s\n", out_dir);
-    if (out_dir[0] && !check_mode && !o.dry_run && !o.no_plot && st.progress.n_status[0] > 0) {
-        if (mb_plot_results(out_dir) != 0)
+    if (r->out_dir[0])
+        printf("results: %s\n", r->out_dir);
+    if (r->out_dir[0] && !r->check_mode && !r->o.dry_run && !r->o.no_plot &&
+        r->st.progress.n_status[MB_ROW_OK] > 0) {
+        if (mb_plot_results(r->out_dir) != 0)
             fprintf(stderr, "moebench %s: warning: plotting failed (results are intact)\n", cmd);
     }
-    cJSON_Delete(json);
-    if (lock_fd >= 0)
-        close(lock_fd);
-    free(full_argv);
-    mb_resume_free(&done);
-    mb_progress_free(&st.progress);
-    free(plan);
-    mb_suite_free(&suite);
     return rc_exit;
+}
+
+/* The one teardown, whichever step the run stopped at (every field starts zeroed/closed). */
+static void run_cleanup(run_ctx *r)
+{
+    close_result_files(r);
+    cJSON_Delete(r->json);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
+    free(r->full_argv);
+    mb_resume_free(&r->done);
+    mb_progress_free(&r->st.progress);
+    free(r->plan);
+    mb_suite_free(&r->suite);
+}
+
+static int run_main(int argc, char **argv, int check_mode)
+{
+    run_ctx *r = calloc(1, sizeof *r);
+    if (!r) {
+        fprintf(stderr, "moebench %s: out of memory\n", check_mode ? "check" : "run");
+        return 1;
+    }
+    r->cmd = check_mode ? "check" : "run";
+    r->check_mode = check_mode;
+    r->argc = argc;
+    r->argv = argv;
+    r->lock_fd = -1;
+
+    int rc = step_options(r);
+    if (rc == GO_ON)
+        rc = step_load_suites(r);
+    if (rc == GO_ON)
+        rc = step_plan(r);
+    if (rc == GO_ON && r->o.validate_only) {
+        /* CI-cheap: every case parsed and validated, nothing probed, written or run */
+        printf("%d cases, %d rows (%zu cases in the suites before --variant/--filter)\n",
+               r->n_plan, r->total_rows, r->suite.n);
+        rc = 0;
+    }
+    if (rc == GO_ON)
+        rc = step_counters(r);
+    if (rc == GO_ON)
+        rc = step_output_dir(r);
+    if (rc == GO_ON)
+        rc = step_result_files(r);
+    if (rc == GO_ON)
+        rc = step_provenance(r);
+    if (rc == GO_ON) {
+        warn_untrustworthy(r);
+        fprintf(stderr, "moebench %s: %d cases, %d rows%s%s\n", r->cmd, r->n_plan, r->total_rows,
+                r->out_dir[0] ? " -> " : "", r->out_dir);
+        step_run_cases(r);
+        rc = step_finish(r);
+    }
+    run_cleanup(r);
+    free(r);
+    return rc;
 }
 
 int mb_cmd_run(int argc, char **argv)
