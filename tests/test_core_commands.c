@@ -1,4 +1,4 @@
-/* `moebench list` and `moebench case` (harness/cmd_list.c, cmd_case.c), called in-process with
+/* `moebench list` and `moebench case` (harness/app/cmd_list.c, cmd_case.c), called in-process with
  * stdout and stderr captured to temporary files. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +165,7 @@ static void test_case_sampled(void)
     CHECK(run(mb_cmd_case, 4, bad_rows) == 2);
 }
 
-/* The one comparison routine (case_exec.h) that the runner, `case` and `dump` share: sampled
+/* The one comparison routine (reference_check.h) that the runner, `case` and `dump` share: sampled
  * rows, a perturbed value in a sampled row, a perturbed routing in a sampled row, and a
  * perturbation outside the sample (not seen: that is what sampling means). */
 static void test_reference_check(void)

@@ -12,7 +12,7 @@
  * --no-output skips the naive forward (big cases: naive is scalar loops); --ref-max-gflop G skips
  * it only when the case costs more than G GFLOP. A case above 20 GFLOP that does run the naive
  * forward gets a warning on stderr. When the full forward is skipped, --ref-rows N still runs
- * naive on N sampled rows, chosen as the runner chooses them (case_exec.h mb_reference_build:
+ * naive on N sampled rows, chosen as the runner chooses them (reference_check.h mb_reference_build:
  * first, last, then seeded random rows; every variant is row-wise given its per-sequence inputs: the
  * rows become N sequences of one token, each with its sequence's task / R): rows.npy [N] int64,
  * Y_rows.npy [N,out], and route_idx_rows / route_w_rows for routed variants.

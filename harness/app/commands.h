@@ -3,13 +3,13 @@
 #ifndef MOEBENCH_COMMANDS_H
 #define MOEBENCH_COMMANDS_H
 
-int mb_cmd_list(int argc, char **argv);      /* harness/cmd_list.c */
-int mb_cmd_case(int argc, char **argv);      /* harness/cmd_case.c */
-int mb_cmd_run(int argc, char **argv);       /* harness/cmd_run.c */
-int mb_cmd_check(int argc, char **argv);     /* harness/cmd_run.c */
-int mb_cmd_plot(int argc, char **argv);      /* harness/cmd_plot.c */
-int mb_cmd_compare(int argc, char **argv);   /* harness/cmd_compare.c */
-int mb_cmd_roofline(int argc, char **argv);  /* harness/cmd_roofline.c */
-int mb_cmd_dump(int argc, char **argv);      /* harness/cmd_dump.c */
+int mb_cmd_list(int argc, char **argv);      /* app/cmd_list.c */
+int mb_cmd_case(int argc, char **argv);      /* app/cmd_case.c */
+int mb_cmd_run(int argc, char **argv);       /* app/cmd_run.c */
+int mb_cmd_check(int argc, char **argv);     /* app/cmd_run.c */
+int mb_cmd_plot(int argc, char **argv);      /* app/cmd_plot.c */
+int mb_cmd_compare(int argc, char **argv);   /* app/cmd_compare.c */
+int mb_cmd_roofline(int argc, char **argv);  /* app/cmd_roofline.c */
+int mb_cmd_dump(int argc, char **argv);      /* app/cmd_dump.c */
 
 #endif

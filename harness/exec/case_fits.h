@@ -29,7 +29,7 @@ int64_t mb_mem_limit_bytes(const char **source);
 int mb_spec_memory_check(const mb_spec *s, const char *const *impls, int n, int64_t ref_rows,
                          int threads, int cache_cold, char *err, size_t errlen);
 
-/* Rows of the naive reference the runner computes for s (sampled or whole, case_exec.h). */
+/* Rows of the naive reference the runner computes for s (sampled or whole, reference_check.h). */
 int64_t mb_reference_rows(const mb_spec *s);
 
 /* Whether suite case c, with implementations impls[0..n) and the effective settings cfg, can
