@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mb_csv_read(path, &t) == 0) {
         for (size_t i = 0; i < t.nrows; i++)
             for (size_t j = 0; j < t.ncols; j++)
-                fz_require(t.rows[i][j] != NULL, "row %zu column %zu is NULL", i, j);
+                fz_require(mb_csv_cell(&t, i, j) != NULL, "row %zu column %zu is NULL", i, j);
         (void)mb_csv_get(&t, t.nrows, "impl");
         mb_csv_free(&t);
     }
