@@ -161,7 +161,7 @@ need(len(samples) == 3 and all(int(s["time_ns"]) > 0 for s in samples), "3 sampl
 sys.exit(0 if ok else 1)
 EOF
 
-# run-suite over a results directory holding moebench rows (header as harness/csv.c writes it):
+# run-suite over a results directory holding moebench rows (header as harness/results/csv.c writes it):
 # one torch row per distinct case, same run_id, the moebench rows untouched; a second run-suite
 # adds nothing (cases with a torch row are skipped).
 S="$TMP/suite"; mkdir -p "$S"

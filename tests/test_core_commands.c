@@ -1,4 +1,4 @@
-/* `moebench list` and `moebench case` (harness/cmd_list.c, cmd_case.c), called in-process with
+/* `moebench list` and `moebench case` (harness/app/cmd_list.c, cmd_case.c), called in-process with
  * stdout and stderr captured to temporary files. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +165,7 @@ static void test_case_sampled(void)
     CHECK(run(mb_cmd_case, 4, bad_rows) == 2);
 }
 
-/* The one comparison routine (case_exec.h) that the runner, `case` and `dump` share: sampled
+/* The one comparison routine (reference_check.h) that the runner, `case` and `dump` share: sampled
  * rows, a perturbed value in a sampled row, a perturbed routing in a sampled row, and a
  * perturbation outside the sample (not seen: that is what sampling means). */
 static void test_reference_check(void)
@@ -211,21 +211,21 @@ static void test_reference_check(void)
     mb_f32(&y)[outside * wd] += 1000;
     CHECK(mb_reference_check(&s, &y, &full.info, &smp, &ck) == 1);
     CHECK(mb_reference_check(&s, &y, &full.info, &full, &ck) == 0 &&
-          !strcmp(ck.status, "mismatch") && strstr(ck.what, "max_abs_err"));
+          ck.status == MB_ROW_MISMATCH && strstr(ck.what, "max_abs_err"));
     mb_f32(&y)[outside * wd] = keep;
     /* a value in a sampled row */
     int64_t t3 = smp.rows[3];
     keep = mb_f32(&y)[t3 * wd + 1];
     mb_f32(&y)[t3 * wd + 1] += 1000;
     CHECK(mb_reference_check(&s, &y, &full.info, &smp, &ck) == 0);
-    CHECK(!strcmp(ck.status, "mismatch") && strstr(ck.what, "of the sampled rows"));
+    CHECK(ck.status == MB_ROW_MISMATCH && strstr(ck.what, "of the sampled rows"));
     mb_f32(&y)[t3 * wd + 1] = keep;
     /* routing of a sampled row: named by its token in the case */
     int32_t e0 = full.info.routing.idx[t3 * s.k];
     full.info.routing.idx[t3 * s.k] = (e0 + 1) % (int32_t)s.E == full.info.routing.idx[t3 * s.k + 1]
                                           ? (e0 + 2) % (int32_t)s.E : (e0 + 1) % (int32_t)s.E;
     CHECK(mb_reference_check(&s, &y, &full.info, &smp, &ck) == 0);
-    CHECK(!strcmp(ck.status, "mismatch") && strstr(ck.what, "routing") && ck.bad_token == t3);
+    CHECK(ck.status == MB_ROW_MISMATCH && strstr(ck.what, "routing") && ck.bad_token == t3);
     full.info.routing.idx[t3 * s.k] = e0;
     mb_tensor_free(&y);
     mb_reference_free(&smp);

@@ -15,6 +15,8 @@
 #include "provenance.h"
 #include "resume.h"
 #include "suite.h"
+#include "suite_record.h"
+#include "memory.h"
 
 static const char *const required[] = {
     "run_id", "variant", "impl", "status", "reason", "dtype", "threads", "cache", "B", "S", "T",
@@ -257,9 +259,9 @@ static void test_samples_and_bad_csv(void)
     CHECK(mb_csv_required_count == 39);
     CHECK(!strcmp(mb_csv_required_columns[0], "run_id"));
     CHECK(!strcmp(mb_csv_required_columns[mb_csv_required_count - 1], "aux_loss"));
-    CHECK(!strcmp(mb_status_label(0), "ok") && !strcmp(mb_status_label(5), "error"));
-    CHECK(!strcmp(mb_status_label(6), "?"));
-    CHECK(mb_status_index("timeout") == 4 && mb_status_index("bogus") == -1);
+    CHECK(!strcmp(mb_row_status_label(0), "ok") && !strcmp(mb_row_status_label(5), "error"));
+    CHECK(!strcmp(mb_row_status_label(6), "?"));
+    CHECK(mb_row_status_index("timeout") == 4 && mb_row_status_index("bogus") == -1);
 
     snprintf(path, sizeof path, "%s/bad.csv", dir);
     f = fopen(path, "w");
@@ -321,7 +323,11 @@ static void test_run_json(void)
     CHECK(!ctr.available[1] && ctr.reason[1][0]);   /* unknown event: a column with a reason */
     char *argv[] = {"moebench", "run", "s.ini"};
     mb_roof roof0 = {100.0, NAN, NAN, NAN};
-    mb_provenance p = {"run42", 3, argv, &suite, &ctr, NULL, roof0, "x/roofline.json"};
+    mb_provenance p = {.run_id = "run42", .argc = 3, .argv = argv,
+                       .suite_files = mb_suite_files_json(&suite, 1), .cases = suite.n,
+                       .counters = mb_counters_json(&ctr), .papi_library = ctr.library,
+                       .peak_rss_method = mb_peak_rss_method(), .roof = roof0,
+                       .roofline_source = "x/roofline.json"};
     cJSON *j = mb_provenance_build(&p);
     char path[256];
     snprintf(path, sizeof path, "%s/run.json", dir);

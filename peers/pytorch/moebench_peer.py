@@ -34,7 +34,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# results.csv columns when the file does not exist yet (harness/csv.c, design section 5).
+# results.csv columns when the file does not exist yet (harness/results/csv.c, design section 5).
 RESULT_COLUMNS = [
     "run_id", "variant", "impl", "status", "reason", "dtype", "threads", "cache", "B", "S", "T",
     "h", "o", "f", "r", "E", "k", "share", "shard", "samples", "time_us_median", "time_us_min",
@@ -269,7 +269,7 @@ def cmd_check(args):
     return max(check_one(d, args.float64, args.threads) for d in args.dirs)
 
 
-# ---- statistics (same definitions as harness/stats.c) ------------------------------------------
+# ---- statistics (same definitions as harness/exec/stats.c) ------------------------------------------
 
 def quantile_sorted(x, q):
     n = len(x)
@@ -315,7 +315,7 @@ def summarize(samples):
 
 
 def stability_verdict(st, ci_target=0.05):
-    """The harness's verdict (harness/timing.c mb_timing_verdict): '' when stable."""
+    """The harness's verdict (harness/exec/timing.c mb_timing_verdict): '' when stable."""
     med = st["median"]
     half = max(med - st["ci_lo"], st["ci_hi"] - med) / med if med > 0 else 0.0
     if not st["ci_ok"]:

@@ -1,4 +1,4 @@
-/* libFuzzer target: the .npy reader (harness/npy.c). The input is a .npy file, read as an array
+/* libFuzzer target: the .npy reader (harness/results/npy.c). The input is a .npy file, read as an array
  * and as f32 and i32 tensors. An array that reads must write back and read again unchanged
  * (dtype, shape, data). */
 #include "fuzz_util.h"

@@ -185,7 +185,7 @@ def write(d, run_id, which, compiler):
         f.write("run_id,case,impl,threads,cache,rep,time_ns\n")
         for s in samples:
             f.write(",".join(q(x) for x in s[:5]) + f",{s[5]},{s[6]:.0f}\n")
-    # the layout of harness/provenance.c (a subset)
+    # the layout of harness/results/provenance.c (a subset)
     prov = {
         "run_id": run_id, "written_utc": run_id.split("-")[1], "moebench_version": "0.1.0",
         "command": "moebench run suites/default.ini",

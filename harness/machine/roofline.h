@@ -1,0 +1,45 @@
+/* This machine's ceilings for roofline charts, measured, never hard-coded: FP32 FMA peak
+ * (AVX-512 and AVX2, one and all threads) and read / triad bandwidth for working sets sized to
+ * sit in L1, L2, L3 and DRAM (sizes from hwloc). Stored as roofline.json; run.json may embed the
+ * same object under "roofline". */
+#ifndef MOEBENCH_ROOFLINE_H
+#define MOEBENCH_ROOFLINE_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "roofline_file.h"   /* levels, mb_roof, the reader */
+#include "moebench/roofline_kernels.h"
+
+
+typedef struct {
+    double bytes;                       /* working set of one measurement (per thread for L1/L2) */
+    double read_gbps_1t, read_gbps;     /* one thread, all threads */
+    double triad_gbps_1t, triad_gbps;
+} mb_rl_level;
+
+typedef struct {
+    int threads;
+    int quick;
+    const char *isa_used;                  /* "avx512", "avx2" or "scalar" for bandwidth */
+    double peak_gflops, peak_gflops_1t;    /* best ISA */
+    double avx512_gflops, avx512_gflops_1t; /* NAN when the CPU cannot execute it */
+    double avx2_gflops, avx2_gflops_1t;
+    double scalar_gflops_1t;
+    mb_rl_level level[MB_RL_NLEVELS];
+    double seconds;                        /* time the measurement took */
+} mb_roofline;
+
+extern const char *const mb_rl_level_names[MB_RL_NLEVELS]; /* "L1", "L2", "L3", "DRAM" */
+
+/* Measures everything (about 15 s; quick: about 4 s, noisier): best of many short trials.
+ * 0 on success. */
+int mb_roofline_measure(mb_roofline *rl, int quick, char *err, size_t n);
+/* The same, measured in a forked child: the measurement starts OpenMP threads, and libgomp's
+ * pool does not survive fork(), so a process that forks afterwards (the runner forks every case)
+ * must never have run it itself, or its children hang in their first parallel region. */
+int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n);
+/* roofline.json object: peak_gflops, peak_gflops_1t, dram_gbps, dram_gbps_1t, l1_gbps ... and
+ * a "levels" object with every number. */
+cJSON *mb_roofline_to_json(const mb_roofline *rl);
+
+#endif

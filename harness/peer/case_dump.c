@@ -1,0 +1,310 @@
+/* The files of `moebench dump` (see case_dump.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include "case_dump.h"
+#include "npy.h"
+#include "reference_check.h"
+#include "moebench/moebench.h"
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
+    }
+    return -1;
+}
+
+/* The git commit of the source tree, when git answers quickly; "" otherwise. */
+static void git_commit(char *out, size_t n)
+{
+    out[0] = '\0';
+#ifdef MOEBENCH_SOURCE_DIR
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse HEAD 2>/dev/null", MOEBENCH_SOURCE_DIR);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    if (fgets(out, (int)n, p)) {
+        size_t len = strlen(out);
+        while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+            out[--len] = '\0';
+    }
+    /* a repository without commits answers "HEAD": only a hex object id counts */
+    size_t len = strlen(out);
+    int hex = len >= 7;
+    for (size_t i = 0; hex && i < len; i++)
+        hex = (out[i] >= '0' && out[i] <= '9') || (out[i] >= 'a' && out[i] <= 'f');
+    if (!hex)
+        out[0] = '\0';
+    pclose(p);
+#else
+    (void)n;
+#endif
+}
+
+typedef struct {
+    const char *dir;
+    cJSON *list;
+    mb_err err;
+    int failed;
+} dump_ctx;
+
+static void add_entry(dump_ctx *c, const char *name, const char *dtype, int ndim, const int64_t *shape)
+{
+    cJSON *o = cJSON_CreateObject();
+    char file[64];
+    snprintf(file, sizeof file, "%s.npy", name);
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddStringToObject(o, "file", file);
+    cJSON *sh = cJSON_AddArrayToObject(o, "shape");
+    for (int i = 0; i < ndim; i++)
+        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shape[i]));
+    cJSON_AddStringToObject(o, "dtype", dtype);
+    cJSON_AddItemToArray(c->list, o);
+}
+
+static void path_of(const dump_ctx *c, const char *name, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s.npy", c->dir, name);
+}
+
+static void write_tensor(dump_ctx *c, const char *name, const mb_tensor *t)
+{
+    if (c->failed || !t->data)
+        return;
+    char path[4096];
+    path_of(c, name, path, sizeof path);
+    if (mb_npy_write_tensor(path, t, &c->err) != MB_OK) {
+        c->failed = 1;
+        return;
+    }
+    add_entry(c, name, t->dtype == MB_I32 ? "int32" : "float32", t->ndim, t->shape);
+}
+
+static void write_raw(dump_ctx *c, const char *name, mb_npy_dtype dt, int ndim, const int64_t *shape,
+                      const void *data)
+{
+    if (c->failed || !data)
+        return;
+    char path[4096];
+    path_of(c, name, path, sizeof path);
+    if (mb_npy_write(path, dt, ndim, shape, data, &c->err) != MB_OK) {
+        c->failed = 1;
+        return;
+    }
+    add_entry(c, name, dt == MB_NPY_F32 ? "float32" : dt == MB_NPY_I32 ? "int32" : "int64", ndim,
+              shape);
+}
+
+/* Naive on `want` sampled rows of the case, with the runner's row sampler and sub-case
+ * (mb_reference_build: first, last, then seeded random rows, each as a sequence of one token). */
+static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                           long long want, int64_t *n_out, mb_err *err)
+{
+    mb_reference ref;
+    mb_status st = mb_reference_build(s, w, in, (int64_t)want, &ref, err);
+    if (st == MB_OK) {
+        int64_t n = ref.nrows;
+        int64_t r1[1] = { n };
+        write_raw(c, "rows", MB_NPY_I64, 1, r1, ref.rows);
+        write_tensor(c, "Y_rows", &ref.y);
+        if (ref.info.routing.idx) {
+            int64_t nk[2] = { n, s->k };
+            write_raw(c, "route_idx_rows", MB_NPY_I32, 2, nk, ref.info.routing.idx);
+            write_raw(c, "route_w_rows", MB_NPY_F32, 2, nk, ref.info.routing.w);
+        }
+        if (c->failed)
+            st = c->err.code ? c->err.code : MB_EIO;
+        *n_out = n;
+    }
+    mb_reference_free(&ref);
+    return st;
+}
+
+static cJSON *spec_json(const mb_spec *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "variant", mb_variant_name(s->variant));
+    /* the fields this variant uses: results.csv leaves the others' columns empty */
+    cJSON_AddStringToObject(o, "fields", mb_variant_fields(s->variant));
+    cJSON_AddNumberToObject(o, "B", (double)s->B);
+    cJSON_AddNumberToObject(o, "S", (double)s->S);
+    cJSON_AddNumberToObject(o, "T", (double)mb_spec_T(s));
+    cJSON_AddNumberToObject(o, "h", (double)s->h);
+    cJSON_AddNumberToObject(o, "o", (double)s->o);
+    cJSON_AddNumberToObject(o, "f", (double)s->f);
+    cJSON_AddNumberToObject(o, "r", (double)s->r);
+    cJSON_AddNumberToObject(o, "E", (double)s->E);
+    cJSON_AddNumberToObject(o, "k", (double)s->k);
+    cJSON_AddNumberToObject(o, "tasks", (double)s->tasks);
+    cJSON_AddNumberToObject(o, "te", (double)s->te);
+    cJSON_AddNumberToObject(o, "alpha", (double)s->alpha);
+    cJSON_AddNumberToObject(o, "p", (double)s->p);
+    cJSON_AddStringToObject(o, "act", mb_act_name(s->act));
+    cJSON_AddStringToObject(o, "share", mb_share_name(s->share));
+    cJSON_AddNumberToObject(o, "shard", (double)s->shard);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%" PRIu64, s->seed);
+    /* a JSON number is a double: seeds above 2^53 would round, so a string too */
+    cJSON_AddNumberToObject(o, "seed", (double)s->seed);
+    cJSON_AddStringToObject(o, "seed_str", seed);
+    cJSON_AddStringToObject(o, "dtype", mb_dtype_name(s->dtype));
+    cJSON_AddNumberToObject(o, "out_width", (double)mb_spec_out_width(s));
+    if (s->variant == MB_SPARSE_MLP)
+        cJSON_AddNumberToObject(o, "expert_width", (double)mb_spec_expert_width(s));
+    return o;
+}
+
+int mb_case_dump(void *ctx)
+{
+    const mb_dump_job *job = ctx;
+    const char *desc = job->desc, *dir = job->dir;
+    const mb_spec s = *job->s;
+    const int run_forward = job->run_forward, no_output = job->no_output;
+    const long long ref_rows = job->ref_rows;
+    mb_err err;
+    mb_err_clear(&err);
+    char canon[1024];
+    mb_spec_format(&s, canon, sizeof canon);
+    mb_cost cost0 = mb_cost_of(&s, NULL);
+    if (make_dir(dir) != 0) {
+        fprintf(stderr, "moebench dump: cannot create directory '%s': %s\n", dir, strerror(errno));
+        return 1;
+    }
+
+    mb_weights w;
+    mb_inputs in;
+    mb_tensor y;
+    mb_forward_info info;
+    memset(&w, 0, sizeof w);
+    memset(&in, 0, sizeof in);
+    memset(&y, 0, sizeof y);
+    memset(&info, 0, sizeof info);
+    int rc = 1;
+    cJSON *root = cJSON_CreateObject();
+    dump_ctx c = { .dir = dir, .list = NULL, .failed = 0 };
+    mb_err_clear(&c.err);
+
+    if (mb_weights_create(&s, &w, &err) != MB_OK || mb_inputs_create(&s, &in, &err) != MB_OK) {
+        fprintf(stderr, "moebench dump: %s: %s\n", canon, err.msg);
+        goto out;
+    }
+    const mb_impl *naive = mb_impl_find("naive");
+    if (run_forward) {
+        if (!naive) {
+            fprintf(stderr, "moebench dump: the naive implementation is not registered\n");
+            goto out;
+        }
+        if (mb_output_alloc(&s, &y, &err) != MB_OK || mb_forward_info_alloc(&s, &info, &err) != MB_OK ||
+            mb_run_once(naive, &s, &w, &in, &y, &info, &err) != MB_OK) {
+            fprintf(stderr, "moebench dump: %s: naive forward failed: %s\n", canon, err.msg);
+            goto out;
+        }
+    }
+
+    cJSON_AddStringToObject(root, "case", canon);
+    cJSON_AddStringToObject(root, "descriptor_given", desc);
+    cJSON_AddItemToObject(root, "spec", spec_json(&s));
+    c.list = cJSON_AddArrayToObject(root, "tensors");
+
+    for (int i = 0; i < w.n; i++)
+        write_tensor(&c, w.item[i].name, &w.item[i].t);
+    write_tensor(&c, "X", &in.X);
+    write_tensor(&c, "task", &in.task);
+    write_tensor(&c, "R", &in.R);
+    int64_t T = mb_spec_T(&s);
+    if (run_forward) {
+        write_tensor(&c, "Y", &y);
+        if (info.routing.idx) {
+            int64_t tk[2] = { T, s.k }, e1[1] = { s.E };
+            write_raw(&c, "route_idx", MB_NPY_I32, 2, tk, info.routing.idx);
+            write_raw(&c, "route_w", MB_NPY_F32, 2, tk, info.routing.w);
+            write_raw(&c, "route_counts", MB_NPY_I64, 1, e1, info.routing.counts);
+        }
+        int64_t g[2];
+        if (info.gate && mb_spec_gate_dims(&s, g))
+            write_raw(&c, "gate", MB_NPY_F32, 2, g, info.gate);
+    }
+    if (c.failed) {
+        fprintf(stderr, "moebench dump: %s\n", c.err.msg);
+        goto out;
+    }
+
+    if (!run_forward && ref_rows > 0 && !c.failed) {
+        if (!naive) {
+            fprintf(stderr, "moebench dump: the naive implementation is not registered\n");
+            goto out;
+        }
+        int64_t n_rows = 0;
+        if (dump_rows(&c, &s, &w, &in, ref_rows, &n_rows, &err) != MB_OK) {
+            fprintf(stderr, "moebench dump: %s: naive forward on sampled rows failed: %s\n", canon,
+                    c.failed ? c.err.msg : err.msg);
+            goto out;
+        }
+        cJSON_AddNumberToObject(root, "ref_rows", (double)n_rows);
+    }
+
+    cJSON_AddBoolToObject(root, "has_output", run_forward);
+    if (!run_forward)
+        cJSON_AddStringToObject(root, "output_skipped",
+                                no_output ? "--no-output"
+                                          : "case above --ref-max-gflop: naive forward not run");
+    int routed_done = run_forward && info.routing.idx;
+    if (routed_done) {
+        cJSON_AddNumberToObject(root, "aux_loss", info.routing.aux_loss);
+        cJSON_AddNumberToObject(root, "z_loss", info.routing.z_loss);
+        cJSON_AddNumberToObject(root, "expert_load_max", mb_routing_load_max(&info.routing));
+    } else {
+        cJSON_AddNullToObject(root, "aux_loss");
+        cJSON_AddNullToObject(root, "z_loss");
+    }
+    mb_cost cost = routed_done ? mb_cost_of(&s, info.routing.counts) : cost0;
+    cJSON *co = cJSON_AddObjectToObject(root, "cost");
+    cJSON_AddNumberToObject(co, "flops", cost.flops);
+    cJSON_AddNumberToObject(co, "bytes", cost.bytes);
+    cJSON_AddNumberToObject(co, "weight_bytes", cost.weight_bytes);
+    cJSON_AddStringToObject(co, "experts_hit", routed_done ? "from the naive routing" : "all (assumed)");
+    cJSON_AddNumberToObject(root, "weights_bytes", (double)mb_weights_bytes(&w));
+    char commit[128];
+    git_commit(commit, sizeof commit);
+    cJSON *mv = cJSON_AddObjectToObject(root, "moebench");
+    cJSON_AddStringToObject(mv, "version", "0.1.0");
+    if (commit[0])
+        cJSON_AddStringToObject(mv, "git_commit", commit);
+    else
+        cJSON_AddNullToObject(mv, "git_commit");
+
+    char *text = cJSON_Print(root);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/case.json", dir);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) {
+        fprintf(stderr, "moebench dump: cannot write %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        free(text);
+        goto out;
+    }
+    free(text);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "moebench dump: cannot write %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    printf("%s -> %s (%d tensors%s)\n", canon, dir, cJSON_GetArraySize(c.list),
+           run_forward ? "" : ", no output: naive forward skipped");
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    mb_forward_info_free(&info);
+    mb_tensor_free(&y);
+    mb_inputs_free(&in);
+    mb_weights_free(&w);
+    return rc;
+}

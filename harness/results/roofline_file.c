@@ -1,0 +1,121 @@
+/* roofline.json, read (roofline_file.h): one parser, two views of the same object. */
+#include "roofline_file.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileutil.h"
+
+#ifndef MOEBENCH_SOURCE_DIR
+#define MOEBENCH_SOURCE_DIR "."
+#endif
+
+cJSON *mb_roofline_file_read(const char *path)
+{
+    char *buf = mb_read_file(path, 1 << 20, NULL);
+    if (!buf)
+        return NULL;
+    cJSON *o = cJSON_Parse(buf);
+    free(buf);
+    if (o && !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return o;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int mb_ceilings_from_json(const cJSON *obj, int single_thread, mb_ceilings *c)
+{
+    memset(c, 0, sizeof *c);
+    double p1 = num(obj, "peak_gflops_1t"), p = num(obj, "peak_gflops");
+    c->peak = single_thread && p1 > 0 ? p1 : p;
+    if (!(c->peak > 0))
+        return -1;
+    /* slowest first, so the chart's line styles go from DRAM outwards */
+    static const char *const keys[] = {"dram", "l3", "l2", "l1"};
+    static const char *const names[] = {"DRAM", "L3", "L2", "L1"};
+    char k[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(k, sizeof k, "%s_gbps_1t", keys[i]);
+        double b1 = num(obj, k);
+        snprintf(k, sizeof k, "%s_gbps", keys[i]);
+        double b = num(obj, k);
+        double v = single_thread && b1 > 0 ? b1 : b;
+        if (v > 0) {
+            snprintf(c->bw_name[c->nbw], sizeof c->bw_name[0], "%s", names[i]);
+            c->bw[c->nbw++] = v;
+        }
+    }
+    return 0;
+}
+
+int mb_ceilings_from_file(const char *path, int single_thread, mb_ceilings *c)
+{
+    cJSON *o = mb_roofline_file_read(path);
+    int rc = o ? mb_ceilings_from_json(o, single_thread, c) : -1;
+    cJSON_Delete(o);
+    return rc;
+}
+
+const char *mb_roofline_default_path(void)
+{
+    const char *env = getenv("MOEBENCH_ROOFLINE");
+    if (env && !strcmp(env, "none"))
+        return "/nonexistent/MOEBENCH_ROOFLINE=none/roofline.json";   /* never found */
+    return env && *env ? env : MOEBENCH_SOURCE_DIR "/results/roofline.json";
+}
+
+void mb_roof_from_json(const cJSON *obj, mb_roof *roof)
+{
+    roof->peak_gflops = num(obj, "peak_gflops");
+    roof->dram_gbps = num(obj, "dram_gbps");
+    roof->peak_gflops_1t = num(obj, "peak_gflops_1t");
+    roof->dram_gbps_1t = num(obj, "dram_gbps_1t");
+}
+
+int mb_roof_from_file(const char *path, mb_roof *roof)
+{
+    roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
+    cJSON *o = mb_roofline_file_read(path);
+    if (!o)
+        return -1;
+    mb_roof_from_json(o, roof);
+    cJSON_Delete(o);
+    return 0;
+}
+
+int mb_roofline_load(const char *dir, mb_roof *roof)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/roofline.json", dir);
+    return mb_roof_from_file(path, roof);
+}
+
+int mb_roof_find(const char *out_dir, mb_roof *roof, char *src, size_t n)
+{
+    char path[4200];
+    const char *env = getenv("MOEBENCH_ROOFLINE");
+    if (env && *env && strcmp(env, "none") != 0)
+        snprintf(path, sizeof path, "%s", env);
+    else if (out_dir && *out_dir &&
+             (snprintf(path, sizeof path, "%s/roofline.json", out_dir), access(path, R_OK) == 0))
+        ;
+    else   /* the source tree's, or with "none" a path that never exists */
+        snprintf(path, sizeof path, "%s", mb_roofline_default_path());
+    if (mb_roof_from_file(path, roof) != 0) {
+        if (n)
+            src[0] = '\0';
+        return -1;
+    }
+    snprintf(src, n, "%s", path);
+    return 0;
+}
