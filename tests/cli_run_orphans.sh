@@ -32,12 +32,18 @@ printf '[slow]\nvariant = lora\nh = 32\nr = 2\nT = 4\nimpl = naive\n' > "$T/slow
     --no-plot --no-roofline --counters none >"$T/o" 2>"$T/e" &
 parent=$!
 
-# wait (up to 60 s) for the case's child: a process of ours whose parent is the harness
+# wait (up to 60 s) for the case's child: a process of ours whose parent is the harness, still
+# there a second later (the case runs for minutes; short-lived helpers such as the git lookups
+# of the provenance are gone by then, and killing the parent during one would test nothing)
 for _ in $(seq 1 600); do
     for p in $(pgrep -P "$parent" 2>/dev/null); do
         alive "$p" && child=$p
     done
-    [ -n "$child" ] && break
+    if [ -n "$child" ]; then
+        sleep 1
+        alive "$child" && break
+        child=""
+    fi
     kill -0 "$parent" 2>/dev/null || break
     sleep 0.1
 done

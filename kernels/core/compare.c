@@ -14,10 +14,17 @@ int64_t mb_reduction_depth(const mb_spec *s)
         int64_t fe = mb_spec_expert_width(s);
         return h > fe ? h : fe;
     }
-    default:
-        /* Single linears and the router reduce over h; the LoRA middle (r) is never longer. */
-        return h > s->r || s->variant == MB_ROUTER ? h : s->r;
+    case MB_ROUTER:
+        return h;
+    case MB_LORA:
+    case MB_MOLORA:
+    case MB_MOELORA:
+    case MB_MOR1E:
+    case MB_VARIANT_COUNT:
+        break;
     }
+    /* Single linears reduce over h; the LoRA middle (r) is never longer. */
+    return h > s->r ? h : s->r;
 }
 
 /* The rules documented in compare.h, one row per dtype (rows left out: no rule). */

@@ -3,8 +3,10 @@
  * (mb_spec_format) must parse and validate again to the same spec (every field the variant
  * uses, plus p, seed and dtype) and format to the same text; a mismatch aborts. */
 #include "fuzz_util.h"
+#include "moebench/mem_estimate.h"
 #include "moebench/spec.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +59,29 @@ static const char *differs(const mb_spec *a, const mb_spec *b)
     return NULL;
 }
 
+/* The memory estimate is size arithmetic on the same fields (checked int64, valid spec or
+ * not): it must answer without undefined behaviour, and its parts must add up. */
+static void check_estimate(const mb_spec *s, const char *desc)
+{
+    static const char *const impls[] = {"naive", "blas", "onednn", "avx512", "merged"};
+    int64_t T = mb_spec_T(s);
+    mb_mem_opts o = {.ref_rows = T > 0 ? T : 0, .impls = impls, .n_impls = 5, .threads = 2,
+                     .cache_cold = 1, .llc_bytes = 32 << 20, .avail_bytes = (int64_t)1 << 34};
+    mb_mem_estimate e;
+    mb_err err = {0};
+    if (mb_mem_estimate_case(s, &o, &e, &err) != MB_OK) {
+        fz_require(err.msg[0] != '\0', "'%s': estimate refused without a reason", desc);
+        return;
+    }
+    fz_require(e.runtime >= 0 && e.weights >= 0 && e.inputs >= 0 && e.reference >= 0 &&
+                   e.impl >= 0 && e.saved >= 0 && e.cold >= 0 && e.cold <= e.impl,
+               "'%s': a negative part in the estimate", desc);
+    uint64_t sum = (uint64_t)e.runtime + (uint64_t)e.weights + (uint64_t)e.inputs +
+                   (uint64_t)e.reference + (uint64_t)e.impl + (uint64_t)e.saved;
+    fz_require((uint64_t)e.total == sum,
+               "'%s': the estimate's parts do not add up to its total", desc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,7 +92,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     mb_spec s, back;
     mb_err err = {0};
-    if (mb_spec_parse(desc, &s, &err) != MB_OK || mb_spec_validate(&s, 0, &err) != MB_OK) {
+    int parsed = mb_spec_parse(desc, &s, &err) == MB_OK;
+    if (parsed)
+        check_estimate(&s, desc);
+    if (!parsed || mb_spec_validate(&s, 0, &err) != MB_OK) {
         fz_require(err.msg[0] != '\0', "'%s' refused without a reason", desc);
         free(desc);
         return 0;
