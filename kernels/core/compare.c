@@ -2,22 +2,17 @@
 #include <math.h>
 #include <string.h>
 #include "moebench/compare.h"
+#include "variant_shape.h"
 
+/* The variant's own depth (its shape's reduction_depth), else the single linear's. */
 int64_t mb_reduction_depth(const mb_spec *s)
 {
+    const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
+    if (sh && sh->reduction_depth)
+        return sh->reduction_depth(s);
     int64_t h = s->h;
-    switch (s->variant) {
-    case MB_MLP_LORA:
-    case MB_MIXLORA:
-        return h > s->f ? h : s->f;      /* gate/up reduce over h, down over f */
-    case MB_SPARSE_MLP: {
-        int64_t fe = mb_spec_expert_width(s);
-        return h > fe ? h : fe;
-    }
-    default:
-        /* Single linears and the router reduce over h; the LoRA middle (r) is never longer. */
-        return h > s->r || s->variant == MB_ROUTER ? h : s->r;
-    }
+    /* Single linears reduce over h; the LoRA middle (r) is never longer. */
+    return h > s->r ? h : s->r;
 }
 
 /* The rules documented in compare.h, one row per dtype (rows left out: no rule). */

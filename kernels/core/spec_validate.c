@@ -107,14 +107,11 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
             return mb_fail(err, MB_EINVAL, "T*k=%lld*%lld or E=%lld exceeds the int32 routing "
                            "indices", (long long)T, (long long)s->k, (long long)s->E);
     }
-    if (v == MB_MOELORA) {
-        POS(tasks, "tasks");
-        POS(te, "te");
-        if (s->tasks >= INT32_MAX)
-            return mb_fail(err, MB_EINVAL, "tasks=%lld: task ids are int32", (long long)s->tasks);
-        if (s->r % s->E)
-            return mb_fail(err, MB_EINVAL, "r=%lld %% E=%lld != 0: moelora splits the total rank "
-                           "evenly over the experts", (long long)s->r, (long long)s->E);
+    const mb_variant_shape *sh = mb_variant_shape_of(v);
+    if (sh->validate) {   /* the variant's own keys (moelora's tasks, sparse_mlp's shard) */
+        mb_status vst = sh->validate(s, err);
+        if (vst)
+            return vst;
     }
     if (uses_r(v)) {
         /* A rank above the smaller side of a projection adds nothing a dense update could not. */
@@ -125,13 +122,6 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
                            uses_f(v) ? "f" : "o", (long long)(uses_f(v) ? s->f : s->o));
         if (!isfinite(s->alpha))
             return mb_fail(err, MB_EINVAL, "alpha=%g is not finite", (double)s->alpha);
-    }
-    if (v == MB_SPARSE_MLP) {
-        if (s->shard != 0 && s->shard != 1)
-            return mb_fail(err, MB_EINVAL, "shard=%d: must be 0 or 1", s->shard);
-        if (s->shard && s->f % s->E)
-            return mb_fail(err, MB_EINVAL, "f=%lld %% E=%lld != 0: shard=1 slices the MLP into E "
-                           "equal experts", (long long)s->f, (long long)s->E);
     }
     if ((unsigned)s->act > MB_ACT_RELU)
         return mb_fail(err, MB_EINVAL, "act=%d is not an activation", (int)s->act);

@@ -104,6 +104,12 @@ typedef struct {
     void (*mem_workspace)(mb_acc *a, const mb_mdims *d);
     void (*mem_stacked)(mb_acc *a, const mb_mdims *d);
     void (*mem_merged)(mb_acc *a, const mb_mdims *d);
+    /* Checks of the variant's own keys beyond the shared ones of mb_spec_validate (NULL:
+     * none); runs after the shape keys and routing were checked. */
+    mb_status (*validate)(const mb_spec *s, mb_err *err);
+    /* The longest reduction of the forward, for the comparison tolerance (compare.h); NULL: a
+     * single linear over h (the LoRA middle r is never longer). */
+    int64_t (*reduction_depth)(const mb_spec *s);
 } mb_variant_shape;
 
 /* One per variant, kernels/variants/var_<name>.c (the shape column): a missing one is a link

@@ -110,14 +110,15 @@ mb_status mb_inputs_create(const mb_spec *s, mb_inputs *in, mb_err *err)
     if (st)
         return st;
     mb_fill_normal(&in->X, s->seed, mb_stream_of("X"), 0.0f, 1.0f);
-    if (s->variant == MB_MOELORA) {
+    mb_variant_inputs vin = mb_variant_desc_of(s->variant)->inputs;
+    if (vin == MB_IN_TASK) {
         int64_t ts[1] = {s->B};
         if ((st = mb_tensor_alloc(&in->task, MB_I32, 1, ts, err)))
             goto fail;
         /* Ids 0..tasks: Emb has tasks+1 rows (upstream reserves one for "no task"). */
         mb_fill_int(&in->task, s->seed, mb_stream_of("task"), (int32_t)(s->tasks + 1));
     }
-    if (s->variant == MB_MOR1E) {
+    if (vin == MB_IN_PRIOR) {
         int64_t rs[2] = {s->B, s->r};
         if ((st = mb_tensor_alloc(&in->R, s->dtype, 2, rs, err)))
             goto fail;

@@ -100,4 +100,4 @@ static void lora_mem_merged(mb_acc *a, const mb_mdims *d)
 
 const mb_variant_shape mb_shape_lora = {lora_layout, lora_elems, lora_cost, lora_merged_cost,
                                         lora_mem_base, lora_mem_workspace, NULL,
-                                        lora_mem_merged};
+                                        lora_mem_merged, NULL, NULL};

@@ -232,6 +232,13 @@ static void mixlora_mem_merged(mb_acc *a, const mb_mdims *d)
     mb_shape_sparse_mlp.mem_workspace(a, &sp);
 }
 
+static int64_t mixlora_reduction_depth(const mb_spec *s)
+{
+    int64_t h = s->h;
+    return h > s->f ? h : s->f;      /* gate/up reduce over h, down over f */
+}
+
 const mb_variant_shape mb_shape_mixlora = {
     mixlora_layout,   mixlora_elems,         mixlora_cost,        mixlora_merged_cost,
-    mixlora_mem_base, mixlora_mem_workspace, mixlora_mem_stacked, mixlora_mem_merged};
+    mixlora_mem_base, mixlora_mem_workspace, mixlora_mem_stacked, mixlora_mem_merged,
+    NULL, mixlora_reduction_depth};

@@ -130,6 +130,13 @@ static void mlp_lora_mem_merged(mb_acc *a, const mb_mdims *d)
     mb_acc_add3(a, 4, f > h ? f : h, r);
 }
 
+static int64_t mlp_lora_reduction_depth(const mb_spec *s)
+{
+    int64_t h = s->h;
+    return h > s->f ? h : s->f;      /* gate/up reduce over h, down over f */
+}
+
 const mb_variant_shape mb_shape_mlp_lora = {
     mlp_lora_layout,   mlp_lora_elems,         mlp_lora_cost,        mlp_lora_merged_cost,
-    mlp_lora_mem_base, mlp_lora_mem_workspace, mlp_lora_mem_stacked, mlp_lora_mem_merged};
+    mlp_lora_mem_base, mlp_lora_mem_workspace, mlp_lora_mem_stacked, mlp_lora_mem_merged,
+    NULL, mlp_lora_reduction_depth};

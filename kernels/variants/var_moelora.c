@@ -170,6 +170,21 @@ static void moelora_mem_merged(mb_acc *a, const mb_mdims *d)
     mb_acc_add(a, mb_acc_mul(a, 4, d->B));
 }
 
+static mb_status moelora_validate(const mb_spec *s, mb_err *err)
+{
+    if (s->tasks < 1)
+        return mb_fail(err, MB_EINVAL, "tasks=%lld: must be at least 1", (long long)s->tasks);
+    if (s->te < 1)
+        return mb_fail(err, MB_EINVAL, "te=%lld: must be at least 1", (long long)s->te);
+    if (s->tasks >= INT32_MAX)
+        return mb_fail(err, MB_EINVAL, "tasks=%lld: task ids are int32", (long long)s->tasks);
+    if (s->r % s->E)
+        return mb_fail(err, MB_EINVAL, "r=%lld %% E=%lld != 0: moelora splits the total rank "
+                       "evenly over the experts", (long long)s->r, (long long)s->E);
+    return MB_OK;
+}
+
 const mb_variant_shape mb_shape_moelora = {
     moelora_layout,   moelora_elems,         moelora_cost, moelora_merged_cost,
-    moelora_mem_base, moelora_mem_workspace, NULL,         moelora_mem_merged};
+    moelora_mem_base, moelora_mem_workspace, NULL,         moelora_mem_merged,
+    moelora_validate, NULL};

@@ -116,4 +116,5 @@ static void molora_mem_workspace(mb_acc *a, const mb_mdims *d)
 
 /* no merged form (the merge column of variants.def): no merged cost or buffers */
 const mb_variant_shape mb_shape_molora = {molora_layout, molora_elems, molora_cost, NULL,
-                                          molora_mem_base, molora_mem_workspace, NULL, NULL};
+                                          molora_mem_base, molora_mem_workspace, NULL, NULL,
+                                          NULL, NULL};

@@ -122,4 +122,5 @@ static void mor1e_mem_workspace(mb_acc *a, const mb_mdims *d)
 
 /* no merged form (the merge column of variants.def): no merged cost or buffers */
 const mb_variant_shape mb_shape_mor1e = {mor1e_layout, mor1e_elems, mor1e_cost, NULL,
-                                         mor1e_mem_base, mor1e_mem_workspace, NULL, NULL};
+                                         mor1e_mem_base, mor1e_mem_workspace, NULL, NULL,
+                                         NULL, NULL};

@@ -69,6 +69,11 @@ static void router_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *
     c->wr = E * h;
 }
 
+static int64_t router_reduction_depth(const mb_spec *s)
+{
+    return s->h;   /* the router reduces over h only */
+}
+
 static int64_t router_mem_base(mb_acc *a, const mb_mdims *d)
 {
     (void)a;
@@ -78,4 +83,5 @@ static int64_t router_mem_base(mb_acc *a, const mb_mdims *d)
 
 /* no merged form (the merge column of variants.def): no merged cost or buffers */
 const mb_variant_shape mb_shape_router = {router_layout, router_elems, router_cost, NULL,
-                                          router_mem_base, mb_mem_router_ws, NULL, NULL};
+                                          router_mem_base, mb_mem_router_ws, NULL, NULL,
+                                          NULL, router_reduction_depth};

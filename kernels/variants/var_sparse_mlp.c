@@ -161,7 +161,24 @@ static void sparse_mlp_mem_stacked(mb_acc *a, const mb_mdims *d)
     mb_acc_add3(a, 2 * d->el, d->fe, d->h);
 }
 
+static mb_status sparse_mlp_validate(const mb_spec *s, mb_err *err)
+{
+    if (s->shard != 0 && s->shard != 1)
+        return mb_fail(err, MB_EINVAL, "shard=%d: must be 0 or 1", s->shard);
+    if (s->shard && s->f % s->E)
+        return mb_fail(err, MB_EINVAL, "f=%lld %% E=%lld != 0: shard=1 slices the MLP into E "
+                       "equal experts", (long long)s->f, (long long)s->E);
+    return MB_OK;
+}
+
+static int64_t sparse_mlp_reduction_depth(const mb_spec *s)
+{
+    int64_t h = s->h, fe = mb_spec_expert_width(s);
+    return h > fe ? h : fe;
+}
+
 /* no merged form (the merge column of variants.def): no merged cost or buffers */
 const mb_variant_shape mb_shape_sparse_mlp = {
     sparse_mlp_layout,   sparse_mlp_elems,         sparse_mlp_cost,        NULL,
-    sparse_mlp_mem_base, sparse_mlp_mem_workspace, sparse_mlp_mem_stacked, NULL};
+    sparse_mlp_mem_base, sparse_mlp_mem_workspace, sparse_mlp_mem_stacked, NULL,
+    sparse_mlp_validate, sparse_mlp_reduction_depth};
