@@ -6,6 +6,7 @@
 #include <string.h>
 #include "check.h"
 #include "moebench/moebench.h"
+#include "../kernels/core/variant_shape.h"
 
 static void test_rows(void)
 {
@@ -72,6 +73,18 @@ static void test_dispatch(void)
         CHECK(mb_output_alloc(&s, &y, &err) == MB_OK);
         CHECK(mb_forward_info_alloc(&s, &info, &err) == MB_OK);
         CHECK_MSG((info.gate != NULL) == (d->gate != MB_GATE_NONE), "%s: gate", d->name);
+        /* the shape column: its element count is its layout's, and it has a merged cost and
+         * merged buffers exactly when the merge column gives a rule */
+        const mb_variant_shape *sh = mb_variant_shape_of((mb_variant_id)i);
+        int64_t wbytes = -1;
+        CHECK(mb_spec_bytes(&s, &wbytes, NULL, &err) == MB_OK);
+        CHECK_MSG(wbytes == mb_weights_bytes(&w), "%s: element count %lld bytes, layout %lld",
+                  d->name, (long long)wbytes, (long long)mb_weights_bytes(&w));
+        CHECK_MSG((sh->merged_cost != NULL) == (sh->mem_merged != NULL), "%s: merged", d->name);
+        const mb_impl *merged = mb_impl_find("merged");
+        if (merged && mb_impl_find("blas") && !mb_impl_find("blas")->unsupported(&s))
+            CHECK_MSG((merged->unsupported(&s) == NULL) == (sh->merged_cost != NULL),
+                      "%s: merge column and merged cost disagree", d->name);
         const char *impls[] = {"naive", "blas", "onednn"};
         for (int k = 0; k < 3; k++) {
             const mb_impl *impl = mb_impl_find(impls[k]);

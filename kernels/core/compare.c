@@ -2,27 +2,15 @@
 #include <math.h>
 #include <string.h>
 #include "moebench/compare.h"
+#include "variant_shape.h"
 
+/* The variant's own depth (its shape's reduction_depth), else the single linear's. */
 int64_t mb_reduction_depth(const mb_spec *s)
 {
+    const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
+    if (sh && sh->reduction_depth)
+        return sh->reduction_depth(s);
     int64_t h = s->h;
-    switch (s->variant) {
-    case MB_MLP_LORA:
-    case MB_MIXLORA:
-        return h > s->f ? h : s->f;      /* gate/up reduce over h, down over f */
-    case MB_SPARSE_MLP: {
-        int64_t fe = mb_spec_expert_width(s);
-        return h > fe ? h : fe;
-    }
-    case MB_ROUTER:
-        return h;
-    case MB_LORA:
-    case MB_MOLORA:
-    case MB_MOELORA:
-    case MB_MOR1E:
-    case MB_VARIANT_COUNT:
-        break;
-    }
     /* Single linears reduce over h; the LoRA middle (r) is never longer. */
     return h > s->r ? h : s->r;
 }

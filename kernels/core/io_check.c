@@ -19,7 +19,8 @@ mb_status mb_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
     if (!y || !is2d(y, MB_F32, T, ow))
         return mb_fail(err, MB_EINVAL, "output y must be f32 [%lld, %lld]", (long long)T,
                        (long long)ow);
-    if (s->variant == MB_MOELORA) {
+    mb_variant_inputs vin = mb_variant_desc_of(s->variant)->inputs;
+    if (vin == MB_IN_TASK) {
         const mb_tensor *t = &in->task;
         if (!t->data || t->dtype != MB_I32 || t->ndim != 1 || t->shape[0] != s->B)
             return mb_fail(err, MB_EINVAL, "input task must be i32 [%lld]", (long long)s->B);
@@ -30,7 +31,7 @@ mb_status mb_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
                 return mb_fail(err, MB_EINVAL, "task id %d of sequence %lld is outside 0..%lld",
                                (int)id[b], (long long)b, (long long)s->tasks);
     }
-    if (s->variant == MB_MOR1E && !is2d(&in->R, MB_F32, s->B, s->r))
+    if (vin == MB_IN_PRIOR && !is2d(&in->R, MB_F32, s->B, s->r))
         return mb_fail(err, MB_EINVAL, "input R must be f32 [%lld, %lld]", (long long)s->B,
                        (long long)s->r);
     if (info && info->routing.idx && mb_variant_routed(s->variant)) {

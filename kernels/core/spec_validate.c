@@ -4,65 +4,17 @@
 #include <stdint.h>
 #include "moebench/mem.h"
 #include "moebench/spec.h"
+#include "variant_shape.h"
 
-/* Overflow-checked sum of products, accumulated in *acc; -1 on overflow. */
-static int madd(int64_t *acc, int64_t a, int64_t b)
-{
-    int64_t p;
-    return mb_mul_i64(a, b, &p) || mb_add_i64(*acc, p, acc) ? -1 : 0;
-}
-
-static int madd3(int64_t *acc, int64_t a, int64_t b, int64_t c)
-{
-    int64_t p;
-    return mb_mul_i64(a, b, &p) || madd(acc, p, c) ? -1 : 0;
-}
-
-static int madd4(int64_t *acc, int64_t a, int64_t b, int64_t c, int64_t d)
-{
-    int64_t p;
-    return mb_mul_i64(a, b, &p) || madd3(acc, p, c, d) ? -1 : 0;
-}
-
-/* Element count of the weights (weights.h names and shapes). */
+/* Element count of the weights (weights.h names and shapes): the variant's shape function. */
 static int weight_elems(const mb_spec *s, int64_t *n)
 {
-    int64_t h = s->h, o = s->o, f = s->f, r = s->r, E = s->E, emb_rows;
-    int bad = 0;
+    int64_t emb_rows;
     *n = 0;
     /* moelora's Emb has tasks+1 rows; this runs before validation bounds tasks */
     if (mb_add_i64(s->tasks, 1, &emb_rows))
         return -1;
-    switch (s->variant) {
-    case MB_LORA:        /* W[o,h] A[r,h] B[o,r] */
-        bad = madd(n, o, h) || madd(n, r, h) || madd(n, o, r);
-        break;
-    case MB_MLP_LORA:    /* Wg Wu [f,h], Wd [h,f], 3 pairs of LoRA factors over (h, f) */
-        bad = madd3(n, 3, h, f) || madd3(n, 3, r, h) || madd3(n, 3, r, f);
-        break;
-    case MB_MOLORA:      /* W[o,h] Wr[E,h] A[E,r,h] B[E,o,r] */
-        bad = madd(n, o, h) || madd(n, E, h) || madd3(n, E, r, h) || madd3(n, E, o, r);
-        break;
-    case MB_MOELORA:     /* W[o,h] A[E,r/E,h] B[E,o,r/E] Emb[tasks+1,te] Wg[E,te] */
-        bad = madd(n, o, h) || madd(n, r, h) || madd(n, o, r) || madd(n, emb_rows, s->te) ||
-              madd(n, E, s->te);
-        break;
-    case MB_MIXLORA:     /* shared MLP, router, E x 3 pairs of LoRA factors */
-        bad = madd3(n, 3, h, f) || madd(n, E, h) || madd4(n, 3, E, r, h) || madd4(n, 3, E, r, f);
-        break;
-    case MB_MOR1E:       /* W[o,h] A[r,h] B[o,r] Wr[r,h] w_omega w_beta */
-        bad = madd(n, o, h) || madd3(n, 2, r, h) || madd(n, o, r) || madd(n, 2, 1);
-        break;
-    case MB_SPARSE_MLP:  /* Wr[E,h], E experts of 3 [fe, h] matrices */
-        bad = madd(n, E, h) || madd4(n, 3, E, mb_spec_expert_width(s), h);
-        break;
-    case MB_ROUTER:
-        bad = madd(n, E, h);
-        break;
-    case MB_VARIANT_COUNT:   /* not a variant: mb_spec_bytes refuses it first */
-        bad = 1;
-    }
-    return bad ? -1 : 0;
+    return mb_variant_shape_of(s->variant)->weight_elems(s, n) ? -1 : 0;
 }
 
 /* Element counts of inputs and output: X[T,h], Y[T,out], R[B,r] in the case's dtype (*n), and
@@ -72,12 +24,12 @@ static int io_elems(const mb_spec *s, int64_t *n, int64_t *ids)
     int64_t T;
     *n = 0;
     *ids = 0;
-    if (mb_mul_i64(s->B, s->S, &T) || madd(n, T, s->h) || madd(n, T, mb_spec_out_width(s)))
+    if (mb_mul_i64(s->B, s->S, &T) || mb_madd(n, T, s->h) || mb_madd(n, T, mb_spec_out_width(s)))
         return -1;
     mb_variant_inputs in = mb_variant_desc_of(s->variant)->inputs;
     if (in == MB_IN_TASK)
         *ids = s->B;
-    if (in == MB_IN_PRIOR && madd(n, s->B, s->r))
+    if (in == MB_IN_PRIOR && mb_madd(n, s->B, s->r))
         return -1;
     return 0;
 }
@@ -155,14 +107,11 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
             return mb_fail(err, MB_EINVAL, "T*k=%lld*%lld or E=%lld exceeds the int32 routing "
                            "indices", (long long)T, (long long)s->k, (long long)s->E);
     }
-    if (v == MB_MOELORA) {
-        POS(tasks, "tasks");
-        POS(te, "te");
-        if (s->tasks >= INT32_MAX)
-            return mb_fail(err, MB_EINVAL, "tasks=%lld: task ids are int32", (long long)s->tasks);
-        if (s->r % s->E)
-            return mb_fail(err, MB_EINVAL, "r=%lld %% E=%lld != 0: moelora splits the total rank "
-                           "evenly over the experts", (long long)s->r, (long long)s->E);
+    const mb_variant_shape *sh = mb_variant_shape_of(v);
+    if (sh->validate) {   /* the variant's own keys (moelora's tasks, sparse_mlp's shard) */
+        mb_status vst = sh->validate(s, err);
+        if (vst)
+            return vst;
     }
     if (uses_r(v)) {
         /* A rank above the smaller side of a projection adds nothing a dense update could not. */
@@ -173,13 +122,6 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
                            uses_f(v) ? "f" : "o", (long long)(uses_f(v) ? s->f : s->o));
         if (!isfinite(s->alpha))
             return mb_fail(err, MB_EINVAL, "alpha=%g is not finite", (double)s->alpha);
-    }
-    if (v == MB_SPARSE_MLP) {
-        if (s->shard != 0 && s->shard != 1)
-            return mb_fail(err, MB_EINVAL, "shard=%d: must be 0 or 1", s->shard);
-        if (s->shard && s->f % s->E)
-            return mb_fail(err, MB_EINVAL, "f=%lld %% E=%lld != 0: shard=1 slices the MLP into E "
-                           "equal experts", (long long)s->f, (long long)s->E);
     }
     if ((unsigned)s->act > MB_ACT_RELU)
         return mb_fail(err, MB_EINVAL, "act=%d is not an activation", (int)s->act);

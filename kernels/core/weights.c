@@ -3,64 +3,10 @@
 #include <math.h>
 #include <string.h>
 #include "moebench/weights.h"
+#include "variant_shape.h"
 
-typedef struct {
-    const char *name;
-    int ndim;
-    int64_t shape[3];
-} wdesc;
-
-/* The weights of a variant, in weights.h order; returns their number. */
-static int describe(const mb_spec *s, wdesc *d)
-{
-    int64_t h = s->h, o = s->o, f = s->f, r = s->r, E = s->E;
-    int n = 0;
-#define W2(nm, a, b) d[n++] = (wdesc){nm, 2, {a, b, 0}}
-#define W3(nm, a, b, c) d[n++] = (wdesc){nm, 3, {a, b, c}}
-    switch (s->variant) {
-    case MB_LORA:
-        W2("W", o, h); W2("A", r, h); W2("B", o, r);
-        break;
-    case MB_MLP_LORA:
-        W2("Wg", f, h); W2("Wu", f, h); W2("Wd", h, f);
-        W2("Ag", r, h); W2("Bg", f, r); W2("Au", r, h); W2("Bu", f, r); W2("Ad", r, f);
-        W2("Bd", h, r);
-        break;
-    case MB_MOLORA:
-        W2("W", o, h); W2("Wr", E, h); W3("A", E, r, h); W3("B", E, o, r);
-        break;
-    case MB_MOELORA:
-        W2("W", o, h); W3("A", E, r / E, h); W3("B", E, o, r / E);
-        W2("Emb", s->tasks + 1, s->te); W2("Wg", E, s->te);
-        break;
-    case MB_MIXLORA:
-        W2("Wg", f, h); W2("Wu", f, h); W2("Wd", h, f); W2("Wr", E, h);
-        W3("Ag", E, r, h); W3("Bg", E, f, r); W3("Au", E, r, h); W3("Bu", E, f, r);
-        W3("Ad", E, r, f); W3("Bd", E, h, r);
-        break;
-    case MB_MOR1E:
-        W2("W", o, h); W2("A", r, h); W2("B", o, r); W2("Wr", r, h);
-        d[n++] = (wdesc){"w_omega", 1, {1, 0, 0}};
-        d[n++] = (wdesc){"w_beta", 1, {1, 0, 0}};
-        break;
-    case MB_SPARSE_MLP: {
-        int64_t fe = mb_spec_expert_width(s);
-        W2("Wr", E, h); W3("Wg", E, fe, h); W3("Wu", E, fe, h); W3("Wd", E, h, fe);
-        break;
-    }
-    case MB_ROUTER:
-        W2("Wr", E, h);
-        break;
-    case MB_VARIANT_COUNT:
-        break;
-    }
-#undef W2
-#undef W3
-    return n;
-}
-
-/* fan_in: the d_in of the linear the tensor belongs to (its last dimension, except for the
- * down projection of sparse_mlp shard=1, see mb_weights_create_copy). */
+/* fan_in: the d_in of the linear the tensor belongs to (its last dimension, except where the
+ * layout names another: the down projection of sparse_mlp shard=1). */
 static void init_weight(mb_tensor *t, const char *name, double fan_in, uint64_t seed,
                         uint64_t stream)
 {
@@ -80,9 +26,10 @@ static void init_weight(mb_tensor *t, const char *name, double fan_in, uint64_t 
 
 mb_status mb_weights_create_copy(const mb_spec *s, int copy, mb_weights *w, mb_err *err)
 {
-    wdesc d[MB_MAX_NAMED];
+    mb_wdesc d[MB_MAX_NAMED];
     memset(w, 0, sizeof *w);
-    int n = describe(s, d);
+    const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
+    int n = sh ? sh->layout(s, d) : 0;
     if (n == 0)
         return mb_fail(err, MB_EINVAL, "variant id %d has no weights", (int)s->variant);
     for (int i = 0; i < n; i++) {
@@ -94,12 +41,7 @@ mb_status mb_weights_create_copy(const mb_spec *s, int copy, mb_weights *w, mb_e
         }
         /* Copy 0 is the plain weights; later copies differ through the stream only. */
         uint64_t stream = mb_stream_of(d[i].name) + (uint64_t)copy * 0x9e3779b97f4a7c15ULL;
-        /* sparse_mlp shard=1: the experts are f/E-wide slices of ONE gated MLP of width f, so
-         * the down projection is drawn as that MLP's Wd [h, f] (fan-in f), sliced: each
-         * expert's Wd [h, f/E] ~ N(0, 1/f), not N(0, E/f). Wg, Wu keep fan-in h. */
-        double fan_in = (double)t.shape[t.ndim - 1];
-        if (s->variant == MB_SPARSE_MLP && s->shard && !strcmp(d[i].name, "Wd"))
-            fan_in = (double)s->f;
+        double fan_in = d[i].fan_in > 0 ? d[i].fan_in : (double)t.shape[t.ndim - 1];
         init_weight(&t, d[i].name, fan_in, s->seed, stream);
         if ((st = mb_weights_add(w, d[i].name, t, err))) {
             mb_tensor_free(&t);
@@ -168,14 +110,15 @@ mb_status mb_inputs_create(const mb_spec *s, mb_inputs *in, mb_err *err)
     if (st)
         return st;
     mb_fill_normal(&in->X, s->seed, mb_stream_of("X"), 0.0f, 1.0f);
-    if (s->variant == MB_MOELORA) {
+    mb_variant_inputs vin = mb_variant_desc_of(s->variant)->inputs;
+    if (vin == MB_IN_TASK) {
         int64_t ts[1] = {s->B};
         if ((st = mb_tensor_alloc(&in->task, MB_I32, 1, ts, err)))
             goto fail;
         /* Ids 0..tasks: Emb has tasks+1 rows (upstream reserves one for "no task"). */
         mb_fill_int(&in->task, s->seed, mb_stream_of("task"), (int32_t)(s->tasks + 1));
     }
-    if (s->variant == MB_MOR1E) {
+    if (vin == MB_IN_PRIOR) {
         int64_t rs[2] = {s->B, s->r};
         if ((st = mb_tensor_alloc(&in->R, s->dtype, 2, rs, err)))
             goto fail;

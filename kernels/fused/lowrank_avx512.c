@@ -53,20 +53,20 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     const float *W = mb_vw(w, "W", o * h, err), *A = NULL, *B = NULL, *Wr = NULL;
     int64_t nr = 0, Eb = 1;   /* router rows stacked under A'; expert blocks of B */
     float scale = s->alpha / (float)r;
-    switch (s->variant) {
-    case MB_LORA:
+    /* Only the variants whose fused column names this form reach it: an if chain, so a variant
+     * with another fused form (or none) has nothing to add here. */
+    const mb_variant_id v = s->variant;
+    if (v == MB_LORA) {
         st->kind = GATE_NONE; st->R = r; st->blk = r;
         A = W ? mb_vw(w, "A", r * h, err) : NULL;
         B = A ? mb_vw(w, "B", o * r, err) : NULL;
-        break;
-    case MB_MOLORA:
+    } else if (v == MB_MOLORA) {
         st->kind = GATE_SOFTMAX_BLOCKS; st->R = E * r; st->blk = r; st->E = E; nr = E; Eb = E;
         A = W ? mb_vw(w, "A", E * r * h, err) : NULL;
         B = A ? mb_vw(w, "B", E * o * r, err) : NULL;
         Wr = B ? mb_vw(w, "Wr", E * h, err) : NULL;
         if (!Wr) B = NULL;
-        break;
-    case MB_MOELORA:
+    } else if (v == MB_MOELORA) {
         if (E < 1 || r % E != 0) { lr_release(st); return mb_fail(err, MB_EINVAL, "moelora needs r %% E == 0"); }
         st->kind = GATE_SEQUENCE; st->R = r; st->blk = r / E; st->E = E; Eb = E;
         st->tasks = s->tasks; st->te = s->te;
@@ -75,24 +75,19 @@ static mb_status lr_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
         st->Emb = B ? mb_vw(w, "Emb", (s->tasks + 1) * s->te, err) : NULL;
         st->Wg = st->Emb ? mb_vw(w, "Wg", E * s->te, err) : NULL;
         if (!st->Wg) B = NULL;
-        break;
-    case MB_MOR1E: {
+    } else if (v == MB_MOR1E) {
         st->kind = GATE_MOR1E; st->R = r; st->blk = 1; nr = r;
         A = W ? mb_vw(w, "A", r * h, err) : NULL;
         B = A ? mb_vw(w, "B", o * r, err) : NULL;
         Wr = B ? mb_vw(w, "Wr", r * h, err) : NULL;
         const float *wo = Wr ? mb_vw(w, "w_omega", 1, err) : NULL;
         const float *wb = wo ? mb_vw(w, "w_beta", 1, err) : NULL;
-        if (!wb) { B = NULL; break; }
-        st->omega = mb_sigmoid100(wo[0]);
-        scale = mb_sigmoid100(wb[0]);
-        break;
-    }
-    case MB_MLP_LORA:   /* not low-rank on one linear: their own fused kernels */
-    case MB_MIXLORA:
-    case MB_SPARSE_MLP:
-    case MB_ROUTER:
-    case MB_VARIANT_COUNT:
+        if (wb) {
+            st->omega = mb_sigmoid100(wo[0]);
+            scale = mb_sigmoid100(wb[0]);
+        } else
+            B = NULL;
+    } else {   /* not low-rank on one linear: their own fused kernels (the fused column) */
         lr_release(st);
         return mb_fail(err, MB_EINVAL, "fused low-rank: variant %s not handled", mb_variant_name(s->variant));
     }

@@ -17,7 +17,7 @@ typedef struct {
 #define MB_MERGE(fn) {fn, NULL}
 #define MB_MERGE_SKIP(why) {NULL, why}
 static const merge_rule rules[] = {
-#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused, merge) \
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused, merge, ...) \
     [MB_##ID] = merge,
 #include "moebench/variants.def"
 #undef MB_VARIANT

@@ -153,3 +153,92 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
 }
 
 const mb_variant_ops mb_var_mixlora = { mix_prepare, mix_forward, mix_release };
+
+/* ---- shape (core/variant_shape.h): weights layout, element count, cost, memory ---------- */
+
+static int mixlora_layout(const mb_spec *s, mb_wdesc *d)
+{
+    int64_t h = s->h, f = s->f, r = s->r, E = s->E;
+    int n = 0;
+    MB_W2("Wg", f, h); MB_W2("Wu", f, h); MB_W2("Wd", h, f); MB_W2("Wr", E, h);
+    MB_W3("Ag", E, r, h); MB_W3("Bg", E, f, r); MB_W3("Au", E, r, h); MB_W3("Bu", E, f, r);
+    MB_W3("Ad", E, r, f); MB_W3("Bd", E, h, r);
+    return n;
+}
+
+static int mixlora_elems(const mb_spec *s, int64_t *n)
+{
+    int64_t h = s->h, f = s->f, r = s->r, E = s->E;
+    /* shared MLP, router, E x 3 pairs of LoRA factors */
+    return mb_madd3(n, 3, h, f) || mb_madd(n, E, h) || mb_madd4(n, 3, E, r, h) ||
+                   mb_madd4(n, 3, E, r, f)
+               ? -1 : 0;
+}
+
+static void mixlora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, r = (double)s->r,
+           E = (double)s->E, k = (double)s->k;
+    /* router 2ThE + base MLP by share mode + LoRA 6kTr(h+f) over the k chosen experts */
+    double base = s->share == MB_SHARE_NONE      ? 6 * k * T * h * f
+                  : s->share == MB_SHARE_GATE_UP ? (4 + 2 * k) * T * h * f
+                                                 : 6 * T * h * f;
+    c->flops = 2 * T * h * E + base + 6 * k * T * r * (h + f);
+    c->wb = 3 * h * f;
+    c->wr = E * h + mb_experts_hit(s, counts) * 3 * r * (h + f);
+}
+
+static void mixlora_merged_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, E = (double)s->E,
+           k = (double)s->k;
+    /* a sparse_mlp with E full-width experts W + s B_e A_e: router 2ThE + 6kThf, and the
+     * experts hit read whole (3hf each) */
+    c->flops = 2 * T * h * E + 6 * k * T * h * f;
+    c->wb = mb_experts_hit(s, counts) * 3 * h * f;
+    c->wr = E * h;
+}
+
+static int64_t mixlora_mem_base(mb_acc *a, const mb_mdims *d)
+{
+    return mb_acc_mul(a, mb_acc_mul(a, 3 * d->el, d->h), d->f);
+}
+
+static void mixlora_mem_workspace(mb_acc *a, const mb_mdims *d)
+{
+    const int64_t T = d->T, h = d->h, f = d->f, r = d->r;
+    /* variant: G0 U0 Hs Ge Ue [T, f], Xe Ye [T, h], Ze [T, r]; fused: GU0
+     * GUe [T, 2f + pad], Hs He [T, f], Z Zd [T, 3r], ws [T]; both bounded */
+    mb_acc_add3(a, 4, T, mb_acc_plus(a, mb_acc_plus(a, mb_acc_mul(a, 6, f), mb_acc_mul(a, 2, h)),
+                                     mb_acc_plus(a, mb_acc_mul(a, 3, r),
+                                                 1 + 2 * MB_ROW_PAD_FLOATS)));
+    mb_mem_router_ws(a, d);
+}
+
+static void mixlora_mem_stacked(mb_acc *a, const mb_mdims *d)
+{
+    mb_acc_add3(a, 2 * d->el, d->f, d->h);
+}
+
+static void mixlora_mem_merged(mb_acc *a, const mb_mdims *d)
+{
+    const int64_t h = d->h, f = d->f, r = d->r, E = d->E;
+    /* E full expert MLPs, run as a sparse_mlp of width f */
+    mb_acc_add4(a, 3 * 4, E, h, f);
+    mb_acc_add3(a, 4, h > f ? h : f, r);
+    mb_mdims sp = *d;
+    sp.v = MB_SPARSE_MLP;
+    sp.fe = f;
+    mb_shape_sparse_mlp.mem_workspace(a, &sp);
+}
+
+static int64_t mixlora_reduction_depth(const mb_spec *s)
+{
+    int64_t h = s->h;
+    return h > s->f ? h : s->f;      /* gate/up reduce over h, down over f */
+}
+
+const mb_variant_shape mb_shape_mixlora = {
+    mixlora_layout,   mixlora_elems,         mixlora_cost,        mixlora_merged_cost,
+    mixlora_mem_base, mixlora_mem_workspace, mixlora_mem_stacked, mixlora_mem_merged,
+    NULL, mixlora_reduction_depth};

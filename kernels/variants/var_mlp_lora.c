@@ -64,3 +64,79 @@ static mb_status mlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
 }
 
 const mb_variant_ops mb_var_mlp_lora = { mlp_prepare, mlp_forward, mlp_release };
+
+/* ---- shape (core/variant_shape.h): weights layout, element count, cost, memory ---------- */
+
+static int mlp_lora_layout(const mb_spec *s, mb_wdesc *d)
+{
+    int64_t h = s->h, f = s->f, r = s->r;
+    int n = 0;
+    MB_W2("Wg", f, h); MB_W2("Wu", f, h); MB_W2("Wd", h, f);
+    MB_W2("Ag", r, h); MB_W2("Bg", f, r); MB_W2("Au", r, h); MB_W2("Bu", f, r); MB_W2("Ad", r, f);
+    MB_W2("Bd", h, r);
+    return n;
+}
+
+static int mlp_lora_elems(const mb_spec *s, int64_t *n)
+{
+    int64_t h = s->h, f = s->f, r = s->r;
+    /* Wg Wu [f,h], Wd [h,f], 3 pairs of LoRA factors over (h, f) */
+    return mb_madd3(n, 3, h, f) || mb_madd3(n, 3, r, h) || mb_madd3(n, 3, r, f) ? -1 : 0;
+}
+
+static void mlp_lora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, r = (double)s->r;
+    (void)counts;
+    /* 6Thf base (gate, up, down) + 6Tr(h+f) for three adapters */
+    c->flops = 6 * T * h * f + 6 * T * r * (h + f);
+    c->wb = 3 * h * f;
+    c->wr = 3 * r * (h + f);
+}
+
+static void mlp_lora_merged_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f;
+    (void)counts;
+    /* the three merged projections */
+    c->flops = 6 * T * h * f;
+    c->wb = 3 * h * f;
+}
+
+static int64_t mlp_lora_mem_base(mb_acc *a, const mb_mdims *d)
+{
+    return mb_acc_mul(a, mb_acc_mul(a, 3 * d->el, d->h), d->f);
+}
+
+static void mlp_lora_mem_workspace(mb_acc *a, const mb_mdims *d)
+{
+    const int64_t T = d->T, f = d->f, r = d->r;
+    /* fused: GU [T, 2f + pad], H [T, f], Z [T, 3r] (variant: G, U, Z) */
+    mb_acc_add3(a, 4, T, mb_acc_plus(a, mb_acc_plus(a, mb_acc_mul(a, 3, f), mb_acc_mul(a, 3, r)),
+                                     MB_ROW_PAD_FLOATS));
+}
+
+static void mlp_lora_mem_stacked(mb_acc *a, const mb_mdims *d)
+{
+    mb_acc_add3(a, 2 * d->el, d->f, d->h);
+}
+
+static void mlp_lora_mem_merged(mb_acc *a, const mb_mdims *d)
+{
+    const int64_t T = d->T, h = d->h, f = d->f, r = d->r;
+    /* three W', G U [T, f], A^T scratch */
+    mb_acc_add3(a, 3 * 4, h, f);
+    mb_acc_add3(a, 2 * 4, T, f);
+    mb_acc_add3(a, 4, f > h ? f : h, r);
+}
+
+static int64_t mlp_lora_reduction_depth(const mb_spec *s)
+{
+    int64_t h = s->h;
+    return h > s->f ? h : s->f;      /* gate/up reduce over h, down over f */
+}
+
+const mb_variant_shape mb_shape_mlp_lora = {
+    mlp_lora_layout,   mlp_lora_elems,         mlp_lora_cost,        mlp_lora_merged_cost,
+    mlp_lora_mem_base, mlp_lora_mem_workspace, mlp_lora_mem_stacked, mlp_lora_mem_merged,
+    NULL, mlp_lora_reduction_depth};

@@ -94,3 +94,97 @@ static mb_status moelora_forward(void *p, const mb_inputs *in, mb_tensor *y,
 }
 
 const mb_variant_ops mb_var_moelora = { moelora_prepare, moelora_forward, moelora_release };
+
+/* ---- shape (core/variant_shape.h): weights layout, element count, cost, memory ---------- */
+
+static int moelora_layout(const mb_spec *s, mb_wdesc *d)
+{
+    int64_t h = s->h, o = s->o, r = s->r, E = s->E;
+    int n = 0;
+    MB_W2("W", o, h); MB_W3("A", E, r / E, h); MB_W3("B", E, o, r / E);
+    MB_W2("Emb", s->tasks + 1, s->te); MB_W2("Wg", E, s->te);
+    return n;
+}
+
+static int moelora_elems(const mb_spec *s, int64_t *n)
+{
+    int64_t h = s->h, o = s->o, r = s->r, E = s->E, emb_rows;
+    /* Emb has tasks+1 rows; this runs before validation bounds tasks */
+    if (mb_add_i64(s->tasks, 1, &emb_rows))
+        return -1;
+    /* W[o,h] A[E,r/E,h] B[E,o,r/E] Emb[tasks+1,te] Wg[E,te] */
+    return mb_madd(n, o, h) || mb_madd(n, r, h) || mb_madd(n, o, r) ||
+                   mb_madd(n, emb_rows, s->te) || mb_madd(n, E, s->te)
+               ? -1 : 0;
+}
+
+static void moelora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), B = (double)s->B, h = (double)s->h, o = (double)s->o,
+           r = (double)s->r, E = (double)s->E;
+    (void)counts;
+    /* 2Tho base + 2Tr(h+o) (total rank r) + gate 2*B*te*E once per sequence */
+    double te = (double)s->te;
+    c->flops = 2 * T * h * o + 2 * T * r * (h + o) + 2 * B * te * E;
+    /* Emb: only the looked-up rows are read, one per distinct task in the batch. The task
+     * ids are not an input of the cost model, so this counts min(B, tasks+1): an upper
+     * bound on the rows read (exact when every sequence has a different task). */
+    double rows = B < (double)(s->tasks + 1) ? B : (double)(s->tasks + 1);
+    c->wb = o * h;
+    c->wr = r * (h + o) + rows * te + E * te;
+}
+
+static void moelora_merged_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), B = (double)s->B, h = (double)s->h, o = (double)s->o;
+    (void)counts;
+    /* one GEMM per row with its task's W'_task; one W' per distinct task in the batch,
+     * at most min(B, tasks+1) (task ids are not an input of the cost model) */
+    double tasks = B < (double)(s->tasks + 1) ? B : (double)(s->tasks + 1);
+    c->flops = 2 * T * h * o;
+    c->wb = tasks * o * h;
+}
+
+static int64_t moelora_mem_base(mb_acc *a, const mb_mdims *d)
+{
+    return mb_acc_mul(a, mb_acc_mul(a, d->o, d->h), d->el);
+}
+
+static void moelora_mem_workspace(mb_acc *a, const mb_mdims *d)
+{
+    /* Z [T, r], G [B, E], logits [E] */
+    mb_acc_add3(a, 4, d->T, d->r);
+    mb_acc_add3(a, 4, d->B, d->E);
+    mb_acc_add(a, mb_acc_mul(a, 4, d->E));
+}
+
+static void moelora_mem_merged(mb_acc *a, const mb_mdims *d)
+{
+    const int64_t T = d->T, h = d->h, o = d->o, r = d->r, E = d->E;
+    /* one W' per task (tasks + 1), gates, grouped X and Y, Bc, As, A^T */
+    mb_acc_add4(a, 4, mb_acc_plus(a, d->tasks, 1), o, h);
+    mb_acc_add3(a, 4, mb_acc_plus(a, d->tasks, 1), E);
+    mb_acc_add3(a, 4, T, mb_acc_plus(a, h, o));
+    mb_acc_add3(a, 4, o, r);
+    mb_acc_add3(a, 2 * 4, r, h);
+    mb_acc_add(a, mb_acc_mul(a, 4, d->B));
+}
+
+static mb_status moelora_validate(const mb_spec *s, mb_err *err)
+{
+    if (s->tasks < 1)
+        return mb_fail(err, MB_EINVAL, "tasks=%lld: must be at least 1", (long long)s->tasks);
+    if (s->te < 1)
+        return mb_fail(err, MB_EINVAL, "te=%lld: must be at least 1", (long long)s->te);
+    if (s->tasks >= INT32_MAX)
+        return mb_fail(err, MB_EINVAL, "tasks=%lld: task ids are int32", (long long)s->tasks);
+    if (s->r % s->E)
+        return mb_fail(err, MB_EINVAL, "r=%lld %% E=%lld != 0: moelora splits the total rank "
+                       "evenly over the experts", (long long)s->r, (long long)s->E);
+    return MB_OK;
+}
+
+const mb_variant_shape mb_shape_moelora = {
+    moelora_layout,   moelora_elems,         moelora_cost, moelora_merged_cost,
+    moelora_mem_base, moelora_mem_workspace, NULL,         moelora_mem_merged,
+    moelora_validate, NULL};

@@ -73,3 +73,48 @@ static mb_status molora_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_f
 }
 
 const mb_variant_ops mb_var_molora = { molora_prepare, molora_forward, molora_release };
+
+/* ---- shape (core/variant_shape.h): weights layout, element count, cost, memory ---------- */
+
+static int molora_layout(const mb_spec *s, mb_wdesc *d)
+{
+    int64_t h = s->h, o = s->o, r = s->r, E = s->E;
+    int n = 0;
+    MB_W2("W", o, h); MB_W2("Wr", E, h); MB_W3("A", E, r, h); MB_W3("B", E, o, r);
+    return n;
+}
+
+static int molora_elems(const mb_spec *s, int64_t *n)
+{
+    int64_t h = s->h, o = s->o, r = s->r, E = s->E;
+    /* W[o,h] Wr[E,h] A[E,r,h] B[E,o,r] */
+    return mb_madd(n, o, h) || mb_madd(n, E, h) || mb_madd3(n, E, r, h) || mb_madd3(n, E, o, r)
+               ? -1 : 0;
+}
+
+static void molora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, o = (double)s->o, r = (double)s->r,
+           E = (double)s->E;
+    (void)counts;
+    /* 2Tho base + 2ThE router + 2TEr(h+o): every expert sees every token (soft gate) */
+    c->flops = 2 * T * h * o + 2 * T * h * E + 2 * T * E * r * (h + o);
+    c->wb = o * h;
+    c->wr = E * h + E * r * (h + o);
+}
+
+static int64_t molora_mem_base(mb_acc *a, const mb_mdims *d)
+{
+    return mb_acc_mul(a, mb_acc_mul(a, d->o, d->h), d->el);
+}
+
+static void molora_mem_workspace(mb_acc *a, const mb_mdims *d)
+{
+    /* Z [T, E*r + E], P [T, E] */
+    mb_acc_add3(a, 4, d->T, mb_acc_mul(a, d->E, mb_acc_plus(a, d->r, 2)));
+}
+
+/* no merged form (the merge column of variants.def): no merged cost or buffers */
+const mb_variant_shape mb_shape_molora = {molora_layout, molora_elems, molora_cost, NULL,
+                                          molora_mem_base, molora_mem_workspace, NULL, NULL,
+                                          NULL, NULL};

@@ -78,3 +78,49 @@ static mb_status mor1e_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_fo
 }
 
 const mb_variant_ops mb_var_mor1e = { mor1e_prepare, mor1e_forward, mor1e_release };
+
+/* ---- shape (core/variant_shape.h): weights layout, element count, cost, memory ---------- */
+
+static int mor1e_layout(const mb_spec *s, mb_wdesc *d)
+{
+    int64_t h = s->h, o = s->o, r = s->r;
+    int n = 0;
+    MB_W2("W", o, h); MB_W2("A", r, h); MB_W2("B", o, r); MB_W2("Wr", r, h);
+    d[n++] = (mb_wdesc){"w_omega", 1, {1, 0, 0}, 0};
+    d[n++] = (mb_wdesc){"w_beta", 1, {1, 0, 0}, 0};
+    return n;
+}
+
+static int mor1e_elems(const mb_spec *s, int64_t *n)
+{
+    int64_t h = s->h, o = s->o, r = s->r;
+    /* W[o,h] A[r,h] B[o,r] Wr[r,h] w_omega w_beta */
+    return mb_madd(n, o, h) || mb_madd3(n, 2, r, h) || mb_madd(n, o, r) || mb_madd(n, 2, 1)
+               ? -1 : 0;
+}
+
+static void mor1e_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, o = (double)s->o, r = (double)s->r;
+    (void)counts;
+    /* 2Tho base + 2Thr router + 2Thr (X A^T) + 2Tor (B); no alpha scaling */
+    c->flops = 2 * T * h * o + 2 * T * h * r + 2 * T * h * r + 2 * T * o * r;
+    c->wb = o * h;
+    c->wr = 2 * r * h + o * r + 2;
+}
+
+static int64_t mor1e_mem_base(mb_acc *a, const mb_mdims *d)
+{
+    return mb_acc_mul(a, mb_acc_mul(a, d->o, d->h), d->el);
+}
+
+static void mor1e_mem_workspace(mb_acc *a, const mb_mdims *d)
+{
+    /* Z [T, 2, r], Gt [T, r] */
+    mb_acc_add3(a, 4 * 3, d->T, d->r);
+}
+
+/* no merged form (the merge column of variants.def): no merged cost or buffers */
+const mb_variant_shape mb_shape_mor1e = {mor1e_layout, mor1e_elems, mor1e_cost, NULL,
+                                         mor1e_mem_base, mor1e_mem_workspace, NULL, NULL,
+                                         NULL, NULL};

@@ -46,3 +46,42 @@ static mb_status router_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_f
 }
 
 const mb_variant_ops mb_var_router = { router_prepare, router_forward, router_release };
+
+/* ---- shape (core/variant_shape.h): weights layout, element count, cost, memory ---------- */
+
+static int router_layout(const mb_spec *s, mb_wdesc *d)
+{
+    int n = 0;
+    MB_W2("Wr", s->E, s->h);
+    return n;
+}
+
+static int router_elems(const mb_spec *s, int64_t *n)
+{
+    return mb_madd(n, s->E, s->h);
+}
+
+static void router_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, E = (double)s->E;
+    (void)counts;
+    c->flops = 2 * T * h * E;
+    c->wr = E * h;
+}
+
+static int64_t router_reduction_depth(const mb_spec *s)
+{
+    return s->h;   /* the router reduces over h only */
+}
+
+static int64_t router_mem_base(mb_acc *a, const mb_mdims *d)
+{
+    (void)a;
+    (void)d;
+    return 0;
+}
+
+/* no merged form (the merge column of variants.def): no merged cost or buffers */
+const mb_variant_shape mb_shape_router = {router_layout, router_elems, router_cost, NULL,
+                                          router_mem_base, mb_mem_router_ws, NULL, NULL,
+                                          NULL, router_reduction_depth};

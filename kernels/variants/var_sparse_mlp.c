@@ -109,3 +109,76 @@ static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
 }
 
 const mb_variant_ops mb_var_sparse_mlp = { smlp_prepare, smlp_forward, smlp_release };
+
+/* ---- shape (core/variant_shape.h): weights layout, element count, cost, memory ---------- */
+
+static int sparse_mlp_layout(const mb_spec *s, mb_wdesc *d)
+{
+    int64_t h = s->h, E = s->E, fe = mb_spec_expert_width(s);
+    int n = 0;
+    MB_W2("Wr", E, h); MB_W3("Wg", E, fe, h); MB_W3("Wu", E, fe, h); MB_W3("Wd", E, h, fe);
+    /* shard=1: the experts are f/E-wide slices of ONE gated MLP of width f, so the down
+     * projection is drawn as that MLP's Wd [h, f] (fan-in f), sliced: each expert's
+     * Wd [h, f/E] ~ N(0, 1/f), not N(0, E/f). Wg, Wu keep fan-in h. */
+    if (s->shard)
+        d[n - 1].fan_in = (double)s->f;
+    return n;
+}
+
+static int sparse_mlp_elems(const mb_spec *s, int64_t *n)
+{
+    /* Wr[E,h], E experts of 3 [fe, h] matrices */
+    return mb_madd(n, s->E, s->h) || mb_madd4(n, 3, s->E, mb_spec_expert_width(s), s->h) ? -1 : 0;
+}
+
+static void sparse_mlp_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
+{
+    double T = (double)mb_spec_T(s), h = (double)s->h, E = (double)s->E, k = (double)s->k;
+    /* router 2ThE + 6Tk h fe for the k experts of each token */
+    double fe = (double)mb_spec_expert_width(s);
+    c->flops = 2 * T * h * E + 6 * T * k * h * fe;
+    c->wb = mb_experts_hit(s, counts) * 3 * h * fe;
+    c->wr = E * h;
+}
+
+static int64_t sparse_mlp_mem_base(mb_acc *a, const mb_mdims *d)
+{
+    return mb_acc_mul(a, mb_acc_mul(a, mb_acc_mul(a, 3 * d->el, d->E), d->fe), d->h);
+}
+
+static void sparse_mlp_mem_workspace(mb_acc *a, const mb_mdims *d)
+{
+    /* variant: Xe Ye [T, h], Ge Ue [T, fe]; fused: buf [T, 2fe + pad],
+     * H [T, fe], ws [T] */
+    mb_acc_add3(a, 4, d->T, mb_acc_plus(a, mb_acc_plus(a, mb_acc_mul(a, 2, d->h),
+                                                       mb_acc_mul(a, 3, d->fe)),
+                                        1 + MB_ROW_PAD_FLOATS));
+    mb_mem_router_ws(a, d);
+}
+
+static void sparse_mlp_mem_stacked(mb_acc *a, const mb_mdims *d)
+{
+    mb_acc_add3(a, 2 * d->el, d->fe, d->h);
+}
+
+static mb_status sparse_mlp_validate(const mb_spec *s, mb_err *err)
+{
+    if (s->shard != 0 && s->shard != 1)
+        return mb_fail(err, MB_EINVAL, "shard=%d: must be 0 or 1", s->shard);
+    if (s->shard && s->f % s->E)
+        return mb_fail(err, MB_EINVAL, "f=%lld %% E=%lld != 0: shard=1 slices the MLP into E "
+                       "equal experts", (long long)s->f, (long long)s->E);
+    return MB_OK;
+}
+
+static int64_t sparse_mlp_reduction_depth(const mb_spec *s)
+{
+    int64_t h = s->h, fe = mb_spec_expert_width(s);
+    return h > fe ? h : fe;
+}
+
+/* no merged form (the merge column of variants.def): no merged cost or buffers */
+const mb_variant_shape mb_shape_sparse_mlp = {
+    sparse_mlp_layout,   sparse_mlp_elems,         sparse_mlp_cost,        NULL,
+    sparse_mlp_mem_base, sparse_mlp_mem_workspace, sparse_mlp_mem_stacked, NULL,
+    sparse_mlp_validate, sparse_mlp_reduction_depth};

@@ -8,6 +8,7 @@
 #include "moebench/impl.h"
 #include "moebench/gemm.h"
 #include "moebench/mem.h"
+#include "../core/variant_shape.h"
 
 /* One variant's entry points; priv is the variant's own state. */
 typedef struct {
