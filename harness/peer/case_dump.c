@@ -7,47 +7,11 @@
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
 #include "case_dump.h"
+#include "fileutil.h"
+#include "provenance.h"
 #include "npy.h"
 #include "reference_check.h"
 #include "moebench/moebench.h"
-
-static int make_dir(const char *dir)
-{
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-            return 0;
-    }
-    return -1;
-}
-
-/* The git commit of the source tree, when git answers quickly; "" otherwise. */
-static void git_commit(char *out, size_t n)
-{
-    out[0] = '\0';
-#ifdef MOEBENCH_SOURCE_DIR
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse HEAD 2>/dev/null", MOEBENCH_SOURCE_DIR);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return;
-    if (fgets(out, (int)n, p)) {
-        size_t len = strlen(out);
-        while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
-            out[--len] = '\0';
-    }
-    /* a repository without commits answers "HEAD": only a hex object id counts */
-    size_t len = strlen(out);
-    int hex = len >= 7;
-    for (size_t i = 0; hex && i < len; i++)
-        hex = (out[i] >= '0' && out[i] <= '9') || (out[i] >= 'a' && out[i] <= 'f');
-    if (!hex)
-        out[0] = '\0';
-    pclose(p);
-#else
-    (void)n;
-#endif
-}
 
 typedef struct {
     const char *dir;
@@ -174,8 +138,9 @@ int mb_case_dump(void *ctx)
     char canon[1024];
     mb_spec_format(&s, canon, sizeof canon);
     mb_cost cost0 = mb_cost_of(&s, NULL);
-    if (make_dir(dir) != 0) {
-        fprintf(stderr, "moebench dump: cannot create directory '%s': %s\n", dir, strerror(errno));
+    char why[1024];
+    if (mb_mkdir_p(dir, why, sizeof why) != 0) {
+        fprintf(stderr, "moebench dump: cannot create directory '%s': %s\n", dir, why);
         return 1;
     }
 
@@ -273,7 +238,7 @@ int mb_case_dump(void *ctx)
     cJSON_AddStringToObject(co, "experts_hit", routed_done ? "from the naive routing" : "all (assumed)");
     cJSON_AddNumberToObject(root, "weights_bytes", (double)mb_weights_bytes(&w));
     char commit[128];
-    git_commit(commit, sizeof commit);
+    mb_git_commit(commit, sizeof commit);
     cJSON *mv = cJSON_AddObjectToObject(root, "moebench");
     cJSON_AddStringToObject(mv, "version", "0.1.0");
     if (commit[0])
