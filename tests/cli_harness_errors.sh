@@ -50,10 +50,23 @@ touch "$T/a_file"
 grep -q "nothing was run" "$T/e" || err "unwritable out dir: no message ($(cat "$T/e"))"
 grep -q "\[1/1\]" "$T/e" && err "unwritable out dir: a case ran"
 
-# every shipped harness suite loads and validates (the filter matches no case: nothing runs)
+# every shipped harness suite loads and validates (--validate-only: nothing runs)
 for s in default smoke token_sweep rank_sweep expert_sweep mixlora_sharing mixtral_moe; do
-    "$MB" run "$SRC/suites/$s.ini" --filter '^$' --out "$T/validate-$s" --no-plot --no-roofline >"$T/o" 2>"$T/e"; rc=$?
+    "$MB" check "$SRC/suites/$s.ini" --validate-only >"$T/o" 2>"$T/e"; rc=$?
     [ $rc -eq 0 ] || err "suites/$s.ini does not validate: $(cat "$T/e")"
+done
+
+# a selection that leaves no case is a mistake, not an empty success (it exited 0 with an empty
+# results directory): exit 2, the selection named, nothing created
+for sel in "--filter ^nomatch$" "--variant router --filter lora"; do
+    # shellcheck disable=SC2086
+    "$MB" run "$SRC/suites/smoke.ini" $sel --out "$T/none" --no-plot --no-roofline >"$T/o" 2>"$T/e"; rc=$?
+    [ $rc -eq 2 ] || err "run $sel: exit $rc, want 2"
+    grep -q "no case of the .* is left by" "$T/e" || err "run $sel: no message ($(cat "$T/e"))"
+    [ ! -e "$T/none" ] || err "run $sel: an output directory was created"
+    # shellcheck disable=SC2086
+    "$MB" check "$SRC/suites/smoke.ini" $sel --validate-only >"$T/o" 2>"$T/e"; rc=$?
+    [ $rc -eq 2 ] || err "check --validate-only $sel: exit $rc, want 2"
 done
 
 exit $fail

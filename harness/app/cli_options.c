@@ -46,7 +46,8 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "Exit status: 0 when every row is ok or skipped, 1 when any is mismatch, crashed,\n"
             "timeout or error (or the output directory exists, cannot be written or does not\n"
             "match --resume, or a torch row is a mismatch),\n"
-            "2 for bad options or suites (or when the torch peer could not run).\n",
+            "2 for bad options or suites, or a --variant/--filter/--impl selection that leaves\n"
+            "no case (or when the torch peer could not run).\n",
             cmd);
     if (!strcmp(cmd, "check"))
         fprintf(f, "check runs each case once and compares with the naive reference; exit 1 on any\n"

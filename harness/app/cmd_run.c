@@ -319,6 +319,22 @@ static int step_plan(run_ctx *r)
         regfree(&re);
     if (rc != GO_ON)
         return rc;
+    if (r->n_plan == 0) {
+        /* a selection that keeps nothing is a mistake in the command line: an empty run with
+         * exit 0 reads as "all passed" */
+        fprintf(stderr, "moebench %s: no case of the %zu in the suites is left by", r->cmd,
+                r->suite.n);
+        if (o->variant)
+            fprintf(stderr, " --variant %s", o->variant);
+        if (o->filter)
+            fprintf(stderr, " --filter '%s'", o->filter);
+        if (o->impl)
+            fprintf(stderr, " --impl %s", o->impl);
+        if (!o->variant && !o->filter && !o->impl)
+            fprintf(stderr, " the suites' impl lists");
+        fprintf(stderr, "\nnothing was run.\n");
+        return 2;
+    }
     r->online = (int)sysconf(_SC_NPROCESSORS_ONLN);
     /* valid means "can run here": threads and memory, before anything is probed or run */
     for (int i = 0; i < r->n_plan; i++) {
