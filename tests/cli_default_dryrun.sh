@@ -21,18 +21,10 @@ if [ $rc -ne 0 ]; then
     grep -E ': (mismatch|crashed|timeout|error)' "$T/e" | head -20 >&2
     exit 1
 fi
-python3 - "$T/list" "$T/d/results.csv" <<'PY'
-import csv, re, sys
-avail = {}
-variant = None
-for line in open(sys.argv[1]):
-    m = re.match(r"^(\w+): ", line)
-    if m:
-        variant = m.group(1)
-        continue
-    m = re.match(r"^  (\w+)\s+(ok|unavailable)", line)
-    if m and variant:
-        avail[(variant, m.group(1))] = m.group(2) == "ok"
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC/tests/support" python3 - "$T/list" "$T/d/results.csv" <<'PY'
+import csv, sys
+import moebench_list
+_, avail = moebench_list.read(sys.argv[1])
 rows = list(csv.DictReader(open(sys.argv[2])))
 bad, ok, skipped = [], 0, 0
 for r in rows:

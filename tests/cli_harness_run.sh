@@ -92,12 +92,13 @@ ls "$T/r2"/run-resume-*.json >/dev/null 2>&1 || err "resume: original run.json o
 "$MB" run "$SRC/suites/smoke.ini" --dry-run --threads 1 --out "$T/smoke" >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 0 ] || err "smoke dry run: exit $rc: $(grep -E 'mismatch|crashed|error|timeout' "$T/e" | head -5)"
 "$MB" list >"$T/list" 2>&1 || err "list: exit $?"
-python3 - "$T/smoke/results.csv" "$T/list" <<'PY' || fail=1
-import csv, re, sys
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC/tests/support" python3 - "$T/smoke/results.csv" "$T/list" <<'PY' || fail=1
+import csv, sys
+import moebench_list
 rows = list(csv.DictReader(open(sys.argv[1])))
 variants = {r["variant"] for r in rows}
 # every registered variant (the variant table, as `moebench list` prints it)
-want = {n for n in re.findall(r"^(\w+): ", open(sys.argv[2]).read(), re.M) if n != "implementations"}
+want = set(moebench_list.read(sys.argv[2])[0])
 if len(want) < 8: print(f"FAIL: moebench list names only {sorted(want)}", file=sys.stderr); sys.exit(1)
 bad = [f"{r['case']} {r['impl']}: {r['status']} {r['reason']}" for r in rows if r["status"] not in ("ok", "skipped")]
 if variants != want: bad.append(f"variants {sorted(variants)}")

@@ -39,18 +39,11 @@ while IFS= read -r c; do
     echo "$c	$T/dump$i" >>"$T/dumps"
 done <"$T/cases"
 
-python3 - "$T/list" "$T/run/results.csv" "$T/dumps" "$SRC/tests/data/smoke_golden.csv" "$MODE" <<'PY'
-import csv, hashlib, os, re, sys
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC/tests/support" python3 - "$T/list" "$T/run/results.csv" "$T/dumps" "$SRC/tests/data/smoke_golden.csv" "$MODE" <<'PY'
+import csv, hashlib, os, sys
+import moebench_list
 listing, results, dumps, golden, mode = sys.argv[1:]
-avail, variant = {}, None
-for line in open(listing):
-    m = re.match(r"^(\w+): ", line)
-    if m:
-        variant = m.group(1)
-        continue
-    m = re.match(r"^  (\w+)\s+(ok|unavailable)", line)
-    if m and variant:
-        avail[(variant, m.group(1))] = m.group(2) == "ok"
+_, avail = moebench_list.read(listing)
 
 def digest(d):
     # the .npy files hold a header then the raw array: the digest covers both (shape and ids)
