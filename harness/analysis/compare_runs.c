@@ -97,20 +97,14 @@ static void short_label(const mb_results *res, size_t i, char *out, size_t n)
 static int row_key_cmp(const mb_results *r, size_t j, const char *impl, const char *key)
 {
     int d = strcmp(mb_results_str(r, j, r->c.impl), impl);
-    if (d)
-        return d;
-    char kj[1400];
-    mb_results_match_key(r, j, kj, sizeof kj);
-    return strcmp(kj, key);
+    return d ? d : strcmp(mb_results_key(r, j), key);
 }
 
 static int row_order_cmp(const void *pa, const void *pb, void *arg)
 {
     const mb_results *r = arg;
     size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-    char kb[1400];
-    mb_results_match_key(r, b, kb, sizeof kb);
-    int d = row_key_cmp(r, a, mb_results_str(r, b, r->c.impl), kb);
+    int d = row_key_cmp(r, a, mb_results_str(r, b, r->c.impl), mb_results_key(r, b));
     return d ? d : (a > b) - (a < b);
 }
 
@@ -140,12 +134,11 @@ int mb_compare_runs(const mb_results *a, const mb_results *b, mb_cmp_result *out
         if (mb_results_ok(b, jj))
             ord[nord++] = jj;
     qsort_r(ord, nord, sizeof *ord, row_order_cmp, (void *)b);
-    char ka[1400];
     double logsum = 0;
     for (size_t i = 0; i < na; i++) {
         if (!mb_results_ok(a, i))
             continue;
-        mb_results_match_key(a, i, ka, sizeof ka);
+        const char *ka = mb_results_key(a, i);
         const char *impl = mb_results_str(a, i, a->c.impl);
         size_t lo = 0, hi = nord;
         while (lo < hi) {

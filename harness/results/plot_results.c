@@ -425,6 +425,11 @@ void mb_results_panel(const mb_results *res, size_t i, char *out, size_t n)
     cached(res->row_panel, res->csv.nrows, i, out, n);
 }
 
+const char *mb_results_key(const mb_results *res, size_t i)
+{
+    return res->row_key && i < res->csv.nrows && res->row_key[i] ? res->row_key[i] : "";
+}
+
 void mb_results_match_key(const mb_results *res, size_t i, char *out, size_t n)
 {
     cached(res->row_key, res->csv.nrows, i, out, n);

@@ -51,6 +51,8 @@ void mb_results_case(const mb_results *res, size_t i, char *out, size_t n);
 void mb_results_panel(const mb_results *res, size_t i, char *out, size_t n);
 /* The match key used by `compare`: case, threads and cache. */
 void mb_results_match_key(const mb_results *res, size_t i, char *out, size_t n);
+/* The same key without a copy: the string computed at load ("" out of range). */
+const char *mb_results_key(const mb_results *res, size_t i);
 
 /* String field of run.json at a dotted path ("cpu.model"), or NULL. Numbers are formatted. */
 const char *mb_results_prov(const mb_results *res, const char *path, char *buf, size_t n);
