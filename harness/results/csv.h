@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stddef.h>
 
-#define MB_MAX_COUNTERS 12
+#define MB_MAX_COUNTERS 24
 #define MB_REASON_LEN 600
 #define MB_DESC_LEN 400
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "moebench/mem.h"
 #include "moebench/routing.h"
+#include "moebench/work.h"
 
 mb_status mb_routing_alloc(mb_routing *r, int64_t T, int64_t E, int64_t k, mb_err *err)
 {
@@ -246,4 +247,9 @@ void mb_routing_group(const mb_routing *r, int64_t *offsets, int32_t *tok, int32
     for (int64_t e = E; e > 0; e--)
         offsets[e] = offsets[e - 1];
     offsets[0] = 0;
+    int64_t hit = 0;
+    for (int64_t e = 0; e < E; e++)
+        hit += offsets[e + 1] > offsets[e];
+    mb_work_add(MB_WORK_ROWS_ROUTED, T * k);
+    mb_work_add(MB_WORK_EXPERTS_HIT, hit);
 }

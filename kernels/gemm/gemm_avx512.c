@@ -34,10 +34,11 @@ static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t
 }
 
 static int64_t weight_bytes(const mb_gemm_weight *w) { return w ? w->bytes : 0; }
+static void weight_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_avx512 = {
     .name = "avx512",
     .unavailable = mb_avx512_unavailable,
-    .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes},
+    .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes, weight_dims},
 };
 #endif

@@ -48,11 +48,12 @@ static mb_status blas_gemm(const mb_gemm_weight *w, int64_t M, const void *A, in
 }
 
 static int64_t blas_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
+static void blas_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_blas = {
     .name = "blas",
     .unavailable = blas_unavailable,
-    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes},
+    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes, blas_dims},
 };
 
 #else /* !MOEBENCH_HAVE_OPENBLAS */

@@ -1,5 +1,6 @@
 /* The typed GEMM entry points: one lookup in the provider's per-datatype table (gemm.h). */
 #include "moebench/gemm.h"
+#include "moebench/work.h"
 
 static const mb_gemm_ops *ops_of(const mb_gemm_provider *gp, mb_dtype dt)
 {
@@ -50,7 +51,14 @@ mb_status mb_gemm(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight 
     const mb_gemm_ops *o = ops_of(gp, dt);
     if (!o)
         return mb_fail(err, MB_EUNSUPPORTED, "%s", mb_gemm_unsupported(gp, dt));
-    return o->gemm(w, M, A, lda, alpha, beta, C, ldc, err);
+    mb_status rc = o->gemm(w, M, A, lda, alpha, beta, C, ldc, err);
+    /* counted here, once per call, from the shape the provider prepared (moebench/work.h) */
+    if (rc == MB_OK && o->weight_dims && w) {
+        int64_t N = 0, K = 0;
+        o->weight_dims(w, &N, &K);
+        mb_work_gemm(w, M, N, K, mb_dtype_bits(dt));
+    }
+    return rc;
 }
 
 int64_t mb_gemm_weight_bytes(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight *w)

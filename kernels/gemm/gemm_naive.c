@@ -50,9 +50,10 @@ static mb_status naive_gemm(const mb_gemm_weight *w, int64_t M, const void *Av, 
 }
 
 static int64_t naive_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
+static void naive_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_naive = {
     .name = "naive",
     .unavailable = naive_unavailable,
-    .ops[MB_F32] = {naive_prepare, naive_release, naive_gemm, naive_bytes},
+    .ops[MB_F32] = {naive_prepare, naive_release, naive_gemm, naive_bytes, naive_dims},
 };

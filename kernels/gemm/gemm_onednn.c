@@ -399,11 +399,12 @@ static mb_status onednn_gemm(const mb_gemm_weight *cw, int64_t M, const void *A,
 }
 
 static int64_t onednn_bytes(const mb_gemm_weight *w) { return w ? w->wbytes : 0; }
+static void onednn_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_onednn = {
     .name = "onednn",
     .unavailable = onednn_unavailable,
-    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes},
+    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes, onednn_dims},
 };
 
 #else /* !MOEBENCH_HAVE_ONEDNN */

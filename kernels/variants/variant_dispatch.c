@@ -2,6 +2,7 @@
  * pick the variant's ops, hold its private state. */
 #include <stdio.h>
 #include "variants.h"
+#include "moebench/work.h"
 
 struct mb_state {
     const mb_variant_ops *ops;
@@ -84,7 +85,12 @@ mb_status mb_variant_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
         return mb_fail(err, MB_EINVAL, "forward: missing state, input or output");
     mb_status rc = mb_check_io(&st->spec, in, y, info, err);
     if (rc != MB_OK) return rc;
-    return st->ops->forward(st->priv, in, y, info, err);
+    mb_work_forward_begin();
+    rc = st->ops->forward(st->priv, in, y, info, err);
+    if (rc == MB_OK)
+        mb_work_add(MB_WORK_IO_BYTES, mb_tensor_numel(&in->X) * mb_dtype_bits(in->X.dtype) / 8 +
+                                          mb_tensor_numel(y) * mb_dtype_bits(y->dtype) / 8);
+    return rc;
 }
 
 void mb_variant_release(mb_state *st)

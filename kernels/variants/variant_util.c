@@ -2,6 +2,7 @@
  * workspace, LoRA weight rearrangements, routing + grouping, gather / weighted scatter-add. */
 #include "variants.h"
 #include "moebench/activation.h"
+#include "moebench/work.h"
 #include <string.h>
 
 const mb_tensor *mb_vweight(const mb_weights *w, const char *name, mb_err *err)
@@ -150,6 +151,7 @@ void mb_vrouter_free(mb_vrouter *vr, const mb_gemm_provider *gp)
 
 void mb_vgather(const float *X, int64_t d, const int32_t *tok, int64_t n, float *Xg)
 {
+    mb_work_add(MB_WORK_ROWS_GATHERED, n);
     #pragma omp parallel for schedule(static) if (n * d > 32768)
     for (int64_t i = 0; i < n; i++)
         memcpy(Xg + i * d, X + (int64_t)tok[i] * d, sizeof(float) * (size_t)d);
@@ -158,6 +160,7 @@ void mb_vgather(const float *X, int64_t d, const int32_t *tok, int64_t n, float 
 void mb_vscatter_add(const float *Yg, int64_t d, const int32_t *tok, const int32_t *slot,
                      int64_t n, const mb_routing *rt, float *Y)
 {
+    mb_work_add(MB_WORK_ROWS_SCATTERED, n);
     /* tok[] is ascending within one expert, so rows never collide across threads */
     #pragma omp parallel for schedule(static) if (n * d > 32768)
     for (int64_t i = 0; i < n; i++) {

@@ -30,6 +30,9 @@ typedef struct mb_gemm_ops {
                       float beta, void *C, int64_t ldc, mb_err *err);
     /* Bytes the prepared weight owns beyond the caller's W (packed copies, reorders). */
     int64_t (*weight_bytes)(const mb_gemm_weight *w);
+    /* The shape W was prepared with, for the work counters (moebench/work.h); NULL in a row
+     * that cannot prepare weights (built without the library). */
+    void (*weight_dims)(const mb_gemm_weight *w, int64_t *N, int64_t *K);
 } mb_gemm_ops;
 
 /* A provider registers its entry points per datatype, as BLIS registers kernels per

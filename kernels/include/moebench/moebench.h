@@ -13,4 +13,5 @@
 #include "moebench/threads.h"
 #include "moebench/impl.h"
 #include "moebench/compare.h"
+#include "moebench/work.h"
 #endif
