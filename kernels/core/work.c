@@ -84,6 +84,13 @@ static int first_touch(const void *w)
     return 1;
 }
 
+void mb_work_weight(const void *w, int64_t bytes)
+{
+    mb_work_add(MB_WORK_WEIGHT_BYTES_STREAMED, bytes);
+    if (first_touch(w))
+        mb_work_add(MB_WORK_WEIGHT_BYTES, bytes);
+}
+
 void mb_work_gemm(const void *w, int64_t M, int64_t N, int64_t K, int elem_bits)
 {
     int64_t wb = N * K * elem_bits / 8;

@@ -3,6 +3,7 @@
  * gate g_b = softmax(Emb[task_b] Wg^T) (tiny, scalar loops), Z = X Acat^T, Z scaled per expert
  * block by its sequence's gate, Y = X W^T + Z Bcat^T. */
 #include "variants.h"
+#include "moebench/work.h"
 #include <string.h>
 
 typedef struct {
@@ -62,6 +63,10 @@ void mb_moelora_gate(const float *Emb, const float *Wg, int64_t te, int64_t E, i
                      float *zl, float *g)
 {
     const float *em = Emb + (int64_t)task * te;
+    /* the cost model's gate term: one embedding row (once per task present) and Wg read */
+    mb_work_add(MB_WORK_FLOPS, 2 * te * E);
+    mb_work_weight(em, te * (int64_t)sizeof(float));
+    mb_work_weight(Wg, E * te * (int64_t)sizeof(float));
     for (int64_t e = 0; e < E; e++) {
         double acc = 0.0;
         for (int64_t i = 0; i < te; i++) acc += (double)em[i] * Wg[e * te + i];

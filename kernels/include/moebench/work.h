@@ -6,9 +6,10 @@
  *
  * What each counts (the cost model, kernels/core/cost.c, predicts flops and weight_bytes; the
  * test test_lib_work.c holds them to it):
- *   flops                  2 M N K per GEMM of the provider interface (moebench/gemm.h):
- *                          multiply-adds only, like the cost model (no softmax, activation,
- *                          gating or scaling work)
+ *   flops                  2 M N K per GEMM of the provider interface (moebench/gemm.h),
+ *                          plus the dot products the cost model counts outside them (moelora's
+ *                          task gate, 2 te E per sequence): multiply-adds only, like the cost
+ *                          model (no softmax, activation, gating or scaling work)
  *   weight_bytes           bytes of the distinct prepared weights the GEMMs of one forward
  *                          read (N K x element size, each weight once per forward): the cost
  *                          model's weights-touched term
@@ -56,6 +57,9 @@ void mb_work_add(mb_work_kind k, int64_t n);
 void mb_work_forward_begin(void);
 /* One GEMM C[M,N] += A[M,K] W^T on prepared weight w with elements of elem_bits. */
 void mb_work_gemm(const void *w, int64_t M, int64_t N, int64_t K, int elem_bits);
+/* bytes of weight w read outside the GEMMs (e.g. moelora's embedding row and gate): streamed
+ * every call, and into weight_bytes the first time this forward. */
+void mb_work_weight(const void *w, int64_t bytes);
 
 /* NULL when implementation impl counts its work for spec s, else why not (static string). */
 const char *mb_work_uncounted(const char *impl, const mb_spec *s);
