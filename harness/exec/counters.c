@@ -210,6 +210,15 @@ static int probe_papi(mb_counters *c)
             PAPI_stop(c->eventset[s], v);
     free_sets(c);
     PAPI_shutdown();
+    /* Without inheritance PAPI counts the calling thread only, and a software event would miss
+     * the worker threads; perf_event_open (inherit) or getrusage count the whole process. */
+    for (int i = 0; i < c->n && !c->inherit; i++)
+        if (c->available[i] && c->source[i] == MB_CTR_PAPI && mb_sw_event_of(c->event[i]) >= 0) {
+            c->available[i] = 0;
+            c->source[i] = MB_CTR_NONE;
+            snprintf(c->reason[i], sizeof c->reason[0], "counts the calling thread only (%s)",
+                     c->inherit_reason[0] ? c->inherit_reason : "no inheritance");
+        }
     return 1;
 }
 #endif
@@ -231,7 +240,8 @@ static void probe_fallbacks(mb_counters *c)
             c->reason[i][0] = '\0';
             continue;
         }
-        char why_perf[160] = "not asked (MOEBENCH_COUNTERS=getrusage)", why_ru[160];
+        char why_perf[160] = "perf_event_open: not asked (MOEBENCH_COUNTERS=getrusage)";
+        char why_ru[160];
         if (strcmp(c->forced, "getrusage") != 0) {
             int fd = mb_perf_sw_open((mb_sw_event)sw, why_perf, sizeof why_perf);
             if (fd >= 0) {
