@@ -174,6 +174,10 @@ int main(void)
     CHECK(!strcmp(mb_counter_unit("ctr_papi_tot_cyc"), "cycles per forward"));
     CHECK(!strcmp(mb_counter_unit("ctr_papi_l1_dcm"), "misses per forward"));
     CHECK(!strcmp(mb_counter_unit("ctr_something_else"), "count per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_moebench_flops"), "FLOPs per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_moebench_weight_bytes_streamed"), "bytes per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_moebench_rows_routed"), "rows per forward"));
+    CHECK(!strcmp(mb_counter_unit("ctr_moebench_experts_hit"), "experts per forward"));
     CHECK(mb_plot_results(run) == 0);
     check_all(charts);
 

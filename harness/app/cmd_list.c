@@ -21,6 +21,13 @@ int mb_cmd_list(int argc, char **argv)
     for (int i = 0; i < mb_impl_count(); i++)
         printf(" %s", mb_impl_at(i)->name);
     printf("\n");
+    /* the kernels' work counts: PAPI Software Defined Events when built with libsde */
+    if (mb_work_sde_register() == 0)
+        printf("counters: the kernels' work counts are PAPI SDE events sde:::moebench::flops, ... "
+               "(libsde)\n");
+    else
+        printf("counters: the kernels' work counts are read directly, not PAPI SDE events: built "
+               "without libsde (apt-get install libpapi-dev libsde1)\n");
     for (int v = 0; v < MB_NUM_VARIANTS; v++) {
         mb_spec s;
         mb_spec_default(&s, (mb_variant_id)v);

@@ -627,8 +627,9 @@ static void warn_untrustworthy(const run_ctx *r)
     }
     if (r->counters.n > 0 && r->counters.no_hardware)
         fprintf(stderr, "moebench: no hardware performance counters on this machine%s: only software "
-                        "events (perf::TASK-CLOCK, perf::PAGE-FAULTS, ...) are counted; the columns of "
-                        "hardware events stay empty (reasons in run.json).\n",
+                        "events (perf::TASK-CLOCK, perf::PAGE-FAULTS, ...) and the kernels' own counts "
+                        "(sde:::moebench::flops, ...) are counted; the columns of hardware events stay "
+                        "empty (sources and reasons in run.json).\n",
                 mb_is_vm() ? " (a virtual machine without a virtualised PMU)" : "");
 }
 

@@ -185,6 +185,17 @@ out:
 const char *mb_counter_unit(const char *column)
 {
     const char *c = strncmp(column, "ctr_", 4) ? column : column + 4;
+    if (!strncmp(c, "moebench_", 9)) {   /* the kernels' own counts (SDE) */
+        if (strstr(c, "flops"))
+            return "FLOPs per forward";
+        if (strstr(c, "bytes"))
+            return "bytes per forward";
+        if (strstr(c, "experts"))
+            return "experts per forward";
+        if (strstr(c, "rows"))
+            return "rows per forward";
+        return "calls per forward";
+    }
     if (strstr(c, "task_clock") || strstr(c, "cpu_clock"))
         return "ns per forward";
     if (strstr(c, "cyc"))

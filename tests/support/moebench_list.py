@@ -9,8 +9,9 @@ def read(path):
     for line in open(path):
         m = re.match(r"^(\w+): ", line)
         if m:
-            # "implementations: ..." heads the listing; every other such line is a variant
-            variant = None if m.group(1) == "implementations" else m.group(1)
+            # "implementations: ..." and "counters: ..." head the listing; every other such
+            # line is a variant
+            variant = None if m.group(1) in ("implementations", "counters") else m.group(1)
             if variant:
                 variants.append(variant)
             continue
