@@ -9,7 +9,7 @@ static const char *const names[MB_WORK_COUNT] = {
     "flops", "weight_bytes", "weight_bytes_streamed", "io_bytes", "rows_routed",
     "experts_hit", "rows_gathered", "rows_scattered", "gemm_calls"};
 static const char *const descriptions[MB_WORK_COUNT] = {
-    "FLOPs of the provider GEMMs, 2 M N K per call (multiply-adds only, as the cost model)",
+    "FLOPs of the provider GEMMs (2 M N K per call) and moelora's task gate: multiply-adds only, as the cost model",
     "bytes of the distinct prepared weights read by one forward's GEMMs (each weight once)",
     "bytes of prepared weights read by GEMM calls, every call (reuse counts again)",
     "bytes of X read and Y written by forwards",
