@@ -60,12 +60,7 @@ int mb_results_table(const mb_results *res, const mb_table_opts *o, mb_format fm
     const mb_result_cols *c = &res->c;
     size_t nr = mb_results_nrows(res);
     int axis_col[3] = {c->impl, c->threads, c->cache};
-    /* the settings other than the pivot that take more than one value join the row key */
     int show[3] = {0, 0, 0};
-    for (int a = 0; a < 3; a++)
-        for (size_t i = 1; i < nr && a != (int)o->pivot && !show[a]; i++)
-            show[a] = strcmp(mb_results_str(res, i, axis_col[a]),
-                             mb_results_str(res, 0, axis_col[a])) != 0;
     char **keys = NULL, **vals = NULL;
     int nk = 0, ck = 0, nv = 0, cv = 0, rc = -1;
     long *cell = NULL;   /* nk x nv: row index or -1 */
@@ -74,11 +69,27 @@ int mb_results_table(const mb_results *res, const mb_table_opts *o, mb_format fm
     mb_table t = {0};
     if (!key_of || !val_of || !sel)
         goto out;
+    long first = -1;
     for (size_t i = 0; i < nr; i++) {
-        char d[1024], key[1200];
+        char d[1024];
         mb_results_case(res, i, d, sizeof d);
         if (o->filter && regexec(o->filter, d, 0, NULL, 0) != 0)
             continue;
+        sel[i] = 1;
+        if (first < 0)
+            first = (long)i;
+        /* the settings other than the pivot that take more than one value among the selected
+         * rows join the row key */
+        for (int a = 0; a < 3; a++)
+            show[a] |= a != (int)o->pivot && strcmp(mb_results_str(res, i, axis_col[a]),
+                                                    mb_results_str(res, (size_t)first,
+                                                                   axis_col[a])) != 0;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        if (!sel[i])
+            continue;
+        char d[1024], key[1200];
+        mb_results_case(res, i, d, sizeof d);
         snprintf(key, sizeof key, "%s", d);
         for (int a = 0; a < 3; a++)
             if (show[a]) {
@@ -91,7 +102,6 @@ int mb_results_table(const mb_results *res, const mb_table_opts *o, mb_format fm
             goto out;
         key_of[i] = (size_t)k;
         val_of[i] = (size_t)v;
-        sel[i] = 1;
     }
     if (!nk) {
         rc = 1;
