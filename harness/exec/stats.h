@@ -1,6 +1,7 @@
 /* Robust statistics for timing samples: median, min, p95, MAD, a distribution-free 95 %
- * confidence interval of the median (binomial order statistics), and the Mann-Whitney U test
- * used by `compare`. No input is modified; functions sort private copies. */
+ * confidence interval of the median (binomial order statistics), and for `compare` the
+ * Mann-Whitney U test, Holm's correction and a bootstrap interval of a ratio of medians. No
+ * input is modified; functions sort private copies. */
 #ifndef MOEBENCH_STATS_H
 #define MOEBENCH_STATS_H
 
