@@ -270,6 +270,18 @@ int mb_compare_runs_filtered(const mb_results *a, const mb_results *b, const reg
         free(adj);
         free(pv);
     }
+    /* two settings of one case would share a chart label: name the setting that varies */
+    int thr_vary = 0, cache_vary = 0;
+    for (int i = 1; i < out->n; i++) {
+        thr_vary |= strcmp(out->e[i].threads, out->e[0].threads) != 0;
+        cache_vary |= strcmp(out->e[i].cache, out->e[0].cache) != 0;
+    }
+    for (int i = 0; i < out->n && (thr_vary || cache_vary); i++) {
+        mb_cmp_entry *e = &out->e[i];
+        size_t l = strlen(e->label);
+        snprintf(e->label + l, sizeof e->label - l, "%s%s%s%s", thr_vary ? " thr=" : "",
+                 thr_vary ? e->threads : "", cache_vary ? " " : "", cache_vary ? e->cache : "");
+    }
     out->geomean = out->n ? exp(logsum / out->n) : NAN;
     diff_prov(a->run, b->run, "", out, 0);
     diff_prov(b->run, a->run, "", out, 1);
@@ -523,8 +535,12 @@ void mb_cmp_write(const mb_cmp_result *r, mb_format fmt, FILE *f)
     } else if (fmt == MB_FMT_LATEX) {
         if (r->same_run)
             fprintf(f, "%% note: A and B are the same run (%s)\n", r->same_why);
-        for (int w = 0; w < r->nwarn; w++)
-            fprintf(f, "%% warning: provenance differs: %s\n", r->warn[w]);
+        for (int w = 0; w < r->nwarn; w++) {
+            fprintf(f, "%% warning: provenance differs: ");
+            for (const char *c = r->warn[w]; *c; c++)   /* a comment is one line */
+                fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
+            fputc('\n', f);
+        }
         fprintf(f, "%% %s\n", sum);
         mb_table_write(&t, fmt, cap, f);
     } else {
