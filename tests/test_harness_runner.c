@@ -79,9 +79,9 @@ static void test_isolation(void)
         CHECK_MSG(!strcmp(got.rows[i].status, want[i]), "row %d (%s): status %s, want %s (%s)", i,
                   impls[i], got.rows[i].status, want[i], got.rows[i].reason);
     CHECK(strstr(got.rows[1].reason, "SIGABRT") != NULL);
-    CHECK(strstr(got.rows[1].reason, "repro: moebench case 'lora:") != NULL);
+    CHECK(strstr(got.rows[1].reason, "repro: moebench time 'lora:") != NULL);
     CHECK(strstr(got.rows[1].reason, "--impl test_crash") != NULL);
-    /* every repro line reproduces the row's thread count, like `moebench case --threads N` */
+    /* every repro line reproduces the row's thread count, like `moebench time --threads N` */
     const char *repro_end[] = {NULL, "--impl test_crash --threads 1", NULL, "--impl test_hang --threads 1",
                                "--impl test_wrong --threads 1", "--impl test_oom --threads 1"};
     for (int i = 1; i < 6; i++) {
@@ -93,7 +93,7 @@ static void test_isolation(void)
                   "row %d repro: %s", i, got.rows[i].reason);
     }
     CHECK(strstr(got.rows[3].reason, "time limit") != NULL);
-    CHECK(strstr(got.rows[4].reason, "repro: moebench case") != NULL);
+    CHECK(strstr(got.rows[4].reason, "repro: moebench time") != NULL);
     CHECK(got.rows[4].max_abs_err > 0);
     CHECK(isnan(got.rows[4].time_us_median));   /* a mismatch is never timed */
     /* test_oom SIGKILLs itself with a small RSS: not blamed on memory */

@@ -6,6 +6,11 @@
 
 #define MB_CLI_MAX_SUITES 32
 
+/* Timing settings when neither the command line nor the suite sets them (run, check, time). */
+#define MB_DEFAULT_MIN_TIME 0.5
+#define MB_DEFAULT_REPS 10
+#define MB_DEFAULT_TIMEOUT 300.0
+
 typedef struct {
     const char *suites[MB_CLI_MAX_SUITES];
     int n_suites;

@@ -1,24 +1,37 @@
-/* `moebench compare A B [--out DIR] [--no-plot]`: per-case ratios of two results directories
- * with significance, as a table on stdout and compare.{png,pdf} (default: B/charts). */
+/* `moebench compare A B [--format F] [--filter RE] [--out DIR] [--no-plot]`: per-case ratios of
+ * two results directories with a 95 % interval and significance, as a table on stdout (console
+ * text, Markdown, LaTeX, CSV or JSON) and compare.{png,pdf} (default: B/charts). */
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "compare_runs.h"
 #include "plot_gnuplot.h"
+#include "table_format.h"
+
+static int mb_compare_main(const char *in[2], const char *out, const regex_t *re,
+                           const char *filter, mb_format fmt, int plot);
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: moebench compare A B [--out DIR] [--no-plot]\n"
-               "  A, B   results directories (results.csv + run.json [+ samples.csv])\n"
-               "  prints B/A median ratios per case and implementation with a Mann-Whitney U\n"
-               "  test on the raw samples; chart compare.{png,pdf} in DIR (default B/charts)\n");
+    fprintf(f, "usage: moebench compare A B [--format text|md|latex|csv|json] [--filter REGEX]\n"
+               "                        [--out DIR] [--no-plot]\n"
+               "  A, B      results directories (results.csv + run.json [+ samples.csv])\n"
+               "  prints B/A median ratios per case and implementation with a 95%% confidence\n"
+               "  interval (percentile bootstrap of the ratio of medians on the raw samples, 2000\n"
+               "  resamples, seeded) and a Mann-Whitney U test (Holm-corrected); charts\n"
+               "  compare.{png,pdf} (and compare_VARIANT per variant) in DIR (default B/charts)\n"
+               "  --format  text (default, the console), md, latex (booktabs), csv, json\n"
+               "  --filter  POSIX extended regex on the case descriptor; matching nothing exits 2\n"
+               "A run compared with itself (same run_id or same directory) is said to be.\n");
 }
 
 int mb_cmd_compare(int argc, char **argv)
 {
-    const char *in[2] = {NULL, NULL}, *out = NULL;
+    const char *in[2] = {NULL, NULL}, *out = NULL, *filter = NULL;
     int nin = 0, plot = 1;
+    mb_format fmt = MB_FMT_TEXT;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
@@ -29,6 +42,18 @@ int mb_cmd_compare(int argc, char **argv)
             out = argv[i] + 6;
         } else if (!strcmp(argv[i], "--no-plot")) {
             plot = 0;
+        } else if ((!strcmp(argv[i], "--format") && i + 1 < argc) ||
+                   !strncmp(argv[i], "--format=", 9)) {
+            const char *v = argv[i][8] == '=' ? argv[i] + 9 : argv[++i];
+            if (mb_format_parse(v, &fmt)) {
+                fprintf(stderr, "moebench compare: --format '%s': expected text, md, latex, csv "
+                                "or json\n", v);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
+            filter = argv[++i];
+        } else if (!strncmp(argv[i], "--filter=", 9)) {
+            filter = argv[i] + 9;
         } else if (argv[i][0] == '-' || nin == 2) {
             fprintf(stderr, "moebench compare: unexpected argument '%s'\n", argv[i]);
             usage(stderr);
@@ -42,6 +67,27 @@ int mb_cmd_compare(int argc, char **argv)
         return 2;
     }
     char err[MB_PLOT_ERR_LEN];
+    regex_t re;
+    if (filter) {
+        int rc = regcomp(&re, filter, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            regerror(rc, &re, err, sizeof err);
+            fprintf(stderr, "moebench compare: --filter '%s': %s\n", filter, err);
+            return 2;
+        }
+    }
+    int rc = mb_compare_main(in, out, filter ? &re : NULL, filter, fmt, plot);
+    if (filter)
+        regfree(&re);
+    return rc;
+}
+
+static int mb_compare_main(const char *in[2], const char *out, const regex_t *re,
+                           const char *filter, mb_format fmt, int plot)
+{
+    char err[MB_PLOT_ERR_LEN];
+    /* a table for a paper goes to stdout alone: the chart's line goes to stderr */
+    FILE *info = fmt == MB_FMT_TEXT ? stdout : stderr;
     if (plot && mb_gnuplot_available(err, sizeof err)) {
         fprintf(stderr, "moebench compare: %s (or use --no-plot)\n", err);
         return 1;
@@ -58,11 +104,15 @@ int mb_cmd_compare(int argc, char **argv)
     }
     mb_cmp_result r;
     int rc = 0;
-    if (mb_compare_runs(&a, &b, &r)) {
+    if (mb_compare_runs_filtered(&a, &b, re, &r)) {
         fprintf(stderr, "moebench compare: out of memory\n");
         rc = 1;
+    } else if (re && r.n == 0 && r.only_a == 0 && r.only_b == 0 && r.n_bad_median == 0) {
+        fprintf(stderr, "moebench compare: --filter '%s' matches no ok row of A or B\n", filter);
+        rc = 2;
+        mb_cmp_free(&r);
     } else {
-        mb_cmp_print(&r, stdout);
+        mb_cmp_write(&r, fmt, stdout);
         if (r.n == 0)
             fprintf(stderr, "moebench compare: no case ran ok in both A and B\n");
         if (plot && r.n > 0) {
@@ -78,7 +128,7 @@ int mb_cmd_compare(int argc, char **argv)
             if (mb_plot_out_begin(&o, dir, foot, err, sizeof err) == 0 &&
                 mb_cmp_chart(&r, &o, err, sizeof err) >= 0 &&
                 mb_plot_out_commit(&o, err, sizeof err) == 0) {
-                printf("chart: %s/compare.png (and .pdf)\n", dir);
+                fprintf(info, "chart: %s/compare.png (and .pdf)\n", dir);
             } else {
                 mb_plot_out_abort(&o);
                 fprintf(stderr, "moebench compare: %s\n", err);

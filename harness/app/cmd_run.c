@@ -29,9 +29,9 @@
 #include "suite.h"
 #include "timing.h"
 
-#define DEFAULT_MIN_TIME 0.5
-#define DEFAULT_REPS 10
-#define DEFAULT_TIMEOUT 300.0
+#define DEFAULT_MIN_TIME MB_DEFAULT_MIN_TIME
+#define DEFAULT_REPS MB_DEFAULT_REPS
+#define DEFAULT_TIMEOUT MB_DEFAULT_TIMEOUT
 
 typedef struct {
     int case_index;

@@ -9,7 +9,10 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"case", mb_cmd_case, "run one case descriptor, e.g. 'lora:T=16,h=4096'"},
     {"check", mb_cmd_check, "correctness only; exit 1 on any mismatch"},
     {"plot", mb_cmd_plot, "charts from a results directory"},
-    {"compare", mb_cmd_compare, "per-case ratios of two results, with significance"},
+    {"compare", mb_cmd_compare, "per-case ratios of two results, with 95% CI and significance"},
+    {"table", mb_cmd_table, "a run as the table a paper prints (md, latex, csv)"},
+    {"export", mb_cmd_export, "a run as Google Benchmark JSON (its compare.py reads it)"},
+    {"time", mb_cmd_time, "time one case descriptor, e.g. 'lora:T=16,h=4096' --impl blas"},
     {"roofline", mb_cmd_roofline, "measure this machine's ceilings (peak FLOP/s, bandwidth)"},
     {"dump", mb_cmd_dump, "inputs, weights, routing and output of a case as .npy files"},
 };

@@ -43,11 +43,13 @@ void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_
 void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg, char *out,
                    size_t n)
 {
-    /* the repro reproduces the row's setting: same threads, same reference rule */
+    /* the repro times the row's setting: same case (its descriptor carries dtype and mode),
+     * threads and cache, the same reference check first (`moebench time`) */
+    char th[32] = "";
     if (cfg->threads > 0)
-        snprintf(out, n, "moebench case '%s' --impl %s --threads %d", c->desc, impl, cfg->threads);
-    else
-        snprintf(out, n, "moebench case '%s' --impl %s", c->desc, impl);
+        snprintf(th, sizeof th, " --threads %d", cfg->threads);
+    snprintf(out, n, "moebench time '%s' --impl %s%s%s", c->desc, impl, th,
+             cfg->cache_cold ? " --cache cold" : "");
 }
 
 /* Fills the error columns and, on failure, status and reason with the repro line. */

@@ -34,8 +34,9 @@ typedef struct {
     void *ctx;
 } mb_exec_emit;
 
-/* The command line that reproduces the row of impl in case c ("moebench case '<desc>' --impl
- * <impl> [--threads N]"), for the reason of a failed row. */
+/* The command line that reproduces the row of impl in case c ("moebench time '<desc>' --impl
+ * <impl> --threads N [--cache cold]": checks, then times, the case), for the reason of a failed
+ * row. */
 void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg, char *out,
                    size_t n);
 /* Fills the case / setting fields of a row (everything known before running). */

@@ -257,3 +257,75 @@ int mb_holm(const double *p, size_t m, double *adj)
     free(ord);
     return 0;
 }
+
+/* ---- bootstrap of a ratio of medians ---------------------------------------------------- */
+
+static unsigned long long splitmix64(unsigned long long *s)
+{
+    unsigned long long z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+unsigned long long mb_hash_seed(const char *s, unsigned long long h)
+{
+    if (!h)
+        h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The median (as mb_median: mean of the two middle values for even n) of a resample of sorted
+ * x: n indices drawn uniformly, counted in cnt[], and the middle order statistics found by a
+ * running sum, O(n) per resample without sorting the resample. */
+static double resample_median(const double *sx, size_t n, size_t *cnt, unsigned long long *st)
+{
+    memset(cnt, 0, n * sizeof *cnt);
+    for (size_t i = 0; i < n; i++)
+        cnt[splitmix64(st) % n]++;   /* modulo bias < n / 2^64: negligible */
+    size_t k_lo = (n - 1) / 2, k_hi = n / 2, seen = 0;
+    double v_lo = NAN;
+    for (size_t j = 0; j < n; j++) {
+        if (!cnt[j])
+            continue;
+        size_t before = seen;
+        seen += cnt[j];
+        if (before <= k_lo && k_lo < seen)
+            v_lo = sx[j];
+        if (before <= k_hi && k_hi < seen)
+            return (v_lo + sx[j]) / 2;
+    }
+    return NAN;
+}
+
+int mb_bootstrap_median_ratio(const double *x, size_t n, const double *y, size_t m,
+                              int resamples, double conf, unsigned long long seed, double *lo,
+                              double *hi)
+{
+    *lo = *hi = NAN;
+    if (n < MB_BOOT_MIN_N || m < MB_BOOT_MIN_N || resamples < 2)
+        return -1;
+    double *sx = sorted_copy(x, n), *sy = sorted_copy(y, m);
+    size_t *cnt = malloc((n > m ? n : m) * sizeof *cnt);
+    double *r = malloc((size_t)resamples * sizeof *r);
+    int rc = -1;
+    if (sx && sy && cnt && r) {
+        unsigned long long st = seed;
+        for (int b = 0; b < resamples; b++) {
+            double mx = resample_median(sx, n, cnt, &st);
+            double my = resample_median(sy, m, cnt, &st);
+            r[b] = my / mx;
+        }
+        qsort(r, (size_t)resamples, sizeof *r, cmp_double);
+        *lo = mb_quantile_sorted(r, (size_t)resamples, (1 - conf) / 2);
+        *hi = mb_quantile_sorted(r, (size_t)resamples, (1 + conf) / 2);
+        rc = 0;
+    }
+    free(sx);
+    free(sy);
+    free(cnt);
+    free(r);
+    return rc;
+}

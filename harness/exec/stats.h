@@ -1,6 +1,7 @@
 /* Robust statistics for timing samples: median, min, p95, MAD, a distribution-free 95 %
- * confidence interval of the median (binomial order statistics), and the Mann-Whitney U test
- * used by `compare`. No input is modified; functions sort private copies. */
+ * confidence interval of the median (binomial order statistics), and for `compare` the
+ * Mann-Whitney U test, Holm's correction and a bootstrap interval of a ratio of medians. No
+ * input is modified; functions sort private copies. */
 #ifndef MOEBENCH_STATS_H
 #define MOEBENCH_STATS_H
 
@@ -39,5 +40,20 @@ int mb_mann_whitney(const double *x, size_t n, const double *y, size_t m, double
  * adj_(i) = max over j <= i of min(1, (m - j + 1) p_(j)); adj[] is in the order of p[].
  * 0, or -1 when out of memory. */
 int mb_holm(const double *p, size_t m, double *adj);
+
+/* Percentile bootstrap 95 % (conf) interval of median(y) / median(x): `resamples` times, each
+ * side resampled with replacement on its own (samples of two runs are independent), the ratio of
+ * the two medians; the interval is the (1 - conf)/2 and (1 + conf)/2 quantiles of those ratios.
+ * Deterministic: the generator is seeded with `seed` (splitmix64), so one input gives one
+ * interval on every machine. Needs n, m >= MB_BOOT_MIN_N (a median of fewer resamples takes so
+ * few distinct values that the interval means little); returns -1 otherwise or when out of
+ * memory, with *lo = *hi = NAN. */
+#define MB_BOOT_MIN_N 6
+#define MB_BOOT_RESAMPLES 2000
+int mb_bootstrap_median_ratio(const double *x, size_t n, const double *y, size_t m,
+                              int resamples, double conf, unsigned long long seed, double *lo,
+                              double *hi);
+/* 64-bit FNV-1a of s, for seeding a bootstrap from what it is computed on. */
+unsigned long long mb_hash_seed(const char *s, unsigned long long h);
 
 #endif
