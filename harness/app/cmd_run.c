@@ -624,7 +624,7 @@ static int step_provenance(run_ctx *r)
 static void warn_untrustworthy(const run_ctx *r)
 {
     mb_library_dispatch_print(stderr, r->cmd, 0);
-    mb_machine_state_warn_busy(stderr, r->cmd);
+    mb_machine_state_warn_busy(stderr, r->cmd, r->json);
     if (!r->check_mode && !r->o.dry_run) {
         if (strcmp(MOEBENCH_BUILD_TYPE, "Release") != 0 && strcmp(MOEBENCH_BUILD_TYPE, "RelWithDebInfo") != 0)
             fprintf(stderr, "moebench: warning: this is a %s build; timings are not representative "

@@ -244,6 +244,8 @@ static void add_binding(cJSON *ms, int threads, int pin)
         cJSON_AddStringToObject(aff, "cpus", list);
         cJSON_AddNumberToObject(aff, "count", CPU_COUNT(&m));
         cJSON_AddNumberToObject(aff, "online_cpus", online_cpus());
+        cJSON_AddStringToObject(aff, "note", "the initial thread's mask: with OMP_PROC_BIND set, "
+                                "libgomp binds it to the first place at load (threads: pin)");
     }
 
     cJSON *omp = cJSON_AddObjectToObject(ms, "openmp");
@@ -296,9 +298,10 @@ cJSON *mb_machine_state_json(int threads, int pin)
     add_binding(ms, threads, pin);
     add_loadavg(ms, "loadavg_start");
     cJSON_AddNumberToObject(ms, "busy_load_fraction", MB_BUSY_LOAD_FRACTION);
-    double la[1];
-    cJSON_AddBoolToObject(ms, "busy_at_start",
-                          getloadavg(la, 1) == 1 && la[0] >= MB_BUSY_LOAD_FRACTION * online_cpus());
+    const cJSON *la = cJSON_GetObjectItemCaseSensitive(ms, "loadavg_start");
+    cJSON_AddBoolToObject(ms, "busy_at_start", cJSON_IsArray(la) &&
+                          cJSON_GetArrayItem(la, 0)->valuedouble >=
+                              MB_BUSY_LOAD_FRACTION * online_cpus());
     return ms;
 }
 
@@ -311,14 +314,15 @@ void mb_machine_state_end(cJSON *run_json)
     add_loadavg(ms, "loadavg_end");
 }
 
-int mb_machine_state_warn_busy(FILE *f, const char *cmd)
+int mb_machine_state_warn_busy(FILE *f, const char *cmd, const cJSON *run_json)
 {
-    double la[1];
-    int n = online_cpus();
-    if (getloadavg(la, 1) != 1 || la[0] < MB_BUSY_LOAD_FRACTION * n)
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(run_json, "machine_state");
+    const cJSON *la = cJSON_GetObjectItemCaseSensitive(ms, "loadavg_start");
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ms, "busy_at_start")) || !cJSON_IsArray(la))
         return 0;
     fprintf(f, "moebench %s: warning: the machine is busy (load average %.2f over the last "
-               "minute on %d CPUs): other work shares the cores, timings will be slower and "
-               "noisier\n", cmd, la[0], n);
+               "minute on %d CPUs, busy from %.1f): other work shares the cores, timings will be "
+               "slower and noisier\n", cmd, cJSON_GetArrayItem(la, 0)->valuedouble, online_cpus(),
+            MB_BUSY_LOAD_FRACTION * online_cpus());
     return 1;
 }

@@ -9,7 +9,11 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-/* Busy: the 1-minute load average at start is at least this fraction of the online CPUs. */
+/* Busy: the 1-minute load average at start is at least this fraction of the online CPUs. The
+ * load average counts runnable (and uninterruptible) threads; moebench has not started working
+ * yet, so at start it is other programs' demand. Half the CPUs means that, on average, a run
+ * using every CPU shares half of them: its times are slower and noisier than on a quiet
+ * machine. A lower fraction would warn on the background noise of an idle desktop. */
 #define MB_BUSY_LOAD_FRACTION 0.5
 
 /* The "machine_state" object at start. threads: the OpenMP threads the binding check starts
@@ -19,7 +23,8 @@ cJSON *mb_machine_state_json(int threads, int pin);
 /* Adds loadavg_end to the "machine_state" object of run_json (no-op without one). */
 void mb_machine_state_end(cJSON *run_json);
 
-/* Prints a warning when the machine is busy now; returns 1 when it did. */
-int mb_machine_state_warn_busy(FILE *f, const char *cmd);
+/* Prints a warning when run_json's machine_state says the machine was busy at start (the same
+ * verdict as run.json's busy_at_start); returns 1 when it did. */
+int mb_machine_state_warn_busy(FILE *f, const char *cmd, const cJSON *run_json);
 
 #endif
