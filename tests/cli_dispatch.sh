@@ -60,7 +60,7 @@ for k in ("loadavg_start", "loadavg_end"):
     if not (isinstance(ms.get(k), list) and len(ms[k]) == 3): bad.append(f"{k} {ms.get(k)}")
 busy = ms.get("busy_at_start")
 if busy != ("warning: the machine is busy" in console): bad.append(f"busy_at_start {busy} but console {'has' if not busy else 'lacks'} the warning")
-if busy and not ms["loadavg_start"][0] >= ms["busy_load_fraction"] * ms["affinity"]["online_cpus"]: bad.append("busy below the threshold")
+if busy != (ms["loadavg_start"][0] >= ms["busy_load_fraction"] * ms["affinity"]["online_cpus"]): bad.append(f"busy_at_start {busy} with load {ms['loadavg_start']}")
 rows = list(csv.DictReader(open(f"{d}/results.csv")))
 if len(rows) != 8: bad.append(f"{len(rows)} rows")
 for r in rows:

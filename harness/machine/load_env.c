@@ -143,8 +143,8 @@ int mb_load_env_apply(const mb_load_request *req, char *err, size_t errlen)
         return 0;
     if (reexec_done) {
         /* the re-executed image lacks a value its options set: something cleared it */
-        snprintf(err, errlen, "after re-executing for %s, %s is still unset", set_by_option + 1,
-                 to_set);
+        snprintf(err, errlen, "after re-executing to set them, %s is still unset (cleared by "
+                              "the environment's startup?)", to_set);
         return 1;
     }
 
