@@ -141,6 +141,23 @@ sys.exit(1 if bad else 0)
 PY
     grep -q "WARNING: OpenBLAS ran its Prescott core" "$T/sse/charts/latency.gp" 2>/dev/null \
         || err "--openblas-core Prescott: the charts' footnote lacks the warning"
+
+    # the torch peer inherits the environment: its OpenBLAS runs the requested core too
+    PY="${MOEBENCH_PYTHON:-/usr/bin/python3}"
+    if "$PY" -c 'import torch, numpy' 2>/dev/null; then
+        printf '[lora]\nvariant = lora\nh = 32\nr = 2\nT = 1\nimpl = blas\n' >"$T/one.ini"
+        "$MB" run "$T/one.ini" --out "$T/peer" --no-plot --peer torch --openblas-core Haswell "${OPTS[@]}" \
+            >"$T/o" 2>"$T/e" || err "--peer torch --openblas-core Haswell: exit $?: $(tail -3 "$T/e")"
+        python3 - "$T/peer" <<'PY' || fail=1
+import csv, sys
+cores = {r["impl"]: r["blas_core"] for r in csv.DictReader(open(f"{sys.argv[1]}/results.csv"))}
+if cores != {"blas": "Haswell", "torch": "Haswell"}:
+    print(f"FAIL: --peer torch --openblas-core Haswell: blas_core {cores}", file=sys.stderr)
+    sys.exit(1)
+PY
+    else
+        echo "$PY lacks torch: the peer's core is not checked"
+    fi
 else
     echo "this CPU executes $CPU: no AVX2 core to ask for; --openblas-core runs skipped"
 fi
