@@ -45,8 +45,9 @@ typedef struct {
      * the fastest unmerged implementation of the same case (-1 = not computable / never) */
     int64_t breakeven_calls;
     /* the libraries' dispatch (extra columns): blas and merged rows (OpenBLAS's provider) get
-     * openblas_get_corename(), onednn rows oneDNN's effective ISA; "" for the others. Only the
-     * name: whether it is below the CPU is said in run.json's library_dispatch */
+     * openblas_get_corename() (torch rows: the peer's own OpenBLAS), onednn rows oneDNN's
+     * effective ISA; "" for the others. Only the name: whether it is below the CPU is said in
+     * run.json's library_dispatch */
     char blas_core[24];
     char onednn_isa[24];
 } mb_row;
