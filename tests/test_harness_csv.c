@@ -56,6 +56,7 @@ static void test_results_roundtrip(void)
     r.flops = 1.5e9;
     r.weights_bytes = 123456789012;
     r.ctr[0] = 4321.5;   /* ctr[1] stays NAN: unavailable */
+    snprintf(r.blas_core, sizeof r.blas_core, "Prescott");
     mb_csv_write_row(f, &r, 2);
     mb_row r2;
     mb_row_init(&r2);
@@ -67,9 +68,12 @@ static void test_results_roundtrip(void)
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0);
     size_t nreq = sizeof required / sizeof *required;
-    CHECK(t.ncols == nreq + 2 + 8);   /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode */
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 2);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 1);
+    CHECK(t.ncols == nreq + 2 + 10);   /* + case alpha act seed iters_per_sample prepare_bytes
+                                          breakeven_calls mode blas_core onednn_isa */
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 4);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 3);
+    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 2);
+    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 1);
     for (size_t i = 0; i < nreq && i < t.ncols; i++)
         CHECK_MSG(!strcmp(t.header[i], required[i]), "column %zu is %s, expected %s", i,
                   t.header[i], required[i]);
@@ -79,6 +83,8 @@ static void test_results_roundtrip(void)
     CHECK(t.nrows == 2);
     CHECK(!strcmp(mb_csv_get(&t, 0, "reason"), r.reason));   /* quotes, comma, newline survive */
     CHECK(!strcmp(mb_csv_get(&t, 0, "case"), r.case_desc));
+    CHECK(!strcmp(mb_csv_get(&t, 0, "blas_core"), "Prescott"));
+    CHECK(!strcmp(mb_csv_get(&t, 0, "onednn_isa"), ""));
     CHECK_NEAR(atof(mb_csv_get(&t, 0, "time_us_median")), 123.456, 1e-9);
     CHECK(!strcmp(mb_csv_get(&t, 0, "weights_bytes"), "123456789012"));
     CHECK_NEAR(atof(mb_csv_get(&t, 0, "ctr_perf__task_clock")), 4321.5, 1e-9);

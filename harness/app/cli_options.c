@@ -1,5 +1,6 @@
 /* Option parsing for run / check (see cli_options.h). */
 #include "cli_options.h"
+#include "load_env.h"
 #include "outdir.h"
 
 #include <stdlib.h>
@@ -42,13 +43,14 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "  --no-roofline       when no roofline.json is found ($MOEBENCH_ROOFLINE, DIR or\n"
             "                      results/), do not measure one (moebench roofline --quick,\n"
             "                      about 4 s) before the cases: pct_peak stays empty\n"
+            "%s"
             "Settings given here override the suite's (reps, min_time, cache, timeout, threads).\n"
             "Exit status: 0 when every row is ok or skipped, 1 when any is mismatch, crashed,\n"
             "timeout or error (or the output directory exists, cannot be written or does not\n"
             "match --resume, or a torch row is a mismatch),\n"
             "2 for bad options or suites, or a --variant/--filter/--impl selection that leaves\n"
             "no case (or when the torch peer could not run).\n",
-            cmd);
+            cmd, mb_load_env_usage);
     if (!strcmp(cmd, "check"))
         fprintf(f, "check runs each case once and compares with the naive reference; exit 1 on any\n"
                    "mismatch, crash, time-out or error. It writes files only with --out.\n");
@@ -109,6 +111,15 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
         }
         if (!strcmp(a, "--validate-only")) {
             o->validate_only = 1;
+            continue;
+        }
+        mb_load_request load = {o->openblas_core, o->pin};
+        int took = mb_load_env_parse_arg(argc, argv, &i, &load, err, errlen);
+        if (took < 0)
+            return 2;
+        if (took) {
+            o->openblas_core = load.openblas_core;
+            o->pin = load.pin;
             continue;
         }
         /* options with a value */

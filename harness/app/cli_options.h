@@ -31,6 +31,8 @@ typedef struct {
     double timeout;         /* --timeout SEC, 0 = unset */
     const char *peer;       /* --peer torch (NULL = none) */
     int validate_only;      /* --validate-only: load and validate the suites, print counts */
+    const char *openblas_core; /* --openblas-core NAME (machine/load_env.h), NULL = unset */
+    int pin;                /* --pin: bind OpenMP threads to cores */
     int help;
 } mb_cli_options;
 

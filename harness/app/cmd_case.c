@@ -11,6 +11,8 @@
 #include "case_fits.h"
 #include "child_run.h"
 #include "commands.h"
+#include "library_dispatch.h"
+#include "load_env.h"
 #include "moebench/moebench.h"
 
 static void print_routing(const mb_routing *r)
@@ -164,12 +166,22 @@ static void usage(FILE *out)
                  "  --ref-rows N check on N sampled rows of the naive reference (default: as the\n"
                  "               runner, %d sampled rows when naive costs > %.0f GFLOP, else all)\n",
             MB_REF_SAMPLE_ROWS, MB_NAIVE_FULL_FLOPS / 1e9);
+    fputs(mb_load_env_usage, out);
 }
 
 int mb_cmd_case(int argc, char **argv)
 {
     const char *desc = NULL, *impls = NULL, *threads_arg = NULL, *rows_arg = NULL;
+    mb_load_request load = {0};
+    char lerr[1024];
     for (int i = 1; i < argc; i++) {
+        int took = mb_load_env_parse_arg(argc, argv, &i, &load, lerr, sizeof lerr);
+        if (took < 0) {
+            fprintf(stderr, "moebench case: %s\n", lerr);
+            return 2;
+        }
+        if (took)
+            continue;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -193,6 +205,13 @@ int mb_cmd_case(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* --openblas-core / --pin take effect in a re-executed image (load_env.h) */
+    int lrc = mb_load_env_apply(&load, lerr, sizeof lerr);
+    if (lrc) {
+        fprintf(stderr, "moebench case: %s\n", lerr);
+        return lrc;
+    }
+    mb_library_dispatch_print(stderr, "case", !load.openblas_core);
     long threads = 0;
     long long ref_rows = -1;
     char *end;

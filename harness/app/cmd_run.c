@@ -15,6 +15,9 @@
 #include "commands.h"
 #include "counters.h"
 #include "csv.h"
+#include "library_dispatch.h"
+#include "load_env.h"
+#include "machine_state.h"
 #include "moebench/moebench.h"
 #include "outdir.h"
 #include "peer.h"
@@ -233,7 +236,12 @@ static int step_options(run_ctx *r)
         fprintf(stderr, "moebench %s: %s\n", r->cmd, err);
         return 2;
     }
-    return GO_ON;
+    /* --openblas-core / --pin take effect in a re-executed image (machine/load_env.h) */
+    mb_load_request load = {r->o.openblas_core, r->o.pin};
+    int rc = mb_load_env_apply(&load, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "moebench %s: %s\n", r->cmd, err);
+    return rc ? rc : GO_ON;
 }
 
 /* 1. every suite loaded and every case validated before anything runs */
@@ -599,6 +607,8 @@ static int step_provenance(run_ctx *r)
                           .peak_rss_method = mb_peak_rss_method(), .settings = settings,
                           .roof = r->roof, .roofline_source = r->roof_src[0] ? r->roof_src : NULL};
     r->json = mb_provenance_build(&prov);
+    cJSON_AddItemToObject(r->json, "library_dispatch", mb_library_dispatch_json());
+    cJSON_AddItemToObject(r->json, "machine_state", mb_machine_state_json(o->threads, o->pin));
     if (r->out_dir[0]) {
         snprintf(r->json_path, sizeof r->json_path, "%s/run.json", r->out_dir);
         if (o->resume && access(r->json_path, F_OK) == 0)   /* keep the original provenance */
@@ -613,6 +623,8 @@ static int step_provenance(run_ctx *r)
 /* like Google Benchmark: say when the numbers cannot be trusted as they are */
 static void warn_untrustworthy(const run_ctx *r)
 {
+    mb_library_dispatch_print(stderr, r->cmd, 0);
+    mb_machine_state_warn_busy(stderr, r->cmd, r->json);
     if (!r->check_mode && !r->o.dry_run) {
         if (strcmp(MOEBENCH_BUILD_TYPE, "Release") != 0 && strcmp(MOEBENCH_BUILD_TYPE, "RelWithDebInfo") != 0)
             fprintf(stderr, "moebench: warning: this is a %s build; timings are not representative "
@@ -713,6 +725,7 @@ static int step_finish(run_ctx *r)
         for (int i = 0; i < MB_ROW_N_STATUS; i++)
             cJSON_AddNumberToObject(res, mb_row_status_names[i], r->st.progress.n_status[i]);
         cJSON_AddNumberToObject(res, "elapsed_s", mb_now_s() - r->st.progress.t_start);
+        mb_machine_state_end(r->json);
         mb_json_write_file(r->json_path, r->json);
     }
     /* run.json is final before the peer adds its "peer" object to it */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "memory.h"
+#include "moebench/library_isa.h"
 #include "moebench/mem_estimate.h"
 #include "moebench/moebench.h"
 #include "timing.h"
@@ -38,6 +39,13 @@ void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_
     row->alpha = s->alpha;
     snprintf(row->act, sizeof row->act, "%s", mb_act_name(s->act));
     row->seed = (int64_t)s->seed;
+    /* the library each row's time depends on: blas, and merged (its prepare and forward run on
+     * the OpenBLAS provider whenever the build has one, impl_merged.c) */
+    const char *core = mb_openblas_corename(), *isa = mb_onednn_isa();
+    if (core && (!strcmp(impl, "blas") || !strcmp(impl, "merged")))
+        snprintf(row->blas_core, sizeof row->blas_core, "%s", core);
+    if (isa && !strcmp(impl, "onednn"))
+        snprintf(row->onednn_isa, sizeof row->onednn_isa, "%s", isa);
 }
 
 void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg, char *out,

@@ -3,6 +3,7 @@
 #include "case_fits.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,18 @@ int mb_cpus_allowed(void)
     cpu_set_t set;
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        /* with OMP_PROC_BIND set, libgomp binds this (the initial) thread to the first place
+         * at load, so its mask shrinks; the places, built from the mask before that, hold
+         * every CPU the process's threads may use */
+        for (int p = 0; p < omp_get_num_places(); p++) {
+            int ids[CPU_SETSIZE], k = omp_get_place_num_procs(p);
+            if (k <= 0 || k > CPU_SETSIZE)
+                continue;
+            omp_get_place_proc_ids(p, ids);
+            for (int j = 0; j < k; j++)
+                if (ids[j] >= 0 && ids[j] < CPU_SETSIZE)
+                    CPU_SET(ids[j], &set);
+        }
         int n = CPU_COUNT(&set);
         if (n > 0)
             return n;

@@ -10,7 +10,8 @@
 #include "suite.h"
 #include "moebench/spec.h"
 
-/* CPUs this process may run on (sched_getaffinity; the online count when that fails). */
+/* CPUs this process may run on (sched_getaffinity, with the OpenMP places' CPUs: libgomp binds
+ * the initial thread to one place under OMP_PROC_BIND; the online count when that fails). */
 int mb_cpus_allowed(void);
 
 /* 0 when 1 <= threads <= mb_cpus_allowed(); else -1 with the reason, naming `what` (e.g.

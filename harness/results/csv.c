@@ -44,7 +44,8 @@ const char *const mb_csv_required_columns[] = {
 const int mb_csv_required_count =
     (int)(sizeof mb_csv_required_columns / sizeof mb_csv_required_columns[0]);
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
-                                         "prepare_bytes", "breakeven_calls", "mode"};
+                                         "prepare_bytes", "breakeven_calls", "mode",
+                                         "blas_core", "onednn_isa"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -213,6 +214,8 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_i64(f, r->prepare_bytes);
     put_i64(f, r->breakeven_calls);
     put_str(f, r->mode);
+    put_str(f, r->blas_core);
+    put_str(f, r->onednn_isa);
     fputc('\n', f);
 }
 

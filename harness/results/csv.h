@@ -44,6 +44,12 @@ typedef struct {
     /* merged only: forward calls after which preparing the merged weights pays off against
      * the fastest unmerged implementation of the same case (-1 = not computable / never) */
     int64_t breakeven_calls;
+    /* the libraries' dispatch (extra columns): blas and merged rows (OpenBLAS's provider) get
+     * openblas_get_corename() (torch rows: the peer's own OpenBLAS), onednn rows oneDNN's
+     * effective ISA; "" for the others. Only the name: whether it is below the CPU is said in
+     * run.json's library_dispatch */
+    char blas_core[24];
+    char onednn_isa[24];
 } mb_row;
 
 /* The required results.csv columns, in order (design section 5). */
@@ -77,7 +83,7 @@ void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
 
 /* Writes the header line: required columns, then ctr_<name> for each counter column name
  * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
- * iters_per_sample prepare_bytes breakeven_calls). */
+ * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer

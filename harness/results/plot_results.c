@@ -498,8 +498,20 @@ void mb_results_footnote(const mb_results *res, char *out, size_t n)
     prov_any(res, cpu_keys, cpu, sizeof cpu);
     prov_any(res, host_keys, host, sizeof host);
     prov_any(res, cc_keys, cc, sizeof cc);
-    snprintf(out, n, "run %s%s%s%s%s%s%s", id, *cpu ? " | " : "", cpu, *host ? " | " : "", host,
-             *cc ? " | " : "", cc);
+    /* a BLAS core below the CPU (run.json library_dispatch, harness/machine/library_dispatch.c)
+     * leads the footnote: the blas, merged and torch numbers of the chart are not this
+     * machine's */
+    char weak[8] = "", core[40] = "", isa[16] = "", cpu_isa[16] = "", fix[64] = "", warn[200] = "";
+    if (mb_results_prov(res, "library_dispatch.openblas.weaker_than_cpu", weak, sizeof weak) &&
+        !strcmp(weak, "true") &&
+        mb_results_prov(res, "library_dispatch.openblas.core", core, sizeof core) &&
+        mb_results_prov(res, "library_dispatch.openblas.core_isa", isa, sizeof isa) &&
+        mb_results_prov(res, "library_dispatch.cpu_executes", cpu_isa, sizeof cpu_isa) &&
+        mb_results_prov(res, "library_dispatch.openblas.remedy", fix, sizeof fix))
+        snprintf(warn, sizeof warn, "WARNING: OpenBLAS ran its %s core (%s) on a CPU executing %s: "
+                 "blas/merged/torch too slow, rerun with %s | ", core, isa, cpu_isa, fix);
+    snprintf(out, n, "%srun %s%s%s%s%s%s%s", warn, id, *cpu ? " | " : "", cpu, *host ? " | " : "",
+             host, *cc ? " | " : "", cc);
 }
 
 int mb_results_samples_keyed(const mb_results *res)

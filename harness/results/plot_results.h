@@ -56,7 +56,8 @@ const char *mb_results_key(const mb_results *res, size_t i);
 
 /* String field of run.json at a dotted path ("cpu.model"), or NULL. Numbers are formatted. */
 const char *mb_results_prov(const mb_results *res, const char *path, char *buf, size_t n);
-/* "run <id> | <cpu model> | <host> | <compiler>": the footnote of every chart. */
+/* "run <id> | <cpu model> | <host> | <compiler>": the footnote of every chart; led by a warning
+ * with its remedy when run.json's library_dispatch says OpenBLAS ran below the CPU. */
 void mb_results_footnote(const mb_results *res, char *out, size_t n);
 
 /* Raw samples (ns) of (case, impl, threads, cache) from samples.csv; returns the count (0 if

@@ -401,6 +401,27 @@ def fmt(v):
 SPEC_OPTIONAL_COLUMNS = ("o", "f", "r", "E", "k", "share", "shard")
 
 
+def loaded_openblas_core():
+    """openblas_get_corename() of the OpenBLAS torch loaded (Debian's torch uses the system BLAS,
+    OpenBLAS through libblas.so.3), for the blas_core column; "" when none is loaded. The core
+    follows the OPENBLAS_CORETYPE the harness passed on (moebench --openblas-core)."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as fp:
+            paths = sorted({ln.split()[-1] for ln in fp if "openblas" in ln and "/" in ln})
+    except OSError:
+        return ""
+    for path in paths:
+        try:
+            fn = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        fn.restype = ctypes.c_char_p
+        name = fn()
+        return name.decode() if name else ""
+    return ""
+
+
 def base_row(meta, args, threads):
     spec = meta["spec"]
     cost = meta.get("cost", {})
@@ -446,6 +467,7 @@ def cmd_bench(args):
     try:
         torch = import_torch(threads)
         row["threads"] = threads if threads > 0 else torch.get_num_threads()
+        row["blas_core"] = loaded_openblas_core()
         notes.append(f"torch {torch.__version__} threads={torch.get_num_threads()}"
                      f" OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
                      f" OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")

@@ -13,6 +13,10 @@
  * a SIGILL raised by another thread during that window would land in the probe's handler. */
 int mb_cpu_has_avx512(const char **reason);
 
+/* 1 when this process can execute AVX2 + FMA code (same method and CAUTION as above), else 0
+ * and *reason says why. */
+int mb_cpu_has_avx2(const char **reason);
+
 /* Tests: force the probe to report "forced off" (on != 0) or restore the real answer (on == 0),
  * without touching the environment. */
 void mb_cpu_force_no_avx512(int on);
