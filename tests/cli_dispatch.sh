@@ -121,6 +121,11 @@ PY
     "$MB" case 'lora:T=4,h=32,r=2' --impl blas --openblas-core Haswell >"$T/o" 2>"$T/e" || err "case --openblas-core: exit $?"
     grep -q "OpenBLAS core Haswell" "$T/e" || err "case --openblas-core: $(cat "$T/e")"
     grep -q "blas: .* pass" "$T/o" || err "case --openblas-core: blas did not pass: $(cat "$T/o")"
+    # and so does time, the command every repro line is
+    "$MB" time 'lora:T=4,h=32,r=2' --impl blas --openblas-core Haswell --reps 2 --min-time 0.01 >"$T/o" 2>"$T/e" \
+        || err "time --openblas-core: exit $?: $(cat "$T/e")"
+    grep -q "OpenBLAS core Haswell" "$T/e" || err "time --openblas-core: $(cat "$T/e")"
+    grep -q "^blas  *ok" "$T/o" || err "time --openblas-core: blas not ok: $(cat "$T/o")"
 
     # 4. a forced SSE core: the warning everywhere, with its remedy
     "$MB" run "$T/tiny.ini" --out "$T/sse" --openblas-core Prescott "${OPTS[@]}" >"$T/o" 2>"$T/e" \

@@ -3,11 +3,13 @@
  * in the same case still run; large cases are checked on sampled rows. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "crash_impl.h"
 #include "moebench/moebench.h"
+#include "case_exec.h"
 #include "runner.h"
 
 #define MAX_ROWS 16
@@ -79,7 +81,8 @@ static void test_isolation(void)
         CHECK_MSG(!strcmp(got.rows[i].status, want[i]), "row %d (%s): status %s, want %s (%s)", i,
                   impls[i], got.rows[i].status, want[i], got.rows[i].reason);
     CHECK(strstr(got.rows[1].reason, "SIGABRT") != NULL);
-    CHECK(strstr(got.rows[1].reason, "repro: moebench time 'lora:") != NULL);
+    /* an OPENBLAS_CORETYPE / OMP_* the machine sets on purpose precedes the command */
+    CHECK(strstr(got.rows[1].reason, "moebench time 'lora:") != NULL);
     CHECK(strstr(got.rows[1].reason, "--impl test_crash") != NULL);
     /* every repro line reproduces the row's thread count, like `moebench time --threads N` */
     const char *repro_end[] = {NULL, "--impl test_crash --threads 1", NULL, "--impl test_hang --threads 1",
@@ -93,7 +96,7 @@ static void test_isolation(void)
                   "row %d repro: %s", i, got.rows[i].reason);
     }
     CHECK(strstr(got.rows[3].reason, "time limit") != NULL);
-    CHECK(strstr(got.rows[4].reason, "repro: moebench time") != NULL);
+    CHECK(strstr(got.rows[4].reason, "moebench time '") != NULL);
     CHECK(got.rows[4].max_abs_err > 0);
     CHECK(isnan(got.rows[4].time_us_median));   /* a mismatch is never timed */
     /* test_oom SIGKILLs itself with a small RSS: not blamed on memory */
@@ -246,8 +249,37 @@ static void test_oom_heuristic(void)
     CHECK(!mb_kill_looks_like_oom(7 * gib, -1));
 }
 
+/* The repro line carries the library environment the row ran under (--pin sets OMP_PLACES,
+ * --openblas-core OPENBLAS_CORETYPE): without it a repro may bind threads or pick cores
+ * differently. OMP_PLACES stands for all three: tests never touch OPENBLAS_CORETYPE. */
+static void test_repro_environment(void)
+{
+    mb_case c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.desc, sizeof c.desc, "lora:T=4,h=32,o=32,r=2");
+    mb_exec_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 2;
+    const char *old = getenv("OMP_PLACES");
+    char saved[256] = "";
+    if (old)
+        snprintf(saved, sizeof saved, "%s", old);
+    setenv("OMP_PLACES", "cores", 1);
+    char line[1024];
+    mb_repro_line(&c, "blas", &cfg, line, sizeof line);
+    CHECK_MSG(strstr(line, "OMP_PLACES='cores' ") != NULL, "%s", line);
+    CHECK_MSG(strstr(line, "moebench time 'lora:T=4,h=32,o=32,r=2' --impl blas --threads 2") != NULL,
+              "%s", line);
+    unsetenv("OMP_PLACES");
+    mb_repro_line(&c, "blas", &cfg, line, sizeof line);
+    CHECK_MSG(strstr(line, "OMP_PLACES") == NULL, "%s", line);
+    if (old)
+        setenv("OMP_PLACES", saved, 1);
+}
+
 int main(void)
 {
+    test_repro_environment();
     test_oom_heuristic();
     mb_test_register_crash_impls();
     test_impl_lists();

@@ -13,6 +13,8 @@
 #include "case_fits.h"
 #include "cli_options.h"
 #include "commands.h"
+#include "library_dispatch.h"
+#include "load_env.h"
 #include "runner.h"
 #include "moebench/moebench.h"
 
@@ -25,10 +27,11 @@ static void usage(FILE *f)
                "  --threads   threads (default: the online CPUs, as `run`)\n"
                "  --cache     warm (default) or cold\n"
                "  --min-time, --reps, --timeout   as `run` (defaults %.1f s, %d, %.0f s)\n"
+               "%s"
                "Each implementation is checked against the naive reference first, then timed.\n"
                "Exit status: 0 every row ok or skipped, 1 a mismatch, crash, time-out or error,\n"
                "2 bad arguments or a case that does not fit this machine.\n",
-            MB_DEFAULT_MIN_TIME, MB_DEFAULT_REPS, MB_DEFAULT_TIMEOUT);
+            MB_DEFAULT_MIN_TIME, MB_DEFAULT_REPS, MB_DEFAULT_TIMEOUT, mb_load_env_usage);
 }
 
 typedef struct {
@@ -62,7 +65,16 @@ int mb_cmd_time(int argc, char **argv)
     const char *desc = NULL, *impls = "all";
     double min_time = MB_DEFAULT_MIN_TIME, timeout = MB_DEFAULT_TIMEOUT;
     int reps = MB_DEFAULT_REPS, threads = 0, cold = 0;
+    mb_load_request load = {0};
+    char lerr[1024];
     for (int i = 1; i < argc; i++) {
+        int took = mb_load_env_parse_arg(argc, argv, &i, &load, lerr, sizeof lerr);
+        if (took < 0) {
+            fprintf(stderr, "moebench time: %s\n", lerr);
+            return 2;
+        }
+        if (took)
+            continue;
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -101,6 +113,13 @@ int mb_cmd_time(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* --openblas-core / --pin take effect in a re-executed image (load_env.h) */
+    int lrc = mb_load_env_apply(&load, lerr, sizeof lerr);
+    if (lrc) {
+        fprintf(stderr, "moebench time: %s\n", lerr);
+        return lrc;
+    }
+    mb_library_dispatch_print(stderr, "time", !load.openblas_core);
     static mb_case c;   /* large; one per process */
     memset(&c, 0, sizeof c);
     mb_err err;

@@ -56,7 +56,19 @@ void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg
     char th[32] = "";
     if (cfg->threads > 0)
         snprintf(th, sizeof th, " --threads %d", cfg->threads);
-    snprintf(out, n, "moebench time '%s' --impl %s%s%s", c->desc, impl, th,
+    /* the library environment the row ran under (--openblas-core, --pin or the user's own) is
+     * part of its setting: a repro without it may load another OpenBLAS core */
+    static const char *const env_names[] = {"OPENBLAS_CORETYPE", "OMP_PROC_BIND", "OMP_PLACES"};
+    char env[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++) {
+        const char *v = getenv(env_names[i]);
+        if (!v || !*v || strchr(v, '\'') || used >= sizeof env)
+            continue;
+        int w = snprintf(env + used, sizeof env - used, "%s='%s' ", env_names[i], v);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    snprintf(out, n, "%smoebench time '%s' --impl %s%s%s", env, c->desc, impl, th,
              cfg->cache_cold ? " --cache cold" : "");
 }
 
