@@ -1,19 +1,28 @@
 # This machine's roofline: compute roofs (best ISA, all threads and one thread; AVX2) and read
 # bandwidth slopes per memory level (solid: all threads, dashed: one thread). Prologue
-# variables: bw[1..nbw], bw1[1..nbw], bwname[1..nbw], threads, peak, peak1, avx2, avx2_1t.
-set title sprintf("Measured roofline of this machine (FP32; %d threads solid, 1 thread dashed)", threads) font ",12"
+# variables: bw[1..nbw], bw1[1..nbw], bwname[1..nbw], threads, peak, peak1, avx2, avx2_1t, and
+# the figure style (paper, fig_w, fig_h, font_*, line_in, foot_lines). Okabe-Ito colours.
+chart_title = sprintf("Measured roofline of this machine (FP32; %d threads solid, 1 thread dashed)", threads)
+if (paper) {
+    set label 998 chart_title at screen 0.5, 1 - (foot_lines + 0.6) * line_in / fig_h center font font_title noenhanced
+    set tmargin at screen 1 - (foot_lines + 2) * line_in / fig_h
+} else {
+    set title chart_title font font_title noenhanced
+}
 set logscale xy
 set xrange [1.0/64:256]
 set yrange [0.5:peak * 3]
 set grid xtics ytics mxtics mytics lc rgb "#dddddd" lw 0.5
-set format x "%g"
-set format y "%g"
-set xlabel "arithmetic intensity (FLOP/byte, log)"
-set ylabel "performance (GFLOP/s, log)"
-set key bottom right font ",9" samplen 3 box opaque
-set bmargin 5
+set xtics enhanced
+set ytics enhanced
+eval logfmt("x", 1.0/64, 256)
+eval logfmt("y", 0.5, peak * 3)
+set xlabel "arithmetic intensity (FLOP/byte, log)" font font_label
+set ylabel "performance (GFLOP/s, log)" font font_label
+set key bottom right font font_key samplen 3 box opaque noenhanced
+if (!paper) { set bmargin 5 }
 set samples 500
-array colour[4] = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4"]
+array colour[4] = ["#D55E00", "#E69F00", "#009E73", "#0072B2"]
 roof(x, b, p) = (x * b < p ? x * b : p)
 plot for [i = 1:nbw] roof(x, bw[i], peak) with lines lc rgb colour[i] lw 2 \
          title sprintf("%s read %.1f GB/s", bwname[i], bw[i]), \

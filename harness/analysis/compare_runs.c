@@ -341,9 +341,16 @@ int mb_cmp_chart(const mb_cmp_result *r, mb_plot_out *o, char *err, size_t n)
     mb_gp_var_str(&gp, "run_a", r->run_a);
     mb_gp_var_str(&gp, "run_b", r->run_b);
     mb_gp_printf(&gp, "provenance_differs = %d\n", r->nwarn > 0);
-    int per = r->n < MB_COMPARE_PER_PAGE ? r->n : MB_COMPARE_PER_PAGE;
+    int pp = mb_plot_per_page(o, MB_COMPARE_PER_PAGE, 0.15);   /* a figure: what fits */
+    int per = r->n < pp ? r->n : pp, label_chars = 0;
+    for (int i = 0; i < r->n; i++)
+        label_chars = (int)strlen(r->e[i].label) > label_chars ? (int)strlen(r->e[i].label)
+                                                               : label_chars;
+    double h0 = o->fig_h;
+    o->fig_h = mb_plot_grow_h(o, label_chars, 0.87);   /* a figure: room for labels at 60 deg */
     int rc = mb_plot_render_paged(o, "compare", "compare", gp.s, mb_chart_width(per, 20),
-                                  MB_CHART_H, r->n, MB_COMPARE_PER_PAGE, "entries", err, n);
+                                  MB_CHART_H, r->n, pp, "entries", err, n);
+    o->fig_h = h0;
     mb_gp_free(&gp);
     return rc;
 }
