@@ -35,6 +35,6 @@ if (paper) {
 if (!paper) { set key top left font font_key box opaque noenhanced }
 if (!paper) { set bmargin 12; set rmargin 24 }
 plot 1 with lines lc rgb "#555555" dt 2 notitle, \
-     geomean with lines lc rgb "#0072B2" lw 1.5 title sprintf(paper ? "geomean %.3f" : "geometric mean %.3f", geomean), \
+     geomean with lines lc rgb "#0072B2" lw 1.5 dt 1 title sprintf(paper ? "geomean %.3f" : "geometric mean %.3f", geomean), \
      datafile every ::first::last using 1:($4 == 1 ? $3 : 1/0):xtic(2) with points pt 7 ps 1.4 lc rgb "#D55E00" title "significant", \
      datafile every ::first::last using 1:($4 == 1 ? 1/0 : $3):xtic(2) with points pt 6 ps 1.4 lc rgb "#000000" title (paper ? "not" : "not significant")

@@ -65,7 +65,7 @@ do for [k = 1:ncounter] {
     if (c0 > 0) {
         plot for [s = 1:nimpl] datafile index (k - 1) every ::first::last \
              using (c0 > 0 && column(s + 1) > c0 ? c0 : column(s + 1)):xtic(1) \
-             lt implstyle[s] dt 1 fs pattern implpat[implstyle[s]] border lc rgb "black" title impl[s], \
+             lt (40 + implstyle[s]) dt 1 fs pattern implpat[implstyle[s]] border lc rgb "black" title impl[s], \
              for [s = 1:nimpl] datafile index (k - 1) every ::first::last \
              using (barx($0, s)):(c0 > 0 && column(s + 1) > c0 ? c0 * 0.9 : 1/0):(0.6 / (nimpl + 1.0)):(c0 * 0.025) \
              with boxxyerror fs solid 1.0 noborder lc rgb "white" notitle, \
@@ -75,6 +75,6 @@ do for [k = 1:ncounter] {
     } else {
         plot for [s = 1:nimpl] datafile index (k - 1) every ::first::last \
              using (column(s + 1)):xtic(1) \
-             lt implstyle[s] dt 1 fs pattern implpat[implstyle[s]] border lc rgb "black" title impl[s]
+             lt (40 + implstyle[s]) dt 1 fs pattern implpat[implstyle[s]] border lc rgb "black" title impl[s]
     }
 }

@@ -27,7 +27,7 @@ if (paper) {
     set tmargin at screen 1
     set bmargin at screen 0
     set key at screen 0.5, 1 - (foot_lines + 0.2) * line_in / fig_h center top horizontal maxrows key_rows font font_key samplen 2.5 noenhanced
-    plot [0:1][0:1] NaN notitle, for [s = 1:nimpl] keyentry with yerrorlines lt implstyle[s] lw 1.5 ps 0.9 title impl[s]
+    plot [0:1][0:1] NaN notitle, for [s = 1:nimpl] keyentry with yerrorlines lt (40 + implstyle[s]) lw 1.5 ps 0.9 title impl[s]
     unset key
     set border
     set tics
@@ -59,5 +59,5 @@ do for [p = first + 1:first + count] {
     eval logfmt("y", pylo[p], pyhi[p])
     plot for [s = 1:nimpl] datafile index ((p - 1) * nimpl + s - 1) \
          using 1:($2 / unit_div):($3 / unit_div):($4 / unit_div) \
-         with yerrorlines lt implstyle[s] lw 1.5 ps 0.9 title (!paper && p == first + 1 ? impl[s] : "")
+         with yerrorlines lt (40 + implstyle[s]) lw 1.5 ps 0.9 title (!paper && p == first + 1 ? impl[s] : "")
 }

@@ -49,12 +49,12 @@ array ceilcolour[4] = ["#303030", "#555555", "#7a7a7a", "#9a9a9a"]
 if (has_ceilings) {
     plot for [i = 1:nbw] roof(x, bw[i]) with lines lc rgb ceilcolour[(i - 1) % 4 + 1] dt 1+i lw 1.4 \
              title (paper ? "" : sprintf("%s %.0f GB/s", bwname[i], bw[i])), \
-         peak with lines lc rgb "#000000" lw 1.5 title (paper ? "" : sprintf("FP32 peak %.0f GFLOP/s", peak)), \
-         for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points lt implstyle[s] ps 1.3 title impl[s], \
+         peak with lines lc rgb "#000000" lw 1.5 dt 1 title (paper ? "" : sprintf("FP32 peak %.0f GFLOP/s", peak)), \
+         for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points lt (40 + implstyle[s]) ps 1.3 title impl[s], \
          datafile index nimpl using 1:($4 > 0 ? $2 : 1/0):(sprintf("T=%g", $3)) with labels center offset 0, char 0.9 font font_tic notitle, \
          datafile index nimpl using 1:($4 < 0 ? $2 : 1/0):(sprintf("T=%g", $3)) with labels center offset 0, char -0.9 font font_tic notitle
 } else {
-    plot for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points lt implstyle[s] ps 1.3 title impl[s], \
+    plot for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points lt (40 + implstyle[s]) ps 1.3 title impl[s], \
          datafile index nimpl using 1:($4 > 0 ? $2 : 1/0):(sprintf("T=%g", $3)) with labels center offset 0, char 0.9 font font_tic notitle, \
          datafile index nimpl using 1:($4 < 0 ? $2 : 1/0):(sprintf("T=%g", $3)) with labels center offset 0, char -0.9 font font_tic notitle
 }

@@ -26,7 +26,7 @@ if (paper) {
     set tmargin at screen 1
     set bmargin at screen 0
     set key at screen 0.5, 1 - (foot_lines + 0.2) * line_in / fig_h center top horizontal maxrows key_rows font font_key samplen 2.5 noenhanced
-    plot [0:1][0:1] NaN notitle, for [s = 1:nimpl] keyentry with linespoints lt implstyle[s] lw 1.5 ps 0.9 title impl[s]
+    plot [0:1][0:1] NaN notitle, for [s = 1:nimpl] keyentry with linespoints lt (40 + implstyle[s]) lw 1.5 ps 0.9 title impl[s]
     unset key
     set border
     set tics
@@ -58,5 +58,5 @@ do for [p = first + 1:first + count] {
     eval logfmt("y", pylo[p], pyhi[p])
     plot 1 with lines lc rgb "#888888" dt 2 notitle, \
          for [s = 1:nimpl] datafile index ((p - 1) * nimpl + s - 1) using 1:2 \
-         with linespoints lt implstyle[s] lw 1.5 ps 0.9 title (!paper && p == first + 1 ? impl[s] : "")
+         with linespoints lt (40 + implstyle[s]) lw 1.5 ps 0.9 title (!paper && p == first + 1 ? impl[s] : "")
 }
