@@ -10,7 +10,10 @@ if (paper) {
     bot_in = 0.2 + label_chars * 0.067 * 0.71
     lm_in = label_chars * 0.067 * 0.71 - 0.1
     lm_in = lm_in > 0.62 ? lm_in : 0.62
-    top_in = (foot_lines + 2.6) * line_in + 0.04
+    # the key (four entries) is at most a panel wide
+    key_cols = int((fig_w - lm_in - 0.1) / 1.7)
+    key_rows = int(ceil(4.0 / (key_cols < 1 ? 1 : key_cols)))
+    top_in = (foot_lines + 1.6 + key_rows) * line_in + 0.04
     set label 998 chart_title at screen 0.5, 1 - (foot_lines + 0.6) * line_in / fig_h center font font_title noenhanced
     set multiplot layout 2, 1 margins lm_in / fig_w, 1 - 0.08 / fig_w, bot_in / fig_h, 1 - top_in / fig_h spacing 0, 0.12 / fig_h
     set key at screen 0.5, 1 - (foot_lines + 1.4) * line_in / fig_h center top horizontal font font_key samplen 1.5 noenhanced
