@@ -127,11 +127,15 @@ static int select_rows(mb_results *r, const mb_plot_opts *opts, char *err, size_
     }
     int rc = 0;
     if (!kept_ok) {
-        snprintf(err, n, "the selection (%s%.100s%s%.100s%s%.100s) leaves no ok row in %.300s: nothing to "
-                 "draw", opts->variants ? " --variant " : "",
-                 opts->variants ? opts->variants : "", opts->impls ? " --impl " : "",
-                 opts->impls ? opts->impls : "", opts->threads ? " --threads " : "",
-                 opts->threads ? opts->threads : "", r->dir);
+        char sel[400] = "";
+        for (int k = 0; k < 3; k++)
+            if (lists[k]) {
+                size_t l = strlen(sel);
+                snprintf(sel + l, sizeof sel - l, "%s--%s %.100s", l ? " " : "", what[k],
+                         lists[k]);
+            }
+        snprintf(err, n, "the selection (%s) leaves no ok row in %.300s: nothing to draw", sel,
+                 r->dir);
         rc = -1;
     } else if (mb_results_keep_rows(r, keep)) {
         snprintf(err, n, "out of memory");
