@@ -603,9 +603,17 @@ static int chart_of(const mb_cmp_result *r, const char *variant, const char *nam
     mb_gp_var_str(&gp, "run_b", r->run_b);
     mb_gp_var_str(&gp, "variant", variant ? variant : "");
     mb_gp_printf(&gp, "provenance_differs = %d\nsame_run = %d\n", r->nwarn > 0, r->same_run);
-    int per = k < MB_COMPARE_PER_PAGE ? k : MB_COMPARE_PER_PAGE;
+    int pp = mb_plot_per_page(o, MB_COMPARE_PER_PAGE, 0.15);   /* a figure: what fits */
+    int per = k < pp ? k : pp, label_chars = 0;
+    for (int i = 0; i < r->n; i++)
+        if (!variant || !strcmp(r->e[i].variant, variant))
+            label_chars = (int)strlen(r->e[i].label) > label_chars ? (int)strlen(r->e[i].label)
+                                                                   : label_chars;
+    double h0 = o->fig_h;
+    o->fig_h = mb_plot_grow_h(o, label_chars, 0.87);   /* a figure: room for labels at 60 deg */
     int rc = mb_plot_render_paged(o, name, "compare", gp.s, mb_chart_width(per, 20), MB_CHART_H, k,
-                                  MB_COMPARE_PER_PAGE, "entries", err, n);
+                                  pp, "entries", err, n);
+    o->fig_h = h0;
     mb_gp_free(&gp);
     return rc;
 }

@@ -9,6 +9,18 @@
  * message, the others are kept. 1 means the results could not be read and nothing was drawn. */
 #define MB_PLOT_EXIT_CHART_FAILED 3
 
+/* What `moebench plot` draws: a selection of rows (comma lists; NULL = all) and the figure. */
+typedef struct {
+    const char *variants, *impls, *threads;
+    double width_in, height_in;   /* 0: screen charts (MOEBENCH_PLOT_SIZE, else pixels) */
+    int height_auto;              /* the height is the width's default (a chart may grow it) */
+    int units;                    /* MB_PLOT_UNITS_* (plot_gnuplot.h) */
+} mb_plot_opts;
+
+/* Exit status when the selection names something the results do not hold, or leaves no ok row:
+ * nothing is drawn. */
+#define MB_PLOT_EXIT_SELECTION 2
+
 /* Reads results_dir/results.csv (and run.json) and writes the charts into results_dir/charts.
  * Returns 0 on success; 1 when the results cannot be read (one line naming the file or column
  * on stderr, no charts); MB_PLOT_EXIT_CHART_FAILED when some charts failed (each named on
@@ -18,5 +30,7 @@ int mb_plot_results(const char *results_dir);
 /* The same with an explicit output directory (NULL: RESULTS/charts). results may also be the
  * path of a results.csv. */
 int mb_plot_results_to(const char *results, const char *out_dir);
+/* The same with a selection and a figure size (opts may be NULL). */
+int mb_plot_results_opts(const char *results, const char *out_dir, const mb_plot_opts *opts);
 
 #endif

@@ -18,6 +18,33 @@ static void put_num(FILE *f, double v)
         fprintf(f, " NaN");
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* The top of a linear bar axis that cuts outliers: when the k tallest bars (k at most a quarter
+ * of them, at most 3) are each over 3 times every other bar, the axis stops at 1.5 times the
+ * tallest other bar and those k are drawn cut (a break and their value printed). 0: no cut. */
+double mb_bar_cut(const double *v, size_t n)
+{
+    double *s = malloc((n ? n : 1) * sizeof *s);
+    size_t m = 0;
+    if (!s)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]) && v[i] > 0)
+            s[m++] = v[i];
+    qsort(s, m, sizeof *s, cmp_desc);
+    double cap = 0;
+    for (size_t k = 1; k <= 3 && k <= m / 4 && !(cap > 0); k++)
+        if (s[k - 1] > 3 * s[k])
+            cap = 1.5 * s[k];
+    free(s);
+    return cap;
+}
+
 /* Memory: one group per (panel, impl) at the largest T of that pair, which is where the
  * workspace is largest (the first such row on a tie). */
 int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
@@ -58,7 +85,8 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     fprintf(f, "# label weights_MiB workspace_MiB prepared_MiB peak_rss_MiB (at the largest T of "
                "each case; prepared = memory added by prepare: packed, merged or reordered "
                "weights)\n");
-    int groups = 0;
+    int groups = 0, label_chars = 0;
+    double top = 0;
     /* a log axis cannot draw 0: series with zero values are named in the title instead */
     int zero_ws = 0, zero_prep = 0;
     for (size_t g = 0; g < ng; g++) {
@@ -69,6 +97,12 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         size_t l = strlen(label);
         snprintf(label + l, sizeof label - l, " %s", impls.items[g % (size_t)impls.n]);
         mb_gp_dat_str(f, label);
+        label_chars = (int)strlen(label) > label_chars ? (int)strlen(label) : label_chars;
+        const int cols[] = {r->c.weights, r->c.workspace, r->c.prepare_bytes, r->c.rss};
+        for (int k = 0; k < 4; k++) {
+            double v = mb_results_num(r, b, cols[k]) / MIB;
+            top = isfinite(v) && v > top ? v : top;
+        }
         double ws = mb_results_num(r, b, r->c.workspace);
         double prep = mb_results_num(r, b, r->c.prepare_bytes);
         zero_ws |= ws == 0;
@@ -89,16 +123,23 @@ int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         mb_plot_out_remove(o, "memory.dat");
     if (groups) {
         mb_gp_buf gp = {0};
-        mb_gp_printf(&gp, "datafile = \"memory.dat\"\n");
+        mb_gp_printf(&gp, "datafile = \"memory.dat\"\nmem_top = %.6g\nlabel_chars = %d\n",
+                     top > 0 ? top : 1, label_chars);
         char title[300];
-        snprintf(title, sizeof title, "Memory per case and implementation (at the largest T of "
-                 "each case)%s%s%s%s%s", zero_ws || zero_prep ? "\n(log axis: zero " : "",
+        snprintf(title, sizeof title, "%s%s%s%s%s%s", o->fig_w > 0 ? "Memory at the largest T"
+                 : "Memory per case and implementation (at the largest T of each case)",
+                 zero_ws || zero_prep ? (o->fig_w > 0 ? " (log axis: zero " : "\n(log axis: zero ")
+                 : "",
                  zero_ws ? "workspace" : "", zero_ws && zero_prep ? " and zero " : "",
                  zero_prep ? "prepared" : "", zero_ws || zero_prep ? " not drawn)" : "");
-        mb_gp_var_str(&gp, "title_text", title);
-        int per = groups < MB_GROUPS_PER_PAGE ? groups : MB_GROUPS_PER_PAGE;
+        mb_gp_title(&gp, o, title);
+        int pp = mb_plot_per_page(o, MB_GROUPS_PER_PAGE, 0.3);   /* 4 bars of a figure */
+        int per = groups < pp ? groups : pp;
+        double h0 = o->fig_h;
+        o->fig_h = mb_plot_grow_h(o, label_chars, 0.71);   /* labels at 45 degrees */
         rc = mb_plot_render_paged(o, "memory", "memory", gp.s, mb_chart_width(per, 40),
-                                  MB_CHART_H, groups, MB_GROUPS_PER_PAGE, "groups", err, n);
+                                  MB_CHART_H, groups, pp, "groups", err, n);
+        o->fig_h = h0;
         mb_gp_free(&gp);
     }
     mb_label_ctx_free(&lc);
@@ -144,11 +185,24 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
     }
     fprintf(f, "# label expert_load_max aux_loss k(balanced aux_loss)\n");
     double load_top = 0, aux_top = 0;
+    int label_chars = 0;
+    double *loads = malloc((size_t)(cases.n ? cases.n : 1) * sizeof *loads);
+    double *auxs = malloc((size_t)(cases.n ? cases.n : 1) * sizeof *auxs);
+    if (!loads || !auxs) {
+        fclose(f);
+        free(loads);
+        free(auxs);
+        snprintf(err, n, "out of memory");
+        goto out;
+    }
     for (int c = 0; c < cases.n; c++) {
         size_t i = (size_t)use[c];
         mb_plot_short_label(r, i, &lc, label, sizeof label);
         mb_gp_dat_str(f, label);
+        label_chars = (int)strlen(label) > label_chars ? (int)strlen(label) : label_chars;
         double load = mb_results_num(r, i, r->c.load_max), aux = mb_results_num(r, i, r->c.aux_loss);
+        loads[c] = load;
+        auxs[c] = aux;
         double k = mb_results_num(r, i, r->c.k);
         put_num(f, load);
         put_num(f, aux);
@@ -164,13 +218,33 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         mb_plot_out_remove(o, "expert_load.dat");
     if (cases.n) {
         mb_gp_buf gp = {0};
-        mb_gp_printf(&gp, "datafile = \"expert_load.dat\"\nload_top = %.6g\naux_top = %.6g\n",
-                     load_top, aux_top);
-        int per = cases.n < MB_GROUPS_PER_PAGE ? cases.n : MB_GROUPS_PER_PAGE;
+        /* an outlier cuts the axis (mb_bar_cut) rather than flattening every other bar; the
+         * balanced marks (1, k) stay on the axis */
+        double load_cap = mb_bar_cut(loads, (size_t)cases.n);
+        double aux_cap = mb_bar_cut(auxs, (size_t)cases.n);
+        for (int c = 0; c < cases.n; c++) {
+            double k = mb_results_num(r, (size_t)use[c], r->c.k);
+            if (aux_cap > 0 && isfinite(k) && k * 1.15 > aux_cap)
+                aux_cap = k * 1.15;
+        }
+        if (load_cap > 0 && load_cap < 1.15)
+            load_cap = 1.15;
+        mb_gp_printf(&gp, "datafile = \"expert_load.dat\"\nload_top = %.6g\naux_top = %.6g\n"
+                     "load_cap = %.6g\naux_cap = %.6g\nlabel_chars = %d\n",
+                     load_top, aux_top, load_cap, aux_cap, label_chars);
+        int pp = mb_plot_per_page(o, MB_GROUPS_PER_PAGE, 0.16);
+        int per = cases.n < pp ? cases.n : pp;
+        double h0 = o->fig_h;
+        o->fig_h = mb_plot_grow_h(o, label_chars, 0.71);
+        if (o->fig_h > h0)
+            o->fig_h += 1.0;   /* two panels */
         rc = mb_plot_render_paged(o, "expert_load", "expert_load", gp.s, mb_chart_width(per, 24),
-                                  MB_CHART_H, cases.n, MB_GROUPS_PER_PAGE, "cases", err, n);
+                                  MB_CHART_H, cases.n, pp, "cases", err, n);
+        o->fig_h = h0;
         mb_gp_free(&gp);
     }
+    free(loads);
+    free(auxs);
 out:
     free(use);
     mb_label_ctx_free(&lc);
@@ -280,8 +354,18 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         snprintf(err, n, "counters.dat: cannot write");
         goto out;
     }
-    int logy[MAX_COUNTER_PANELS];
+    int logy[MAX_COUNTER_PANELS], label_chars = 0;
+    double cut[MAX_COUNTER_PANELS], div[MAX_COUNTER_PANELS];
+    const char *time_unit[MAX_COUNTER_PANELS];
     for (int k = 0; k < nctr; k++) {
+        /* a time counter (ns per forward) in the unit asked for; auto keeps ns */
+        time_unit[k] = NULL;
+        div[k] = 1;
+        if (!strcmp(mb_counter_unit(t->header[ctr[k]]), "ns per forward") &&
+            o->units != MB_PLOT_UNITS_AUTO) {
+            div[k] = o->units == MB_PLOT_UNITS_MS ? 1e6 : 1e3;
+            time_unit[k] = o->units == MB_PLOT_UNITS_MS ? "ms per forward" : "µs per forward";
+        }
         /* a log axis only when every value is positive: software counters are often 0 */
         logy[k] = 1;
         for (size_t i = 0; i < nr; i++) {
@@ -303,36 +387,65 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         for (int c = 0; c < cases.n; c++) {
             mb_plot_short_label(r, first[c], &lc, label, sizeof label);
             mb_gp_dat_str(f, label);
+            label_chars = (int)strlen(label) > label_chars ? (int)strlen(label) : label_chars;
             for (int s = 0; s < nv; s++)
-                put_num(f, vals[(size_t)c * (size_t)nv + (size_t)s]);
+                put_num(f, vals[(size_t)c * (size_t)nv + (size_t)s] / div[k]);
             fputc('\n', f);
         }
+        /* a linear axis may cut outliers; a log axis shows them anyway */
+        cut[k] = logy[k] ? 0 : mb_bar_cut(vals, (size_t)cases.n * (size_t)nv) / div[k];
         fprintf(f, "\n\n");
     }
     fclose(f);
     mb_gp_buf gp = {0};
     int rows, cols;
     mb_plot_grid(nctr, &rows, &cols);
-    mb_gp_printf(&gp, "datafile = \"counters.dat\"\nrows = %d\ncols = %d\n", rows, cols);
+    if (o->fig_w > 0 && o->fig_w < 5) {   /* a column's figure: the panels one above another */
+        rows = nctr;
+        cols = 1;
+    }
+    mb_gp_printf(&gp, "datafile = \"counters.dat\"\nrows = %d\ncols = %d\nlabel_chars = %d\n",
+                 rows, cols, label_chars);
     mb_gp_array(&gp, "counter", &names);
     /* one unit per panel (not an mb_strlist: that keeps each string once) */
     mb_gp_printf(&gp, "array unit[%d]\n", nctr);
     for (int k = 0; k < nctr; k++) {
         char q[96];
-        mb_gp_quote(mb_counter_unit(t->header[ctr[k]]), q, sizeof q);
+        mb_gp_quote(time_unit[k] ? time_unit[k] : mb_counter_unit(t->header[ctr[k]]), q,
+                    sizeof q);
         mb_gp_printf(&gp, "unit[%d] = %s\n", k + 1, q);
     }
     char title[700];
     snprintf(title, sizeof title, "Counters per forward%s%.500s%s",
              *zero ? " (zero everywhere: " : "", zero, *zero ? ")" : "");
-    mb_gp_var_str(&gp, "title_text", title);
-    mb_gp_printf(&gp, "array logy[%d]\n", nctr);
-    for (int k = 0; k < nctr; k++)
-        mb_gp_printf(&gp, "logy[%d] = %d\n", k + 1, logy[k]);
-    mb_gp_array(&gp, "impl", &impls);
-    int per = cases.n < MB_COUNTER_CASES_PER_PAGE ? cases.n : MB_COUNTER_CASES_PER_PAGE;
+    mb_gp_title(&gp, o, title);
+    /* per panel: log axis, the cut of a linear one (0: none), and the range of its values */
+    mb_gp_printf(&gp, "array logy[%d]\narray cut[%d]\narray vlo[%d]\narray vhi[%d]\n", nctr,
+                 nctr, nctr, nctr);
+    for (int k = 0; k < nctr; k++) {
+        double lo = INFINITY, hi = 0;
+        for (size_t i = 0; i < nr; i++) {
+            double v = mb_results_num(r, i, ctr[k]) / div[k];
+            if (mb_results_ok(r, i) && isfinite(v) && v > 0) {
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
+        }
+        mb_gp_printf(&gp, "logy[%d] = %d; cut[%d] = %.6g; vlo[%d] = %.6g; vhi[%d] = %.6g\n",
+                     k + 1, logy[k], k + 1, cut[k], k + 1, hi > 0 ? lo : 1, k + 1,
+                     hi > 0 ? hi : 1);
+    }
+    mb_gp_impl_array(&gp, &impls);
+    /* a figure: the panels side by side share its width */
+    int pp = mb_plot_per_page(o, MB_COUNTER_CASES_PER_PAGE, 0.09 * impls.n * cols + 0.05);
+    int per = cases.n < pp ? cases.n : pp;
+    double h0 = o->fig_h;
+    o->fig_h = mb_plot_grow_h(o, label_chars, 0.71);
+    if (o->fig_h > h0)
+        o->fig_h += (rows - 1) * (1.3 + 0.3 + label_chars * 0.067 * 0.71);   /* every row */
     rc = mb_plot_render_paged(o, "counters", "counters", gp.s, mb_chart_width(cols * per, 24),
-                              MB_CHART_H, cases.n, MB_COUNTER_CASES_PER_PAGE, "cases", err, n);
+                              MB_CHART_H, cases.n, pp, "cases", err, n);
+    o->fig_h = h0;
     mb_gp_free(&gp);
 out:
     mb_label_ctx_free(&lc);

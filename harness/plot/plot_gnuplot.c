@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -22,6 +23,89 @@
 #ifndef MOEBENCH_SOURCE_DIR
 #define MOEBENCH_SOURCE_DIR "."
 #endif
+
+/* One length in inches: a number with an optional "in". */
+static int parse_inches(const char *s, const char **end, double *v)
+{
+    char *e;
+    errno = 0;
+    *v = strtod(s, &e);
+    if (e == s || errno || !isfinite(*v))
+        return -1;
+    if (!strncmp(e, "in", 2))
+        e += 2;
+    *end = e;
+    return 0;
+}
+
+int mb_plot_parse_size(const char *s, double *w, double *h, char *err, size_t n)
+{
+    const char *e;
+    double ww, hh = 0;
+    if (!s || parse_inches(s, &e, &ww))
+        goto bad;
+    if (*e == 'x' || *e == 'X') {
+        if (parse_inches(e + 1, &e, &hh))
+            goto bad;
+    } else {
+        /* one column: about 4:3; full width: a strip half as high as wide */
+        hh = ww <= 4.5 ? ww * 0.76 : ww * 0.5;
+    }
+    if (*e)
+        goto bad;
+    if (!(ww >= 1.5 && ww <= 20 && hh >= 1.2 && hh <= 20)) {
+        snprintf(err, n, "size '%s': want a width of 1.5 to 20 in and a height of 1.2 to 20 in",
+                 s);
+        return -1;
+    }
+    *w = ww;
+    *h = hh;
+    return 0;
+bad:
+    snprintf(err, n, "size '%s': want 3.3in (one column), 7in (full width) or WxH in inches "
+             "(3.3inx2.2in)", s ? s : "");
+    return -1;
+}
+
+int mb_plot_size_has_height(const char *s)
+{
+    return s && (strchr(s, 'x') || strchr(s, 'X'));
+}
+
+void mb_plot_out_set_size(mb_plot_out *o, double w, double h, int h_auto)
+{
+    o->fig_w = w > 0 && h > 0 ? w : 0;
+    o->fig_h = w > 0 && h > 0 ? h : 0;
+    o->fig_h_auto = o->fig_w > 0 && h_auto;
+}
+
+double mb_plot_grow_h(const mb_plot_out *o, int label_chars, double sin_angle)
+{
+    if (!(o->fig_w > 0) || !o->fig_h_auto)
+        return o->fig_h;
+    double line = MB_PLOT_MIN_FONT_PT * 1.3 / 72;
+    int foot = (int)(strlen(o->footnote) * 0.067 / (o->fig_w - 0.1)) + 1;
+    double need = (foot + 4) * line + 1.3 + 0.3 + label_chars * 0.067 * sin_angle;
+    return need > o->fig_h ? need : o->fig_h;
+}
+
+int mb_plot_per_page(const mb_plot_out *o, int screen_per_page, double item_in)
+{
+    if (!(o->fig_w > 0))
+        return screen_per_page;
+    int k = (int)((o->fig_w - 0.7) / item_in);
+    k = k < 1 ? 1 : k;
+    return k < screen_per_page ? k : screen_per_page;
+}
+
+int mb_plot_panels_per_page(const mb_plot_out *o, int screen_per_page)
+{
+    if (!(o->fig_w > 0))
+        return screen_per_page;
+    int c = (int)((o->fig_w - 0.3) / 2.2), r = (int)((o->fig_h - 0.5) / 1.7);
+    int k = (c < 1 ? 1 : c) * (r < 1 ? 1 : r);
+    return k < screen_per_page ? k : screen_per_page;
+}
 
 int mb_gnuplot_available(char *err, size_t n)
 {
@@ -52,6 +136,15 @@ int mb_plot_out_begin(mb_plot_out *o, const char *final_dir, const char *footnot
                       size_t n)
 {
     memset(o, 0, sizeof *o);
+    const char *size = getenv("MOEBENCH_PLOT_SIZE");
+    if (size && *size) {
+        char why[200];
+        if (mb_plot_parse_size(size, &o->fig_w, &o->fig_h, why, sizeof why)) {
+            snprintf(err, n, "MOEBENCH_PLOT_SIZE: %s", why);
+            return -1;
+        }
+        o->fig_h_auto = !mb_plot_size_has_height(size);
+    }
     snprintf(o->final_dir, sizeof o->final_dir, "%s", final_dir);
     size_t l = strlen(o->final_dir);
     while (l > 1 && o->final_dir[l - 1] == '/')
@@ -346,6 +439,100 @@ static int max_pages(void)
     return MB_PLOT_MAX_PAGES;
 }
 
+/* text broken into lines that fit a figure's width at pt points (DejaVu Sans is about 0.6 em
+ * per character); returns the number of lines. Screen charts keep the text as it is. */
+static int wrap_text(const mb_plot_out *o, const char *text, double pt, char *out, size_t n)
+{
+    snprintf(out, n, "%s", text);
+    if (!(o->fig_w > 0)) {
+        int lines = 1;
+        for (const char *c = out; *c; c++)
+            lines += *c == '\n';
+        return lines;
+    }
+    size_t width = (size_t)((o->fig_w - 0.1) / (pt * 0.6 / 72)), col = 0, last_space = 0;
+    int lines = 1;
+    for (size_t i = 0; out[i]; i++, col++) {
+        if (out[i] == '\n') {
+            col = 0;
+            last_space = 0;
+            lines++;
+            continue;
+        }
+        if (out[i] == ' ')
+            last_space = i;
+        if (col >= width && last_space) {
+            out[last_space] = '\n';
+            col = i - last_space;
+            last_space = 0;
+            lines++;
+        }
+    }
+    return lines;
+}
+
+void mb_gp_title(mb_gp_buf *b, const mb_plot_out *o, const char *title)
+{
+    size_t n = strlen(title) + 64;
+    char *t = malloc(n);
+    if (!t)
+        return;
+    int lines = wrap_text(o, title, 9, t, n);
+    mb_gp_var_str(b, "title_text", t);
+    mb_gp_printf(b, "title_lines = %d\n", lines);
+    free(t);
+}
+
+/* What every chart shares, before its template: the figure's size and fonts (in points; a
+ * figure in inches never goes below MB_PLOT_MIN_FONT_PT), the line type of each implementation
+ * (an Okabe-Ito colour, a dash type and a point shape, so lines stay apart in grayscale and for
+ * colour-blind readers; `set linetype` survives the `reset` between pages) and the tick format
+ * of log axes. */
+static void write_style(FILE *f, const mb_plot_out *o, int w, int h)
+{
+    int paper = o->fig_w > 0;
+    char foot[sizeof o->footnote + 64], qfoot[MB_GP_QUOTED_LEN(sizeof o->footnote + 64)];
+    int foot_lines = wrap_text(o, o->footnote, MB_PLOT_MIN_FONT_PT, foot, sizeof foot);
+    mb_gp_quote(foot, qfoot, sizeof qfoot);
+    fprintf(f, "footnote = %s\n", qfoot);
+    if (paper)
+        fprintf(f, "# figure %.2f x %.2f in: every font at least %d pt\npaper = 1\nfig_w = %.4g\n"
+                   "fig_h = %.4g\nfont_pt = %d\nfont_title = \",9\"\nfont_panel = \",8\"\n"
+                   "font_key = \",8\"\nfont_tic = \",8\"\nfont_label = \",8\"\n"
+                   "font_note = \",8\"\n",
+                o->fig_w, o->fig_h, MB_PLOT_MIN_FONT_PT, o->fig_w, o->fig_h,
+                MB_PLOT_MIN_FONT_PT);
+    else
+        fprintf(f, "# screen chart %d x %d px (PDF at 144 px per inch)\npaper = 0\n"
+                   "fig_w = %.4g\nfig_h = %.4g\nfont_pt = 11\nfont_title = \",13\"\n"
+                   "font_panel = \",10\"\nfont_key = \",9\"\nfont_tic = \",8\"\n"
+                   "font_label = \",9\"\nfont_note = \",8\"\n",
+                w, h, w / 144.0, h / 144.0);
+    fprintf(f, "line_in = font_pt * 1.3 / 72.0\nfoot_lines = %d\n", foot_lines);
+    fputs("# implementations (mb_plot_impl_style): naive 1, blas 2, onednn 3, avx512 4, merged 5,"
+          " torch 6,\n# others 7 and 8, drawn with line type 40 + that: Okabe-Ito colours, distinct"
+          " dash types\n# and point shapes (types 1..8, which gnuplot gives plots that name none,"
+          " stay as they are)\n"
+          "array okabe_ito[8] = [\"#E69F00\", \"#56B4E9\", \"#009E73\", \"#F0E442\", \"#0072B2\","
+          " \"#D55E00\", \"#CC79A7\", \"#000000\"]\n"
+          "set linetype 41 lc rgb \"#000000\" dt 3 pt 4\n"
+          "set linetype 42 lc rgb \"#0072B2\" dt 2 pt 7\n"
+          "set linetype 43 lc rgb \"#009E73\" dt 4 pt 9\n"
+          "set linetype 44 lc rgb \"#D55E00\" dt 1 pt 5\n"
+          "set linetype 45 lc rgb \"#CC79A7\" dt 5 pt 13\n"
+          "set linetype 46 lc rgb \"#E69F00\" dt (8, 3, 2, 3) pt 11\n"
+          "set linetype 47 lc rgb \"#56B4E9\" dt (1, 2) pt 6\n"
+          "set linetype 48 lc rgb \"#F0E442\" dt (12, 4) pt 8\n"
+          "# bars: fill pattern per line type (3 = solid), so bars too differ without colour\n"
+          "array implpat[8] = [3, 4, 5, 3, 1, 3, 6, 7]\n"
+          "# log axes: 10^k labels when the range spans two decades or more, else plain numbers\n"
+          "# (the decades autoscaling extends the range to)\n"
+          "logspan(lo, hi) = ceil(log10(hi) - 1e-9) - floor(log10(lo) + 1e-9)\n"
+          "logfmt(ax, lo, hi) = (lo > 0 && hi > 0 && logspan(lo, hi) >= 2) ? sprintf(\"set "
+          "format %s '10^{%%T}'; set %stics 10\", ax, ax) : sprintf(\"set format %s '%%g'; "
+          "set %stics autofreq\", ax, ax)\n", f);
+}
+
 int mb_plot_render_paged(mb_plot_out *o, const char *name, const char *tmpl, const char *params,
                          int w, int h, int items, int per_page, const char *what, char *err,
                          size_t n)
@@ -370,11 +557,10 @@ int mb_plot_render_paged(mb_plot_out *o, const char *name, const char *tmpl, con
         free(body);
         return -1;
     }
-    char foot[MB_GP_QUOTED_LEN(sizeof o->footnote)], qname[MB_GP_QUOTED_LEN(300)];
-    mb_gp_quote(o->footnote, foot, sizeof foot);
+    char qname[MB_GP_QUOTED_LEN(300)];
     mb_gp_quote(name, qname, sizeof qname);
     fprintf(f, "# Generated by moebench from %s.gp; re-draw with: gnuplot %s\n", tmpl, script);
-    fprintf(f, "name = %s\nfootnote = %s\n", qname, foot);
+    fprintf(f, "name = %s\n", qname);
     if (params)
         fputs(params, f);
     /* Pages: items (panels or groups) are drawn per_page at a time; the template draws items
@@ -385,25 +571,55 @@ int mb_plot_render_paged(mb_plot_out *o, const char *name, const char *tmpl, con
                "if (!exists(\"max_pages\")) max_pages = %d\n"
                "pages = (max_pages > 0 && max_pages < npages) ? max_pages : npages\n",
             items, per_page, npages, maxp);
-    /* PDF at 144 px per inch (a 1400 px chart is 9.7 in wide) with 8 pt text: about the
-     * proportions of the PNG, text slightly larger for print */
-    fprintf(f,
-            "do for [out_i = 1:2] {\n"
-            "if (out_i == 2) {\n"
-            "  set terminal pdfcairo noenhanced size %.2fin,%.2fin font \"Sans,8\" linewidth 0.8"
-            " pointscale 0.6\n"
-            "  set output name.\".pdf\"\n"
-            "}\n"
-            "do for [page = 1:pages] {\n"
-            "first = (page - 1) * per_page\n"
-            "count = page < npages ? per_page : nitems - first\n"
-            "if (out_i == 1) {\n"
-            "  set terminal pngcairo noenhanced size %d,%d font \"Sans,11\"\n"
-            "  set output (npages > 1 ? sprintf(\"%%s-%%d.png\", name, page) : name.\".png\")\n"
-            "}\n"
-            "set label 999 (npages > 1 ? sprintf(\"%%s | page %%d of %%d\", footnote, page, npages)"
-            " : footnote) at screen 0.005,0.012 left font \",8\" textcolor rgb \"#606060\"\n",
-            w / 144.0, h / 144.0, w, h);
+    write_style(f, o, w, h);
+    if (o->fig_w > 0) {
+        /* a figure in inches: the PDF at its size with 8 pt text; the PNG the same figure at
+         * MB_PLOT_PAPER_DPI (pngcairo draws a point as 96/72 px and a line width of 1 as 1 px,
+         * pdfcairo as 0.5 pt: the scales below make the PNG a raster of the PDF) */
+        double d = MB_PLOT_PAPER_DPI;
+        fprintf(f,
+                "do for [out_i = 1:2] {\n"
+                "if (out_i == 2) {\n"
+                "  set terminal pdfcairo enhanced size %.2fin,%.2fin font \"Sans,%d\" linewidth 1"
+                " pointscale 0.7\n"
+                "  set output name.\".pdf\"\n"
+                "}\n"
+                "do for [page = 1:pages] {\n"
+                "first = (page - 1) * per_page\n"
+                "count = page < npages ? per_page : nitems - first\n"
+                "if (out_i == 1) {\n"
+                "  set terminal pngcairo enhanced size %d,%d font \"Sans,%d\" fontscale %.4g"
+                " linewidth %.4g pointscale %.4g\n"
+                "  set output (npages > 1 ? sprintf(\"%%s-%%d.png\", name, page) : name.\".png\")\n"
+                "}\n"
+                "set label 999 (npages > 1 ? sprintf(\"%%s | page %%d of %%d\", footnote, page,"
+                " npages) : footnote) at screen 0.01, 1 - 0.5 * line_in / fig_h left front"
+                " font font_note textcolor rgb \"#606060\" noenhanced\n",
+                o->fig_w, o->fig_h, MB_PLOT_MIN_FONT_PT, (int)lround(o->fig_w * d),
+                (int)lround(o->fig_h * d), MB_PLOT_MIN_FONT_PT, d / 96.0, d / 144.0,
+                0.7 * d / 144.0);
+    } else {
+        /* PDF at 144 px per inch (a 1400 px chart is 9.7 in wide) with 8 pt text: about the
+         * proportions of the PNG, text slightly larger for print */
+        fprintf(f,
+                "do for [out_i = 1:2] {\n"
+                "if (out_i == 2) {\n"
+                "  set terminal pdfcairo enhanced size %.2fin,%.2fin font \"Sans,8\" linewidth 0.8"
+                " pointscale 0.6\n"
+                "  set output name.\".pdf\"\n"
+                "}\n"
+                "do for [page = 1:pages] {\n"
+                "first = (page - 1) * per_page\n"
+                "count = page < npages ? per_page : nitems - first\n"
+                "if (out_i == 1) {\n"
+                "  set terminal pngcairo enhanced size %d,%d font \"Sans,11\"\n"
+                "  set output (npages > 1 ? sprintf(\"%%s-%%d.png\", name, page) : name.\".png\")\n"
+                "}\n"
+                "set label 999 (npages > 1 ? sprintf(\"%%s | page %%d of %%d\", footnote, page,"
+                " npages) : footnote) at screen 0.005,0.012 left font \",8\" textcolor rgb"
+                " \"#606060\" noenhanced\n",
+                w / 144.0, h / 144.0, w, h);
+    }
     fputs(body, f);
     fprintf(f, "\nunset multiplot\nreset\n}\nset output\n}\n");
     free(body);

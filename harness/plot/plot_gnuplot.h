@@ -28,6 +28,12 @@ typedef struct {
     char footnote[512];
     int n_charts;
     int defer;            /* 1: mb_plot_render only writes the script; mb_plot_out_run renders */
+    /* A figure of fig_w x fig_h inches (a paper's column or page width; fonts >= 8 pt, PNG at
+     * MB_PLOT_PAPER_DPI), or 0: the screen charts sized in pixels per chart (the default).
+     * Set by mb_plot_out_set_size, or by $MOEBENCH_PLOT_SIZE at mb_plot_out_begin. */
+    double fig_w, fig_h;
+    int fig_h_auto;       /* the height was not given: a chart may grow it (mb_plot_grow_h) */
+    int units;            /* time axes: MB_PLOT_UNITS_AUTO, _US or _MS */
     mb_plot_job *jobs;
     int njobs, started, running;
 } mb_plot_out;
@@ -36,13 +42,42 @@ typedef struct {
  * draws about 8 panels per second per terminal here, so thousands of panels take minutes. */
 #define MB_PLOT_MAX_PAGES 4
 
+enum { MB_PLOT_UNITS_AUTO = 0, MB_PLOT_UNITS_US, MB_PLOT_UNITS_MS };
+
+/* PNG resolution of a figure sized in inches: 8 pt text is 33 px high. */
+#define MB_PLOT_PAPER_DPI 300
+/* Smallest font of a figure sized in inches, in points (what a printed paper can read). */
+#define MB_PLOT_MIN_FONT_PT 8
+
+/* Parses a figure size: "3.3in" (one column of a two-column paper), "7in" (full width), a
+ * width alone taking its default height, or "WxH" ("3.3inx2.2in", "3.3x2.2"), in inches.
+ * 0, or -1 with the reason in err. */
+int mb_plot_parse_size(const char *s, double *w, double *h, char *err, size_t n);
+/* 1 when s gives a height (WxH). */
+int mb_plot_size_has_height(const char *s);
+/* Sizes every later chart of o to w x h inches (0 x 0: the screen default); h_auto: h is the
+ * default for w (the size named only a width), which a chart with long labels may exceed. */
+void mb_plot_out_set_size(mb_plot_out *o, double w, double h, int h_auto);
+/* For a chart of a figure whose height was not given: the height that leaves a plot of about
+ * 1.3 in besides the footnote, title and key at the top and x labels of label_chars characters
+ * rotated to sin_angle below it, if that is more than the default (else the default). Screen
+ * charts and given heights: unchanged. */
+double mb_plot_grow_h(const mb_plot_out *o, int label_chars, double sin_angle);
+/* How many items (bar groups, cases, panels) fit a page: screen charts keep screen_per_page;
+ * a figure in inches as many as fit its width at item_in inches each (at least 1). */
+int mb_plot_per_page(const mb_plot_out *o, int screen_per_page, double item_in);
+/* Panels per page: screen charts MB_PANELS_PER_PAGE-like screen_per_page; a figure as many
+ * panels of about 2.2 x 1.7 inches as fit it (at least 1). */
+int mb_plot_panels_per_page(const mb_plot_out *o, int screen_per_page);
+
 /* 0 when a gnuplot executable is on PATH; else -1 with a one-line message. */
 int mb_gnuplot_available(char *err, size_t n);
 
 /* Directory of the templates: $MOEBENCH_PLOTS_DIR, else MOEBENCH_SOURCE_DIR/plots. */
 const char *mb_plot_templates_dir(void);
 
-/* Creates the staging directory for final_dir (parents of final_dir are created). */
+/* Creates the staging directory for final_dir (parents of final_dir are created). The figure
+ * size comes from $MOEBENCH_PLOT_SIZE when set (an invalid value is an error). */
 int mb_plot_out_begin(mb_plot_out *o, const char *final_dir, const char *footnote, char *err,
                       size_t n);
 /* Opens a file in the staging directory for writing. */
@@ -78,6 +113,9 @@ typedef struct {
 } mb_gp_buf;
 void mb_gp_printf(mb_gp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mb_gp_var_str(mb_gp_buf *b, const char *var, const char *value);
+/* A chart's title: title_text (quoted), broken into lines that fit a figure's width, and
+ * title_lines, the number of lines. */
+void mb_gp_title(mb_gp_buf *b, const mb_plot_out *o, const char *title);
 void mb_gp_free(mb_gp_buf *b);
 /* Quotes s as a gnuplot single-quoted string (no backquote, macro or escape processing
  * inside; ' doubled, a line break becomes '."\n".', other control characters spaces) into out,

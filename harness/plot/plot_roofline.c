@@ -33,6 +33,25 @@ static const char *find_ceilings(const mb_results *r, int single_thread, mb_ceil
     return NULL;
 }
 
+typedef struct {
+    double ai, g, T, lo;   /* lo: the lowest point of the column */
+} label;
+
+static int cmp_ai(const void *x, const void *y)
+{
+    const label *a = x, *b = y;
+    return (a->ai > b->ai) - (a->ai < b->ai);
+}
+
+/* by T, then intensity */
+static int cmp_label(const void *x, const void *y)
+{
+    const label *a = x, *b = y;
+    if (a->T != b->T)
+        return (a->T > b->T) - (a->T < b->T);
+    return (a->ai > b->ai) - (a->ai < b->ai);
+}
+
 int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
 {
     mb_strlist impls;
@@ -44,15 +63,19 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             single = 0;
 
     FILE *f = mb_plot_out_open(o, "roofline.dat");
-    if (!f) {
+    label *labels = malloc((nr ? nr : 1) * sizeof *labels);
+    if (!f || !labels) {
         snprintf(err, n, "roofline.dat: cannot write");
+        if (f)
+            fclose(f);
+        free(labels);
         mb_strlist_free(&impls);
         return -1;
     }
     double ai_min = INFINITY, ai_max = 0, g_min = INFINITY, g_max = 0;
     int pts = 0;
     char desc[1024];
-    fprintf(f, "# one block per implementation: AI(flop/byte) GFLOP/s case\n");
+    fprintf(f, "# one block per implementation: AI(flop/byte) GFLOP/s case T\n");
     for (int s = 0; s < impls.n; s++) {
         int here = 0;
         fprintf(f, "# impl ");
@@ -71,7 +94,7 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             mb_results_case(r, i, desc, sizeof desc);
             fprintf(f, "%.6g %.6g ", ai, g);
             mb_gp_dat_str(f, desc);
-            fputc('\n', f);
+            fprintf(f, " %.6g\n", mb_results_num(r, i, r->c.T));   /* the point's label */
             ai_min = fmin(ai_min, ai);
             ai_max = fmax(ai_max, ai);
             g_min = fmin(g_min, g);
@@ -79,31 +102,13 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             here++;
         }
         if (!here)
-            fprintf(f, "NaN NaN \"\"\n");
+            fprintf(f, "NaN NaN \"\" NaN\n");
         fprintf(f, "\n\n");
         pts += here;
-    }
-    fclose(f);
-    if (!pts) {
-        mb_plot_out_remove(o, "roofline.dat");
-        mb_strlist_free(&impls);
-        return 1;
     }
     mb_ceilings c;
     memset(&c, 0, sizeof c);
     const char *src = find_ceilings(r, single, &c);
-    mb_gp_buf gp = {0};
-    mb_gp_printf(&gp, "datafile = \"roofline.dat\"\n");
-    mb_gp_array(&gp, "impl", &impls);
-    mb_gp_printf(&gp, "has_ceilings = %d\npeak = %.6g\nnbw = %d\narray bw[%d]\narray bwname[%d]\n",
-                 src != NULL, src ? c.peak : 0.0, src ? c.nbw : 0, c.nbw > 0 ? c.nbw : 1,
-                 c.nbw > 0 ? c.nbw : 1);
-    for (int i = 0; src && i < c.nbw; i++) {
-        char var[32];
-        mb_gp_printf(&gp, "bw[%d] = %.6g\n", i + 1, c.bw[i]);
-        snprintf(var, sizeof var, "bwname[%d]", i + 1);
-        mb_gp_var_str(&gp, var, c.bw_name[i]);   /* run.json text */
-    }
     /* x range: the points and, with ceilings, the ridge points, with a margin */
     double lo = ai_min / 4, hi = ai_max * 4;
     if (src)
@@ -113,12 +118,82 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
                 hi = fmax(hi, c.peak / c.bw[i] * 4);
             }
     double ylo = g_min / 4, yhi = fmax(g_max, src ? c.peak : 0) * 3;
+    /* the T labels: one per case column (all implementations of a case share its intensity),
+     * above its highest point; cases of the same T within 15 %% of intensity share a label */
+    fprintf(f, "# labels: AI(flop/byte) GFLOP/s T place(1 above, -1 below), one per case column\n");
+    int nlab = 0;
+    for (size_t i = 0; i < nr; i++) {
+        double fl = mb_results_num(r, i, r->c.flops), by = mb_results_num(r, i, r->c.bytes);
+        double g = mb_results_num(r, i, r->c.gflops), T = mb_results_num(r, i, r->c.T);
+        if (!isfinite(g))
+            g = fl / (mb_results_num(r, i, r->c.med) * 1e3);
+        if (!mb_results_ok(r, i) || !(fl > 0 && by > 0 && g > 0 && isfinite(g) && isfinite(T)))
+            continue;
+        labels[nlab++] = (label){fl / by, g, T, g};
+    }
+    qsort(labels, (size_t)nlab, sizeof *labels, cmp_label);
+    int nout = 0;
+    for (int a = 0; a < nlab;) {
+        int b = a;
+        label m = labels[a];
+        while (b + 1 < nlab && labels[b + 1].T == labels[a].T &&
+               labels[b + 1].ai <= labels[a].ai * 1.15) {
+            b++;
+            m.g = fmax(m.g, labels[b].g);
+            m.lo = fmin(m.lo, labels[b].g);
+        }
+        m.ai = sqrt(labels[a].ai * labels[b].ai);
+        labels[nout++] = m;
+        a = b + 1;
+    }
+    /* a column close to the previous labelled one (another T at about the same intensity)
+     * takes its label below its lowest point, so the two labels do not overprint; one close to
+     * both gets none */
+    qsort(labels, (size_t)nout, sizeof *labels, cmp_ai);
+    /* a label is about 5 characters wide: as a factor of intensity on this chart's log axis
+     * (a figure: 8 pt text on a plot about fig_w - 1 in wide; screen: 40 px of 1000) */
+    double frac = o->fig_w > 0 ? 0.35 / (o->fig_w - 0.95) : 0.04;
+    double apart = pow(hi / lo, frac);
+    double last_above = -1, last_below = -1;
+    for (int k = 0; k < nout; k++) {
+        int place = 1;
+        if (last_above > 0 && labels[k].ai <= last_above * apart)
+            place = last_below > 0 && labels[k].ai <= last_below * apart ? 0 : -1;
+        if (place > 0)
+            last_above = labels[k].ai;
+        else if (place < 0)
+            last_below = labels[k].ai;
+        else
+            continue;   /* both places taken by close neighbours: no label */
+        fprintf(f, "%.6g %.6g %.6g %d\n", labels[k].ai, place < 0 ? labels[k].lo : labels[k].g,
+                labels[k].T, place);
+    }
+    fprintf(f, "NaN NaN NaN 0\n");   /* a block that is never empty */
+    fclose(f);
+    free(labels);
+    if (!pts) {
+        mb_plot_out_remove(o, "roofline.dat");
+        mb_strlist_free(&impls);
+        return 1;
+    }
+    mb_gp_buf gp = {0};
+    mb_gp_printf(&gp, "datafile = \"roofline.dat\"\n");
+    mb_gp_impl_array(&gp, &impls);
+    mb_gp_printf(&gp, "has_ceilings = %d\npeak = %.6g\nnbw = %d\narray bw[%d]\narray bwname[%d]\n",
+                 src != NULL, src ? c.peak : 0.0, src ? c.nbw : 0, c.nbw > 0 ? c.nbw : 1,
+                 c.nbw > 0 ? c.nbw : 1);
+    for (int i = 0; src && i < c.nbw; i++) {
+        char var[32];
+        mb_gp_printf(&gp, "bw[%d] = %.6g\n", i + 1, c.bw[i]);
+        snprintf(var, sizeof var, "bwname[%d]", i + 1);
+        mb_gp_var_str(&gp, var, c.bw_name[i]);   /* run.json text */
+    }
     mb_gp_printf(&gp, "xlo = %.6g\nxhi = %.6g\nylo = %.6g\nyhi = %.6g\n", lo, hi, ylo, yhi);
     char title[300];
-    snprintf(title, sizeof title, "Roofline: every ok case (%s; %s)",
+    snprintf(title, sizeof title, "Roofline%s (%s; %s)", o->fig_w > 0 ? "" : ": every ok case",
              single ? "1 thread" : "all threads",
              src ? src : "no ceilings: run moebench roofline to measure them");
-    mb_gp_var_str(&gp, "title_text", title);
+    mb_gp_title(&gp, o, title);
     int rc = mb_plot_render(o, "roofline", "roofline", gp.s, MB_ROOFLINE_W, MB_ROOFLINE_H, err, n);
     mb_gp_free(&gp);
     mb_strlist_free(&impls);

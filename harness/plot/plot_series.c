@@ -144,6 +144,33 @@ void mb_gp_array(mb_gp_buf *b, const char *name, const mb_strlist *l)
     }
 }
 
+int mb_plot_impl_style(const char *impl, const mb_strlist *others)
+{
+    static const char *const fixed[] = {"naive", "blas", "onednn", "avx512", "merged", "torch"};
+    int nfixed = (int)(sizeof fixed / sizeof fixed[0]), extra = 0;
+    for (int i = 0; i < nfixed; i++)
+        if (!strcmp(impl, fixed[i]))
+            return i + 1;
+    for (int i = 0; others && i < others->n; i++) {
+        int known = 0;
+        for (int k = 0; k < nfixed; k++)
+            known |= !strcmp(others->items[i], fixed[k]);
+        if (!strcmp(others->items[i], impl))
+            break;
+        extra += !known;
+    }
+    return 7 + extra % 2;
+}
+
+void mb_gp_impl_array(mb_gp_buf *b, const mb_strlist *impls)
+{
+    mb_gp_array(b, "impl", impls);
+    mb_gp_printf(b, "array implstyle[%d]\n", impls->n > 0 ? impls->n : 1);
+    for (int i = 0; i < impls->n; i++)
+        mb_gp_printf(b, "implstyle[%d] = %d\n", i + 1,
+                     mb_plot_impl_style(impls->items[i], impls));
+}
+
 void mb_plot_grid(int n, int *rows, int *cols)
 {
     int c = 1;
@@ -194,12 +221,56 @@ void mb_plot_panel_title(const char *panel, char *out, size_t n)
     }
 }
 
-void mb_gp_panel_array(mb_gp_buf *b, const mb_strlist *panels)
+/* Breaks s in place after a comma or a space (the break replaces a space, or follows a comma)
+ * so that no line runs much past width characters. */
+static void wrap_title(char *s, size_t n, int width)
+{
+    char out[1400];
+    size_t k = 0, col = 0, brk = 0;   /* brk: in out, just after the last comma or space */
+    for (size_t i = 0; s[i] && k + 2 < sizeof out; i++) {
+        out[k++] = s[i];
+        col = s[i] == '\n' ? 0 : col + 1;
+        if (s[i] == '\n')
+            brk = 0;
+        else if (s[i] == ',' || s[i] == ' ')
+            brk = k;
+        if (col > (size_t)width && brk) {
+            /* move the tail after brk down one place and put a line break at brk */
+            if (out[brk - 1] == ' ') {
+                out[brk - 1] = '\n';
+            } else {
+                memmove(out + brk + 1, out + brk, k - brk);
+                out[brk] = '\n';
+                k++;
+            }
+            col = k - brk - (out[brk] == '\n' ? 1 : 0);
+            brk = 0;
+        }
+    }
+    out[k] = 0;
+    if (k >= n)
+        k = n - 1;
+    memcpy(s, out, k);
+    s[k] = 0;
+}
+
+void mb_gp_panel_array(mb_gp_buf *b, const mb_strlist *panels, int wrap)
 {
     mb_strlist titles = {0};
+    int max_lines = 1;
     char t[1300];
     for (int i = 0; i < panels->n; i++) {
         mb_plot_panel_title(panels->items[i], t, sizeof t);
+        if (wrap > 0) {   /* one line per piece: drop the break after the variant name */
+            char *nl = strchr(t, '\n');
+            if (nl)
+                memmove(nl, nl + 1, strlen(nl));
+            wrap_title(t, sizeof t, wrap);
+        }
+        int lines = 1;
+        for (const char *c = t; *c; c++)
+            lines += *c == '\n';
+        max_lines = lines > max_lines ? lines : max_lines;
         /* titles may coincide (only the seed differs): keep one entry per panel anyway */
         if (titles.n == titles.cap) {
             int cap = titles.cap ? 2 * titles.cap : 16;
@@ -212,6 +283,7 @@ void mb_gp_panel_array(mb_gp_buf *b, const mb_strlist *panels)
         titles.items[titles.n++] = strdup(t);
     }
     mb_gp_array(b, "panel", &titles);
+    mb_gp_printf(b, "panel_title_lines = %d\n", max_lines);
     mb_strlist_free(&titles);
 }
 

@@ -31,8 +31,10 @@ void mb_plot_panels(const mb_results *r, mb_strlist *out);
 /* Title of a panel for display: without the seed (constant within a run) and broken after the
  * variant name when long. */
 void mb_plot_panel_title(const char *panel, char *out, size_t n);
-/* gnuplot array of panel titles (mb_plot_panel_title of each), and npanel. */
-void mb_gp_panel_array(mb_gp_buf *b, const mb_strlist *panels);
+/* gnuplot array of panel titles (mb_plot_panel_title of each), and npanel; wrap > 0 breaks
+ * each title after a comma or space so that its lines keep to about wrap characters (a
+ * figure's narrow panels). */
+void mb_gp_panel_array(mb_gp_buf *b, const mb_strlist *panels, int wrap);
 /* What short labels need to know about the panels: per variant, how many panels it has and how
  * many of them have each field (counted once, so a label costs no pass over the panels). */
 typedef struct {
@@ -48,6 +50,12 @@ void mb_plot_short_label(const mb_results *r, size_t i, const mb_label_ctx *c, c
 
 /* gnuplot arrays NAME[1..n] = the list's strings, and nNAME = n. */
 void mb_gp_array(mb_gp_buf *b, const char *name, const mb_strlist *l);
+/* The line type (1..8, set in the prologue of every chart) of an implementation, the same in
+ * every chart and every selection: naive 1, blas 2, onednn 3, avx512 4, merged 5, torch 6; any
+ * other takes 7, 8, 7, ... in the order of `others` (the implementations of the chart). */
+int mb_plot_impl_style(const char *impl, const mb_strlist *others);
+/* impl[1..nimpl] (mb_gp_array) and implstyle[1..nimpl], the line type of each. */
+void mb_gp_impl_array(mb_gp_buf *b, const mb_strlist *impls);
 
 /* Image sizes in pixels (PDF: the same at 144 px per inch). Tests check them. */
 #define MB_CHART_W 1400
@@ -81,6 +89,10 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 /* The y-axis unit of a counter column ("ctr_perf__task_clock" -> "ns per forward"): counters
  * are divided by the forwards of the counting pass, so every unit is per forward. */
 const char *mb_counter_unit(const char *column);
+
+/* The top of a linear bar axis that cuts a few outliers (drawn cut, their value printed), or 0
+ * when no bar stands out (plot_bars.c). */
+double mb_bar_cut(const double *v, size_t n);
 
 /* Multiplot grid for n panels. */
 void mb_plot_grid(int n, int *rows, int *cols);

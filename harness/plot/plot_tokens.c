@@ -21,8 +21,29 @@ static int cmp_point(const void *a, const void *b)
  * columns T, y, y_lo, y_hi. base == NULL: latency; else speedup over base. Returns the number
  * of points, -1 when out of memory. Rows are bucketed by (panel, impl) once, and the base row of
  * a case is found by its match key in a hash: linear in the rows. */
+/* Per panel, the range of its points (x: T; y: with the CI), for the tick format of each
+ * log axis; and every y, for the automatic time unit. */
+typedef struct {
+    double *xlo, *xhi, *ylo, *yhi, *ys;
+    size_t nys;
+} ranges;
+
+static void widen(double *lo, double *hi, double v)
+{
+    if (isfinite(v) && v > 0) {
+        *lo = fmin(*lo, v);
+        *hi = fmax(*hi, v);
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static int write_blocks(const mb_results *r, const char *base, const mb_strlist *panels,
-                        const mb_strlist *impls, FILE *f)
+                        const mb_strlist *impls, FILE *f, ranges *rg)
 {
     size_t nr = mb_results_nrows(r), ng = (size_t)panels->n * (size_t)impls->n;
     point *pts = malloc((nr ? nr : 1) * sizeof *pts);
@@ -101,8 +122,14 @@ static int write_blocks(const mb_results *r, const char *base, const mb_strlist 
             fputc('\n', f);
             if (!np)
                 fprintf(f, "NaN NaN NaN NaN\n");
-            for (size_t k = 0; k < np; k++)
+            for (size_t k = 0; k < np; k++) {
                 fprintf(f, "%.6g %.6g %.6g %.6g\n", pts[k].T, pts[k].y, pts[k].lo, pts[k].hi);
+                widen(&rg->xlo[p], &rg->xhi[p], pts[k].T);
+                widen(&rg->ylo[p], &rg->yhi[p], pts[k].y);
+                widen(&rg->ylo[p], &rg->yhi[p], pts[k].lo);
+                widen(&rg->ylo[p], &rg->yhi[p], pts[k].hi);
+                rg->ys[rg->nys++] = pts[k].y;
+            }
             fprintf(f, "\n\n");
             total += (int)np;
         }
@@ -130,13 +157,25 @@ static int chart(const mb_results *r, const char *base, mb_plot_out *o, char *er
     char dat[80];
     snprintf(dat, sizeof dat, "%s.dat", name);
     int rc = 1;
+    ranges rg = {0};
+    size_t np = panels.n > 0 ? (size_t)panels.n : 1, nr = mb_results_nrows(r);
     FILE *f = mb_plot_out_open(o, dat);
     if (!f) {
         snprintf(err, n, "%s: cannot write", dat);
         rc = -1;
         goto out;
     }
-    int pts = write_blocks(r, base, &panels, &impls, f);
+    rg.xlo = malloc(np * sizeof(double));
+    rg.xhi = malloc(np * sizeof(double));
+    rg.ylo = malloc(np * sizeof(double));
+    rg.yhi = malloc(np * sizeof(double));
+    rg.ys = malloc((nr ? nr : 1) * sizeof(double));
+    int pts = -1;
+    if (rg.xlo && rg.xhi && rg.ylo && rg.yhi && rg.ys) {
+        for (size_t p = 0; p < np; p++)
+            rg.xlo[p] = rg.ylo[p] = INFINITY, rg.xhi[p] = rg.yhi[p] = 0;
+        pts = write_blocks(r, base, &panels, &impls, f, &rg);
+    }
     fclose(f);
     if (pts < 0) {
         snprintf(err, n, "out of memory");
@@ -149,14 +188,46 @@ static int chart(const mb_results *r, const char *base, mb_plot_out *o, char *er
     }
     mb_gp_buf gp = {0};
     mb_gp_printf(&gp, "datafile = \"%s\"\n", dat);
-    mb_gp_panel_array(&gp, &panels);
-    mb_gp_array(&gp, "impl", &impls);
+    int per_page = mb_plot_panels_per_page(o, MB_PANELS_PER_PAGE), wrap = 0;
+    if (o->fig_w > 0) {   /* the columns the template lays a page out in (latency.gp) */
+        int count = panels.n < per_page ? panels.n : per_page;
+        int cols = (int)ceil(sqrt(count * o->fig_w / o->fig_h / 1.4));
+        cols = cols > count ? count : cols < 1 ? 1 : cols;
+        wrap = (int)((o->fig_w / cols - 0.35) / 0.068);
+    }
+    mb_gp_panel_array(&gp, &panels, wrap);
+    mb_gp_impl_array(&gp, &impls);
     if (base)
         mb_gp_var_str(&gp, "base", base);
+    /* the data stay in µs; the axis shows the chosen unit (auto: ms when the median point is
+     * a millisecond or more) */
+    int ms = o->units == MB_PLOT_UNITS_MS;
+    if (o->units == MB_PLOT_UNITS_AUTO && rg.nys) {
+        qsort(rg.ys, rg.nys, sizeof *rg.ys, cmp_double);
+        ms = rg.ys[rg.nys / 2] >= 1000;
+    }
+    double div = base ? 1 : ms ? 1000 : 1;
+    mb_gp_printf(&gp, "unit_div = %g\n", div);
+    mb_gp_var_str(&gp, "unit_name", ms ? "ms" : "µs");
+    /* per panel: the range of its points (in the axis unit), for the log tick format */
+    mb_gp_printf(&gp, "array pxlo[%zu]\narray pxhi[%zu]\narray pylo[%zu]\narray pyhi[%zu]\n", np,
+                 np, np, np);
+    for (size_t p = 0; p < (size_t)panels.n; p++) {
+        int any = rg.yhi[p] > 0;
+        mb_gp_printf(&gp, "pxlo[%zu] = %.6g; pxhi[%zu] = %.6g; pylo[%zu] = %.6g; "
+                     "pyhi[%zu] = %.6g\n", p + 1, any ? rg.xlo[p] : 1, p + 1,
+                     any ? rg.xhi[p] : 1, p + 1, any ? rg.ylo[p] / div : 1, p + 1,
+                     any ? rg.yhi[p] / div : 1);
+    }
     rc = mb_plot_render_paged(o, name, base ? "speedup" : "latency", gp.s, MB_CHART_W,
-                              MB_CHART_H, panels.n, MB_PANELS_PER_PAGE, "panels", err, n);
+                              MB_CHART_H, panels.n, per_page, "panels", err, n);
     mb_gp_free(&gp);
 out:
+    free(rg.xlo);
+    free(rg.xhi);
+    free(rg.ylo);
+    free(rg.yhi);
+    free(rg.ys);
     mb_strlist_free(&panels);
     mb_strlist_free(&impls);
     return rc;

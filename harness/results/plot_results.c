@@ -258,6 +258,29 @@ void mb_results_free(mb_results *res)
 
 size_t mb_results_nrows(const mb_results *res) { return res->csv.nrows; }
 
+int mb_results_keep_rows(mb_results *res, const unsigned char *keep)
+{
+    mb_csv_table *t = &res->csv;
+    size_t k = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        free(res->row_case[i]);
+        free(res->row_panel[i]);
+        free(res->row_key[i]);
+        if (!keep[i])
+            continue;
+        t->row_off[k] = t->row_off[i];
+        memmove(t->cell_off + k * t->ncols, t->cell_off + i * t->ncols,
+                t->ncols * sizeof *t->cell_off);
+        k++;
+    }
+    free(res->row_case);
+    free(res->row_panel);
+    free(res->row_key);
+    res->row_case = res->row_panel = res->row_key = NULL;
+    t->nrows = k;
+    return build_row_cache(res);
+}
+
 const char *mb_results_str(const mb_results *res, size_t i, int c)
 {
     if (c < 0 || i >= res->csv.nrows || (size_t)c >= res->csv.ncols)

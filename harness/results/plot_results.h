@@ -37,6 +37,9 @@ int mb_results_load(const char *path, mb_results *res, char *err, size_t errlen)
 void mb_results_free(mb_results *res);
 
 size_t mb_results_nrows(const mb_results *res);
+/* Keeps the rows i with keep[i] (a selection to plot), in order; the panels are recomputed (a
+ * setting that no longer varies leaves their names). 0, or -1 when out of memory. */
+int mb_results_keep_rows(mb_results *res, const unsigned char *keep);
 /* Field of row i in column index col ("" when col < 0). */
 const char *mb_results_str(const mb_results *res, size_t i, int col);
 /* Numeric field, NAN when empty or not a number. */
