@@ -10,10 +10,10 @@ chart_title = sprintf("%sB / A median latency  (A = %s, B = %s)%s%s\ngeometric m
     (same_run ? "  NOTE: A and B are the same run" : ""), geomean, alpha)
 if (paper) {
     # a figure: footnote (which names A and B) and a short title at the top
-    chart_title = sprintf("%sB / A median latency (filled: p < %.2f; bars: 95%% CI)%s%s", \
+    chart_title = sprintf("%sB / A median latency\n(filled: p < %.2f; bars: 95%% CI)%s%s", \
         (variant eq "" ? "" : variant . ": "), alpha, \
         (provenance_differs ? "\nWARNING: provenance differs" : ""), (same_run ? "\nNOTE: A and B are the same run" : ""))
-    title_lines = 1 + (provenance_differs ? 1 : 0) + (same_run ? 1 : 0)
+    title_lines = 2 + (provenance_differs ? 1 : 0) + (same_run ? 1 : 0)
     key_rows = 2
     set label 998 chart_title at screen 0.5, 1 - (foot_lines + 0.6) * line_in / fig_h center font font_title noenhanced
     set tmargin at screen 1 - (foot_lines + title_lines + key_rows + 0.6) * line_in / fig_h

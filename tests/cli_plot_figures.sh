@@ -149,6 +149,12 @@ MOEBENCH_PLOT_SIZE=7in "$MB" compare "$TMP/a" "$TMP/b" --out "$TMP/cmp" >/dev/nu
 p=$TMP/cmp/compare.png
 [ -e "$p" ] || p=$TMP/cmp/compare-1.png
 case $(png_size "$p") in 2100x*) ;; *) err "compare at 7in: $(png_size "$p"), want 2100 px wide" ;; esac
+"$MB" compare "$TMP/a" "$TMP/b" --size 3.3in --out "$TMP/cmp33" >/dev/null 2>"$TMP/err" \
+    || err "compare --size 3.3in failed: $(cat "$TMP/err")"
+p=$TMP/cmp33/compare.png
+[ -e "$p" ] || p=$TMP/cmp33/compare-1.png
+case $(png_size "$p") in 990x*) ;; *) err "compare --size 3.3in: $(png_size "$p"), want 990 px wide" ;; esac
+"$MB" compare "$TMP/a" "$TMP/b" --size 3x --out "$TMP/cmpbad" >/dev/null 2>&1 && err "compare --size 3x accepted"
 
 # 4. a selection of nothing: exit 2, the reason, and no charts directory
 expect2() {   # NAME PATTERN ARGS...

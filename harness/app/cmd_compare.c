@@ -3,6 +3,7 @@
  * text, Markdown, LaTeX, CSV or JSON) and compare.{png,pdf} (default: B/charts). */
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -16,12 +17,13 @@ static int mb_compare_main(const char *in[2], const char *out, const regex_t *re
 static void usage(FILE *f)
 {
     fprintf(f, "usage: moebench compare A B [--format text|md|latex|csv|json] [--filter REGEX]\n"
-               "                        [--out DIR] [--no-plot]\n"
+               "                        [--out DIR] [--no-plot] [--size SIZE]\n"
                "  A, B      results directories (results.csv + run.json [+ samples.csv])\n"
                "  prints B/A median ratios per case and implementation with a 95%% confidence\n"
                "  interval (percentile bootstrap of the ratio of medians on the raw samples, 2000\n"
                "  resamples, seeded) and a Mann-Whitney U test (Holm-corrected); charts\n"
                "  compare.{png,pdf} (and compare_VARIANT per variant) in DIR (default B/charts)\n"
+               "  --size    figure size of the charts, as `plot --size` (3.3in, 7in, WxH)\n"
                "  --format  text (default, the console), md, latex (booktabs), csv, json\n"
                "  --filter  POSIX extended regex on the case descriptor; matching nothing exits 2\n"
                "A run compared with itself (same run_id or same directory) is said to be.\n");
@@ -50,6 +52,15 @@ int mb_cmd_compare(int argc, char **argv)
                                 "or json\n", v);
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+            /* the charts read the figure size where `plot` and `roofline` do */
+            double w, h;
+            char why[300];
+            if (mb_plot_parse_size(argv[++i], &w, &h, why, sizeof why)) {
+                fprintf(stderr, "moebench compare: --%s\n", why);
+                return 2;
+            }
+            setenv("MOEBENCH_PLOT_SIZE", argv[i], 1);
         } else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
             filter = argv[++i];
         } else if (!strncmp(argv[i], "--filter=", 9)) {
