@@ -26,6 +26,8 @@ typedef struct {
     double timeout;         /* --timeout SEC, 0 = unset */
     const char *peer;       /* --peer torch (NULL = none) */
     int validate_only;      /* --validate-only: load and validate the suites, print counts */
+    const char *shard;      /* --shard I/N (checked by mb_shard_parse) */
+    int mpi;                /* --mpi: one shard per MPI rank, rank 0 merges; ep=N cases */
     int help;
 } mb_cli_options;
 

@@ -11,5 +11,6 @@ int mb_cmd_plot(int argc, char **argv);      /* app/cmd_plot.c */
 int mb_cmd_compare(int argc, char **argv);   /* app/cmd_compare.c */
 int mb_cmd_roofline(int argc, char **argv);  /* app/cmd_roofline.c */
 int mb_cmd_dump(int argc, char **argv);      /* app/cmd_dump.c */
+int mb_cmd_merge(int argc, char **argv);     /* app/cmd_merge.c */
 
 #endif

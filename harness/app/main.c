@@ -11,6 +11,7 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"plot", mb_cmd_plot, "charts from a results directory"},
     {"compare", mb_cmd_compare, "per-case ratios of two results, with significance"},
     {"roofline", mb_cmd_roofline, "measure this machine's ceilings (peak FLOP/s, bandwidth)"},
+    {"merge", mb_cmd_merge, "combine the shards of one run (run --shard I/N, --mpi)"},
     {"dump", mb_cmd_dump, "inputs, weights, routing and output of a case as .npy files"},
 };
 
