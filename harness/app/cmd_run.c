@@ -14,6 +14,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "counters.h"
+#include "ep_exec.h"
 #include "csv.h"
 #include "moebench/moebench.h"
 #include "outdir.h"
@@ -816,10 +817,15 @@ static void step_run_cases(run_ctx *r)
 {
     mb_progress_init(&r->st.progress, r->total_rows);
     mb_sink sink = {on_row, on_sample, &r->st};
+    /* the ep cases last, all ranks together: a rank that finished its shard early would
+     * otherwise wait in MPI for the others while they time their cases */
+    for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < r->n_plan; i++) {
         plan_item *p = &r->plan[i];
-        if (p->n_impls == 0)
+        if (p->n_impls == 0 || (p->ep != 0) != pass)
             continue;
+        if (p->ep && mb_mpi_active())
+            mb_mpi_barrier();
         const mb_case *c = &r->suite.cases[p->case_index];
         mb_exec_config cfg;
         effective_config(&r->o, c, r->online, &cfg);
@@ -833,7 +839,10 @@ static void step_run_cases(run_ctx *r)
         cfg.counters = &r->counters;
         double timeout = r->o.timeout > 0 ? r->o.timeout : c->timeout > 0 ? c->timeout
                                                                           : DEFAULT_TIMEOUT;
-        mb_run_case(c, p->impls, p->n_impls, p->naive_explicit, &cfg, timeout, &sink);
+        if (p->ep)   /* every rank together, in this process (dist/ep_exec.h) */
+            mb_ep_run_case(c, p->impls, p->n_impls, &cfg, &sink);
+        else
+            mb_run_case(c, p->impls, p->n_impls, p->naive_explicit, &cfg, timeout, &sink);
         if (r->st.samples)
             fflush(r->st.samples);
     }

@@ -51,6 +51,9 @@ int mb_mpi_init(int *argc, char ***argv, char *err, size_t errlen)
         return 0;
     /* the case children are forked after MPI_Init and never call MPI (mpi_env.h) */
     setenv("OMPI_MCA_mpi_warn_on_fork", "0", 0);
+    /* a rank waiting for others (its shard done early) yields the core instead of spinning
+     * on it, so ranks sharing a machine do not slow the ones still timing */
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
     if (MPI_Init(argc, argv) != MPI_SUCCESS) {
         snprintf(err, errlen, "MPI_Init failed");
         return -1;
