@@ -12,5 +12,7 @@ int mb_cmd_compare(int argc, char **argv);   /* app/cmd_compare.c */
 int mb_cmd_roofline(int argc, char **argv);  /* app/cmd_roofline.c */
 int mb_cmd_dump(int argc, char **argv);      /* app/cmd_dump.c */
 int mb_cmd_merge(int argc, char **argv);     /* app/cmd_merge.c */
+int mb_cmd_mpi_bench(int argc, char **argv); /* app/cmd_mpi_bench.c */
+int mb_cmd_project_ep(int argc, char **argv);/* app/cmd_project_ep.c */
 
 #endif
