@@ -35,9 +35,10 @@ static void usage(FILE *f)
             "  --latency-us per message) and, with --fit, the network mpi-bench measured.\n"
             "  Writes DIR/project_ep.csv, project_ep.json (inputs and model) and the chart\n"
             "  project_ep.png/.pdf (default DIR results/project-ep-<UTC time>). --measured\n"
-            "  FILE: the ok ep rows of CASE in a results.csv, each compared with the model at\n"
-            "  its rank count on the --fit network (compute scaled by the ranks per core of\n"
-            "  this machine, or --share). The model's formulas: README, 'Projecting expert\n"
+            "  FILE: the ok ep rows of CASE in a results.csv (runs of N ranks on this\n"
+            "  machine), each compared with the model at N on the --fit network, the compute\n"
+            "  measured again while N processes compute at once, as the ranks did. --share F\n"
+            "  multiplies the compute terms. The model's formulas: README, 'Projecting expert\n"
             "  parallelism'. Exit 2 for bad options or a case that cannot be projected.\n");
 }
 
@@ -91,17 +92,27 @@ static void compare_measured(const char *path, const mb_ep_measure *m, const net
         if (strcmp(have, want))
             continue;
         int N = atoi(ep);
-        double share = share_opt > 0 ? share_opt : (N > online ? (double)N / online : 1);
+        double share = share_opt > 0 ? share_opt : 1;
+        /* the run's N ranks computed at once on this machine: measure that way */
+        mb_ep_measure *mc = calloc(1, sizeof *mc);
+        if (!mc || mb_ep_measure_case(&m->spec, m->impl, m->threads, N, mc, err, sizeof err)) {
+            fprintf(stderr, "moebench project-ep: --measured: measuring with %d processes: %s\n",
+                    N, mc ? err : "out of memory");
+            free(mc);
+            continue;
+        }
         mb_ep_pred p;
-        mb_ep_predict(m, N, fit->alpha, fit->beta, share, &p);
+        mb_ep_predict(mc, N, fit->alpha, fit->beta, share, &p);
+        free(mc);
         double ph[5] = {atof(mb_csv_get(&t, i, "route_us")), atof(mb_csv_get(&t, i, "dispatch_us")),
                         atof(mb_csv_get(&t, i, "expert_us")), atof(mb_csv_get(&t, i, "combine_us")),
                         atof(mb_csv_get(&t, i, "time_us_median"))};
         double pr[5] = {p.route * 1e6, p.dispatch * 1e6, p.expert * 1e6, p.combine * 1e6,
                         p.total * 1e6};
         const char *names[5] = {"route", "dispatch", "expert", "combine", "step"};
-        printf("measured ep=%d (%s, %s; compute x%.2g for %d ranks on %ld cores), predicted on %s:\n",
-               N, path, mb_csv_get(&t, i, "threads"), share, N, online, fit->name);
+        printf("measured ep=%d (%s, %s thread(s) per rank), predicted on %s with the compute "
+               "measured while %d processes compute (%ld CPUs):\n", N, path,
+               mb_csv_get(&t, i, "threads"), fit->name, N, online);
         for (int q = 0; q < 5; q++)
             printf("  %-8s measured %10.1f us  predicted %10.1f us  predicted/measured %.2f\n",
                    names[q], ph[q], pr[q], ph[q] > 0 ? pr[q] / ph[q] : NAN);
@@ -211,7 +222,7 @@ int mb_cmd_project_ep(int argc, char **argv)
     fprintf(stderr, "moebench project-ep: measuring the router and the %lld experts of %s "
                     "(%s, %d thread%s)\n", (long long)s.E, desc, impl, threads,
             threads == 1 ? "" : "s");
-    int rc = mb_ep_measure_case(&s, impl, threads, m, err, sizeof err);
+    int rc = mb_ep_measure_case(&s, impl, threads, 1, m, err, sizeof err);
     if (rc) {
         fprintf(stderr, "moebench project-ep: %s: %s\n", desc, err);
         free(m);
@@ -344,7 +355,7 @@ int mb_cmd_project_ep(int argc, char **argv)
             snprintf(title, sizeof title, "Expert-parallel step, projected: %s\n(T/N tokens "
                      "and E/N experts per node)", desc);
             mb_gp_var_str(&gp, "title_text", title);
-            if (mb_plot_render(&o, "project_ep", "project_ep", gp.s, 1100, 650, err, sizeof err) ||
+            if (mb_plot_render(&o, "project_ep", "project_ep", gp.s, 1200, 650, err, sizeof err) ||
                 mb_plot_out_commit(&o, err, sizeof err)) {
                 fprintf(stderr, "moebench project-ep: chart failed: %s\n", err);
                 mb_plot_out_abort(&o);

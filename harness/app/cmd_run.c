@@ -22,6 +22,7 @@
 #include "plot.h"
 #include "progress.h"
 #include "provenance.h"
+#include "fileutil.h"
 #include "memory.h"
 #include "merge.h"
 #include "mpi_env.h"
@@ -457,14 +458,25 @@ static int step_shard(run_ctx *r)
         }
         r->n_plan = k;
         double mine = 0, all = 0;
+        int n_ep = 0, n_mine = 0;
         for (int i = 0; i < n; i++) {
+            if (pinned[i] >= 0) {   /* ep cases: every rank's */
+                n_ep++;
+                continue;
+            }
             all += cost[i];
-            if (owner[i] == r->shard_index)
+            if (owner[i] == r->shard_index) {
                 mine += cost[i];
+                n_mine++;
+            }
         }
-        fprintf(stderr, "moebench %s: shard %d/%d: %d of %d cases, %.0f%% of the estimated "
-                        "time\n", r->cmd, r->shard_index, r->shard_count, k, n,
+        fprintf(stderr, "moebench %s: shard %d/%d: %d of %d cases, %.0f%% of their estimated "
+                        "time", r->cmd, r->shard_index, r->shard_count, n_mine, n - n_ep,
                 all > 0 ? 100 * mine / all : 0.0);
+        if (n_ep)
+            fprintf(stderr, "; %d ep case%s%s", n_ep, n_ep == 1 ? "" : "s",
+                    r->o.mpi ? " run by all ranks together" : " (skipped: built without MPI)");
+        fputc('\n', stderr);
     }
     free(cost);
     free(pinned);
@@ -486,6 +498,30 @@ static int step_counters(run_ctx *r)
         snprintf(r->ctr_cols[i], sizeof r->ctr_cols[i], "%s", r->counters.column[i]);
     r->st.n_ctr = r->counters.n;
     return GO_ON;
+}
+
+/* --resume DIR of a shard: the same shard of the same split (its rows are another shard's
+ * otherwise, and merge would find them duplicated or missing) */
+static int resume_same_shard(run_ctx *r)
+{
+    char path[4300], now[48] = "";
+    snprintf(path, sizeof path, "%s/run.json", r->out_dir);
+    if (r->o.shard)
+        snprintf(now, sizeof now, "%d/%d", r->shard_index, r->shard_count);
+    char *text = mb_read_file(path, 256u << 20, NULL);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "settings"), "shard");
+    char was[48];
+    snprintf(was, sizeof was, "%s", cJSON_IsString(v) ? v->valuestring : "");
+    cJSON_Delete(j);
+    if (strcmp(was, now) == 0)
+        return GO_ON;
+    fprintf(stderr, "moebench %s: --resume %s: the run in it was %s%s, this one %s%s\nnothing "
+                    "was run.\n", r->cmd, r->o.resume, was[0] ? "shard " : "not sharded", was,
+            now[0] ? "shard " : "not sharded", now);
+    return 1;
 }
 
 /* --resume DIR: DIR holds a results.csv of the same run, which no other process writes */
@@ -514,7 +550,7 @@ static int resume_dir(run_ctx *r)
         fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, r->o.resume, why);
         return 1;
     }
-    return GO_ON;
+    return resume_same_shard(r);
 }
 
 /* --out DIR: a new directory (--force moves an existing one aside first) */
@@ -1004,7 +1040,7 @@ static int run_main(int argc, char **argv, int check_mode)
         rc = step_load_suites(r);
     if (rc == GO_ON)
         rc = step_plan(r);
-    if (rc == GO_ON)
+    if (rc == GO_ON && !r->o.validate_only)
         rc = step_shard(r);
     if (rc == GO_ON && r->o.validate_only) {
         /* CI-cheap: every case parsed and validated, nothing probed, written or run */

@@ -1,9 +1,12 @@
 /* The expert-parallel projection (see project_ep.h). */
 #include "project_ep.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "moebench/ep.h"
 #include "moebench/moebench.h"
@@ -28,8 +31,36 @@ static int cmp_dbl(const void *a, const void *b)
         (out) = t_[(reps) / 2];                                    \
     } while (0)
 
-int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, mb_ep_measure *m,
-                       char *err, size_t errlen)
+/* concurrent - 1 children running the experts in a loop until killed: the load of the other
+ * ranks of a run on this machine, which share its cores, caches and memory bandwidth */
+static int start_load(mb_ep_part *part, const float *X, const int64_t *counts, float *Yg,
+                      int concurrent, pid_t *pids)
+{
+    int n = 0;
+    for (int i = 1; i < concurrent; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            mb_err e;
+            for (;;)
+                mb_ep_experts(part, X, counts, Yg, &e);
+        }
+        if (pid < 0)
+            break;
+        pids[n++] = pid;
+    }
+    return n;
+}
+
+static void stop_load(pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++)
+        kill(pids[i], SIGKILL);
+    for (int i = 0; i < n; i++)
+        waitpid(pids[i], NULL, 0);
+}
+
+int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, int concurrent,
+                       mb_ep_measure *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     mb_spec s = *s_in;
@@ -37,6 +68,7 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, mb_ep
     m->spec = s;
     snprintf(m->impl, sizeof m->impl, "%s", impl);
     m->threads = threads;
+    m->concurrent = concurrent;
     const char *why = mb_ep_unsupported(impl, &s);
     if (why) {
         snprintf(err, errlen, "%s", why);
@@ -56,6 +88,8 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, mb_ep
     memset(&in, 0, sizeof in);
     mb_ep_part *part = NULL;
     int rc = 1;
+    pid_t pids[64];
+    int nload = 0;
     int64_t m_rows = (T * k + E - 1) / E;
     if (m_rows > T)
         m_rows = T;
@@ -71,6 +105,11 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, mb_ep
     const float *X = mb_f32(&in.X);
     const mb_routing *rt;
     double t;
+    if (concurrent > 1) {
+        for (int64_t x = 0; x < E; x++)
+            counts[x] = m_rows;   /* the loaders run every expert */
+        nload = start_load(part, X, counts, Yg, concurrent > 64 ? 64 : concurrent, pids);
+    }
     mb_ep_route(part, X, &rt, &e);   /* warm */
     TIME_MEDIAN(t, 5, mb_ep_route(part, X, &rt, &e));
     m->route_s_per_token = t / (double)T;
@@ -89,6 +128,8 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, mb_ep
     m->copy_s_per_byte = t / (2.0 * (double)bytes);
     rc = 0;
 done:
+    if (nload)
+        stop_load(pids, nload);
     mb_ep_release(part);
     mb_weights_free(&w);
     mb_inputs_free(&in);

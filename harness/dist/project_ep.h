@@ -10,7 +10,8 @@
  *   combine(N)  = dispatch(N)                                    (the same rows come back)
  *   step(N)     = route + dispatch + expert + combine
  * alpha = link latency, beta = 1 / link bandwidth. Compute terms are multiplied by `share`
- * (ranks per core, > 1 only to check the model against oversubscribed runs on one machine). */
+ * (default 1). To check the model against runs of N ranks on this one machine, the compute is
+ * measured with N processes computing at once (mb_ep_measure_case's `concurrent`). */
 #ifndef MOEBENCH_PROJECT_EP_H
 #define MOEBENCH_PROJECT_EP_H
 
@@ -23,6 +24,7 @@ typedef struct {
     mb_spec spec;
     char impl[24];
     int threads;
+    int concurrent;                     /* processes computing at once while measured */
     double route_s_per_token;
     int64_t rows_per_expert;            /* T k / E */
     double expert_s[MB_PROJECT_MAX_E];  /* expert e on rows_per_expert rows */
@@ -34,10 +36,12 @@ typedef struct {
     double bytes_per_pair;
 } mb_ep_pred;
 
-/* Measures s's router and each expert with implementation impl on `threads` threads. 0, or
- * 2 (the case cannot be projected) / 1 (a failure) with err. */
-int mb_ep_measure_case(const mb_spec *s, const char *impl, int threads, mb_ep_measure *m,
-                       char *err, size_t errlen);
+/* Measures s's router and each expert with implementation impl on `threads` threads, while
+ * concurrent - 1 other processes compute the same experts (the other ranks of a run on this
+ * machine; 1 = alone, as one rank per node). 0, or 2 (the case cannot be projected) / 1 (a
+ * failure) with err. */
+int mb_ep_measure_case(const mb_spec *s, const char *impl, int threads, int concurrent,
+                       mb_ep_measure *m, char *err, size_t errlen);
 void mb_ep_predict(const mb_ep_measure *m, int nodes, double alpha_s, double beta_s_per_byte,
                    double share, mb_ep_pred *p);
 
