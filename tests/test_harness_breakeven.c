@@ -85,11 +85,13 @@ static void test_rows_and_summary(void)
     mb_csv_write_row(f, &rows[1], 0);
     fclose(f);
     char *nl = strchr(buf, '\n');
-    /* breakeven_calls, then mode (empty here: the rows are not from a case) */
-    CHECK(nl && strstr(buf, ",breakeven_calls,mode\n") == nl - strlen(",breakeven_calls,mode"));
+    /* breakeven_calls, then mode (empty here: the rows are not from a case), then the six
+     * expert-parallel columns (empty: not ep rows) */
+    const char *tail = ",breakeven_calls,mode,ep,route_us,dispatch_us,expert_us,combine_us,comm_bytes\n";
+    CHECK(nl && strstr(buf, tail) == nl + 1 - strlen(tail));
     char *l2 = nl ? nl + 1 : buf;
     char *l3 = strchr(l2, '\n');
-    CHECK(l3 && l3 - l2 > 5 && !strncmp(l3 - 5, ",200,", 5));
+    CHECK(l3 && l3 - l2 > 11 && !strncmp(l3 - 11, ",200,,,,,,,", 11));
     CHECK(l3 && l3[strlen(l3) - 2] == ',');   /* blas: empty */
     free(buf);
 
