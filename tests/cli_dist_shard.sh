@@ -84,6 +84,16 @@ expect_refused "with a row missing" "missing: " "$T/s0" "$T/s1cut"
 cp -r "$T/s1" "$T/s1dup"
 tail -1 "$T/s1/results.csv" >> "$T/s1dup/results.csv"
 expect_refused "with a row twice" "duplicated: " "$T/s0" "$T/s1dup"
+# a shard that stopped half-way is finished with --resume and the same --shard, then merges;
+# --resume with another shard is refused
+cp -r "$T/s1" "$T/s1half"
+sed -i '$d' "$T/s1half/results.csv"
+"$MB" run "$SUITE" --resume "$T/s1half" --shard 0/2 "${RUN[@]}" >/dev/null 2>"$T/rs.err"
+[ $? != 0 ] && grep -q "shard 1/2, this one shard 0/2" "$T/rs.err" || err "--resume of shard 1/2 as 0/2: $(cat "$T/rs.err")"
+"$MB" run "$SUITE" --resume "$T/s1half" --shard 1/2 "${RUN[@]}" >/dev/null 2>"$T/rs.err" || err "--resume --shard 1/2: $(tail -3 "$T/rs.err")"
+"$MB" merge "$T/merged2" "$T/s0" "$T/s1half" --no-plot >/dev/null 2>"$T/m2.err" || err "merge after resume: $(cat "$T/m2.err")"
+[ -f "$T/merged2/results.csv" ] && { python3 "$SRC/tests/support/same_rows.py" "$T/full/results.csv" "$T/merged2/results.csv" ||
+    err "merged shards after a resume differ from the unsharded run"; }
 # OUT that exists
 mkdir "$T/exists"
 "$MB" merge "$T/exists" "$T/s0" "$T/s1" --no-plot >/dev/null 2>&1
