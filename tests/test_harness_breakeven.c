@@ -86,12 +86,13 @@ static void test_rows_and_summary(void)
     fclose(f);
     char *nl = strchr(buf, '\n');
     /* breakeven_calls, then mode, blas_core, onednn_isa (empty here: the rows are not from a
-     * case) */
-    const char *tail = ",breakeven_calls,mode,blas_core,onednn_isa\n";
+     * case), then the six expert-parallel columns (empty: not ep rows) */
+    const char *tail = ",breakeven_calls,mode,blas_core,onednn_isa,ep,route_us,dispatch_us,"
+                       "expert_us,combine_us,comm_bytes\n";
     CHECK(nl && strstr(buf, tail) == nl + 1 - strlen(tail));
     char *l2 = nl ? nl + 1 : buf;
     char *l3 = strchr(l2, '\n');
-    CHECK(l3 && l3 - l2 > 7 && !strncmp(l3 - 7, ",200,,,", 7));
+    CHECK(l3 && l3 - l2 > 13 && !strncmp(l3 - 13, ",200,,,,,,,,,", 13));
     CHECK(l3 && l3[strlen(l3) - 2] == ',');   /* blas: empty */
     free(buf);
 

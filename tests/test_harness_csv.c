@@ -68,12 +68,19 @@ static void test_results_roundtrip(void)
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0);
     size_t nreq = sizeof required / sizeof *required;
-    CHECK(t.ncols == nreq + 2 + 10);   /* + case alpha act seed iters_per_sample prepare_bytes
-                                          breakeven_calls mode blas_core onednn_isa */
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 4);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 3);
-    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 2);
-    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 1);
+    /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode blas_core
+     * onednn_isa, then the expert-parallel ep route_us dispatch_us expert_us combine_us
+     * comm_bytes */
+    CHECK(t.ncols == nreq + 2 + 10 + 6);
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 10);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 9);
+    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 8);
+    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 7);
+    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 6);
+    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 1);
+    /* an unset row leaves them empty, never 0 */
+    CHECK(!strcmp(mb_csv_get(&t, 1, "ep"), "") && !strcmp(mb_csv_get(&t, 1, "route_us"), "") &&
+          !strcmp(mb_csv_get(&t, 1, "comm_bytes"), ""));
     for (size_t i = 0; i < nreq && i < t.ncols; i++)
         CHECK_MSG(!strcmp(t.header[i], required[i]), "column %zu is %s, expected %s", i,
                   t.header[i], required[i]);

@@ -39,6 +39,15 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "                      case of the run: one impl=torch row per case in results.csv\n"
             "                      (needs /usr/bin/python3 with torch, or $MOEBENCH_PYTHON; time\n"
             "                      limit $MOEBENCH_PEER_TIMEOUT seconds, default 3600)\n"
+            "  --shard I/N         run shard I (0..N-1) of N: a deterministic share of the cases,\n"
+            "                      balanced by their estimated time (cost model), into its own\n"
+            "                      directory (default results/<suite>-<UTC time>-shard-I-of-N);\n"
+            "                      combine the N directories with moebench merge. Under Slurm:\n"
+            "                      --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\n"
+            "  --mpi               under mpirun -np N: rank R runs shard R/N into OUT.shard-R-of-N\n"
+            "                      and rank 0 merges them into OUT (--out, or the default\n"
+            "                      directory) at the end; cases with ep=N run on all the ranks\n"
+            "                      together (expert parallelism, N must be the rank count)\n"
             "  --no-plot           do not draw charts at the end\n"
             "  --no-roofline       when no roofline.json is found ($MOEBENCH_ROOFLINE, DIR or\n"
             "                      results/), do not measure one (moebench roofline --quick,\n"
@@ -109,6 +118,10 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
             o->dry_run = 1;
             continue;
         }
+        if (!strcmp(a, "--mpi")) {
+            o->mpi = 1;
+            continue;
+        }
         if (!strcmp(a, "--validate-only")) {
             o->validate_only = 1;
             continue;
@@ -134,7 +147,8 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
         }
         static const char *const with_value[] = {"--out", "--threads", "--variant", "--impl",
                                                  "--filter", "--min-time", "--reps", "--cache",
-                                                 "--counters", "--resume", "--timeout", "--peer"};
+                                                 "--counters", "--resume", "--timeout", "--peer",
+                                                 "--shard"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(name, with_value[k]);
@@ -170,6 +184,8 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
             o->counters = val;
         else if (!strcmp(name, "--resume"))
             o->resume = val;
+        else if (!strcmp(name, "--shard"))
+            o->shard = val;
         else if (!strcmp(name, "--peer")) {
             if (strcmp(val, "torch") != 0) {
                 snprintf(err, errlen, "--peer '%s': the only peer is torch", val);
@@ -215,6 +231,16 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
     if (o->force && !o->out && !o->resume) {
         snprintf(err, errlen, "--force needs --out DIR: it moves an existing DIR aside (the "
                               "default output directory is always a new one)");
+        return 2;
+    }
+    if (o->shard && o->mpi) {
+        snprintf(err, errlen, "--shard and --mpi together: under --mpi each rank runs shard "
+                              "rank/size");
+        return 2;
+    }
+    if (o->mpi && o->resume) {
+        snprintf(err, errlen, "--resume and --mpi together: resume each shard directory with "
+                              "--resume DIR --shard I/N, then moebench merge");
         return 2;
     }
     if (o->resume && o->force) {

@@ -33,6 +33,8 @@ typedef struct {
     int validate_only;      /* --validate-only: load and validate the suites, print counts */
     const char *openblas_core; /* --openblas-core NAME (machine/load_env.h), NULL = unset */
     int pin;                /* --pin: bind OpenMP threads to cores */
+    const char *shard;      /* --shard I/N (checked by mb_shard_parse) */
+    int mpi;                /* --mpi: one shard per MPI rank, rank 0 merges; ep=N cases */
     int help;
 } mb_cli_options;
 

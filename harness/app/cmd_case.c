@@ -235,6 +235,13 @@ int mb_cmd_case(int argc, char **argv)
         fprintf(stderr, "moebench: invalid case '%s': %s\n", desc, err.msg);
         return 2;
     }
+    if (s.ep > 1) {
+        /* expert parallelism runs in the ranks of an MPI job, never in this one process */
+        fprintf(stderr, "moebench case '%s': ep=%d needs %d MPI ranks: put the case in a suite "
+                        "and run mpirun -np %d moebench run SUITE --mpi\n", desc, s.ep, s.ep,
+                s.ep);
+        return 2;
+    }
     /* Check the --impl names before the (possibly long) reference run. */
     char list[512] = "";
     if (impls) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "commands.h"
 #include "moebench/moebench.h"
+#include "mpi_env.h"
 
 int mb_cmd_list(int argc, char **argv)
 {
@@ -28,6 +29,11 @@ int mb_cmd_list(int argc, char **argv)
     else
         printf("counters: the kernels' work counts are read directly, not PAPI SDE events: built "
                "without libsde (apt-get install libpapi-dev libsde1)\n");
+    /* not "word: ..." (that is a variant's heading in this listing) */
+    if (mb_mpi_unavailable())
+        printf("MPI (run --mpi, ep=N, mpi-bench) unavailable: %s\n", mb_mpi_unavailable());
+    else
+        printf("MPI (run --mpi, ep=N, mpi-bench) ok: %s\n", mb_mpi_version());
     for (int v = 0; v < MB_NUM_VARIANTS; v++) {
         mb_spec s;
         mb_spec_default(&s, (mb_variant_id)v);
@@ -36,6 +42,9 @@ int mb_cmd_list(int argc, char **argv)
         printf("\n%s: %s\n", mb_variant_name((mb_variant_id)v), mb_variant_summary((mb_variant_id)v));
         printf("  fields: %s\n", mb_variant_fields((mb_variant_id)v));
         printf("  default: %s\n", desc);
+        if (mb_variant_uses((mb_variant_id)v, "ep"))
+            printf("  expert parallel (ep=N): %s\n", mb_mpi_unavailable()
+                       ? mb_mpi_unavailable() : "ok, under mpirun -np N moebench run --mpi");
         /* the direction axis: train cases are skipped with this reason until implemented */
         mb_spec tr = s;
         tr.mode = MB_MODE_TRAIN;

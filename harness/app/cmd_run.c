@@ -14,6 +14,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "counters.h"
+#include "ep_exec.h"
 #include "csv.h"
 #include "library_dispatch.h"
 #include "load_env.h"
@@ -24,7 +25,11 @@
 #include "plot.h"
 #include "progress.h"
 #include "provenance.h"
+#include "fileutil.h"
 #include "memory.h"
+#include "merge.h"
+#include "mpi_env.h"
+#include "shard.h"
 #include "suite_record.h"
 #include "resume.h"
 #include "roofline.h"
@@ -40,6 +45,7 @@ typedef struct {
     int case_index;
     int n_impls;
     int naive_explicit;
+    int ep;         /* ep=N case: run by every MPI rank together, in-process */
     char impls[MB_MAX_CASE_IMPLS][24];
 } plan_item;
 
@@ -48,6 +54,7 @@ typedef struct {
     int n_ctr;
     const char *run_id;
     mb_progress progress;
+    int rows_written;
 } run_state;
 
 static void resolve_suite(const char *arg, char *out, size_t n)
@@ -91,6 +98,17 @@ static void on_row(void *ctx, const mb_row *row_in)
         fsync(fileno(st->results));
     }
     mb_progress_row(&st->progress, &row, stderr);
+    st->rows_written++;
+    /* test hook (tests/cli_mpi_*.sh): this rank dies after writing that many rows, as a rank
+     * killed by the OOM killer or a node failure would */
+    const char *die_rank = getenv("MOEBENCH_TEST_DIE_RANK");
+    const char *die_after = getenv("MOEBENCH_TEST_DIE_AFTER_ROWS");
+    if (die_rank && die_after && mb_mpi_active() && atoi(die_rank) == mb_mpi_rank() &&
+        st->rows_written >= atoi(die_after)) {
+        fprintf(stderr, "moebench: test hook: rank %d aborts after %d rows\n", mb_mpi_rank(),
+                st->rows_written);
+        abort();
+    }
 }
 
 static void on_sample(void *ctx, const char *case_desc, const char *impl, int threads,
@@ -204,6 +222,10 @@ typedef struct {
     mb_counters counters;
     char ctr_cols[MB_MAX_COUNTERS][64];
     char run_id[48], stamp[32], out_dir[4096];
+    int shard_index, shard_count;   /* 0/1 unless --shard or --mpi */
+    char merged_out[4096];          /* --mpi: where rank 0 merges the shards */
+    cJSON *shard_rows;              /* every row of the run with its shard (run.json) */
+    int ran;                        /* the cases ran (collective steps reached) */
     int lock_fd;                    /* held while this process writes into out_dir */
     mb_resume done;
     char results_path[4200], samples_path[4200];
@@ -239,9 +261,33 @@ static int step_options(run_ctx *r)
     /* --openblas-core / --pin take effect in a re-executed image (machine/load_env.h) */
     mb_load_request load = {r->o.openblas_core, r->o.pin};
     int rc = mb_load_env_apply(&load, err, sizeof err);
-    if (rc)
+    if (rc) {
         fprintf(stderr, "moebench %s: %s\n", r->cmd, err);
-    return rc ? rc : GO_ON;
+        return rc;
+    }
+    r->shard_count = 1;
+    if (r->o.shard &&
+        mb_shard_parse(r->o.shard, &r->shard_index, &r->shard_count, err, sizeof err)) {
+        fprintf(stderr, "moebench %s: %s\n", r->cmd, err);
+        return 2;
+    }
+    if (r->o.mpi) {
+        if (mb_mpi_unavailable()) {
+            fprintf(stderr, "moebench %s: --mpi: %s\n", r->cmd, mb_mpi_unavailable());
+            return 2;
+        }
+        if (!mb_mpi_launched())
+            fprintf(stderr, "moebench %s: --mpi without mpirun: one rank runs every case "
+                            "(start it as mpirun -np N moebench %s ... --mpi)\n", r->cmd,
+                    r->cmd);
+        if (mb_mpi_init(NULL, NULL, err, sizeof err)) {
+            fprintf(stderr, "moebench %s: --mpi: %s\n", r->cmd, err);
+            return 2;
+        }
+        r->shard_index = mb_mpi_rank();
+        r->shard_count = mb_mpi_size();
+    }
+    return GO_ON;
 }
 
 /* 1. every suite loaded and every case validated before anything runs */
@@ -357,6 +403,97 @@ static int step_plan(run_ctx *r)
     return GO_ON;
 }
 
+/* 2b. --shard / --mpi: this shard's cases, chosen the same way by every shard (shard.h); the
+ * rows of the whole run, each with its shard, for run.json (merge checks them). ep=N cases
+ * need all N ranks: under --mpi every rank runs them together and shard 0 writes their rows. */
+static int step_shard(run_ctx *r)
+{
+    int n = r->n_plan;
+    double *cost = calloc((size_t)(n ? n : 1), sizeof *cost);
+    int *pinned = calloc((size_t)(n ? n : 1), sizeof *pinned);
+    int *owner = calloc((size_t)(n ? n : 1), sizeof *owner);
+    if (!cost || !pinned || !owner) {
+        free(cost);
+        free(pinned);
+        free(owner);
+        fprintf(stderr, "moebench %s: out of memory\n", r->cmd);
+        return 1;
+    }
+    int rc = GO_ON;
+    for (int i = 0; i < n && rc == GO_ON; i++) {
+        plan_item *p = &r->plan[i];
+        const mb_case *c = &r->suite.cases[p->case_index];
+        mb_exec_config ec;
+        effective_config(&r->o, c, r->online, &ec);
+        cost[i] = mb_shard_case_seconds(c, p->n_impls, ec.min_time, ec.reps);
+        pinned[i] = -1;
+        if (c->spec.ep <= 1)
+            continue;
+        p->ep = c->spec.ep;
+        pinned[i] = 0;
+        if (mb_mpi_unavailable())
+            continue;   /* its rows are skipped with the reason (step_run_cases) */
+        if (!r->o.mpi || mb_mpi_size() != c->spec.ep) {
+            fprintf(stderr, "moebench %s: %s: ep=%d needs %d MPI ranks: mpirun -np %d moebench "
+                            "%s ... --mpi (%s)\nnothing was run.\n", r->cmd, c->desc,
+                    c->spec.ep, c->spec.ep, c->spec.ep, r->cmd,
+                    r->o.mpi ? "this job has another number of ranks" : "no --mpi given");
+            rc = 2;
+        }
+    }
+    if (rc == GO_ON)
+        mb_shard_assign(cost, pinned, n, r->shard_count, owner);
+    if (rc == GO_ON && (r->o.shard || r->o.mpi)) {
+        r->shard_rows = cJSON_CreateArray();
+        int k = 0;
+        r->total_rows = 0;
+        for (int i = 0; i < n; i++) {
+            plan_item *p = &r->plan[i];
+            const mb_case *c = &r->suite.cases[p->case_index];
+            mb_exec_config ec;
+            effective_config(&r->o, c, r->online, &ec);
+            for (int j = 0; j < p->n_impls; j++) {
+                char key[1200];
+                mb_merge_row_key(c->desc, p->impls[j], ec.threads, ec.cache_cold ? "cold" : "warm",
+                                 key, sizeof key);
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "row", key);
+                cJSON_AddNumberToObject(e, "shard", owner[i]);
+                cJSON_AddItemToArray(r->shard_rows, e);
+            }
+            if (owner[i] == r->shard_index || (p->ep && r->o.mpi)) {
+                r->plan[k++] = *p;
+                r->total_rows += p->n_impls;
+            }
+        }
+        r->n_plan = k;
+        double mine = 0, all = 0;
+        int n_ep = 0, n_mine = 0;
+        for (int i = 0; i < n; i++) {
+            if (pinned[i] >= 0) {   /* ep cases: every rank's */
+                n_ep++;
+                continue;
+            }
+            all += cost[i];
+            if (owner[i] == r->shard_index) {
+                mine += cost[i];
+                n_mine++;
+            }
+        }
+        fprintf(stderr, "moebench %s: shard %d/%d: %d of %d cases, %.0f%% of their estimated "
+                        "time", r->cmd, r->shard_index, r->shard_count, n_mine, n - n_ep,
+                all > 0 ? 100 * mine / all : 0.0);
+        if (n_ep)
+            fprintf(stderr, "; %d ep case%s%s", n_ep, n_ep == 1 ? "" : "s",
+                    r->o.mpi ? " run by all ranks together" : " (skipped: built without MPI)");
+        fputc('\n', stderr);
+    }
+    free(cost);
+    free(pinned);
+    free(owner);
+    return rc;
+}
+
 /* 3. counters: probed once, before any child */
 static int step_counters(run_ctx *r)
 {
@@ -371,6 +508,30 @@ static int step_counters(run_ctx *r)
         snprintf(r->ctr_cols[i], sizeof r->ctr_cols[i], "%s", r->counters.column[i]);
     r->st.n_ctr = r->counters.n;
     return GO_ON;
+}
+
+/* --resume DIR of a shard: the same shard of the same split (its rows are another shard's
+ * otherwise, and merge would find them duplicated or missing) */
+static int resume_same_shard(run_ctx *r)
+{
+    char path[4300], now[48] = "";
+    snprintf(path, sizeof path, "%s/run.json", r->out_dir);
+    if (r->o.shard)
+        snprintf(now, sizeof now, "%d/%d", r->shard_index, r->shard_count);
+    char *text = mb_read_file(path, 256u << 20, NULL);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "settings"), "shard");
+    char was[48];
+    snprintf(was, sizeof was, "%s", cJSON_IsString(v) ? v->valuestring : "");
+    cJSON_Delete(j);
+    if (strcmp(was, now) == 0)
+        return GO_ON;
+    fprintf(stderr, "moebench %s: --resume %s: the run in it was %s%s, this one %s%s\nnothing "
+                    "was run.\n", r->cmd, r->o.resume, was[0] ? "shard " : "not sharded", was,
+            now[0] ? "shard " : "not sharded", now);
+    return 1;
 }
 
 /* --resume DIR: DIR holds a results.csv of the same run, which no other process writes */
@@ -399,7 +560,7 @@ static int resume_dir(run_ctx *r)
         fprintf(stderr, "moebench %s: --resume %s: %s\nnothing was run.\n", cmd, r->o.resume, why);
         return 1;
     }
-    return GO_ON;
+    return resume_same_shard(r);
 }
 
 /* --out DIR: a new directory (--force moves an existing one aside first) */
@@ -436,6 +597,41 @@ static int out_dir_new(run_ctx *r)
     return GO_ON;
 }
 
+/* --mpi: rank 0 names the merged directory OUT (--out, or results/<suite>-<UTC time>) and
+ * every rank R creates OUT.shard-R-of-N for its rows; OUT itself is made by the merge. */
+static int mpi_output_dirs(run_ctx *r)
+{
+    char base[4096] = "";
+    if (mb_mpi_rank() == 0) {
+        if (r->o.out)
+            snprintf(base, sizeof base, "%s", r->out_dir);
+        else
+            snprintf(base, sizeof base, "%s/results/%s-%s", MOEBENCH_SOURCE_DIR,
+                     r->suite_name, r->stamp);
+        struct stat sb;
+        if (lstat(base, &sb) == 0) {
+            fprintf(stderr, "moebench %s: --mpi: %s exists: the merged run goes into a new "
+                            "directory (give another --out)\nnothing was run.\n", r->cmd, base);
+            base[0] = '\0';
+        }
+    }
+    mb_mpi_bcast_str(base, sizeof base, 0);
+    mb_mpi_bcast_str(r->stamp, sizeof r->stamp, 0);
+    if (!base[0])
+        return 1;
+    snprintf(r->merged_out, sizeof r->merged_out, "%s", base);
+    snprintf(r->out_dir, sizeof r->out_dir, "%s.shard-%d-of-%d", base, r->shard_index,
+             r->shard_count);
+    int rc = out_dir_new(r);
+    if (rc != GO_ON)
+        return rc;
+    char why[8192];
+    r->lock_fd = mb_outdir_lock(r->out_dir, why, sizeof why);
+    if (r->lock_fd < 0)
+        fprintf(stderr, "moebench %s: warning: %s\n", r->cmd, why);
+    return GO_ON;
+}
+
 /* 4. output directory: fails before any case runs. Each run writes into a directory it
  * created (or, with --resume, into the one of the same run): never into another's. */
 static int step_output_dir(run_ctx *r)
@@ -451,14 +647,19 @@ static int step_output_dir(run_ctx *r)
         r->out_dir[l - 1] = '\0';
 
     int rc = GO_ON;
+    if (r->o.mpi)
+        return mpi_output_dirs(r);
+    char sharded[64] = "";
+    if (r->o.shard)
+        snprintf(sharded, sizeof sharded, "-shard-%d-of-%d", r->shard_index, r->shard_count);
     if (r->o.resume) {
         rc = resume_dir(r);
     } else if (r->o.out) {
         rc = out_dir_new(r);
     } else if (!r->check_mode) {
         char base[4096], why[8800];
-        snprintf(base, sizeof base, "%s/results/%s-%s", MOEBENCH_SOURCE_DIR, r->suite_name,
-                 r->stamp);
+        snprintf(base, sizeof base, "%s/results/%s-%s%s", MOEBENCH_SOURCE_DIR, r->suite_name,
+                 r->stamp, sharded);
         if (mb_outdir_create_fresh(base, r->out_dir, sizeof r->out_dir, why, sizeof why) != 0) {
             fprintf(stderr, "moebench %s: cannot create an output directory: %s\nnothing was "
                             "run.\n", r->cmd, why);
@@ -597,6 +798,11 @@ static int step_provenance(run_ctx *r)
     cJSON_AddStringToObject(settings, "output_dir", r->out_dir);
     cJSON_AddStringToObject(settings, "resumed_from", o->resume ? o->resume : "");
     cJSON_AddStringToObject(settings, "peer", o->peer ? o->peer : "");
+    if (r->shard_rows) {
+        char sh[48];
+        snprintf(sh, sizeof sh, "%d/%d", r->shard_index, r->shard_count);
+        cJSON_AddStringToObject(settings, "shard", sh);
+    }
     r->full_argv[0] = "moebench";
     for (int i = 0; i < r->argc; i++)
         r->full_argv[i + 1] = r->argv[i];
@@ -609,6 +815,18 @@ static int step_provenance(run_ctx *r)
     r->json = mb_provenance_build(&prov);
     cJSON_AddItemToObject(r->json, "library_dispatch", mb_library_dispatch_json());
     cJSON_AddItemToObject(r->json, "machine_state", mb_machine_state_json(o->threads, o->pin));
+    if (r->json && r->shard_rows) {
+        /* which shard this is and every row of the whole run with its shard: merge checks
+         * that the shards hold them all, once */
+        cJSON *sh = cJSON_AddObjectToObject(r->json, "shard");
+        cJSON_AddNumberToObject(sh, "index", r->shard_index);
+        cJSON_AddNumberToObject(sh, "count", r->shard_count);
+        cJSON_AddBoolToObject(sh, "mpi", r->o.mpi);
+        if (r->o.mpi)
+            cJSON_AddStringToObject(sh, "mpi_library", mb_mpi_version());
+        cJSON_AddItemToObject(sh, "rows", r->shard_rows);
+        r->shard_rows = NULL;
+    }
     if (r->out_dir[0]) {
         snprintf(r->json_path, sizeof r->json_path, "%s/run.json", r->out_dir);
         if (o->resume && access(r->json_path, F_OK) == 0)   /* keep the original provenance */
@@ -650,10 +868,15 @@ static void step_run_cases(run_ctx *r)
 {
     mb_progress_init(&r->st.progress, r->total_rows);
     mb_sink sink = {on_row, on_sample, &r->st};
+    /* the ep cases last, all ranks together: a rank that finished its shard early would
+     * otherwise wait in MPI for the others while they time their cases */
+    for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < r->n_plan; i++) {
         plan_item *p = &r->plan[i];
-        if (p->n_impls == 0)
+        if (p->n_impls == 0 || (p->ep != 0) != pass)
             continue;
+        if (p->ep && mb_mpi_active())
+            mb_mpi_barrier();
         const mb_case *c = &r->suite.cases[p->case_index];
         mb_exec_config cfg;
         effective_config(&r->o, c, r->online, &cfg);
@@ -667,7 +890,10 @@ static void step_run_cases(run_ctx *r)
         cfg.counters = &r->counters;
         double timeout = r->o.timeout > 0 ? r->o.timeout : c->timeout > 0 ? c->timeout
                                                                           : DEFAULT_TIMEOUT;
-        mb_run_case(c, p->impls, p->n_impls, p->naive_explicit, &cfg, timeout, &sink);
+        if (p->ep)   /* every rank together, in this process (dist/ep_exec.h) */
+            mb_ep_run_case(c, p->impls, p->n_impls, &cfg, &sink);
+        else
+            mb_run_case(c, p->impls, p->n_impls, p->naive_explicit, &cfg, timeout, &sink);
         if (r->st.samples)
             fflush(r->st.samples);
     }
@@ -741,7 +967,7 @@ static int step_finish(run_ctx *r)
                "some torch rows are mismatches (exit 1)" : "error: the peer failed (exit 2)");
     if (r->out_dir[0])
         printf("results: %s\n", r->out_dir);
-    if (r->out_dir[0] && !r->check_mode && !r->o.dry_run && !r->o.no_plot &&
+    if (r->out_dir[0] && !r->check_mode && !r->o.dry_run && !r->o.no_plot && !r->o.mpi &&
         r->st.progress.n_status[MB_ROW_OK] > 0) {
         if (mb_plot_results(r->out_dir) != 0)
             fprintf(stderr, "moebench %s: warning: plotting failed (results are intact)\n", cmd);
@@ -749,11 +975,60 @@ static int step_finish(run_ctx *r)
     return rc_exit;
 }
 
+/* --mpi: every rank's exit code; rank 0 merges the shards after all finished. A rank that
+ * stopped before the cases ran ends the job (the others would wait for it forever). */
+static int mpi_finish(run_ctx *r, int rc)
+{
+    if (!r->ran && rc != 0) {
+        mb_mpi_abort(rc);
+        return rc;
+    }
+    if (!r->ran) {   /* --help, --validate-only: the same on every rank */
+        mb_mpi_finalize();
+        return rc;
+    }
+    mb_mpi_barrier();   /* every shard's files are closed */
+    rc = mb_mpi_max_int(rc);
+    if (mb_mpi_rank() == 0) {
+        int n = mb_mpi_size();
+        char **dirs = calloc((size_t)n, sizeof *dirs);
+        int ok = dirs != NULL;
+        for (int i = 0; ok && i < n; i++) {
+            dirs[i] = malloc(4200);
+            ok = dirs[i] != NULL;
+            if (ok)
+                snprintf(dirs[i], 4200, "%s.shard-%d-of-%d", r->merged_out, i, n);
+        }
+        char *err = ok ? malloc(200000) : NULL;
+        int mrc = err ? mb_merge_dirs(r->merged_out, dirs, n, err, 200000) : 1;
+        if (mrc) {
+            fprintf(stderr, "moebench %s: --mpi: merging the %d shards failed (each shard's rows "
+                            "stay in %s.shard-*): %s\n", r->cmd, n, r->merged_out,
+                    err ? err : "out of memory");
+            if (rc == 0)
+                rc = 1;
+        } else {
+            printf("merged %d ranks: %s\n", n, r->merged_out);
+            if (!r->o.no_plot && !r->check_mode && !r->o.dry_run &&
+                mb_plot_results(r->merged_out) != 0)
+                fprintf(stderr, "moebench %s: warning: plotting failed (results are intact)\n",
+                        r->cmd);
+        }
+        for (int i = 0; dirs && i < n; i++)
+            free(dirs[i]);
+        free(dirs);
+        free(err);
+    }
+    mb_mpi_finalize();
+    return rc;
+}
+
 /* The one teardown, whichever step the run stopped at (every field starts zeroed/closed). */
 static void run_cleanup(run_ctx *r)
 {
     close_result_files(r);
     cJSON_Delete(r->json);
+    cJSON_Delete(r->shard_rows);
     if (r->lock_fd >= 0)
         close(r->lock_fd);
     free(r->full_argv);
@@ -781,6 +1056,8 @@ static int run_main(int argc, char **argv, int check_mode)
         rc = step_load_suites(r);
     if (rc == GO_ON)
         rc = step_plan(r);
+    if (rc == GO_ON && !r->o.validate_only)
+        rc = step_shard(r);
     if (rc == GO_ON && r->o.validate_only) {
         /* CI-cheap: every case parsed and validated, nothing probed, written or run */
         printf("%d cases, %d rows (%zu cases in the suites before --variant/--filter)\n",
@@ -799,9 +1076,12 @@ static int run_main(int argc, char **argv, int check_mode)
         warn_untrustworthy(r);
         fprintf(stderr, "moebench %s: %d cases, %d rows%s%s\n", r->cmd, r->n_plan, r->total_rows,
                 r->out_dir[0] ? " -> " : "", r->out_dir);
+        r->ran = 1;
         step_run_cases(r);
         rc = step_finish(r);
     }
+    if (r->o.mpi && mb_mpi_active())
+        rc = mpi_finish(r, rc);
     run_cleanup(r);
     free(r);
     return rc;

@@ -14,5 +14,8 @@ int mb_cmd_dump(int argc, char **argv);      /* app/cmd_dump.c */
 int mb_cmd_table(int argc, char **argv);     /* app/cmd_table.c */
 int mb_cmd_export(int argc, char **argv);    /* app/cmd_export.c */
 int mb_cmd_time(int argc, char **argv);      /* app/cmd_time.c */
+int mb_cmd_merge(int argc, char **argv);     /* app/cmd_merge.c */
+int mb_cmd_mpi_bench(int argc, char **argv); /* app/cmd_mpi_bench.c */
+int mb_cmd_project_ep(int argc, char **argv);/* app/cmd_project_ep.c */
 
 #endif

@@ -14,6 +14,9 @@ static const struct { const char *name; int (*fn)(int, char **); const char *hel
     {"export", mb_cmd_export, "a run as Google Benchmark JSON (its compare.py reads it)"},
     {"time", mb_cmd_time, "time one case descriptor, e.g. 'lora:T=16,h=4096' --impl blas"},
     {"roofline", mb_cmd_roofline, "measure this machine's ceilings (peak FLOP/s, bandwidth)"},
+    {"merge", mb_cmd_merge, "combine the shards of one run (run --shard I/N, --mpi)"},
+    {"mpi-bench", mb_cmd_mpi_bench, "MPI all-to-all time over message sizes, alpha-beta fit"},
+    {"project-ep", mb_cmd_project_ep, "expert-parallel step time on N nodes, by model"},
     {"dump", mb_cmd_dump, "inputs, weights, routing and output of a case as .npy files"},
 };
 

@@ -33,6 +33,9 @@ void mb_row_init(mb_row *r)
     r->prepare_bytes = -1;
     r->unstable = 0;
     r->breakeven_calls = -1;
+    r->ep = -1;
+    r->route_us = r->dispatch_us = r->expert_us = r->combine_us = NAN;
+    r->comm_bytes = -1;
 }
 
 const char *const mb_csv_required_columns[] = {
@@ -45,7 +48,8 @@ const int mb_csv_required_count =
     (int)(sizeof mb_csv_required_columns / sizeof mb_csv_required_columns[0]);
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
                                          "prepare_bytes", "breakeven_calls", "mode",
-                                         "blas_core", "onednn_isa"};
+                                         "blas_core", "onednn_isa", "ep", "route_us",
+                                         "dispatch_us", "expert_us", "combine_us", "comm_bytes"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -216,6 +220,12 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_str(f, r->mode);
     put_str(f, r->blas_core);
     put_str(f, r->onednn_isa);
+    put_i64(f, r->ep);
+    put_dbl(f, r->route_us);
+    put_dbl(f, r->dispatch_us);
+    put_dbl(f, r->expert_us);
+    put_dbl(f, r->combine_us);
+    put_i64(f, r->comm_bytes);
     fputc('\n', f);
 }
 

@@ -38,6 +38,12 @@ typedef struct {
     int64_t seed;
     int64_t iters_per_sample;
     int64_t prepare_bytes;
+    /* expert parallelism (ep=N cases, harness/dist/ep_exec.c): the ranks, the median over the
+     * repetitions of each phase's time on the slowest rank, and the payload bytes the busiest
+     * rank sent in dispatch + combine. Empty for other rows. */
+    int64_t ep;
+    double route_us, dispatch_us, expert_us, combine_us;
+    int64_t comm_bytes;
     /* set by the case executor when the timing is flagged (stats: CV or CI too wide); the
      * reason then says why. Not a column of its own. */
     int unstable;
@@ -83,7 +89,8 @@ void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
 
 /* Writes the header line: required columns, then ctr_<name> for each counter column name
  * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
- * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa). */
+ * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa ep route_us
+ * dispatch_us expert_us combine_us comm_bytes). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer

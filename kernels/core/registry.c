@@ -42,6 +42,9 @@ void mb_impl_register_extra(const mb_impl *impl)
 
 const char *mb_impl_mode_unsupported(const mb_impl *impl, const mb_spec *s)
 {
+    /* an ep=N case runs in the MPI ranks (harness/dist/ep_exec.c), never as one forward */
+    if (s->ep > 1)
+        return "ep=N: expert parallelism runs across MPI ranks (mpirun -np N moebench run --mpi)";
     switch (s->mode) {
     case MB_MODE_FORWARD: return NULL;
     case MB_MODE_TRAIN:

@@ -165,6 +165,7 @@ void mb_spec_default(mb_spec *s, mb_variant_id v)
     s->seed = 42;
     s->dtype = MB_F32;
     s->mode = MB_MODE_FORWARD;
+    s->ep = 1;
 }
 
 /* Strict decimal integer: digits only (an optional leading '+'), no trailing text, no overflow.
@@ -334,6 +335,14 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     INT_KEY("E", E)
     INT_KEY("k", k)
     INT_KEY("tasks", tasks)
+    if (!strcmp(key, "ep")) {
+        if ((st = parse_int(key, value, &x, err)))
+            return st;
+        if (x < 1 || x > MB_MAX_EP)
+            return mb_fail(err, MB_EINVAL, "ep=%s: expected 1..%d ranks", value, MB_MAX_EP);
+        s->ep = (int)x;
+        return MB_OK;
+    }
     INT_KEY("te", te)
 #undef INT_KEY
     if (!strcmp(key, "alpha")) {
@@ -387,7 +396,7 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     }
     return mb_fail(err, MB_EINVAL,
                    "unknown key '%s' (keys: T B S h o f r E k alpha p act tasks te share shard seed "
-                   "dtype mode)", key);
+                   "dtype mode ep)", key);
 }
 
 mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
@@ -477,6 +486,8 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         PUT(",share=%s", mb_share_name(s->share));
     if (uses(s, "shard") && s->shard)
         PUT(",shard=%d", s->shard);
+    if (uses(s, "ep") && s->ep > 1)
+        PUT(",ep=%d", s->ep);
     if (s->seed != 42)
         PUT(",seed=%" PRIu64, s->seed);
     if (s->dtype != MB_F32)

@@ -107,6 +107,17 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
             return mb_fail(err, MB_EINVAL, "T*k=%lld*%lld or E=%lld exceeds the int32 routing "
                            "indices", (long long)T, (long long)s->k, (long long)s->E);
     }
+    if (s->ep < 1 || s->ep > MB_MAX_EP)
+        return mb_fail(err, MB_EINVAL, "ep=%d: expected 1..%d ranks", s->ep, MB_MAX_EP);
+    if (s->ep > 1) {
+        /* each rank owns E/ep experts and T/ep tokens */
+        if (s->E % s->ep)
+            return mb_fail(err, MB_EINVAL, "E=%lld %% ep=%d != 0: the experts are split evenly "
+                           "over the ep ranks", (long long)s->E, s->ep);
+        if (T % s->ep)
+            return mb_fail(err, MB_EINVAL, "T=%lld %% ep=%d != 0: each of the ep ranks holds "
+                           "T/ep tokens", (long long)T, s->ep);
+    }
     const mb_variant_shape *sh = mb_variant_shape_of(v);
     if (sh->validate) {   /* the variant's own keys (moelora's tasks, sparse_mlp's shard) */
         mb_status vst = sh->validate(s, err);

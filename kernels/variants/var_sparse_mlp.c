@@ -82,13 +82,26 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
     return mb_sparse_mlp_prepare_raw(gp, s, Wr, Wg, Wu, Wd, fe, priv, err);
 }
 
+/* Expert e on its n rows A [n, h] -> out [n, h] (unweighted): gate and up GEMMs, GLU, down
+ * GEMM. The one expert computation of the forward and of expert parallelism. */
+static mb_status expert_rows(smlp_st *st, int64_t e, int64_t n, const float *A, float *out,
+                             mb_err *err)
+{
+    const int64_t h = st->h, fe = st->fe;
+    mb_status rc = mb_vgemm(st->gp, st->Wg[e], n, h, A, 0.0f, st->Ge, fe, err);
+    if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu[e], n, h, A, 0.0f, st->Ue, fe, err);
+    if (rc != MB_OK) return rc;
+    mb_vglu(st->act, st->Ge, st->Ue, n * fe);
+    return mb_vgemm(st->gp, st->Wd[e], n, fe, st->Ge, 0.0f, out, h, err);
+}
+
 static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
                               mb_err *err)
 {
     smlp_st *st = p;
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
-    const int64_t h = st->h, fe = st->fe;
+    const int64_t h = st->h;
     mb_status rc = mb_vrouter_run(&st->vr, st->gp, X, info, err);
     if (rc != MB_OK) return rc;
     memset(Y, 0, sizeof(float) * (size_t)(st->T * h));
@@ -97,13 +110,27 @@ static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
         if (n == 0) continue;
         const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
         mb_vgather(X, h, tok, n, st->Xe);
-        rc = mb_vgemm(st->gp, st->Wg[e], n, h, st->Xe, 0.0f, st->Ge, fe, err);
-        if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu[e], n, h, st->Xe, 0.0f, st->Ue, fe, err);
-        if (rc != MB_OK) return rc;
-        mb_vglu(st->act, st->Ge, st->Ue, n * fe);
-        rc = mb_vgemm(st->gp, st->Wd[e], n, fe, st->Ge, 0.0f, st->Ye, h, err);
+        rc = expert_rows(st, e, n, st->Xe, st->Ye, err);
         if (rc != MB_OK) return rc;
         mb_vscatter_add(st->Ye, h, tok, slot, n, &st->vr.rt, Y);
+    }
+    return MB_OK;
+}
+
+mb_status mb_sparse_mlp_experts_grouped(void *priv, const float *Xg, const int64_t *counts,
+                                        float *Yg, mb_err *err)
+{
+    smlp_st *st = priv;
+    int64_t off = 0;
+    for (int64_t e = 0; e < st->E; e++) {
+        const int64_t n = counts[e];
+        if (n == 0) continue;
+        if (n > st->T)
+            return mb_fail(err, MB_EINVAL, "expert %lld: %lld rows, more than the T=%lld the "
+                           "state was prepared for", (long long)e, (long long)n, (long long)st->T);
+        mb_status rc = expert_rows(st, e, n, Xg + off * st->h, Yg + off * st->h, err);
+        if (rc != MB_OK) return rc;
+        off += n;
     }
     return MB_OK;
 }

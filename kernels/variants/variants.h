@@ -152,6 +152,11 @@ void mb_moelora_gate(const float *Emb, const float *Wg, int64_t te, int64_t E, i
 mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
                                     const float *Wr, const float *Wg, const float *Wu,
                                     const float *Wd, int64_t fe, void **priv, mb_err *err);
+/* The experts of a sparse_mlp state on rows already grouped by expert: Xg [sum counts, h], the
+ * first counts[0] rows for expert 0, ...; Yg gets each row's unweighted expert output. Expert
+ * parallelism (kernels/variants/ep_part.c) runs its experts' share of the rows through it. */
+mb_status mb_sparse_mlp_experts_grouped(void *priv, const float *Xg, const int64_t *counts,
+                                        float *Yg, mb_err *err);
 /* Hands mb_alloc'd memory to a sparse_mlp state: freed with it. */
 void mb_sparse_mlp_own(void *priv, void *mem);
 

@@ -68,6 +68,9 @@ typedef struct {
     uint64_t seed;
     mb_dtype dtype;
     mb_mode mode;
+    /* Expert parallelism (mixlora, sparse_mlp, router): the experts split over ep MPI ranks,
+     * each holding T/ep tokens (harness/dist/). 1 = one process. The math is that of ep=1. */
+    int ep;
     /* Keys given explicitly (MB_SET_* bits), so derived defaults (o = h, alpha = 2r, T vs B,S)
      * follow only the keys that were not given. Maintained by mb_spec_set; 0 after default. */
     unsigned set_mask;
@@ -119,6 +122,8 @@ void mb_spec_default(mb_spec *s, mb_variant_id v);
  * dtype). "T" sets S = T / B when B was set explicitly, else B = 1, S = T. o defaults to h unless
  * set. Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
 mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *err);
+/* Largest ep accepted. */
+#define MB_MAX_EP 4096
 
 /* Parses "variant:key=value,key=value,...". Unknown keys, keys the variant does not use, a key
  * given twice and bad numbers -> MB_EINVAL with the key and the reason. Does not validate (call

@@ -1,0 +1,48 @@
+/* `moebench project-ep`: expert-parallel step time of a case on N nodes, predicted per phase
+ * from this machine's measured compute and a network (given, or fitted by mpi-bench). The model
+ * (README "Projecting expert parallelism"), for T tokens, top-k, E experts, width h, f32 rows:
+ *   rows per rank      R = T k / N            bytes per pair  s = (R / N) h 4
+ *   route(N)    = c_route T / N                                  (measured per token)
+ *   dispatch(N) = (N-1) alpha + (N-1) s beta + 2 c_copy R h 4   (pack + group copies)
+ *   expert(N)   = max over ranks of the sum of its E/N experts' t_e (each on T k / E rows,
+ *                 balanced routing; measured per expert), or sum_e t_e / N when E % N != 0
+ *                 (an expert split over N/E ranks)
+ *   combine(N)  = dispatch(N)                                    (the same rows come back)
+ *   step(N)     = route + dispatch + expert + combine
+ * alpha = link latency, beta = 1 / link bandwidth. Compute terms are multiplied by `share`
+ * (default 1). To check the model against runs of N ranks on this one machine, the compute is
+ * measured with N processes computing at once (mb_ep_measure_case's `concurrent`). */
+#ifndef MOEBENCH_PROJECT_EP_H
+#define MOEBENCH_PROJECT_EP_H
+
+#include <stddef.h>
+#include "moebench/spec.h"
+
+#define MB_PROJECT_MAX_E 1024
+
+typedef struct {
+    mb_spec spec;
+    char impl[24];
+    int threads;
+    int concurrent;                     /* processes computing at once while measured */
+    double route_s_per_token;
+    int64_t rows_per_expert;            /* T k / E */
+    double expert_s[MB_PROJECT_MAX_E];  /* expert e on rows_per_expert rows */
+    double copy_s_per_byte;
+} mb_ep_measure;
+
+typedef struct {
+    double route, dispatch, expert, combine, total;   /* seconds */
+    double bytes_per_pair;
+} mb_ep_pred;
+
+/* Measures s's router and each expert with implementation impl on `threads` threads, while
+ * concurrent - 1 other processes compute the same experts (the other ranks of a run on this
+ * machine; 1 = alone, as one rank per node). 0, or 2 (the case cannot be projected) / 1 (a
+ * failure) with err. */
+int mb_ep_measure_case(const mb_spec *s, const char *impl, int threads, int concurrent,
+                       mb_ep_measure *m, char *err, size_t errlen);
+void mb_ep_predict(const mb_ep_measure *m, int nodes, double alpha_s, double beta_s_per_byte,
+                   double share, mb_ep_pred *p);
+
+#endif
