@@ -67,9 +67,14 @@ static void test_results_roundtrip(void)
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0);
     size_t nreq = sizeof required / sizeof *required;
-    CHECK(t.ncols == nreq + 2 + 8);   /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode */
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 2);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 1);
+    /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode, then the
+     * routing columns cap shared topp route dropped experts_per_token_mean expert_load_mean
+     * load_imbalance expert_counts */
+    CHECK(t.ncols == nreq + 2 + 8 + 9);
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 11);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 10);
+    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 9);
+    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 1);
     for (size_t i = 0; i < nreq && i < t.ncols; i++)
         CHECK_MSG(!strcmp(t.header[i], required[i]), "column %zu is %s, expected %s", i,
                   t.header[i], required[i]);

@@ -33,6 +33,9 @@ void mb_row_init(mb_row *r)
     r->prepare_bytes = -1;
     r->unstable = 0;
     r->breakeven_calls = -1;
+    r->cap = r->topp = NAN;
+    r->shared = r->dropped = -1;
+    r->experts_per_token_mean = r->expert_load_mean = r->load_imbalance = NAN;
 }
 
 const char *const mb_csv_required_columns[] = {
@@ -44,7 +47,10 @@ const char *const mb_csv_required_columns[] = {
 const int mb_csv_required_count =
     (int)(sizeof mb_csv_required_columns / sizeof mb_csv_required_columns[0]);
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
-                                         "prepare_bytes", "breakeven_calls", "mode"};
+                                         "prepare_bytes", "breakeven_calls", "mode", "cap",
+                                         "shared", "topp", "route", "dropped",
+                                         "experts_per_token_mean", "expert_load_mean",
+                                         "load_imbalance", "expert_counts"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -213,6 +219,15 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_i64(f, r->prepare_bytes);
     put_i64(f, r->breakeven_calls);
     put_str(f, r->mode);
+    put_dbl(f, mb_csv_variant_uses(r->variant, "cap") ? r->cap : NAN);
+    put_i64(f, mb_csv_variant_uses(r->variant, "shared") ? r->shared : -1);
+    put_dbl(f, mb_csv_variant_uses(r->variant, "topp") ? r->topp : NAN);
+    put_str(f, mb_csv_variant_uses(r->variant, "route") ? r->route : "");
+    put_i64(f, r->dropped);
+    put_dbl(f, r->experts_per_token_mean);
+    put_dbl(f, r->expert_load_mean);
+    put_dbl(f, r->load_imbalance);
+    put_str(f, r->expert_counts);
     fputc('\n', f);
 }
 

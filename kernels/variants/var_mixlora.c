@@ -224,24 +224,26 @@ static int mixlora_elems(const mb_spec *s, int64_t *n)
 static void mixlora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
 {
     double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, r = (double)s->r,
-           E = (double)s->E, k = (double)s->k;
-    /* router 2ThE + base MLP by share mode + LoRA 6kTr(h+f) over the k chosen experts */
-    double base = s->share == MB_SHARE_NONE      ? 6 * k * T * h * f
-                  : s->share == MB_SHARE_GATE_UP ? (4 + 2 * k) * T * h * f
+           E = (double)s->E;
+    /* router 2ThE + base MLP by share mode + LoRA 6r(h+f) per expert row, where the expert
+     * rows are the assignments computed (kT without drops or top-p) plus T per shared expert */
+    double A = mb_assignments(s, counts) + T * (double)s->shared;
+    double base = s->share == MB_SHARE_NONE      ? 6 * A * h * f
+                  : s->share == MB_SHARE_GATE_UP ? (4 * T + 2 * A) * h * f
                                                  : 6 * T * h * f;
-    c->flops = 2 * T * h * E + base + 6 * k * T * r * (h + f);
+    c->flops = 2 * T * h * E + base + 6 * A * r * (h + f);
     c->wb = 3 * h * f;
-    c->wr = E * h + mb_experts_hit(s, counts) * 3 * r * (h + f);
+    c->wr = E * h + (mb_experts_hit(s, counts) + (double)s->shared) * 3 * r * (h + f);
 }
 
 static void mixlora_merged_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
 {
-    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, E = (double)s->E,
-           k = (double)s->k;
-    /* a sparse_mlp with E full-width experts W + s B_e A_e: router 2ThE + 6kThf, and the
-     * experts hit read whole (3hf each) */
-    c->flops = 2 * T * h * E + 6 * k * T * h * f;
-    c->wb = mb_experts_hit(s, counts) * 3 * h * f;
+    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, E = (double)s->E;
+    double A = mb_assignments(s, counts) + T * (double)s->shared;
+    /* a sparse_mlp with E (+ shared) full-width experts W + s B_e A_e: router 2ThE + 6hf per
+     * expert row, and the experts hit read whole (3hf each) */
+    c->flops = 2 * T * h * E + 6 * A * h * f;
+    c->wb = (mb_experts_hit(s, counts) + (double)s->shared) * 3 * h * f;
     c->wr = E * h;
 }
 
@@ -259,6 +261,7 @@ static void mixlora_mem_workspace(mb_acc *a, const mb_mdims *d)
                                      mb_acc_plus(a, mb_acc_mul(a, 3, r),
                                                  1 + 2 * MB_ROW_PAD_FLOATS)));
     mb_mem_router_ws(a, d);
+    mb_acc_add3(a, 4, d->T, d->shared > 0);   /* the shared experts' row list [T] */
 }
 
 static void mixlora_mem_stacked(mb_acc *a, const mb_mdims *d)
@@ -269,12 +272,13 @@ static void mixlora_mem_stacked(mb_acc *a, const mb_mdims *d)
 static void mixlora_mem_merged(mb_acc *a, const mb_mdims *d)
 {
     const int64_t h = d->h, f = d->f, r = d->r, E = d->E;
-    /* E full expert MLPs, run as a sparse_mlp of width f */
-    mb_acc_add4(a, 3 * 4, E, h, f);
+    /* E (+ shared) full expert MLPs, run as a sparse_mlp of width f */
+    mb_acc_add4(a, 3 * 4, mb_acc_plus(a, E, d->shared), h, f);
     mb_acc_add3(a, 4, h > f ? h : f, r);
     mb_mdims sp = *d;
     sp.v = MB_SPARSE_MLP;
     sp.fe = f;
+    sp.shared = 0;   /* merged passes its materialised experts as they are: no stack */
     mb_shape_sparse_mlp.mem_workspace(a, &sp);
 }
 

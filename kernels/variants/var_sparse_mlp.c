@@ -186,17 +186,21 @@ static int sparse_mlp_elems(const mb_spec *s, int64_t *n)
 
 static void sparse_mlp_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
 {
-    double T = (double)mb_spec_T(s), h = (double)s->h, E = (double)s->E, k = (double)s->k;
-    /* router 2ThE + 6Tk h fe for the k experts of each token */
+    double T = (double)mb_spec_T(s), h = (double)s->h, E = (double)s->E;
+    double A = mb_assignments(s, counts), ns = (double)s->shared;
+    /* router 2ThE + 6 h fe per assignment computed (T k without drops or top-p) + the shared
+     * experts over every token */
     double fe = (double)mb_spec_expert_width(s);
-    c->flops = 2 * T * h * E + 6 * T * k * h * fe;
-    c->wb = mb_experts_hit(s, counts) * 3 * h * fe;
+    c->flops = 2 * T * h * E + 6 * (A + T * ns) * h * fe;
+    c->wb = (mb_experts_hit(s, counts) + ns) * 3 * h * fe;
     c->wr = E * h;
 }
 
 static int64_t sparse_mlp_mem_base(mb_acc *a, const mb_mdims *d)
 {
-    return mb_acc_mul(a, mb_acc_mul(a, mb_acc_mul(a, 3 * d->el, d->E), d->fe), d->h);
+    /* routed and shared experts */
+    return mb_acc_mul(a, mb_acc_mul(a, mb_acc_mul(a, 3 * d->el, mb_acc_plus(a, d->E, d->shared)),
+                                    d->fe), d->h);
 }
 
 static void sparse_mlp_mem_workspace(mb_acc *a, const mb_mdims *d)
@@ -207,6 +211,9 @@ static void sparse_mlp_mem_workspace(mb_acc *a, const mb_mdims *d)
                                                        mb_acc_mul(a, 3, d->fe)),
                                         1 + MB_ROW_PAD_FLOATS));
     mb_mem_router_ws(a, d);
+    /* shared experts: prepare keeps one f32 stack of all experts (mb_sparse_mlp_stack_shared) */
+    if (d->shared > 0)
+        mb_acc_add4(a, 3 * 4, mb_acc_plus(a, d->E, d->shared), d->fe, d->h);
 }
 
 static void sparse_mlp_mem_stacked(mb_acc *a, const mb_mdims *d)
