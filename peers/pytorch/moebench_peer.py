@@ -444,6 +444,14 @@ def base_row(meta, args, threads):
         for c in SPEC_OPTIONAL_COLUMNS:
             if c not in used:
                 row[c] = ""
+    # routing options (routed variants; dumps before issue 16 have none): the same keys as the
+    # harness's rows, so a torch row pairs with moebench's rows of its case
+    if "route" in spec:
+        used = set(spec.get("fields", "cap,shared,topp,route").split(","))
+        row["cap"] = fmt(float(spec["cap"])) if "cap" in used else ""
+        row["shared"] = spec["shared"] if "shared" in used else ""
+        row["topp"] = fmt(float(spec["topp"])) if spec["topp"] else ""
+        row["route"] = spec["route"]
     return row
 
 
@@ -481,6 +489,8 @@ def cmd_bench(args):
         if "aux_loss" in extras:
             row["aux_loss"] = extras["aux_loss"]
             row["expert_load_max"] = extras["load_max"]
+            if "route_dropped" in extras:
+                row["dropped"] = int(extras["route_dropped"].sum())
         notes = res.messages + notes
         if not res.ok:
             status = "mismatch"          # never timed as if it were right
