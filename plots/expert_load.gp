@@ -1,6 +1,8 @@
 # Expert load of the routed variants per case: expert_load_max (tokens of the busiest expert
 # divided by the balanced count T*k/E; 1 = balanced) and the load-balance loss
-# L_aux = E * sum_e F_e P_e (k when perfectly balanced). Prologue variables: datafile,
+# L_aux = E * sum_e F_e P_e (k when perfectly balanced), with every expert's own load (its count
+# after capacity drops over T*k/E) as points over the case's bar. Prologue variables: datafile,
+# countsfile ("case expert load" lines; "" for runs without the expert_counts column),
 # load_top and aux_top (largest values over all pages, 0 when none: a column of only NaN has no
 # statistics to take), load_cap and aux_cap (an axis cut at this value, 0: none; a cut bar gets
 # a break and its value), label_chars, footnote, first and count (the cases of this page), and
@@ -10,9 +12,9 @@ if (paper) {
     bot_in = 0.2 + label_chars * 0.067 * 0.71
     lm_in = label_chars * 0.067 * 0.71 - 0.1
     lm_in = lm_in > 0.62 ? lm_in : 0.62
-    # the key (four entries) is at most a panel wide
+    # the key (five entries) is at most a panel wide
     key_cols = int((fig_w - lm_in - 0.1) / 1.7)
-    key_rows = int(ceil(4.0 / (key_cols < 1 ? 1 : key_cols)))
+    key_rows = int(ceil(5.0 / (key_cols < 1 ? 1 : key_cols)))
     top_in = (foot_lines + 1.6 + key_rows) * line_in + 0.04
     set label 998 chart_title at screen 0.5, 1 - (foot_lines + 0.6) * line_in / fig_h center font font_title noenhanced
     set multiplot layout 2, 1 margins lm_in / fig_w, 1 - 0.08 / fig_w, bot_in / fig_h, 1 - top_in / fig_h spacing 0, 0.12 / fig_h
@@ -39,6 +41,9 @@ set xtics scale 0 format "" nomirror
 # marks are plotted only when there is a cut)
 top_plot = "datafile every ::first::last using (cut > 0 && $2 > cut ? cut : $2) lc rgb '#0072B2' dt 1 title 'expert_load_max', " . \
     "1 with lines lc rgb '#000000' dt 2 title 'balanced (= 1)'"
+if (strlen(countsfile) > 0) {
+    top_plot = top_plot . ", countsfile using ($1 >= first && $1 <= last ? $1 - first : NaN):(cut > 0 && $3 > cut ? cut : $3) with points pt 7 ps 0.9 lc rgb '#E69F00' title 'each expert'"
+}
 if (cut > 0) {
     top_plot = top_plot . ", '' every ::first::last using 0:($2 > cut ? cut * 0.9 : 1/0):(0.3):(cut * 0.025) with boxxyerror fs solid 1.0 noborder lc rgb 'white' notitle, " . \
         "'' every ::first::last using 0:($2 > cut ? cut : 1/0):(sprintf('%.3g', $2)) with labels offset 0, char 0.6 font font_tic notitle"

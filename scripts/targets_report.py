@@ -10,7 +10,9 @@ Which tables appear depends on the rows present:
     cold T=1 bandwidth, mixlora sharing, mixtures at the same total rank, sparse_mlp routing
     overhead) and the AVX-512 GEMM/GEMV targets;
   - suites/default.ini rows (optionally with `--peer torch`) give the AVX-512 mixture targets and
-    ours-vs-PyTorch.
+    ours-vs-PyTorch;
+  - suites/routing.ini rows give the routing targets (issue 16): time(route=hot:0.9) /
+    time(route=balanced), cap=1 against dropless, shared=1 against its FLOP share.
 Only the standard library is used.
 """
 import csv
@@ -46,7 +48,7 @@ def num(x):
 def key(r, **over):
     """Identity of a case without its implementation: the shape and harness settings."""
     k = {c: r.get(c, "") for c in ("variant", "threads", "cache", "T", "B", "h", "o", "f", "r",
-                                  "E", "k", "share", "shard")}
+                                  "E", "k", "share", "shard", "cap", "shared", "topp", "route")}
     k.update({a: str(b) for a, b in over.items()})
     return tuple(sorted(k.items()))
 
@@ -247,6 +249,50 @@ def peer_table(R):
           ["case", "T", "threads", "torch µs", "ours µs", "torch / ours"], out)
 
 
+def routing_targets(R):
+    """Issue 16: load-imbalance robustness, capacity and shared experts, per implementation
+    (avx512, the best library of blas/onednn, and the PyTorch peer when its rows are there)."""
+    out = []
+
+    def best_lib(r, **over):
+        ts = [(R.time(r, i, **over), i) for i in ("blas", "onednn")]
+        ts = [x for x in ts if x[0]]
+        return min(ts) if ts else (None, None)
+
+    def per_impl(r, name, over_a, over_b, target, note=""):
+        for impl in ("avx512", "best library", "torch"):
+            if impl == "best library":
+                a, ia = best_lib(r, **over_a)
+                b, ib = best_lib(r, **over_b)
+                label = f"best library ({ia}/{ib})" if ia else impl
+            else:
+                a, b, label = R.time(r, impl, **over_a), R.time(r, impl, **over_b), impl
+            if a is None and b is None:
+                continue
+            out.append((name, r["T"], r["threads"], label, fmt(ratio(a, b), target) + note))
+
+    for v in ("sparse_mlp", "mixlora"):
+        for r in R.cases(variant=v, route="balanced", shared="0"):
+            if int(r["T"]) < 512 or r.get("cap") not in ("0", ""):
+                continue
+            tag = f"{v} shard={r['shard']}" if v == "sparse_mlp" else f"{v} share={r['share']}"
+            per_impl(r, f"{tag}: hot:0.9 / balanced", {"route": "hot:0.9"}, {}, 1.10)
+        for r in R.cases(variant=v, cap="1", shared="0"):
+            tag = f"{v} shard={r['shard']}" if v == "sparse_mlp" else f"{v} share={r['share']}"
+            per_impl(r, f"{tag} route={r['route']}: cap=1 / dropless", {}, {"cap": "0"}, 1.0)
+        for r in R.cases(variant=v, shared="1", cap="0"):
+            tag = f"{v} shard={r['shard']}" if v == "sparse_mlp" else f"{v} share={r['share']}"
+            base = R.get(r, "blas", shared="0") or R.get(r, "onednn", shared="0")
+            f1, f0 = num(r["flops"]), num(base["flops"]) if base else None
+            share = (f1 - f0) / f0 if f1 and f0 else None
+            if share is None:
+                continue
+            per_impl(r, f"{tag} route={r['route']}: shared=1 / shared=0", {}, {"shared": "0"},
+                     round(1.0 + share + 0.05, 3), f" (FLOP share {share:.3f})")
+    table("Routing targets (issue 16; ratios within one run)",
+          ["case", "T", "threads", "implementation", "ratio"], out)
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -256,6 +302,7 @@ def main():
         print(f"\n## {d} (run {R.run.get('run_id', '?')})")
         library_targets(R)
         avx512_targets(R)
+        routing_targets(R)
         peer_table(R)
     return 0
 

@@ -40,6 +40,22 @@ CASES=(
   "sparse_mlp:T=10,h=32,f=64,E=4,k=2,shard=1"
   "sparse_mlp:T=6,h=24,f=40,E=8,k=3,act=gelu"
   "router:T=16,h=64,E=8,k=2"
+  # routing options (spec "Routing options"), appended so the indices above keep their cases:
+  # capacity with drops, shared experts, top-p, hot, balanced, zipf (case16 .. case29)
+  "sparse_mlp:T=40,h=32,f=48,E=4,k=2,cap=1"
+  "sparse_mlp:T=12,h=32,f=48,E=4,k=2,shared=1"
+  "sparse_mlp:T=12,h=32,f=48,E=4,topp=0.5"
+  "sparse_mlp:T=20,h=32,f=48,E=4,k=2,route=hot:0.5"
+  "sparse_mlp:T=20,h=32,f=48,E=4,k=2,route=balanced"
+  "sparse_mlp:T=30,h=32,f=48,E=4,k=2,route=zipf:1.5,shard=1,shared=2,cap=1.25"
+  "mixlora:B=2,S=10,h=32,f=64,r=4,E=4,k=2,cap=1,share=none"
+  "mixlora:T=12,h=32,f=64,r=4,E=4,k=2,shared=2"
+  "mixlora:T=12,h=32,f=64,r=4,E=4,topp=0.5,share=gate_up"
+  "mixlora:T=20,h=32,f=64,r=4,E=4,k=2,route=hot:0.5"
+  "mixlora:T=20,h=32,f=64,r=4,E=4,k=2,route=balanced,shared=1"
+  "router:T=40,h=32,E=4,k=2,cap=1"
+  "router:T=16,h=32,E=8,topp=0.5"
+  "router:T=30,h=32,E=8,k=2,route=zipf:1.0"
 )
 
 i=0
@@ -102,6 +118,24 @@ if [ $rc -ne 1 ] || ! grep -q "routing differs" "$TMP/badroute.out"; then
     echo "FAIL: a wrong routing was not reported (exit $rc):"; cat "$TMP/badroute.out"; fail=1
 else
     echo "ok: wrong routing detected"
+fi
+
+# ... and a capacity drop the peer did not make (case16: cap=1 drops 4 assignments).
+d="$TMP/baddrop"
+cp -r "$TMP/case16" "$d"
+"$PY" - "$d" <<'EOF'
+import sys, numpy as np
+p = sys.argv[1] + "/route_dropped.npy"
+m = np.load(p)
+assert m.sum() > 0, "the cap=1 case drops nothing: the test would not test the drops"
+m[0, 0] = 1 - m[0, 0]
+np.save(p, m)
+EOF
+"$PY" "$PEER" check "$d" > "$TMP/baddrop.out" 2>&1; rc=$?
+if [ $rc -ne 1 ] || ! grep -q "capacity drops differ" "$TMP/baddrop.out"; then
+    echo "FAIL: a wrong capacity drop was not reported (exit $rc):"; cat "$TMP/baddrop.out"; fail=1
+else
+    echo "ok: wrong capacity drop detected"
 fi
 
 # A broken dump is an error (exit 2), not a pass.

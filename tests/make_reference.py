@@ -20,6 +20,7 @@ The forward formulas below are written independently of the C code, from spec Pa
 router probabilities within 1e-4 of each other around its top-k boundary, because torch.topk does
 not promise a tie order and the C side rounds logits to fp32.
 """
+import math
 import os
 import shutil
 
@@ -100,6 +101,157 @@ def route(c, X, Wr, k):
     c.outputs["w"] = w
     c.outputs["loss"] = torch.stack([aux, zl])
     return idx, w
+
+
+def route_opt(c, X, Wr, k, cap=0.0, topp=0.0, route="learned", param=0.0):
+    """Routing with the options of spec Part 1 "Routing options", written from the spec text:
+    the chosen set (balanced (t*k+j) mod E; hot: the first ceil(F*T) tokens take expert 0 then
+    the best k-1 others; top-p: the fewest experts in descending p whose p adds up to topp, at
+    most k; else the top k), weights = p renormalised over the set, L_aux with F from the sets,
+    then the capacity ceil(cap*k*T/E) slot by slot, token by token. Unused slots are -1.
+    Returns (idx, w, dropped) or None when a near-tie makes the routing ambiguous."""
+    z = F.linear(X, Wr)
+    p = torch.softmax(z, dim=-1)
+    T, E = p.shape
+    srt, order = torch.sort(p, dim=-1, descending=True)
+    if E > 1 and (srt[:, :-1] - srt[:, 1:]).min().item() < GAP:
+        return None
+    hot = math.ceil(param * T) if route == "hot" else 0
+    idx = torch.full((T, k), -1, dtype=torch.int64)
+    w = torch.zeros(T, k)
+    for t in range(T):
+        o = order[t].tolist()
+        if route == "balanced":
+            s = [(t * k + j) % E for j in range(k)]
+        elif t < hot:
+            s = [0] + [e for e in o if e != 0][:k - 1]
+        elif topp:
+            s, cum = [], 0.0
+            for e in o[:k]:
+                s.append(e)
+                cum += p[t, e].item()
+                if abs(cum - topp) < GAP:
+                    return None
+                if cum >= topp:
+                    break
+        else:
+            s = o[:k]
+        tot = sum(p[t, e].item() for e in s)
+        for j, e in enumerate(s):
+            idx[t, j] = e
+            w[t, j] = p[t, e] / tot
+    chosen = torch.zeros(E)
+    for e in idx[idx >= 0].tolist():
+        chosen[e] += 1
+    aux = E * torch.sum((chosen / T) * p.mean(dim=0))
+    zl = torch.mean(torch.logsumexp(z, dim=-1) ** 2)
+    dropped = torch.zeros(T, k, dtype=torch.int32)
+    if cap:
+        C = math.ceil(cap * k * T / E)
+        load = [0] * E
+        for j in range(k):
+            for t in range(T):
+                e = idx[t, j].item()
+                if e < 0:
+                    continue
+                if load[e] < C:
+                    load[e] += 1
+                else:
+                    dropped[t, j] = 1
+    c.outputs["idx"] = idx.to(torch.int32).numpy()
+    c.outputs["w"] = w
+    c.outputs["dropped"] = dropped.numpy()
+    c.outputs["loss"] = torch.stack([aux, zl])
+    return idx, w, dropped
+
+
+def active(idx, dropped, e):
+    """(tokens, slots) that compute expert e: chosen and not dropped."""
+    return torch.nonzero((idx == e) & (dropped == 0), as_tuple=True)
+
+
+def make_routed_opt(name, seed, variant, T, h, f, r, E, k, opts, shared=0, need_drops=False):
+    """A sparse_mlp / mixlora / router case with routing options opts (route_opt's keywords)."""
+    keys = {"cap": "cap", "topp": "topp"}
+    extra = "".join(f",{keys[a]}={b}" for a, b in opts.items() if a in keys)
+    if opts.get("route", "learned") != "learned":
+        extra += f",route={opts['route']}" + (f":{opts['param']}" if "param" in opts else "")
+    if shared:
+        extra += f",shared={shared}"
+    shape = {"sparse_mlp": f"h={h},f={f},E={E},k={k}", "mixlora": f"h={h},f={f},r={r},E={E},k={k},alpha=4.0",
+             "router": f"h={h},E={E},k={k}"}[variant]
+    for attempt in range(200):
+        c = Case(name, f"{variant}:T={T},{shape}{extra}", seed * 1000 + attempt)
+        X = None
+        if variant == "sparse_mlp":
+            Wr = c.w("Wr", c.normal((E, h), 1.0 / np.sqrt(h)))
+            Wg = c.w("Wg", c.normal((E, f, h), 1.0 / np.sqrt(h)))
+            Wu = c.w("Wu", c.normal((E, f, h), 1.0 / np.sqrt(h)))
+            Wd = c.w("Wd", c.normal((E, h, f), 1.0 / np.sqrt(f)))
+            if shared:
+                Sg = c.w("Wgs", c.normal((shared, f, h), 1.0 / np.sqrt(h)))
+                Su = c.w("Wus", c.normal((shared, f, h), 1.0 / np.sqrt(h)))
+                Sd = c.w("Wds", c.normal((shared, h, f), 1.0 / np.sqrt(f)))
+        elif variant == "mixlora":
+            Wg, Wu, Wd = c.lin("Wg", f, h), c.lin("Wu", f, h), c.lin("Wd", h, f)
+            Wr = c.w("Wr", c.normal((E, h), 1.0 / np.sqrt(h)))
+            lg, lu, ld = c.lora("g", f, h, r, (E,)), c.lora("u", f, h, r, (E,)), c.lora("d", h, f, r, (E,))
+            if shared:
+                sg, su, sd = (c.lora("gs", f, h, r, (shared,)), c.lora("us", f, h, r, (shared,)),
+                              c.lora("ds", h, f, r, (shared,)))
+        else:
+            Wr = c.w("Wr", c.normal((E, h), 1.0 / np.sqrt(h)))
+        X = c.x("X", c.normal((T, h), 1.0))
+        rt = route_opt(c, X, Wr, k, **opts)
+        if rt is None:
+            continue
+        idx, w, dropped = rt
+        if need_drops and dropped.sum().item() == 0:
+            continue
+        if variant == "router":
+            Y = torch.zeros(T, E)
+            for t in range(T):
+                for j in range(k):
+                    if idx[t, j] >= 0 and not dropped[t, j]:
+                        Y[t, idx[t, j]] = w[t, j]
+            c.outputs["Y"] = Y
+            return c
+        Y = torch.zeros(T, h)
+        for e in range(E):
+            tok, slot = active(idx, dropped, e)
+            if tok.numel() == 0:
+                continue
+            if variant == "sparse_mlp":
+                xe = X[tok]
+                ye = F.linear(F.silu(F.linear(xe, Wg[e])) * F.linear(xe, Wu[e]), Wd[e])
+            else:
+                ye = gated_mlp_lora(X[tok], Wg, Wu, Wd, (lg[0][e], lg[1][e]), (lu[0][e], lu[1][e]),
+                                    (ld[0][e], ld[1][e]), 4.0 / r, F.silu)
+            Y.index_add_(0, tok, w[tok, slot].unsqueeze(1) * ye)
+        for e in range(shared):   # shared experts: every token, weight 1
+            if variant == "sparse_mlp":
+                Y = Y + F.linear(F.silu(F.linear(X, Sg[e])) * F.linear(X, Su[e]), Sd[e])
+            else:
+                Y = Y + gated_mlp_lora(X, Wg, Wu, Wd, (sg[0][e], sg[1][e]), (su[0][e], su[1][e]),
+                                       (sd[0][e], sd[1][e]), 4.0 / r, F.silu)
+        c.outputs["Y"] = Y
+        return c
+    raise RuntimeError(name + ": no tie-free routing found")
+
+
+def routing_option_cases():
+    """Routing options on tiny shapes: cap=1.0 with drops, shared=1, topp=0.5, hot:0.5,
+    balanced, for sparse_mlp, mixlora and router (router has no shared experts)."""
+    base = {"sparse_mlp": (6, 8, 0), "mixlora": (6, 9, 2), "router": (5, 0, 0)}
+    for i, v in enumerate(("sparse_mlp", "mixlora", "router")):
+        h, f, r = base[v]
+        s = 20 + 10 * i
+        yield make_routed_opt(f"{v}_cap1", s, v, 8, h, f, r, 4, 2, {"cap": 1.0}, need_drops=True)
+        if v != "router":
+            yield make_routed_opt(f"{v}_shared1", s + 1, v, 5, h, f, r, 4, 2, {}, shared=1)
+        yield make_routed_opt(f"{v}_topp05", s + 2, v, 6, h, f, r, 4, 4, {"topp": 0.5})
+        yield make_routed_opt(f"{v}_hot05", s + 3, v, 6, h, f, r, 4, 2, {"route": "hot", "param": 0.5})
+        yield make_routed_opt(f"{v}_balanced", s + 4, v, 5, h, f, r, 4, 2, {"route": "balanced"})
 
 
 def make_lora(name, seed, T, h, o, r, alpha):
@@ -264,6 +416,7 @@ def cases():
     yield make_sparse_mlp("sparse_mlp_shard1_gelu", 14, 4, 5, 12, 3, 2, "gelu", 1)
     yield make_router("router_k2", 15, 7, 5, 5, 2)
     yield make_router("router_k_eq_E", 16, 6, 4, 3, 3)
+    yield from routing_option_cases()
 
 
 def main():

@@ -67,6 +67,18 @@ static const char *cases[] = {
     "sparse_mlp:T=300,h=24,f=40,E=2,k=2",   /* > MC routed rows per expert: gathered tasks */
     "router:T=1,h=33,E=6,k=2",
     "router:T=11,h=33,E=6,k=3",
+    /* routing options (spec "Routing options"): drops, top-p sets, shared experts, skewed
+     * loads; the hot expert's rows exceed MC so its GEMM splits into row and panel tasks */
+    "sparse_mlp:T=40,h=33,f=40,E=4,k=2,cap=1,shared=1",
+    "sparse_mlp:T=30,h=33,f=40,E=4,topp=0.6,shard=1",
+    "sparse_mlp:T=300,h=24,f=40,E=4,k=2,route=hot:0.9",
+    "sparse_mlp:T=50,h=24,f=40,E=6,k=2,route=zipf:1.5,shared=2,cap=1.25",
+    "mixlora:T=40,h=33,f=47,r=4,E=4,k=2,cap=1,shared=1",
+    "mixlora:T=40,h=33,f=47,r=4,E=4,topp=0.7,share=none",
+    "mixlora:T=300,h=24,f=40,r=4,E=4,k=2,route=hot:0.9,share=gate_up,shared=1",
+    "mixlora:T=30,h=24,f=40,r=4,E=5,k=2,route=balanced,shared=2",
+    "router:T=300,h=33,E=6,k=2,cap=1,route=zipf:1.0",
+    "router:T=20,h=33,E=6,topp=0.5",
 };
 
 static void run_case(const mb_impl *impl, const char *desc, int threads)

@@ -70,14 +70,17 @@ static void test_results_roundtrip(void)
     size_t nreq = sizeof required / sizeof *required;
     /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode blas_core
      * onednn_isa, then the expert-parallel ep route_us dispatch_us expert_us combine_us
-     * comm_bytes */
-    CHECK(t.ncols == nreq + 2 + 10 + 6);
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 10);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 9);
-    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 8);
-    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 7);
-    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 6);
-    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 1);
+     * comm_bytes, then the routing columns cap shared topp route dropped
+     * experts_per_token_mean expert_load_mean load_imbalance expert_counts */
+    CHECK(t.ncols == nreq + 2 + 10 + 6 + 9);
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 19);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 18);
+    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 17);
+    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 16);
+    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 15);
+    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 10);
+    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 9);
+    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 1);
     /* an unset row leaves them empty, never 0 */
     CHECK(!strcmp(mb_csv_get(&t, 1, "ep"), "") && !strcmp(mb_csv_get(&t, 1, "route_us"), "") &&
           !strcmp(mb_csv_get(&t, 1, "comm_bytes"), ""));

@@ -128,9 +128,22 @@ static int tc_load(const char *dir, const case_txt *ct, tcase *c)
     return 0;
 }
 
-static void check_routing(const char *name, const char *dir, const mb_routing *r)
+static void check_routing(const char *name, const char *dir, const mb_routing *r, int has_dropped)
 {
-    mb_tensor idx = { 0 }, w = { 0 }, loss = { 0 };
+    mb_tensor idx = { 0 }, w = { 0 }, loss = { 0 }, drop = { 0 };
+    /* routing options (spec "Routing options"): the capacity's drop mask [T, k] */
+    if (has_dropped && !load(dir, "dropped", MB_I32, &drop)) {
+        CHECK(mb_tensor_numel(&drop) == r->T * r->k && r->dropped);
+        int64_t bad = -1, n = 0;
+        for (int64_t i = 0; r->dropped && i < mb_tensor_numel(&drop) && i < r->T * r->k; i++) {
+            n += mb_i32(&drop)[i];
+            if ((mb_i32(&drop)[i] != 0) != (r->dropped[i] != 0) && bad < 0)
+                bad = i;
+        }
+        CHECK_MSG(bad < 0, "%s: capacity drop of slot %lld differs from torch", name, (long long)bad);
+        CHECK(n == r->n_dropped);
+    }
+    mb_tensor_free(&drop);
     if (!load(dir, "idx", MB_I32, &idx) && !load(dir, "w", MB_F32, &w) && !load(dir, "loss", MB_F32, &loss)) {
         CHECK(mb_tensor_numel(&idx) == r->T * r->k && mb_tensor_numel(&w) == r->T * r->k);
         if (mb_tensor_numel(&idx) == r->T * r->k) {
@@ -175,7 +188,7 @@ static double run_case(const char *name, int perturb)
             e = rel_err(mb_f32(&c.y), mb_f32(&yref), mb_tensor_numel(&yref));
         if (!perturb) {
             if (c.info.routing.idx)
-                check_routing(name, dir, &c.info.routing);
+                check_routing(name, dir, &c.info.routing, has_word(ct.outputs, "dropped"));
             mb_tensor g = { 0 };
             if (has_word(ct.outputs, "gate") && !load(dir, "gate", MB_F32, &g)) {
                 CHECK(c.info.gate != NULL);
@@ -209,7 +222,7 @@ int main(void)
     }
     if (fp)
         fclose(fp);
-    CHECK_MSG(ncases >= 16, "only %d cases found", ncases);
+    CHECK_MSG(ncases >= 30, "only %d cases found", ncases);
     /* The comparison can fail: a slightly wrong adapter scale is outside the tolerance. */
     double e = run_case("lora_odd", 1);
     CHECK_MSG(e > RTOL, "perturbed alpha not detected (max rel err %.3g)", e);

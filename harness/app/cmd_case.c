@@ -22,6 +22,8 @@ static void print_routing(const mb_routing *r)
         printf(" %" PRId64, r->counts[e]);
     printf("\nload_max: %.6g\naux_loss: %.9g\nz_loss: %.9g\n", mb_routing_load_max(r), r->aux_loss,
            r->z_loss);
+    if (r->n_dropped > 0)   /* capacity (cap=c): assignments the experts did not compute */
+        printf("dropped: %" PRId64 "\n", r->n_dropped);
 }
 
 /* Runs impl, compares with the reference exactly as the runner does (mb_reference_check);

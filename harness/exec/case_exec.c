@@ -46,6 +46,32 @@ void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_
         snprintf(row->blas_core, sizeof row->blas_core, "%s", core);
     if (isa && !strcmp(impl, "onednn"))
         snprintf(row->onednn_isa, sizeof row->onednn_isa, "%s", isa);
+    row->cap = s->cap;
+    row->shared = s->shared;
+    row->topp = s->topp > 0 ? s->topp : NAN;
+    mb_spec_route_format(s, row->route, sizeof row->route);
+}
+
+void mb_row_routing_stats(mb_row *row, const mb_routing *r)
+{
+    row->expert_load_max = mb_routing_load_max(r);
+    row->aux_loss = r->aux_loss;
+    row->dropped = r->n_dropped;
+    row->experts_per_token_mean = (double)r->n_chosen / (double)r->T;
+    row->expert_load_mean = mb_routing_load_mean(r);
+    row->load_imbalance = row->expert_load_mean > 0 ? row->expert_load_max / row->expert_load_mean
+                                                    : NAN;
+    size_t len = 0;
+    row->expert_counts[0] = '\0';
+    for (int64_t e = 0; e < r->E; e++) {
+        int n = snprintf(row->expert_counts + len, sizeof row->expert_counts - len, "%s%lld",
+                         e ? ";" : "", (long long)r->counts[e]);
+        if (n < 0 || (size_t)n >= sizeof row->expert_counts - len) {
+            row->expert_counts[0] = '\0';   /* too many experts for the field: unavailable */
+            return;
+        }
+        len += (size_t)n;
+    }
 }
 
 void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg, char *out,
@@ -191,10 +217,8 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
         goto done;
     }
     int routed = info.routing.idx != NULL;
-    if (routed) {
-        row->expert_load_max = mb_routing_load_max(&info.routing);
-        row->aux_loss = info.routing.aux_loss;
-    }
+    if (routed)
+        mb_row_routing_stats(row, &info.routing);
     /* the work this implementation does (merged weights cost differently), for GFLOP/s */
     mb_cost cost = mb_cost_of_impl(s, name, routed ? info.routing.counts : NULL);
     row->flops = cost.flops;

@@ -41,6 +41,9 @@ void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg
                    size_t n);
 /* Fills the case / setting fields of a row (everything known before running). */
 void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_exec_config *cfg);
+/* The routing columns of a row from the routing of its checked forward: expert_load_max,
+ * aux_loss, dropped, experts_per_token_mean, expert_load_mean, load_imbalance, expert_counts. */
+void mb_row_routing_stats(mb_row *row, const mb_routing *r);
 
 /* Runs impls[0..n) of case c; emits start(i) before and row(i) after each implementation.
  * naive_explicit: naive was named by the user (then it runs even on large cases). */

@@ -74,6 +74,44 @@ static mb_status sub_inputs(const mb_spec *s, const mb_inputs *in, const mb_refe
     return MB_OK;
 }
 
+/* The routing of the sampled rows routed within the whole case, into ref->info.routing (sized
+ * for the sub-case): the naive router of the same case, then rows[] copied. For routing
+ * options that are not row-wise (capacity, route=balanced|zipf|hot). */
+static mb_status sampled_routing(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                                 mb_reference *ref, mb_err *err)
+{
+    mb_spec rs = *s;
+    rs.variant = MB_ROUTER;
+    rs.shared = 0;   /* the router alone has no experts to share */
+    mb_tensor yr;
+    mb_forward_info full;
+    memset(&yr, 0, sizeof yr);
+    memset(&full, 0, sizeof full);
+    mb_status st;
+    if (!(st = mb_output_alloc(&rs, &yr, err)) && !(st = mb_forward_info_alloc(&rs, &full, err)))
+        st = mb_run_once(mb_impl_find("naive"), &rs, w, in, &yr, &full, err);
+    if (st == MB_OK) {
+        mb_routing *r = &ref->info.routing;
+        const int64_t k = s->k;
+        for (int64_t i = 0; i < ref->nrows; i++) {
+            const int64_t t = ref->rows[i];
+            memcpy(r->idx + i * k, full.routing.idx + t * k, sizeof *r->idx * (size_t)k);
+            memcpy(r->w + i * k, full.routing.w + t * k, sizeof *r->w * (size_t)k);
+            memcpy(r->dropped + i * k, full.routing.dropped + t * k, (size_t)k);
+        }
+        /* the counts and losses of the whole case */
+        memcpy(r->counts, full.routing.counts, sizeof *r->counts * (size_t)s->E);
+        r->aux_loss = full.routing.aux_loss;
+        r->z_loss = full.routing.z_loss;
+        r->n_dropped = full.routing.n_dropped;
+        r->n_chosen = full.routing.n_chosen;
+        ref->info.routing_given = 1;
+    }
+    mb_tensor_free(&yr);
+    mb_forward_info_free(&full);
+    return st;
+}
+
 int mb_reference_sampled_by_default(const mb_spec *s)
 {
     return mb_cost_of(s, NULL).flops > MB_NAIVE_FULL_FLOPS && mb_spec_T(s) > MB_REF_SAMPLE_ROWS;
@@ -105,6 +143,8 @@ mb_status mb_reference_build(const mb_spec *s, const mb_weights *w, const mb_inp
         if ((st = sub_inputs(s, in, ref, &sin, err)) ||
             (st = mb_output_alloc(&ref->sub, &ref->y, err)) ||
             (st = mb_forward_info_alloc(&ref->sub, &ref->info, err)) ||
+            (mb_variant_routed(s->variant) && (s->cap > 0 || s->route != MB_ROUTE_LEARNED) &&
+             (st = sampled_routing(s, w, in, ref, err))) ||
             (st = mb_run_once(naive, &ref->sub, w, &sin, &ref->y, &ref->info, err))) {
             mb_inputs_free(&sin);
             return st;
@@ -165,6 +205,11 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
                 if (rsub.w && info->routing.w)
                     memcpy(rsub.w + i * s->k, info->routing.w + ref->rows[i] * s->k,
                            (size_t)s->k * sizeof *rsub.w);
+                if (info->routing.dropped)
+                    memcpy(rsub.dropped + i * s->k, info->routing.dropped + ref->rows[i] * s->k,
+                           (size_t)s->k);
+                else
+                    memset(rsub.dropped + i * s->k, 0, (size_t)s->k);
             }
             if (!info->routing.w && rsub.w) {
                 /* nothing to compare the weights with: compare the experts only */

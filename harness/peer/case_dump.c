@@ -67,6 +67,22 @@ static void write_raw(dump_ctx *c, const char *name, mb_npy_dtype dt, int ndim, 
               shape);
 }
 
+/* The capacity's drop mask [n, k] as int32 (1 = dropped), from the routing's bytes. */
+static void write_dropped(dump_ctx *c, const char *name, int64_t n, int64_t k, const uint8_t *d)
+{
+    int32_t *v = malloc(sizeof(int32_t) * (size_t)(n * k > 0 ? n * k : 1));
+    if (!v) {
+        c->failed = 1;
+        mb_fail(&c->err, MB_ENOMEM, "cannot allocate the drop mask of %lld rows", (long long)n);
+        return;
+    }
+    for (int64_t i = 0; i < n * k; i++)
+        v[i] = d ? d[i] : 0;
+    int64_t shape[2] = { n, k };
+    write_raw(c, name, MB_NPY_I32, 2, shape, v);
+    free(v);
+}
+
 /* Naive on `want` sampled rows of the case, with the runner's row sampler and sub-case
  * (mb_reference_build: first, last, then seeded random rows, each as a sequence of one token). */
 static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, const mb_inputs *in,
@@ -83,6 +99,7 @@ static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, c
             int64_t nk[2] = { n, s->k };
             write_raw(c, "route_idx_rows", MB_NPY_I32, 2, nk, ref.info.routing.idx);
             write_raw(c, "route_w_rows", MB_NPY_F32, 2, nk, ref.info.routing.w);
+            write_dropped(c, "route_dropped_rows", n, s->k, ref.info.routing.dropped);
         }
         if (c->failed)
             st = c->err.code ? c->err.code : MB_EIO;
@@ -123,6 +140,20 @@ static cJSON *spec_json(const mb_spec *s)
     cJSON_AddNumberToObject(o, "out_width", (double)mb_spec_out_width(s));
     if (s->variant == MB_SPARSE_MLP)
         cJSON_AddNumberToObject(o, "expert_width", (double)mb_spec_expert_width(s));
+    /* routing options (spec "Routing options"); capacity and hot_tokens as the spec derives
+     * them, so a peer can check its own arithmetic */
+    if (mb_variant_routed(s->variant)) {
+        char route[48];
+        mb_spec_route_format(s, route, sizeof route);
+        cJSON_AddNumberToObject(o, "cap", s->cap);
+        cJSON_AddNumberToObject(o, "shared", (double)s->shared);
+        cJSON_AddNumberToObject(o, "topp", s->topp);
+        cJSON_AddStringToObject(o, "route", route);
+        cJSON_AddStringToObject(o, "route_kind", mb_route_kind_name(s->route));
+        cJSON_AddNumberToObject(o, "route_param", s->route_param);
+        cJSON_AddNumberToObject(o, "capacity", (double)mb_spec_capacity(s));
+        cJSON_AddNumberToObject(o, "hot_tokens", (double)mb_spec_hot_tokens(s));
+    }
     return o;
 }
 
@@ -192,6 +223,7 @@ int mb_case_dump(void *ctx)
             write_raw(&c, "route_idx", MB_NPY_I32, 2, tk, info.routing.idx);
             write_raw(&c, "route_w", MB_NPY_F32, 2, tk, info.routing.w);
             write_raw(&c, "route_counts", MB_NPY_I64, 1, e1, info.routing.counts);
+            write_dropped(&c, "route_dropped", T, s.k, info.routing.dropped);
         }
         int64_t g[2];
         if (info.gate && mb_spec_gate_dims(&s, g))
@@ -226,6 +258,8 @@ int mb_case_dump(void *ctx)
         cJSON_AddNumberToObject(root, "aux_loss", info.routing.aux_loss);
         cJSON_AddNumberToObject(root, "z_loss", info.routing.z_loss);
         cJSON_AddNumberToObject(root, "expert_load_max", mb_routing_load_max(&info.routing));
+        cJSON_AddNumberToObject(root, "dropped", (double)info.routing.n_dropped);
+        cJSON_AddNumberToObject(root, "experts_chosen", (double)info.routing.n_chosen);
     } else {
         cJSON_AddNullToObject(root, "aux_loss");
         cJSON_AddNullToObject(root, "z_loss");

@@ -86,7 +86,7 @@ typedef struct {
 
 static const char *const spec_keys[] = {"T", "B", "S", "h", "o", "f", "r", "E", "k", "alpha",
                                         "p", "act", "tasks", "te", "share", "shard", "seed",
-                                        "dtype", "mode", "ep"};
+                                        "dtype", "mode", "ep", "cap", "shared", "topp", "route"};
 static const char *const harness_keys[] = {"variant", "impl", "reps", "min_time", "cache",
                                            "timeout", "threads"};
 
@@ -830,10 +830,12 @@ static int expand_section(loader *L, const section *sec)
             for (int j = 0; j < vs->n; j++)
                 snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                          j ? " nor " : "", vs->item[j]);
-            char msg[600];
-            snprintf(msg, sizeof msg, "'%s' is not used by %s (keys of %s: %s,p,seed,dtype); "
+            char msg[900];
+            const char *why = mb_routing_key_refusal(vid[0], e->key);
+            snprintf(msg, sizeof msg, "'%s' is not used by %s%s%s (keys of %s: %s,p,seed,dtype); "
                      "remove it, or set it in [defaults] to apply where it is used", e->key,
-                     names, vs->item[0], mb_variant_fields(vid[0]));
+                     names, why ? ": " : "", why ? why : "", vs->item[0],
+                     mb_variant_fields(vid[0]));
             return fail(L, e->file, e->line, "%s", msg);
         }
         /* every value is checked where it is written, also those no combination will use */

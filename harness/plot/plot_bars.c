@@ -184,6 +184,15 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         goto out;
     }
     fprintf(f, "# label expert_load_max aux_loss k(balanced aux_loss)\n");
+    /* every expert's count of each case (expert_counts), in expert_load_max's unit: one line
+     * "case expert load" per expert, drawn as points over the case's bar */
+    FILE *fe = mb_plot_out_open(o, "expert_counts.dat");
+    if (!fe) {
+        fclose(f);
+        snprintf(err, n, "expert_counts.dat: cannot write");
+        goto out;
+    }
+    fprintf(fe, "# case expert load(count / (T*k/E))\n");
     double load_top = 0, aux_top = 0;
     int label_chars = 0;
     double *loads = malloc((size_t)(cases.n ? cases.n : 1) * sizeof *loads);
@@ -195,6 +204,7 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         snprintf(err, n, "out of memory");
         goto out;
     }
+    int n_counts = 0;
     for (int c = 0; c < cases.n; c++) {
         size_t i = (size_t)use[c];
         mb_plot_short_label(r, i, &lc, label, sizeof label);
@@ -211,8 +221,24 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         load_top = isfinite(load) && load > load_top ? load : load_top;
         aux_top = isfinite(aux) && aux > aux_top ? aux : aux_top;
         aux_top = isfinite(k) && k > aux_top ? k : aux_top;
+        const double T = mb_results_num(r, i, r->c.T), E = mb_results_num(r, i, r->c.E);
+        const char *cs = mb_results_str(r, i, r->c.expert_counts);
+        for (int e = 0; *cs && isfinite(T * k * E) && T * k > 0; e++) {
+            char *end;
+            double cnt = strtod(cs, &end);
+            if (end == cs)
+                break;
+            double v = cnt * E / (T * k);
+            fprintf(fe, "%d %d %.9g\n", c, e, v);
+            load_top = v > load_top ? v : load_top;
+            n_counts++;
+            cs = *end == ';' ? end + 1 : end;
+        }
     }
     fclose(f);
+    fclose(fe);
+    if (!n_counts)
+        mb_plot_out_remove(o, "expert_counts.dat");
     rc = 1;
     if (!cases.n)
         mb_plot_out_remove(o, "expert_load.dat");
@@ -230,8 +256,9 @@ int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         if (load_cap > 0 && load_cap < 1.15)
             load_cap = 1.15;
         mb_gp_printf(&gp, "datafile = \"expert_load.dat\"\nload_top = %.6g\naux_top = %.6g\n"
-                     "load_cap = %.6g\naux_cap = %.6g\nlabel_chars = %d\n",
-                     load_top, aux_top, load_cap, aux_cap, label_chars);
+                     "load_cap = %.6g\naux_cap = %.6g\nlabel_chars = %d\ncountsfile = \"%s\"\n",
+                     load_top, aux_top, load_cap, aux_cap, label_chars,
+                     n_counts ? "expert_counts.dat" : "");
         int pp = mb_plot_per_page(o, MB_GROUPS_PER_PAGE, 0.16);
         int per = cases.n < pp ? cases.n : pp;
         double h0 = o->fig_h;

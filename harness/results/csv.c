@@ -36,6 +36,9 @@ void mb_row_init(mb_row *r)
     r->ep = -1;
     r->route_us = r->dispatch_us = r->expert_us = r->combine_us = NAN;
     r->comm_bytes = -1;
+    r->cap = r->topp = NAN;
+    r->shared = r->dropped = -1;
+    r->experts_per_token_mean = r->expert_load_mean = r->load_imbalance = NAN;
 }
 
 const char *const mb_csv_required_columns[] = {
@@ -49,7 +52,10 @@ const int mb_csv_required_count =
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
                                          "prepare_bytes", "breakeven_calls", "mode",
                                          "blas_core", "onednn_isa", "ep", "route_us",
-                                         "dispatch_us", "expert_us", "combine_us", "comm_bytes"};
+                                         "dispatch_us", "expert_us", "combine_us", "comm_bytes",
+                                         "cap", "shared", "topp", "route", "dropped",
+                                         "experts_per_token_mean", "expert_load_mean",
+                                         "load_imbalance", "expert_counts"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -226,6 +232,15 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_dbl(f, r->expert_us);
     put_dbl(f, r->combine_us);
     put_i64(f, r->comm_bytes);
+    put_dbl(f, mb_csv_variant_uses(r->variant, "cap") ? r->cap : NAN);
+    put_i64(f, mb_csv_variant_uses(r->variant, "shared") ? r->shared : -1);
+    put_dbl(f, mb_csv_variant_uses(r->variant, "topp") ? r->topp : NAN);
+    put_str(f, mb_csv_variant_uses(r->variant, "route") ? r->route : "");
+    put_i64(f, r->dropped);
+    put_dbl(f, r->experts_per_token_mean);
+    put_dbl(f, r->expert_load_mean);
+    put_dbl(f, r->load_imbalance);
+    put_str(f, r->expert_counts);
     fputc('\n', f);
 }
 

@@ -56,6 +56,16 @@ typedef struct {
      * run.json's library_dispatch */
     char blas_core[24];
     char onednn_isa[24];
+    /* routing options of the case (routed variants; empty elsewhere) and what the routing of
+     * the checked forward did: assignments dropped by the capacity, mean chosen-set size
+     * (before dropping), mean load in expert_load_max's unit, max / mean, and the per-expert
+     * counts after dropping ("c0;c1;..."; empty when they do not fit the field) */
+    double cap, topp;   /* topp NAN: plain top-k */
+    int64_t shared;
+    char route[24];
+    int64_t dropped;
+    double experts_per_token_mean, expert_load_mean, load_imbalance;
+    char expert_counts[512];
 } mb_row;
 
 /* The required results.csv columns, in order (design section 5). */
@@ -90,7 +100,8 @@ void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
 /* Writes the header line: required columns, then ctr_<name> for each counter column name
  * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
  * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa ep route_us
- * dispatch_us expert_us combine_us comm_bytes). */
+ * dispatch_us expert_us combine_us comm_bytes cap shared topp route dropped
+ * experts_per_token_mean expert_load_mean load_imbalance expert_counts). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer

@@ -119,6 +119,7 @@ static void find_cols(mb_results *res)
     c->aux_loss = col(res, "aux_loss");
     c->case_desc = col(res, "case");
     c->prepare_bytes = col(res, "prepare_bytes");   /* optional (older runs lack it) */
+    c->expert_counts = col(res, "expert_counts");   /* optional (runs before issue 16) */
 }
 
 static int validate_rows(mb_results *res, const char *path, char *err, size_t errlen)

@@ -14,7 +14,7 @@
 typedef struct {
     int run_id, variant, impl, status, reason, threads, cache, B, S, T, h, o, f, r, E, k, share,
         shard, samples, med, min, p95, mad, ci_lo, ci_hi, flops, bytes, gflops, weights, workspace,
-        rss, load_max, aux_loss, case_desc, prepare_bytes;
+        rss, load_max, aux_loss, case_desc, prepare_bytes, expert_counts;
 } mb_result_cols;
 
 typedef struct {

@@ -101,7 +101,8 @@ int mb_routing_equal(const mb_routing *a, const mb_routing *b, int64_t *bad_toke
     for (int64_t t = 0; t < a->T; t++)
         for (int64_t j = 0; j < k; j++) {
             const int64_t i = t * k + j;
-            int bad = a->idx[i] != b->idx[i];
+            int bad = a->idx[i] != b->idx[i] ||
+                      (a->dropped && b->dropped && a->dropped[i] != b->dropped[i]);
             if (!bad && a->w && b->w) {
                 const double wa = a->w[i], wb = b->w[i];
                 const double m = fabs(wa) > fabs(wb) ? fabs(wa) : fabs(wb);

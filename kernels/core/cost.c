@@ -38,6 +38,16 @@ double mb_experts_hit(const mb_spec *s, const int64_t *counts)
     return (double)n;
 }
 
+double mb_assignments(const mb_spec *s, const int64_t *counts)
+{
+    if (!counts)
+        return (double)mb_spec_T(s) * (double)s->k;
+    int64_t n = 0;
+    for (int64_t e = 0; e < s->E; e++)
+        n += counts[e];
+    return (double)n;
+}
+
 /* The variant formulas are its shape's cost functions (kernels/variants/var_<name>.c). */
 mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
 {

@@ -68,6 +68,11 @@ static void store(mb_tensor *t, int64_t i, double v)
     }
 }
 
+double mb_rand_unit(uint64_t seed, uint64_t stream, uint64_t counter)
+{
+    return unit(draw(key_of(seed, stream), counter));
+}
+
 void mb_fill_uniform(mb_tensor *t, uint64_t seed, uint64_t stream, float lo, float hi)
 {
     int64_t n = mb_tensor_numel(t);

@@ -63,13 +63,15 @@ static void dims_of(const mb_spec *s, mb_mdims *d, mb_acc *a)
     d->out = mb_spec_out_width(s);
     d->tasks = s->tasks;
     d->te = s->te;
+    d->shared = s->shared;
     d->el = (int64_t)mb_dtype_size(s->dtype);
 }
 
-/* Routing of T tokens (mb_routing_alloc): idx and w [T*k], counts [E], mb_route's scratch. */
+/* Routing of T tokens (mb_routing_alloc): idx, w and dropped [T*k], counts [E], mb_route's
+ * scratch. */
 static void routing_bytes(mb_acc *a, const mb_mdims *d, int64_t T)
 {
-    mb_acc_add3(a, T, d->k, 8);
+    mb_acc_add3(a, T, d->k, 9);
     mb_acc_add(a, mb_acc_mul(a, d->E, 8));
     int64_t nblk = T / MB_ROUTE_BLOCK + 1;
     mb_acc_add(a, mb_acc_mul(a, nblk, mb_acc_plus(a, mb_acc_mul(a, d->E, 20), 8)));

@@ -22,6 +22,10 @@ _Static_assert(sizeof variants / sizeof variants[0] == MB_VARIANT_COUNT,
 
 static const char *act_names[] = {"silu", "gelu", "relu"};
 static const char *share_names[] = {"none", "gate_up", "all"};
+static const char *const route_names[] = {[MB_ROUTE_LEARNED] = "learned",
+                                          [MB_ROUTE_BALANCED] = "balanced",
+                                          [MB_ROUTE_ZIPF] = "zipf", [MB_ROUTE_HOT] = "hot"};
+_Static_assert(sizeof route_names / sizeof route_names[0] == MB_ROUTE_COUNT, "a route without a name");
 static const char *const mode_names[] = {[MB_MODE_FORWARD] = "forward", [MB_MODE_TRAIN] = "train"};
 _Static_assert(sizeof mode_names / sizeof mode_names[0] == MB_MODE_COUNT, "a mode without a name");
 
@@ -64,6 +68,48 @@ int mb_variant_names(char *buf, size_t n, const char *sep)
 
 const char *mb_act_name(mb_act a) { return (unsigned)a < 3 ? act_names[a] : "?"; }
 const char *mb_share_name(mb_share s) { return (unsigned)s < 3 ? share_names[s] : "?"; }
+const char *mb_route_kind_name(mb_route_kind r)
+{
+    return (unsigned)r < MB_ROUTE_COUNT ? route_names[r] : "?";
+}
+
+/* The shortest of %.15g / %.17g that reads back as x, so 0.9 prints as 0.9. */
+static int fmt_double(char *buf, size_t n, double x)
+{
+    char tmp[40];
+    snprintf(tmp, sizeof tmp, "%.15g", x);
+    if (strtod(tmp, NULL) != x)
+        snprintf(tmp, sizeof tmp, "%.17g", x);
+    return snprintf(buf, n, "%s", tmp);
+}
+
+int mb_spec_route_format(const mb_spec *s, char *buf, size_t n)
+{
+    if (s->route == MB_ROUTE_ZIPF || s->route == MB_ROUTE_HOT) {
+        char v[40];
+        fmt_double(v, sizeof v, s->route_param);
+        return snprintf(buf, n, "%s:%s", mb_route_kind_name(s->route), v);
+    }
+    return snprintf(buf, n, "%s", mb_route_kind_name(s->route));
+}
+
+int64_t mb_spec_capacity(const mb_spec *s)
+{
+    if (!(s->cap > 0) || s->E < 1)
+        return 0;
+    double c = ceil(s->cap * (double)s->k * (double)mb_spec_T(s) / (double)s->E);
+    return c >= 9.0e18 ? INT64_MAX : (int64_t)c;
+}
+
+int64_t mb_spec_hot_tokens(const mb_spec *s)
+{
+    if (s->route != MB_ROUTE_HOT)
+        return 0;
+    double n = ceil(s->route_param * (double)mb_spec_T(s));
+    int64_t T = mb_spec_T(s);
+    return n >= (double)T ? T : (n < 0 ? 0 : (int64_t)n);
+}
+
 const char *mb_mode_name(mb_mode m)
 {
     return (unsigned)m < MB_MODE_COUNT ? mode_names[m] : "?";
@@ -105,6 +151,23 @@ int mb_variant_uses(mb_variant_id v, const char *key)
                                           !strcmp(key, "dtype") || !strcmp(key, "mode")))
         return 1;
     return in_fields(v, key);
+}
+
+const char *mb_routing_key_refusal(mb_variant_id v, const char *key)
+{
+    static const char *const keys[] = {"cap", "shared", "topp", "route"};
+    int routing_key = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        routing_key |= !strcmp(key, keys[i]);
+    if (!routing_key || (unsigned)v >= MB_NUM_VARIANTS || in_fields(v, key))
+        return NULL;
+    if (!strcmp(key, "shared"))
+        return variants[v].routed ? "the router alone has no expert outputs to add shared "
+                                    "experts to (shared applies to mixlora and sparse_mlp)"
+                                  : "shared experts need a variant with experts (mixlora, "
+                                    "sparse_mlp)";
+    return "routing options apply to the top-k routed variants only (mixlora, sparse_mlp, "
+           "router)";
 }
 
 const char *mb_variant_summary(mb_variant_id v)
@@ -220,6 +283,59 @@ static mb_status parse_float(const char *key, const char *v, float *out, mb_err 
     return MB_OK;
 }
 
+/* A finite decimal double (routing options: their ceil() must see the value written). */
+static mb_status parse_double(const char *key, const char *v, double *out, mb_err *err)
+{
+    if (*v == '\0')
+        return mb_fail(err, MB_EINVAL, "%s='%s': empty number", key, v);
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (*end != '\0' || end == v || v[0] == ' ' || v[0] == '\t')
+        return mb_fail(err, MB_EINVAL, "%s='%s': not a number", key, v);
+    if (errno == ERANGE || !isfinite(x))
+        return mb_fail(err, MB_EINVAL, "%s=%s: not a finite number", key, v);
+    *out = x == 0.0 ? 0.0 : x;   /* -0 is 0 */
+    return MB_OK;
+}
+
+/* route=learned|balanced|zipf:S|hot:F, each parameter checked against its range. */
+static mb_status parse_route(const char *v, mb_spec *s, mb_err *err)
+{
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    int kind = -1;
+    for (int i = 0; i < MB_ROUTE_COUNT; i++)
+        if (strlen(route_names[i]) == n && !strncmp(v, route_names[i], n))
+            kind = i;
+    if (kind < 0)
+        return mb_fail(err, MB_EINVAL, "route='%s': expected learned, balanced, zipf:S or hot:F",
+                       v);
+    int want_param = kind == MB_ROUTE_ZIPF || kind == MB_ROUTE_HOT;
+    if (!want_param) {
+        if (colon)
+            return mb_fail(err, MB_EINVAL, "route='%s': %s takes no parameter", v,
+                           route_names[kind]);
+        s->route = (mb_route_kind)kind;
+        s->route_param = 0.0;
+        return MB_OK;
+    }
+    if (!colon)
+        return mb_fail(err, MB_EINVAL, "route='%s': %s needs its parameter (%s)", v,
+                       route_names[kind], kind == MB_ROUTE_ZIPF ? "zipf:S, S > 0" : "hot:F, 0 < F <= 1");
+    double x;
+    mb_status st = parse_double("route", colon + 1, &x, err);
+    if (st)
+        return st;
+    if (kind == MB_ROUTE_ZIPF && !(x > 0))
+        return mb_fail(err, MB_EINVAL, "route=%s: the Zipf exponent S must be > 0", v);
+    if (kind == MB_ROUTE_HOT && !(x > 0 && x <= 1))
+        return mb_fail(err, MB_EINVAL, "route=%s: the hot fraction F must be in (0, 1]", v);
+    s->route = (mb_route_kind)kind;
+    s->route_param = x;
+    return MB_OK;
+}
+
 static mb_status pick(const char *key, const char *v, const char *const *names, int n, int *out,
                       mb_err *err)
 {
@@ -332,8 +448,22 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
         return MB_OK;
     }
     INT_KEY("f", f)
-    INT_KEY("E", E)
-    INT_KEY("k", k)
+    if (!strcmp(key, "E")) {
+        if ((st = parse_int(key, value, &x, err)))
+            return st;
+        s->E = x;
+        if ((s->set_mask & MB_SET_TOPP) && !(s->set_mask & MB_SET_K))
+            s->k = x;   /* top-p without k: the set may hold every expert */
+        return MB_OK;
+    }
+    if (!strcmp(key, "k")) {
+        if ((st = parse_int(key, value, &x, err)))
+            return st;
+        s->k = x;
+        s->set_mask |= MB_SET_K;
+        return MB_OK;
+    }
+    INT_KEY("shared", shared)
     INT_KEY("tasks", tasks)
     if (!strcmp(key, "ep")) {
         if ((st = parse_int(key, value, &x, err)))
@@ -361,6 +491,31 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     }
     if (!strcmp(key, "seed"))
         return parse_u64(key, value, &s->seed, err);
+    if (!strcmp(key, "cap")) {
+        double c;
+        if ((st = parse_double(key, value, &c, err)))
+            return st;
+        if (c < 0)
+            return mb_fail(err, MB_EINVAL, "cap=%s: the capacity factor must be >= 0 (0 = "
+                           "dropless)", value);
+        s->cap = c;
+        return MB_OK;
+    }
+    if (!strcmp(key, "topp")) {
+        double P;
+        if ((st = parse_double(key, value, &P, err)))
+            return st;
+        if (!(P > 0 && P <= 1))
+            return mb_fail(err, MB_EINVAL, "topp=%s: the top-p threshold must be in (0, 1]",
+                           value);
+        s->topp = P;
+        s->set_mask |= MB_SET_TOPP;
+        if (!(s->set_mask & MB_SET_K))
+            s->k = s->E;   /* k only bounds the set: default E (spec) */
+        return MB_OK;
+    }
+    if (!strcmp(key, "route"))
+        return parse_route(value, s, err);
     if (!strcmp(key, "act")) {
         if ((st = pick(key, value, act_names, 3, &i, err)))
             return st;
@@ -396,7 +551,7 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     }
     return mb_fail(err, MB_EINVAL,
                    "unknown key '%s' (keys: T B S h o f r E k alpha p act tasks te share shard seed "
-                   "dtype mode ep)", key);
+                   "dtype mode ep cap shared topp route)", key);
 }
 
 mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
@@ -419,7 +574,7 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
     if (!colon || colon[1] == '\0')
         return MB_OK;
     char *item = colon + 1;
-    const char *seen[32];   /* keys given so far: there are 19 keys, so a 20th item repeats one */
+    const char *seen[32];   /* keys given so far: there are 23 keys, so a 24th item repeats one */
     int n_seen = 0;
     for (;;) {
         char *comma = strchr(item, ',');
@@ -440,6 +595,9 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
         if (st)
             return st;
         /* known but meaningless here: refuse rather than accept any value unchecked */
+        const char *why = mb_routing_key_refusal(v, item);
+        if (why)
+            return mb_fail(err, MB_EINVAL, "%s=%s: %s", item, eq + 1, why);
         if (!mb_variant_uses(v, item))
             return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s,p,seed,"
                            "dtype,mode)", item, eq + 1, variants[v].name, item, variants[v].fields);
@@ -494,6 +652,23 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         PUT(",dtype=%s", mb_dtype_name(s->dtype));
     if (s->mode != MB_MODE_FORWARD)
         PUT(",mode=%s", mb_mode_name(s->mode));
+    if (uses(s, "cap") && s->cap != 0) {
+        char v[40];
+        fmt_double(v, sizeof v, s->cap);
+        PUT(",cap=%s", v);
+    }
+    if (uses(s, "shared") && s->shared)
+        PUT(",shared=%lld", (long long)s->shared);
+    if (uses(s, "topp") && s->topp != 0) {
+        char v[40];
+        fmt_double(v, sizeof v, s->topp);
+        PUT(",topp=%s", v);
+    }
+    if (uses(s, "route") && s->route != MB_ROUTE_LEARNED) {
+        char v[48];
+        mb_spec_route_format(s, v, sizeof v);
+        PUT(",route=%s", v);
+    }
 #undef PUT
     return snprintf(buf, n, "%s", out);
 }

@@ -65,6 +65,54 @@ static int uses_f(mb_variant_id v) { return mb_variant_uses(v, "f"); }
 static int uses_r(mb_variant_id v) { return mb_variant_uses(v, "r"); }
 static int uses_E(mb_variant_id v) { return mb_variant_uses(v, "E"); }
 
+/* Routing options (spec Part 1 "Routing options"): the ranges the descriptor parser checks,
+ * again for specs built in code, and the combinations the spec leaves undefined. */
+static mb_status validate_routing_options(const mb_spec *s, mb_err *err)
+{
+    mb_variant_id v = s->variant;
+    const char *why;
+    if (s->cap != 0 && (why = mb_routing_key_refusal(v, "cap")))
+        return mb_fail(err, MB_EINVAL, "cap=%g: %s", s->cap, why);
+    if (s->shared != 0 && (why = mb_routing_key_refusal(v, "shared")))
+        return mb_fail(err, MB_EINVAL, "shared=%lld: %s", (long long)s->shared, why);
+    if (s->topp != 0 && (why = mb_routing_key_refusal(v, "topp")))
+        return mb_fail(err, MB_EINVAL, "topp=%g: %s", s->topp, why);
+    if (s->route != MB_ROUTE_LEARNED && (why = mb_routing_key_refusal(v, "route")))
+        return mb_fail(err, MB_EINVAL, "route=%s: %s", mb_route_kind_name(s->route), why);
+    if (!(s->cap >= 0) || !isfinite(s->cap))
+        return mb_fail(err, MB_EINVAL, "cap=%g: the capacity factor must be >= 0 (0 = dropless)",
+                       s->cap);
+    if (s->shared < 0 || s->shared > 1024)
+        return mb_fail(err, MB_EINVAL, "shared=%lld: must be in 0..1024", (long long)s->shared);
+    if (!(s->topp >= 0 && s->topp <= 1))
+        return mb_fail(err, MB_EINVAL, "topp=%g: the top-p threshold must be in (0, 1]", s->topp);
+    switch (s->route) {
+    case MB_ROUTE_LEARNED:
+    case MB_ROUTE_BALANCED:
+        break;
+    case MB_ROUTE_ZIPF:
+        if (!(s->route_param > 0) || !isfinite(s->route_param))
+            return mb_fail(err, MB_EINVAL, "route=zipf:%g: the Zipf exponent S must be > 0",
+                           s->route_param);
+        break;
+    case MB_ROUTE_HOT:
+        if (!(s->route_param > 0 && s->route_param <= 1))
+            return mb_fail(err, MB_EINVAL, "route=hot:%g: the hot fraction F must be in (0, 1]",
+                           s->route_param);
+        break;
+    case MB_ROUTE_COUNT:
+    default:
+        return mb_fail(err, MB_EINVAL, "route=%d is not a routing distribution", (int)s->route);
+    }
+    /* top-p picks the set by the router's p; the route distributions pick the experts
+     * themselves: the spec defines no set for both at once */
+    if (s->topp != 0 && s->route != MB_ROUTE_LEARNED)
+        return mb_fail(err, MB_EINVAL, "topp=%g with route=%s: top-p chooses by the router's "
+                       "probabilities, route=%s chooses the experts itself; use one of them",
+                       s->topp, mb_route_kind_name(s->route), mb_route_kind_name(s->route));
+    return MB_OK;
+}
+
 #define POS(field, name) \
     if (s->field < 1) \
         return mb_fail(err, MB_EINVAL, name "=%lld: must be at least 1", (long long)s->field)
@@ -118,6 +166,12 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
             return mb_fail(err, MB_EINVAL, "T=%lld %% ep=%d != 0: each of the ep ranks holds "
                            "T/ep tokens", (long long)T, s->ep);
     }
+    mb_status rst = validate_routing_options(s, err);
+    if (rst)
+        return rst;
+    if (s->ep > 1 && (s->cap > 0 || s->shared > 0 || s->topp > 0 || s->route != MB_ROUTE_LEARNED))
+        return mb_fail(err, MB_EINVAL, "ep=%d with cap, shared, topp or route: expert parallelism "
+                       "runs plain learned top-k routing only so far", s->ep);
     const mb_variant_shape *sh = mb_variant_shape_of(v);
     if (sh->validate) {   /* the variant's own keys (moelora's tasks, sparse_mlp's shard) */
         mb_status vst = sh->validate(s, err);

@@ -55,6 +55,10 @@ typedef struct {
 
 /* Experts with at least one token, or all E when counts are unknown. */
 double mb_experts_hit(const mb_spec *s, const int64_t *counts);
+/* (token, routed expert) assignments computed: the sum of counts (after the capacity drops,
+ * top-p sets as chosen), or T*k without counts (the most a case can compute). Shared experts
+ * are not in it (they take every token: T * shared). */
+double mb_assignments(const mb_spec *s, const int64_t *counts);
 
 /* ---- memory estimate (mem_estimate.c) -------------------------------------------------- */
 
@@ -69,6 +73,7 @@ typedef struct {
 
 typedef struct {
     int64_t T, B, h, o, f, r, E, k, fe, out, tasks, te;
+    int64_t shared;   /* shared experts (routing option) */
     /* bytes per element of the case's dtype: X, Y, R and the weights are stored in it (spec
      * "Precision"); workspace and scratch stay f32 / double (4 and 8 below) */
     int64_t el;

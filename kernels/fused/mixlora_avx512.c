@@ -8,7 +8,8 @@
  *     H_e = act(G) .* U (gate/up weights in the gated packing, G | U rows interleaved by 16);
  *   - down: per expert the routed rows are scatter-added with the routing weight in the GEMM
  *     store (row index + row scale in the epilogue), or with share = all accumulated into
- *     Hs = sum_e w_e H_e and multiplied by Wd once at the end (the spec's linearity). */
+ *     Hs = sum_e w_e H_e and multiplied by Wd once at the end (the spec's linearity).
+ * Shared LoRA experts (shared=n) are experts E..E+n-1 over all T rows with weight 1. */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <string.h>
 #include "fused/fused_avx512.h"
@@ -17,10 +18,11 @@
 typedef struct {
     mb_act act;
     mb_share share;
-    int64_t T, h, f, r, E, k;
+    int64_t T, h, f, r, E, k, ns;
     mb_vrouter vr;
     mb_gemm_weight *GU, *D;                 /* [Wg; Wu] (2f x h), Wd (h x f) */
-    mb_gemm_weight **A1, **B1, **Ad, **Bd;  /* [E] each */
+    mb_gemm_weight **A1, **B1, **Ad, **Bd;  /* [E + ns] each: routed, then shared experts */
+    int32_t *all_tok;                       /* [T] 0..T-1: the rows of a shared expert */
     int64_t ldgu;                           /* row length of GU0 / GUe (interleaved) */
     float *GU0, *GUe, *He, *Z, *Zd, *Hs, *ws; /* [T,ldgu] x2 [T,f] [T,2r] [T,r] [T,f] [T] */
 } mix_st;
@@ -39,8 +41,10 @@ static void mix_release(void *p)
     mb_vrouter_free(&st->vr, &mb_gemm_avx512);
     mb_avx512_weight_free(st->GU);
     mb_avx512_weight_free(st->D);
-    free_set(st->A1, st->E); free_set(st->B1, st->E);
-    free_set(st->Ad, st->E); free_set(st->Bd, st->E);
+    const int64_t ne = st->E + st->ns;
+    free_set(st->A1, ne); free_set(st->B1, ne);
+    free_set(st->Ad, ne); free_set(st->Bd, ne);
+    mb_free(st->all_tok);
     mb_free(st->GU0); mb_free(st->GUe); mb_free(st->He); mb_free(st->Z); mb_free(st->Zd);
     mb_free(st->Hs); mb_free(st->ws);
     mb_free(st);
@@ -57,12 +61,20 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     const float *Au = Bg ? mb_vw(w, "Au", E * r * h, err) : NULL, *Bu = Au ? mb_vw(w, "Bu", E * f * r, err) : NULL;
     const float *Ad = Bu ? mb_vw(w, "Ad", E * r * f, err) : NULL, *Bd = Ad ? mb_vw(w, "Bd", E * h * r, err) : NULL;
     if (!Bd) return err ? err->code : MB_EINVAL;
+    const int64_t ns = s->shared, ne = E + ns;
+    const float *sAg = NULL, *sBg = NULL, *sAu = NULL, *sBu = NULL, *sAd = NULL, *sBd = NULL;
+    if (ns > 0) {
+        sAg = mb_vw(w, "Ags", ns * r * h, err); sBg = sAg ? mb_vw(w, "Bgs", ns * f * r, err) : NULL;
+        sAu = sBg ? mb_vw(w, "Aus", ns * r * h, err) : NULL; sBu = sAu ? mb_vw(w, "Bus", ns * f * r, err) : NULL;
+        sAd = sBu ? mb_vw(w, "Ads", ns * r * f, err) : NULL; sBd = sAd ? mb_vw(w, "Bds", ns * h * r, err) : NULL;
+        if (!sBd) return err ? err->code : MB_EINVAL;
+    }
     mix_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->act = s->act; st->share = s->share;
-    st->T = T; st->h = h; st->f = f; st->r = r; st->E = E; st->k = s->k;
+    st->T = T; st->h = h; st->f = f; st->r = r; st->E = E; st->k = s->k; st->ns = ns;
     const float sc = s->alpha / (float)r;
-    mb_status rc = mb_vrouter_init(&st->vr, &mb_gemm_avx512, Wr, T, h, E, s->k, err);
+    mb_status rc = mb_vrouter_init(&st->vr, &mb_gemm_avx512, Wr, s, err);
     float *tmp = NULL;   /* staging for stacked / scaled copies; the packed forms are kept */
     /* largest staged form: [Wg; Wu] 2f x h, [Ag_e; Au_e] 2r x h, the block-diagonal
      * [[sBg_e, 0]; [0, sBu_e]] 2f x 2r, s Bd_e h x r */
@@ -85,29 +97,37 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     }
     if (rc == MB_OK) rc = mb_avx512_pack(Wd, f, f, NULL, 0, 0, h, &st->D, err);
     if (rc == MB_OK) {
-        st->A1 = mb_alloc(sizeof(*st->A1) * (size_t)E);
-        st->B1 = mb_alloc(sizeof(*st->B1) * (size_t)E);
-        st->Ad = mb_alloc(sizeof(*st->Ad) * (size_t)E);
-        st->Bd = mb_alloc(sizeof(*st->Bd) * (size_t)E);
-        if (!st->A1 || !st->B1 || !st->Ad || !st->Bd) rc = mb_fail(err, MB_ENOMEM, "out of memory");
+        st->A1 = mb_alloc(sizeof(*st->A1) * (size_t)ne);
+        st->B1 = mb_alloc(sizeof(*st->B1) * (size_t)ne);
+        st->Ad = mb_alloc(sizeof(*st->Ad) * (size_t)ne);
+        st->Bd = mb_alloc(sizeof(*st->Bd) * (size_t)ne);
+        st->all_tok = ns ? mb_alloc(sizeof(int32_t) * (size_t)T) : NULL;
+        if (!st->A1 || !st->B1 || !st->Ad || !st->Bd || (ns && !st->all_tok))
+            rc = mb_fail(err, MB_ENOMEM, "out of memory");
+        for (int64_t t = 0; rc == MB_OK && ns && t < T; t++) st->all_tok[t] = (int32_t)t;
     }
-    for (int64_t e = 0; rc == MB_OK && e < E; e++) {
-        memcpy(tmp, Ag + e * r * h, sizeof(float) * (size_t)(r * h));
-        memcpy(tmp + r * h, Au + e * r * h, sizeof(float) * (size_t)(r * h));
-        rc = mb_avx512_pack(tmp, h, h, NULL, 0, 0, 2 * r, &st->A1[e], err);
+    for (int64_t x = 0; rc == MB_OK && x < ne; x++) {
+        /* routed expert x, or shared expert x - E: e indexes its own set's factors */
+        const int sh = x >= E;
+        const int64_t e = sh ? x - E : x;
+        const float *Ag_ = sh ? sAg : Ag, *Bg_ = sh ? sBg : Bg, *Au_ = sh ? sAu : Au;
+        const float *Bu_ = sh ? sBu : Bu, *Ad_ = sh ? sAd : Ad, *Bd_ = sh ? sBd : Bd;
+        memcpy(tmp, Ag_ + e * r * h, sizeof(float) * (size_t)(r * h));
+        memcpy(tmp + r * h, Au_ + e * r * h, sizeof(float) * (size_t)(r * h));
+        rc = mb_avx512_pack(tmp, h, h, NULL, 0, 0, 2 * r, &st->A1[x], err);
         if (rc != MB_OK) break;
         /* block-diagonal [[sBg_e, 0]; [0, sBu_e]] [2f, 2r] */
         memset(tmp, 0, sizeof(float) * (size_t)(2 * f * 2 * r));
         for (int64_t j = 0; j < f; j++)
             for (int64_t i = 0; i < r; i++) {
-                tmp[j * 2 * r + i] = sc * Bg[(e * f + j) * r + i];
-                tmp[(f + j) * 2 * r + r + i] = sc * Bu[(e * f + j) * r + i];
+                tmp[j * 2 * r + i] = sc * Bg_[(e * f + j) * r + i];
+                tmp[(f + j) * 2 * r + r + i] = sc * Bu_[(e * f + j) * r + i];
             }
-        rc = mb_avx512_pack_glu(tmp, 2 * r, 2 * r, NULL, 0, 0, 2 * f, &st->B1[e], err);
-        if (rc == MB_OK) rc = mb_avx512_pack(Ad + e * r * f, f, f, NULL, 0, 0, r, &st->Ad[e], err);
+        rc = mb_avx512_pack_glu(tmp, 2 * r, 2 * r, NULL, 0, 0, 2 * f, &st->B1[x], err);
+        if (rc == MB_OK) rc = mb_avx512_pack(Ad_ + e * r * f, f, f, NULL, 0, 0, r, &st->Ad[x], err);
         if (rc != MB_OK) break;
-        for (int64_t i = 0; i < h * r; i++) tmp[i] = sc * Bd[e * h * r + i];
-        rc = mb_avx512_pack(tmp, r, r, NULL, 0, 0, h, &st->Bd[e], err);
+        for (int64_t i = 0; i < h * r; i++) tmp[i] = sc * Bd_[e * h * r + i];
+        rc = mb_avx512_pack(tmp, r, r, NULL, 0, 0, h, &st->Bd[x], err);
     }
     mb_free(tmp);
     if (rc == MB_OK) st->ldgu = mb_avx512_glu_ldc(st->GU);
@@ -150,11 +170,19 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     }
     memset(Y, 0, sizeof(float) * (size_t)(T * h));
     if (st->share == MB_SHARE_ALL) memset(st->Hs, 0, sizeof(float) * (size_t)(T * f));
-    for (int64_t e = 0; e < st->E; e++) {
-        const int64_t o0 = st->vr.offsets[e], n = st->vr.offsets[e + 1] - o0;
+    for (int64_t e = 0; e < st->E + st->ns; e++) {
+        /* routed experts over their rows with the routing weights; shared ones (e >= E) over
+         * every row with weight 1 */
+        const int shared = e >= st->E;
+        const int64_t o0 = shared ? 0 : st->vr.offsets[e];
+        const int64_t n = shared ? T : st->vr.offsets[e + 1] - o0;
         if (n == 0) continue;
-        const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
-        mb_vgather_w(&st->vr.rt, tok, slot, n, st->ws);
+        const int32_t *tok = shared ? st->all_tok : st->vr.tok + o0;
+        if (shared) {
+            for (int64_t i = 0; i < n; i++) st->ws[i] = 1.0f;
+        } else {
+            mb_vgather_w(&st->vr.rt, tok, st->vr.slot + o0, n, st->ws);
+        }
         /* gate/up base rows of this expert's tokens */
         if (st->share == MB_SHARE_NONE) {
             mb_avx_gemm_args g = {.M = n, .a = {X, NULL}, .lda = {h, 0}, .a_rows = tok,

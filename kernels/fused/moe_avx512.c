@@ -4,7 +4,9 @@
  * [Wg_e; Wu_e] (one pass over the token rows) whose gated store writes act(G) .* U, and the down
  * projection scatter-adds w_te * (H_e Wd_e^T) straight into Y in its store (row index + row
  * scale in the epilogue), experts in ascending order as the spec requires. Routing: the shared
- * router on this GEMM. */
+ * router on this GEMM (capacity, top-p and route= come with it: dropped and empty slots are not
+ * in the token lists). Shared experts (shared=n) run the same two GEMMs over all T rows with
+ * weight 1 after the routed ones. */
 #ifdef MOEBENCH_HAVE_AVX512
 #include <string.h>
 #include "fused/fused_avx512.h"
@@ -12,9 +14,9 @@
 
 typedef struct {
     mb_act act;
-    int64_t T, h, fe, E, k;
+    int64_t T, h, fe, E, k, ns;
     mb_vrouter vr;
-    mb_gemm_weight **GU, **D;   /* [E] each: [Wg_e; Wu_e] (2fe x h), Wd_e (h x fe) */
+    mb_gemm_weight **GU, **D;   /* [E + ns] each: [Wg_e; Wu_e] (2fe x h), Wd_e (h x fe) */
     float *buf;                 /* [T, glu_ldc]: G | U partial sums (interleaved) */
     float *H;                   /* [T, fe] */
     float *ws;                  /* [T] routing weight per row of the current expert */
@@ -24,7 +26,7 @@ static void moe_release(void *p)
 {
     moe_st *st = p;
     if (!st) return;
-    for (int64_t e = 0; e < st->E; e++) {
+    for (int64_t e = 0; e < st->E + st->ns; e++) {
         if (st->GU) mb_avx512_weight_free(st->GU[e]);
         if (st->D) mb_avx512_weight_free(st->D[e]);
     }
@@ -46,22 +48,34 @@ static mb_status moe_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     const float *Wu = Wg ? mb_vw(w, "Wu", E * fe * h, err) : NULL;
     const float *Wd = Wu ? mb_vw(w, "Wd", E * h * fe, err) : NULL;
     if (!Wd) return err ? err->code : MB_EINVAL;
+    const int64_t ns = s->shared;
+    const float *Sg = NULL, *Su = NULL, *Sd = NULL;
+    if (ns > 0) {
+        Sg = mb_vw(w, "Wgs", ns * fe * h, err);
+        Su = Sg ? mb_vw(w, "Wus", ns * fe * h, err) : NULL;
+        Sd = Su ? mb_vw(w, "Wds", ns * h * fe, err) : NULL;
+        if (!Sd) return err ? err->code : MB_EINVAL;
+    }
     moe_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
-    st->act = s->act; st->T = T; st->h = h; st->fe = fe; st->E = E; st->k = s->k;
-    mb_status rc = mb_vrouter_init(&st->vr, &mb_gemm_avx512, Wr, T, h, E, s->k, err);
+    st->act = s->act; st->T = T; st->h = h; st->fe = fe; st->E = E; st->k = s->k; st->ns = ns;
+    mb_status rc = mb_vrouter_init(&st->vr, &mb_gemm_avx512, Wr, s, err);
     if (rc == MB_OK) {
-        st->GU = mb_alloc(sizeof(*st->GU) * (size_t)E);
-        st->D = mb_alloc(sizeof(*st->D) * (size_t)E);
+        st->GU = mb_alloc(sizeof(*st->GU) * (size_t)(E + ns));
+        st->D = mb_alloc(sizeof(*st->D) * (size_t)(E + ns));
         if (!st->GU || !st->D) rc = mb_fail(err, MB_ENOMEM, "out of memory");
     }
     float *stack = NULL;
     if (rc == MB_OK) rc = mb_valloc3(&stack, 2, fe, h, err);
-    for (int64_t e = 0; rc == MB_OK && e < E; e++) {
-        memcpy(stack, Wg + e * fe * h, sizeof(float) * (size_t)(fe * h));
-        memcpy(stack + fe * h, Wu + e * fe * h, sizeof(float) * (size_t)(fe * h));
+    for (int64_t e = 0; rc == MB_OK && e < E + ns; e++) {
+        /* routed expert e, then shared expert e - E */
+        const float *g = e < E ? Wg + e * fe * h : Sg + (e - E) * fe * h;
+        const float *u = e < E ? Wu + e * fe * h : Su + (e - E) * fe * h;
+        const float *d = e < E ? Wd + e * h * fe : Sd + (e - E) * h * fe;
+        memcpy(stack, g, sizeof(float) * (size_t)(fe * h));
+        memcpy(stack + fe * h, u, sizeof(float) * (size_t)(fe * h));
         rc = mb_avx512_pack_glu(stack, h, h, NULL, 0, 0, 2 * fe, &st->GU[e], err);
-        if (rc == MB_OK) rc = mb_avx512_pack(Wd + e * h * fe, fe, fe, NULL, 0, 0, h, &st->D[e], err);
+        if (rc == MB_OK) rc = mb_avx512_pack(d, fe, fe, NULL, 0, 0, h, &st->D[e], err);
     }
     mb_free(stack);
     /* a token picks an expert at most once, so no expert gets more than T rows */
@@ -95,6 +109,15 @@ static mb_status moe_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
         mb_avx512_gemm_run(st->GU[e], &g1);
         mb_avx_gemm_args g2 = {.M = n, .a = {st->H, NULL}, .lda = {fe, 0}, .alpha = 1.0f,
                                .beta = 1.0f, .c = Y, .ldc = h, .c_rows = tok, .row_scale = st->ws};
+        mb_avx512_gemm_run(st->D[e], &g2);
+    }
+    for (int64_t e = st->E; e < st->E + st->ns; e++) {   /* shared: every row, weight 1 */
+        mb_avx_gemm_args g1 = {.M = st->T, .a = {X, NULL}, .lda = {h, 0}, .alpha = 1.0f,
+                               .beta = 0.0f, .c = st->buf, .ldc = mb_avx512_glu_ldc(st->GU[e]),
+                               .h = st->H, .ldh = fe, .act = st->act};
+        mb_avx512_gemm_run(st->GU[e], &g1);
+        mb_avx_gemm_args g2 = {.M = st->T, .a = {st->H, NULL}, .lda = {fe, 0}, .alpha = 1.0f,
+                               .beta = 1.0f, .c = Y, .ldc = h};
         mb_avx512_gemm_run(st->D[e], &g2);
     }
     return MB_OK;

@@ -44,6 +44,7 @@ static mb_status rt_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     st->nblk = (T + MB_ROUTE_BLOCK - 1) / MB_ROUTE_BLOCK;
     mb_status rc = mb_avx512_pack(Wr, h, h, NULL, 0, 0, E, &st->Wr, err);
     if (rc == MB_OK) rc = mb_routing_alloc(&st->rt, T, E, s->k, err);
+    if (rc == MB_OK) st->rt.opts = mb_route_opts_of(s);
     if (rc == MB_OK) rc = mb_valloc2(&st->z, T, E, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->p, T, E, err);
     if (rc == MB_OK) {
@@ -70,11 +71,13 @@ static void route_block(rt_st *st, const float *X, float *Y, int64_t b)
     memset(cnt, 0, sizeof(int64_t) * (size_t)E);
     st->zsum[b] = 0.0;
     mb_route_block(st->z, t0, t1, E, k, &st->rt, st->p, NULL, psum, cnt, &st->zsum[b]);
-    /* this block's rows of the dense combine matrix, while idx/w are still in L1 */
+    /* this block's rows of the dense combine matrix, while idx/w are still in L1 (empty
+     * top-p slots skipped; the capacity, a global order, is applied after all blocks) */
     for (int64_t t = t0; t < t1; t++) {
         float *y = Y + t * E;
         memset(y, 0, sizeof(float) * (size_t)E);
-        for (int64_t j = 0; j < k; j++) y[st->rt.idx[t * k + j]] = st->rt.w[t * k + j];
+        for (int64_t j = 0; j < k; j++)
+            if (st->rt.idx[t * k + j] >= 0) y[st->rt.idx[t * k + j]] = st->rt.w[t * k + j];
     }
 }
 
@@ -88,6 +91,10 @@ static mb_status rt_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
     for (int64_t b = 0; b < st->nblk; b++)
         route_block(st, X, Y, b);
     mb_route_finish(&st->rt, st->nblk, st->zsum, st->psum, st->cnt);
+    /* the capacity's drops combine nothing */
+    if (st->rt.n_dropped)
+        for (int64_t i = 0; i < st->T * st->k; i++)
+            if (st->rt.dropped[i]) Y[(i / st->k) * st->E + st->rt.idx[i]] = 0.0f;
     /* info's routing buffer was checked against T, E, k by mb_check_io */
     return info ? mb_routing_copy(&st->rt, &info->routing, err) : MB_OK;
 }

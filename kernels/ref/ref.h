@@ -48,9 +48,10 @@ void mb_ref_logits(const double *x, int64_t K, const float *W, int64_t N, float 
 /* Softmax in double of n fp32 logits (max-subtracted); returns logsumexp. */
 double mb_ref_softmax(const float *z, int64_t n, double *p);
 
-/* Top-k routing of all T tokens from z = X Wr^T (double dot products rounded to fp32), written
- * here from spec Part 1 (softmax in double, a full sort by (p desc, index asc), renormalise,
- * counts, L_aux, z-loss) independently of core's mb_route. idx/w list each token's experts in
+/* Routing of all T tokens from z = X Wr^T (double dot products rounded to fp32), written
+ * here from spec Part 1 (softmax in double, a full sort by (p desc, index asc), the chosen set
+ * by the routing options (top-k, top-p, route=), renormalise, L_aux, z-loss, then the capacity
+ * in slot-major order and the counts after it) independently of core's mb_route. idx/w list each token's experts in
  * descending p, as routing.h asks. Writes into info->routing when the caller asked for it
  * (info && routing.idx), else into arrays it allocates (*owned = 1: release with
  * mb_ref_routing_release). */
@@ -58,8 +59,9 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
                        mb_routing *out, int *owned, mb_err *err);
 /* Frees the arrays of an owned routing from mb_ref_route. */
 void mb_ref_routing_release(mb_routing *r);
-/* The chosen experts of one token in ascending expert index (spec: expert outputs are
- * accumulated into Y in ascending expert index), with their weights. */
-void mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double *w_out);
+/* The experts one token computes (chosen, not dropped) in ascending expert index (spec: expert
+ * outputs are accumulated into Y in ascending expert index), with their weights; returns how
+ * many. */
+int64_t mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double *w_out);
 
 #endif

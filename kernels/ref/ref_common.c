@@ -137,29 +137,119 @@ void mb_ref_routing_release(mb_routing *r)
 {
     mb_free(r->idx);
     mb_free(r->w);
+    mb_free(r->dropped);
     mb_free(r->counts);
     memset(r, 0, sizeof *r);
 }
 
+/* The chosen set of token t (spec Part 1 "Routing" and "Routing options"), written into e[]
+ * (slot order) with its size returned. ch holds all E experts sorted by (p desc, index asc). */
+static int64_t ref_choose(const mb_spec *s, int64_t t, int64_t T, const ref_choice *ch,
+                          int32_t *e, double *zipf_w, int *taken)
+{
+    const int64_t E = s->E, k = s->k;
+    switch (s->route) {
+    case MB_ROUTE_BALANCED:
+        /* token t takes experts (t*k + j) mod E, j < k */
+        for (int64_t j = 0; j < k; j++)
+            e[j] = (int32_t)((t * k + j) % E);
+        return k;
+    case MB_ROUTE_ZIPF: {
+        /* k distinct experts, each drawn from Zipf(S) over the experts not yet taken:
+         * P(e) proportional to (e+1)^-S; draw j of token t is the counter t*k + j of the
+         * stream "route_zipf" of the case seed */
+        for (int64_t x = 0; x < E; x++) {
+            taken[x] = 0;
+            zipf_w[x] = pow((double)(x + 1), -s->route_param);
+        }
+        for (int64_t j = 0; j < k; j++) {
+            double total = 0.0;
+            for (int64_t x = 0; x < E; x++)
+                if (!taken[x])
+                    total += zipf_w[x];
+            const double target =
+                mb_rand_unit(s->seed, mb_stream_of("route_zipf"), (uint64_t)(t * k + j)) * total;
+            double cum = 0.0;
+            int64_t pick = -1;
+            for (int64_t x = 0; x < E; x++) {
+                if (taken[x])
+                    continue;
+                pick = x;   /* the last one left if rounding leaves target past the sum */
+                cum += zipf_w[x];
+                if (target < cum)
+                    break;
+            }
+            taken[pick] = 1;
+            e[j] = (int32_t)pick;
+        }
+        return k;
+    }
+    case MB_ROUTE_HOT: {
+        const int64_t hot = (int64_t)ceil(s->route_param * (double)T);
+        if (t < hot) {
+            /* expert 0, then the learned top-(k-1) of the other experts */
+            int64_t n = 0;
+            e[n++] = 0;
+            for (int64_t x = 0; x < E && n < k; x++)
+                if (ch[x].e != 0)
+                    e[n++] = ch[x].e;
+            return n;
+        }
+        break;
+    }
+    case MB_ROUTE_LEARNED:
+    case MB_ROUTE_COUNT:
+        break;
+    }
+    if (s->topp > 0) {
+        /* the smallest prefix of the sorted experts whose p adds up to topp, at most k */
+        double cum = 0.0;
+        int64_t n = 0;
+        while (n < k) {
+            e[n] = ch[n].e;
+            cum += ch[n].p;
+            n++;
+            if (cum >= s->topp)
+                break;
+        }
+        return n;
+    }
+    for (int64_t j = 0; j < k; j++)
+        e[j] = ch[j].e;
+    return k;
+}
+
 /* Routes every token from its fp32 logits z [T, E]: p = softmax in double; sort all E experts by
- * (p desc, index asc) and keep the first k (descending p, the order routing.h asks for);
- * w = p / sum of the k chosen p; counts; L_aux = E * sum_e F_e P_e; z-loss = mean_t lse_t^2.
- * One plain sequential pass over the tokens, so the sums do not depend on the thread count. */
-static mb_status ref_route_logits(const float *z, int64_t T, int64_t E, int64_t k, mb_routing *r,
+ * (p desc, index asc); the chosen set by the routing options (ref_choose); w = p / sum of the
+ * chosen p; L_aux = E * sum_e F_e P_e with F_e from the chosen sets; z-loss = mean_t lse_t^2.
+ * Then the capacity C = ceil(cap*k*T/E): slot by slot (every first choice before any second
+ * choice), token by token, an expert that already holds C assignments drops the next; counts
+ * are what each expert computes. One plain sequential pass over the tokens, so the sums do
+ * not depend on the thread count. */
+static mb_status ref_route_logits(const mb_spec *s, const float *z, int64_t T, mb_routing *r,
                                   mb_err *err)
 {
-    double *p = mb_alloc(sizeof(double) * (size_t)(2 * E));
+    const int64_t E = s->E, k = s->k;
+    double *p = mb_alloc(sizeof(double) * (size_t)(3 * E));
     ref_choice *ch = mb_alloc(sizeof(ref_choice) * (size_t)E);
-    if (!p || !ch) {
+    int32_t *sel = mb_alloc(sizeof(int32_t) * (size_t)k);
+    int *taken = mb_alloc(sizeof(int) * (size_t)E);
+    int64_t *chosen = mb_alloc(sizeof(int64_t) * (size_t)E);
+    if (!p || !ch || !sel || !taken || !chosen) {
         mb_free(p);
         mb_free(ch);
+        mb_free(sel);
+        mb_free(taken);
+        mb_free(chosen);
         return mb_fail(err, MB_ENOMEM, "naive: out of memory for routing scratch");
     }
-    double *psum = p + E;   /* sum over tokens of p_te */
-    double zsum = 0.0;      /* sum over tokens of lse_t^2 */
+    double *psum = p + E;      /* sum over tokens of p_te */
+    double *zipf_w = p + 2 * E;
+    double zsum = 0.0;         /* sum over tokens of lse_t^2 */
+    int64_t n_chosen = 0;
     for (int64_t e = 0; e < E; e++) {
         psum[e] = 0.0;
-        r->counts[e] = 0;
+        chosen[e] = 0;
     }
     for (int64_t t = 0; t < T; t++) {
         const double lse = mb_ref_softmax(z + t * E, E, p);
@@ -170,25 +260,55 @@ static mb_status ref_route_logits(const float *z, int64_t T, int64_t E, int64_t 
             ch[e].e = (int32_t)e;
         }
         qsort(ch, (size_t)E, sizeof *ch, ref_choice_cmp);
+        const int64_t n = ref_choose(s, t, T, ch, sel, zipf_w, taken);
         double norm = 0.0;
-        for (int64_t j = 0; j < k; j++)
-            norm += ch[j].p;
+        for (int64_t j = 0; j < n; j++)
+            norm += p[sel[j]];
         for (int64_t j = 0; j < k; j++) {
-            r->idx[t * k + j] = ch[j].e;
-            r->w[t * k + j] = (float)(ch[j].p / norm);
-            r->counts[ch[j].e]++;
+            r->idx[t * k + j] = j < n ? sel[j] : -1;
+            r->w[t * k + j] = j < n ? (float)(p[sel[j]] / norm) : 0.0f;
+            if (r->dropped)
+                r->dropped[t * k + j] = 0;
         }
+        for (int64_t j = 0; j < n; j++)
+            chosen[sel[j]]++;
+        n_chosen += n;
     }
     double aux = 0.0;
     for (int64_t e = 0; e < E; e++) {
-        const double F = (double)r->counts[e] / (double)T;   /* tokens with e in their top-k */
-        const double P = psum[e] / (double)T;                /* mean router probability */
+        const double F = (double)chosen[e] / (double)T;   /* tokens with e in their set */
+        const double P = psum[e] / (double)T;             /* mean router probability */
         aux += F * P;
     }
     r->aux_loss = (double)E * aux;
     r->z_loss = zsum / (double)T;
+    r->n_chosen = n_chosen;
+    r->n_dropped = 0;
+    if (s->cap > 0) {
+        const int64_t C = (int64_t)ceil(s->cap * (double)k * (double)T / (double)E);
+        for (int64_t e = 0; e < E; e++)
+            r->counts[e] = 0;
+        for (int64_t j = 0; j < k; j++)
+            for (int64_t t = 0; t < T; t++) {
+                const int32_t e = r->idx[t * k + j];
+                if (e < 0)
+                    continue;
+                if (r->counts[e] < C) {
+                    r->counts[e]++;
+                } else {
+                    r->dropped[t * k + j] = 1;
+                    r->n_dropped++;
+                }
+            }
+    } else {
+        for (int64_t e = 0; e < E; e++)
+            r->counts[e] = chosen[e];
+    }
     mb_free(p);
     mb_free(ch);
+    mb_free(sel);
+    mb_free(taken);
+    mb_free(chosen);
     return MB_OK;
 }
 
@@ -200,9 +320,17 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
     if (k < 1 || k > E)
         return mb_fail(err, MB_EINVAL, "naive: top-%lld of %lld experts", (long long)k,
                        (long long)E);
+    if (info && info->routing.idx && info->routing_given) {
+        *out = info->routing;   /* routed within the whole case (impl.h) */
+        return info->routing.T == T && info->routing.k == k && info->routing.E == E
+                   ? MB_OK
+                   : mb_fail(err, MB_EINVAL, "naive: the given routing has T=%lld E=%lld k=%lld, "
+                             "spec wants T=%lld", (long long)info->routing.T,
+                             (long long)info->routing.E, (long long)info->routing.k, (long long)T);
+    }
     if (info && info->routing.idx) {
         if (info->routing.T != T || info->routing.E != E || info->routing.k != k ||
-            !info->routing.w || !info->routing.counts)
+            !info->routing.w || !info->routing.counts || (s->cap > 0 && !info->routing.dropped))
             return mb_fail(err, MB_EINVAL, "naive: info routing sized T=%lld E=%lld k=%lld, spec "
                            "wants T=%lld E=%lld k=%lld", (long long)info->routing.T,
                            (long long)info->routing.E, (long long)info->routing.k, (long long)T,
@@ -216,7 +344,8 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
         out->idx = mb_alloc(sizeof(int32_t) * (size_t)(T * k));
         out->w = mb_alloc(sizeof(float) * (size_t)(T * k));
         out->counts = mb_alloc(sizeof(int64_t) * (size_t)E);
-        if (!out->idx || !out->w || !out->counts) {
+        out->dropped = mb_alloc((size_t)(T * k));
+        if (!out->idx || !out->w || !out->counts || !out->dropped) {
             mb_ref_routing_release(out);
             return mb_fail(err, MB_ENOMEM, "naive: out of memory for the routing of %lld tokens",
                            (long long)T);
@@ -248,7 +377,7 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
     if (!z || failed)
         st = mb_fail(err, MB_ENOMEM, "naive: out of memory for router logits");
     else
-        st = ref_route_logits(z, T, E, k, out, err);
+        st = ref_route_logits(s, z, T, out, err);
     mb_free(z);
     if (st != MB_OK && *owned) {
         mb_ref_routing_release(out);
@@ -258,19 +387,25 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
         /* the arrays are the caller's; the scalars were written into our copy */
         info->routing.aux_loss = out->aux_loss;
         info->routing.z_loss = out->z_loss;
+        info->routing.n_dropped = out->n_dropped;
+        info->routing.n_chosen = out->n_chosen;
     }
     return st;
 }
 
-void mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double *w_out)
+int64_t mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double *w_out)
 {
-    /* info->routing.idx lists a token's experts in descending p (routing.h); the spec
-     * accumulates expert outputs in ascending expert index, so re-sort the k here. */
+    /* info->routing.idx lists a token's experts in slot order (routing.h); the spec
+     * accumulates expert outputs in ascending expert index, so re-sort them here. Slots past
+     * a top-p set (-1) and assignments dropped by the capacity contribute nothing. */
     const int64_t k = r->k;
+    int64_t n = 0;
     for (int64_t j = 0; j < k; j++) {
         int32_t e = r->idx[t * k + j];
+        if (e < 0 || (r->dropped && r->dropped[t * k + j]))
+            continue;
         double wv = (double)r->w[t * k + j];
-        int64_t i = j;
+        int64_t i = n++;
         while (i > 0 && e_out[i - 1] > e) {
             e_out[i] = e_out[i - 1];
             w_out[i] = w_out[i - 1];
@@ -279,4 +414,5 @@ void mb_ref_sorted_choice(const mb_routing *r, int64_t t, int32_t *e_out, double
         e_out[i] = e;
         w_out[i] = wv;
     }
+    return n;
 }

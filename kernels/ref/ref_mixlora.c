@@ -7,27 +7,52 @@
  *   gate_up: X Wg^T and X Wu^T once per token, the down projection per expert;
  *   all:     also the down projection once, on sum_e w_e H_e; only LoRA terms per expert.
  * Doing "once" per token instead of once for all tokens changes nothing: rows are independent. */
+#include <stdio.h>
 #include <string.h>
 #include "ref.h"
 
+/* The expert LoRA factors: the E routed experts, or the n shared ones (shared=n, spec
+ * "Routing options": LoRA experts over the same base MLP, weight 1). */
 typedef struct {
-    const float *Wg, *Wu, *Wd, *Wr, *Ag, *Bg, *Au, *Bu, *Ad, *Bd;
+    const float *Ag, *Bg, *Au, *Bu, *Ad, *Bd;
+} lora_set;
+
+typedef struct {
+    const float *Wg, *Wu, *Wd, *Wr;
+    lora_set ex, sh;
 } mixlora_w;
+
+/* The six factors named Ag<sfx> .. Bd<sfx> of n experts. */
+static mb_status get_lora_set(const mb_spec *s, const mb_weights *w, const char *sfx, int64_t n,
+                              lora_set *l, mb_err *err)
+{
+    const int64_t h = s->h, f = s->f, r = s->r;
+    char nm[6][8];
+    const char *base[6] = {"Ag", "Bg", "Au", "Bu", "Ad", "Bd"};
+    for (int i = 0; i < 6; i++)
+        snprintf(nm[i], sizeof nm[i], "%s%s", base[i], sfx);
+    l->Ag = mb_ref_weight(w, nm[0], 3, n, r, h, err);
+    l->Bg = l->Ag ? mb_ref_weight(w, nm[1], 3, n, f, r, err) : NULL;
+    l->Au = l->Bg ? mb_ref_weight(w, nm[2], 3, n, r, h, err) : NULL;
+    l->Bu = l->Au ? mb_ref_weight(w, nm[3], 3, n, f, r, err) : NULL;
+    l->Ad = l->Bu ? mb_ref_weight(w, nm[4], 3, n, r, f, err) : NULL;
+    l->Bd = l->Ad ? mb_ref_weight(w, nm[5], 3, n, h, r, err) : NULL;
+    return l->Bd ? MB_OK : MB_EINVAL;
+}
 
 static mb_status get_weights(const mb_spec *s, const mb_weights *w, mixlora_w *m, mb_err *err)
 {
-    const int64_t h = s->h, f = s->f, r = s->r, E = s->E;
+    const int64_t h = s->h, f = s->f, E = s->E;
     m->Wg = mb_ref_weight(w, "Wg", 2, f, h, 0, err);
     m->Wu = m->Wg ? mb_ref_weight(w, "Wu", 2, f, h, 0, err) : NULL;
     m->Wd = m->Wu ? mb_ref_weight(w, "Wd", 2, h, f, 0, err) : NULL;
     m->Wr = m->Wd ? mb_ref_weight(w, "Wr", 2, E, h, 0, err) : NULL;
-    m->Ag = m->Wr ? mb_ref_weight(w, "Ag", 3, E, r, h, err) : NULL;
-    m->Bg = m->Ag ? mb_ref_weight(w, "Bg", 3, E, f, r, err) : NULL;
-    m->Au = m->Bg ? mb_ref_weight(w, "Au", 3, E, r, h, err) : NULL;
-    m->Bu = m->Au ? mb_ref_weight(w, "Bu", 3, E, f, r, err) : NULL;
-    m->Ad = m->Bu ? mb_ref_weight(w, "Ad", 3, E, r, f, err) : NULL;
-    m->Bd = m->Ad ? mb_ref_weight(w, "Bd", 3, E, h, r, err) : NULL;
-    return m->Bd ? MB_OK : MB_EINVAL;
+    if (!m->Wr || get_lora_set(s, w, "", E, &m->ex, err) != MB_OK)
+        return MB_EINVAL;
+    memset(&m->sh, 0, sizeof m->sh);
+    if (s->shared > 0 && get_lora_set(s, w, "s", s->shared, &m->sh, err) != MB_OK)
+        return MB_EINVAL;
+    return MB_OK;
 }
 
 /* Scratch of one row: x[h] gb[f] ub[f] g[f] u[f] hsum[f] z[r] ye[h] acc[h] wsel[k] | esel[k]. */
@@ -57,8 +82,8 @@ static void *row_alloc(const mb_spec *s, mixlora_row *b)
 }
 
 /* H_e = act(G_e) * U_e into b->g, with G_e, U_e = base (recomputed or shared) + expert LoRA. */
-static void expert_hidden(const mb_spec *s, const mixlora_w *m, int64_t e, int recompute_base,
-                          double sc, mixlora_row *b)
+static void expert_hidden(const mb_spec *s, const mixlora_w *m, const lora_set *l, int64_t e,
+                          int recompute_base, double sc, mixlora_row *b)
 {
     const int64_t h = s->h, f = s->f, r = s->r;
     if (recompute_base) {
@@ -68,8 +93,8 @@ static void expert_hidden(const mb_spec *s, const mixlora_w *m, int64_t e, int r
         memcpy(b->g, b->gb, sizeof(double) * (size_t)f);
         memcpy(b->u, b->ub, sizeof(double) * (size_t)f);
     }
-    mb_ref_lora_acc(b->x, h, m->Ag + e * r * h, m->Bg + e * f * r, r, f, sc, b->z, b->g);
-    mb_ref_lora_acc(b->x, h, m->Au + e * r * h, m->Bu + e * f * r, r, f, sc, b->z, b->u);
+    mb_ref_lora_acc(b->x, h, l->Ag + e * r * h, l->Bg + e * f * r, r, f, sc, b->z, b->g);
+    mb_ref_lora_acc(b->x, h, l->Au + e * r * h, l->Bu + e * f * r, r, f, sc, b->z, b->u);
     for (int64_t j = 0; j < f; j++)
         b->g[j] = mb_act_apply(s->act, b->g[j]) * b->u[j];
 }
@@ -77,9 +102,9 @@ static void expert_hidden(const mb_spec *s, const mixlora_w *m, int64_t e, int r
 static void row_forward(const mb_spec *s, const mixlora_w *m, const mb_routing *rt, int64_t t,
                         double sc, mixlora_row *b)
 {
-    const int64_t h = s->h, f = s->f, r = s->r, k = s->k;
+    const int64_t h = s->h, f = s->f, r = s->r;
     const int share_base = s->share != MB_SHARE_NONE;
-    mb_ref_sorted_choice(rt, t, b->esel, b->wsel);
+    const int64_t n = mb_ref_sorted_choice(rt, t, b->esel, b->wsel);
     for (int64_t i = 0; i < h; i++)
         b->acc[i] = 0.0;
     if (share_base) {
@@ -89,11 +114,14 @@ static void row_forward(const mb_spec *s, const mixlora_w *m, const mb_routing *
     if (s->share == MB_SHARE_ALL)
         for (int64_t j = 0; j < f; j++)
             b->hsum[j] = 0.0;
-    for (int64_t j = 0; j < k; j++) {
-        const int64_t e = b->esel[j];
-        const double we = b->wsel[j];
-        expert_hidden(s, m, e, !share_base, sc, b);
-        const float *Ad = m->Ad + e * r * f, *Bd = m->Bd + e * h * r;
+    /* the routed experts (ascending index), then the shared ones with weight 1 */
+    for (int64_t j = 0; j < n + s->shared; j++) {
+        const int routed = j < n;
+        const lora_set *l = routed ? &m->ex : &m->sh;
+        const int64_t e = routed ? b->esel[j] : j - n;
+        const double we = routed ? b->wsel[j] : 1.0;
+        expert_hidden(s, m, l, e, !share_base, sc, b);
+        const float *Ad = l->Ad + e * r * f, *Bd = l->Bd + e * h * r;
         if (s->share == MB_SHARE_ALL) {
             for (int64_t q = 0; q < f; q++)
                 b->hsum[q] += we * b->g[q];

@@ -1,6 +1,7 @@
 /* Naive reference of `router` (spec Part 1): top-k gating alone. The output Y [T, E] is the
  * dense combine matrix: w_te at the chosen experts, 0 elsewhere, so implementations can be
- * compared on it like any other output; idx, counts, L_aux and z-loss go to info->routing. */
+ * compared on it like any other output (0 where the capacity dropped the assignment); idx,
+ * counts, L_aux and z-loss go to info->routing. */
 #include "ref.h"
 
 mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
@@ -22,8 +23,10 @@ mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *
     for (int64_t t = 0; t < T; t++) {
         for (int64_t e = 0; e < E; e++)
             Y[t * E + e] = 0.0f;
+        /* a top-p slot left empty (-1) or an assignment the capacity dropped combines nothing */
         for (int64_t j = 0; j < k; j++)
-            Y[t * E + rt.idx[t * k + j]] = rt.w[t * k + j];
+            if (rt.idx[t * k + j] >= 0 && !rt.dropped[t * k + j])
+                Y[t * E + rt.idx[t * k + j]] = rt.w[t * k + j];
     }
     if (owned)
         mb_ref_routing_release(&rt);

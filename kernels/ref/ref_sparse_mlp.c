@@ -1,6 +1,9 @@
 /* Naive reference of `sparse_mlp` (spec Part 1): Y_t = sum_{e in top-k(t)} w_te MLP_e(X_t),
  * MLP_e(x) = (act(x Wg_e^T) * x Wu_e^T) Wd_e^T. Each expert has width fe = f (shard=0, Mixtral)
- * or f/E (shard=1, slices of one MLP); the weights are stored per expert either way. */
+ * or f/E (shard=1, slices of one MLP); the weights are stored per expert either way.
+ * Routing options: the experts a token computes are its chosen ones minus those the capacity
+ * dropped; shared=n adds n gated MLPs of the same width (Wgs, Wus, Wds) with weight 1 after the
+ * routed sum, as DeepSeekMoE adds its shared experts' output to the routed output. */
 #include "ref.h"
 
 mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
@@ -17,6 +20,15 @@ mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inpu
     const float *Wd = Wu ? mb_ref_weight(w, "Wd", 3, E, h, fe, err) : NULL;
     if (!Wd)
         return MB_EINVAL;
+    const int64_t ns = s->shared;
+    const float *Wgs = NULL, *Wus = NULL, *Wds = NULL;
+    if (ns > 0) {
+        Wgs = mb_ref_weight(w, "Wgs", 3, ns, fe, h, err);
+        Wus = Wgs ? mb_ref_weight(w, "Wus", 3, ns, fe, h, err) : NULL;
+        Wds = Wus ? mb_ref_weight(w, "Wds", 3, ns, h, fe, err) : NULL;
+        if (!Wds)
+            return MB_EINVAL;
+    }
     const float *X = mb_f32(&in->X);
     mb_routing rt;
     int owned = 0;
@@ -40,16 +52,23 @@ mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inpu
             double *x = buf, *g = x + h, *u = g + fe, *acc = u + fe, *wsel = acc + h;
             int32_t *esel = (int32_t *)(wsel + k);
             mb_ref_row(X + t * h, h, x);
-            mb_ref_sorted_choice(&rt, t, esel, wsel);
+            const int64_t n = mb_ref_sorted_choice(&rt, t, esel, wsel);
             for (int64_t i = 0; i < h; i++)
                 acc[i] = 0.0;
-            for (int64_t j = 0; j < k; j++) {
+            for (int64_t j = 0; j < n; j++) {
                 const int64_t e = esel[j];
                 mb_ref_linear(x, h, Wg + e * fe * h, fe, g);
                 mb_ref_linear(x, h, Wu + e * fe * h, fe, u);
                 for (int64_t q = 0; q < fe; q++)
                     g[q] = mb_act_apply(s->act, g[q]) * u[q];
                 mb_ref_linear_acc(g, fe, Wd + e * h * fe, h, wsel[j], acc);
+            }
+            for (int64_t e = 0; e < ns; e++) {   /* shared experts, weight 1 */
+                mb_ref_linear(x, h, Wgs + e * fe * h, fe, g);
+                mb_ref_linear(x, h, Wus + e * fe * h, fe, u);
+                for (int64_t q = 0; q < fe; q++)
+                    g[q] = mb_act_apply(s->act, g[q]) * u[q];
+                mb_ref_linear_acc(g, fe, Wds + e * h * fe, h, 1.0, acc);
             }
             for (int64_t i = 0; i < h; i++)
                 Y[t * h + i] = (float)acc[i];

@@ -58,7 +58,12 @@ mb_status mb_ep_prepare(const char *impl, const mb_spec *s, const mb_weights *w,
     if (!p) return mb_fail(err, MB_ENOMEM, "out of memory");
     memset(p, 0, sizeof *p);
     p->gp = provider_of(impl);
-    mb_status rc = mb_vrouter_init(&p->vr, p->gp, Wr, rows, h, E, s->k, err);
+    /* the part's router sees its own rows only; ep cases route plain learned top-k
+     * (spec_validate refuses ep with the routing options) */
+    mb_spec rs = *s;
+    rs.B = 1;
+    rs.S = rows;
+    mb_status rc = mb_vrouter_init(&p->vr, p->gp, Wr, &rs, err);
     /* the experts' state: the part's ne experts, each for up to T rows (a token picks an
      * expert at most once); its own router is never run */
     mb_spec sub = *s;

@@ -4,7 +4,9 @@
  *   none:    X Wg^T, X Wu^T and H_e Wd^T per expert (upstream "compatible");
  *   gate_up: X Wg^T, X Wu^T once; H_e Wd^T per expert (upstream optimised);
  *   all:     also the down projection once, on Hs = sum_e w_e H_e (linearity); per expert only
- *            the LoRA terms. */
+ *            the LoRA terms.
+ * Shared LoRA experts (shared=n) run like a routed expert over all T rows with weight 1, after
+ * the routed ones. */
 #include "variants.h"
 #include <string.h>
 
@@ -12,10 +14,11 @@ typedef struct {
     const mb_gemm_provider *gp;
     mb_act act;
     mb_share share;
-    int64_t T, h, f, r, E, k;
+    int64_t T, h, f, r, E, k, ns;
     mb_vrouter vr;
     mb_gemm_weight *Wg, *Wu, *Wd;   /* shared base */
-    mb_vlora *lg, *lu, *ld;         /* [E] LoRA-only (no base weight) */
+    mb_vlora *lg, *lu, *ld;         /* [E + ns] LoRA-only (no base weight): routed, then shared */
+    int32_t *all_tok;               /* [T] 0..T-1: the rows of a shared expert */
     float *G0, *U0, *Hs;            /* [T,f] (shared modes) */
     float *Xe, *Ge, *Ue, *Ze, *Ye;  /* [T,h] [T,f] [T,f] [T,r] [T,h] */
 } mix_st;
@@ -24,7 +27,8 @@ static void mix_release(void *p)
 {
     mix_st *st = p;
     if (!st) return;
-    for (int64_t e = 0; e < st->E; e++) {
+    mb_free(st->all_tok);
+    for (int64_t e = 0; e < st->E + st->ns; e++) {
         if (st->lg) mb_vlora_free(&st->lg[e], st->gp);
         if (st->lu) mb_vlora_free(&st->lu[e], st->gp);
         if (st->ld) mb_vlora_free(&st->ld[e], st->gp);
@@ -56,31 +60,48 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     const float *Ad = Bu ? mb_vw(w, "Ad", E * r * f, err) : NULL;
     const float *Bd = Ad ? mb_vw(w, "Bd", E * h * r, err) : NULL;
     if (!Bd) return err ? err->code : MB_EINVAL;
+    const int64_t ns = s->shared;
+    const float *sA[3] = {NULL, NULL, NULL}, *sB[3] = {NULL, NULL, NULL};
+    if (ns > 0) {
+        sA[0] = mb_vw(w, "Ags", ns * r * h, err);
+        sB[0] = sA[0] ? mb_vw(w, "Bgs", ns * f * r, err) : NULL;
+        sA[1] = sB[0] ? mb_vw(w, "Aus", ns * r * h, err) : NULL;
+        sB[1] = sA[1] ? mb_vw(w, "Bus", ns * f * r, err) : NULL;
+        sA[2] = sB[1] ? mb_vw(w, "Ads", ns * r * f, err) : NULL;
+        sB[2] = sA[2] ? mb_vw(w, "Bds", ns * h * r, err) : NULL;
+        if (!sB[2]) return err ? err->code : MB_EINVAL;
+    }
     mix_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->act = s->act; st->share = s->share;
-    st->T = T; st->h = h; st->f = f; st->r = r; st->E = E; st->k = k;
+    st->T = T; st->h = h; st->f = f; st->r = r; st->E = E; st->k = k; st->ns = ns;
     const int64_t m_exp = (T * k + E - 1) / E;   /* balanced rows per expert */
     const int shared_gu = s->share != MB_SHARE_NONE, shared_d = s->share == MB_SHARE_ALL;
-    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, T, h, E, k, err);
+    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, s, err);
     if (rc == MB_OK) rc = mb_vprep(gp, Wg, f, h, shared_gu ? T : m_exp, &st->Wg, err);
     if (rc == MB_OK) rc = mb_vprep(gp, Wu, f, h, shared_gu ? T : m_exp, &st->Wu, err);
     if (rc == MB_OK) rc = mb_vprep(gp, Wd, h, f, shared_d ? T : m_exp, &st->Wd, err);
     if (rc == MB_OK) {
-        st->lg = mb_alloc(sizeof(mb_vlora) * (size_t)E);
-        st->lu = mb_alloc(sizeof(mb_vlora) * (size_t)E);
-        st->ld = mb_alloc(sizeof(mb_vlora) * (size_t)E);
-        if (!st->lg || !st->lu || !st->ld) rc = mb_fail(err, MB_ENOMEM, "out of memory");
+        st->lg = mb_alloc(sizeof(mb_vlora) * (size_t)(E + ns));
+        st->lu = mb_alloc(sizeof(mb_vlora) * (size_t)(E + ns));
+        st->ld = mb_alloc(sizeof(mb_vlora) * (size_t)(E + ns));
+        st->all_tok = ns ? mb_alloc(sizeof(int32_t) * (size_t)T) : NULL;
+        if (!st->lg || !st->lu || !st->ld || (ns && !st->all_tok))
+            rc = mb_fail(err, MB_ENOMEM, "out of memory");
+        for (int64_t t = 0; rc == MB_OK && ns && t < T; t++) st->all_tok[t] = (int32_t)t;
     }
-    for (int64_t e = 0; rc == MB_OK && e < E; e++) {
-        rc = mb_vlora_init(&st->lg[e], gp, NULL, Ag + e * r * h, Bg + e * f * r, f, h, r, sc,
-                           m_exp, err);
+    for (int64_t e = 0; rc == MB_OK && e < E + ns; e++) {
+        /* routed expert e, or shared expert e - E (every token) */
+        const int sh = e >= E;
+        const int64_t i = sh ? e - E : e, m = sh ? T : m_exp;
+        rc = mb_vlora_init(&st->lg[e], gp, NULL, (sh ? sA[0] : Ag) + i * r * h,
+                           (sh ? sB[0] : Bg) + i * f * r, f, h, r, sc, m, err);
         if (rc == MB_OK)
-            rc = mb_vlora_init(&st->lu[e], gp, NULL, Au + e * r * h, Bu + e * f * r, f, h, r, sc,
-                               m_exp, err);
+            rc = mb_vlora_init(&st->lu[e], gp, NULL, (sh ? sA[1] : Au) + i * r * h,
+                               (sh ? sB[1] : Bu) + i * f * r, f, h, r, sc, m, err);
         if (rc == MB_OK)
-            rc = mb_vlora_init(&st->ld[e], gp, NULL, Ad + e * r * f, Bd + e * h * r, h, f, r, sc,
-                               m_exp, err);
+            rc = mb_vlora_init(&st->ld[e], gp, NULL, (sh ? sA[2] : Ad) + i * r * f,
+                               (sh ? sB[2] : Bd) + i * h * r, h, f, r, sc, m, err);
     }
     if (rc == MB_OK && shared_gu) rc = mb_valloc2(&st->G0, T, f, err);
     if (rc == MB_OK && shared_gu) rc = mb_valloc2(&st->U0, T, f, err);
@@ -95,7 +116,22 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     return MB_OK;
 }
 
-/* One expert over its n gathered rows; H_e ends in Ge. */
+/* Yd[tok[i]] += w_i * Ys[i] with the routing weights (slot != NULL) or weight 1 (a shared
+ * expert). */
+static void mix_scatter(const mix_st *st, const float *Ys, int64_t d, const int32_t *tok,
+                        const int32_t *slot, int64_t n, float *Yd)
+{
+    if (slot) {
+        mb_vscatter_add(Ys, d, tok, slot, n, &st->vr.rt, Yd);
+        return;
+    }
+    #pragma omp parallel for schedule(static) if (n * d > 32768)
+    for (int64_t i = 0; i < n; i++)
+        mb_vaxpy_row(Yd + (int64_t)tok[i] * d, Ys + i * d, 1.0f, d);
+}
+
+/* One expert over its n gathered rows (slot NULL: a shared expert, weight 1); H_e ends in
+ * Ge. */
 static mb_status mix_expert(mix_st *st, int64_t e, int64_t n, const int32_t *tok,
                             const int32_t *slot, float *Y, mb_err *err)
 {
@@ -115,14 +151,14 @@ static mb_status mix_expert(mix_st *st, int64_t e, int64_t n, const int32_t *tok
     mb_vglu(st->act, st->Ge, st->Ue, n * f);
     if (st->share == MB_SHARE_ALL) {
         /* base down projection later on Hs; here only w_e H_e into Hs and the LoRA term */
-        mb_vscatter_add(st->Ge, f, tok, slot, n, &st->vr.rt, st->Hs);
+        mix_scatter(st, st->Ge, f, tok, slot, n, st->Hs);
         rc = mb_vgemm(gp, st->ld[e].A, n, f, st->Ge, 0.0f, st->Ze, st->r, err);
         if (rc == MB_OK) rc = mb_vgemm(gp, st->ld[e].B, n, st->r, st->Ze, 0.0f, st->Ye, h, err);
     } else {
         rc = mb_vgemm(gp, st->Wd, n, f, st->Ge, 0.0f, st->Ye, h, err);
         if (rc == MB_OK) rc = mb_vlora_run(&st->ld[e], gp, n, st->Ge, st->Ye, st->Ze, err);
     }
-    if (rc == MB_OK) mb_vscatter_add(st->Ye, h, tok, slot, n, &st->vr.rt, Y);
+    if (rc == MB_OK) mix_scatter(st, st->Ye, h, tok, slot, n, Y);
     return rc;
 }
 
@@ -147,6 +183,10 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
         mb_vgather(X, h, st->vr.tok + o0, n, st->Xe);
         rc = mix_expert(st, e, n, st->vr.tok + o0, st->vr.slot + o0, Y, err);
     }
+    /* shared experts: every row, weight 1 */
+    if (st->ns) mb_vgather(X, h, st->all_tok, T, st->Xe);
+    for (int64_t e = st->E; e < st->E + st->ns && rc == MB_OK; e++)
+        rc = mix_expert(st, e, T, st->all_tok, NULL, Y, err);
     if (rc == MB_OK && st->share == MB_SHARE_ALL)
         rc = mb_vgemm(st->gp, st->Wd, T, f, st->Hs, 1.0f, Y, h, err);
     return rc;
@@ -163,39 +203,47 @@ static int mixlora_layout(const mb_spec *s, mb_wdesc *d)
     MB_W2("Wg", f, h); MB_W2("Wu", f, h); MB_W2("Wd", h, f); MB_W2("Wr", E, h);
     MB_W3("Ag", E, r, h); MB_W3("Bg", E, f, r); MB_W3("Au", E, r, h); MB_W3("Bu", E, f, r);
     MB_W3("Ad", E, r, f); MB_W3("Bd", E, h, r);
+    if (s->shared > 0) {   /* shared LoRA experts over the same base MLP */
+        int64_t ns = s->shared;
+        MB_W3("Ags", ns, r, h); MB_W3("Bgs", ns, f, r); MB_W3("Aus", ns, r, h);
+        MB_W3("Bus", ns, f, r); MB_W3("Ads", ns, r, f); MB_W3("Bds", ns, h, r);
+    }
     return n;
 }
 
 static int mixlora_elems(const mb_spec *s, int64_t *n)
 {
     int64_t h = s->h, f = s->f, r = s->r, E = s->E;
-    /* shared MLP, router, E x 3 pairs of LoRA factors */
+    /* shared MLP, router, (E + shared) x 3 pairs of LoRA factors */
     return mb_madd3(n, 3, h, f) || mb_madd(n, E, h) || mb_madd4(n, 3, E, r, h) ||
-                   mb_madd4(n, 3, E, r, f)
+                   mb_madd4(n, 3, E, r, f) || mb_madd4(n, 3, s->shared, r, h) ||
+                   mb_madd4(n, 3, s->shared, r, f)
                ? -1 : 0;
 }
 
 static void mixlora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
 {
     double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, r = (double)s->r,
-           E = (double)s->E, k = (double)s->k;
-    /* router 2ThE + base MLP by share mode + LoRA 6kTr(h+f) over the k chosen experts */
-    double base = s->share == MB_SHARE_NONE      ? 6 * k * T * h * f
-                  : s->share == MB_SHARE_GATE_UP ? (4 + 2 * k) * T * h * f
+           E = (double)s->E;
+    /* router 2ThE + base MLP by share mode + LoRA 6r(h+f) per expert row, where the expert
+     * rows are the assignments computed (kT without drops or top-p) plus T per shared expert */
+    double A = mb_assignments(s, counts) + T * (double)s->shared;
+    double base = s->share == MB_SHARE_NONE      ? 6 * A * h * f
+                  : s->share == MB_SHARE_GATE_UP ? (4 * T + 2 * A) * h * f
                                                  : 6 * T * h * f;
-    c->flops = 2 * T * h * E + base + 6 * k * T * r * (h + f);
+    c->flops = 2 * T * h * E + base + 6 * A * r * (h + f);
     c->wb = 3 * h * f;
-    c->wr = E * h + mb_experts_hit(s, counts) * 3 * r * (h + f);
+    c->wr = E * h + (mb_experts_hit(s, counts) + (double)s->shared) * 3 * r * (h + f);
 }
 
 static void mixlora_merged_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
 {
-    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, E = (double)s->E,
-           k = (double)s->k;
-    /* a sparse_mlp with E full-width experts W + s B_e A_e: router 2ThE + 6kThf, and the
-     * experts hit read whole (3hf each) */
-    c->flops = 2 * T * h * E + 6 * k * T * h * f;
-    c->wb = mb_experts_hit(s, counts) * 3 * h * f;
+    double T = (double)mb_spec_T(s), h = (double)s->h, f = (double)s->f, E = (double)s->E;
+    double A = mb_assignments(s, counts) + T * (double)s->shared;
+    /* a sparse_mlp with E (+ shared) full-width experts W + s B_e A_e: router 2ThE + 6hf per
+     * expert row, and the experts hit read whole (3hf each) */
+    c->flops = 2 * T * h * E + 6 * A * h * f;
+    c->wb = (mb_experts_hit(s, counts) + (double)s->shared) * 3 * h * f;
     c->wr = E * h;
 }
 
@@ -213,6 +261,7 @@ static void mixlora_mem_workspace(mb_acc *a, const mb_mdims *d)
                                      mb_acc_plus(a, mb_acc_mul(a, 3, r),
                                                  1 + 2 * MB_ROW_PAD_FLOATS)));
     mb_mem_router_ws(a, d);
+    mb_acc_add3(a, 4, d->T, d->shared > 0);   /* the shared experts' row list [T] */
 }
 
 static void mixlora_mem_stacked(mb_acc *a, const mb_mdims *d)
@@ -223,12 +272,13 @@ static void mixlora_mem_stacked(mb_acc *a, const mb_mdims *d)
 static void mixlora_mem_merged(mb_acc *a, const mb_mdims *d)
 {
     const int64_t h = d->h, f = d->f, r = d->r, E = d->E;
-    /* E full expert MLPs, run as a sparse_mlp of width f */
-    mb_acc_add4(a, 3 * 4, E, h, f);
+    /* E (+ shared) full expert MLPs, run as a sparse_mlp of width f */
+    mb_acc_add4(a, 3 * 4, mb_acc_plus(a, E, d->shared), h, f);
     mb_acc_add3(a, 4, h > f ? h : f, r);
     mb_mdims sp = *d;
     sp.v = MB_SPARSE_MLP;
     sp.fe = f;
+    sp.shared = 0;   /* merged passes its materialised experts as they are: no stack */
     mb_shape_sparse_mlp.mem_workspace(a, &sp);
 }
 

@@ -24,7 +24,7 @@ static mb_status router_prepare(const mb_gemm_provider *gp, const mb_spec *s, co
     router_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp;
-    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, mb_spec_T(s), s->h, s->E, s->k, err);
+    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, s, err);
     if (rc != MB_OK) { router_release(st); return rc; }
     *priv = st;
     return MB_OK;
@@ -39,9 +39,11 @@ static mb_status router_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_f
     const int64_t T = st->vr.T, E = st->vr.E, k = st->vr.k;
     float *Y = mb_f32(y);
     memset(Y, 0, sizeof(float) * (size_t)(T * E));
+    /* empty top-p slots and dropped assignments combine nothing */
     for (int64_t t = 0; t < T; t++)
         for (int64_t j = 0; j < k; j++)
-            Y[t * E + st->vr.rt.idx[t * k + j]] = st->vr.rt.w[t * k + j];
+            if (mb_routing_active(&st->vr.rt, t * k + j))
+                Y[t * E + st->vr.rt.idx[t * k + j]] = st->vr.rt.w[t * k + j];
     return MB_OK;
 }
 

@@ -10,7 +10,8 @@ typedef struct {
     mb_act act;
     int64_t T, h, fe, E, k;
     mb_vrouter vr;
-    mb_gemm_weight **Wg, **Wu, **Wd;   /* [E] each */
+    mb_gemm_weight **Wg, **Wu, **Wd;   /* [E + ns] each: routed experts, then shared ones */
+    int64_t ns;                        /* shared experts (spec "Routing options") */
     float *Xe, *Ge, *Ue, *Ye;          /* [T,h], [T,fe], [T,fe], [T,h] */
     void *owned;                       /* memory freed with the state (merged experts) */
 } smlp_st;
@@ -19,7 +20,7 @@ static void smlp_release(void *p)
 {
     smlp_st *st = p;
     if (!st) return;
-    for (int64_t e = 0; e < st->E; e++) {
+    for (int64_t e = 0; e < st->E + st->ns; e++) {
         if (st->Wg) mb_vrelease(st->gp, &st->Wg[e]);
         if (st->Wu) mb_vrelease(st->gp, &st->Wu[e]);
         if (st->Wd) mb_vrelease(st->gp, &st->Wd[e]);
@@ -40,23 +41,27 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
                                     const float *Wr, const float *Wg, const float *Wu,
                                     const float *Wd, int64_t fe, void **priv, mb_err *err)
 {
-    const int64_t T = mb_spec_T(s), h = s->h, E = s->E, k = s->k;
+    const int64_t T = mb_spec_T(s), h = s->h, E = s->E, k = s->k, ns = s->shared;
     smlp_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->act = s->act; st->T = T; st->h = h; st->fe = fe; st->E = E; st->k = k;
+    st->ns = ns;
     /* expected rows per expert with balanced routing: what oneDNN builds its primitive for */
     const int64_t m_hint = (T * k + E - 1) / E;
-    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, T, h, E, k, err);
+    mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, s, err);
     if (rc == MB_OK) {
-        st->Wg = mb_alloc(sizeof(*st->Wg) * (size_t)E);
-        st->Wu = mb_alloc(sizeof(*st->Wu) * (size_t)E);
-        st->Wd = mb_alloc(sizeof(*st->Wd) * (size_t)E);
+        st->Wg = mb_alloc(sizeof(*st->Wg) * (size_t)(E + ns));
+        st->Wu = mb_alloc(sizeof(*st->Wu) * (size_t)(E + ns));
+        st->Wd = mb_alloc(sizeof(*st->Wd) * (size_t)(E + ns));
         if (!st->Wg || !st->Wu || !st->Wd) rc = mb_fail(err, MB_ENOMEM, "out of memory");
     }
-    for (int64_t e = 0; rc == MB_OK && e < E; e++) {
-        rc = mb_vprep(gp, Wg + e * fe * h, fe, h, m_hint, &st->Wg[e], err);
-        if (rc == MB_OK) rc = mb_vprep(gp, Wu + e * fe * h, fe, h, m_hint, &st->Wu[e], err);
-        if (rc == MB_OK) rc = mb_vprep(gp, Wd + e * h * fe, h, fe, m_hint, &st->Wd[e], err);
+    /* the shared experts follow the routed ones in Wg, Wu, Wd ([E + ns] experts) and see
+     * every token */
+    for (int64_t e = 0; rc == MB_OK && e < E + ns; e++) {
+        const int64_t m = e < E ? m_hint : T;
+        rc = mb_vprep(gp, Wg + e * fe * h, fe, h, m, &st->Wg[e], err);
+        if (rc == MB_OK) rc = mb_vprep(gp, Wu + e * fe * h, fe, h, m, &st->Wu[e], err);
+        if (rc == MB_OK) rc = mb_vprep(gp, Wd + e * h * fe, h, fe, m, &st->Wd[e], err);
     }
     /* a token picks an expert at most once, so no expert gets more than T rows */
     if (rc == MB_OK) rc = mb_valloc2(&st->Xe, T, h, err);
@@ -71,6 +76,25 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
 /* Hands memory to the state so it is freed with it (merged mixlora's expert weights). */
 void mb_sparse_mlp_own(void *priv, void *mem) { ((smlp_st *)priv)->owned = mem; }
 
+mb_status mb_sparse_mlp_stack_shared(const mb_spec *s, const mb_weights *w, float **out,
+                                     mb_err *err)
+{
+    const int64_t h = s->h, E = s->E, ns = s->shared, fe = mb_spec_expert_width(s);
+    const int64_t n1 = (E + ns) * fe * h;   /* elements of one projection, all experts */
+    *out = NULL;
+    const char *names[3][2] = {{"Wg", "Wgs"}, {"Wu", "Wus"}, {"Wd", "Wds"}};
+    mb_status rc = mb_valloc2(out, 3, n1, err);
+    for (int p = 0; p < 3 && rc == MB_OK; p++) {
+        const float *R = mb_vw(w, names[p][0], E * fe * h, err);
+        const float *S = R ? mb_vw(w, names[p][1], ns * fe * h, err) : NULL;
+        if (!S) { rc = err ? err->code : MB_EINVAL; break; }
+        memcpy(*out + p * n1, R, sizeof(float) * (size_t)(E * fe * h));
+        memcpy(*out + p * n1 + E * fe * h, S, sizeof(float) * (size_t)(ns * fe * h));
+    }
+    if (rc != MB_OK) { mb_free(*out); *out = NULL; }
+    return rc;
+}
+
 static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
                               void **priv, mb_err *err)
 {
@@ -79,7 +103,18 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
     const float *Wu = Wg ? mb_vw(w, "Wu", E * fe * h, err) : NULL;
     const float *Wd = Wu ? mb_vw(w, "Wd", E * h * fe, err) : NULL;
     if (!Wd) return err ? err->code : MB_EINVAL;
-    return mb_sparse_mlp_prepare_raw(gp, s, Wr, Wg, Wu, Wd, fe, priv, err);
+    if (s->shared == 0)
+        return mb_sparse_mlp_prepare_raw(gp, s, Wr, Wg, Wu, Wd, fe, priv, err);
+    /* shared experts: one [E + ns] stack per projection (the providers pack a copy of it,
+     * so the stack lives only as long as the state) */
+    float *all = NULL;
+    const int64_t n1 = (E + s->shared) * fe * h;
+    mb_status rc = mb_sparse_mlp_stack_shared(s, w, &all, err);
+    if (rc == MB_OK)
+        rc = mb_sparse_mlp_prepare_raw(gp, s, Wr, all, all + n1, all + 2 * n1, fe, priv, err);
+    if (rc != MB_OK) { mb_free(all); return rc; }
+    mb_sparse_mlp_own(*priv, all);
+    return MB_OK;
 }
 
 /* Expert e on its n rows A [n, h] -> out [n, h] (unweighted): gate and up GEMMs, GLU, down
@@ -101,7 +136,7 @@ static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
     smlp_st *st = p;
     const float *X = mb_f32(&in->X);
     float *Y = mb_f32(y);
-    const int64_t h = st->h;
+    const int64_t h = st->h, fe = st->fe;
     mb_status rc = mb_vrouter_run(&st->vr, st->gp, X, info, err);
     if (rc != MB_OK) return rc;
     memset(Y, 0, sizeof(float) * (size_t)(st->T * h));
@@ -113,6 +148,16 @@ static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
         rc = expert_rows(st, e, n, st->Xe, st->Ye, err);
         if (rc != MB_OK) return rc;
         mb_vscatter_add(st->Ye, h, tok, slot, n, &st->vr.rt, Y);
+    }
+    /* shared experts: every token, weight 1, added after the routed sum */
+    for (int64_t e = st->E; e < st->E + st->ns; e++) {
+        const int64_t T = st->T;
+        rc = mb_vgemm(st->gp, st->Wg[e], T, h, X, 0.0f, st->Ge, fe, err);
+        if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu[e], T, h, X, 0.0f, st->Ue, fe, err);
+        if (rc != MB_OK) return rc;
+        mb_vglu(st->act, st->Ge, st->Ue, T * fe);
+        rc = mb_vgemm(st->gp, st->Wd[e], T, fe, st->Ge, 1.0f, Y, h, err);
+        if (rc != MB_OK) return rc;
     }
     return MB_OK;
 }
@@ -149,28 +194,40 @@ static int sparse_mlp_layout(const mb_spec *s, mb_wdesc *d)
      * Wd [h, f/E] ~ N(0, 1/f), not N(0, E/f). Wg, Wu keep fan-in h. */
     if (s->shard)
         d[n - 1].fan_in = (double)s->f;
+    if (s->shared > 0) {   /* shared experts of the routed width, drawn like them */
+        MB_W3("Wgs", s->shared, fe, h); MB_W3("Wus", s->shared, fe, h);
+        MB_W3("Wds", s->shared, h, fe);
+        if (s->shard)
+            d[n - 1].fan_in = (double)s->f;
+    }
     return n;
 }
 
 static int sparse_mlp_elems(const mb_spec *s, int64_t *n)
 {
-    /* Wr[E,h], E experts of 3 [fe, h] matrices */
-    return mb_madd(n, s->E, s->h) || mb_madd4(n, 3, s->E, mb_spec_expert_width(s), s->h) ? -1 : 0;
+    /* Wr[E,h], E routed and `shared` shared experts of 3 [fe, h] matrices */
+    return mb_madd(n, s->E, s->h) || mb_madd4(n, 3, s->E, mb_spec_expert_width(s), s->h) ||
+                   mb_madd4(n, 3, s->shared, mb_spec_expert_width(s), s->h)
+               ? -1 : 0;
 }
 
 static void sparse_mlp_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
 {
-    double T = (double)mb_spec_T(s), h = (double)s->h, E = (double)s->E, k = (double)s->k;
-    /* router 2ThE + 6Tk h fe for the k experts of each token */
+    double T = (double)mb_spec_T(s), h = (double)s->h, E = (double)s->E;
+    double A = mb_assignments(s, counts), ns = (double)s->shared;
+    /* router 2ThE + 6 h fe per assignment computed (T k without drops or top-p) + the shared
+     * experts over every token */
     double fe = (double)mb_spec_expert_width(s);
-    c->flops = 2 * T * h * E + 6 * T * k * h * fe;
-    c->wb = mb_experts_hit(s, counts) * 3 * h * fe;
+    c->flops = 2 * T * h * E + 6 * (A + T * ns) * h * fe;
+    c->wb = (mb_experts_hit(s, counts) + ns) * 3 * h * fe;
     c->wr = E * h;
 }
 
 static int64_t sparse_mlp_mem_base(mb_acc *a, const mb_mdims *d)
 {
-    return mb_acc_mul(a, mb_acc_mul(a, mb_acc_mul(a, 3 * d->el, d->E), d->fe), d->h);
+    /* routed and shared experts */
+    return mb_acc_mul(a, mb_acc_mul(a, mb_acc_mul(a, 3 * d->el, mb_acc_plus(a, d->E, d->shared)),
+                                    d->fe), d->h);
 }
 
 static void sparse_mlp_mem_workspace(mb_acc *a, const mb_mdims *d)
@@ -181,6 +238,9 @@ static void sparse_mlp_mem_workspace(mb_acc *a, const mb_mdims *d)
                                                        mb_acc_mul(a, 3, d->fe)),
                                         1 + MB_ROW_PAD_FLOATS));
     mb_mem_router_ws(a, d);
+    /* shared experts: prepare keeps one f32 stack of all experts (mb_sparse_mlp_stack_shared) */
+    if (d->shared > 0)
+        mb_acc_add4(a, 3 * 4, mb_acc_plus(a, d->E, d->shared), d->fe, d->h);
 }
 
 static void sparse_mlp_mem_stacked(mb_acc *a, const mb_mdims *d)

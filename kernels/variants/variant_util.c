@@ -108,15 +108,17 @@ mb_status mb_vbcat(const float *B, int64_t E, int64_t o, int64_t r, float s, flo
     return MB_OK;
 }
 
-mb_status mb_vrouter_init(mb_vrouter *vr, const mb_gemm_provider *gp, const float *Wr, int64_t T,
-                          int64_t h, int64_t E, int64_t k, mb_err *err)
+mb_status mb_vrouter_init(mb_vrouter *vr, const mb_gemm_provider *gp, const float *Wr,
+                          const mb_spec *s, mb_err *err)
 {
+    const int64_t T = mb_spec_T(s), h = s->h, E = s->E, k = s->k;
     memset(vr, 0, sizeof *vr);
     vr->T = T; vr->E = E; vr->k = k; vr->h = h;
     mb_status st = mb_vprep(gp, Wr, E, h, T, &vr->wr, err);
     if (st == MB_OK) st = mb_valloc2(&vr->z, T, E, err);
     if (st == MB_OK) st = mb_routing_alloc(&vr->rt, T, E, k, err);
     if (st == MB_OK) {
+        vr->rt.opts = mb_route_opts_of(s);
         vr->offsets = mb_alloc(sizeof(int64_t) * (size_t)(E + 1));
         vr->tok = mb_alloc(sizeof(int32_t) * (size_t)(T * k));
         vr->slot = mb_alloc(sizeof(int32_t) * (size_t)(T * k));

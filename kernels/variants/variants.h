@@ -80,8 +80,9 @@ typedef struct {
     int32_t *tok, *slot;   /* [T*k] */
     int64_t T, h, E, k;
 } mb_vrouter;
-mb_status mb_vrouter_init(mb_vrouter *vr, const mb_gemm_provider *gp, const float *Wr, int64_t T,
-                          int64_t h, int64_t E, int64_t k, mb_err *err);
+/* Sized for spec s (T, h, E, k) with its routing options (cap, topp, route). */
+mb_status mb_vrouter_init(mb_vrouter *vr, const mb_gemm_provider *gp, const float *Wr,
+                          const mb_spec *s, mb_err *err);
 mb_status mb_vrouter_run(mb_vrouter *vr, const mb_gemm_provider *gp, const float *X,
                          mb_forward_info *info, mb_err *err);
 void mb_vrouter_free(mb_vrouter *vr, const mb_gemm_provider *gp);
@@ -147,8 +148,9 @@ void mb_vlora_free(mb_vlora *l, const mb_gemm_provider *gp);
 void mb_moelora_gate(const float *Emb, const float *Wg, int64_t te, int64_t E, int32_t task,
                      float *zl, float *g);
 
-/* sparse_mlp core on raw expert weights Wg/Wu [E, fe, h], Wd [E, h, fe] (must outlive the
- * state): shared by sparse_mlp and merged mixlora (materialised experts). */
+/* sparse_mlp core on raw expert weights Wg/Wu [E + shared, fe, h], Wd [E + shared, h, fe]
+ * (the routed experts, then s->shared shared ones; must outlive the state): shared by
+ * sparse_mlp and merged mixlora (materialised experts). */
 mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
                                     const float *Wr, const float *Wg, const float *Wu,
                                     const float *Wd, int64_t fe, void **priv, mb_err *err);
@@ -157,6 +159,10 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
  * parallelism (kernels/variants/ep_part.c) runs its experts' share of the rows through it. */
 mb_status mb_sparse_mlp_experts_grouped(void *priv, const float *Xg, const int64_t *counts,
                                         float *Yg, mb_err *err);
+/* Wg | Wu | Wd of the routed then the shared experts, each [E + shared, ...], into one mb_alloc'd
+ * block (*out) from the weights Wg Wgs, Wu Wus, Wd Wds. */
+mb_status mb_sparse_mlp_stack_shared(const mb_spec *s, const mb_weights *w, float **out,
+                                     mb_err *err);
 /* Hands mb_alloc'd memory to a sparse_mlp state: freed with it. */
 void mb_sparse_mlp_own(void *priv, void *mem);
 

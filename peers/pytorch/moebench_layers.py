@@ -16,6 +16,15 @@ Each class mirrors the upstream module it comes from (shared/spec/variants.md Pa
   sparse_mlp  HF ``MixtralSparseMoeBlock``: loop over the experts that were hit, ``index_add_``
   router      the top-k gate alone (softmax over all experts, top-k, renormalise)
 
+Routing options (spec Part 1 "Routing options": cap, shared, topp, route) are written the way the
+upstream code that has them writes them (``route_options`` below): capacity as GShard's
+``top2gating`` / HF Switch (slot-major cumsum locations against the capacity), shared experts as
+DeepSeekMoE's ``DeepseekMoE`` (one MLP of n x the expert width added to the routed output), top-p
+as MoE-PEFT's dynamic MixLoRA router (sort, cumsum, keep up to the first that reaches P;
+renormalised here, as the spec asks); route=balanced|hot in torch, and route=zipf with moebench's
+own counter-based generator (SplitMix64, re-implemented below) so the draws are the C code's
+without reading them from the dump.
+
 The weights come from a ``moebench dump`` directory (numpy arrays, torch.nn.Linear layout
 ``W[d_out, d_in]``); ``build(spec, arrays, dtype)`` returns ``(module, inputs)`` where
 ``module(*inputs)`` returns ``(Y [T, out], extras)``; extras holds routing / gate tensors that the
@@ -43,6 +52,108 @@ def _linear(weight, dtype):
     lin = nn.utils.skip_init(nn.Linear, d_in, d_out, bias=False)
     lin.weight = _param(weight, dtype)
     return lin
+
+
+# ---- routing options ----------------------------------------------------------------------------
+
+_M64 = (1 << 64) - 1
+
+
+def _mix64(z):
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & _M64
+    return z ^ (z >> 31)
+
+
+def _stream_of(name):
+    """FNV-1a 64 of the name: moebench's mb_stream_of."""
+    h = 0xcbf29ce484222325
+    for c in name.encode():
+        h = ((h ^ c) * 0x100000001b3) & _M64
+    return h
+
+
+def _rand_unit(seed, stream, counter):
+    """moebench's mb_rand_unit: uniform [0, 1) from (seed, stream, counter)."""
+    key = _mix64(seed ^ _mix64((stream + 0x632be59bd9b4e019) & _M64))
+    return (_mix64((key + (counter + 1) * 0x9e3779b97f4a7c15) & _M64) >> 11) * 2.0 ** -53
+
+
+def _zipf_experts(spec, T):
+    """route=zipf:S: token t draws k distinct experts, draw j from Zipf(S) over the experts not
+    drawn yet (weights (e+1)^-S), with uniform t*k + j of the stream "route_zipf"."""
+    E, k, S = spec["E"], spec["k"], spec["route_param"]
+    seed, stream = int(spec["seed_str"]), _stream_of("route_zipf")
+    wz = [(e + 1) ** -S for e in range(E)]
+    out = []
+    for t in range(T):
+        taken = []
+        for j in range(k):
+            total = 0.0
+            for e in range(E):
+                if e not in taken:
+                    total += wz[e]
+            target = _rand_unit(seed, stream, t * k + j) * total
+            cum, pick = 0.0, -1
+            for e in range(E):
+                if e in taken:
+                    continue
+                pick = e
+                cum += wz[e]
+                if target < cum:
+                    break
+            taken.append(pick)
+        out.append(taken)
+    return torch.tensor(out, dtype=torch.int64)
+
+
+def has_route_options(spec):
+    return bool(spec.get("cap") or spec.get("topp") or spec.get("route_kind", "learned") != "learned")
+
+
+def route_options(probs, spec):
+    """(selected [T, k] int64 with -1 for empty top-p slots, weights [T, k] (0 there),
+    keep [T, k] bool: False where the capacity dropped the assignment)."""
+    T, E, k = probs.shape[0], spec["E"], spec["k"]
+    kind = spec.get("route_kind", "learned")
+    if kind == "balanced":
+        selected = (torch.arange(T)[:, None] * k + torch.arange(k)[None, :]) % E
+    elif kind == "zipf":
+        selected = _zipf_experts(spec, T)
+    else:
+        # descending p, ties to the lower index: a stable sort keeps index order among equals
+        sorted_p, sorted_i = torch.sort(probs, dim=-1, descending=True, stable=True)
+        if spec.get("topp"):
+            # dynamic routing: keep an expert while the mass before it is below P
+            cum = sorted_p.to(torch.float64).cumsum(dim=-1)
+            mask = (cum - sorted_p.to(torch.float64)) < spec["topp"]
+            selected = torch.where(mask[:, :k], sorted_i[:, :k], torch.full_like(sorted_i[:, :k], -1))
+        else:
+            selected = sorted_i[:, :k].clone()
+        if kind == "hot":
+            hot = math.ceil(spec["route_param"] * T)
+            others = sorted_i[:hot][sorted_i[:hot] != 0].view(hot, E - 1)[:, :k - 1]
+            selected[:hot] = torch.cat([torch.zeros(hot, 1, dtype=torch.int64), others], dim=1)
+    valid = selected >= 0
+    w = torch.where(valid, probs.gather(1, selected.clamp(min=0)), torch.zeros((), dtype=probs.dtype))
+    w = w / w.sum(dim=-1, keepdim=True)
+    keep = valid.clone()
+    if spec.get("cap"):
+        # GShard top2gating generalised to k slots: an assignment's location in its expert is
+        # the number of earlier slots' assignments plus the earlier tokens' in its own slot
+        capacity = math.ceil(spec["cap"] * k * T / E)
+        masks = F.one_hot(selected.clamp(min=0), E) * valid[..., None]   # [T, k, E]
+        before = torch.zeros(E, dtype=torch.int64)
+        for j in range(k):
+            locations = torch.cumsum(masks[:, j], dim=0) - 1 + before
+            keep[:, j] &= (locations * masks[:, j]).sum(dim=-1) < capacity
+            before += masks[:, j].sum(dim=0)
+    return selected, w, keep
+
+
+def _route_extras(router_logits, selected, w, keep):
+    return {"router_logits": router_logits, "route_idx": selected, "route_w": w,
+            "route_dropped": (~keep & (selected >= 0)).to(torch.int32)}
 
 
 # ---- lora: peft lora.Linear --------------------------------------------------------------------
@@ -206,16 +317,26 @@ class MixLoraSparseMoe(nn.Module):
             for proj, (A, B) in (("gate_proj", ("Ag", "Bg")), ("up_proj", ("Au", "Bu")),
                                  ("down_proj", ("Ad", "Bd"))):
                 self.experts_[f"experts_{e}_{proj}"] = MixLoraExpertLinear(a[A][e], a[B][e], s, dtype)
+        # shared LoRA experts (DeepSeekMoE's shared experts over MixLoRA's shared base MLP)
+        self.spec_ = spec
+        self.num_shared_ = spec.get("shared", 0)
+        for e in range(self.num_shared_):
+            for proj, (A, B) in (("gate_proj", ("Ags", "Bgs")), ("up_proj", ("Aus", "Bus")),
+                                 ("down_proj", ("Ads", "Bds"))):
+                self.experts_[f"shared_{e}_{proj}"] = MixLoraExpertLinear(a[A][e], a[B][e], s, dtype)
 
     def _llama_forward(self, expert_mask, hidden_states, input_dtype):
         common_gate = self.base_layer_.gate_proj(hidden_states.to(input_dtype)).to(hidden_states.dtype)
         common_up = self.base_layer_.up_proj(hidden_states.to(input_dtype)).to(hidden_states.dtype)
         final_expert_states = []
-        for expert_idx in range(self.num_experts_):
-            _, top_x = torch.where(expert_mask[expert_idx])
-            lora_gate = self.experts_[f"experts_{expert_idx}_gate_proj"]
-            lora_up = self.experts_[f"experts_{expert_idx}_up_proj"]
-            lora_down = self.experts_[f"experts_{expert_idx}_down_proj"]
+        every = torch.ones(1, hidden_states.shape[0], dtype=torch.bool)
+        for expert_idx in range(self.num_experts_ + self.num_shared_):
+            shared = expert_idx >= self.num_experts_
+            name = f"shared_{expert_idx - self.num_experts_}" if shared else f"experts_{expert_idx}"
+            _, top_x = torch.where(every if shared else expert_mask[expert_idx])
+            lora_gate = self.experts_[f"{name}_gate_proj"]
+            lora_up = self.experts_[f"{name}_up_proj"]
+            lora_down = self.experts_[f"{name}_down_proj"]
             lora_data = _slice_tensor(hidden_states, top_x, input_dtype)
             gate_states = lora_gate.lora_forward(_slice_tensor(common_gate, top_x, input_dtype), lora_data)
             up_states = lora_up.lora_forward(_slice_tensor(common_up, top_x, input_dtype), lora_data)
@@ -230,20 +351,30 @@ class MixLoraSparseMoe(nn.Module):
         hidden_states = hidden_states.view(-1, hidden_dim).to(self.dtype_)
         router_logits = F.linear(hidden_states, self.gate_)
         routing_weights = F.softmax(router_logits, dim=1, dtype=self.dtype_)
-        routing_weights, selected_experts = torch.topk(routing_weights, self.topk_, dim=-1)
-        routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+        extras = None
+        if has_route_options(self.spec_):
+            selected_experts, routing_weights, keep = route_options(routing_weights, self.spec_)
+            extras = _route_extras(router_logits, selected_experts, routing_weights, keep)
+            expert_mask = (F.one_hot(selected_experts.clamp(min=0), num_classes=self.num_experts_)
+                           * keep[..., None]).permute(2, 1, 0)
+        else:
+            routing_weights, selected_experts = torch.topk(routing_weights, self.topk_, dim=-1)
+            routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+            expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts_).permute(2, 1, 0)
         final_hidden_states = torch.zeros((batch_size * sequence_length, hidden_dim),
                                           dtype=self.dtype_, device=hidden_states.device)
-        expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts_).permute(2, 1, 0)
         expert_states = self._llama_forward(expert_mask, hidden_states, input_dtype)
         for expert_idx in range(self.num_experts_):
             idx, top_x = torch.where(expert_mask[expert_idx])
             current_hidden_states = expert_states[expert_idx] * routing_weights[top_x, idx, None]
             final_hidden_states.index_add_(0, top_x, current_hidden_states.to(self.dtype_))
+        for e in range(self.num_shared_):   # shared experts: weight 1, added to the routed sum
+            final_hidden_states += expert_states[self.num_experts_ + e].to(self.dtype_)
         final_hidden_states = final_hidden_states.reshape(
             batch_size, sequence_length, hidden_dim).to(input_dtype)
-        return final_hidden_states, {"router_logits": router_logits, "route_idx": selected_experts,
-                                     "route_w": routing_weights}
+        return final_hidden_states, extras or {"router_logits": router_logits,
+                                               "route_idx": selected_experts,
+                                               "route_w": routing_weights}
 
 
 # ---- mor1e: T-REX rank1 mode ---------------------------------------------------------------------
@@ -310,18 +441,36 @@ class MixtralSparseMoeBlock(nn.Module):
             MixtralBlockSparseTop2MLP(_linear(a["Wg"][e], dtype), _linear(a["Wd"][e], dtype),
                                       _linear(a["Wu"][e], dtype), spec["act"])
             for e in range(self.num_experts))
+        self.spec = spec
+        self.shared_experts = None
+        n = spec.get("shared", 0)
+        if n:
+            # DeepSeekMoE: the n shared experts are one MLP of n x the expert width
+            # (intermediate_size = moe_intermediate_size * n_shared_experts), added to the output
+            import numpy as np
+            self.shared_experts = MixtralBlockSparseTop2MLP(
+                _linear(np.concatenate(list(a["Wgs"]), axis=0), dtype),
+                _linear(np.concatenate(list(a["Wds"]), axis=1), dtype),
+                _linear(np.concatenate(list(a["Wus"]), axis=0), dtype), spec["act"])
 
     def forward(self, hidden_states):
         batch_size, sequence_length, hidden_dim = hidden_states.shape
         hidden_states = hidden_states.view(-1, hidden_dim)
         router_logits = self.gate(hidden_states)
         routing_weights = F.softmax(router_logits, dim=1, dtype=torch.float)
-        routing_weights, selected_experts = torch.topk(routing_weights, self.top_k, dim=-1)
-        routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+        extras = None
+        if has_route_options(self.spec):
+            selected_experts, routing_weights, keep = route_options(routing_weights, self.spec)
+            extras = _route_extras(router_logits, selected_experts, routing_weights, keep)
+            expert_mask = (F.one_hot(selected_experts.clamp(min=0), num_classes=self.num_experts)
+                           * keep[..., None]).permute(2, 1, 0)
+        else:
+            routing_weights, selected_experts = torch.topk(routing_weights, self.top_k, dim=-1)
+            routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+            expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
         routing_weights = routing_weights.to(hidden_states.dtype)
         final_hidden_states = torch.zeros((batch_size * sequence_length, hidden_dim),
                                           dtype=hidden_states.dtype, device=hidden_states.device)
-        expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
         expert_hitted = torch.greater(expert_mask.sum(dim=(-1, -2)), 0).nonzero()
         for expert_idx in expert_hitted:
             expert_layer = self.experts[expert_idx]
@@ -329,9 +478,12 @@ class MixtralSparseMoeBlock(nn.Module):
             current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
             current_hidden_states = expert_layer(current_state) * routing_weights[top_x, idx, None]
             final_hidden_states.index_add_(0, top_x, current_hidden_states.to(hidden_states.dtype))
+        if self.shared_experts is not None:
+            final_hidden_states = final_hidden_states + self.shared_experts(hidden_states)
         final_hidden_states = final_hidden_states.reshape(batch_size, sequence_length, hidden_dim)
-        return final_hidden_states, {"router_logits": router_logits, "route_idx": selected_experts,
-                                     "route_w": routing_weights}
+        return final_hidden_states, extras or {"router_logits": router_logits,
+                                               "route_idx": selected_experts,
+                                               "route_w": routing_weights}
 
 
 # ---- router alone ------------------------------------------------------------------------------
@@ -343,11 +495,18 @@ class TopKRouter(nn.Module):
         super().__init__()
         self.gate = _linear(a["Wr"], dtype)
         self.top_k = spec["k"]
+        self.spec = spec
 
     def forward(self, hidden_states):
         hidden_states = hidden_states.view(-1, hidden_states.shape[-1])
         router_logits = self.gate(hidden_states)
         routing_probs = F.softmax(router_logits, dim=-1, dtype=router_logits.dtype)
+        if has_route_options(self.spec):
+            selected, w, keep = route_options(routing_probs, self.spec)
+            # the dense combine matrix: nothing where a slot is empty or dropped
+            combine = torch.zeros_like(routing_probs).scatter_add(
+                1, selected.clamp(min=0), torch.where(keep, w, torch.zeros((), dtype=w.dtype)))
+            return combine, _route_extras(router_logits, selected, w, keep)
         routing_weights, selected_experts = torch.topk(routing_probs, self.top_k, dim=-1)
         routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
         # moebench's router output: the dense combine matrix (w at the chosen experts, else 0)

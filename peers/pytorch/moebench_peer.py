@@ -107,16 +107,31 @@ def compare(meta, arrays, y, extras):
     if "Y" not in arrays and "Y_rows" in arrays:
         rows = arrays["rows"].astype("int64")
         sub = {"Y": arrays["Y_rows"]}
-        for name in ("route_idx", "route_w"):
+        for name in ("route_idx", "route_w", "route_dropped"):
             if name + "_rows" in arrays:
                 sub[name] = arrays[name + "_rows"]
         per_token = {k: v[rows] for k, v in extras.items()
-                     if k in ("route_idx", "route_w", "router_logits")}
+                     if k in ("route_idx", "route_w", "router_logits", "route_dropped")}
         res = _compare(meta, sub, y[rows], per_token)   # indices in messages: sample numbers
         res.note(f"values checked on {len(rows)} of {y.shape[0]} rows recomputed by naive"
                  " (no full reference)")
         return res
     return _compare(meta, arrays, y, extras)
+
+
+def by_expert(d, name, E):
+    """[T, E] of the per-slot array d[name] [T, k] placed at the chosen experts (route_idx; the
+    empty top-p slots, -1, are left out); zeros when d has no such array."""
+    import numpy as np
+    idx = d["route_idx"].astype(np.int64)
+    out = np.zeros((idx.shape[0], E))
+    if name not in d:
+        return out
+    val = np.asarray(d[name], dtype=np.float64)
+    for j in range(idx.shape[1]):
+        ok = idx[:, j] >= 0
+        out[np.nonzero(ok)[0], idx[ok, j]] = val[ok, j]
+    return out
 
 
 def _compare(meta, arrays, y, extras):
@@ -149,12 +164,17 @@ def _compare(meta, arrays, y, extras):
                     break
             if skip_rows.any():
                 res.note(f"{int(skip_rows.sum())} token(s) with a near-tie in routing not value-checked")
+        if res.ok and "route_dropped" in arrays:
+            # the capacity's drops (routing options), matched by expert id like the weights
+            ref_d, got_d = by_expert(arrays, "route_dropped", spec["E"]), by_expert(extras, "route_dropped", spec["E"])
+            bad = np.nonzero((ref_d != got_d).any(axis=1) & ~skip_rows)[0]
+            if len(bad):
+                res.fail(f"capacity drops differ at token {int(bad[0])}: naive "
+                         f"{arrays['route_dropped'][bad[0]].tolist()} torch "
+                         f"{extras.get('route_dropped', np.zeros(1))[bad[0]].tolist()}")
         if res.ok and "route_w" in arrays:
             # compare the weight of each chosen expert, matched by expert id
-            ref_w = np.zeros((y.shape[0], spec["E"]))
-            got_w = np.zeros((y.shape[0], spec["E"]))
-            np.put_along_axis(ref_w, arrays["route_idx"].astype(np.int64), arrays["route_w"], axis=1)
-            np.put_along_axis(got_w, extras["route_idx"].astype(np.int64), extras["route_w"], axis=1)
+            ref_w, got_w = by_expert(arrays, "route_w", spec["E"]), by_expert(extras, "route_w", spec["E"])
             d = np.abs(ref_w - got_w)[~skip_rows]
             if d.size and d.max() > 1e-5:
                 t = int(np.argmax(d.max(axis=1)))
@@ -220,7 +240,11 @@ def run_module(meta, arrays, dtype_name="float32", threads=0):
            for k, v in extras.items()}
     if "route_idx" in out:
         out["aux_loss"] = aux_loss(out["router_logits"], out["route_idx"], meta["spec"]["E"])
-        counts = np.bincount(out["route_idx"].reshape(-1), minlength=meta["spec"]["E"])
+        # counts of what the experts compute: empty top-p slots and capacity drops left out
+        live = out["route_idx"].reshape(-1)
+        if "route_dropped" in out:
+            live = live[out["route_dropped"].reshape(-1) == 0]
+        counts = np.bincount(live[live >= 0], minlength=meta["spec"]["E"])
         T, k, E = out["route_idx"].shape[0], out["route_idx"].shape[1], meta["spec"]["E"]
         out["load_max"] = float(counts.max()) / (T * k / E) if T * k else float("nan")
     return module, inputs, y.detach().to(torch.float64).numpy(), out, build_ns
@@ -441,6 +465,14 @@ def base_row(meta, args, threads):
         for c in SPEC_OPTIONAL_COLUMNS:
             if c not in used:
                 row[c] = ""
+    # routing options (routed variants; dumps before issue 16 have none): the same keys as the
+    # harness's rows, so a torch row pairs with moebench's rows of its case
+    if "route" in spec:
+        used = set(spec.get("fields", "cap,shared,topp,route").split(","))
+        row["cap"] = fmt(float(spec["cap"])) if "cap" in used else ""
+        row["shared"] = spec["shared"] if "shared" in used else ""
+        row["topp"] = fmt(float(spec["topp"])) if spec["topp"] else ""
+        row["route"] = spec["route"]
     return row
 
 
@@ -479,6 +511,8 @@ def cmd_bench(args):
         if "aux_loss" in extras:
             row["aux_loss"] = extras["aux_loss"]
             row["expert_load_max"] = extras["load_max"]
+            if "route_dropped" in extras:
+                row["dropped"] = int(extras["route_dropped"].sum())
         notes = res.messages + notes
         if not res.ok:
             status = "mismatch"          # never timed as if it were right

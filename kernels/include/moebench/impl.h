@@ -16,6 +16,11 @@ typedef struct mb_state mb_state;   /* opaque, owned by the implementation */
 typedef struct {
     mb_routing routing;
     float *gate;
+    /* 1: routing already holds the routing to use, and the naive reference computes only the
+     * experts from it. For a sampled reference (the harness's oracle) whose routing is not
+     * row-wise (capacity, route=balanced|zipf|hot depend on the other tokens and on T): the
+     * rows are routed within the whole case, then computed alone. Implementations ignore it. */
+    int routing_given;
 } mb_forward_info;
 
 /* The training direction (mode=train, spec "Training step"; benchdnn's dir BWD_DW, ggml's GRAD

@@ -8,14 +8,35 @@
 
 #include <stdint.h>
 #include "moebench/error.h"
+#include "moebench/spec.h"
+
+/* The routing options of a case (spec Part 1 "Routing options"); all zero = plain top-k. */
+typedef struct {
+    mb_route_kind route;   /* learned, balanced, zipf, hot */
+    double param;          /* zipf's S, hot's F */
+    double topp;           /* 0 = top-k; else the smallest set reaching topp, at most k */
+    double cap;            /* capacity factor, 0 = dropless */
+    uint64_t seed;         /* zipf's draws */
+} mb_route_opts;
+
+/* The options of spec s. */
+mb_route_opts mb_route_opts_of(const mb_spec *s);
 
 typedef struct {
     int64_t T, E, k;
-    int32_t *idx;      /* [T*k] chosen experts of token t at idx[t*k .. t*k+k-1], descending p */
-    float *w;          /* [T*k] renormalised weights, same order */
-    int64_t *counts;   /* [E] tokens routed to each expert */
-    double aux_loss;   /* L_aux */
+    /* [T*k] chosen experts of token t at idx[t*k .. t*k+k-1]: learned and top-p in descending
+     * p, balanced / zipf in their draw order, hot with expert 0 first. A top-p set smaller
+     * than k leaves the remaining slots at -1 (weight 0). The slot is the capacity priority. */
+    int32_t *idx;
+    float *w;          /* [T*k] the router's p at the chosen experts renormalised over the set */
+    uint8_t *dropped;  /* [T*k] 1 = dropped by the capacity (contributes nothing); may be NULL
+                        * in a routing filled by hand (nothing dropped) */
+    int64_t *counts;   /* [E] assignments each expert computes (after dropping) */
+    int64_t n_dropped; /* assignments dropped by the capacity */
+    int64_t n_chosen;  /* assignments chosen before dropping (sum of the set sizes) */
+    double aux_loss;   /* L_aux, F_e from the chosen sets before dropping (spec Part 2 §8e) */
     double z_loss;     /* mean_t lse_t^2 */
+    mb_route_opts opts;
     /* mb_route's per-block partial sums and p rows, sized for T, E by mb_routing_alloc (so a
      * forward that routes does not allocate); NULL when the struct was filled by hand. */
     void *scratch;
@@ -26,7 +47,8 @@ typedef struct {
 #define MB_ROUTE_BLOCK 256
 static inline int64_t mb_route_nblocks(int64_t T) { return (T + MB_ROUTE_BLOCK - 1) / MB_ROUTE_BLOCK; }
 
-/* Allocates the arrays (mb_alloc) for T tokens, E experts, top-k, and mb_route's scratch. */
+/* Allocates the arrays (mb_alloc) for T tokens, E experts, top-k, and mb_route's scratch.
+ * opts start as plain top-k; set r->opts (mb_route_opts_of) for a case's routing options. */
 mb_status mb_routing_alloc(mb_routing *r, int64_t T, int64_t E, int64_t k, mb_err *err);
 void mb_routing_free(mb_routing *r);
 
@@ -53,16 +75,24 @@ void mb_route_block(const float *z, int64_t t0, int64_t t1, int64_t E, int64_t k
 void mb_route_finish(mb_routing *r, int64_t nblk, const double *zsum, const double *psum,
                      const int64_t *counts);
 
-/* Copies idx, w, counts (each when dst has it) and the losses of src into dst, when dst->idx is
+/* Copies idx, w, dropped, counts (each when dst has it), the totals and the losses of src into dst, when dst->idx is
  * non-NULL (a wanted routing); MB_EINVAL when dst is sized for another T, E or k. */
 mb_status mb_routing_copy(const mb_routing *src, mb_routing *dst, mb_err *err);
 
 /* Largest count divided by the balanced count T*k/E (1.0 = perfectly balanced). */
 double mb_routing_load_max(const mb_routing *r);
+/* Mean count in the same unit (1.0 unless assignments were dropped or top-p sets are smaller
+ * than k); load imbalance = load_max / load_mean. */
+double mb_routing_load_mean(const mb_routing *r);
+/* 1 when slot i = t*k + j is computed: a chosen expert that was not dropped. */
+static inline int mb_routing_active(const mb_routing *r, int64_t i)
+{
+    return r->idx[i] >= 0 && !(r->dropped && r->dropped[i]);
+}
 
 /* Token lists per expert, for grouped GEMMs: offsets[E+1] (prefix sums of counts), and for
  * each expert, ascending token ids tok[] and the slot (0..k-1) the expert has in that token's
- * list. tok and slot have T*k entries. */
+ * list. tok and slot have T*k entries. Only active slots (mb_routing_active) are listed. */
 void mb_routing_group(const mb_routing *r, int64_t *offsets, int32_t *tok, int32_t *slot);
 
 #endif

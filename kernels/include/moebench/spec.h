@@ -49,6 +49,13 @@ typedef enum { MB_SHARE_NONE = 0, MB_SHARE_GATE_UP = 1, MB_SHARE_ALL = 2 } mb_sh
  * to weight (adapter) gradients. Only forward is implemented: implementations answer a train
  * case as unsupported with MB_MODE_TRAIN_TODO, so it is a skipped row, never a silent forward. */
 typedef enum { MB_MODE_FORWARD = 0, MB_MODE_TRAIN, MB_MODE_COUNT } mb_mode;
+
+/* Routing distribution (spec Part 1 "Routing options", key route): learned = the router's own
+ * top-k; balanced = experts (t*k + j) mod E; zipf:S = k distinct experts drawn from Zipf(S)
+ * over the expert indices (seeded); hot:F = the first ceil(F*T) tokens take expert 0 plus the
+ * learned top-(k-1) of the others. */
+typedef enum { MB_ROUTE_LEARNED = 0, MB_ROUTE_BALANCED, MB_ROUTE_ZIPF, MB_ROUTE_HOT,
+               MB_ROUTE_COUNT } mb_route_kind;
 #define MB_MODE_TRAIN_TODO "mode=train: not implemented yet (issue 14)"
 
 typedef struct {
@@ -71,6 +78,16 @@ typedef struct {
     /* Expert parallelism (mixlora, sparse_mlp, router): the experts split over ep MPI ranks,
      * each holding T/ep tokens (harness/dist/). 1 = one process. The math is that of ep=1. */
     int ep;
+    /* Routing options (spec Part 1 "Routing options"; routed variants): capacity factor
+     * (0 = dropless), shared experts (not counted in E or k; sparse_mlp and mixlora), top-p
+     * threshold (0 = plain top-k; else k is the largest set), routing distribution and its
+     * parameter (zipf's S, hot's F). Doubles: ceil(c*k*T/E) and ceil(F*T) must not see a
+     * float's rounding of the decimal the user wrote. */
+    double cap;
+    int64_t shared;
+    double topp;
+    mb_route_kind route;
+    double route_param;
     /* Keys given explicitly (MB_SET_* bits), so derived defaults (o = h, alpha = 2r, T vs B,S)
      * follow only the keys that were not given. Maintained by mb_spec_set; 0 after default. */
     unsigned set_mask;
@@ -81,6 +98,8 @@ typedef struct {
 #define MB_SET_S     (1u << 2)
 #define MB_SET_O     (1u << 3)
 #define MB_SET_ALPHA (1u << 4)
+#define MB_SET_K     (1u << 5)
+#define MB_SET_TOPP  (1u << 6)
 
 /* T = B * S, saturated at INT64_MAX: only an unvalidated spec overflows (validation refuses
  * it), and a saturated T fails every later size check instead of wrapping. */
@@ -106,11 +125,23 @@ int mb_variant_names(char *buf, size_t n, const char *sep);
 const char *mb_act_name(mb_act a);
 const char *mb_mode_name(mb_mode m);
 const char *mb_share_name(mb_share s);
+/* "learned", "balanced", "zipf", "hot". */
+const char *mb_route_kind_name(mb_route_kind r);
+/* The route key's value of s: "learned", "balanced", "zipf:S", "hot:F" (snprintf semantics). */
+int mb_spec_route_format(const mb_spec *s, char *buf, size_t n);
+/* Capacity of each expert for cap > 0: ceil(cap * k * T / E), evaluated in double left to
+ * right (the peer computes it the same way); 0 when dropless. */
+int64_t mb_spec_capacity(const mb_spec *s);
+/* Tokens that take expert 0 under route=hot:F: ceil(F * T); 0 for other routes. */
+int64_t mb_spec_hot_tokens(const mb_spec *s);
 /* Which fields a variant uses, as "T,h,o,r,..." : for `moebench list` and error messages. */
 const char *mb_variant_fields(mb_variant_id v);
 /* 1 when key (a mb_spec_set key) means something for variant v: its fields, plus p, seed and
  * dtype, which every variant has. 0 for keys the variant ignores and for unknown keys. */
 int mb_variant_uses(mb_variant_id v, const char *key);
+/* For the routing keys (cap shared topp route) on a variant that does not take them, the reason
+ * (no experts, no expert outputs, not routed); NULL otherwise. */
+const char *mb_routing_key_refusal(mb_variant_id v, const char *key);
 /* One line describing the method, for `moebench list`. */
 const char *mb_variant_summary(mb_variant_id v);
 
@@ -119,8 +150,9 @@ const char *mb_variant_summary(mb_variant_id v);
 void mb_spec_default(mb_spec *s, mb_variant_id v);
 
 /* Sets one key from its text value (keys: T B S h o f r E k alpha p act tasks te share shard seed
- * dtype). "T" sets S = T / B when B was set explicitly, else B = 1, S = T. o defaults to h unless
- * set. Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
+ * dtype mode cap shared topp route). "T" sets S = T / B when B was set explicitly, else B = 1,
+ * S = T. o defaults to h unless set. topp without k sets k = E (the largest set; E given later
+ * moves it along). Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
 mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *err);
 /* Largest ep accepted. */
 #define MB_MAX_EP 4096

@@ -34,6 +34,9 @@ static inline int32_t *mb_i32(const mb_tensor *t) { return (int32_t *)t->data; }
 uint64_t mb_stream_of(const char *name);
 void mb_fill_uniform(mb_tensor *t, uint64_t seed, uint64_t stream, float lo, float hi);
 void mb_fill_normal(mb_tensor *t, uint64_t seed, uint64_t stream, float mean, float std);
+/* The counter-th draw of stream under seed, uniform in [0, 1) (53 bits): the generator of the
+ * fills, for draws that are not a tensor (route=zipf). A pure function of its arguments. */
+double mb_rand_unit(uint64_t seed, uint64_t stream, uint64_t counter);
 /* Integers uniform in [0, n) (for MB_I32 tensors, e.g. task ids). */
 void mb_fill_int(mb_tensor *t, uint64_t seed, uint64_t stream, int32_t n);
 
