@@ -6,13 +6,11 @@
  * pthread_once. This file is named *_avx2.c and so gets -mavx2 -mfma; everything but the
  * executed check is compiled without them, so the probe cannot fault on an old CPU. */
 #include "moebench/cpu.h"
+#include "cpu_probe_exec.h"
 
 #include <cpuid.h>
 #include <immintrin.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <string.h>
 
 #if defined(__clang__)
 #define MB_NO_AVX2_BEGIN _Pragma("clang attribute push (__attribute__((target(\"no-avx2,no-fma\"))), apply_to = function)")
@@ -39,14 +37,6 @@ MB_NO_AVX2_BEGIN
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int probe_ok;
 static const char *probe_reason;
-static sigjmp_buf probe_jmp;
-
-static void on_sigill(int sig)
-{
-    (void)sig;
-    siglongjmp(probe_jmp, 1);
-}
-
 static void probe(void)
 {
     unsigned int a, b, c, d;
@@ -73,25 +63,20 @@ static void probe(void)
         probe_reason = "OS does not save AVX state (XCR0)";
         return;
     }
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigill;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGILL, &sa, &old) != 0) {
-        probe_reason = "cannot install a SIGILL handler for the execution check";
-        return;
-    }
-    volatile float in[2] = {3.0f, 2.0f};
-    volatile int ok = 0;
-    if (sigsetjmp(probe_jmp, 1) == 0)
-        ok = run_avx2_sample(in) ? 1 : 2;
-    sigaction(SIGILL, &old, NULL);
-    if (ok == 0)
-        probe_reason = "executing an AVX2 instruction raised SIGILL";
-    else if (ok == 2)
-        probe_reason = "AVX2 instructions executed but computed wrong results";
-    else
+    switch (mb_probe_execute(run_avx2_sample)) {
+    case MB_PROBE_EXECUTED:
         probe_ok = 1;
+        break;
+    case MB_PROBE_SIGILL:
+        probe_reason = "executing an AVX2 instruction raised SIGILL";
+        break;
+    case MB_PROBE_WRONG:
+        probe_reason = "AVX2 instructions executed but computed wrong results";
+        break;
+    case MB_PROBE_NO_HANDLER:
+        probe_reason = "cannot install a SIGILL handler for the execution check";
+        break;
+    }
 }
 
 int mb_cpu_has_avx2(const char **reason)

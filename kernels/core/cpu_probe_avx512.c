@@ -8,6 +8,7 @@
  * This file is named *_avx512.c and so gets -mavx512f; everything but the executed check is
  * compiled with AVX-512 switched off again, so the probe itself cannot fault on an old CPU. */
 #include "moebench/cpu.h"
+#include "cpu_probe_exec.h"
 
 #include <stdatomic.h>
 
@@ -27,9 +28,6 @@ void mb_cpu_force_no_avx512(int on) { atomic_store(&forced_off, on != 0); }
 
 #include <cpuid.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <string.h>
 #include <immintrin.h>
 
 /* Code outside the executed check is compiled without AVX-512. GCC spells this as a target
@@ -49,14 +47,6 @@ static atomic_int forced_off;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int probe_ok;
 static const char *probe_reason;
-static sigjmp_buf probe_jmp;
-
-static void on_sigill(int sig)
-{
-    (void)sig;
-    siglongjmp(probe_jmp, 1);
-}
-
 static unsigned long long read_xcr0(void)
 {
     unsigned int lo, hi;
@@ -119,25 +109,20 @@ static void probe(void)
         probe_reason = "OS does not save AVX-512 state (XCR0)";
         return;
     }
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigill;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGILL, &sa, &old) != 0) {
-        probe_reason = "cannot install a SIGILL handler for the execution check";
-        return;
-    }
-    volatile float in[2] = {3.0f, 2.0f};
-    volatile int ok = 0;
-    if (sigsetjmp(probe_jmp, 1) == 0)
-        ok = run_avx512_sample(in) ? 1 : 2;
-    sigaction(SIGILL, &old, NULL);
-    if (ok == 0)
-        probe_reason = "executing an AVX-512 instruction raised SIGILL";
-    else if (ok == 2)
-        probe_reason = "AVX-512 instructions executed but computed wrong results";
-    else
+    switch (mb_probe_execute(run_avx512_sample)) {
+    case MB_PROBE_EXECUTED:
         probe_ok = 1;
+        break;
+    case MB_PROBE_SIGILL:
+        probe_reason = "executing an AVX-512 instruction raised SIGILL";
+        break;
+    case MB_PROBE_WRONG:
+        probe_reason = "AVX-512 instructions executed but computed wrong results";
+        break;
+    case MB_PROBE_NO_HANDLER:
+        probe_reason = "cannot install a SIGILL handler for the execution check";
+        break;
+    }
 }
 
 int mb_cpu_has_avx512(const char **reason)
