@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "csv.h"
 #include "fileutil.h"
+#include "str_append.h"
 #include "provenance.h"
 #include "resume.h"
 
@@ -30,18 +30,6 @@ typedef struct {
     mb_csv_table t;
     int loaded;
 } shard_in;
-
-__attribute__((format(printf, 3, 4)))
-static void add(char *err, size_t errlen, const char *fmt, ...)
-{
-    size_t l = strlen(err);
-    if (l + 1 >= errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + l, errlen - l, fmt, ap);
-    va_end(ap);
-}
 
 static int json_int(const cJSON *o, const char *k, int dflt)
 {
@@ -208,7 +196,7 @@ static int check_shards(shard_in *in, int n, char *err, size_t errlen)
         in[s].count = json_int(sh, "count", -1);
         if (!cJSON_IsObject(sh) || in[s].index < 0 || in[s].count < 1 ||
             !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(sh, "rows"))) {
-            add(err, errlen, "\n  %s is not a shard (run without --shard or --mpi, or already "
+            mb_str_appendf(err, errlen, "\n  %s is not a shard (run without --shard or --mpi, or already "
                 "merged)", in[s].dir);
             bad = 1;
         }
@@ -218,13 +206,13 @@ static int check_shards(shard_in *in, int n, char *err, size_t errlen)
     for (int s = 1; s < n; s++) {
         char why[8192];
         if (mb_resume_compare(in[0].run, in[s].run, in[0].dir, why, sizeof why) != 0) {
-            add(err, errlen, "\n  %s and %s are not shards of one run (\"first run\" is %s): %s",
+            mb_str_appendf(err, errlen, "\n  %s and %s are not shards of one run (\"first run\" is %s): %s",
                 in[0].dir, in[s].dir, in[0].dir, why);
             bad = 1;
             continue;
         }
         if (in[s].count != in[0].count) {
-            add(err, errlen, "\n  %s is shard %d/%d, %s is shard %d/%d: another shard count",
+            mb_str_appendf(err, errlen, "\n  %s is shard %d/%d, %s is shard %d/%d: another shard count",
                 in[0].dir, in[0].index, in[0].count, in[s].dir, in[s].index, in[s].count);
             bad = 1;
             continue;
@@ -234,26 +222,26 @@ static int check_shards(shard_in *in, int n, char *err, size_t errlen)
         const cJSON *rs = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(in[s].run, "shard"), "rows");
         if (!cJSON_Compare(r0, rs, 1)) {
-            add(err, errlen, "\n  %s and %s split different case lists into shards", in[0].dir,
+            mb_str_appendf(err, errlen, "\n  %s and %s split different case lists into shards", in[0].dir,
                 in[s].dir);
             bad = 1;
         }
         for (int q = 0; q < s; q++)
             if (in[q].index == in[s].index) {
-                add(err, errlen, "\n  %s and %s are both shard %d/%d", in[q].dir, in[s].dir,
+                mb_str_appendf(err, errlen, "\n  %s and %s are both shard %d/%d", in[q].dir, in[s].dir,
                     in[s].index, in[s].count);
                 bad = 1;
             }
     }
     if (!bad && n != in[0].count) {
-        add(err, errlen, "\n  %d director%s given for %d shards; missing:", n, n == 1 ? "y" : "ies",
+        mb_str_appendf(err, errlen, "\n  %d director%s given for %d shards; missing:", n, n == 1 ? "y" : "ies",
             in[0].count);
         for (int i = 0; i < in[0].count; i++) {
             int have = 0;
             for (int s = 0; s < n; s++)
                 have |= in[s].index == i;
             if (!have)
-                add(err, errlen, " %d/%d", i, in[0].count);
+                mb_str_appendf(err, errlen, " %d/%d", i, in[0].count);
         }
         bad = 1;
     }
@@ -275,7 +263,7 @@ static int match_rows(shard_in *in, int n, plan_row *plan, int np, char *err, si
                 found = 1;
                 if (plan[p].shard >= 0) {
                     if (dup++ < MAX_NAMED)
-                        add(err, errlen, "\n  duplicated: %s in %s and %s", key,
+                        mb_str_appendf(err, errlen, "\n  duplicated: %s in %s and %s", key,
                             in[plan[p].shard].dir, in[s].dir);
                 } else {
                     plan[p].shard = s;
@@ -283,14 +271,14 @@ static int match_rows(shard_in *in, int n, plan_row *plan, int np, char *err, si
                 }
             }
             if (!found && extra++ < MAX_NAMED)
-                add(err, errlen, "\n  not in the run's case list: %s (in %s)", key, in[s].dir);
+                mb_str_appendf(err, errlen, "\n  not in the run's case list: %s (in %s)", key, in[s].dir);
         }
     }
     for (int p = 0; p < np; p++)
         if (plan[p].shard < 0 && missing++ < MAX_NAMED)
-            add(err, errlen, "\n  missing: %s (shard %d)", plan[p].key, plan[p].owner);
+            mb_str_appendf(err, errlen, "\n  missing: %s (shard %d)", plan[p].key, plan[p].owner);
     if (missing > MAX_NAMED || dup > MAX_NAMED || extra > MAX_NAMED)
-        add(err, errlen, "\n  (%d missing, %d duplicated, %d unexpected rows in all)", missing,
+        mb_str_appendf(err, errlen, "\n  (%d missing, %d duplicated, %d unexpected rows in all)", missing,
             dup, extra);
     return missing || dup || extra ? 2 : 0;
 }
@@ -385,7 +373,7 @@ int mb_merge_dirs(const char *out, char *const *dirs, int n, char *err, size_t e
         in[s].loaded = 1;
         char hdr[65536] = "";
         for (size_t c = 0; c < in[s].t.ncols; c++)
-            add(hdr, sizeof hdr, "%s%s", c ? "," : "", in[s].t.header[c]);
+            mb_str_appendf(hdr, sizeof hdr, "%s%s", c ? "," : "", in[s].t.header[c]);
         if (s == 0)
             snprintf(hdr0, sizeof hdr0, "%s", hdr);
         else if (strcmp(hdr, hdr0) != 0) {

@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "str_append.h"
 #include "provenance.h"
 #include "suite.h"
 
@@ -198,29 +198,16 @@ static int suite_hash_of(const cJSON *run, char out[17], char *paths, size_t pn)
     return 0;
 }
 
-/* Appends to err, keeping it terminated when full. */
-__attribute__((format(printf, 3, 4)))
-static void add_line(char *err, size_t errlen, const char *fmt, ...)
-{
-    size_t l = strlen(err);
-    if (l + 1 >= errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + l, errlen - l, fmt, ap);
-    va_end(ap);
-}
-
 int mb_resume_compare(const cJSON *old, const cJSON *now, const char *dir, char *err, size_t errlen)
 {
     err[0] = '\0';
     int differ = 0, unknown = 0;
     char ho[17], hn[17], po[2048], pn[2048];
     if (suite_hash_of(old, ho, po, sizeof po) != 0) {
-        add_line(err, errlen, "\n  suite: not recorded in the first run");
+        mb_str_appendf(err, errlen, "\n  suite: not recorded in the first run");
         unknown = 1;
     } else if (suite_hash_of(now, hn, pn, sizeof pn) == 0 && strcmp(ho, hn) != 0) {
-        add_line(err, errlen, "\n  suite: %s (%s) in the first run, %s (%s) in this one (other "
+        mb_str_appendf(err, errlen, "\n  suite: %s (%s) in the first run, %s (%s) in this one (other "
                  "suite files, or edited since)", ho, po[0] ? po : "?", hn, pn);
         differ = 1;
     }
@@ -231,7 +218,7 @@ int mb_resume_compare(const cJSON *old, const cJSON *now, const char *dir, char 
         const cJSON *vo = cJSON_GetObjectItemCaseSensitive(so, k);
         const cJSON *vn = cJSON_GetObjectItemCaseSensitive(sn, k);
         if (!vo) {
-            add_line(err, errlen, "\n  %s: not recorded in the first run", label);
+            mb_str_appendf(err, errlen, "\n  %s: not recorded in the first run", label);
             unknown = 1;
             continue;
         }
@@ -244,16 +231,16 @@ int mb_resume_compare(const cJSON *old, const cJSON *now, const char *dir, char 
         value_text(label, vo, a, sizeof a);
         value_text(label, vn, b, sizeof b);
         hint_text(label, vo, vn, h, sizeof h);
-        add_line(err, errlen, "\n  %s: %s in the first run, %s in this one%s", label, a, b, h);
+        mb_str_appendf(err, errlen, "\n  %s: %s in the first run, %s in this one%s", label, a, b, h);
         differ = 1;
     }
     const char *co = json_str(cJSON_GetObjectItemCaseSensitive(old, "git"), "commit");
     const char *cn = json_str(cJSON_GetObjectItemCaseSensitive(now, "git"), "commit");
     if (!cJSON_GetObjectItemCaseSensitive(old, "git")) {
-        add_line(err, errlen, "\n  commit: not recorded in the first run");
+        mb_str_appendf(err, errlen, "\n  commit: not recorded in the first run");
         unknown = 1;
     } else if (strcmp(co ? co : "", cn ? cn : "") != 0) {
-        add_line(err, errlen, "\n  commit: %s in the first run, %s in this one%s",
+        mb_str_appendf(err, errlen, "\n  commit: %s in the first run, %s in this one%s",
                  co ? co : "(no git checkout)", cn ? cn : "(no git checkout)",
                  co ? " (build that commit to resume)" : "");
         differ = 1;
