@@ -40,6 +40,10 @@ bad_desc "$M,topp=0.5,route=hot:0.5" "top-p chooses by the router's probabilitie
 # expert parallelism routes plain learned top-k only (harness/dist, kernels/variants/ep_part.c)
 bad_desc "$S,ep=2,cap=1" "expert parallelism runs plain learned top-k routing only"
 bad_desc "$S,ep=2,route=hot:0.5" "expert parallelism runs plain learned top-k routing only"
+# the training step differentiates plain learned top-k only
+bad_desc "$S,mode=train,cap=1" "the training step differentiates plain learned top-k routing only"
+bad_desc "$M,mode=train,shared=1" "the training step differentiates plain learned top-k routing only"
+bad_desc "$S,mode=train,ep=2" "expert parallelism times the forward only"
 
 # in a suite: file:line and the reason, no output directory
 bad_suite() {  # name, content, line, needle

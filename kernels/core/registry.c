@@ -62,6 +62,10 @@ mb_status mb_run_once(const mb_impl *impl, const mb_spec *s, const mb_weights *w
         return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
     if (!impl->prepare || !impl->forward || !impl->release)
         return mb_fail(err, MB_EUNSUPPORTED, "%s: not implemented", impl->name);
+    /* one forward is not a train step: never a silent forward for a train case */
+    if (s->mode != MB_MODE_FORWARD)
+        return mb_fail(err, MB_EUNSUPPORTED, "%s: mode=%s is a train step (forward_train and "
+                       "backward), not one forward", impl->name, mb_mode_name(s->mode));
     mb_state *st = NULL;
     mb_status rc = impl->prepare(s, w, &st, err);
     if (rc)

@@ -26,6 +26,8 @@ static const char *const route_names[] = {[MB_ROUTE_LEARNED] = "learned",
                                           [MB_ROUTE_BALANCED] = "balanced",
                                           [MB_ROUTE_ZIPF] = "zipf", [MB_ROUTE_HOT] = "hot"};
 _Static_assert(sizeof route_names / sizeof route_names[0] == MB_ROUTE_COUNT, "a route without a name");
+static const char *const opt_names[] = {[MB_OPT_NONE] = "none", [MB_OPT_ADAMW] = "adamw"};
+_Static_assert(sizeof opt_names / sizeof opt_names[0] == MB_OPT_COUNT, "an optimiser without a name");
 static const char *const mode_names[] = {[MB_MODE_FORWARD] = "forward", [MB_MODE_TRAIN] = "train"};
 _Static_assert(sizeof mode_names / sizeof mode_names[0] == MB_MODE_COUNT, "a mode without a name");
 
@@ -110,6 +112,10 @@ int64_t mb_spec_hot_tokens(const mb_spec *s)
     return n >= (double)T ? T : (n < 0 ? 0 : (int64_t)n);
 }
 
+const char *mb_opt_name(mb_opt o)
+{
+    return (unsigned)o < MB_OPT_COUNT ? opt_names[o] : "?";
+}
 const char *mb_mode_name(mb_mode m)
 {
     return (unsigned)m < MB_MODE_COUNT ? mode_names[m] : "?";
@@ -146,10 +152,14 @@ static int uses(const mb_spec *s, const char *field)
 
 int mb_variant_uses(mb_variant_id v, const char *key)
 {
-    /* p, seed, dtype and mode are not shapes: every variant has them (p must be 0 to validate) */
+    /* p, seed, dtype, mode and opt are not shapes: every variant has them (p, opt: train mode
+     * only, checked by validation); the loss terms aux and zloss exist where a router does */
     if ((unsigned)v < MB_NUM_VARIANTS && (!strcmp(key, "p") || !strcmp(key, "seed") ||
-                                          !strcmp(key, "dtype") || !strcmp(key, "mode")))
+                                          !strcmp(key, "dtype") || !strcmp(key, "mode") ||
+                                          !strcmp(key, "opt")))
         return 1;
+    if ((unsigned)v < MB_NUM_VARIANTS && (!strcmp(key, "aux") || !strcmp(key, "zloss")))
+        return variants[v].routed;
     return in_fields(v, key);
 }
 
@@ -206,6 +216,11 @@ int64_t mb_spec_expert_width(const mb_spec *s)
     return s->shard && s->E > 0 ? s->f / s->E : s->f;
 }
 
+float mb_default_aux(mb_variant_id v)
+{
+    return mb_variant_routed(v) ? 0.01f : 0.0f;
+}
+
 void mb_spec_default(mb_spec *s, mb_variant_id v)
 {
     memset(s, 0, sizeof *s);
@@ -229,6 +244,9 @@ void mb_spec_default(mb_spec *s, mb_variant_id v)
     s->dtype = MB_F32;
     s->mode = MB_MODE_FORWARD;
     s->ep = 1;
+    s->aux = mb_default_aux(v);
+    s->zloss = 0.0f;
+    s->opt = MB_OPT_NONE;
 }
 
 /* Strict decimal integer: digits only (an optional leading '+'), no trailing text, no overflow.
@@ -489,6 +507,20 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
             s->p = 0.0f;
         return MB_OK;
     }
+    if (!strcmp(key, "aux") || !strcmp(key, "zloss")) {
+        float *dst = key[0] == 'a' ? &s->aux : &s->zloss;
+        if ((st = parse_float(key, value, dst, err)))
+            return st;
+        if (*dst == 0.0f)   /* -0 is 0, as for p */
+            *dst = 0.0f;
+        return MB_OK;
+    }
+    if (!strcmp(key, "opt")) {
+        if ((st = pick(key, value, opt_names, MB_OPT_COUNT, &i, err)))
+            return st;
+        s->opt = (mb_opt)i;
+        return MB_OK;
+    }
     if (!strcmp(key, "seed"))
         return parse_u64(key, value, &s->seed, err);
     if (!strcmp(key, "cap")) {
@@ -551,7 +583,7 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     }
     return mb_fail(err, MB_EINVAL,
                    "unknown key '%s' (keys: T B S h o f r E k alpha p act tasks te share shard seed "
-                   "dtype mode ep cap shared topp route)", key);
+                   "dtype mode aux zloss opt ep cap shared topp route)", key);
 }
 
 mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
@@ -574,7 +606,7 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
     if (!colon || colon[1] == '\0')
         return MB_OK;
     char *item = colon + 1;
-    const char *seen[32];   /* keys given so far: there are 23 keys, so a 24th item repeats one */
+    const char *seen[32];   /* keys given so far: there are 27 keys, so a 28th item repeats one */
     int n_seen = 0;
     for (;;) {
         char *comma = strchr(item, ',');
@@ -600,7 +632,8 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
             return mb_fail(err, MB_EINVAL, "%s=%s: %s", item, eq + 1, why);
         if (!mb_variant_uses(v, item))
             return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s,p,seed,"
-                           "dtype,mode)", item, eq + 1, variants[v].name, item, variants[v].fields);
+                           "dtype,mode,opt%s)", item, eq + 1, variants[v].name, item,
+                           variants[v].fields, variants[v].routed ? ",aux,zloss" : "");
         if (n_seen < (int)(sizeof seen / sizeof *seen))
             seen[n_seen++] = item;
         if (!comma)
@@ -669,6 +702,12 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         mb_spec_route_format(s, v, sizeof v);
         PUT(",route=%s", v);
     }
+    if (mb_variant_routed(s->variant) && s->aux != mb_default_aux(s->variant))
+        PUT(",aux=%.9g", (double)s->aux);
+    if (mb_variant_routed(s->variant) && s->zloss != 0.0f)
+        PUT(",zloss=%.9g", (double)s->zloss);
+    if (s->opt != MB_OPT_NONE)
+        PUT(",opt=%s", mb_opt_name(s->opt));
 #undef PUT
     return snprintf(buf, n, "%s", out);
 }

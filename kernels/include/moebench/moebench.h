@@ -14,4 +14,7 @@
 #include "moebench/impl.h"
 #include "moebench/compare.h"
 #include "moebench/work.h"
+#include "moebench/dropout.h"
+#include "moebench/adamw.h"
+#include "moebench/train.h"
 #endif
