@@ -322,7 +322,7 @@ static void test_run_json(void)
     CHECK(ctr.n == 2);
     CHECK(!ctr.available[1] && ctr.reason[1][0]);   /* unknown event: a column with a reason */
     char *argv[] = {"moebench", "run", "s.ini"};
-    mb_roof roof0 = {100.0, NAN, NAN, NAN};
+    mb_roof roof0 = {.peak_gflops = 100.0, .dram_gbps = NAN, .peak_gflops_1t = NAN, .dram_gbps_1t = NAN};
     mb_provenance p = {.run_id = "run42", .argc = 3, .argv = argv,
                        .suite_files = mb_suite_files_json(&suite, 1), .cases = suite.n,
                        .counters = mb_counters_json(&ctr), .papi_library = ctr.library,

@@ -32,6 +32,9 @@ void mb_row_init(mb_row *r)
     r->iters_per_sample = -1;
     r->prepare_bytes = -1;
     r->unstable = 0;
+    r->ci_rel = NAN;
+    r->roof_gflops = NAN;
+    r->above_roof = -1;
     r->breakeven_calls = -1;
 }
 
@@ -44,7 +47,9 @@ const char *const mb_csv_required_columns[] = {
 const int mb_csv_required_count =
     (int)(sizeof mb_csv_required_columns / sizeof mb_csv_required_columns[0]);
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
-                                         "prepare_bytes", "breakeven_calls", "mode"};
+                                         "prepare_bytes", "breakeven_calls", "mode",
+                                         "roof_level", "roof_gflops", "above_roof",
+                                         "unstable", "ci_rel"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -213,6 +218,12 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_i64(f, r->prepare_bytes);
     put_i64(f, r->breakeven_calls);
     put_str(f, r->mode);
+    put_str(f, r->roof_level);
+    put_dbl(f, r->roof_gflops);
+    put_i64(f, r->above_roof);
+    /* 0/1 only for a timed row: without samples there is no verdict */
+    put_i64(f, r->samples > 0 ? (r->unstable != 0) : -1);
+    put_dbl(f, r->ci_rel);
     fputc('\n', f);
 }
 
