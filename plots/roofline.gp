@@ -1,7 +1,9 @@
 # Roofline of a run: achieved GFLOP/s against arithmetic intensity for every ok case, one marker
 # per implementation, under the measured ceilings (compute roof = peak, slopes = bandwidth per
 # memory level). Prologue variables: datafile, impl[1..nimpl], has_ceilings, peak,
-# bw[1..nbw], bwname[1..nbw], xlo, xhi, ylo, yhi, title_text, footnote.
+# bw[1..nbw], bwname[1..nbw], xlo, xhi, ylo, yhi, title_text, footnote, has_own (the rows
+# carry their own ceiling: column 4 of the data, at the level of column 5, drawn as a dotted
+# line from each point to a tick at its ceiling).
 set title title_text font ",12"
 set logscale xy
 set xrange [xlo:xhi]
@@ -28,7 +30,11 @@ if (has_ceilings) {
     plot for [i = 1:nbw] roof(x, bw[i]) with lines lc rgb ceilcolour[(i - 1) % 4 + 1] dt 1+i lw 1.4 \
              title sprintf("%s %.0f GB/s", bwname[i], bw[i]), \
          peak with lines lc rgb "#000000" lw 1.5 title sprintf("FP32 peak %.0f GFLOP/s", peak), \
-         for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points ls ((s - 1) % 8 + 1) ps 1.3 title impl[s]
+         for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points ls ((s - 1) % 8 + 1) ps 1.3 title impl[s], \
+         for [s = 1:(has_own ? nimpl : 0)] datafile index (s - 1) using 1:2:(0):($4 - $2) \
+             with vectors nohead dt 3 lw 0.8 lc rgb "#888888" notitle, \
+         for [s = 1:(has_own ? nimpl : 0)] datafile index (s - 1) using 1:4 \
+             with points pt 2 ps 0.8 lc rgb "#555555" title (s == 1 ? "own ceiling (roof\\_level)" : "")
 } else {
     plot for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points ls ((s - 1) % 8 + 1) ps 1.3 title impl[s]
 }

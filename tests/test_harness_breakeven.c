@@ -85,12 +85,14 @@ static void test_rows_and_summary(void)
     mb_csv_write_row(f, &rows[1], 0);
     fclose(f);
     char *nl = strchr(buf, '\n');
-    /* breakeven_calls, then mode (empty here: the rows are not from a case) */
-    CHECK(nl && strstr(buf, ",breakeven_calls,mode\n") == nl - strlen(",breakeven_calls,mode"));
+    /* breakeven_calls, then mode (empty here: the rows are not from a case), then the five
+     * roofline and stability columns (empty: no ceiling, no samples) */
+    const char *tail = ",breakeven_calls,mode,roof_level,roof_gflops,above_roof,unstable,ci_rel";
+    CHECK(nl && strstr(buf, tail) == nl - strlen(tail));
     char *l2 = nl ? nl + 1 : buf;
     char *l3 = strchr(l2, '\n');
-    CHECK(l3 && l3 - l2 > 5 && !strncmp(l3 - 5, ",200,", 5));
-    CHECK(l3 && l3[strlen(l3) - 2] == ',');   /* blas: empty */
+    CHECK(l3 && l3 - l2 > 10 && !strncmp(l3 - 10, ",200,,,,,,", 10));
+    CHECK(l3 && strlen(l3) > 8 && !strcmp(l3 + strlen(l3) - 8, ",,,,,,,\n"));   /* blas: empty */
     free(buf);
 
     buf = NULL;

@@ -342,10 +342,9 @@ static void impl_finish(impl_run *r, const mb_exec_config *cfg)
         row->gbps = r->cost.bytes / sec / 1e9;
         mb_exec_roof(cfg, r->cost.flops, r->cost.bytes, r->ws_bytes, row);
     }
-    if (tm->unstable) {
-        row->unstable = 1;
+    row->unstable = tm->unstable;
+    if (tm->reason[0])   /* why unstable, or a note on outliers */
         add_reason(row, "%s", tm->reason);
-    }
 
     /* counter pass, apart from timing so counting overhead never touches the timings */
     if (cfg->counters && cfg->counters->n > 0) {

@@ -30,8 +30,8 @@ typedef struct {
     double *ns;         /* n per-call times in nanoseconds (malloc'd; free with mb_timing_free) */
     mb_summary s;       /* summary of ns */
     double ci_half;     /* max(median - ci_lo, ci_hi - median) / median; NAN below 6 samples */
-    int unstable;
-    char reason[160];   /* why unstable, with what to do */
+    int unstable;       /* the median's 95 % CI is wider than ci_target (or n < 6) */
+    char reason[160];   /* why unstable, with what to do; or, when stable, a note on outliers */
 } mb_timing;
 
 double mb_now_s(void);   /* CLOCK_MONOTONIC seconds */
@@ -70,7 +70,9 @@ void mb_timing_free(mb_timing *t);
  * x 10 while elapsed <= target/10, always at least iters + 1), or 0 when calibration is done. */
 int64_t mb_calib_next_iters(int64_t iters, double elapsed, double target);
 
-/* Instability verdict of a finished measurement, with a suggestion (exposed for tests). */
+/* Instability verdict of a finished measurement, with a suggestion (exposed for tests):
+ * unstable when the median's CI is too wide (or too few samples for one). A high CV with a
+ * tight CI (outliers that do not move the median) is noted in reason, not flagged. */
 void mb_timing_verdict(mb_timing *t, double ci_target);
 
 #endif

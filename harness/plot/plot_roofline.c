@@ -50,9 +50,12 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         return -1;
     }
     double ai_min = INFINITY, ai_max = 0, g_min = INFINITY, g_max = 0;
-    int pts = 0;
+    int pts = 0, own = 0;
     char desc[1024];
-    fprintf(f, "# one block per implementation: AI(flop/byte) GFLOP/s case\n");
+    /* the row's own ceiling (cache-aware roofline; absent in runs that predate it) */
+    int c_roof = mb_csv_col(&r->csv, "roof_gflops"), c_level = mb_csv_col(&r->csv, "roof_level");
+    fprintf(f, "# one block per implementation: AI(flop/byte) GFLOP/s case own_ceiling_GFLOP/s "
+               "level\n");
     for (int s = 0; s < impls.n; s++) {
         int here = 0;
         fprintf(f, "# impl ");
@@ -71,6 +74,15 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             mb_results_case(r, i, desc, sizeof desc);
             fprintf(f, "%.6g %.6g ", ai, g);
             mb_gp_dat_str(f, desc);
+            double roof = mb_results_num(r, i, c_roof);
+            const char *lvl = mb_results_str(r, i, c_level);
+            if (roof > 0 && isfinite(roof)) {
+                fprintf(f, " %.6g ", roof);
+                own++;
+                g_max = fmax(g_max, roof);
+            } else
+                fprintf(f, " NaN ");
+            mb_gp_dat_str(f, lvl[0] ? lvl : "-");
             fputc('\n', f);
             ai_min = fmin(ai_min, ai);
             ai_max = fmax(ai_max, ai);
@@ -79,7 +91,7 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             here++;
         }
         if (!here)
-            fprintf(f, "NaN NaN \"\"\n");
+            fprintf(f, "NaN NaN \"\" NaN \"-\"\n");
         fprintf(f, "\n\n");
         pts += here;
     }
@@ -114,6 +126,7 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             }
     double ylo = g_min / 4, yhi = fmax(g_max, src ? c.peak : 0) * 3;
     mb_gp_printf(&gp, "xlo = %.6g\nxhi = %.6g\nylo = %.6g\nyhi = %.6g\n", lo, hi, ylo, yhi);
+    mb_gp_printf(&gp, "has_own = %d\n", own > 0);
     char title[300];
     snprintf(title, sizeof title, "Roofline: every ok case (%s; %s)",
              single ? "1 thread" : "all threads",
