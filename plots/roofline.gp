@@ -34,7 +34,7 @@ if (has_ceilings) {
          for [s = 1:(has_own ? nimpl : 0)] datafile index (s - 1) using 1:2:(0):($4 - $2) \
              with vectors nohead dt 3 lw 0.8 lc rgb "#888888" notitle, \
          for [s = 1:(has_own ? nimpl : 0)] datafile index (s - 1) using 1:4 \
-             with points pt 2 ps 0.8 lc rgb "#555555" title (s == 1 ? "own ceiling (roof\\_level)" : "")
+             with points pt 2 ps 0.8 lc rgb "#555555" title (s == 1 ? "each row's own ceiling" : "")
 } else {
     plot for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points ls ((s - 1) % 8 + 1) ps 1.3 title impl[s]
 }

@@ -29,7 +29,7 @@ int mb_roof_level_of(double ws_bytes, int threads, int cold, const double cache_
         double cap = cache_bytes[l] > 0 ? cache_bytes[l] : 0;
         if (l != MB_RL_L3)
             cap *= t;   /* private: every thread brings its own */
-        if (cap > 0 && ws_bytes <= cap)
+        if (cap > 0 && ws_bytes <= cap * MB_ROOF_SPILL)
             return l;
     }
     return MB_RL_DRAM;

@@ -13,6 +13,12 @@
  * row may reach 110 % of its ceiling before it is flagged above it. */
 #define MB_ROOF_TOLERANCE 0.10
 
+/* A level serves a working set up to this many times its capacity: caches do not replace
+ * strictly least-recently-used (Zen's L3 is a victim cache, Intel's adapts), so a set somewhat
+ * larger than a cache still reads much of itself from it, and a ceiling must be an upper bound.
+ * The same factor as --cache cold's copies spanning twice the LLC to be out of it. */
+#define MB_ROOF_SPILL 2.0
+
 /* "L1", "L2", "L3", "DRAM"; "" for anything else. */
 const char *mb_roof_level_name(int level);
 /* Level index of a name, -1 when unknown. */
@@ -20,9 +26,9 @@ int mb_roof_level_index(const char *name);
 
 /* The level that holds a working set of ws_bytes for a row run with `threads` threads.
  * cold: DRAM (every forward starts with its weights out of cache). warm: the smallest level
- * whose capacity holds it; L1 and L2 are private, so their capacity is cache_bytes[l] x threads
- * (each thread holds its share), L3 is shared, so its capacity is cache_bytes[L3] once; a level
- * of unknown size (<= 0) is passed over; nothing holds it: DRAM. */
+ * whose capacity x MB_ROOF_SPILL holds it; L1 and L2 are private, so their capacity is
+ * cache_bytes[l] x threads (each thread holds its share), L3 is shared, so its capacity is
+ * cache_bytes[L3] once; a level of unknown size (<= 0) is passed over; nothing holds it: DRAM. */
 int mb_roof_level_of(double ws_bytes, int threads, int cold, const double cache_bytes[3]);
 
 /* The ceiling in GFLOP/s at arithmetic intensity ai (flop/byte) for a row held in `level`:
