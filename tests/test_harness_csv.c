@@ -67,9 +67,13 @@ static void test_results_roundtrip(void)
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0);
     size_t nreq = sizeof required / sizeof *required;
-    CHECK(t.ncols == nreq + 2 + 8);   /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode */
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 2);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 1);
+    /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode, then
+     * roof_level roof_gflops above_roof unstable ci_rel */
+    CHECK(t.ncols == nreq + 2 + 8 + 5);
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 7);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 6);
+    CHECK(mb_csv_col(&t, "roof_level") == (int)t.ncols - 5);
+    CHECK(mb_csv_col(&t, "ci_rel") == (int)t.ncols - 1);
     for (size_t i = 0; i < nreq && i < t.ncols; i++)
         CHECK_MSG(!strcmp(t.header[i], required[i]), "column %zu is %s, expected %s", i,
                   t.header[i], required[i]);
@@ -88,6 +92,11 @@ static void test_results_roundtrip(void)
     CHECK(!strcmp(mb_csv_get(&t, 1, "time_us_median"), ""));
     CHECK(!strcmp(mb_csv_get(&t, 1, "status"), "skipped"));
     CHECK(!strcmp(mb_csv_get(&t, 1, "samples"), "0"));
+    /* no samples: no stability verdict, no ceiling (empty, never 0) */
+    CHECK(!strcmp(mb_csv_get(&t, 1, "unstable"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "ci_rel"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "roof_level"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "above_roof"), ""));
     CHECK(!strcmp(mb_csv_get(&t, 5, "status"), ""));   /* out of range -> "" */
     mb_csv_free(&t);
 }
