@@ -34,6 +34,12 @@ static void test_plausible(void)
     CHECK_MSG(strstr(why, "L1") && strstr(why, "DRAM"), "%s", why);
     double none[MB_RL_NLEVELS] = {NAN, NAN, NAN, 27};
     CHECK(mb_roof_check_plausible(none, MB_ROOF_TOLERANCE, why, sizeof why) == 0);
+    /* all threads below one thread (measured while the other cores were busy) */
+    double one[MB_RL_NLEVELS] = {136, 104, 67.6, 12};
+    double all_busy[MB_RL_NLEVELS] = {270, 200, 26.8, 27};
+    CHECK(mb_roof_check_threads(good, one, MB_ROOF_TOLERANCE, why, sizeof why) == 0);
+    CHECK(mb_roof_check_threads(all_busy, one, MB_ROOF_TOLERANCE, why, sizeof why) != 0);
+    CHECK_MSG(strstr(why, "L3: all threads 26.8 GB/s < 1 thread 67.6 GB/s") != NULL, "%s", why);
 }
 
 static void test_level_choice(void)
@@ -111,6 +117,12 @@ static void test_json(void)
     CHECK(r.implausible);
     CHECK_MSG(strstr(r.implausible_why, "L1 20.0") != NULL, "%s", r.implausible_why);
     CHECK(isnan(r.cache_bytes[0]));
+    /* ordered levels, but all threads slower than one: implausible too */
+    const char *busy = "{\"peak_gflops\": 200, \"l3_gbps\": 26.8, \"l3_gbps_1t\": 67.6, \"dram_gbps\": 5}";
+    o = cJSON_Parse(busy);
+    mb_roof_from_json(o, &r);
+    cJSON_Delete(o);
+    CHECK_MSG(r.implausible && strstr(r.implausible_why, "L3: all threads"), "%s", r.implausible_why);
     /* the measuring side said so: its reason is kept */
     const char *said = "{\"peak_gflops\": 200, \"dram_gbps\": 27, \"plausible\": false,"
                        "\"implausible_reason\": \"L2 1.0 GB/s < DRAM 27.0 GB/s after 3 attempts\"}";

@@ -263,13 +263,14 @@ int mb_roofline_measure(mb_roofline *rl, int quick, char *err, size_t n)
             rd[l] = rl->level[l].read_gbps;
             rd1[l] = rl->level[l].read_gbps_1t;
         }
-        char w[200] = "", w1[200] = "";
+        char w[160] = "", w1[160] = "", wt[160] = "";
         int bad = mb_roof_check_plausible(rd, MB_ROOF_TOLERANCE, w, sizeof w) != 0;
         int bad1 = mb_roof_check_plausible(rd1, MB_ROOF_TOLERANCE, w1, sizeof w1) != 0;
-        rl->implausible = bad || bad1;
+        int badt = mb_roof_check_threads(rd, rd1, MB_ROOF_TOLERANCE, wt, sizeof wt) != 0;
+        rl->implausible = bad || bad1 || badt;
         if (rl->implausible)
             snprintf(rl->implausible_why, sizeof rl->implausible_why, "%s%s after %d attempts",
-                     bad ? "" : "1 thread: ", bad ? w : w1, a + 1);
+                     bad || !bad1 ? "" : "1 thread: ", bad ? w : bad1 ? w1 : wt, a + 1);
         else {
             rl->implausible_why[0] = '\0';
             break;

@@ -71,3 +71,19 @@ int mb_roof_check_plausible(const double gbps[MB_RL_NLEVELS], double tol, char *
         why[0] = '\0';
     return 0;
 }
+
+int mb_roof_check_threads(const double all[MB_RL_NLEVELS], const double one[MB_RL_NLEVELS],
+                          double tol, char *why, size_t n)
+{
+    for (int l = 0; l < MB_RL_NLEVELS; l++)
+        if (all[l] > 0 && one[l] > 0 && isfinite(all[l]) && isfinite(one[l]) &&
+            all[l] < one[l] * (1 - tol)) {
+            if (n)
+                snprintf(why, n, "%s: all threads %.1f GB/s < 1 thread %.1f GB/s (the other "
+                         "threads' cores were busy)", names[l], all[l], one[l]);
+            return -1;
+        }
+    if (n)
+        why[0] = '\0';
+    return 0;
+}

@@ -44,4 +44,11 @@ double mb_roof_ceiling(double peak, const double gbps[MB_RL_NLEVELS], int level,
  * 30.0 GB/s"). Unknown levels (<= 0 or NAN) are left out. */
 int mb_roof_check_plausible(const double gbps[MB_RL_NLEVELS], double tol, char *why, size_t n);
 
+/* All threads together must not read slower than one thread alone (all[l] >= one[l] x
+ * (1 - tol) for each level known in both): a busy machine takes the other threads' cores. 0 when
+ * plausible; -1 with the first violation in why ("L3: all threads 26.8 GB/s < 1 thread 67.6
+ * GB/s"). */
+int mb_roof_check_threads(const double all[MB_RL_NLEVELS], const double one[MB_RL_NLEVELS],
+                          double tol, char *why, size_t n);
+
 #endif

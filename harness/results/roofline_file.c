@@ -115,6 +115,10 @@ void mb_roof_from_json(const cJSON *obj, mb_roof *roof)
         roof->implausible = 1;
         snprintf(roof->implausible_why, sizeof roof->implausible_why, "%s%s", w[0] ? "" : "1 thread: ",
                  w[0] ? w : w1);
+    } else if (mb_roof_check_threads(roof->gbps, roof->gbps_1t, MB_ROOF_TOLERANCE, w,
+                                     sizeof w) != 0) {
+        roof->implausible = 1;
+        snprintf(roof->implausible_why, sizeof roof->implausible_why, "%s", w);
     }
 }
 
