@@ -80,8 +80,8 @@ static int render(mb_plot_out *o, const mb_roofline *rl, char *err, size_t n)
             continue;
         nb++;
         char var[32];
-        mb_gp_printf(&gp, "bw[%d] = %.6g\nbw1[%d] = %.6g\n", nb, lv->read_gbps, nb,
-                     lv->read_gbps_1t);
+        mb_gp_printf(&gp, "bw[%d] = %.6g\nbw1[%d] = %.6g\n", nb, mb_rl_level_gbps(lv, 0), nb,
+                     mb_rl_level_gbps(lv, 1));
         snprintf(var, sizeof var, "bwname[%d]", nb);
         mb_gp_var_str(&gp, var, mb_rl_level_names[l]);
     }
