@@ -3,7 +3,9 @@
 # memory level); each point labelled by its token count T. Prologue variables: datafile,
 # impl[1..nimpl], implstyle[1..nimpl] (line types), has_ceilings, peak, bw[1..nbw],
 # bwname[1..nbw], xlo, xhi, ylo, yhi, title_text, title_lines, footnote, and the figure style
-# (paper, fig_w, fig_h, font_*, line_in, foot_lines).
+# (paper, fig_w, fig_h, font_*, line_in, foot_lines), has_own (the rows carry their own
+# ceiling: column 5 of the data, at the level of column 6, drawn as a dotted line from each
+# point to a tick at its ceiling).
 if (paper) {
     # a figure: footnote, title and the key of the implementations at the top (inside, the
     # key would hide points); the ceilings are named on their lines
@@ -51,6 +53,10 @@ if (has_ceilings) {
              title (paper ? "" : sprintf("%s %.0f GB/s", bwname[i], bw[i])), \
          peak with lines lc rgb "#000000" lw 1.5 dt 1 title (paper ? "" : sprintf("FP32 peak %.0f GFLOP/s", peak)), \
          for [s = 1:nimpl] datafile index (s - 1) using 1:2 with points lt (40 + implstyle[s]) ps 1.3 title impl[s], \
+         for [s = 1:(has_own ? nimpl : 0)] datafile index (s - 1) using 1:2:(0):($5 - $2) \
+             with vectors nohead dt 3 lw 0.8 lc rgb "#888888" notitle, \
+         for [s = 1:(has_own ? nimpl : 0)] datafile index (s - 1) using 1:5 \
+             with points pt 2 ps 0.8 lc rgb "#555555" title (s == 1 ? (paper ? "own ceiling" : "each row's own ceiling") : ""), \
          datafile index nimpl using 1:($4 > 0 ? $2 : 1/0):(sprintf("T=%g", $3)) with labels center offset 0, char 0.9 font font_tic notitle, \
          datafile index nimpl using 1:($4 < 0 ? $2 : 1/0):(sprintf("T=%g", $3)) with labels center offset 0, char -0.9 font font_tic notitle
 } else {

@@ -21,7 +21,7 @@ static void on_row(void *ctx, int i, const mb_row *row)
     (void)i;
     if (c->n < 8) c->rows[c->n++] = *row;
 }
-static void on_samples(void *ctx, int i, const double *ns, size_t n) { (void)ctx; (void)i; (void)ns; (void)n; }
+static void on_samples(void *ctx, int i, int first_rep, const double *ns, size_t n) { (void)ctx; (void)i; (void)first_rep; (void)ns; (void)n; }
 
 static void check_variant(mb_variant_id v)
 {

@@ -70,17 +70,20 @@ static void test_results_roundtrip(void)
     size_t nreq = sizeof required / sizeof *required;
     /* + case alpha act seed iters_per_sample prepare_bytes breakeven_calls mode blas_core
      * onednn_isa, then the expert-parallel ep route_us dispatch_us expert_us combine_us
-     * comm_bytes, then the routing columns cap shared topp route dropped
-     * experts_per_token_mean expert_load_mean load_imbalance expert_counts */
-    CHECK(t.ncols == nreq + 2 + 10 + 6 + 9);
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 19);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 18);
-    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 17);
-    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 16);
-    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 15);
-    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 10);
-    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 9);
-    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 1);
+     * comm_bytes, the routing columns cap shared topp route dropped experts_per_token_mean
+     * expert_load_mean load_imbalance expert_counts, then roof_level roof_gflops above_roof
+     * unstable ci_rel */
+    CHECK(t.ncols == nreq + 2 + 10 + 6 + 9 + 5);
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 24);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 23);
+    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 22);
+    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 21);
+    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 20);
+    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 15);
+    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 14);
+    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 6);
+    CHECK(mb_csv_col(&t, "roof_level") == (int)t.ncols - 5);
+    CHECK(mb_csv_col(&t, "ci_rel") == (int)t.ncols - 1);
     /* an unset row leaves them empty, never 0 */
     CHECK(!strcmp(mb_csv_get(&t, 1, "ep"), "") && !strcmp(mb_csv_get(&t, 1, "route_us"), "") &&
           !strcmp(mb_csv_get(&t, 1, "comm_bytes"), ""));
@@ -104,6 +107,11 @@ static void test_results_roundtrip(void)
     CHECK(!strcmp(mb_csv_get(&t, 1, "time_us_median"), ""));
     CHECK(!strcmp(mb_csv_get(&t, 1, "status"), "skipped"));
     CHECK(!strcmp(mb_csv_get(&t, 1, "samples"), "0"));
+    /* no samples: no stability verdict, no ceiling (empty, never 0) */
+    CHECK(!strcmp(mb_csv_get(&t, 1, "unstable"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "ci_rel"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "roof_level"), ""));
+    CHECK(!strcmp(mb_csv_get(&t, 1, "above_roof"), ""));
     CHECK(!strcmp(mb_csv_get(&t, 5, "status"), ""));   /* out of range -> "" */
     mb_csv_free(&t);
 }
@@ -338,7 +346,7 @@ static void test_run_json(void)
     CHECK(ctr.n == 2);
     CHECK(!ctr.available[1] && ctr.reason[1][0]);   /* unknown event: a column with a reason */
     char *argv[] = {"moebench", "run", "s.ini"};
-    mb_roof roof0 = {100.0, NAN, NAN, NAN};
+    mb_roof roof0 = {.peak_gflops = 100.0, .dram_gbps = NAN, .peak_gflops_1t = NAN, .dram_gbps_1t = NAN};
     mb_provenance p = {.run_id = "run42", .argc = 3, .argv = argv,
                        .suite_files = mb_suite_files_json(&suite, 1), .cases = suite.n,
                        .counters = mb_counters_json(&ctr), .papi_library = ctr.library,

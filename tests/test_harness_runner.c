@@ -277,6 +277,49 @@ static void test_repro_environment(void)
         setenv("OMP_PLACES", saved, 1);
 }
 
+/* --interleave: the implementations of a case share one child while they are timed in
+ * rounds, so one that crashes takes the rows of those set up before it along (each saying
+ * why, with its own repro), and the ones after it run in a new child; every row is still
+ * recorded once, in order. */
+static void test_interleave_crash(void)
+{
+    mb_case c = make_case("lora:T=4,h=32,o=24,r=4");
+    char impls[][24] = {"naive", "test_crash", "naive", "naive"};
+    mb_exec_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.min_time = 0.01;
+    cfg.reps = 6;
+    cfg.threads = 1;
+    cfg.interleave = 1;
+    cfg.run_id = "test";
+    collected got;
+    memset(&got, 0, sizeof got);
+    mb_sink sink = {on_row, on_sample, &got};
+    mb_run_case(&c, impls, 4, 1, &cfg, 30.0, &sink);
+    CHECK(got.n == 4);
+    if (got.n != 4)
+        return;
+    for (int i = 0; i < 4; i++)
+        CHECK_MSG(!strcmp(got.rows[i].impl, impls[i]), "row %d is %s", i, got.rows[i].impl);
+    CHECK_MSG(!strcmp(got.rows[0].status, "crashed") &&
+                  strstr(got.rows[0].reason, "interleaved with test_crash") &&
+                  strstr(got.rows[0].reason, "--impl naive"),
+              "%s: %s", got.rows[0].status, got.rows[0].reason);
+    CHECK_MSG(!strcmp(got.rows[1].status, "crashed") && strstr(got.rows[1].reason, "SIGABRT") &&
+                  !strstr(got.rows[1].reason, "interleaved"),
+              "%s: %s", got.rows[1].status, got.rows[1].reason);
+    for (int i = 2; i < 4; i++) {
+        const mb_row *r = &got.rows[i];
+        CHECK_MSG(!strcmp(r->status, "ok") && strstr(r->reason, "interleaved: timed in "
+                  "alternating rounds with 1 other implementation;"), "row %d %s: %s", i,
+                  r->status, r->reason);
+        CHECK(r->samples >= 6 && r->time_us_median > 0);
+        CHECK(r->unstable == (strstr(r->reason, "unstable") != NULL));
+        CHECK(r->samples < 6 ? isnan(r->ci_rel) : r->ci_rel >= 0);
+    }
+    CHECK(got.samples == got.rows[2].samples + got.rows[3].samples);
+}
+
 int main(void)
 {
     test_repro_environment();
@@ -287,5 +330,6 @@ int main(void)
     test_setup_failure_repro();
     test_unstable_flag();
     test_sampled_reference();
+    test_interleave_crash();
     return mb_test_result("test_harness_runner");
 }

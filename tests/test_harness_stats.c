@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "stats.h"
@@ -148,6 +149,14 @@ static void test_verdict(void)
     CHECK(t.unstable);
     CHECK(strstr(t.reason, "unstable: CI") != NULL);
     CHECK(strstr(t.reason, "--min-time") != NULL);
+    /* one far-off sample: the CV is high, but the median's CI is tight, so the median is
+     * known and the row is not unstable; the outlier is noted */
+    double outlier[12] = {100, 101, 99, 100, 100, 102, 98, 100, 101, 99, 100, 1000};
+    t.ns = outlier;
+    mb_timing_verdict(&t, 0.05);
+    CHECK(t.s.cv > 0.25);
+    CHECK_MSG(!t.unstable, "%s", t.reason);
+    CHECK_MSG(strstr(t.reason, "outliers: CV") && !strstr(t.reason, "unstable"), "%s", t.reason);
     t.ns = stable;
     t.n = 4;   /* too few samples for a CI: flagged, with advice */
     mb_timing_verdict(&t, 0.05);
@@ -211,6 +220,40 @@ static void test_calibration(void)
     mb_timing_free(&t);
 }
 
+/* A slow case (its first reps samples outlast the budget) that is still unstable gets more
+ * samples, up to slow_cap; with no slow_cap it stops at reps, as it did before. The samples
+ * alternate 1 ms / 3 ms, so the median's CI stays wide whatever the machine does. */
+static int flip;
+static int alternating(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts = {0, (flip++ & 1) ? 3000000 : 1000000};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+static void test_slow_extension(void)
+{
+    mb_timing_opts o;
+    mb_timing_opts_default(&o);
+    o.min_time = 0.0001;
+    o.reps = 6;
+    o.max_reps = 10;
+    o.budget = 0.001;
+    o.slow_cap = 0;
+    mb_timing t;
+    flip = 0;
+    CHECK(mb_time_fn(alternating, NULL, &o, &t) == 0);
+    CHECK_MSG(t.n == 6, "no slow_cap: %zu samples", t.n);
+    CHECK(t.unstable);
+    mb_timing_free(&t);
+    o.slow_cap = 10;   /* never reached: 10 samples of at most a few ms */
+    flip = 0;
+    CHECK(mb_time_fn(alternating, NULL, &o, &t) == 0);
+    CHECK_MSG(t.n == 10, "slow_cap: %zu samples, want max_reps 10", t.n);
+    mb_timing_free(&t);
+}
+
 int main(void)
 {
     test_median_mad_quantile();
@@ -221,5 +264,6 @@ int main(void)
     test_verdict();
     test_calibration_rule();
     test_calibration();
+    test_slow_extension();
     return mb_test_result("test_harness_stats");
 }

@@ -28,6 +28,11 @@ void mb_progress_init(mb_progress *p, int rows_total)
 
 void mb_progress_row(mb_progress *p, const mb_row *row, FILE *f)
 {
+    if (!strcmp(row->status, "ok") && row->samples > 0) {
+        p->n_timed++;
+        p->n_unstable += row->unstable != 0;
+        p->n_above_roof += row->above_roof == 1;
+    }
     for (int i = 0; i < MB_ROW_N_STATUS; i++)
         if (!strcmp(row->status, mb_row_status_names[i]))
             p->n_status[i]++;
@@ -52,6 +57,7 @@ void mb_progress_row(mb_progress *p, const mb_row *row, FILE *f)
         e->gflops = row->gflops;
         e->prepare_us = row->prepare_us;
         e->unstable = row->unstable;
+        e->above_roof = row->above_roof == 1;
         e->breakeven_calls = row->breakeven_calls;
     }
     p->rows_done++;
@@ -90,6 +96,15 @@ void mb_progress_done(const mb_progress *p, const char *cmd, FILE *f)
         if (p->n_status[i])
             fprintf(f, " %d %s", p->n_status[i], mb_row_status_names[i]);
     fprintf(f, "\n");
+    if (p->n_unstable)
+        fprintf(f, "moebench %s: %d of %d timed rows unstable (%.0f%%; column unstable, reasons "
+                   "say why)\n", cmd, p->n_unstable, p->n_timed,
+                100.0 * p->n_unstable / p->n_timed);
+    if (p->n_above_roof)
+        fprintf(f, "moebench %s: warning: %d ok row%s above %s own ceiling (column above_roof): "
+                   "the ceilings or the cost model are off for %s\n", cmd, p->n_above_roof,
+                p->n_above_roof == 1 ? "" : "s", p->n_above_roof == 1 ? "its" : "their",
+                p->n_above_roof == 1 ? "it" : "them");
 }
 
 static int same_case(const mb_progress_entry *a, const mb_progress_entry *b)
@@ -169,8 +184,9 @@ void mb_progress_summary(const mb_progress *p, FILE *f)
                 snprintf(ci, sizeof ci, "[no CI: n<6]");
             else
                 snprintf(ci, sizeof ci, "[%.1f, %.1f]", e->ci_lo, e->ci_hi);
-            fprintf(f, "  %-10s %12.1f us  %s  %8.2f GFLOP/s  x%.2f%s\n", e->impl, e->median, ci,
-                    e->gflops, e->median / best, e->unstable ? "  (unstable)" : "");
+            fprintf(f, "  %-10s %12.1f us  %s  %8.2f GFLOP/s  x%.2f%s%s\n", e->impl, e->median, ci,
+                    e->gflops, e->median / best, e->unstable ? "  (unstable)" : "",
+                    e->above_roof ? "  (above its ceiling)" : "");
         }
         double unmerged = merged ? mb_best_unmerged_us(p, merged->desc, merged->threads,
                                                        merged->cache) : NAN;

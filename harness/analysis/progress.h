@@ -16,6 +16,7 @@ typedef struct {
     char impl[24], status[12];
     double median, ci_lo, ci_hi, gflops, prepare_us;
     int unstable;
+    int above_roof;
     int64_t breakeven_calls;
 } mb_progress_entry;
 
@@ -23,6 +24,7 @@ typedef struct {
     int rows_done, rows_total;
     double t_start;
     int n_status[MB_ROW_N_STATUS];
+    int n_timed, n_unstable, n_above_roof;   /* ok rows with samples; flagged unstable; above their own ceiling */
     mb_progress_entry *e;
     size_t n, cap;
 } mb_progress;
@@ -32,7 +34,8 @@ void mb_progress_init(mb_progress *p, int rows_total);
 void mb_progress_row(mb_progress *p, const mb_row *row, FILE *f);
 /* Rows whose status is mismatch, crashed, timeout or error. */
 int mb_progress_failures(const mb_progress *p);
-/* "done in 1m02s: 78 ok 32 skipped" */
+/* "done in 1m02s: 78 ok 32 skipped", and when any: "3 of 40 timed rows unstable (8%)",
+ * "2 ok rows above their own ceiling (above_roof)" */
 void mb_progress_done(const mb_progress *p, const char *cmd, FILE *f);
 /* Per case (descriptor x threads x cache): each implementation's median with its 95 % CI,
  * GFLOP/s and slowdown against the fastest; rows without timing show their status; a case with

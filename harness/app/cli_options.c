@@ -33,6 +33,10 @@ void mb_cli_usage(FILE *f, const char *cmd)
             "                      --impl --variant --filter --dry-run) are those of DIR/run.json\n"
             "                      and no running moebench writes into DIR\n"
             "  --dry-run           validate and run each case once, no timing loop\n"
+            "  --interleave        time the implementations of a case in alternating rounds\n"
+            "                      (one sample of each per round, ABAB...) after each one's\n"
+            "                      check and calibration, so drift hits all alike; needs all of\n"
+            "                      them prepared at once (else sequential, said in the reason)\n"
             "  --validate-only     load and validate the suites, print the number of cases and\n"
             "                      rows, run nothing (exit 2 on a bad suite)\n"
             "  --peer torch        after the cases, run the PyTorch peer (peers/pytorch) on every\n"
@@ -120,6 +124,10 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
         }
         if (!strcmp(a, "--mpi")) {
             o->mpi = 1;
+            continue;
+        }
+        if (!strcmp(a, "--interleave")) {
+            o->interleave = 1;
             continue;
         }
         if (!strcmp(a, "--validate-only")) {

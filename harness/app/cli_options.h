@@ -28,6 +28,7 @@ typedef struct {
     const char *resume;     /* --resume DIR */
     int force;              /* --force: move an existing --out DIR aside */
     int dry_run;
+    int interleave;         /* --interleave: time a case's implementations in alternating rounds */
     double timeout;         /* --timeout SEC, 0 = unset */
     const char *peer;       /* --peer torch (NULL = none) */
     int validate_only;      /* --validate-only: load and validate the suites, print counts */

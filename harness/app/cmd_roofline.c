@@ -19,7 +19,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: moebench roofline [--out DIR] [--quick] [--no-plot]\n"
                "  measures FP32 FMA peak (AVX-512, AVX2; 1 and all threads) and read/triad\n"
-               "  bandwidth of L1, L2, L3 and DRAM; writes DIR/roofline.json and\n"
+               "  bandwidth of L1, L2, L3 and DRAM (working sets sized from the cache sizes);\n"
+               "  levels out of order (L1 >= L2 >= L3 >= DRAM within 10%%) are measured again,\n"
+               "  then marked implausible; writes DIR/roofline.json and\n"
                "  DIR/roofline.{png,pdf} (default DIR: %s/results)\n"
                "  --quick  about 4 s instead of 15, noisier\n",
                MOEBENCH_SOURCE_DIR);
@@ -43,7 +45,10 @@ static void print_table(const mb_roofline *rl)
                lv->bytes / 1024, lv->read_gbps_1t, lv->read_gbps, lv->triad_gbps_1t,
                lv->triad_gbps);
     }
-    printf("measured in %.1f s\n", rl->seconds);
+    printf("caches (hwloc): L1d %.0f KiB, L2 %.0f KiB per core, L3 %.0f KiB shared\n",
+           rl->cache_bytes[0] / 1024, rl->cache_bytes[1] / 1024, rl->cache_bytes[2] / 1024);
+    printf("measured in %.1f s (levels: %d attempt%s)\n", rl->seconds, rl->attempts,
+           rl->attempts == 1 ? "" : "s");
 }
 
 static int write_json(mb_plot_out *o, const mb_roofline *rl, char *err, size_t n)
@@ -75,8 +80,8 @@ static int render(mb_plot_out *o, const mb_roofline *rl, char *err, size_t n)
             continue;
         nb++;
         char var[32];
-        mb_gp_printf(&gp, "bw[%d] = %.6g\nbw1[%d] = %.6g\n", nb, lv->read_gbps, nb,
-                     lv->read_gbps_1t);
+        mb_gp_printf(&gp, "bw[%d] = %.6g\nbw1[%d] = %.6g\n", nb, mb_rl_level_gbps(lv, 0), nb,
+                     mb_rl_level_gbps(lv, 1));
         snprintf(var, sizeof var, "bwname[%d]", nb);
         mb_gp_var_str(&gp, var, mb_rl_level_names[l]);
     }
@@ -124,6 +129,10 @@ int mb_cmd_roofline(int argc, char **argv)
         return 1;
     }
     print_table(&rl);
+    if (rl.implausible)
+        fprintf(stderr, "moebench roofline: warning: implausible ceilings: %s; roofline.json says "
+                        "so (\"plausible\": false) and runs that use it mark their rows. Measure "
+                        "again on a quiet machine.\n", rl.implausible_why);
     char foot[600];
     snprintf(foot, sizeof foot, "moebench roofline%s | %d threads | bandwidth kernels: %s",
              quick ? " --quick" : "", rl.threads, rl.isa_used);

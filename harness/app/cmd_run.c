@@ -145,6 +145,7 @@ static cJSON *run_settings(const mb_cli_options *o, int check_mode, const mb_sui
     cJSON_AddStringToObject(settings, "variant_filter", o->variant ? o->variant : "");
     cJSON_AddStringToObject(settings, "impl_filter", o->impl ? o->impl : "");
     cJSON_AddStringToObject(settings, "regex_filter", o->filter ? o->filter : "");
+    cJSON_AddBoolToObject(settings, "interleave", o->interleave);
     char sh[17];
     mb_suite_hash(suite, sh);
     cJSON_AddStringToObject(settings, "suite_hash", sh);
@@ -204,6 +205,7 @@ static void measure_roofline(const char *cmd, const char *out_dir, mb_roof *roof
     fprintf(stderr, "peak %.1f GFLOP/s, DRAM %.1f GB/s (%d threads, %.1f s)%s%s\n",
             roof->peak_gflops, roof->dram_gbps,
             rl.threads, rl.seconds, stored[0] ? " -> " : " (not stored)", stored);
+
     cJSON_Delete(j);
 }
 
@@ -232,6 +234,7 @@ typedef struct {
     run_state st;
     mb_roof roof;
     char roof_src[8400];
+    double cache_bytes[3];          /* the roofline's, else this machine's (hwloc) */
     char **full_argv;
     cJSON *json;
     char json_path[4300];
@@ -786,6 +789,18 @@ static int step_provenance(run_ctx *r)
     if (mb_roof_find(r->out_dir, &r->roof, r->roof_src, sizeof r->roof_src) != 0 &&
         !r->check_mode && !o->dry_run && !o->no_roofline)
         measure_roofline(r->cmd, r->out_dir, &r->roof, r->roof_src, sizeof r->roof_src);
+    /* the cache sizes that decide each row's level: the roofline's (its levels were sized
+     * from them), else this machine's, for a roofline.json older than the cache-aware one */
+    double here[3];
+    mb_rl_cache_sizes(here);
+    for (int l = 0; l < 3; l++)
+        r->roof.cache_bytes[l] = r->cache_bytes[l] =
+            r->roof.cache_bytes[l] > 0 ? r->roof.cache_bytes[l] : here[l];
+    if (r->roof.implausible && !r->check_mode && !o->dry_run)
+        fprintf(stderr, "moebench %s: warning: the ceilings in %s are implausible (%s); pct_peak "
+                        "uses them and every row says so. Measure again on a quiet machine: "
+                        "moebench roofline\n", r->cmd, r->roof_src[0] ? r->roof_src : "roofline.json",
+                r->roof.implausible_why);
     r->full_argv = calloc((size_t)r->argc + 1, sizeof *r->full_argv);
     if (!r->full_argv) {
         fprintf(stderr, "moebench %s: out of memory\n", r->cmd);
@@ -886,6 +901,12 @@ static void step_run_cases(run_ctx *r)
         cfg.peak_gflops = one && r->roof.peak_gflops_1t > 0 ? r->roof.peak_gflops_1t
                                                             : r->roof.peak_gflops;
         cfg.dram_gbps = one && r->roof.dram_gbps_1t > 0 ? r->roof.dram_gbps_1t : r->roof.dram_gbps;
+        for (int l = 0; l < MB_RL_NLEVELS; l++)
+            cfg.level_gbps[l] = one && r->roof.gbps_1t[l] > 0 ? r->roof.gbps_1t[l] : r->roof.gbps[l];
+        for (int l = 0; l < 3; l++)
+            cfg.cache_bytes[l] = r->cache_bytes[l];
+        cfg.roof_implausible = r->roof.implausible;
+        cfg.interleave = r->o.interleave;
         cfg.run_id = r->run_id;
         cfg.counters = &r->counters;
         double timeout = r->o.timeout > 0 ? r->o.timeout : c->timeout > 0 ? c->timeout

@@ -3,12 +3,15 @@
 #include "case_exec.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "case_fits.h"
 #include "memory.h"
 #include "moebench/library_isa.h"
+#include "roof_level.h"
 #include "moebench/mem_estimate.h"
 #include "moebench/moebench.h"
 #include "timing.h"
@@ -150,23 +153,67 @@ static int cold_copies(const mb_spec *s, int64_t weights_bytes)
 
 /* ---- one implementation ---------------------------------------------------------------- */
 
-static void run_impl(const mb_case *c, const char *name, int naive_explicit, const mb_weights *w,
-                     const mb_inputs *in, const mb_reference *ref, const mb_exec_config *cfg,
-                     const mb_exec_emit *emit, int idx, mb_row *row)
+/* One implementation from prepare to its row, in phases (setup, calibration, samples, finish,
+ * release) so --interleave can set up every implementation of a case, then time them in
+ * rounds. */
+typedef struct {
+    const char *name;
+    const mb_impl *impl;
+    const mb_spec *spec;
+    mb_row *row;
+    int idx;
+    char repro[MB_DESC_LEN + 100];
+    mb_state *st;
+    mb_state **states;
+    mb_weights *copies;
+    int n_states;
+    mb_tensor y;
+    mb_forward_info info;
+    mb_cost cost;
+    double ws_bytes;      /* working set: weights + inputs and outputs */
+    fwd_ctx fc;
+    mb_timer timer;
+    mb_timing tm;
+    int timing;           /* set up and being timed */
+} impl_run;
+
+static void add_reason(mb_row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_reason(mb_row *row, const char *fmt, ...)
+{
+    size_t l = strlen(row->reason);
+    if (l + 3 >= sizeof row->reason)
+        return;
+    if (l) {
+        memcpy(row->reason + l, "; ", 3);
+        l += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(row->reason + l, sizeof row->reason - l, fmt, ap);
+    va_end(ap);
+}
+
+/* Prepare, one checked forward, the --cache cold copies. 1 when the implementation is to be
+ * timed; 0 when its row is final (skipped, failed, or not timed by choice). */
+static int impl_setup(impl_run *r, const mb_case *c, int naive_explicit, const mb_weights *w,
+                      const mb_inputs *in, const mb_reference *ref, const mb_exec_config *cfg)
 {
     const mb_spec *s = &c->spec;
-    const mb_impl *impl = mb_impl_find(name);
-    char repro[MB_DESC_LEN + 100];
-    mb_repro_line(c, name, cfg, repro, sizeof repro);
+    r->spec = s;
+    const char *name = r->name;
+    mb_row *row = r->row;
+    const mb_impl *impl = r->impl = mb_impl_find(name);
+    mb_repro_line(c, name, cfg, r->repro, sizeof r->repro);
+    const char *repro = r->repro;
     row->weights_bytes = mb_weights_bytes(w);
     if (!impl) {
         mb_row_set_status(row, MB_ROW_ERROR, "unknown implementation '%s'", name);
-        return;
+        return 0;
     }
     const char *why = impl->unsupported ? impl->unsupported(s) : NULL;
     if (why) {
         mb_row_set_status(row, MB_ROW_SKIPPED, "%s", why);
-        return;
+        return 0;
     }
     if (!strcmp(name, "naive") && ref->sampled && !naive_explicit) {
         char g[64];
@@ -175,34 +222,27 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
                    "naive is too slow at this size (%s GFLOP per forward); the other "
                    "implementations are checked on sampled rows; name it with --impl naive to time it",
                    g);
-        return;
+        return 0;
     }
 
     mb_err err;
     mb_err_clear(&err);
-    mb_state *st = NULL;
     int64_t mem0 = mb_mem_current();
     double t0 = mb_now_s();
-    mb_status rc = impl->prepare(s, w, &st, &err);
+    mb_status rc = impl->prepare(s, w, &r->st, &err);
     row->prepare_us = (mb_now_s() - t0) * 1e6;
     row->prepare_bytes = mb_mem_current() - mem0;
     if (rc != MB_OK) {
         mb_row_set_status(row, rc == MB_EUNSUPPORTED ? MB_ROW_SKIPPED : MB_ROW_ERROR, "prepare: %s",
                           err.msg);
         row->prepare_bytes = -1;
-        return;
+        r->st = NULL;
+        return 0;
     }
-
-    mb_tensor y;
-    memset(&y, 0, sizeof y);
-    mb_forward_info info;
-    memset(&info, 0, sizeof info);
-    mb_state **states = NULL;
-    mb_weights *copies = NULL;
-    int n_states = 1;
-    if ((rc = mb_output_alloc(s, &y, &err)) || (rc = mb_forward_info_alloc(s, &info, &err))) {
+    r->n_states = 1;
+    if ((rc = mb_output_alloc(s, &r->y, &err)) || (rc = mb_forward_info_alloc(s, &r->info, &err))) {
         mb_row_set_status(row, MB_ROW_ERROR, "cannot allocate the output: %s", err.msg);
-        goto done;
+        return 0;
     }
     /* workspace_bytes counts memory allocated through the library allocator (mb_alloc) during
      * forward: the peak above what was live before it. Buffers a library allocates itself
@@ -210,86 +250,98 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
      * forward freed more than it allocated, which is worth seeing. */
     int64_t before = mb_mem_current();
     mb_mem_reset_peak();
-    rc = impl->forward(st, in, &y, &info, &err);
+    rc = impl->forward(r->st, in, &r->y, &r->info, &err);
     row->workspace_bytes = mb_mem_peak() - before;
     if (rc != MB_OK) {
         mb_row_set_status(row, MB_ROW_ERROR, "forward: %s", err.msg);
-        goto done;
+        return 0;
     }
-    int routed = info.routing.idx != NULL;
+    int routed = r->info.routing.idx != NULL;
     if (routed)
-        mb_row_routing_stats(row, &info.routing);
+        mb_row_routing_stats(row, &r->info.routing);
     /* the work this implementation does (merged weights cost differently), for GFLOP/s */
-    mb_cost cost = mb_cost_of_impl(s, name, routed ? info.routing.counts : NULL);
-    row->flops = cost.flops;
-    row->bytes = cost.bytes;
-    if (!check_output(s, &y, &info, ref, row, repro))
-        goto done;   /* never timed as if it were right */
+    r->cost = mb_cost_of_impl(s, name, routed ? r->info.routing.counts : NULL);
+    row->flops = r->cost.flops;
+    row->bytes = r->cost.bytes;
+    int64_t wb = 0, iob = 0;
+    r->ws_bytes = mb_spec_bytes(s, &wb, &iob, &err) == MB_OK ? (double)(row->weights_bytes + iob)
+                                                             : (double)row->weights_bytes;
+    if (!check_output(s, &r->y, &r->info, ref, row, repro))
+        return 0;   /* never timed as if it were right */
     snprintf(row->status, sizeof row->status, "ok");
     if (ref->sampled)
         snprintf(row->reason, sizeof row->reason, "checked on %lld sampled rows",
                  (long long)ref->nrows);
     if (cfg->dry_run || cfg->check_only) {
-        snprintf(row->reason + strlen(row->reason), sizeof row->reason - strlen(row->reason),
-                 "%s%s", row->reason[0] ? "; " : "", cfg->dry_run ? "dry run: not timed" : "check only: not timed");
-        goto done;
+        add_reason(row, "%s", cfg->dry_run ? "dry run: not timed" : "check only: not timed");
+        return 0;
     }
 
     /* cold cache: more prepared copies of the weights, cycled through */
-    states = calloc(MAX_COLD_COPIES, sizeof *states);
-    if (!states) {
+    r->states = calloc(MAX_COLD_COPIES, sizeof *r->states);
+    if (!r->states) {
         mb_row_set_status(row, MB_ROW_ERROR, "out of memory");
-        goto done;
+        return 0;
     }
-    states[0] = st;
+    r->states[0] = r->st;
     if (cfg->cache_cold) {
         /* byte-identical copies (same spec, same seed), each prepared and checked bit for bit
          * against copy 0 (already checked against the reference) before anything is timed */
         int want = cold_copies(s, row->weights_bytes);
-        copies = calloc((size_t)want, sizeof *copies);
+        r->copies = calloc((size_t)want, sizeof *r->copies);
         mb_tensor yc;
         memset(&yc, 0, sizeof yc);
-        if (copies && mb_output_alloc(s, &yc, &err) != MB_OK) {
-            free(copies);
-            copies = NULL;
+        if (r->copies && mb_output_alloc(s, &yc, &err) != MB_OK) {
+            free(r->copies);
+            r->copies = NULL;
         }
-        for (int i = 1; copies && i < want; i++) {
-            if (mb_weights_create(s, &copies[i], &err) != MB_OK)
+        for (int i = 1; r->copies && i < want; i++) {
+            if (mb_weights_create(s, &r->copies[i], &err) != MB_OK)
                 break;
-            if (impl->prepare(s, &copies[i], &states[i], &err) != MB_OK) {
-                mb_weights_free(&copies[i]);
+            if (impl->prepare(s, &r->copies[i], &r->states[i], &err) != MB_OK) {
+                mb_weights_free(&r->copies[i]);
                 break;
             }
-            n_states = i + 1;
-            if (impl->forward(states[i], in, &yc, NULL, &err) != MB_OK) {
+            r->n_states = i + 1;
+            if (impl->forward(r->states[i], in, &yc, NULL, &err) != MB_OK) {
                 mb_row_set_status(row, MB_ROW_ERROR,
                                   "--cache cold: forward on weight copy %d failed: %s", i, err.msg);
                 mb_tensor_free(&yc);
-                goto done;
+                return 0;
             }
-            if (memcmp(yc.data, y.data, (size_t)mb_tensor_bytes(&y)) != 0) {
+            if (memcmp(yc.data, r->y.data, (size_t)mb_tensor_bytes(&r->y)) != 0) {
                 mb_row_set_status(row, MB_ROW_MISMATCH,
                                   "--cache cold: the output on weight copy %d is not bit-identical "
                                   "to copy 0's (same weights); repro: %s", i, repro);
                 mb_tensor_free(&yc);
-                goto done;
+                return 0;
             }
         }
         mb_tensor_free(&yc);
-        if (want > 1 && n_states < 2) {   /* one copy is enough only when asked for */
+        if (want > 1 && r->n_states < 2) {   /* one copy is enough only when asked for */
             mb_row_set_status(row, MB_ROW_ERROR, "--cache cold: cannot create weight copies: %s",
                               err.msg);
-            goto done;
+            return 0;
         }
+        /* the copies should span twice the LLC (mb_mem_cold_copies); the memory budget or the
+         * copy limit may allow fewer: then a forward may find part of its weights still cached */
         int64_t llc = mb_llc_bytes();
-        if (llc > 0 && (int64_t)n_states * row->weights_bytes < llc)
-            snprintf(row->reason + strlen(row->reason), sizeof row->reason - strlen(row->reason),
-                     "%scache cold: only %d weight copies (%.1f MiB, the copy limit), less than the LLC (%.1f MiB)",
-                     row->reason[0] ? "; " : "", n_states,
-                     (double)n_states * (double)row->weights_bytes / (1 << 20), (double)llc / (1 << 20));
+        double span = (double)r->n_states * (double)row->weights_bytes;
+        if (llc > 0 && r->n_states > 1 && span < 2.0 * (double)llc)
+            add_reason(row, "cache cold: only %d weight copies (%.1f MiB, %s), less than twice "
+                       "the LLC (%.1f MiB): the DRAM ceiling may be optimistic for this row",
+                       r->n_states, span / (1 << 20),
+                       r->n_states < want ? "all that could be created"
+                       : want >= MAX_COLD_COPIES ? "the copy limit" : "the memory budget",
+                       (double)llc / (1 << 20));
     }
+    r->fc = (fwd_ctx){impl, r->states, r->n_states, 0, in, &r->y, {MB_OK, ""}};
+    return 1;
+}
 
-    fwd_ctx fc = {impl, states, n_states, 0, in, &y, {MB_OK, ""}};
+/* Calibration (and warm-up). 1 when sampling may begin. */
+static int impl_calibrate(impl_run *r, const mb_exec_config *cfg)
+{
     mb_timing_opts opts;
     mb_timing_opts_default(&opts);
     opts.min_time = cfg->min_time;
@@ -297,68 +349,224 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
     opts.max_reps = cfg->reps * 4 > 20 ? cfg->reps * 4 : 20;
     /* more samples for a noisy case, within a budget that scales with --min-time */
     opts.budget = 3 * cfg->min_time + 0.1;
-    mb_timing tm;
-    int trc = mb_time_fn(timed_forward, &fc, &opts, &tm);
-    if (trc) {
-        mb_row_set_status(row, MB_ROW_ERROR, "forward failed while timing: %s", fc.err.msg);
-        mb_timing_free(&tm);
-        goto done;
+    /* a slow case that is still unstable after its reps samples: more of them, up to 3x their
+     * time (timing.h), at most 20 s at the default --min-time and less with a smaller one */
+    opts.slow_cap = fmin(20.0, 40 * cfg->min_time);
+    if (mb_timer_begin(&r->timer, timed_forward, &r->fc, &opts, &r->tm)) {
+        mb_row_set_status(r->row, MB_ROW_ERROR, "forward failed while timing: %s", r->fc.err.msg);
+        return 0;
     }
-    if (emit->samples)
-        emit->samples(emit->ctx, idx, tm.ns, tm.n);
-    row->samples = (int64_t)tm.n;
-    row->iters_per_sample = tm.iters;
-    row->time_us_median = tm.s.median / 1e3;
-    row->time_us_min = tm.s.min / 1e3;
-    row->time_us_p95 = tm.s.p95 / 1e3;
-    row->time_us_mad = tm.s.mad / 1e3;
-    row->time_us_ci_lo = tm.s.ci_lo / 1e3;
-    row->time_us_ci_hi = tm.s.ci_hi / 1e3;
-    double sec = tm.s.median * 1e-9;
+    return 1;
+}
+
+/* One sample. 0 on success; on failure the row is an error and the timing ends. */
+static int impl_sample(impl_run *r)
+{
+    if (mb_timer_sample(&r->timer, &r->tm)) {
+        mb_row_set_status(r->row, MB_ROW_ERROR, "forward failed while timing: %s", r->fc.err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* The row's timing, ceiling and counter columns from the finished measurement. */
+static void impl_finish(impl_run *r, const mb_exec_config *cfg)
+{
+    mb_row *row = r->row;
+    mb_timing *tm = &r->tm;
+    mb_timer_finish(&r->timer, tm);
+    row->samples = (int64_t)tm->n;
+    row->iters_per_sample = tm->iters;
+    row->time_us_median = tm->s.median / 1e3;
+    row->time_us_min = tm->s.min / 1e3;
+    row->time_us_p95 = tm->s.p95 / 1e3;
+    row->time_us_mad = tm->s.mad / 1e3;
+    row->time_us_ci_lo = tm->s.ci_lo / 1e3;
+    row->time_us_ci_hi = tm->s.ci_hi / 1e3;
+    row->ci_rel = tm->ci_half;
+    double sec = tm->s.median * 1e-9;
     if (sec > 0) {
-        row->gflops = cost.flops / sec / 1e9;
-        row->gbps = cost.bytes / sec / 1e9;
-        if (cfg->peak_gflops > 0) {
-            double roof = cfg->peak_gflops;
-            if (cfg->dram_gbps > 0 && cost.bytes > 0 && cost.flops / cost.bytes * cfg->dram_gbps < roof)
-                roof = cost.flops / cost.bytes * cfg->dram_gbps;
-            row->pct_peak = 100.0 * row->gflops / roof;
-        }
+        row->gflops = r->cost.flops / sec / 1e9;
+        row->gbps = r->cost.bytes / sec / 1e9;
+        mb_exec_roof(cfg, r->cost.flops, r->cost.bytes, r->ws_bytes, row);
     }
-    if (tm.unstable) {
-        row->unstable = 1;
-        snprintf(row->reason + strlen(row->reason), sizeof row->reason - strlen(row->reason),
-                 "%s%s", row->reason[0] ? "; " : "", tm.reason);
-    }
+    row->unstable = tm->unstable;
+    if (tm->reason[0])   /* why unstable, or a note on outliers */
+        add_reason(row, "%s", tm->reason);
 
     /* counter pass, apart from timing so counting overhead never touches the timings */
     if (cfg->counters && cfg->counters->n > 0) {
-        fc.next = 0;
+        r->fc.next = 0;
         if (mb_counters_start(cfg->counters) == 0) {
-            int64_t iters = tm.iters > 0 ? tm.iters : 1;
+            int64_t iters = tm->iters > 0 ? tm->iters : 1;
             int bad = 0;
             for (int64_t i = 0; i < iters && !bad; i++)
-                bad = timed_forward(&fc);
+                bad = timed_forward(&r->fc);
             mb_counters_stop(cfg->counters, (double)iters, row->ctr);
             /* an implementation that does not count its work leaves those columns empty, not 0 */
-            if (mb_work_uncounted(name, s))
+            if (mb_work_uncounted(r->name, r->spec))
                 mb_counters_blank_work(cfg->counters, row->ctr);
         }
     }
-    mb_timing_free(&tm);
+}
 
-done:
-    if (states) {
-        for (int i = 1; i < n_states; i++) {
-            impl->release(states[i]);
-            mb_weights_free(&copies[i]);
+static void impl_release(impl_run *r)
+{
+    if (r->states) {
+        for (int i = 1; i < r->n_states; i++) {
+            r->impl->release(r->states[i]);
+            mb_weights_free(&r->copies[i]);
         }
-        free(states);
+        free(r->states);
     }
-    free(copies);
-    impl->release(st);
-    mb_tensor_free(&y);
-    mb_forward_info_free(&info);
+    free(r->copies);
+    if (r->impl && r->st)
+        r->impl->release(r->st);
+    mb_tensor_free(&r->y);
+    mb_forward_info_free(&r->info);
+    mb_timing_free(&r->tm);
+    memset(r, 0, sizeof *r);
+}
+
+void mb_exec_roof(const mb_exec_config *cfg, double flops, double bytes, double ws_bytes,
+                  mb_row *row)
+{
+    if (!(cfg->peak_gflops > 0) || !(row->gflops > 0))
+        return;
+    double bw[MB_RL_NLEVELS];
+    for (int l = 0; l < MB_RL_NLEVELS; l++)
+        bw[l] = cfg->level_gbps[l];
+    if (!(bw[MB_RL_DRAM] > 0))
+        bw[MB_RL_DRAM] = cfg->dram_gbps;
+    int level = mb_roof_level_of(ws_bytes, cfg->threads, cfg->cache_cold, cfg->cache_bytes);
+    int used = -1;
+    double ai = bytes > 0 ? flops / bytes : 0;
+    double roof = mb_roof_ceiling(cfg->peak_gflops, bw, level, ai, &used);
+    if (!(roof > 0))
+        return;
+    row->roof_gflops = roof;
+    snprintf(row->roof_level, sizeof row->roof_level, "%s", used >= 0 ? mb_roof_level_name(used) : "peak");
+    row->pct_peak = 100.0 * row->gflops / roof;
+    row->above_roof = row->pct_peak > 100.0 * (1 + MB_ROOF_TOLERANCE);
+    if (used > level)
+        add_reason(row, "working set in %s, whose bandwidth is not measured: %s ceiling used",
+                   mb_roof_level_name(level), mb_roof_level_name(used));
+    if (row->above_roof)
+        add_reason(row, "above its own ceiling: %.0f%% of the %s roof (%.1f GFLOP/s): the "
+                   "ceiling or the cost model's FLOPs/bytes are off", row->pct_peak,
+                   row->roof_level, roof);
+    if (cfg->roof_implausible)
+        add_reason(row, "ceilings from an implausible roofline (run.json roofline)");
+}
+
+/* Sequentially: each implementation set up, timed and released before the next. */
+static void run_impl(const mb_case *c, const char *name, int naive_explicit, const mb_weights *w,
+                     const mb_inputs *in, const mb_reference *ref, const mb_exec_config *cfg,
+                     const mb_exec_emit *emit, int idx, mb_row *row)
+{
+    impl_run r;
+    memset(&r, 0, sizeof r);
+    r.name = name;
+    r.row = row;
+    r.idx = idx;
+    if (impl_setup(&r, c, naive_explicit, w, in, ref, cfg) && impl_calibrate(&r, cfg)) {
+        int bad = 0;
+        while (!r.timer.done && !bad)
+            bad = impl_sample(&r);
+        if (!bad) {
+            if (emit->samples)
+                emit->samples(emit->ctx, idx, 0, r.tm.ns, r.tm.n);
+            impl_finish(&r, cfg);
+        }
+    }
+    impl_release(&r);
+}
+
+/* --interleave: every implementation set up (prepared, checked, cold copies) and calibrated,
+ * then one sample of each per round until each has the samples it wants; the samples reach
+ * samples.csv in the order they were taken. 0, or -1 when out of memory before anything ran. */
+static int exec_interleaved(const mb_case *c, char impls[][24], int n, int naive_explicit,
+                            const mb_weights *w, const mb_inputs *in, const mb_reference *ref,
+                            const mb_exec_config *cfg, const mb_exec_emit *emit)
+{
+    impl_run *runs = calloc((size_t)n, sizeof *runs);
+    mb_row *rows = calloc((size_t)n, sizeof *rows);
+    int *next_rep = calloc((size_t)n, sizeof *next_rep);
+    size_t cap = 256, taken = 0;
+    int *order = malloc(cap * sizeof *order);
+    if (!runs || !rows || !order || !next_rep) {
+        free(runs);
+        free(rows);
+        free(order);
+        free(next_rep);
+        return -1;
+    }
+    int reset = mb_peak_rss_reset() == 0;
+    int timed = 0;
+    for (int i = 0; i < n; i++) {
+        if (emit->start)
+            emit->start(emit->ctx, i);
+        mb_row_from_case(&rows[i], c, impls[i], cfg);
+        runs[i].name = impls[i];
+        runs[i].row = &rows[i];
+        runs[i].idx = i;
+        runs[i].timing = impl_setup(&runs[i], c, naive_explicit, w, in, ref, cfg);
+    }
+    for (int i = 0; i < n; i++)
+        if (runs[i].timing) {
+            if (emit->start)
+                emit->start(emit->ctx, i);
+            runs[i].timing = impl_calibrate(&runs[i], cfg);
+            timed += runs[i].timing;
+        }
+    for (int more = 1; more;) {
+        more = 0;
+        for (int i = 0; i < n; i++) {
+            if (!runs[i].timing || runs[i].timer.done)
+                continue;
+            if (emit->start)
+                emit->start(emit->ctx, i);
+            if (impl_sample(&runs[i]) != 0) {
+                runs[i].timing = 0;
+                continue;
+            }
+            if (taken == cap) {
+                int *p = realloc(order, 2 * cap * sizeof *order);
+                if (p) {
+                    order = p;
+                    cap *= 2;
+                }
+            }
+            if (taken < cap)
+                order[taken++] = i;
+            more = 1;
+        }
+    }
+    /* the samples in the order they were taken: rep k of impl i is its k-th sample */
+    for (size_t k = 0; k < taken; k++) {
+        int i = order[k];
+        int rep = next_rep[i]++;
+        if (runs[i].timing && emit->samples && (size_t)rep < runs[i].tm.n)
+            emit->samples(emit->ctx, i, rep, &runs[i].tm.ns[rep], 1);
+    }
+    for (int i = 0; i < n; i++)
+        if (runs[i].timing) {
+            impl_finish(&runs[i], cfg);
+            add_reason(&rows[i], "interleaved: timed in alternating rounds with %d other "
+                       "implementation%s; peak_rss_bytes covers all of them", timed - 1,
+                       timed == 2 ? "" : "s");
+        }
+    int64_t hwm = reset ? mb_hwm_bytes() : -1;
+    for (int i = 0; i < n; i++) {
+        impl_release(&runs[i]);
+        rows[i].peak_rss_bytes = hwm > 0 ? hwm : mb_peak_rss_bytes();
+        emit->row(emit->ctx, i, &rows[i]);
+    }
+    free(order);
+    free(next_rep);
+    free(runs);
+    free(rows);
+    return 0;
 }
 
 void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
@@ -416,6 +624,16 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         snprintf(setup_error, sizeof setup_error, "naive reference failed: %s", err.msg);
     }
 
+    /* --interleave: all implementations prepared at once, when the memory allows it */
+    int inter = cfg->interleave && n > 1 && !setup_error[0] && !cfg->dry_run && !cfg->check_only;
+    char seq_why[300] = "";
+    if (inter && !mb_interleave_fits(s, impls, n, mb_reference_rows(s),
+                                     cfg->threads, cfg->cache_cold, seq_why, sizeof seq_why))
+        inter = 0;
+    if (inter && exec_interleaved(c, impls, n, naive_explicit, &w, &in, &ref, cfg, emit) == 0)
+        n = 0;   /* every row emitted */
+    else if (inter)
+        snprintf(seq_why, sizeof seq_why, "out of memory for the interleaved state");
     for (int i = 0; i < n; i++) {
         if (emit->start)
             emit->start(emit->ctx, i);
@@ -431,6 +649,8 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
              * ru_maxrss, which only grows within the child (run.json says which) */
             int reset = mb_peak_rss_reset() == 0;
             run_impl(c, impls[i], naive_explicit, &w, &in, &ref, cfg, emit, i, &row);
+            if (seq_why[0] && row.samples > 0)
+                add_reason(&row, "--interleave: timed sequentially, %s", seq_why);
             int64_t hwm = reset ? mb_hwm_bytes() : -1;
             row.peak_rss_bytes = hwm > 0 ? hwm : mb_peak_rss_bytes();
         }

@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "csv.h"
 #include "reference_check.h"
+#include "roofline_file.h"
 #include "suite.h"
 #include "moebench/moebench.h"
 
@@ -23,6 +24,13 @@ typedef struct {
     int check_only;     /* correctness only */
     double peak_gflops; /* roofline ceilings, NAN when unknown */
     double dram_gbps;
+    /* the cache-aware roofline (roof_level.h): bandwidth of each level for the row's threads
+     * (<= 0 / NAN unknown: DRAM falls back to dram_gbps) and the cache sizes (one core's L1,
+     * L2, the shared L3; <= 0 unknown) that decide which level holds a row's working set */
+    double level_gbps[MB_RL_NLEVELS];
+    double cache_bytes[3];
+    int roof_implausible;   /* the ceilings failed the plausibility check: rows say so */
+    int interleave;         /* time the implementations in alternating rounds (ABAB...) */
     const char *run_id;
     mb_counters *counters;
 } mb_exec_config;
@@ -30,7 +38,8 @@ typedef struct {
 typedef struct {
     void (*start)(void *ctx, int impl_index);
     void (*row)(void *ctx, int impl_index, const mb_row *row);
-    void (*samples)(void *ctx, int impl_index, const double *ns, size_t n);
+    /* samples first_rep .. first_rep + n - 1 of impl_index, in the order they were taken */
+    void (*samples)(void *ctx, int impl_index, int first_rep, const double *ns, size_t n);
     void *ctx;
 } mb_exec_emit;
 
@@ -45,8 +54,19 @@ void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_
  * aux_loss, dropped, experts_per_token_mean, expert_load_mean, load_imbalance, expert_counts. */
 void mb_row_routing_stats(mb_row *row, const mb_routing *r);
 
+/* The row's own ceiling (cache-aware roofline, roof_level.h): from the working set ws_bytes,
+ * the threads and the cache setting, the level that holds it; sets roof_level, roof_gflops,
+ * pct_peak (against that ceiling) and above_roof, and adds to the reason when the row reads
+ * above its ceiling or the ceilings are implausible. Needs row->gflops; nothing without a peak. */
+void mb_exec_roof(const mb_exec_config *cfg, double flops, double bytes, double ws_bytes,
+                  mb_row *row);
+
 /* Runs impls[0..n) of case c; emits start(i) before and row(i) after each implementation.
- * naive_explicit: naive was named by the user (then it runs even on large cases). */
+ * naive_explicit: naive was named by the user (then it runs even on large cases).
+ * cfg->interleave: every implementation is prepared, checked and calibrated first, then timed
+ * in rounds (one sample of each per round; start(i) before each sample, rows in order at the
+ * end); when all of them prepared at once would not fit the memory, sequentially, and each
+ * row's reason says so. */
 void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
                   const mb_exec_config *cfg, const mb_exec_emit *emit);
 

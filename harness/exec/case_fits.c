@@ -130,6 +130,36 @@ int mb_spec_memory_check(const mb_spec *s, const char *const *impls, int n, int6
     return -1;
 }
 
+int mb_interleave_fits(const mb_spec *s, char impls[][24], int n, int64_t ref_rows, int threads,
+                       int cache_cold, char *why, size_t whylen)
+{
+    int64_t limit = mb_mem_limit_bytes(NULL);
+    if (limit <= 0)
+        return 1;
+    int64_t sum = 0, rest = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(impls[i], "avx512") && !mb_cpu_has_avx512(NULL))
+            continue;
+        const char *one[1] = {impls[i]};
+        mb_mem_opts o = {ref_rows, one, 1, threads, cache_cold,
+                         cache_cold ? mb_llc_bytes() : -1, limit};
+        mb_mem_estimate e;
+        mb_err me;
+        mb_err_clear(&me);
+        if (mb_mem_estimate_case(s, &o, &e, &me) != MB_OK) {
+            snprintf(why, whylen, "no memory estimate: %s", me.msg);
+            return 0;
+        }
+        sum += e.impl;
+        rest = e.total - e.impl;   /* the same for every implementation */
+    }
+    if (rest + sum <= limit)
+        return 1;
+    snprintf(why, whylen, "needs about %.3g GiB with all %d implementations prepared at once, "
+             "%.3g GiB available", gib(rest + sum), n, gib(limit));
+    return 0;
+}
+
 int64_t mb_reference_rows(const mb_spec *s)
 {
     int64_t T = mb_spec_T(s);

@@ -30,6 +30,13 @@ int64_t mb_mem_limit_bytes(const char **source);
 int mb_spec_memory_check(const mb_spec *s, const char *const *impls, int n, int64_t ref_rows,
                          int threads, int cache_cold, char *err, size_t errlen);
 
+/* --interleave prepares every implementation of a case before timing any: 1 when the estimate
+ * with all of impls[0..n) prepared at once (every implementation's part summed instead of the
+ * largest) fits mb_mem_limit_bytes() (or the limit is unknown); 0 with "needs about X GiB with
+ * all N implementations prepared at once, Y GiB available" in why. */
+int mb_interleave_fits(const mb_spec *s, char impls[][24], int n, int64_t ref_rows, int threads,
+                       int cache_cold, char *why, size_t whylen);
+
 /* Rows of the naive reference the runner computes for s (sampled or whole, reference_check.h). */
 int64_t mb_reference_rows(const mb_spec *s);
 

@@ -26,7 +26,7 @@ typedef struct {
     uint32_t type;
     uint32_t len;
     int32_t impl;
-    int32_t pad;
+    int32_t rep;   /* MSG_SAMPLES: the rep index of the first sample */
 } msg_hdr;
 
 static const char *const builtin_impls[] = {"naive", "blas", "onednn", "avx512", "merged"};
@@ -123,9 +123,10 @@ typedef struct {
     int base;   /* index of impls[0] of this child in the case's list */
 } child_ctx;
 
-static void send_msg(int fd, uint32_t type, int32_t impl, const void *payload, size_t len)
+static void send_msg(int fd, uint32_t type, int32_t impl, int32_t rep, const void *payload,
+                     size_t len)
 {
-    msg_hdr h = {type, (uint32_t)len, impl, 0};
+    msg_hdr h = {type, (uint32_t)len, impl, rep};
     if (write_all(fd, &h, sizeof h) == 0 && len)
         write_all(fd, payload, len);
 }
@@ -133,19 +134,19 @@ static void send_msg(int fd, uint32_t type, int32_t impl, const void *payload, s
 static void emit_start(void *ctx, int i)
 {
     child_ctx *c = ctx;
-    send_msg(c->fd, MSG_START, c->base + i, NULL, 0);
+    send_msg(c->fd, MSG_START, c->base + i, 0, NULL, 0);
 }
 
 static void emit_row(void *ctx, int i, const mb_row *row)
 {
     child_ctx *c = ctx;
-    send_msg(c->fd, MSG_ROW, c->base + i, row, sizeof *row);
+    send_msg(c->fd, MSG_ROW, c->base + i, 0, row, sizeof *row);
 }
 
-static void emit_samples(void *ctx, int i, const double *ns, size_t n)
+static void emit_samples(void *ctx, int i, int first_rep, const double *ns, size_t n)
 {
     child_ctx *c = ctx;
-    send_msg(c->fd, MSG_SAMPLES, c->base + i, ns, n * sizeof *ns);
+    send_msg(c->fd, MSG_SAMPLES, c->base + i, first_rep, ns, n * sizeof *ns);
 }
 
 /* ---- parent side ---------------------------------------------------------------------- */
@@ -294,7 +295,7 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
                 size_t cnt = h.len / sizeof(double);
                 for (size_t i = 0; i < cnt; i++)
                     sink->sample(sink->ctx, c->desc, impls[h.impl], cfg->threads,
-                                 cfg->cache_cold ? "cold" : "warm", (int)i,
+                                 cfg->cache_cold ? "cold" : "warm", h.rep + (int)i,
                                  (int64_t)llround(ns[i]));
             }
             free(payload);
@@ -340,10 +341,16 @@ void mb_run_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         }
         /* each row's repro names its own implementation, also when they share a fate */
         int last = current < 0 ? n - 1 : victim;
-        for (int i = victim; i <= last; i++) {
-            char repro[MB_DESC_LEN + 100], reason[MB_REASON_LEN + MB_DESC_LEN + 120];
+        /* --interleave: the implementations before the victim were prepared in the same child
+         * and had no row yet; they share its end (sequentially, next == victim) */
+        for (int i = next; i <= last; i++) {
+            char repro[MB_DESC_LEN + 100], reason[MB_REASON_LEN + MB_DESC_LEN + 200];
             mb_repro_line(c, impls[i], cfg, repro, sizeof repro);
-            snprintf(reason, sizeof reason, "%s; repro: %s", what, repro);
+            if (i < victim)
+                snprintf(reason, sizeof reason, "interleaved with %s, which ended the case's "
+                         "child: %s; repro: %s", impls[victim], what, repro);
+            else
+                snprintf(reason, sizeof reason, "%s; repro: %s", what, repro);
             failed_row(c, impls[i], cfg, st, reason, rss, sink);
         }
         next = last + 1;

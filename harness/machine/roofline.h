@@ -26,10 +26,22 @@ typedef struct {
     double avx2_gflops, avx2_gflops_1t;
     double scalar_gflops_1t;
     mb_rl_level level[MB_RL_NLEVELS];
+    double cache_bytes[3];                 /* one core's L1d and L2, the shared L3 (0: absent) */
+    int attempts;                          /* level measurements taken (re-measured when implausible) */
+    int implausible;                       /* bandwidths still not falling L1 >= ... >= DRAM */
+    char implausible_why[200];
     double seconds;                        /* time the measurement took */
 } mb_roofline;
 
 extern const char *const mb_rl_level_names[MB_RL_NLEVELS]; /* "L1", "L2", "L3", "DRAM" */
+
+/* A level's ceiling: the better of its read and triad bandwidth (one thread or all). A ceiling
+ * is the best the level was seen to deliver: one read stream alone underestimates DRAM, which
+ * GEMV-like kernels streaming several panels exceed (rows read above a read-only DRAM roof). */
+double mb_rl_level_gbps(const mb_rl_level *lv, int one_thread);
+
+/* Cache sizes in bytes from hwloc (L1d, L2, L3 as seen by the first core); 0 when absent. */
+void mb_rl_cache_sizes(double sz[3]);
 
 /* Measures everything (about 15 s; quick: about 4 s, noisier): best of many short trials.
  * 0 on success. */
@@ -38,8 +50,10 @@ int mb_roofline_measure(mb_roofline *rl, int quick, char *err, size_t n);
  * pool does not survive fork(), so a process that forks afterwards (the runner forks every case)
  * must never have run it itself, or its children hang in their first parallel region. */
 int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n);
-/* roofline.json object: peak_gflops, peak_gflops_1t, dram_gbps, dram_gbps_1t, l1_gbps ... and
- * a "levels" object with every number. */
+/* roofline.json object: peak_gflops, peak_gflops_1t, dram_gbps, dram_gbps_1t, l1_gbps ... (each
+ * mb_rl_level_gbps),
+ * cache_bytes {L1, L2, L3}, plausible (and implausible_reason) and a "levels" object with every
+ * number. */
 cJSON *mb_roofline_to_json(const mb_roofline *rl);
 
 #endif

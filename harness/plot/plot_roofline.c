@@ -73,9 +73,12 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         return -1;
     }
     double ai_min = INFINITY, ai_max = 0, g_min = INFINITY, g_max = 0;
-    int pts = 0;
+    int pts = 0, own = 0;
     char desc[1024];
-    fprintf(f, "# one block per implementation: AI(flop/byte) GFLOP/s case T\n");
+    /* the row's own ceiling (cache-aware roofline; absent in runs that predate it) */
+    int c_roof = mb_csv_col(&r->csv, "roof_gflops"), c_level = mb_csv_col(&r->csv, "roof_level");
+    fprintf(f, "# one block per implementation: AI(flop/byte) GFLOP/s case T own_ceiling_GFLOP/s "
+               "level\n");
     for (int s = 0; s < impls.n; s++) {
         int here = 0;
         fprintf(f, "# impl ");
@@ -94,7 +97,17 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             mb_results_case(r, i, desc, sizeof desc);
             fprintf(f, "%.6g %.6g ", ai, g);
             mb_gp_dat_str(f, desc);
-            fprintf(f, " %.6g\n", mb_results_num(r, i, r->c.T));   /* the point's label */
+            fprintf(f, " %.6g", mb_results_num(r, i, r->c.T));   /* the point's label */
+            double roof = mb_results_num(r, i, c_roof);
+            const char *lvl = mb_results_str(r, i, c_level);
+            if (roof > 0 && isfinite(roof)) {
+                fprintf(f, " %.6g ", roof);
+                own++;
+                g_max = fmax(g_max, roof);
+            } else
+                fprintf(f, " NaN ");
+            mb_gp_dat_str(f, lvl[0] ? lvl : "-");
+            fputc('\n', f);
             ai_min = fmin(ai_min, ai);
             ai_max = fmax(ai_max, ai);
             g_min = fmin(g_min, g);
@@ -102,7 +115,7 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
             here++;
         }
         if (!here)
-            fprintf(f, "NaN NaN \"\" NaN\n");
+            fprintf(f, "NaN NaN \"\" NaN NaN \"-\"\n");
         fprintf(f, "\n\n");
         pts += here;
     }
@@ -189,6 +202,7 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n)
         mb_gp_var_str(&gp, var, c.bw_name[i]);   /* run.json text */
     }
     mb_gp_printf(&gp, "xlo = %.6g\nxhi = %.6g\nylo = %.6g\nyhi = %.6g\n", lo, hi, ylo, yhi);
+    mb_gp_printf(&gp, "has_own = %d\n", own > 0);
     char title[300];
     snprintf(title, sizeof title, "Roofline%s (%s; %s)", o->fig_w > 0 ? "" : ": every ok case",
              single ? "1 thread" : "all threads",

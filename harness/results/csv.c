@@ -32,6 +32,9 @@ void mb_row_init(mb_row *r)
     r->iters_per_sample = -1;
     r->prepare_bytes = -1;
     r->unstable = 0;
+    r->ci_rel = NAN;
+    r->roof_gflops = NAN;
+    r->above_roof = -1;
     r->breakeven_calls = -1;
     r->ep = -1;
     r->route_us = r->dispatch_us = r->expert_us = r->combine_us = NAN;
@@ -55,7 +58,9 @@ static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_
                                          "dispatch_us", "expert_us", "combine_us", "comm_bytes",
                                          "cap", "shared", "topp", "route", "dropped",
                                          "experts_per_token_mean", "expert_load_mean",
-                                         "load_imbalance", "expert_counts"};
+                                         "load_imbalance", "expert_counts",
+                                         "roof_level", "roof_gflops", "above_roof",
+                                         "unstable", "ci_rel"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -241,6 +246,12 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_dbl(f, r->expert_load_mean);
     put_dbl(f, r->load_imbalance);
     put_str(f, r->expert_counts);
+    put_str(f, r->roof_level);
+    put_dbl(f, r->roof_gflops);
+    put_i64(f, r->above_roof);
+    /* 0/1 only for a timed row: without samples there is no verdict */
+    put_i64(f, r->samples > 0 ? (r->unstable != 0) : -1);
+    put_dbl(f, r->ci_rel);
     fputc('\n', f);
 }
 

@@ -44,9 +44,18 @@ typedef struct {
     int64_t ep;
     double route_us, dispatch_us, expert_us, combine_us;
     int64_t comm_bytes;
-    /* set by the case executor when the timing is flagged (stats: CV or CI too wide); the
-     * reason then says why. Not a column of its own. */
+    /* set by the case executor when the timing is flagged (stats: CI too wide); the reason
+     * then says why. Column `unstable` (0/1, empty for a row without samples). */
     int unstable;
+    /* relative half-width of the 95 % CI of the median: max(median - lo, hi - median) / median
+     * (NAN below 6 samples) */
+    double ci_rel;
+    /* the row's own ceiling (cache-aware roofline): the level holding its working set
+     * ("" when no ceilings), min(peak, intensity x that level's bandwidth) in GFLOP/s, and
+     * whether pct_peak exceeds it by more than the tolerance (-1: not known) */
+    char roof_level[8];
+    double roof_gflops;
+    int above_roof;
     /* merged only: forward calls after which preparing the merged weights pays off against
      * the fastest unmerged implementation of the same case (-1 = not computable / never) */
     int64_t breakeven_calls;
@@ -101,7 +110,8 @@ void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
  * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
  * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa ep route_us
  * dispatch_us expert_us combine_us comm_bytes cap shared topp route dropped
- * experts_per_token_mean expert_load_mean load_imbalance expert_counts). */
+ * experts_per_token_mean expert_load_mean load_imbalance expert_counts roof_level roof_gflops above_roof
+ * unstable ci_rel). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer

@@ -336,9 +336,30 @@ cJSON *mb_provenance_build(const mb_provenance *p)
     cJSON_AddItemToObject(roof, "dram_gbps", num_or_null(p->roof.dram_gbps));
     cJSON_AddItemToObject(roof, "peak_gflops_1t", num_or_null(p->roof.peak_gflops_1t));
     cJSON_AddItemToObject(roof, "dram_gbps_1t", num_or_null(p->roof.dram_gbps_1t));
+    static const char *const low[MB_RL_NLEVELS] = {"l1", "l2", "l3", "dram"};
+    char key[32];
+    for (int l = 0; l < MB_RL_NLEVELS; l++) {
+        if (l == MB_RL_DRAM)
+            continue;   /* dram_gbps above */
+        snprintf(key, sizeof key, "%s_gbps", low[l]);
+        cJSON_AddItemToObject(roof, key, num_or_null(p->roof.gbps[l]));
+        snprintf(key, sizeof key, "%s_gbps_1t", low[l]);
+        cJSON_AddItemToObject(roof, key, num_or_null(p->roof.gbps_1t[l]));
+    }
+    cJSON *cb = cJSON_AddObjectToObject(roof, "cache_bytes");
+    static const char *const lv[3] = {"L1", "L2", "L3"};
+    for (int l = 0; cb && l < 3; l++)
+        cJSON_AddItemToObject(cb, lv[l], num_or_null(p->roof.cache_bytes[l]));
+    cJSON_AddBoolToObject(roof, "plausible", !p->roof.implausible);
+    if (p->roof.implausible)
+        cJSON_AddStringToObject(roof, "implausible_reason", p->roof.implausible_why);
     cJSON_AddStringToObject(roof, "pct_peak",
-                            "100 * gflops / min(peak, intensity * dram) with the ceilings of the "
-                            "row's thread count (_1t for one thread)");
+                            "100 * gflops / roof_gflops: the row's own ceiling, min(peak, "
+                            "intensity * bandwidth of roof_level), the level holding the working "
+                            "set (weights + inputs + outputs): warm, the smallest of L1, L2 "
+                            "(x threads, private) and L3 (shared) that holds it, else DRAM; cold, "
+                            "DRAM. Ceilings of the row's thread count (_1t for one thread); "
+                            "above_roof = 1 beyond 110 %");
     if (p->roofline_source)
         cJSON_AddStringToObject(roof, "source", p->roofline_source);
     else

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "roof_level.h"
 
 #ifndef MOEBENCH_SOURCE_DIR
 #define MOEBENCH_SOURCE_DIR "."
@@ -74,17 +75,56 @@ const char *mb_roofline_default_path(void)
     return env && *env ? env : MOEBENCH_SOURCE_DIR "/results/roofline.json";
 }
 
+static void roof_clear(mb_roof *roof)
+{
+    memset(roof, 0, sizeof *roof);
+    roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
+    for (int l = 0; l < MB_RL_NLEVELS; l++)
+        roof->gbps[l] = roof->gbps_1t[l] = NAN;
+    for (int l = 0; l < 3; l++)
+        roof->cache_bytes[l] = NAN;
+}
+
 void mb_roof_from_json(const cJSON *obj, mb_roof *roof)
 {
+    roof_clear(roof);
     roof->peak_gflops = num(obj, "peak_gflops");
     roof->dram_gbps = num(obj, "dram_gbps");
     roof->peak_gflops_1t = num(obj, "peak_gflops_1t");
     roof->dram_gbps_1t = num(obj, "dram_gbps_1t");
+    static const char *const low[MB_RL_NLEVELS] = {"l1", "l2", "l3", "dram"};
+    char k[32];
+    for (int l = 0; l < MB_RL_NLEVELS; l++) {
+        snprintf(k, sizeof k, "%s_gbps", low[l]);
+        roof->gbps[l] = num(obj, k);
+        snprintf(k, sizeof k, "%s_gbps_1t", low[l]);
+        roof->gbps_1t[l] = num(obj, k);
+    }
+    const cJSON *cb = cJSON_GetObjectItemCaseSensitive(obj, "cache_bytes");
+    for (int l = 0; l < 3 && cJSON_IsObject(cb); l++)
+        roof->cache_bytes[l] = num(cb, mb_roof_level_name(l));
+    const cJSON *pl = cJSON_GetObjectItemCaseSensitive(obj, "plausible");
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(obj, "implausible_reason");
+    char w[200] = "", w1[200] = "";
+    if (cJSON_IsFalse(pl)) {
+        roof->implausible = 1;
+        snprintf(roof->implausible_why, sizeof roof->implausible_why, "%s",
+                 cJSON_IsString(why) ? why->valuestring : "roofline.json says implausible");
+    } else if (mb_roof_check_plausible(roof->gbps, MB_ROOF_TOLERANCE, w, sizeof w) != 0 ||
+               mb_roof_check_plausible(roof->gbps_1t, MB_ROOF_TOLERANCE, w1, sizeof w1) != 0) {
+        roof->implausible = 1;
+        snprintf(roof->implausible_why, sizeof roof->implausible_why, "%s%s", w[0] ? "" : "1 thread: ",
+                 w[0] ? w : w1);
+    } else if (mb_roof_check_threads(roof->gbps, roof->gbps_1t, MB_ROOF_TOLERANCE, w,
+                                     sizeof w) != 0) {
+        roof->implausible = 1;
+        snprintf(roof->implausible_why, sizeof roof->implausible_why, "%s", w);
+    }
 }
 
 int mb_roof_from_file(const char *path, mb_roof *roof)
 {
-    roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
+    roof_clear(roof);
     cJSON *o = mb_roofline_file_read(path);
     if (!o)
         return -1;

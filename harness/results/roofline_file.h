@@ -24,6 +24,15 @@ typedef struct {
  * single-thread ceilings, used for rows measured with one thread. */
 typedef struct {
     double peak_gflops, dram_gbps, peak_gflops_1t, dram_gbps_1t;
+    /* The cache-aware roofline (roof_level.h): read bandwidth of every level, all threads and
+     * one thread (NAN when absent), and the cache sizes the levels were sized from: one
+     * core's L1 and L2, the shared L3 (NAN when the file predates them). */
+    double gbps[MB_RL_NLEVELS], gbps_1t[MB_RL_NLEVELS];
+    double cache_bytes[3];
+    /* the bandwidths do not fall from L1 to DRAM (or the file says so): rows still use them,
+     * and say so */
+    int implausible;
+    char implausible_why[240];
 } mb_roof;
 
 /* Parses the roofline.json at path (at most 1 MiB) into a JSON object (free with cJSON_Delete);
@@ -37,7 +46,9 @@ int mb_ceilings_from_json(const cJSON *obj, int single_thread, mb_ceilings *c);
 /* Reads a roofline.json file into c; 0 on success. */
 int mb_ceilings_from_file(const char *path, int single_thread, mb_ceilings *c);
 
-/* The numbers of a roofline object (missing keys stay NAN). */
+/* The numbers of a roofline object (missing keys stay NAN); implausible when the object says
+ * "plausible": false or its bandwidths fail mb_roof_check_plausible (a file measured before the
+ * check existed is checked on reading). */
 void mb_roof_from_json(const cJSON *obj, mb_roof *roof);
 /* Reads path into roof; 0 when the file is readable JSON, -1 otherwise (roof all NAN). */
 int mb_roof_from_file(const char *path, mb_roof *roof);
