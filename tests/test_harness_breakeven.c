@@ -85,13 +85,14 @@ static void test_rows_and_summary(void)
     mb_csv_write_row(f, &rows[1], 0);
     fclose(f);
     char *nl = strchr(buf, '\n');
-    /* breakeven_calls, then mode, blas_core, onednn_isa (empty here: the rows are not from a
-     * case) */
-    const char *tail = ",breakeven_calls,mode,blas_core,onednn_isa\n";
+    /* breakeven_calls, then mode, blas_core, onednn_isa and the train columns (empty here: the
+     * rows are not from a case) */
+    const char *tail = ",breakeven_calls,mode,blas_core,onednn_isa,fwd_us,bwd_us,saved_bytes,"
+                       "grad_bytes,optimizer_bytes\n";
     CHECK(nl && strstr(buf, tail) == nl + 1 - strlen(tail));
     char *l2 = nl ? nl + 1 : buf;
     char *l3 = strchr(l2, '\n');
-    CHECK(l3 && l3 - l2 > 7 && !strncmp(l3 - 7, ",200,,,", 7));
+    CHECK(l3 && l3 - l2 > 12 && !strncmp(l3 - 12, ",200,,,,,,,,", 12));
     CHECK(l3 && l3[strlen(l3) - 2] == ',');   /* blas: empty */
     free(buf);
 

@@ -68,12 +68,15 @@ static void test_results_roundtrip(void)
     mb_csv_table t;
     CHECK(mb_csv_read(path, &t) == 0);
     size_t nreq = sizeof required / sizeof *required;
-    CHECK(t.ncols == nreq + 2 + 10);   /* + case alpha act seed iters_per_sample prepare_bytes
-                                          breakeven_calls mode blas_core onednn_isa */
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 4);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 3);
-    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 2);
-    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 1);
+    CHECK(t.ncols == nreq + 2 + 15);   /* + case alpha act seed iters_per_sample prepare_bytes
+                                          breakeven_calls mode blas_core onednn_isa fwd_us
+                                          bwd_us saved_bytes grad_bytes optimizer_bytes */
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 9);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 8);
+    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 7);
+    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 6);
+    CHECK(mb_csv_col(&t, "fwd_us") == (int)t.ncols - 5);
+    CHECK(mb_csv_col(&t, "optimizer_bytes") == (int)t.ncols - 1);
     for (size_t i = 0; i < nreq && i < t.ncols; i++)
         CHECK_MSG(!strcmp(t.header[i], required[i]), "column %zu is %s, expected %s", i,
                   t.header[i], required[i]);
@@ -85,6 +88,8 @@ static void test_results_roundtrip(void)
     CHECK(!strcmp(mb_csv_get(&t, 0, "case"), r.case_desc));
     CHECK(!strcmp(mb_csv_get(&t, 0, "blas_core"), "Prescott"));
     CHECK(!strcmp(mb_csv_get(&t, 0, "onednn_isa"), ""));
+    /* forward rows: the train columns empty, never 0 */
+    CHECK(!strcmp(mb_csv_get(&t, 0, "fwd_us"), "") && !strcmp(mb_csv_get(&t, 0, "saved_bytes"), ""));
     CHECK_NEAR(atof(mb_csv_get(&t, 0, "time_us_median")), 123.456, 1e-9);
     CHECK(!strcmp(mb_csv_get(&t, 0, "weights_bytes"), "123456789012"));
     CHECK_NEAR(atof(mb_csv_get(&t, 0, "ctr_perf__task_clock")), 4321.5, 1e-9);

@@ -33,6 +33,8 @@ void mb_row_init(mb_row *r)
     r->prepare_bytes = -1;
     r->unstable = 0;
     r->breakeven_calls = -1;
+    r->fwd_us = r->bwd_us = NAN;
+    r->saved_bytes = r->grad_bytes = r->optimizer_bytes = -1;
 }
 
 const char *const mb_csv_required_columns[] = {
@@ -45,7 +47,8 @@ const int mb_csv_required_count =
     (int)(sizeof mb_csv_required_columns / sizeof mb_csv_required_columns[0]);
 static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_per_sample",
                                          "prepare_bytes", "breakeven_calls", "mode",
-                                         "blas_core", "onednn_isa"};
+                                         "blas_core", "onednn_isa", "fwd_us", "bwd_us",
+                                         "saved_bytes", "grad_bytes", "optimizer_bytes"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -216,6 +219,11 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_str(f, r->mode);
     put_str(f, r->blas_core);
     put_str(f, r->onednn_isa);
+    put_dbl(f, r->fwd_us);
+    put_dbl(f, r->bwd_us);
+    put_i64(f, r->saved_bytes);
+    put_i64(f, r->grad_bytes);
+    put_i64(f, r->optimizer_bytes);
     fputc('\n', f);
 }
 

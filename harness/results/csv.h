@@ -50,6 +50,12 @@ typedef struct {
      * run.json's library_dispatch */
     char blas_core[24];
     char onednn_isa[24];
+    /* mode=train (spec "Training step"; extra columns, empty in forward mode): medians of the
+     * forward_train and backward phases, each clocked within the same timed steps; what the
+     * forward keeps for the backward (its tensors' bytes), the gradients (dX and the
+     * trainable tensors), the AdamW moments (0 with opt=none) */
+    double fwd_us, bwd_us;
+    int64_t saved_bytes, grad_bytes, optimizer_bytes;
 } mb_row;
 
 /* The required results.csv columns, in order (design section 5). */
@@ -83,7 +89,8 @@ void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
 
 /* Writes the header line: required columns, then ctr_<name> for each counter column name
  * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
- * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa). */
+ * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa fwd_us bwd_us
+ * saved_bytes grad_bytes optimizer_bytes). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer
