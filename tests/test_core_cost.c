@@ -116,6 +116,8 @@ static void test_cost_step(void)
 {
     /* lora: frozen 2Tho = 60 -> 120, adapter 32 -> 96; bytes 156 + 4 * (10 + 6) + 4 * 8 */
     step_is("lora:T=2,h=3,o=5,r=1,mode=train", 216, 156 + 64 + 32, 8);
+    /* AdamW: 7 f32 accesses per trainable element */
+    step_is("lora:T=2,h=3,o=5,r=1,mode=train,opt=adamw", 216, 156 + 64 + 32 + 7 * 4 * 8, 8);
     /* mlp_lora: 144 -> 288, 84 -> 252; bytes 276 + 4 * 12 + 4 * 21 */
     step_is("mlp_lora:T=2,h=3,f=4,r=1,mode=train", 540, 276 + 48 + 84, 21);
     /* sparse_mlp trains everything: x3; the experts' and router's gradients 84 elements */

@@ -104,6 +104,8 @@ static void test_train_terms(void)
     CHECK(e.total == e.runtime + e.weights + e.inputs + e.reference + e.impl + e.saved +
                          e.grads + e.optimizer);
     CHECK(e.total > ef.total + e.saved);
+    mb_spec a = spec("mlp_lora:T=256,h=512,f=1024,r=8,mode=train,opt=adamw");
+    CHECK(estimate(&a, "blas", 0, &st).optimizer == 2 * 4ll * 3 * 8 * (512 + 1024));
     /* routed: each of the k chosen experts keeps its rows */
     mb_spec m1 = spec("mixlora:T=64,h=256,f=512,r=8,E=8,k=1,mode=train");
     mb_spec m2 = spec("mixlora:T=64,h=256,f=512,r=8,E=8,k=2,mode=train");

@@ -75,13 +75,6 @@ mb_cost mb_cost_of_impl(const mb_spec *s, const char *impl, const int64_t *count
     return mb_cost_of(s, counts);
 }
 
-/* opt=adamw (spec key of train-ref; placeholder until merged) */
-static int uses_adamw(const mb_spec *s)
-{
-    (void)s;
-    return 0;
-}
-
 int64_t mb_trainable_elems(const mb_spec *s)
 {
     const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
@@ -114,7 +107,7 @@ mb_cost mb_cost_step(const mb_spec *s, const char *impl, const int64_t *counts)
     /* gradients of the trainable weights touched, f32 */
     double touched = t.wr + (t.frozen > 0 ? 0.0 : t.wb);
     c.bytes += 4.0 * touched;
-    if (uses_adamw(s))
+    if (s->opt == MB_OPT_ADAMW)
         c.bytes += 7 * 4.0 * (double)mb_trainable_elems(s);
     c.intensity = c.bytes > 0 ? c.flops / c.bytes : 0.0;
     return c;

@@ -256,13 +256,6 @@ static void saved_activations(mb_acc *a, const mb_spec *s, const mb_mdims *d)
     }
 }
 
-/* opt=adamw (spec key of train-ref; placeholder until merged) */
-static int uses_adamw(const mb_spec *s)
-{
-    (void)s;
-    return 0;
-}
-
 /* Gradients (spec "Training step": grad_bytes): dX [T, h] and one f32 gradient per trainable
  * element; the implementation's and the naive reference's are alive together for the
  * comparison. Plus dY [T, out], the step's input. */
@@ -370,7 +363,7 @@ mb_status mb_mem_estimate_case(const mb_spec *s, const mb_mem_opts *o, mb_mem_es
     gradient_bytes(&g, s, &d, trainable);
     e->grads = g.v;
     /* AdamW's two f32 moments per trainable element (spec "Training step") */
-    if (s->mode == MB_MODE_TRAIN && uses_adamw(s))
+    if (s->mode == MB_MODE_TRAIN && s->opt == MB_OPT_ADAMW)
         e->optimizer = mb_acc_mul(&g, 2 * 4, trainable);
 
     mb_acc t = {0, 0};
