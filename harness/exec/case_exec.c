@@ -12,6 +12,7 @@
 #include "moebench/mem_estimate.h"
 #include "moebench/moebench.h"
 #include "timing.h"
+#include "train_exec.h"
 
 void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_exec_config *cfg)
 {
@@ -125,8 +126,8 @@ static int cold_copies(const mb_spec *s, int64_t weights_bytes)
 /* ---- one implementation ---------------------------------------------------------------- */
 
 static void run_impl(const mb_case *c, const char *name, int naive_explicit, const mb_weights *w,
-                     const mb_inputs *in, const mb_reference *ref, const mb_exec_config *cfg,
-                     const mb_exec_emit *emit, int idx, mb_row *row)
+                     const mb_inputs *in, const mb_reference *ref, const mb_train_reference *tr,
+                     const mb_exec_config *cfg, const mb_exec_emit *emit, int idx, mb_row *row)
 {
     const mb_spec *s = &c->spec;
     const mb_impl *impl = mb_impl_find(name);
@@ -164,6 +165,16 @@ static void run_impl(const mb_case *c, const char *name, int naive_explicit, con
         mb_row_set_status(row, rc == MB_EUNSUPPORTED ? MB_ROW_SKIPPED : MB_ROW_ERROR, "prepare: %s",
                           err.msg);
         row->prepare_bytes = -1;
+        return;
+    }
+    if (s->mode == MB_MODE_TRAIN) {
+        /* the step: forward_train + backward (+ AdamW), checked then timed (train_exec.c) */
+        mb_train_opts to = {cfg->min_time, cfg->reps, cfg->dry_run || cfg->check_only,
+                            cfg->dry_run ? "dry run: not timed" : "check only: not timed",
+                            repro, cfg->peak_gflops, cfg->dram_gbps, emit->samples, emit->ctx,
+                            idx};
+        mb_train_row(impl, st, s, w, in, ref, tr, &to, row);
+        impl->release(st);
         return;
     }
 
@@ -349,6 +360,8 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
     memset(&in, 0, sizeof in);
     mb_reference ref;
     memset(&ref, 0, sizeof ref);
+    mb_train_reference tr;
+    memset(&tr, 0, sizeof tr);
     char setup_error[MB_REASON_LEN] = "";
     mb_row_status setup_status = MB_ROW_ERROR;
 
@@ -386,6 +399,9 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         snprintf(setup_error, sizeof setup_error, "creating weights/inputs: %s", err.msg);
     } else if (mb_reference_build(s, &w, &in, -1, &ref, &err) != MB_OK) {
         snprintf(setup_error, sizeof setup_error, "naive reference failed: %s", err.msg);
+    } else if (s->mode == MB_MODE_TRAIN &&
+               mb_train_reference_build(naive, s, &w, &in, &ref, &tr, &err) != MB_OK) {
+        snprintf(setup_error, sizeof setup_error, "naive reference step failed: %s", err.msg);
     }
 
     for (int i = 0; i < n; i++) {
@@ -402,7 +418,7 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             /* peak RSS per implementation: reset VmHWM first; when the kernel refuses,
              * ru_maxrss, which only grows within the child (run.json says which) */
             int reset = mb_peak_rss_reset() == 0;
-            run_impl(c, impls[i], naive_explicit, &w, &in, &ref, cfg, emit, i, &row);
+            run_impl(c, impls[i], naive_explicit, &w, &in, &ref, &tr, cfg, emit, i, &row);
             int64_t hwm = reset ? mb_hwm_bytes() : -1;
             row.peak_rss_bytes = hwm > 0 ? hwm : mb_peak_rss_bytes();
         }
@@ -410,6 +426,7 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
     }
     if (cfg->counters)
         mb_counters_child_end(cfg->counters);
+    mb_train_reference_free(&tr);
     mb_reference_free(&ref);
     mb_inputs_free(&in);
     mb_weights_free(&w);

@@ -20,6 +20,7 @@ void mb_timing_opts_default(mb_timing_opts *o)
     o->max_reps = 60;
     o->budget = 3.0;
     o->ci_target = 0.05;
+    o->on_batch = NULL;
 }
 
 int64_t mb_calib_next_iters(int64_t iters, double elapsed, double target)
@@ -107,6 +108,8 @@ int mb_time_fn(mb_timed_fn fn, void *ctx, const mb_timing_opts *o, mb_timing *t)
     for (;;) {
         if ((rc = run_iters(fn, ctx, t->iters, &elapsed)))
             return rc;
+        if (o->on_batch)
+            o->on_batch(ctx, t->iters, 0);
         int64_t next = mb_calib_next_iters(t->iters, elapsed, target);
         if (next == 0 || mb_now_s() - start > o->budget / 2)
             break;
@@ -121,6 +124,8 @@ int mb_time_fn(mb_timed_fn fn, void *ctx, const mb_timing_opts *o, mb_timing *t)
             rc = -1;
             break;
         }
+        if (o->on_batch)
+            o->on_batch(ctx, t->iters, 1);
         if ((int)t->n < reps)
             continue;
         if ((int)t->n >= max_reps || mb_now_s() - start > o->budget)
