@@ -376,8 +376,8 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
      * so nothing is created or run, and every row is skipped with its own implementation's
      * reason, or the reference's when the implementation has none. */
     const mb_impl *naive = mb_impl_find("naive");
-    /* no reference in this direction (mode=train until issue 14): every row is skipped with
-     * that reason, never an error nor a silent forward */
+    /* no reference in this direction (an implementation without the train step): every row
+     * is skipped with that reason, never an error nor a silent forward */
     const char *no_dir = mb_impl_mode_unsupported(naive, s);
     const char *no_ref = no_dir                                ? NULL
                          : naive && naive->unsupported ? naive->unsupported(s)
