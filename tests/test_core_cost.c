@@ -100,6 +100,40 @@ static void test_cost_of_impl(void)
                  336 + 4 * 12);
 }
 
+static void step_is(const char *desc, double flops, double bytes, int64_t trainable)
+{
+    mb_spec s = spec(desc);
+    mb_cost c = mb_cost_step(&s, "blas", NULL);
+    CHECK_MSG(c.flops == flops, "%s: step flops %.17g, want %.17g", desc, c.flops, flops);
+    CHECK_MSG(c.bytes == bytes, "%s: step bytes %.17g, want %.17g", desc, c.bytes, bytes);
+    CHECK_MSG(mb_trainable_elems(&s) == trainable, "%s: trainable %lld, want %lld", desc,
+              (long long)mb_trainable_elems(&s), (long long)trainable);
+}
+
+/* The training step (spec "Training step", Part 2 section 9): frozen FLOPs x2, trainable x3;
+ * bytes = the forward's + dY + dX + the touched trainable gradients. */
+static void test_cost_step(void)
+{
+    /* lora: frozen 2Tho = 60 -> 120, adapter 32 -> 96; bytes 156 + 4 * (10 + 6) + 4 * 8 */
+    step_is("lora:T=2,h=3,o=5,r=1,mode=train", 216, 156 + 64 + 32, 8);
+    /* AdamW: 7 f32 accesses per trainable element */
+    step_is("lora:T=2,h=3,o=5,r=1,mode=train,opt=adamw", 216, 156 + 64 + 32 + 7 * 4 * 8, 8);
+    /* mlp_lora: 144 -> 288, 84 -> 252; bytes 276 + 4 * 12 + 4 * 21 */
+    step_is("mlp_lora:T=2,h=3,f=4,r=1,mode=train", 540, 276 + 48 + 84, 21);
+    /* sparse_mlp trains everything: x3; the experts' and router's gradients 84 elements */
+    step_is("sparse_mlp:T=2,h=3,f=8,E=4,k=2,shard=1,mode=train", 576, 384 + 48 + 336, 84);
+    /* router: 48 -> 144; dY is [T, E] */
+    step_is("router:T=2,h=3,E=4,k=2,mode=train", 144, 104 + 4 * 14 + 48, 12);
+    /* mixlora share=all: base 144 frozen -> 288, router + LoRA 216 -> 648; trainable 132 - 36 */
+    mb_spec m = spec("mixlora:T=2,h=3,f=4,r=1,E=4,k=2,mode=train");
+    CHECK(mb_cost_step(&m, "naive", NULL).flops == 936);
+    CHECK(mb_trainable_elems(&m) == 96);
+    /* forward mode: the forward's cost, merged included */
+    mb_spec l = spec("lora:T=2,h=3,o=5,r=1");
+    CHECK(mb_cost_step(&l, "merged", NULL).flops == 60);
+    CHECK(mb_cost_step(&l, "blas", NULL).flops == 92);
+}
+
 /* Sample standard deviation of a weight tensor. */
 static double weight_std(const mb_weights *w, const char *name)
 {
@@ -339,6 +373,7 @@ int main(void)
 {
     test_cost();
     test_cost_of_impl();
+    test_cost_step();
     test_sparse_mlp_init_scales();
     test_compare();
     test_threads();

@@ -4,6 +4,7 @@
  * runs them, the estimate is at least the peak RSS growth of the case's child (generous: the
  * estimate is meant as an upper-ish bound; no timing is asserted). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "case_fits.h"
@@ -87,6 +88,43 @@ static void test_terms(void)
     CHECK(e.total == e.runtime + e.weights + e.inputs + e.reference + e.impl + e.saved);
 }
 
+/* Train mode (spec "Training step"): the saved activations, the gradients and (adamw) the
+ * moments are counted; forward mode counts none of them; the refusal names the saved bytes. */
+static void test_train_terms(void)
+{
+    mb_status st;
+    mb_spec f = spec("mlp_lora:T=256,h=512,f=1024,r=8");
+    mb_spec s = spec("mlp_lora:T=256,h=512,f=1024,r=8,mode=train");
+    mb_mem_estimate ef = estimate(&f, "blas", 0, &st);
+    CHECK(st == MB_OK && ef.saved == 0 && ef.grads == 0 && ef.optimizer == 0);
+    mb_mem_estimate e = estimate(&s, "blas", 0, &st);
+    /* at least G, U, H [T, f] and X [T, h] kept; dX twice and the 3r(h+f) adapter gradients */
+    CHECK(st == MB_OK && e.saved >= 4ll * 256 * (3 * 1024 + 512));
+    CHECK(e.grads >= 2 * 4ll * (256 * 512 + 3 * 8 * (512 + 1024)));
+    CHECK(e.total == e.runtime + e.weights + e.inputs + e.reference + e.impl + e.saved +
+                         e.grads + e.optimizer);
+    CHECK(e.total > ef.total + e.saved);
+    mb_spec a = spec("mlp_lora:T=256,h=512,f=1024,r=8,mode=train,opt=adamw");
+    CHECK(estimate(&a, "blas", 0, &st).optimizer == 2 * 4ll * 3 * 8 * (512 + 1024));
+    /* routed: each of the k chosen experts keeps its rows */
+    mb_spec m1 = spec("mixlora:T=64,h=256,f=512,r=8,E=8,k=1,mode=train");
+    mb_spec m2 = spec("mixlora:T=64,h=256,f=512,r=8,E=8,k=2,mode=train");
+    mb_mem_estimate e1 = estimate(&m1, "blas", 0, &st), e2 = estimate(&m2, "blas", 0, &st);
+    CHECK(e2.saved > e1.saved);
+    /* dropout keeps the masked LoRA inputs */
+    mb_spec d = spec("lora:T=64,h=256,r=8,mode=train,p=0.1");
+    mb_spec n = spec("lora:T=64,h=256,r=8,mode=train");
+    CHECK(estimate(&d, "blas", 0, &st).saved >= estimate(&n, "blas", 0, &st).saved + 4 * 64 * 256);
+    /* a train case whose saved activations do not fit is refused with the estimated bytes */
+    char err[900];
+    mb_spec big = spec("mlp_lora:T=65536,h=4096,f=11008,r=16,mode=train");
+    const char *names[1] = {"blas"};
+    setenv("MOEBENCH_MEM_LIMIT", "8G", 1);
+    CHECK(mb_spec_memory_check(&big, names, 1, 8, 1, 0, err, sizeof err) == -1);
+    CHECK_MSG(strstr(err, "saved activations") && strstr(err, "bytes)"), "%s", err);
+    unsetenv("MOEBENCH_MEM_LIMIT");
+}
+
 #if !defined(__SANITIZE_ADDRESS__)
 typedef struct {
     int n;
@@ -150,6 +188,7 @@ int main(void)
 {
     test_overflow();
     test_terms();
+    test_train_terms();
 #if defined(__SANITIZE_ADDRESS__)
     /* ASan's shadow memory and quarantine are not the program's memory */
     printf("RSS comparison skipped under AddressSanitizer\n");

@@ -72,18 +72,21 @@ static void test_results_roundtrip(void)
      * onednn_isa, then the expert-parallel ep route_us dispatch_us expert_us combine_us
      * comm_bytes, the routing columns cap shared topp route dropped experts_per_token_mean
      * expert_load_mean load_imbalance expert_counts, then roof_level roof_gflops above_roof
-     * unstable ci_rel */
-    CHECK(t.ncols == nreq + 2 + 10 + 6 + 9 + 5);
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 24);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 23);
-    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 22);
-    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 21);
-    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 20);
-    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 15);
-    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 14);
-    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 6);
-    CHECK(mb_csv_col(&t, "roof_level") == (int)t.ncols - 5);
-    CHECK(mb_csv_col(&t, "ci_rel") == (int)t.ncols - 1);
+     * unstable ci_rel, then the train columns fwd_us bwd_us saved_bytes grad_bytes
+     * optimizer_bytes */
+    CHECK(t.ncols == nreq + 2 + 10 + 6 + 9 + 5 + 5);
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 29);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 28);
+    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 27);
+    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 26);
+    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 25);
+    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 20);
+    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 19);
+    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 11);
+    CHECK(mb_csv_col(&t, "roof_level") == (int)t.ncols - 10);
+    CHECK(mb_csv_col(&t, "ci_rel") == (int)t.ncols - 6);
+    CHECK(mb_csv_col(&t, "fwd_us") == (int)t.ncols - 5);
+    CHECK(mb_csv_col(&t, "optimizer_bytes") == (int)t.ncols - 1);
     /* an unset row leaves them empty, never 0 */
     CHECK(!strcmp(mb_csv_get(&t, 1, "ep"), "") && !strcmp(mb_csv_get(&t, 1, "route_us"), "") &&
           !strcmp(mb_csv_get(&t, 1, "comm_bytes"), ""));
@@ -98,6 +101,8 @@ static void test_results_roundtrip(void)
     CHECK(!strcmp(mb_csv_get(&t, 0, "case"), r.case_desc));
     CHECK(!strcmp(mb_csv_get(&t, 0, "blas_core"), "Prescott"));
     CHECK(!strcmp(mb_csv_get(&t, 0, "onednn_isa"), ""));
+    /* forward rows: the train columns empty, never 0 */
+    CHECK(!strcmp(mb_csv_get(&t, 0, "fwd_us"), "") && !strcmp(mb_csv_get(&t, 0, "saved_bytes"), ""));
     CHECK_NEAR(atof(mb_csv_get(&t, 0, "time_us_median")), 123.456, 1e-9);
     CHECK(!strcmp(mb_csv_get(&t, 0, "weights_bytes"), "123456789012"));
     CHECK_NEAR(atof(mb_csv_get(&t, 0, "ctr_perf__task_clock")), 4321.5, 1e-9);

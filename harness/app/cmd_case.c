@@ -105,10 +105,10 @@ static int case_work(void *ctx)
     /* no reference in this direction or dtype: every implementation is skipped with its
      * reason, nothing created, as the runner's rows */
     const mb_impl *naive = mb_impl_find("naive");
-    /* naive has the train step (kernels/ref/ref_*_train.c) but this harness does not time it yet:
-     * skip rather than run a silent forward, until the harness's train path (issue 14) lands */
-    const char *no_ref = s->mode == MB_MODE_TRAIN ? "mode=train: not implemented yet in the "
-                                                    "harness (issue 14)"
+    /* `run` checks and times train steps (harness/exec/train_exec.c); `case` does not check
+     * them yet: skip rather than run a silent forward, and say where it works */
+    const char *no_ref = s->mode == MB_MODE_TRAIN ? "mode=train: `moebench case` does not check "
+                                                    "a train step yet; `moebench run` does"
                                                   : mb_impl_mode_unsupported(naive, s);
     int by_mode = no_ref != NULL;
     if (!no_ref)

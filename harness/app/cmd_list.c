@@ -48,11 +48,7 @@ int mb_cmd_list(int argc, char **argv)
         /* the direction axis: train cases are skipped with this reason until implemented */
         mb_spec tr = s;
         tr.mode = MB_MODE_TRAIN;
-        /* naive has the train step but the harness does not time it yet (issue 14): say so
-         * rather than offer what run would skip */
         const char *train_why = mb_impl_mode_unsupported(mb_impl_find("naive"), &tr);
-        if (!train_why)
-            train_why = "mode=train: not implemented yet in the harness (issue 14)";
         printf("  modes: forward%s%s\n", train_why ? "; train unavailable: " : ", train",
                train_why ? train_why : "");
         printf("  train keys: p (LoRA dropout), opt (none|adamw)%s\n",

@@ -15,6 +15,7 @@
 #include "moebench/mem_estimate.h"
 #include "moebench/moebench.h"
 #include "timing.h"
+#include "train_exec.h"
 
 void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_exec_config *cfg)
 {
@@ -160,6 +161,8 @@ typedef struct {
     const char *name;
     const mb_impl *impl;
     const mb_spec *spec;
+    const mb_train_reference *tr;   /* mode=train: the naive step to check against */
+    const mb_exec_emit *emit;
     mb_row *row;
     int idx;
     char repro[MB_DESC_LEN + 100];
@@ -237,6 +240,16 @@ static int impl_setup(impl_run *r, const mb_case *c, int naive_explicit, const m
                           err.msg);
         row->prepare_bytes = -1;
         r->st = NULL;
+        return 0;
+    }
+    if (s->mode == MB_MODE_TRAIN) {
+        /* the step: forward_train + backward (+ AdamW), checked then timed (train_exec.c);
+         * the row is final here */
+        mb_train_opts to = {cfg->min_time, cfg->reps, cfg->dry_run || cfg->check_only,
+                            cfg->dry_run ? "dry run: not timed" : "check only: not timed",
+                            repro, cfg, r->emit->samples,
+                            r->emit->ctx, r->idx};
+        mb_train_row(impl, r->st, s, w, in, ref, r->tr, &to, row);
         return 0;
     }
     r->n_states = 1;
@@ -461,14 +474,16 @@ void mb_exec_roof(const mb_exec_config *cfg, double flops, double bytes, double 
 
 /* Sequentially: each implementation set up, timed and released before the next. */
 static void run_impl(const mb_case *c, const char *name, int naive_explicit, const mb_weights *w,
-                     const mb_inputs *in, const mb_reference *ref, const mb_exec_config *cfg,
-                     const mb_exec_emit *emit, int idx, mb_row *row)
+                     const mb_inputs *in, const mb_reference *ref, const mb_train_reference *tr,
+                     const mb_exec_config *cfg, const mb_exec_emit *emit, int idx, mb_row *row)
 {
     impl_run r;
     memset(&r, 0, sizeof r);
     r.name = name;
     r.row = row;
     r.idx = idx;
+    r.tr = tr;
+    r.emit = emit;
     if (impl_setup(&r, c, naive_explicit, w, in, ref, cfg) && impl_calibrate(&r, cfg)) {
         int bad = 0;
         while (!r.timer.done && !bad)
@@ -510,6 +525,7 @@ static int exec_interleaved(const mb_case *c, char impls[][24], int n, int naive
         runs[i].name = impls[i];
         runs[i].row = &rows[i];
         runs[i].idx = i;
+        runs[i].emit = emit;   /* forward cases only: train cases never interleave */
         runs[i].timing = impl_setup(&runs[i], c, naive_explicit, w, in, ref, cfg);
     }
     for (int i = 0; i < n; i++)
@@ -581,6 +597,8 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
     memset(&in, 0, sizeof in);
     mb_reference ref;
     memset(&ref, 0, sizeof ref);
+    mb_train_reference tr;
+    memset(&tr, 0, sizeof tr);
     char setup_error[MB_REASON_LEN] = "";
     mb_row_status setup_status = MB_ROW_ERROR;
 
@@ -595,13 +613,9 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
      * so nothing is created or run, and every row is skipped with its own implementation's
      * reason, or the reference's when the implementation has none. */
     const mb_impl *naive = mb_impl_find("naive");
-    /* no reference in this direction (mode=train until issue 14): every row is skipped with
-     * that reason, never an error nor a silent forward */
-    /* naive has the train step (kernels/ref/ref_*_train.c) but this harness does not time it yet:
-     * skip rather than run a silent forward, until the harness's train path (issue 14) lands */
-    const char *no_dir = s->mode == MB_MODE_TRAIN ? "mode=train: not implemented yet in the "
-                                                    "harness (issue 14)"
-                                                  : mb_impl_mode_unsupported(naive, s);
+    /* no reference in this direction (an implementation without the train step): every row
+     * is skipped with that reason, never an error nor a silent forward */
+    const char *no_dir = mb_impl_mode_unsupported(naive, s);
     const char *no_ref = no_dir                                ? NULL
                          : naive && naive->unsupported ? naive->unsupported(s)
                                                        : NULL;
@@ -622,11 +636,18 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
         snprintf(setup_error, sizeof setup_error, "creating weights/inputs: %s", err.msg);
     } else if (mb_reference_build(s, &w, &in, -1, &ref, &err) != MB_OK) {
         snprintf(setup_error, sizeof setup_error, "naive reference failed: %s", err.msg);
+    } else if (s->mode == MB_MODE_TRAIN &&
+               mb_train_reference_build(naive, s, &w, &in, &ref, &tr, &err) != MB_OK) {
+        snprintf(setup_error, sizeof setup_error, "naive reference step failed: %s", err.msg);
     }
 
     /* --interleave: all implementations prepared at once, when the memory allows it */
     int inter = cfg->interleave && n > 1 && !setup_error[0] && !cfg->dry_run && !cfg->check_only;
     char seq_why[300] = "";
+    if (inter && s->mode == MB_MODE_TRAIN) {   /* train_exec.c times a step per implementation */
+        inter = 0;
+        snprintf(seq_why, sizeof seq_why, "train steps are timed one implementation at a time");
+    }
     if (inter && !mb_interleave_fits(s, impls, n, mb_reference_rows(s),
                                      cfg->threads, cfg->cache_cold, seq_why, sizeof seq_why))
         inter = 0;
@@ -648,7 +669,7 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
             /* peak RSS per implementation: reset VmHWM first; when the kernel refuses,
              * ru_maxrss, which only grows within the child (run.json says which) */
             int reset = mb_peak_rss_reset() == 0;
-            run_impl(c, impls[i], naive_explicit, &w, &in, &ref, cfg, emit, i, &row);
+            run_impl(c, impls[i], naive_explicit, &w, &in, &ref, &tr, cfg, emit, i, &row);
             if (seq_why[0] && row.samples > 0)
                 add_reason(&row, "--interleave: timed sequentially, %s", seq_why);
             int64_t hwm = reset ? mb_hwm_bytes() : -1;
@@ -658,6 +679,7 @@ void mb_exec_case(const mb_case *c, char impls[][24], int n, int naive_explicit,
     }
     if (cfg->counters)
         mb_counters_child_end(cfg->counters);
+    mb_train_reference_free(&tr);
     mb_reference_free(&ref);
     mb_inputs_free(&in);
     mb_weights_free(&w);

@@ -124,9 +124,17 @@ int mb_spec_memory_check(const mb_spec *s, const char *const *impls, int n, int6
     if (e.worst_impl[0])
         snprintf(impl, sizeof impl, ", implementation %s %.3g%s", e.worst_impl, gib(e.impl),
                  e.cold ? " with its --cache cold copies" : "");
+    /* a train case says what its step keeps: saved activations, gradients, optimiser */
+    char train[160] = "";
+    if (s->mode == MB_MODE_TRAIN)
+        snprintf(train, sizeof train, ", saved activations %.3g (%lld bytes), gradients %.3g%s",
+                 gib(e.saved), (long long)e.saved, gib(e.grads),
+                 e.optimizer ? ", optimiser moments" : "");
+    if (s->mode == MB_MODE_TRAIN && e.optimizer)
+        snprintf(train + strlen(train), sizeof train - strlen(train), " %.3g", gib(e.optimizer));
     snprintf(err, errlen, "case %s needs an estimated %.3g GiB (weights %.3g, inputs %.3g, "
-             "reference %.3g%s), more than the %.3g GiB available (%s)", desc, gib(e.total),
-             gib(e.weights), gib(e.inputs), gib(e.reference), impl, gib(limit), source);
+             "reference %.3g%s%s), more than the %.3g GiB available (%s)", desc, gib(e.total),
+             gib(e.weights), gib(e.inputs), gib(e.reference), impl, train, gib(limit), source);
     return -1;
 }
 

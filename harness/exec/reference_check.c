@@ -54,7 +54,7 @@ static void pick_rows(int64_t T, uint64_t seed, int64_t want, int64_t *rows, int
 
 /* Inputs of the sub-case: the sampled rows of X, and the per-sequence task / R of the
  * sequence each row belongs to (each sampled row becomes a sequence of one token). */
-static mb_status sub_inputs(const mb_spec *s, const mb_inputs *in, const mb_reference *ref,
+mb_status mb_reference_sub_inputs(const mb_spec *s, const mb_inputs *in, const mb_reference *ref,
                             mb_inputs *out, mb_err *err)
 {
     mb_status st = mb_inputs_create(&ref->sub, out, err);
@@ -112,6 +112,21 @@ static mb_status sampled_routing(const mb_spec *s, const mb_weights *w, const mb
     return st;
 }
 
+/* The naive forward of s; a train case's forward without its dropout (mode=train checks Y of
+ * forward_train against the train reference, train_exec.c; this one serves its rows when
+ * p == 0, where both are the same). */
+static mb_status run_forward(const mb_impl *naive, const mb_spec *s, const mb_weights *w,
+                             const mb_inputs *in, mb_tensor *y, mb_forward_info *info, mb_err *err)
+{
+    mb_spec f = *s;
+    f.mode = MB_MODE_FORWARD;
+    f.p = 0;
+    f.opt = MB_OPT_NONE;
+    f.aux = mb_default_aux(s->variant);
+    f.zloss = 0;
+    return mb_run_once(naive, &f, w, in, y, info, err);
+}
+
 int mb_reference_sampled_by_default(const mb_spec *s)
 {
     return mb_cost_of(s, NULL).flops > MB_NAIVE_FULL_FLOPS && mb_spec_T(s) > MB_REF_SAMPLE_ROWS;
@@ -140,12 +155,12 @@ mb_status mb_reference_build(const mb_spec *s, const mb_weights *w, const mb_inp
         ref->sub.S = 1;
         mb_inputs sin;
         memset(&sin, 0, sizeof sin);
-        if ((st = sub_inputs(s, in, ref, &sin, err)) ||
+        if ((st = mb_reference_sub_inputs(s, in, ref, &sin, err)) ||
             (st = mb_output_alloc(&ref->sub, &ref->y, err)) ||
             (st = mb_forward_info_alloc(&ref->sub, &ref->info, err)) ||
             (mb_variant_routed(s->variant) && (s->cap > 0 || s->route != MB_ROUTE_LEARNED) &&
              (st = sampled_routing(s, w, in, ref, err))) ||
-            (st = mb_run_once(naive, &ref->sub, w, &sin, &ref->y, &ref->info, err))) {
+            (st = run_forward(naive, &ref->sub, w, &sin, &ref->y, &ref->info, err))) {
             mb_inputs_free(&sin);
             return st;
         }
@@ -156,7 +171,7 @@ mb_status mb_reference_build(const mb_spec *s, const mb_weights *w, const mb_inp
     if ((st = mb_output_alloc(s, &ref->y, err)) ||
         (st = mb_forward_info_alloc(s, &ref->info, err)))
         return st;
-    return mb_run_once(naive, s, w, in, &ref->y, &ref->info, err);
+    return run_forward(naive, s, w, in, &ref->y, &ref->info, err);
 }
 
 void mb_reference_free(mb_reference *ref)

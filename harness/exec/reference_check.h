@@ -35,6 +35,10 @@ int mb_reference_sampled_by_default(const mb_spec *s);
 mb_status mb_reference_build(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
                              int64_t sample_rows, mb_reference *ref, mb_err *err);
 void mb_reference_free(mb_reference *ref);
+/* The sub-case's inputs of a sampled reference: the sampled rows of X, each with its sequence's
+ * task / R (mode=train runs implementations on it too, train_exec.h). */
+mb_status mb_reference_sub_inputs(const mb_spec *s, const mb_inputs *in, const mb_reference *ref,
+                                  mb_inputs *out, mb_err *err);
 
 /* Verdict of one output against the reference: routing first (for routed outputs), then values. */
 typedef struct {

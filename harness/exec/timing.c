@@ -21,6 +21,7 @@ void mb_timing_opts_default(mb_timing_opts *o)
     o->budget = 3.0;
     o->slow_cap = 20.0;
     o->ci_target = 0.05;
+    o->on_batch = NULL;
 }
 
 int64_t mb_calib_next_iters(int64_t iters, double elapsed, double target)
@@ -121,6 +122,8 @@ int mb_timer_begin(mb_timer *tm, mb_timed_fn fn, void *ctx, const mb_timing_opts
             return rc;
         }
         tm->spent += elapsed;
+        if (o->on_batch)
+            o->on_batch(ctx, t->iters, 0);
         int64_t next = mb_calib_next_iters(t->iters, elapsed, target);
         if (next == 0 || tm->spent > o->budget / 2)
             break;
@@ -144,6 +147,8 @@ int mb_timer_sample(mb_timer *tm, mb_timing *t)
         tm->done = 1;
         return -1;
     }
+    if (tm->o.on_batch)
+        tm->o.on_batch(tm->ctx, t->iters, 1);
     int n = (int)t->n;
     if (n < tm->reps)
         return 0;

@@ -22,6 +22,11 @@ typedef struct {
                          * seconds in all: otherwise it never gets past reps samples, and at
                          * 6-10 samples the median's CI spans nearly min..max */
     double ci_target;   /* wanted CI half-width / median, e.g. 0.05 */
+    /* Optional (NULL: none): called after every batch of `iters` calls with the fn's ctx,
+     * recorded = 1 for a batch that became a sample (the n-th, 0-based as sample), 0 for a
+     * calibration batch; lets a fn that clocks phases inside a call (mode=train: forward and
+     * backward) keep one value per sample, aligned with ns. */
+    void (*on_batch)(void *ctx, int64_t iters, int recorded);
 } mb_timing_opts;
 
 typedef struct {

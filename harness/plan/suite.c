@@ -86,7 +86,8 @@ typedef struct {
 
 static const char *const spec_keys[] = {"T", "B", "S", "h", "o", "f", "r", "E", "k", "alpha",
                                         "p", "act", "tasks", "te", "share", "shard", "seed",
-                                        "dtype", "mode", "ep", "cap", "shared", "topp", "route"};
+                                        "dtype", "mode", "ep", "cap", "shared", "topp", "route",
+                                        "aux", "zloss", "opt"};
 static const char *const harness_keys[] = {"variant", "impl", "reps", "min_time", "cache",
                                            "timeout", "threads"};
 
@@ -343,7 +344,8 @@ static int handler(void *user, const char *sec_name, const char *name, const cha
     if (!known_key(name))
         return fail(L, c->file, c->line,
                     "unknown key '%s' (keys: variant impl reps min_time cache timeout threads "
-                    "T B S h o f r E k alpha p act tasks te share shard seed dtype include)",
+                    "T B S h o f r E k alpha p act tasks te share shard seed dtype mode aux zloss opt "
+                    "include)",
                     name);
     section_set(L, c->cur, name, value, c->file, c->line, c->depth, c->cur_is_defaults);
     return 1;

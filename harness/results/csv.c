@@ -42,6 +42,8 @@ void mb_row_init(mb_row *r)
     r->cap = r->topp = NAN;
     r->shared = r->dropped = -1;
     r->experts_per_token_mean = r->expert_load_mean = r->load_imbalance = NAN;
+    r->fwd_us = r->bwd_us = NAN;
+    r->saved_bytes = r->grad_bytes = r->optimizer_bytes = -1;
 }
 
 const char *const mb_csv_required_columns[] = {
@@ -60,7 +62,8 @@ static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_
                                          "experts_per_token_mean", "expert_load_mean",
                                          "load_imbalance", "expert_counts",
                                          "roof_level", "roof_gflops", "above_roof",
-                                         "unstable", "ci_rel"};
+                                         "unstable", "ci_rel", "fwd_us", "bwd_us",
+                                         "saved_bytes", "grad_bytes", "optimizer_bytes"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -252,6 +255,11 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     /* 0/1 only for a timed row: without samples there is no verdict */
     put_i64(f, r->samples > 0 ? (r->unstable != 0) : -1);
     put_dbl(f, r->ci_rel);
+    put_dbl(f, r->fwd_us);
+    put_dbl(f, r->bwd_us);
+    put_i64(f, r->saved_bytes);
+    put_i64(f, r->grad_bytes);
+    put_i64(f, r->optimizer_bytes);
     fputc('\n', f);
 }
 

@@ -75,6 +75,12 @@ typedef struct {
     int64_t dropped;
     double experts_per_token_mean, expert_load_mean, load_imbalance;
     char expert_counts[512];
+    /* mode=train (spec "Training step"; extra columns, empty in forward mode): medians of the
+     * forward_train and backward phases, each clocked within the same timed steps; what the
+     * forward keeps for the backward (its tensors' bytes), the gradients (dX and the
+     * trainable tensors), the AdamW moments (0 with opt=none) */
+    double fwd_us, bwd_us;
+    int64_t saved_bytes, grad_bytes, optimizer_bytes;
 } mb_row;
 
 /* The required results.csv columns, in order (design section 5). */
@@ -110,8 +116,8 @@ void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
  * (already sanitised, see mb_csv_sanitize), then the extra columns (case alpha act seed
  * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa ep route_us
  * dispatch_us expert_us combine_us comm_bytes cap shared topp route dropped
- * experts_per_token_mean expert_load_mean load_imbalance expert_counts roof_level roof_gflops above_roof
- * unstable ci_rel). */
+ * experts_per_token_mean expert_load_mean load_imbalance expert_counts roof_level roof_gflops
+ * above_roof unstable ci_rel fwd_us bwd_us saved_bytes grad_bytes optimizer_bytes). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer

@@ -53,7 +53,27 @@ static double value(const mb_tensor *t, int64_t i)
     return (double)((const float *)t->data)[i];
 }
 
+static mb_cmp compare_depth(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref,
+                            double depth, double scale);
+
 mb_cmp mb_compare(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref)
+{
+    return compare_depth(s, y, ref, (double)mb_reduction_depth(s), 1.0);
+}
+
+int64_t mb_grad_reduction_depth(const mb_spec *s)
+{
+    int64_t d = mb_reduction_depth(s), T = mb_spec_T(s);
+    return d > T ? d : T;
+}
+
+mb_cmp mb_compare_grad(const mb_spec *s, const mb_tensor *g, const mb_tensor *ref)
+{
+    return compare_depth(s, g, ref, (double)mb_grad_reduction_depth(s), MB_GRAD_TOL_SCALE);
+}
+
+static mb_cmp compare_depth(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref,
+                            double depth, double scale)
 {
     mb_cmp c = {0.0, 0.0, 0.0, 0.0, -1, 0};
     int64_t n = mb_tensor_numel(ref);
@@ -70,7 +90,9 @@ mb_cmp mb_compare(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref)
         ss += b * b;
     }
     double rms = sqrt(ss / (double)n);
-    mb_tolerance(s, rms, &c.atol, &c.rtol);
+    const mb_tol_rule *r = mb_tolerance_rule(s->dtype);
+    c.rtol = scale * r->rtol;
+    c.atol = scale * r->atol_rms * rms * sqrt(depth / 64.0);
     for (int64_t i = 0; i < n; i++) {
         double a = value(y, i), b = value(ref, i);
         double d = fabs(a - b);

@@ -51,7 +51,7 @@ double mb_assignments(const mb_spec *s, const int64_t *counts)
 /* The variant formulas are its shape's cost functions (kernels/variants/var_<name>.c). */
 mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
 {
-    mb_cost_terms t = {0.0, 0.0, 0.0};
+    mb_cost_terms t = {0.0, 0.0, 0.0, 0.0};
     const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
     if (sh)
         sh->cost(s, counts, &t);
@@ -67,7 +67,7 @@ mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
  * in its dequantised form); the router is not. 0 for a variant without a merged form. */
 static int merged_cost(const mb_spec *s, const int64_t *counts, mb_cost *c)
 {
-    mb_cost_terms t = {0.0, 0.0, 0.0};
+    mb_cost_terms t = {0.0, 0.0, 0.0, 0.0};
     const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
     if (!sh || !sh->merged_cost)
         return 0;
@@ -83,4 +83,42 @@ mb_cost mb_cost_of_impl(const mb_spec *s, const char *impl, const int64_t *count
     if (impl && !strcmp(impl, "merged") && merged_cost(s, counts, &c))
         return c;
     return mb_cost_of(s, counts);
+}
+
+int64_t mb_trainable_elems(const mb_spec *s)
+{
+    const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
+    int64_t n = 0;
+    if (!sh || sh->weight_elems(s, &n))
+        return -1;
+    mb_cost_terms t = {0.0, 0.0, 0.0, 0.0};
+    sh->cost(s, NULL, &t);
+    /* a variant with frozen FLOPs has its base weights frozen (variant_shape.h) */
+    double frozen = t.frozen > 0 ? t.wb : 0.0;
+    if (frozen > (double)n)
+        return -1;
+    return n - (int64_t)frozen;
+}
+
+mb_cost mb_cost_step(const mb_spec *s, const char *impl, const int64_t *counts)
+{
+    if (s->mode != MB_MODE_TRAIN)
+        return mb_cost_of_impl(s, impl, counts);
+    mb_cost_terms t = {0.0, 0.0, 0.0, 0.0};
+    const mb_variant_shape *sh = mb_variant_shape_of(s->variant);
+    if (sh)
+        sh->cost(s, counts, &t);
+    mb_cost c;
+    c.flops = 2 * t.frozen + 3 * (t.flops - t.frozen);
+    set_bytes(s, t.wb, t.wr, &c);
+    double T = (double)mb_spec_T(s), eb = elem_bytes(s);
+    /* dY read, dX written */
+    c.bytes += eb * (T * (double)mb_spec_out_width(s) + T * (double)s->h);
+    /* gradients of the trainable weights touched, f32 */
+    double touched = t.wr + (t.frozen > 0 ? 0.0 : t.wb);
+    c.bytes += 4.0 * touched;
+    if (s->opt == MB_OPT_ADAMW)
+        c.bytes += 7 * 4.0 * (double)mb_trainable_elems(s);
+    c.intensity = c.bytes > 0 ? c.flops / c.bytes : 0.0;
+    return c;
 }

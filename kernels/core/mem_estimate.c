@@ -2,6 +2,7 @@
  * for, so when an implementation's allocations change, the term to update is easy to find
  * (tests/test_core_mem_estimate.c checks the estimate against the measured peak RSS). */
 #include <string.h>
+#include "moebench/cost.h"
 #include "moebench/mem.h"
 #include "moebench/mem_estimate.h"
 #include "moebench/routing.h"
@@ -235,16 +236,42 @@ static void impl_bytes(mb_acc *a, const mb_mdims *d, const char *name, const mb_
     }
 }
 
-/* Activations the forward keeps for the backward (spec "Training step": saved_bytes). Only
- * forward mode exists today; train mode adds its terms here. */
-static int64_t saved_activations(const mb_spec *s)
+/* Activations the forward keeps for the backward (spec "Training step": saved_bytes): its
+ * intermediates, the forward workspace kept instead of freed (f32), once per chosen expert for
+ * the routed variants (each of the k experts of a token keeps its own G, U, H, Z rows), and X;
+ * with dropout (p > 0) also the masked inputs of every LoRA, X [T, h] and for the MLP variants
+ * H [T, f], again per chosen expert. Upper-ish: an implementation that recomputes keeps less. */
+static void saved_activations(mb_acc *a, const mb_spec *s, const mb_mdims *d)
 {
-    switch (s->mode) {
-    case MB_MODE_FORWARD: return 0;   /* inference: nothing is kept */
-    case MB_MODE_TRAIN:               /* not implemented yet: every implementation skips it */
-    case MB_MODE_COUNT: return 0;
+    if (s->mode != MB_MODE_TRAIN)
+        return;   /* inference: nothing is kept */
+    int64_t kk = mb_variant_routed(d->v) ? d->k : 1;
+    mb_acc ws = {0, 0};
+    variant_workspace(&ws, d);
+    if (ws.bad)
+        a->bad = 1;
+    mb_acc_add(a, mb_acc_mul(a, ws.v, kk));
+    mb_acc_add3(a, d->el, d->T, d->h);
+    if (s->p > 0) {
+        int64_t in = mb_variant_uses(d->v, "f") ? mb_acc_plus(a, d->h, d->f) : d->h;
+        mb_acc_add4(a, 4, kk, d->T, in);
     }
-    return 0;
+}
+
+/* Gradients (spec "Training step": grad_bytes): dX [T, h] and one f32 gradient per trainable
+ * element; the implementation's and the naive reference's are alive together for the
+ * comparison. Plus dY [T, out], the step's input. */
+static void gradient_bytes(mb_acc *a, const mb_spec *s, const mb_mdims *d, int64_t trainable)
+{
+    if (s->mode != MB_MODE_TRAIN)
+        return;
+    mb_acc g = {0, 0};
+    mb_acc_add3(&g, 4, d->T, d->h);
+    mb_acc_add(&g, mb_acc_mul(&g, 4, trainable));
+    mb_acc_add(a, mb_acc_mul(a, 2, g.v));
+    if (g.bad)
+        a->bad = 1;
+    mb_acc_add3(a, d->el, d->T, d->out);
 }
 
 int mb_mem_cold_copies(int64_t weights_bytes, int64_t llc, int64_t avail)
@@ -328,7 +355,18 @@ mb_status mb_mem_estimate_case(const mb_spec *s, const mb_mem_opts *o, mb_mem_es
             e->worst_impl[n] = '\0';
         }
     }
-    e->saved = saved_activations(s);
+    mb_acc tr = {0, 0};
+    saved_activations(&tr, s, &d);
+    e->saved = tr.v;
+    int64_t trainable = s->mode == MB_MODE_TRAIN ? mb_trainable_elems(s) : 0;
+    if (trainable < 0)
+        tr.bad = 1;
+    mb_acc g = {0, 0};
+    gradient_bytes(&g, s, &d, trainable);
+    e->grads = g.v;
+    /* AdamW's two f32 moments per trainable element (spec "Training step") */
+    if (s->mode == MB_MODE_TRAIN && s->opt == MB_OPT_ADAMW)
+        e->optimizer = mb_acc_mul(&g, 2 * 4, trainable);
 
     mb_acc t = {0, 0};
     mb_acc_add(&t, e->runtime);
@@ -337,7 +375,9 @@ mb_status mb_mem_estimate_case(const mb_spec *s, const mb_mem_opts *o, mb_mem_es
     mb_acc_add(&t, e->reference);
     mb_acc_add(&t, e->impl);
     mb_acc_add(&t, e->saved);
-    if (a.bad || in.bad || ref.bad || t.bad)
+    mb_acc_add(&t, e->grads);
+    mb_acc_add(&t, e->optimizer);
+    if (a.bad || in.bad || ref.bad || t.bad || tr.bad || g.bad)
         return mb_fail(err, MB_EINVAL, "the memory estimate of %s overflows int64 (T=%lld, h=%lld, "
                        "o=%lld, f=%lld, r=%lld, E=%lld, tasks=%lld)", mb_variant_name(s->variant),
                        (long long)d.T, (long long)s->h, (long long)s->o, (long long)s->f,

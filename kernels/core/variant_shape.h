@@ -48,9 +48,13 @@ static inline int mb_madd4(int64_t *acc, int64_t a, int64_t b, int64_t c, int64_
 /* ---- cost (cost.c) --------------------------------------------------------------------- */
 
 /* FLOPs, base weight elements touched, other weight elements touched; cost.c turns the
- * element counts into bytes at each storage type's size. */
+ * element counts into bytes at each storage type's size. frozen: the forward FLOPs through
+ * frozen weights (spec "Training step"), which the backward repeats once (dX only) while the
+ * trainable rest costs twice more (dX and dW); a variant with frozen FLOPs has its base weights
+ * (wb) frozen, one without (sparse_mlp, router) trains all of them. */
 typedef struct {
     double flops, wb, wr;
+    double frozen;
 } mb_cost_terms;
 
 /* Experts with at least one token, or all E when counts are unknown. */

@@ -67,6 +67,7 @@ static void lora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c)
     (void)counts;
     /* 2Tho base + 2Tr(h+o) adapter */
     c->flops = 2 * T * h * o + 2 * T * r * (h + o);
+    c->frozen = 2 * T * h * o;
     c->wb = o * h;
     c->wr = r * (h + o);
 }

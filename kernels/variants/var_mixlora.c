@@ -232,6 +232,7 @@ static void mixlora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms 
                   : s->share == MB_SHARE_GATE_UP ? (4 * T + 2 * A) * h * f
                                                  : 6 * T * h * f;
     c->flops = 2 * T * h * E + base + 6 * A * r * (h + f);
+    c->frozen = base;
     c->wb = 3 * h * f;
     c->wr = E * h + (mb_experts_hit(s, counts) + (double)s->shared) * 3 * r * (h + f);
 }

@@ -90,6 +90,7 @@ static void mlp_lora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms
     (void)counts;
     /* 6Thf base (gate, up, down) + 6Tr(h+f) for three adapters */
     c->flops = 6 * T * h * f + 6 * T * r * (h + f);
+    c->frozen = 6 * T * h * f;
     c->wb = 3 * h * f;
     c->wr = 3 * r * (h + f);
 }

@@ -131,6 +131,7 @@ static void moelora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms 
     /* 2Tho base + 2Tr(h+o) (total rank r) + gate 2*B*te*E once per sequence */
     double te = (double)s->te;
     c->flops = 2 * T * h * o + 2 * T * r * (h + o) + 2 * B * te * E;
+    c->frozen = 2 * T * h * o;
     /* Emb: only the looked-up rows are read, one per distinct task in the batch. The task
      * ids are not an input of the cost model, so this counts min(B, tasks+1): an upper
      * bound on the rows read (exact when every sequence has a different task). */

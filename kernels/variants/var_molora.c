@@ -99,6 +99,7 @@ static void molora_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *
     (void)counts;
     /* 2Tho base + 2ThE router + 2TEr(h+o): every expert sees every token (soft gate) */
     c->flops = 2 * T * h * o + 2 * T * h * E + 2 * T * E * r * (h + o);
+    c->frozen = 2 * T * h * o;
     c->wb = o * h;
     c->wr = E * h + E * r * (h + o);
 }

@@ -105,6 +105,7 @@ static void mor1e_cost(const mb_spec *s, const int64_t *counts, mb_cost_terms *c
     (void)counts;
     /* 2Tho base + 2Thr router + 2Thr (X A^T) + 2Tor (B); no alpha scaling */
     c->flops = 2 * T * h * o + 2 * T * h * r + 2 * T * h * r + 2 * T * o * r;
+    c->frozen = 2 * T * h * o;
     c->wb = o * h;
     c->wr = 2 * r * h + o * r + 2;
 }

@@ -41,7 +41,9 @@ RESULT_COLUMNS = [
     "time_us_p95", "time_us_mad", "time_us_ci_lo", "time_us_ci_hi", "prepare_us", "flops",
     "bytes", "gflops", "gbps", "pct_peak", "weights_bytes", "workspace_bytes", "peak_rss_bytes",
     "max_abs_err", "max_rel_err", "expert_load_max", "aux_loss",
-    "case", "alpha", "act", "seed", "iters_per_sample", "prepare_bytes", "breakeven_calls"]
+    "case", "alpha", "act", "seed", "iters_per_sample", "prepare_bytes", "breakeven_calls",
+    "mode", "blas_core", "onednn_isa", "fwd_us", "bwd_us", "saved_bytes", "grad_bytes",
+    "optimizer_bytes"]
 SAMPLE_COLUMNS = ["run_id", "case", "impl", "threads", "cache", "rep", "time_ns"]
 ROUTED = ("mixlora", "sparse_mlp", "router")
 

@@ -49,6 +49,21 @@ int64_t mb_reduction_depth(const mb_spec *s);
 void mb_tolerance(const mb_spec *s, double ref_rms, double *atol, double *rtol);
 mb_cmp mb_compare(const mb_spec *s, const mb_tensor *y, const mb_tensor *ref);
 
+/* Gradients of a train step (dX and each trainable tensor, mode=train) against naive's, per
+ * tensor (its own rms): the dtype's rule with
+ *   depth = max(mb_reduction_depth, T): a weight gradient sums over the T tokens (dB = G^T Z),
+ *           dX reduces over the output width like the forward;
+ *   rtol and atol_rms x MB_GRAD_TOL_SCALE: the backward chains the forward's roundings (the
+ *           kept Z, G, U, H) with its own reduction, two f32 reductions in series instead of
+ *           one, so up to twice the forward's error, and ties from the dropout scale 1/(1-p)
+ *           round once more; 4 keeps the rule tight (f32: 4e-4 of rms at depth 64) while
+ *           leaving room for summation order.
+ * A gradient of the rms scale (zero-token experts give exact zeros, which the naive side also
+ * gives) passes as mb_compare does. */
+#define MB_GRAD_TOL_SCALE 4.0
+int64_t mb_grad_reduction_depth(const mb_spec *s);
+mb_cmp mb_compare_grad(const mb_spec *s, const mb_tensor *g, const mb_tensor *ref);
+
 /* Relative tolerance of mb_routing_equal on the renormalised weights. */
 #define MB_ROUTING_WTOL 1e-5
 

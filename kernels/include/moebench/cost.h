@@ -26,4 +26,20 @@ mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts);
  * without a merged form, and every other implementation, get mb_cost_of (the variant formula). */
 mb_cost mb_cost_of_impl(const mb_spec *s, const char *impl, const int64_t *counts);
 
+/* The cost of what a row times: the forward (mb_cost_of_impl) in forward mode; in train mode
+ * the whole step (spec "Training step", Part 2 §1 and §9 "frozen base parts x2 of forward (dX
+ * only), trainable parts x3"): FLOPs 2 x the forward's through frozen weights + 3 x the rest;
+ * compulsory bytes: the forward's (weights touched, X, Y), plus dY read and dX written, the
+ * gradients of the trainable weights touched written once (f32), and with opt=adamw 7 f32
+ * accesses per trainable element (read parameter and gradient, read and write both moments,
+ * write the parameter; weight decay touches every element, hit or not). Saved activations
+ * are left out: what is kept depends on the implementation (it may recompute), and a kept
+ * tensor that stays in cache costs no DRAM traffic. */
+mb_cost mb_cost_step(const mb_spec *s, const char *impl, const int64_t *counts);
+
+/* Elements of the trainable tensors of s (spec "Training step": the adapters, routers and
+ * gates; every weight of sparse_mlp and router), all experts counted: the size of the
+ * gradients and of each AdamW moment. -1 on overflow. */
+int64_t mb_trainable_elems(const mb_spec *s);
+
 #endif

@@ -40,7 +40,11 @@ typedef struct {
                              * weights, forward workspace, and its --cache cold copies */
     int64_t cold;           /* the --cache cold part of impl (already in impl) */
     int64_t saved;          /* activations kept for the backward in train mode (0 in forward) */
-    int64_t total;          /* runtime + weights + inputs + reference + impl + saved */
+    int64_t grads;          /* train: dX and the trainable gradients (implementation's and
+                             * reference's), and dY; 0 in forward */
+    int64_t optimizer;      /* train with opt=adamw: the two f32 moments; else 0 */
+    int64_t total;          /* runtime + weights + inputs + reference + impl + saved + grads
+                             * + optimizer */
     char worst_impl[24];    /* which implementation impl is ("" when none runs) */
 } mb_mem_estimate;
 
