@@ -11,7 +11,8 @@ static int same_spec(const mb_spec *a, const mb_spec *b)
            a->o == b->o && a->f == b->f && a->r == b->r && a->E == b->E && a->k == b->k &&
            a->tasks == b->tasks && a->te == b->te && a->alpha == b->alpha && a->p == b->p &&
            a->act == b->act && a->share == b->share && a->shard == b->shard &&
-           a->seed == b->seed && a->dtype == b->dtype && a->mode == b->mode;
+           a->seed == b->seed && a->dtype == b->dtype && a->mode == b->mode &&
+           a->aux == b->aux && a->zloss == b->zloss && a->opt == b->opt;
 }
 
 static void round_trip(const char *desc)
@@ -113,6 +114,48 @@ static void test_round_trips(void)
     round_trip("sparse_mlp:T=5,h=16,f=32,E=4,k=2,shard=1");
     round_trip("router:T=100,h=16,E=16,k=4,dtype=bf16");
     round_trip("lora:p=0.5");   /* invalid later, but still describable */
+    round_trip("lora:T=4,h=32,r=4,p=0.25,mode=train,opt=adamw");
+    round_trip("mixlora:T=4,h=32,f=48,r=4,E=4,k=2,p=0.1,mode=train,aux=0.5,zloss=0.001");
+    round_trip("router:T=4,h=16,E=4,k=2,mode=train,aux=0,zloss=1");
+    round_trip("sparse_mlp:T=4,h=16,f=32,E=4,k=2,mode=train,aux=0.01");
+}
+
+/* The train keys (spec "Training step"): defaults, canonical form, what forward refuses. */
+static void test_train_keys(void)
+{
+    mb_spec s = parsed("mixlora:T=4,h=32,f=48,r=4,E=4,k=2,mode=train");
+    CHECK(s.aux == 0.01f && s.zloss == 0.0f && s.opt == MB_OPT_NONE && s.p == 0.0f);
+    s = parsed("lora:T=4,h=32,r=4");
+    CHECK(s.aux == 0.0f && s.zloss == 0.0f && s.opt == MB_OPT_NONE);
+    s = parsed("router:T=4,h=16,E=4,k=2,mode=train,aux=0.25,zloss=0.5,opt=adamw,p=0");
+    CHECK(s.aux == 0.25f && s.zloss == 0.5f && s.opt == MB_OPT_ADAMW && s.mode == MB_MODE_TRAIN);
+    char buf[256];
+    mb_spec_format(&s, buf, sizeof buf);
+    CHECK_MSG(strstr(buf, ",aux=0.25,zloss=0.5,opt=adamw") != NULL, "format: %s", buf);
+    s = parsed("router:T=4,h=16,E=4,k=2,mode=train,aux=0.01");   /* the default is not written */
+    mb_spec_format(&s, buf, sizeof buf);
+    CHECK_MSG(!strstr(buf, "aux") && !strstr(buf, "opt"), "format: %s", buf);
+    CHECK(!strcmp(mb_opt_name(MB_OPT_ADAMW), "adamw") && !strcmp(mb_opt_name(MB_OPT_NONE), "none"));
+
+    accepted("lora:T=4,h=32,r=4,mode=train,p=0.1,opt=adamw");
+    accepted("mixlora:T=4,h=32,f=48,r=4,E=4,k=2,mode=train,p=0.5,aux=0,zloss=0.001");
+    accepted("router:T=4,h=16,E=4,k=2,mode=train,aux=1,zloss=1");
+    accepted("lora:T=4,h=32,r=4,mode=train,p=0.999");
+    refused("lora:T=4,h=32,r=4,p=0.1", 0, "only applies to mode=train");
+    refused("lora:T=4,h=32,r=4,mode=train,p=1", 0, "p=1: dropout must be in [0, 1)");
+    refused("lora:T=4,h=32,r=4,mode=train,p=1.5", 0, "must be in [0, 1)");
+    refused("lora:T=4,h=32,r=4,mode=train,p=-0.1", 0, "must be in [0, 1)");
+    refused("sparse_mlp:T=4,h=16,f=32,E=4,k=2,mode=train,p=0.1", 0, "no LoRA");
+    refused("router:T=4,h=16,E=4,k=2,mode=train,p=0.1", 0, "no LoRA");
+    refused("router:T=4,h=16,E=4,k=2,mode=train,aux=-1", 0, "aux=-1");
+    refused("mixlora:T=4,h=32,f=48,r=4,E=4,k=2,mode=train,zloss=-0.5", 0, "zloss=-0.5");
+    refused("router:T=4,h=16,E=4,k=2,aux=0.1", 0, "aux only applies to mode=train");
+    refused("router:T=4,h=16,E=4,k=2,zloss=0.1", 0, "zloss only applies to mode=train");
+    refused("lora:T=4,h=32,r=4,opt=adamw", 0, "opt only applies to mode=train");
+    refused("lora:T=4,h=32,r=4,mode=train,opt=sgd", 0, "opt='sgd': expected one of none, adamw");
+    refused("lora:T=4,h=32,r=4,mode=train,aux=0.1", 0, "lora does not use 'aux'");
+    refused("mor1e:T=4,h=32,r=4,mode=train,zloss=0.1", 0, "does not use 'zloss'");
+    refused("router:T=4,h=16,E=4,k=2,mode=train,aux=nan", 0, "aux=nan");
 }
 
 static void test_refusals(void)
@@ -244,6 +287,7 @@ int main(void)
     test_defaults_and_derived();
     test_round_trips();
     test_refusals();
+    test_train_keys();
     test_bytes();
     return mb_test_result("test_core_spec");
 }

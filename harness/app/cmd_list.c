@@ -42,6 +42,8 @@ int mb_cmd_list(int argc, char **argv)
         const char *train_why = mb_impl_mode_unsupported(mb_impl_find("naive"), &tr);
         printf("  modes: forward%s%s\n", train_why ? "; train unavailable: " : ", train",
                train_why ? train_why : "");
+        printf("  train keys: p (LoRA dropout), opt (none|adamw)%s\n",
+               mb_variant_routed((mb_variant_id)v) ? ", aux (default 0.01), zloss (default 0)" : "");
         for (int i = 0; i < mb_impl_count(); i++) {
             const mb_impl *impl = mb_impl_at(i);
             const char *why = impl->unsupported ? impl->unsupported(&s) : "no unsupported() hook";

@@ -22,6 +22,8 @@ _Static_assert(sizeof variants / sizeof variants[0] == MB_VARIANT_COUNT,
 
 static const char *act_names[] = {"silu", "gelu", "relu"};
 static const char *share_names[] = {"none", "gate_up", "all"};
+static const char *const opt_names[] = {[MB_OPT_NONE] = "none", [MB_OPT_ADAMW] = "adamw"};
+_Static_assert(sizeof opt_names / sizeof opt_names[0] == MB_OPT_COUNT, "an optimiser without a name");
 static const char *const mode_names[] = {[MB_MODE_FORWARD] = "forward", [MB_MODE_TRAIN] = "train"};
 _Static_assert(sizeof mode_names / sizeof mode_names[0] == MB_MODE_COUNT, "a mode without a name");
 
@@ -64,6 +66,10 @@ int mb_variant_names(char *buf, size_t n, const char *sep)
 
 const char *mb_act_name(mb_act a) { return (unsigned)a < 3 ? act_names[a] : "?"; }
 const char *mb_share_name(mb_share s) { return (unsigned)s < 3 ? share_names[s] : "?"; }
+const char *mb_opt_name(mb_opt o)
+{
+    return (unsigned)o < MB_OPT_COUNT ? opt_names[o] : "?";
+}
 const char *mb_mode_name(mb_mode m)
 {
     return (unsigned)m < MB_MODE_COUNT ? mode_names[m] : "?";
@@ -100,10 +106,14 @@ static int uses(const mb_spec *s, const char *field)
 
 int mb_variant_uses(mb_variant_id v, const char *key)
 {
-    /* p, seed, dtype and mode are not shapes: every variant has them (p must be 0 to validate) */
+    /* p, seed, dtype, mode and opt are not shapes: every variant has them (p, opt: train mode
+     * only, checked by validation); the loss terms aux and zloss exist where a router does */
     if ((unsigned)v < MB_NUM_VARIANTS && (!strcmp(key, "p") || !strcmp(key, "seed") ||
-                                          !strcmp(key, "dtype") || !strcmp(key, "mode")))
+                                          !strcmp(key, "dtype") || !strcmp(key, "mode") ||
+                                          !strcmp(key, "opt")))
         return 1;
+    if ((unsigned)v < MB_NUM_VARIANTS && (!strcmp(key, "aux") || !strcmp(key, "zloss")))
+        return variants[v].routed;
     return in_fields(v, key);
 }
 
@@ -143,6 +153,11 @@ int64_t mb_spec_expert_width(const mb_spec *s)
     return s->shard && s->E > 0 ? s->f / s->E : s->f;
 }
 
+float mb_default_aux(mb_variant_id v)
+{
+    return mb_variant_routed(v) ? 0.01f : 0.0f;
+}
+
 void mb_spec_default(mb_spec *s, mb_variant_id v)
 {
     memset(s, 0, sizeof *s);
@@ -165,6 +180,9 @@ void mb_spec_default(mb_spec *s, mb_variant_id v)
     s->seed = 42;
     s->dtype = MB_F32;
     s->mode = MB_MODE_FORWARD;
+    s->aux = mb_default_aux(v);
+    s->zloss = 0.0f;
+    s->opt = MB_OPT_NONE;
 }
 
 /* Strict decimal integer: digits only (an optional leading '+'), no trailing text, no overflow.
@@ -350,6 +368,20 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
             s->p = 0.0f;
         return MB_OK;
     }
+    if (!strcmp(key, "aux") || !strcmp(key, "zloss")) {
+        float *dst = key[0] == 'a' ? &s->aux : &s->zloss;
+        if ((st = parse_float(key, value, dst, err)))
+            return st;
+        if (*dst == 0.0f)   /* -0 is 0, as for p */
+            *dst = 0.0f;
+        return MB_OK;
+    }
+    if (!strcmp(key, "opt")) {
+        if ((st = pick(key, value, opt_names, MB_OPT_COUNT, &i, err)))
+            return st;
+        s->opt = (mb_opt)i;
+        return MB_OK;
+    }
     if (!strcmp(key, "seed"))
         return parse_u64(key, value, &s->seed, err);
     if (!strcmp(key, "act")) {
@@ -387,7 +419,7 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     }
     return mb_fail(err, MB_EINVAL,
                    "unknown key '%s' (keys: T B S h o f r E k alpha p act tasks te share shard seed "
-                   "dtype mode)", key);
+                   "dtype mode aux zloss opt)", key);
 }
 
 mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
@@ -410,7 +442,7 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
     if (!colon || colon[1] == '\0')
         return MB_OK;
     char *item = colon + 1;
-    const char *seen[32];   /* keys given so far: there are 19 keys, so a 20th item repeats one */
+    const char *seen[32];   /* keys given so far: there are 22 keys, so a 23rd item repeats one */
     int n_seen = 0;
     for (;;) {
         char *comma = strchr(item, ',');
@@ -433,7 +465,8 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
         /* known but meaningless here: refuse rather than accept any value unchecked */
         if (!mb_variant_uses(v, item))
             return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s,p,seed,"
-                           "dtype,mode)", item, eq + 1, variants[v].name, item, variants[v].fields);
+                           "dtype,mode,opt%s)", item, eq + 1, variants[v].name, item,
+                           variants[v].fields, variants[v].routed ? ",aux,zloss" : "");
         if (n_seen < (int)(sizeof seen / sizeof *seen))
             seen[n_seen++] = item;
         if (!comma)
@@ -483,6 +516,12 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         PUT(",dtype=%s", mb_dtype_name(s->dtype));
     if (s->mode != MB_MODE_FORWARD)
         PUT(",mode=%s", mb_mode_name(s->mode));
+    if (mb_variant_routed(s->variant) && s->aux != mb_default_aux(s->variant))
+        PUT(",aux=%.9g", (double)s->aux);
+    if (mb_variant_routed(s->variant) && s->zloss != 0.0f)
+        PUT(",zloss=%.9g", (double)s->zloss);
+    if (s->opt != MB_OPT_NONE)
+        PUT(",opt=%s", mb_opt_name(s->opt));
 #undef PUT
     return snprintf(buf, n, "%s", out);
 }

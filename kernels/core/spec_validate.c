@@ -129,9 +129,34 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
         return mb_fail(err, MB_EINVAL, "mode=%d is not a mode", (int)s->mode);
     if ((unsigned)s->share > MB_SHARE_ALL)
         return mb_fail(err, MB_EINVAL, "share=%d is not a share mode", (int)s->share);
-    if (s->p != 0.0f)
-        return mb_fail(err, MB_EINVAL, "p=%g: dropout must be 0: forward benchmarks use inference "
-                       "semantics", (double)s->p);
+    /* spec "Training step": dropout, the loss terms and the optimiser belong to a train step;
+     * a forward case that carried them would silently measure something else */
+    if (!(s->p >= 0.0f && s->p < 1.0f))
+        return mb_fail(err, MB_EINVAL, "p=%g: dropout must be in [0, 1)", (double)s->p);
+    if (s->p != 0.0f && s->mode != MB_MODE_TRAIN)
+        return mb_fail(err, MB_EINVAL, "p=%g: dropout must be 0 in forward mode (inference "
+                       "semantics); it only applies to mode=train", (double)s->p);
+    if (s->p != 0.0f && !uses_r(v))
+        return mb_fail(err, MB_EINVAL, "p=%g: %s has no LoRA whose input dropout could drop",
+                       (double)s->p, mb_variant_name(v));
+    if (!(s->aux >= 0.0f) || !isfinite(s->aux))
+        return mb_fail(err, MB_EINVAL, "aux=%g: the L_aux coefficient must be a finite value >= 0",
+                       (double)s->aux);
+    if (!(s->zloss >= 0.0f) || !isfinite(s->zloss))
+        return mb_fail(err, MB_EINVAL, "zloss=%g: the z-loss coefficient must be a finite value "
+                       ">= 0", (double)s->zloss);
+    if ((unsigned)s->opt >= MB_OPT_COUNT)
+        return mb_fail(err, MB_EINVAL, "opt=%d is not an optimiser", (int)s->opt);
+    if (s->mode != MB_MODE_TRAIN) {
+        if (s->aux != mb_default_aux(v))
+            return mb_fail(err, MB_EINVAL, "aux=%g: aux only applies to mode=train", (double)s->aux);
+        if (s->zloss != 0.0f)
+            return mb_fail(err, MB_EINVAL, "zloss=%g: zloss only applies to mode=train",
+                           (double)s->zloss);
+        if (s->opt != MB_OPT_NONE)
+            return mb_fail(err, MB_EINVAL, "opt=%s: opt only applies to mode=train",
+                           mb_opt_name(s->opt));
+    }
     /* A storage dtype no implementation computes in yet (bf16) is a valid case: each
      * implementation says it is unsupported (a skipped row with the reason), as it does for a
      * CPU it cannot run on. Only a type a case cannot be stored in is refused here. */

@@ -1,7 +1,8 @@
 /* libFuzzer target: the descriptor parser with validation, and the format round trip. The input
  * is one descriptor ("lora:T=16,r=8"). When it parses and validates, its canonical form
  * (mb_spec_format) must parse and validate again to the same spec (every field the variant
- * uses, plus p, seed and dtype) and format to the same text; a mismatch aborts. */
+ * uses, plus p, seed, dtype, mode, aux, zloss and opt) and format to the same text; a mismatch
+ * aborts. */
 #include "fuzz_util.h"
 #include "moebench/mem_estimate.h"
 #include "moebench/spec.h"
@@ -56,6 +57,14 @@ static const char *differs(const mb_spec *a, const mb_spec *b)
         return "seed";
     if (a->dtype != b->dtype)
         return "dtype";
+    if (a->mode != b->mode)
+        return "mode";
+    if (memcmp(&a->aux, &b->aux, sizeof a->aux) != 0)
+        return "aux";
+    if (memcmp(&a->zloss, &b->zloss, sizeof a->zloss) != 0)
+        return "zloss";
+    if (a->opt != b->opt)
+        return "opt";
     return NULL;
 }
 

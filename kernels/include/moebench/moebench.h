@@ -14,4 +14,6 @@
 #include "moebench/impl.h"
 #include "moebench/compare.h"
 #include "moebench/work.h"
+#include "moebench/dropout.h"
+#include "moebench/adamw.h"
 #endif

@@ -51,6 +51,10 @@ typedef enum { MB_SHARE_NONE = 0, MB_SHARE_GATE_UP = 1, MB_SHARE_ALL = 2 } mb_sh
 typedef enum { MB_MODE_FORWARD = 0, MB_MODE_TRAIN, MB_MODE_COUNT } mb_mode;
 #define MB_MODE_TRAIN_TODO "mode=train: not implemented yet (issue 14)"
 
+/* The optimiser of a train step (key `opt`, spec "Training step"): none, or one AdamW update of
+ * the trainable tensors (moebench/adamw.h). */
+typedef enum { MB_OPT_NONE = 0, MB_OPT_ADAMW, MB_OPT_COUNT } mb_opt;
+
 typedef struct {
     mb_variant_id variant;
     int64_t B, S;       /* T = B * S tokens; sequence b owns rows b*S .. b*S+S-1 */
@@ -61,7 +65,12 @@ typedef struct {
     int64_t E, k;       /* experts, top-k */
     int64_t tasks, te;  /* moelora: number of tasks, task-embedding width */
     float alpha;        /* LoRA scaling s = alpha / r */
-    float p;            /* dropout; must be 0 (inference semantics) */
+    float p;            /* LoRA dropout, 0 <= p < 1; p > 0 only with mode=train (moebench/dropout.h) */
+    /* mode=train only (spec "Training step"): L = sum(Y*dY) + aux L_aux + zloss L_z for the
+     * routed variants (aux default 0.01, zloss 0; both 0 and unused elsewhere), and the
+     * optimiser. Forward mode refuses them at other than their defaults. */
+    float aux, zloss;
+    mb_opt opt;
     mb_act act;
     mb_share share;     /* mixlora */
     int shard;          /* sparse_mlp: 0 = Mixtral (expert width f), 1 = slices (width f/E) */
@@ -103,21 +112,26 @@ int mb_variant_names(char *buf, size_t n, const char *sep);
 const char *mb_act_name(mb_act a);
 const char *mb_mode_name(mb_mode m);
 const char *mb_share_name(mb_share s);
+const char *mb_opt_name(mb_opt o);
 /* Which fields a variant uses, as "T,h,o,r,..." : for `moebench list` and error messages. */
 const char *mb_variant_fields(mb_variant_id v);
-/* 1 when key (a mb_spec_set key) means something for variant v: its fields, plus p, seed and
- * dtype, which every variant has. 0 for keys the variant ignores and for unknown keys. */
+/* 1 when key (a mb_spec_set key) means something for variant v: its fields, plus p, seed,
+ * dtype, mode and opt, which every variant has, and aux and zloss for the routed variants. 0 for
+ * keys the variant ignores and for unknown keys. */
 int mb_variant_uses(mb_variant_id v, const char *key);
 /* One line describing the method, for `moebench list`. */
 const char *mb_variant_summary(mb_variant_id v);
 
 /* Defaults: LLaMA-7B-like shapes (h=4096, o=h, f=11008, r=16, E=8, k=2, alpha=2r, T=1, B=1,
- * tasks=8, te=64, act=silu, share=all, shard=0, seed=42, f32). */
+ * tasks=8, te=64, act=silu, share=all, shard=0, seed=42, f32, mode=forward, p=0, opt=none,
+ * aux=0.01 for routed variants (MixLoRA's router_aux_loss_coef) else 0, zloss=0). */
 void mb_spec_default(mb_spec *s, mb_variant_id v);
+/* The default of `aux` for variant v: 0.01 where it routes, else 0 (no L_aux). */
+float mb_default_aux(mb_variant_id v);
 
 /* Sets one key from its text value (keys: T B S h o f r E k alpha p act tasks te share shard seed
- * dtype). "T" sets S = T / B when B was set explicitly, else B = 1, S = T. o defaults to h unless
- * set. Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
+ * dtype mode aux zloss opt). "T" sets S = T / B when B was set explicitly, else B = 1, S = T. o
+ * defaults to h unless set. Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
 mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *err);
 
 /* Parses "variant:key=value,key=value,...". Unknown keys, keys the variant does not use, a key
@@ -135,7 +149,9 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n);
 mb_status mb_spec_bytes(const mb_spec *s, int64_t *weights, int64_t *io, mb_err *err);
 
 /* Refuses impossible specs with the reason: non-positive sizes, k < 1 or k > E, r > min(d_in,
- * d_out), r % E != 0 (moelora), f % E != 0 (shard=1), p != 0, a dtype a case cannot be stored
+ * d_out), r % E != 0 (moelora), f % E != 0 (shard=1), p outside [0, 1), p > 0 in forward mode
+ * or for a variant without LoRA, negative aux / zloss, aux / zloss / opt away from their defaults
+ * in forward mode, a dtype a case cannot be stored
  * in (bf16 is valid: implementations that do not compute in it are skipped), byte counts
  * overflowing int64, or more than budget_bytes (0 = no budget) of weights + inputs + output. */
 mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err);
