@@ -5,7 +5,7 @@
 
 static const mb_variant_shape *const shapes[] = {
 #define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused, merge, \
-                   shape)                                                                     \
+                   shape, ...)                                                                \
     [MB_##ID] = &shape,
 #include "moebench/variants.def"
 #undef MB_VARIANT

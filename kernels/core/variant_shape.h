@@ -115,7 +115,7 @@ typedef struct {
 /* One per variant, kernels/variants/var_<name>.c (the shape column): a missing one is a link
  * error. */
 #define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused, merge, \
-                   shape)                                                                     \
+                   shape, ...)                                                                \
     extern const mb_variant_shape shape;
 #include "moebench/variants.def"
 #undef MB_VARIANT

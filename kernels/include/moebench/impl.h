@@ -19,15 +19,24 @@ typedef struct {
 } mb_forward_info;
 
 /* The training direction (mode=train, spec "Training step"; benchdnn's dir BWD_DW, ggml's GRAD
- * mode). Room only: no implementation fills these yet, so a train case is unsupported with
- * MB_MODE_TRAIN_TODO (a skipped row). */
+ * mode). forward_train fills saved->act with what its backward needs, by name: it allocates the
+ * tensors (mb_tensor_alloc, mb_weights_add) on the first call and reuses them when saved->act
+ * already holds them (timed repetitions); the caller frees them with mb_weights_free.
+ * saved_bytes = mb_weights_bytes(&saved->act). */
 typedef struct {
     mb_weights act;   /* what forward_train keeps for the backward, by name (saved_bytes) */
 } mb_saved;
 
+/* Allocated by the caller with mb_grads_alloc (moebench/train.h); backward overwrites every
+ * tensor (no accumulation into what was there). */
 typedef struct {
     mb_tensor dX;     /* [T, h] f32 */
     mb_weights dW;    /* one gradient per trainable tensor, named like the weight (grad_bytes) */
+    /* opt=adamw only (else n == 0): the trainable tensors after one AdamW step from the
+     * unchanged weights and zero moments, and the moments m, v (optimizer_bytes), each named
+     * like the weight. The weights themselves are never written, so timed steps repeat the
+     * same update. */
+    mb_weights upd, m, v;
 } mb_grads;
 
 typedef struct mb_impl {

@@ -16,4 +16,5 @@
 #include "moebench/work.h"
 #include "moebench/dropout.h"
 #include "moebench/adamw.h"
+#include "moebench/train.h"
 #endif
