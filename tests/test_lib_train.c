@@ -14,6 +14,7 @@
 #include "check.h"
 #include "moebench/moebench.h"
 #include "moebench/adamw.h"
+#include "moebench/train.h"
 
 static double loss(const mb_impl *impl, const mb_spec *s, const mb_weights *w,
                    const mb_inputs *in, const float *dY, int32_t *idx_out, int *same_route,
@@ -102,6 +103,7 @@ static void check_case(const mb_impl *impl, const char *desc)
     mb_forward_info info;
     memset(&info, 0, sizeof info);
     CHECK(mb_forward_info_alloc(&s, &info, &err) == MB_OK);
+    CHECK(mb_grads_alloc(&s, &w, &gr, &err) == MB_OK);   /* as the harness does */
     mb_status rc = impl->prepare(&s, &w, &st, &err);
     CHECK_MSG(rc == MB_OK, "%s %s prepare: %s", impl->name, desc, err.msg);
     if (rc == MB_OK) rc = impl->forward_train(st, &in, &y, &info, &sv, &err);
@@ -140,12 +142,23 @@ static void check_case(const mb_impl *impl, const char *desc)
                              mb_f32(&gr.dW.item[i].t), mb_tensor_numel(t), idx, desc);
         }
         mb_free(idx);
+        /* opt=adamw: every trainable tensor updated into upd from the unchanged weights */
+        for (int i = 0; s.opt == MB_OPT_ADAMW && i < gr.dW.n; i++) {
+            const mb_tensor *wt = mb_weights_get(&w, gr.dW.item[i].name);
+            const mb_tensor *up = mb_weights_get(&gr.upd, gr.dW.item[i].name);
+            CHECK_MSG(wt && up, "%s %s: no update of %s", impl->name, desc, gr.dW.item[i].name);
+            if (!wt || !up) continue;
+            const int64_t n = mb_tensor_numel(wt);
+            float *want = mb_alloc(sizeof(float) * (size_t)n * 3);
+            mb_adamw_step_to(mb_f32(wt), want, mb_f32(&gr.dW.item[i].t), want + n, want + 2 * n, n);
+            CHECK(!memcmp(want, mb_f32(up), sizeof(float) * (size_t)n));
+            mb_free(want);
+        }
     }
     impl->release(st);
     mb_forward_info_free(&info);
     mb_weights_free(&sv.act);
-    mb_weights_free(&gr.dW);
-    mb_tensor_free(&gr.dX);
+    mb_grads_free(&gr);
     mb_tensor_free(&y);
     mb_tensor_free(&dy);
     mb_inputs_free(&in);
@@ -206,6 +219,8 @@ int main(void)
         "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=all,mode=train,zloss=0.2",
         "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=all,mode=train,p=0.3",
         "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=none,mode=train,p=0.3",
+        "lora:B=2,S=3,h=8,o=6,r=3,mode=train,opt=adamw",
+        "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,mode=train,opt=adamw",
     };
     const mb_impl *impls[] = { &mb_impl_blas, &mb_impl_onednn, &mb_impl_avx512 };
     mb_set_threads(2);

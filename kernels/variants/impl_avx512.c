@@ -2,7 +2,7 @@
  * provider, except where a fused kernel (kernels/fused/) replaces the provider-call sequence.
  * Unsupported (with the probe's reason) wherever this CPU or compiler cannot run AVX-512. */
 #include "variants.h"
-#include "train.h"
+#include "variants_train.h"
 #include "fused/fused_avx512.h"
 
 static const char *avx512_unsupported(const mb_spec *s)

@@ -1,6 +1,6 @@
 /* The blas implementation: every variant (kernels/variants/var_*.c) on the blas GEMM provider. */
 #include "variants.h"
-#include "train.h"
+#include "variants_train.h"
 
 static const char *blas_unsupported(const mb_spec *s)
 {

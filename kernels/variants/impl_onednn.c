@@ -1,6 +1,6 @@
 /* The onednn implementation: every variant (kernels/variants/var_*.c) on the onednn GEMM provider. */
 #include "variants.h"
-#include "train.h"
+#include "variants_train.h"
 
 static const char *onednn_unsupported(const mb_spec *s)
 {

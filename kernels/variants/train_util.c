@@ -2,7 +2,7 @@
  * training direction, the dropout of LoRA inputs, the activation derivative, the router's
  * backward. */
 #include <string.h>
-#include "train.h"
+#include "variants_train.h"
 
 float *mb_tslot(mb_weights *ws, const char *name, int64_t n, mb_err *err)
 {

@@ -1,7 +1,7 @@
 /* lora, training step: forward Y = X W^T + s (Xd A^T) B^T keeping Z = Xd A^T (and Xd, the
  * dropped X, when p > 0); backward dX = dY W (gemm_nn on the prepared W) + mask .* (dZ A),
  * dB = s dY^T Z, dA = dZ^T Xd with dZ = s dY B (spec Part 2 §1). */
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

@@ -9,7 +9,7 @@
  * recomputed from G and U. The router's gr_te = <dY_t, Y_e> = <dY_t Wd, H_e> + <s dY_t Bd_e,
  * Zd_e> needs no saved expert output. */
 #include <string.h>
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

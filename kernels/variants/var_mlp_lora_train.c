@@ -2,7 +2,7 @@
  * the three LoRAs' Z (and their dropped inputs when p > 0); backward: dH = dY Wd (gemm_nn) +
  * down-LoRA term, dG = dH .* U .* act'(G), dU = dH .* act(G), dX = dG Wg + dU Wu (gemm_nn) +
  * gate/up LoRA terms; the six adapter gradients from the saved Z (spec Part 2 §1, §2a). */
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

@@ -4,7 +4,7 @@
  * the rows t of sequence b of <dZg_te, Zr_te>; dZr = dZg .* g; dA = dZr^T Xd; dX = dY W +
  * mask .* (dZr A); softmax backward dl_b, dWg += dl_b^T Emb[task_b], dEmb[task_b] += dl_b Wg. */
 #include <string.h>
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

@@ -3,7 +3,7 @@
  * gp_te = <dZg_te, Zr_te>, dZr = dZg .* P, dA = dZr^T Xd, dX = dY W + mask .* (dZr Acat) +
  * dzl Wr with dzl the softmax backward of gp (no aux: molora's gate is soft, not top-k). */
 #include <string.h>
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

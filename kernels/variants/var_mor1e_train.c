@@ -5,7 +5,7 @@
  * <dgate, 32 P - 4 R>, chained through sigmoid(100 w): d w = 100 s (1 - s) d s;
  * dX = dY W + mask .* (dZr A) + dz Wr. */
 #include <string.h>
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

@@ -2,7 +2,7 @@
  * gr_tj = dY[t, idx_tj]; dz through the renormalised weights plus aux / z-loss (Part 2 §8b-8d),
  * dWr = dz^T X, dX = dz Wr. */
 #include <string.h>
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

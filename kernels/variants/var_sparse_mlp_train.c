@@ -6,7 +6,7 @@
  * dG, dU through the GLU, dWg_e = dG^T X[tok], dWu_e = dU^T X[tok], dX[tok] += dG Wg_e +
  * dU Wu_e; then the router's backward (aux, z-loss). */
 #include <string.h>
-#include "train.h"
+#include "variants_train.h"
 
 typedef struct {
     const mb_gemm_provider *gp;

@@ -4,15 +4,8 @@
 #include <string.h>
 #include "variants.h"
 #include "moebench/work.h"
-#include "moebench/adamw.h"
-#include "train.h"
-
-/* opt=adamw: per trainable tensor, the moments and the updated copy (moebench/adamw.h) */
-typedef struct {
-    char name[MB_NAME_LEN];
-    float *m, *v, *w_new;
-    int64_t n;
-} opt_slot;
+#include "moebench/train.h"
+#include "variants_train.h"
 
 struct mb_state {
     const mb_variant_ops *ops;
@@ -20,8 +13,6 @@ struct mb_state {
     mb_spec spec;   /* for the shape check of every forward (mb_check_io) */
     const mb_variant_train_ops *train;   /* mode=train: priv is the training state */
     const mb_weights *w;                 /* the caller's weights (adamw reads them) */
-    opt_slot opt[MB_MAX_NAMED];
-    int nopt;
 };
 
 /* Indexed by the enum, generated from the table. */
@@ -144,35 +135,6 @@ mb_status mb_variant_forward_train(mb_state *st, const mb_inputs *in, mb_tensor 
     return st->train->forward_train(st->priv, in, y, info, saved, err);
 }
 
-/* One AdamW update of every gradient's tensor into the state's copy (moebench/adamw.h). */
-static mb_status adamw(mb_state *st, const mb_grads *g, mb_err *err)
-{
-    for (int i = 0; i < g->dW.n; i++) {
-        const mb_named *gi = &g->dW.item[i];
-        const mb_tensor *wt = mb_weights_get(st->w, gi->name);
-        const int64_t n = mb_tensor_numel(&gi->t);
-        if (!wt || wt->dtype != MB_F32 || mb_tensor_numel(wt) != n)
-            return mb_fail(err, MB_EINTERNAL, "adamw: no weight %s of %lld floats", gi->name,
-                           (long long)n);
-        opt_slot *o = NULL;
-        for (int j = 0; j < st->nopt && !o; j++)
-            if (!strcmp(st->opt[j].name, gi->name)) o = &st->opt[j];
-        if (!o) {
-            if (st->nopt == MB_MAX_NAMED) return mb_fail(err, MB_EINTERNAL, "adamw: too many tensors");
-            o = &st->opt[st->nopt++];
-            memset(o, 0, sizeof *o);
-            snprintf(o->name, sizeof o->name, "%s", gi->name);
-            o->n = n;
-            mb_status rc = mb_valloc(&o->m, n, err);
-            if (rc == MB_OK) rc = mb_valloc(&o->v, n, err);
-            if (rc == MB_OK) rc = mb_valloc(&o->w_new, n, err);
-            if (rc != MB_OK) return rc;
-        }
-        mb_adamw_step_to(mb_f32(wt), o->w_new, mb_f32(&gi->t), o->m, o->v, n);
-    }
-    return MB_OK;
-}
-
 mb_status mb_variant_backward(mb_state *st, const mb_inputs *in, const mb_saved *saved,
                               const mb_tensor *dy, mb_grads *grads, mb_err *err)
 {
@@ -183,7 +145,7 @@ mb_status mb_variant_backward(mb_state *st, const mb_inputs *in, const mb_saved 
     mb_status rc = mb_check_io(&st->spec, in, dy, NULL, err);
     if (rc != MB_OK) return rc;
     rc = st->train->backward(st->priv, in, saved, dy, grads, err);
-    if (rc == MB_OK && st->spec.opt == MB_OPT_ADAMW) rc = adamw(st, grads, err);
+    if (rc == MB_OK) rc = mb_grads_apply_opt(&st->spec, st->w, grads, err);
     return rc;
 }
 
@@ -194,11 +156,6 @@ void mb_variant_release(mb_state *st)
         st->train->release(st->priv);
     } else {
         st->ops->release(st->priv);
-    }
-    for (int i = 0; i < st->nopt; i++) {
-        mb_free(st->opt[i].m);
-        mb_free(st->opt[i].v);
-        mb_free(st->opt[i].w_new);
     }
     mb_free(st);
 }

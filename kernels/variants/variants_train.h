@@ -7,10 +7,10 @@
  * Ownership (mb_saved, mb_grads of moebench/impl.h): forward_train puts what the backward needs
  * into saved->act (allocated there on the first step, reused when the caller passes the same
  * mb_saved again) and backward puts dX and one gradient per trainable tensor into grads (same
- * rule); the caller frees them (mb_weights_free(&saved->act), mb_tensor_free(&grads->dX),
- * mb_weights_free(&grads->dW)). Frozen weights, adapters and router are the caller's, read in
- * place; with opt=adamw the updated tensors go to buffers of the state (moebench/adamw.h: the
- * weights stay as they were, so repeated steps compute the same update). */
+ * rule: the caller normally allocates grads with mb_grads_alloc, moebench/train.h); the caller
+ * frees them. Frozen weights, adapters and router are the caller's, read in place and never
+ * written (so trainable tensors may be prepared like frozen ones); with opt=adamw the backward
+ * ends with mb_grads_apply_opt (grads->upd, m, v). */
 #ifndef MOEBENCH_VARIANTS_TRAIN_H
 #define MOEBENCH_VARIANTS_TRAIN_H
 
