@@ -160,17 +160,22 @@ void mb_variant_release(mb_state *st)
     mb_free(st);
 }
 
+/* By name, not by enum (no core file has a per-variant case): a variant without a training
+ * form is unsupported for train cases with MB_MODE_TRAIN_TODO. */
+static const struct {
+    const char *name;
+    const mb_variant_train_ops *ops;
+} train_table[] = {
+    { "lora", &mb_train_lora },       { "mlp_lora", &mb_train_mlp_lora },
+    { "molora", &mb_train_molora },   { "moelora", &mb_train_moelora },
+    { "mixlora", &mb_train_mixlora }, { "mor1e", &mb_train_mor1e },
+    { "sparse_mlp", &mb_train_sparse_mlp }, { "router", &mb_train_router },
+};
+
 const mb_variant_train_ops *mb_variant_train_ops_of(mb_variant_id v)
 {
-    switch (v) {
-    case MB_LORA: return &mb_train_lora;
-    case MB_MLP_LORA: return &mb_train_mlp_lora;
-    case MB_MOLORA: return &mb_train_molora;
-    case MB_MOELORA: return &mb_train_moelora;
-    case MB_MIXLORA: return &mb_train_mixlora;
-    case MB_MOR1E: return &mb_train_mor1e;
-    case MB_SPARSE_MLP: return &mb_train_sparse_mlp;
-    case MB_ROUTER: return &mb_train_router;
-    default: return NULL;
-    }
+    const char *name = (unsigned)v < MB_VARIANT_COUNT ? mb_variant_name(v) : NULL;
+    for (size_t i = 0; name && i < sizeof train_table / sizeof train_table[0]; i++)
+        if (!strcmp(train_table[i].name, name)) return train_table[i].ops;
+    return NULL;
 }
