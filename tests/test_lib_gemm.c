@@ -1,7 +1,8 @@
 /* The GEMM provider contract (moebench/gemm.h) for naive, blas and onednn against a double
  * reference: M = 1 (GEMV path), M different from the prepared m_hint (oneDNN runtime-M
  * primitive), padded lda / ldc / ldw, alpha != 1, beta in {0, 1, 0.5}, beta = 0 ignoring NaN
- * garbage in C, and M = 0. */
+ * garbage in C, and M = 0. The training entry points (gemm_nn on the same prepared weight,
+ * gemm_plain in all four transposes) of every provider available here, avx512 included. */
 #include <math.h>
 #include <string.h>
 #include "check.h"
@@ -93,6 +94,110 @@ static void many_m(const mb_gemm_provider *gp)
     mb_free(W); mb_free(A); mb_free(C);
 }
 
+static double worst_of(const float *C, const double *R, int64_t M, int64_t N, int64_t ldc)
+{
+    double worst = 0.0;
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double d = fabs(C[i * ldc + j] - R[i * ldc + j]);
+            if (!(d <= worst)) worst = d;   /* NaN counts as the worst */
+        }
+    return worst;
+}
+
+/* dX = dY W on the weight prepared for the forward (after weight_train), C [M, K] (ldc). */
+static void run_nn(const mb_gemm_provider *gp, int64_t M, int64_t N, int64_t K, int64_t pad,
+                   float beta)
+{
+    const int64_t ldw = K + pad, lda = N + pad, ldc = K + pad, Mr = M ? M : 1;
+    float *W = mb_alloc(sizeof(float) * (size_t)(N * ldw));
+    float *A = mb_alloc(sizeof(float) * (size_t)(Mr * lda));
+    float *C = mb_alloc(sizeof(float) * (size_t)(Mr * ldc));
+    double *R = mb_alloc(sizeof(double) * (size_t)(Mr * ldc));
+    for (int64_t i = 0; i < N * ldw; i++) W[i] = val((uint64_t)i, 7);
+    for (int64_t i = 0; i < M * lda; i++) A[i] = val((uint64_t)i, 8);
+    for (int64_t i = 0; i < M * ldc; i++) R[i] = C[i] = beta == 0.0f ? NAN : val((uint64_t)i, 9);
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t p = 0; p < K; p++) {
+            double acc = 0.0;
+            for (int64_t j = 0; j < N; j++) acc += (double)A[i * lda + j] * W[j * ldw + p];
+            R[i * ldc + p] = acc + (beta == 0.0f ? 0.0 : beta * R[i * ldc + p]);
+        }
+    mb_err err;
+    mb_err_clear(&err);
+    mb_gemm_weight *pw = NULL;
+    mb_status rc = mb_gemm_weight_prepare(gp, MB_F32, W, N, K, ldw, M ? M : 4, &pw, &err);
+    if (rc == MB_OK) rc = mb_gemm_weight_train(gp, MB_F32, pw, &err);
+    CHECK_MSG(rc == MB_OK, "%s prepare for training N=%lld K=%lld: %s", gp->name, (long long)N,
+              (long long)K, err.msg);
+    if (rc == MB_OK) {
+        rc = mb_gemm_nn(gp, MB_F32, pw, M, A, lda, 1.0f, beta, C, ldc, &err);
+        CHECK_MSG(rc == MB_OK, "%s gemm_nn: %s", gp->name, err.msg);
+        double worst = worst_of(C, R, M, K, ldc);
+        CHECK_MSG(worst <= 1e-5 * (double)N, "%s nn M=%lld N=%lld K=%lld pad=%lld beta=%g: "
+                  "max err %g", gp->name, (long long)M, (long long)N, (long long)K,
+                  (long long)pad, beta, worst);
+        /* the forward direction still works on the same weight */
+        float *C2 = mb_alloc(sizeof(float) * (size_t)(Mr * N));
+        if (M) CHECK(mb_gemm(gp, MB_F32, pw, M, C, ldc, 1.0f, 0.0f, C2, N, &err) == MB_OK);
+        mb_free(C2);
+    }
+    if (pw) mb_gemm_weight_release(gp, MB_F32, pw);
+    mb_free(W); mb_free(A); mb_free(C); mb_free(R);
+}
+
+/* C[M, N] = beta C + alpha op(A) op(B), every transpose pair, padded leading dimensions. */
+static void run_plain(const mb_gemm_provider *gp, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                      int64_t pad, float alpha, float beta)
+{
+    const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    const int64_t arows = ta ? K : M, brows = tb ? N : K;
+    float *A = mb_alloc(sizeof(float) * (size_t)(arows * lda + 1));
+    float *B = mb_alloc(sizeof(float) * (size_t)(brows * ldb + 1));
+    float *C = mb_alloc(sizeof(float) * (size_t)(M * ldc + 1));
+    double *R = mb_alloc(sizeof(double) * (size_t)(M * ldc + 1));
+    for (int64_t i = 0; i < arows * lda; i++) A[i] = val((uint64_t)i, 10);
+    for (int64_t i = 0; i < brows * ldb; i++) B[i] = val((uint64_t)i, 11);
+    for (int64_t i = 0; i < M * ldc; i++) R[i] = C[i] = beta == 0.0f ? NAN : val((uint64_t)i, 12);
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int64_t p = 0; p < K; p++)
+                acc += (double)(ta ? A[p * lda + i] : A[i * lda + p]) *
+                       (tb ? B[j * ldb + p] : B[p * ldb + j]);
+            R[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0 : beta * R[i * ldc + j]);
+        }
+    mb_err err;
+    mb_err_clear(&err);
+    mb_status rc = mb_gemm_plain(gp, MB_F32, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                                 &err);
+    CHECK_MSG(rc == MB_OK, "%s gemm_plain: %s", gp->name, err.msg);
+    double worst = worst_of(C, R, M, N, ldc);
+    CHECK_MSG(worst <= 1e-5 * (double)(K ? K : 1) * fabs(alpha ? alpha : 1.0f),
+              "%s plain ta=%d tb=%d M=%lld N=%lld K=%lld pad=%lld alpha=%g beta=%g: max err %g",
+              gp->name, ta, tb, (long long)M, (long long)N, (long long)K, (long long)pad, alpha,
+              beta, worst);
+    mb_free(A); mb_free(B); mb_free(C); mb_free(R);
+}
+
+static void train_entries(const mb_gemm_provider *gp)
+{
+    const int64_t nn[][3] = { { 1, 67, 129 }, { 7, 33, 67 }, { 33, 129, 64 }, { 100, 16, 48 },
+                              { 5, 1, 9 }, { 0, 8, 8 } };
+    const float betas[] = { 0.0f, 1.0f, 0.5f };
+    for (size_t s = 0; s < sizeof nn / sizeof nn[0]; s++)
+        for (size_t b = 0; b < 3; b++)
+            for (int64_t pad = 0; pad <= 3; pad += 3)
+                run_nn(gp, nn[s][0], nn[s][1], nn[s][2], pad, betas[b]);
+    const int64_t pl[][3] = { { 8, 16, 100 }, { 33, 5, 7 }, { 1, 40, 3 }, { 17, 1, 64 } };
+    for (int ta = 0; ta <= 1; ta++)
+        for (int tb = 0; tb <= 1; tb++)
+            for (size_t s = 0; s < sizeof pl / sizeof pl[0]; s++)
+                for (size_t b = 0; b < 3; b++)
+                    run_plain(gp, ta, tb, pl[s][0], pl[s][1], pl[s][2], 3 * (int64_t)b, -1.5f,
+                              betas[b]);
+}
+
 int main(void)
 {
     const mb_gemm_provider *gps[] = { &mb_gemm_naive, &mb_gemm_blas, &mb_gemm_onednn };
@@ -116,7 +221,9 @@ int main(void)
                         run(gps[g], shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], pad,
                             ab[a][0], ab[a][1]);
             many_m(gps[g]);
+            train_entries(gps[g]);
         }
+        if (!mb_gemm_avx512.unavailable()) train_entries(&mb_gemm_avx512);
     }
     return mb_test_result("test_lib_gemm");
 }

@@ -18,7 +18,12 @@ static mb_status prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64
         *out = NULL;
         return mb_fail(err, MB_EUNSUPPORTED, "avx512: %s", why);
     }
-    return mb_avx512_pack(W, K, ldw, NULL, 0, 0, N, out, err);
+    mb_status rc = mb_avx512_pack(W, K, ldw, NULL, 0, 0, N, out, err);
+    if (rc == MB_OK) {
+        (*out)->W = W;
+        (*out)->ldw = ldw;
+    }
+    return rc;
 }
 
 static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda, float alpha,
@@ -33,12 +38,16 @@ static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t
     return MB_OK;
 }
 
-static int64_t weight_bytes(const mb_gemm_weight *w) { return w ? w->bytes : 0; }
+static int64_t weight_bytes(const mb_gemm_weight *w)
+{
+    return w ? w->bytes + (w->tw ? w->tw->bytes : 0) : 0;
+}
 static void weight_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_avx512 = {
     .name = "avx512",
     .unavailable = mb_avx512_unavailable,
-    .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes, weight_dims},
+    .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes, weight_dims,
+                mb_avx512_weight_train, mb_avx512_gemm_nn, mb_avx512_gemm_plain},
 };
 #endif

@@ -73,6 +73,11 @@ struct mb_gemm_weight {
     float *packed;
     int64_t bytes;   /* packed + block table */
     int pooled;      /* holds a reference on the A-pack pool */
+    /* training direction (train_avx512.c): the caller's W as given to the provider's prepare
+     * (alive until weight_train) and the packed W^T [K, N] that gemm_nn runs on */
+    const float *W;
+    int64_t ldw;
+    struct mb_gemm_weight *tw;
 };
 
 /* Widest Z a product can compute for itself (mb_avx_zfuse): a task keeps MC x this many floats. */
@@ -157,6 +162,15 @@ mb_status mb_avx512_pack_glu(const float *W1, int64_t K1, int64_t ldw1, const fl
 mb_status mb_avx512_pack_down(const float *W, int64_t K, int64_t ldw, int64_t N,
                               mb_gemm_weight **out, mb_err *err);
 void mb_avx512_weight_free(mb_gemm_weight *w);
+/* The training entry points of the provider (train_avx512.c): W^T packed once by weight_train,
+ * so dX = dY W runs on the same packed kernel; plain products pack their right operand per
+ * call (correct first: fused backward kernels are a later optimisation). */
+mb_status mb_avx512_weight_train(mb_gemm_weight *w, mb_err *err);
+mb_status mb_avx512_gemm_nn(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda,
+                            float alpha, float beta, void *C, int64_t ldc, mb_err *err);
+mb_status mb_avx512_gemm_plain(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                               const void *A, int64_t lda, const void *B, int64_t ldb, float beta,
+                               void *C, int64_t ldc, mb_err *err);
 
 /* The product; M == 1 takes the GEMV path. Threads: OpenMP over independent C tiles (serial
  * when called from inside a parallel region or when the product is tiny). */

@@ -47,13 +47,45 @@ static mb_status blas_gemm(const mb_gemm_weight *w, int64_t M, const void *A, in
     return MB_OK;
 }
 
+/* C[M,K] = beta C + alpha A[M,N] W: the same W, no transpose (M == 1: the other sgemv). */
+static mb_status blas_gemm_nn(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda,
+                              float alpha, float beta, void *C, int64_t ldc, mb_err *err)
+{
+    if (M < 0 || M > INT32_MAX || lda < w->N || ldc < w->K || lda > INT32_MAX || ldc > INT32_MAX)
+        return mb_fail(err, MB_EINVAL, "gemm blas nn: bad call (M=%lld lda=%lld ldc=%lld)",
+                       (long long)M, (long long)lda, (long long)ldc);
+    if (M == 0) return MB_OK;
+    if (M == 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)w->N, (blasint)w->K, alpha, w->W,
+                    (blasint)w->ldw, A, 1, beta, C, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)M, (blasint)w->K,
+                    (blasint)w->N, alpha, A, (blasint)lda, w->W, (blasint)w->ldw, beta, C,
+                    (blasint)ldc);
+    return MB_OK;
+}
+
+static mb_status blas_gemm_plain(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const void *A, int64_t lda, const void *B, int64_t ldb,
+                                 float beta, void *C, int64_t ldc, mb_err *err)
+{
+    if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || lda > INT32_MAX || ldb > INT32_MAX ||
+        ldc > INT32_MAX)
+        return mb_fail(err, MB_EINVAL, "gemm blas plain: dimensions beyond 32 bits");
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (blasint)M, (blasint)N, (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta,
+                C, (blasint)ldc);
+    return MB_OK;
+}
+
 static int64_t blas_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 static void blas_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_blas = {
     .name = "blas",
     .unavailable = blas_unavailable,
-    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes, blas_dims},
+    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes, blas_dims,
+                NULL, blas_gemm_nn, blas_gemm_plain},
 };
 
 #else /* !MOEBENCH_HAVE_OPENBLAS */

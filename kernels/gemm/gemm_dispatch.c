@@ -66,3 +66,53 @@ int64_t mb_gemm_weight_bytes(const mb_gemm_provider *gp, mb_dtype dt, const mb_g
     const mb_gemm_ops *o = ops_of(gp, dt);
     return o && w ? o->weight_bytes(w) : 0;
 }
+
+const char *mb_gemm_train_unsupported(const mb_gemm_provider *gp, mb_dtype dt)
+{
+    const mb_gemm_ops *o = ops_of(gp, dt);
+    if (!o) return "the GEMM provider lacks this dtype";
+    return o->gemm_nn && o->gemm_plain ? NULL : "the GEMM provider has no training entry points";
+}
+
+mb_status mb_gemm_weight_train(const mb_gemm_provider *gp, mb_dtype dt, mb_gemm_weight *w,
+                               mb_err *err)
+{
+    const char *why = mb_gemm_train_unsupported(gp, dt);
+    if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s: %s", gp->name, why);
+    const mb_gemm_ops *o = ops_of(gp, dt);
+    return o->weight_train ? o->weight_train(w, err) : MB_OK;
+}
+
+mb_status mb_gemm_nn(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight *w, int64_t M,
+                     const void *A, int64_t lda, float alpha, float beta, void *C, int64_t ldc,
+                     mb_err *err)
+{
+    const char *why = mb_gemm_train_unsupported(gp, dt);
+    if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s: %s", gp->name, why);
+    const mb_gemm_ops *o = ops_of(gp, dt);
+    mb_status rc = o->gemm_nn(w, M, A, lda, alpha, beta, C, ldc, err);
+    if (rc == MB_OK && o->weight_dims && w) {
+        int64_t N = 0, K = 0;
+        o->weight_dims(w, &N, &K);
+        mb_work_gemm(w, M, K, N, mb_dtype_bits(dt));
+    }
+    return rc;
+}
+
+mb_status mb_gemm_plain(const mb_gemm_provider *gp, mb_dtype dt, int ta, int tb, int64_t M,
+                        int64_t N, int64_t K, float alpha, const void *A, int64_t lda,
+                        const void *B, int64_t ldb, float beta, void *C, int64_t ldc, mb_err *err)
+{
+    const char *why = mb_gemm_train_unsupported(gp, dt);
+    if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s: %s", gp->name, why);
+    if (M < 0 || N < 0 || K < 0 || (ta ? lda < M : lda < K) || (tb ? ldb < K : ldb < N) ||
+        ldc < N)
+        return mb_fail(err, MB_EINVAL, "gemm %s plain: bad call (M=%lld N=%lld K=%lld)",
+                       gp->name, (long long)M, (long long)N, (long long)K);
+    if (M == 0 || N == 0) return MB_OK;
+    mb_status rc = ops_of(gp, dt)->gemm_plain(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                              ldc, err);
+    /* B is an operand read once per call: counted as streamed, with no prepared identity */
+    if (rc == MB_OK) mb_work_gemm(B, M, N, K, mb_dtype_bits(dt));
+    return rc;
+}

@@ -106,7 +106,7 @@ typedef struct {
 } prim_entry;
 
 struct mb_gemm_weight {
-    int64_t N, K, m_hint;
+    int64_t N, K, m_hint, ldw;
     const float *W;                  /* caller's plain W [N, K] (ldw) */
     dnnl_memory_desc_t wmd;          /* layout chosen for m_hint */
     dnnl_memory_desc_t pmd;          /* the caller's plain layout */
@@ -117,6 +117,9 @@ struct mb_gemm_weight {
     int ncache, cache_full;
     prim_t rt[2];                    /* runtime M over plain W, [beta == 1], alpha = 1 */
     prim_t rts[2];                   /* same with a runtime alpha */
+    prim_t rtn[2];                   /* training: C = A W (runtime M, plain W viewed [N, K]) */
+    dnnl_memory_desc_t nmd;          /* that view */
+    dnnl_memory_t wnn;
     float scale;
     int scr_ref;                     /* holds a reference on the shared scratchpad */
 };
@@ -204,8 +207,9 @@ static void onednn_release(mb_gemm_weight *w)
     for (int i = 0; i < 2; i++) {
         prim_destroy(&w->rt[i]);
         prim_destroy(&w->rts[i]);
+        prim_destroy(&w->rtn[i]);
     }
-    dnnl_memory_t mems[] = { w->wmem, w->wplain, w->scale_mem };
+    dnnl_memory_t mems[] = { w->wmem, w->wplain, w->scale_mem, w->wnn };
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     mb_free(w->wbuf);
@@ -292,7 +296,7 @@ static mb_status onednn_prepare(const void *W, int64_t N, int64_t K, int64_t ldw
                        (long long)N, (long long)K, (long long)ldw);
     mb_gemm_weight *w = mb_alloc(sizeof *w);
     if (!w) return mb_fail(err, MB_ENOMEM, "gemm onednn: out of memory");
-    w->N = N; w->K = K; w->W = W; w->m_hint = m_hint < 1 ? 1 : m_hint;
+    w->N = N; w->K = K; w->ldw = ldw; w->W = W; w->m_hint = m_hint < 1 ? 1 : m_hint;
     scratch_ref(+1);
     w->scr_ref = 1;
     const int64_t RT = DNNL_RUNTIME_DIM_VAL;
@@ -398,13 +402,87 @@ static mb_status onednn_gemm(const mb_gemm_weight *cw, int64_t M, const void *A,
     return MB_OK;
 }
 
+/* The training direction: two runtime-M matmul primitives (beta 0 and 1) whose weights are the
+ * caller's plain W [N, K] read as the [N, K] operand of C = A W (oneDNN's jit sgemm, no copy).
+ * Why not the reordered buffer: its blocking is for the other transpose. */
+static mb_status onednn_weight_train(mb_gemm_weight *w, mb_err *err)
+{
+    if (w->rtn[0].p) return MB_OK;
+    const int64_t RT = DNNL_RUNTIME_DIM_VAL;
+    md_2d(&w->nmd, w->N, w->K, w->ldw, 1);
+    dnnl_status_t st = make_matmul(RT, RT, RT, w->N, w->K, &w->nmd, 0, 0, &w->rtn[0], NULL, NULL);
+    if (st == dnnl_success)
+        st = make_matmul(RT, RT, RT, w->N, w->K, &w->nmd, 1, 0, &w->rtn[1], NULL, NULL);
+    if (st == dnnl_success) st = dnnl_memory_create(&w->wnn, &w->nmd, g_engine, (void *)w->W);
+    if (st != dnnl_success)
+        return mb_fail(err, MB_EINTERNAL, "oneDNN matmul (training direction) N=%lld K=%lld: "
+                       "status %d", (long long)w->N, (long long)w->K, (int)st);
+    return MB_OK;
+}
+
+static mb_status onednn_gemm_nn(const mb_gemm_weight *cw, int64_t M, const void *A, int64_t lda,
+                                float alpha, float beta, void *Cv, int64_t ldc, mb_err *err)
+{
+    float *C = Cv;
+    mb_gemm_weight *w = (mb_gemm_weight *)cw;
+    if (M < 0 || lda < w->N || ldc < w->K)
+        return mb_fail(err, MB_EINVAL, "gemm onednn nn: bad call (M=%lld lda=%lld ldc=%lld)",
+                       (long long)M, (long long)lda, (long long)ldc);
+    if (!w->rtn[0].p)
+        return mb_fail(err, MB_EINVAL, "gemm onednn nn: weight not prepared for training");
+    if (M == 0) return MB_OK;
+    if (beta != 0.0f && beta != 1.0f) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < w->K; j++) C[i * ldc + j] *= beta;
+        beta = 1.0f;
+    }
+    if (alpha != 1.0f)   /* variants fold scalings elsewhere; keep the primitive scale-free */
+        return mb_fail(err, MB_EINVAL, "gemm onednn nn: alpha must be 1");
+    const prim_t *prim = &w->rtn[beta == 1.0f];
+    dnnl_memory_desc_t smd, dmd;
+    dnnl_memory_t src = NULL, dst = NULL;
+    md_2d(&smd, M, w->N, lda, 1);
+    md_2d(&dmd, M, w->K, ldc, 1);
+    dnnl_status_t st = dnnl_memory_create(&src, &smd, g_engine, (void *)A);
+    if (st == dnnl_success) st = dnnl_memory_create(&dst, &dmd, g_engine, C);
+    if (st == dnnl_success && prim->scr) st = dnnl_memory_set_data_handle(prim->scr, g_scr);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[4] = { { DNNL_ARG_SRC, src }, { DNNL_ARG_WEIGHTS, w->wnn },
+                                    { DNNL_ARG_DST, dst }, { DNNL_ARG_SCRATCHPAD, prim->scr } };
+        st = dnnl_primitive_execute(prim->p, g_stream, prim->scr ? 4 : 3, args);
+        if (st == dnnl_success) st = dnnl_stream_wait(g_stream);
+    }
+    if (src) dnnl_memory_destroy(src);
+    if (dst) dnnl_memory_destroy(dst);
+    if (st != dnnl_success)
+        return mb_fail(err, MB_EINTERNAL, "oneDNN matmul (nn) execution failed: status %d",
+                       (int)st);
+    return MB_OK;
+}
+
+/* Products of two activations (weight gradients) or of weights that change every step:
+ * oneDNN's row-major dnnl_sgemm (its jit sgemm; its packing buffers are oneDNN's own
+ * allocations, not counted by mb_mem). */
+static mb_status onednn_gemm_plain(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                   const void *A, int64_t lda, const void *B, int64_t ldb,
+                                   float beta, void *C, int64_t ldc, mb_err *err)
+{
+    dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb,
+                                  beta, C, ldc);
+    if (st != dnnl_success)
+        return mb_fail(err, MB_EINTERNAL, "oneDNN sgemm M=%lld N=%lld K=%lld: status %d",
+                       (long long)M, (long long)N, (long long)K, (int)st);
+    return MB_OK;
+}
+
 static int64_t onednn_bytes(const mb_gemm_weight *w) { return w ? w->wbytes : 0; }
 static void onednn_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_onednn = {
     .name = "onednn",
     .unavailable = onednn_unavailable,
-    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes, onednn_dims},
+    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes, onednn_dims,
+                onednn_weight_train, onednn_gemm_nn, onednn_gemm_plain},
 };
 
 #else /* !MOEBENCH_HAVE_ONEDNN */

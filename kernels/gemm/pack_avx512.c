@@ -82,6 +82,7 @@ void mb_avx512_weight_free(mb_gemm_weight *w)
         return;
     if (w->pooled)
         mb_avx512_pool_release();
+    mb_avx512_weight_free(w->tw);
     mb_free(w->packed);
     mb_free(w->blk);
     mb_free(w);

@@ -2,6 +2,7 @@
  * provider, except where a fused kernel (kernels/fused/) replaces the provider-call sequence.
  * Unsupported (with the probe's reason) wherever this CPU or compiler cannot run AVX-512. */
 #include "variants.h"
+#include "variants_train.h"
 #include "fused/fused_avx512.h"
 
 static const char *avx512_unsupported(const mb_spec *s)
@@ -15,7 +16,8 @@ static mb_status avx512_prepare(const mb_spec *s, const mb_weights *w, mb_state 
     const char *why = avx512_unsupported(s);
     if (why)
         return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
-    const mb_variant_ops *fused = mb_fused_avx512_ops(s);
+    /* train cases run the provider form (fused backward kernels: a later optimisation) */
+    const mb_variant_ops *fused = s->mode == MB_MODE_TRAIN ? NULL : mb_fused_avx512_ops(s);
     if (!fused)
         return mb_variant_prepare(&mb_gemm_avx512, s, w, st, err);
     void *priv = NULL;
@@ -27,5 +29,5 @@ static mb_status avx512_prepare(const mb_spec *s, const mb_weights *w, mb_state 
 
 const mb_impl mb_impl_avx512 = {
     "avx512", avx512_unsupported, avx512_prepare, mb_variant_forward, mb_variant_release,
-    NULL, NULL   /* forward_train, backward: mode=train not implemented yet */
+    mb_variant_forward_train, mb_variant_backward
 };

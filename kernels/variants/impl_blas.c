@@ -1,5 +1,6 @@
 /* The blas implementation: every variant (kernels/variants/var_*.c) on the blas GEMM provider. */
 #include "variants.h"
+#include "variants_train.h"
 
 static const char *blas_unsupported(const mb_spec *s)
 {
@@ -13,5 +14,5 @@ static mb_status blas_prepare(const mb_spec *s, const mb_weights *w, mb_state **
 
 const mb_impl mb_impl_blas = {
     "blas", blas_unsupported, blas_prepare, mb_variant_forward, mb_variant_release,
-    NULL, NULL   /* forward_train, backward: mode=train not implemented yet */
+    mb_variant_forward_train, mb_variant_backward
 };

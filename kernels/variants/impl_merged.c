@@ -29,6 +29,7 @@ _Static_assert(sizeof rules / sizeof rules[0] == MB_VARIANT_COUNT,
 
 static const char *merged_unsupported(const mb_spec *s)
 {
+    if (s->mode == MB_MODE_TRAIN) return "merged weights have no adapter to train";
     if ((unsigned)s->variant < MB_VARIANT_COUNT && rules[s->variant].skip)
         return rules[s->variant].skip;
     /* named as merged (not its provider): the row is merged's */

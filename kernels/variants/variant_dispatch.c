@@ -1,13 +1,18 @@
 /* mb_impl entry points shared by every provider-backed implementation (blas, onednn, avx512):
  * pick the variant's ops, hold its private state. */
 #include <stdio.h>
+#include <string.h>
 #include "variants.h"
 #include "moebench/work.h"
+#include "moebench/train.h"
+#include "variants_train.h"
 
 struct mb_state {
     const mb_variant_ops *ops;
     void *priv;
     mb_spec spec;   /* for the shape check of every forward (mb_check_io) */
+    const mb_variant_train_ops *train;   /* mode=train: priv is the training state */
+    const mb_weights *w;                 /* the caller's weights (adamw reads them) */
 };
 
 /* Indexed by the enum, generated from the table. */
@@ -35,8 +40,14 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
     why = gp->unavailable();
     if (why) return why;
     if (!ops_of(s->variant)) return "unknown variant";
-    why = mb_impl_mode_unsupported(NULL, s);
-    if (why) return why;
+    if (s->mode == MB_MODE_TRAIN) {
+        if (!mb_variant_train_ops_of(s->variant)) return MB_MODE_TRAIN_TODO;
+        why = mb_gemm_train_unsupported(gp, s->dtype);
+        if (why) return why;
+    } else {
+        why = mb_impl_mode_unsupported(NULL, s);
+        if (why) return why;
+    }
     return mb_spec_refusal(s);
 }
 
@@ -73,6 +84,23 @@ mb_status mb_variant_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
     const mb_variant_ops *ops = ops_of(s->variant);
     void *priv = NULL;
+    if (s->mode == MB_MODE_TRAIN) {
+        const mb_variant_train_ops *tr = mb_variant_train_ops_of(s->variant);
+        mb_status rc = tr->prepare(gp, s, w, &priv, err);
+        if (rc != MB_OK) return rc;
+        mb_state *t = mb_alloc(sizeof *t);
+        if (!t) {
+            tr->release(priv);
+            return mb_fail(err, MB_ENOMEM, "out of memory");
+        }
+        t->ops = ops;
+        t->train = tr;
+        t->priv = priv;
+        t->spec = *s;
+        t->w = w;
+        *st = t;
+        return MB_OK;
+    }
     mb_status rc = ops->prepare(gp, s, w, &priv, err);
     if (rc != MB_OK) return rc;
     return mb_variant_wrap(s, ops, priv, st, err);
@@ -86,16 +114,68 @@ mb_status mb_variant_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
     mb_status rc = mb_check_io(&st->spec, in, y, info, err);
     if (rc != MB_OK) return rc;
     mb_work_forward_begin();
-    rc = st->ops->forward(st->priv, in, y, info, err);
+    rc = st->train ? st->train->forward_train(st->priv, in, y, info, NULL, err)
+                   : st->ops->forward(st->priv, in, y, info, err);
     if (rc == MB_OK)
         mb_work_add(MB_WORK_IO_BYTES, mb_tensor_numel(&in->X) * mb_dtype_bits(in->X.dtype) / 8 +
                                           mb_tensor_numel(y) * mb_dtype_bits(y->dtype) / 8);
     return rc;
 }
 
+mb_status mb_variant_forward_train(mb_state *st, const mb_inputs *in, mb_tensor *y,
+                                   mb_forward_info *info, mb_saved *saved, mb_err *err)
+{
+    if (!st || !in || !y || !saved)
+        return mb_fail(err, MB_EINVAL, "forward_train: missing state, input, output or saved");
+    if (!st->train)
+        return mb_fail(err, MB_EINVAL, "forward_train: the case was prepared for mode=forward");
+    mb_status rc = mb_check_io(&st->spec, in, y, info, err);
+    if (rc != MB_OK) return rc;
+    mb_work_forward_begin();
+    return st->train->forward_train(st->priv, in, y, info, saved, err);
+}
+
+mb_status mb_variant_backward(mb_state *st, const mb_inputs *in, const mb_saved *saved,
+                              const mb_tensor *dy, mb_grads *grads, mb_err *err)
+{
+    if (!st || !in || !saved || !dy || !grads)
+        return mb_fail(err, MB_EINVAL, "backward: missing state, input, saved, dY or grads");
+    if (!st->train)
+        return mb_fail(err, MB_EINVAL, "backward: the case was prepared for mode=forward");
+    mb_status rc = mb_check_io(&st->spec, in, dy, NULL, err);
+    if (rc != MB_OK) return rc;
+    rc = st->train->backward(st->priv, in, saved, dy, grads, err);
+    if (rc == MB_OK) rc = mb_grads_apply_opt(&st->spec, st->w, grads, err);
+    return rc;
+}
+
 void mb_variant_release(mb_state *st)
 {
     if (!st) return;
-    st->ops->release(st->priv);
+    if (st->train) {
+        st->train->release(st->priv);
+    } else {
+        st->ops->release(st->priv);
+    }
     mb_free(st);
+}
+
+/* By name, not by enum (no core file has a per-variant case): a variant without a training
+ * form is unsupported for train cases with MB_MODE_TRAIN_TODO. */
+static const struct {
+    const char *name;
+    const mb_variant_train_ops *ops;
+} train_table[] = {
+    { "lora", &mb_train_lora },       { "mlp_lora", &mb_train_mlp_lora },
+    { "molora", &mb_train_molora },   { "moelora", &mb_train_moelora },
+    { "mixlora", &mb_train_mixlora }, { "mor1e", &mb_train_mor1e },
+    { "sparse_mlp", &mb_train_sparse_mlp }, { "router", &mb_train_router },
+};
+
+const mb_variant_train_ops *mb_variant_train_ops_of(mb_variant_id v)
+{
+    const char *name = (unsigned)v < MB_VARIANT_COUNT ? mb_variant_name(v) : NULL;
+    for (size_t i = 0; name && i < sizeof train_table / sizeof train_table[0]; i++)
+        if (!strcmp(train_table[i].name, name)) return train_table[i].ops;
+    return NULL;
 }

@@ -33,6 +33,22 @@ typedef struct mb_gemm_ops {
     /* The shape W was prepared with, for the work counters (moebench/work.h); NULL in a row
      * that cannot prepare weights (built without the library). */
     void (*weight_dims)(const mb_gemm_weight *w, int64_t *N, int64_t *K);
+    /* ---- the training direction (mode=train, issue 14); NULL members: "not implemented" ----
+     * Makes w usable by gemm_nn (e.g. a packed copy of W^T, a second primitive); called once
+     * in the prepare step of a train case, so its bytes count in weight_bytes. NULL when
+     * gemm_nn needs nothing more than weight_prepare did. */
+    mb_status (*weight_train)(mb_gemm_weight *w, mb_err *err);
+    /* C[M, K] (ldc) = beta * C + alpha * A[M, N] (lda) * W: the other transpose of the same
+     * prepared weight (dX = dY W of a frozen weight). */
+    mb_status (*gemm_nn)(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda,
+                         float alpha, float beta, void *C, int64_t ldc, mb_err *err);
+    /* C[M, N] (ldc) = beta * C + alpha * op(A) op(B), both operands activations or weights
+     * that change every step (never prepared): op(A) = ta ? A^T : A with A stored [K, M]
+     * (ta) or [M, K]; op(B) = tb ? B^T : B with B stored [N, K] (tb) or [K, N]. Weight
+     * gradients dW = dY^T X are (ta = 1, tb = 0) over the token dimension K. */
+    mb_status (*gemm_plain)(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                            const void *A, int64_t lda, const void *B, int64_t ldb, float beta,
+                            void *C, int64_t ldc, mb_err *err);
 } mb_gemm_ops;
 
 /* A provider registers its entry points per datatype, as BLIS registers kernels per
@@ -64,6 +80,18 @@ mb_status mb_gemm(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight 
                   const void *A, int64_t lda, float alpha, float beta, void *C, int64_t ldc,
                   mb_err *err);
 int64_t mb_gemm_weight_bytes(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight *w);
+/* The training entry points (mb_gemm_ops.weight_train, gemm_nn, gemm_plain); a provider without
+ * them gives MB_EUNSUPPORTED. Counted in the work counters like mb_gemm (flops 2 M N K). */
+mb_status mb_gemm_weight_train(const mb_gemm_provider *gp, mb_dtype dt, mb_gemm_weight *w,
+                               mb_err *err);
+mb_status mb_gemm_nn(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight *w, int64_t M,
+                     const void *A, int64_t lda, float alpha, float beta, void *C, int64_t ldc,
+                     mb_err *err);
+mb_status mb_gemm_plain(const mb_gemm_provider *gp, mb_dtype dt, int ta, int tb, int64_t M,
+                        int64_t N, int64_t K, float alpha, const void *A, int64_t lda,
+                        const void *B, int64_t ldb, float beta, void *C, int64_t ldc, mb_err *err);
+/* NULL when gp has the training entry points for dt, else the reason (static string). */
+const char *mb_gemm_train_unsupported(const mb_gemm_provider *gp, mb_dtype dt);
 
 extern const mb_gemm_provider mb_gemm_naive;    /* plain loops, double accumulation */
 extern const mb_gemm_provider mb_gemm_blas;     /* OpenBLAS cblas_sgemm / cblas_sgemv */
