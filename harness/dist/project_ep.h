@@ -26,14 +26,20 @@ typedef struct {
     int threads;
     int concurrent;                     /* processes computing at once while measured */
     double route_s_per_token;
+    double local_s_per_token;           /* the token owner's compute (mixlora's base GEMMs) */
     int64_t rows_per_expert;            /* T k / E */
-    double expert_s[MB_PROJECT_MAX_E];  /* expert e on rows_per_expert rows */
+    int64_t counts[MB_PROJECT_MAX_E];   /* rows of expert e under the case's own routing */
+    double expert_s[MB_PROJECT_MAX_E];  /* expert e on its counts[e] rows */
+    double expert_bal_s[MB_PROJECT_MAX_E];   /* expert e on rows_per_expert rows */
+    int64_t win, wout;                  /* floats per dispatched and per returned row */
+    int32_t *idx;                       /* [T k]: the case's routing (mb_ep_measure_free) */
     double copy_s_per_byte;
 } mb_ep_measure;
 
 typedef struct {
     double route, dispatch, expert, combine, total;   /* seconds */
     double bytes_per_pair;
+    int routed;   /* 1: from the case's routing (T % N == 0, E % N == 0), 0: balanced */
 } mb_ep_pred;
 
 /* Measures s's router and each expert with implementation impl on `threads` threads, while
@@ -42,6 +48,7 @@ typedef struct {
  * failure) with err. */
 int mb_ep_measure_case(const mb_spec *s, const char *impl, int threads, int concurrent,
                        mb_ep_measure *m, char *err, size_t errlen);
+void mb_ep_measure_free(mb_ep_measure *m);
 void mb_ep_predict(const mb_ep_measure *m, int nodes, double alpha_s, double beta_s_per_byte,
                    double share, mb_ep_pred *p);
 
