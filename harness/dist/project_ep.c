@@ -33,16 +33,27 @@ static int cmp_dbl(const void *a, const void *b)
 
 /* concurrent - 1 children running the experts in a loop until killed: the load of the other
  * ranks of a run on this machine, which share its cores, caches and memory bandwidth */
-static int start_load(mb_ep_part *part, const float *const *in, const int64_t *counts,
-                      float *const *out, int concurrent, pid_t *pids)
+static int start_load(mb_ep_part *part, int experts, const float *const *in, int64_t *counts,
+                      int64_t E, int64_t rows, float *const *out, int concurrent, pid_t *pids)
 {
     int n = 0;
     for (int i = 1; i < concurrent; i++) {
         pid_t pid = fork();
         if (pid == 0) {
+            /* one expert at a time on `rows` rows: the planes hold T rows, not every expert's
+             * (the router has no experts: its load is its routing) */
             mb_err e;
-            for (;;)
-                mb_ep_experts(part, in, counts, out, &e);
+            const mb_routing *rt;
+            for (int64_t x = 0;; x = (x + 1) % E) {
+                if (!experts) {
+                    mb_ep_route(part, in[0], &rt, &e);
+                    continue;
+                }
+                memset(counts, 0, sizeof *counts * (size_t)E);
+                counts[x] = rows;
+                if (mb_ep_experts(part, in, counts, out, &e))
+                    _exit(3);
+            }
         }
         if (pid < 0)
             break;
@@ -51,12 +62,20 @@ static int start_load(mb_ep_part *part, const float *const *in, const int64_t *c
     return n;
 }
 
-static void stop_load(pid_t *pids, int n)
+/* Stops the load; 0 when every process ran until killed (a load that died early measured
+ * nothing). */
+static int stop_load(pid_t *pids, int n)
 {
+    int died = 0;
     for (int i = 0; i < n; i++)
         kill(pids[i], SIGKILL);
-    for (int i = 0; i < n; i++)
-        waitpid(pids[i], NULL, 0);
+    for (int i = 0; i < n; i++) {
+        int status = 0;
+        waitpid(pids[i], &status, 0);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+            died = 1;
+    }
+    return died;
 }
 
 void mb_ep_measure_free(mb_ep_measure *m)
@@ -95,7 +114,7 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, int c
         snprintf(err, errlen, "%s", why);
         return 2;
     }
-    const int64_t T = mb_spec_T(&s), h = s.h, E = s.E, k = s.k;
+    const int64_t T = mb_spec_T(&s), E = s.E, k = s.k;
     if (E > MB_PROJECT_MAX_E) {
         snprintf(err, errlen, "E=%lld: at most %d experts", (long long)E, MB_PROJECT_MAX_E);
         return 2;
@@ -124,7 +143,10 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, int c
     m->rows_per_expert = m_rows;
     /* an expert gets at most T rows: planes of T rows hold any expert's */
     float *Yg = malloc(sizeof(float) * (size_t)(T * m->wout));
-    float *copy = malloc(sizeof(float) * (size_t)(T * m->wout));
+    /* the copy speed at the size a step copies: the rows two ranks would each pack (T k / 2
+     * rows of win floats), not a block that stays in cache */
+    const size_t copy_floats = (size_t)((T * k + 1) / 2) * (size_t)m->win;
+    float *copy = malloc(sizeof(float) * copy_floats * 2);
     int64_t *counts = calloc((size_t)E, sizeof *counts);
     m->idx = malloc(sizeof(int32_t) * (size_t)(T * k));
     if (!Yg || !copy || !counts || !m->idx || mb_weights_create(&s, &w, &e) ||
@@ -147,11 +169,9 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, int c
     memcpy(m->idx, rt->idx, sizeof(int32_t) * (size_t)(T * k));
     for (int64_t i = 0; i < T * k; i++)
         m->counts[m->idx[i]]++;
-    if (concurrent > 1 && experts) {
-        for (int64_t x = 0; x < E; x++)
-            counts[x] = m_rows;   /* the loaders run every expert */
-        nload = start_load(part, seg, counts, outp, concurrent > 64 ? 64 : concurrent, pids);
-    }
+    if (concurrent > 1)
+        nload = start_load(part, experts, seg, counts, E, m_rows, outp, concurrent > 64 ? 64 : concurrent,
+                           pids);
     TIME_MEDIAN(t, 5, mb_ep_route(part, X, &rt, &e));
     m->route_s_per_token = t / (double)T;
     TIME_MEDIAN(t, 3, mb_ep_local(part, X, seg, &e));
@@ -162,14 +182,16 @@ int mb_ep_measure_case(const mb_spec *s_in, const char *impl, int threads, int c
             snprintf(err, errlen, "expert %lld: %s", (long long)x, e.msg);
             goto done;
         }
-    size_t bytes = sizeof(float) * (size_t)(m_rows * h);
-    memcpy(copy, X, bytes);
-    TIME_MEDIAN(t, 9, memcpy(copy, Yg, bytes); memcpy(Yg, copy, bytes));
+    size_t bytes = sizeof(float) * copy_floats;
+    memset(copy, 0, bytes * 2);
+    TIME_MEDIAN(t, 9, memcpy(copy + copy_floats, copy, bytes); memcpy(copy, copy + copy_floats, bytes));
     m->copy_s_per_byte = t / (2.0 * (double)bytes);
     rc = 0;
 done:
-    if (nload)
-        stop_load(pids, nload);
+    if (nload && stop_load(pids, nload) && rc == 0) {
+        snprintf(err, errlen, "a process computing beside the measurement died");
+        rc = 1;
+    }
     if (rc)
         mb_ep_measure_free(m);
     mb_ep_release(part);
