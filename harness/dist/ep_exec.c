@@ -397,12 +397,13 @@ static void run_impl(const mb_case *c, const char *impl, const mb_exec_config *c
     /* the router's rows must come back exactly as they were sent (nothing computes on them) */
     int lost = ok && !x.experts &&
                memcmp(x.Xs, x.Ys, sizeof(float) * (size_t)(x.Tl * x.k * x.win)) != 0;
-    if (!any(!ok) && any(lost)) {
+    int failed = any(!ok), lost_rank = failed ? 0 : any(lost ? x.rank + 1 : 0);
+    if (lost_rank) {
         mb_row_set_status(&row, MB_ROW_MISMATCH, "ep: the dispatched rows came back altered or "
-                          "out of order (rank %d: %s); repro: moebench case '%s' --impl %s",
-                          x.rank, lost ? "here" : "another rank", c->desc, impl);
+                          "out of order on rank %d; repro: moebench case '%s' --impl %s",
+                          lost_rank - 1, c->desc, impl);
         ok = 0;
-    } else if (!any(!ok)) {
+    } else if (!failed) {
         const int64_t ow = x.experts ? x.h : x.E;   /* the output's width: Y, or the router's */
         float *Y = x.rank == 0 ? calloc((size_t)(x.T * ow), sizeof(float)) : NULL;
         int32_t *idx = x.rank == 0 ? malloc(sizeof(int32_t) * (size_t)(x.T * x.k)) : NULL;
