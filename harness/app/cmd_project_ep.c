@@ -267,9 +267,15 @@ int mb_cmd_project_ep(int argc, char **argv)
     double mean_e = 0;
     for (int64_t x = 0; x < s.E; x++)
         mean_e += m->expert_bal_s[x] / s.E;
-    printf("%s, %s, %d thread%s per rank; expert %.1f us each on %lld rows (mean), route %.3f "
-           "us per token\n", desc, impl, threads, threads == 1 ? "" : "s", mean_e * 1e6,
-           (long long)m->rows_per_expert, m->route_s_per_token * 1e6);
+    if (s.variant == MB_ROUTER)
+        printf("%s, %s, %d thread%s per rank; dispatch only (no experts), route %.3f us per "
+               "token\n", desc, impl, threads, threads == 1 ? "" : "s",
+               m->route_s_per_token * 1e6);
+    else
+        printf("%s, %s, %d thread%s per rank; expert %.1f us each on %lld rows (mean), route "
+               "%.3f us per token, the token owner's compute %.3f us per token\n", desc, impl,
+               threads, threads == 1 ? "" : "s", mean_e * 1e6, (long long)m->rows_per_expert,
+               m->route_s_per_token * 1e6, m->local_s_per_token * 1e6);
     printf("%-36s %6s %10s %10s %10s %10s %10s\n", "network", "nodes", "route_us", "dispatch_us",
            "expert_us", "combine_us", "step_us");
     cJSON *j = cJSON_CreateObject();
