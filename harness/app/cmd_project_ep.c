@@ -28,8 +28,8 @@ static void usage(FILE *f)
             "                         [--latency-us 2] [--fit mpi_bench.json] [--impl blas]\n"
             "                         [--threads 1] [--share F] [--measured results.csv ...]\n"
             "                         [--out DIR] [--no-plot]\n"
-            "  Measures the router and each expert of CASE (a sparse_mlp descriptor; its ep is\n"
-            "  ignored) with --impl on --threads threads, then predicts the expert-parallel step\n"
+            "  Measures the router and each expert of CASE (sparse_mlp, mixlora or router; its ep\n"
+            "  is ignored) with --impl on --threads threads, then predicts the expert-parallel step\n"
             "  per phase (route, dispatch, expert, combine) on each number of nodes (one rank\n"
             "  per node, T/N tokens and E/N experts each) for each link speed (Gbit/s, with\n"
             "  --latency-us per message) and, with --fit, the network mpi-bench measured.\n"
@@ -103,6 +103,7 @@ static void compare_measured(const char *path, const mb_ep_measure *m, const net
         }
         mb_ep_pred p;
         mb_ep_predict(mc, N, fit->alpha, fit->beta, share, &p);
+        mb_ep_measure_free(mc);
         free(mc);
         double ph[5] = {atof(mb_csv_get(&t, i, "route_us")), atof(mb_csv_get(&t, i, "dispatch_us")),
                         atof(mb_csv_get(&t, i, "expert_us")), atof(mb_csv_get(&t, i, "combine_us")),
@@ -242,6 +243,7 @@ int mb_cmd_project_ep(int argc, char **argv)
     char why[1024], path[4300];
     if (mb_mkdir_p(dir, why, sizeof why)) {
         fprintf(stderr, "moebench project-ep: cannot create %s: %s\n", dir, why);
+        mb_ep_measure_free(m);
         free(m);
         return 1;
     }
@@ -257,16 +259,23 @@ int mb_cmd_project_ep(int argc, char **argv)
         if (dat)
             fclose(dat);
         free(dat_text);
+        mb_ep_measure_free(m);
         free(m);
         return 1;
     }
     fprintf(csv, "network,nodes,route_us,dispatch_us,expert_us,combine_us,step_us,bytes_per_pair\n");
     double mean_e = 0;
     for (int64_t x = 0; x < s.E; x++)
-        mean_e += m->expert_s[x] / s.E;
-    printf("%s, %s, %d thread%s per rank; expert %.1f us each on %lld rows (mean), route %.3f "
-           "us per token\n", desc, impl, threads, threads == 1 ? "" : "s", mean_e * 1e6,
-           (long long)m->rows_per_expert, m->route_s_per_token * 1e6);
+        mean_e += m->expert_bal_s[x] / s.E;
+    if (s.variant == MB_ROUTER)
+        printf("%s, %s, %d thread%s per rank; dispatch only (no experts), route %.3f us per "
+               "token\n", desc, impl, threads, threads == 1 ? "" : "s",
+               m->route_s_per_token * 1e6);
+    else
+        printf("%s, %s, %d thread%s per rank; expert %.1f us each on %lld rows (mean), route "
+               "%.3f us per token, the token owner's compute %.3f us per token\n", desc, impl,
+               threads, threads == 1 ? "" : "s", mean_e * 1e6, (long long)m->rows_per_expert,
+               m->route_s_per_token * 1e6, m->local_s_per_token * 1e6);
     printf("%-36s %6s %10s %10s %10s %10s %10s\n", "network", "nodes", "route_us", "dispatch_us",
            "expert_us", "combine_us", "step_us");
     cJSON *j = cJSON_CreateObject();
@@ -275,14 +284,25 @@ int mb_cmd_project_ep(int argc, char **argv)
     cJSON_AddNumberToObject(j, "threads", threads);
     cJSON_AddNumberToObject(j, "route_us_per_token", m->route_s_per_token * 1e6);
     cJSON_AddNumberToObject(j, "rows_per_expert", (double)m->rows_per_expert);
+    cJSON_AddNumberToObject(j, "local_us_per_token", m->local_s_per_token * 1e6);
     cJSON *ex = cJSON_AddArrayToObject(j, "expert_us");
-    for (int64_t x = 0; x < s.E; x++)
+    cJSON *exb = cJSON_AddArrayToObject(j, "expert_balanced_us");
+    cJSON *cn = cJSON_AddArrayToObject(j, "expert_rows");
+    for (int64_t x = 0; x < s.E; x++) {
         cJSON_AddItemToArray(ex, cJSON_CreateNumber(m->expert_s[x] * 1e6));
+        cJSON_AddItemToArray(exb, cJSON_CreateNumber(m->expert_bal_s[x] * 1e6));
+        cJSON_AddItemToArray(cn, cJSON_CreateNumber((double)m->counts[x]));
+    }
+    cJSON_AddNumberToObject(j, "row_floats_dispatch", (double)m->win);
+    cJSON_AddNumberToObject(j, "row_floats_combine", (double)m->wout);
     cJSON_AddNumberToObject(j, "copy_gbytes_per_s", 1 / m->copy_s_per_byte / 1e9);
-    cJSON_AddStringToObject(j, "model", "R = T k / N; s = (R / N) h 4; route = c_route T / N; "
-                            "dispatch = combine = (N-1) alpha + (N-1) s beta + 2 c_copy R h 4; "
-                            "expert = max over ranks of the sum of its experts' t_e (sum_e t_e / "
-                            "N when E % N != 0); step = route + dispatch + expert + combine");
+    cJSON_AddStringToObject(j, "model", "README 'Projecting expert parallelism': per rank r "
+                            "(T/N tokens, E/N experts) from the case's routing: route = c_route "
+                            "T/N; dispatch = (N-1) alpha + max(sent, received) rows b_in beta + "
+                            "c_copy b_in (R + S + V); expert = c_local T/N + sum of its experts' "
+                            "t_e on their rows; combine = (N-1) alpha + max(sent, received) rows "
+                            "b_out beta + c_copy b_out (V + S + 1.5 R); each phase the busiest "
+                            "rank's; balanced routing when T % N or E % N != 0");
     cJSON *nj = cJSON_AddArrayToObject(j, "networks");
     for (int n = 0; n < n_nets; n++) {
         cJSON *o = cJSON_CreateObject();
@@ -366,6 +386,7 @@ int mb_cmd_project_ep(int argc, char **argv)
             fprintf(stderr, "moebench project-ep: chart: %s\n", err);
     }
     free(dat_text);
+    mb_ep_measure_free(m);
     free(m);
     printf("projection: %s\n", dir);
     return rc;

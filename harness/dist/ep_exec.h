@@ -8,9 +8,13 @@
  * its token and expert id, to the rank owning the expert (counts with MPI_Alltoall, rows with
  * MPI_Alltoallv: dispatch_us); run the rank's E/N experts on the rows it received, grouped by
  * expert, with the implementation's own expert code (kernels/variants/var_sparse_mlp.c,
- * expert_us); send the results back (MPI_Alltoallv) and add them, times the routing weight
- * kept by the token's owner, into Y in ascending expert order (combine_us) — the forward's
- * order, so Y is the single-process Y. Before timing, rank 0 gathers Y and the routing and
+ * var_mixlora.c; expert_us, which also holds the token owner's own compute: mixlora's base
+ * GEMMs computed once per token); send the results back (MPI_Alltoallv) and add them, times the
+ * routing weight kept by the token's owner, into Y in ascending expert order (combine_us) — the
+ * forward's order, so Y is the single-process Y. A row is a list of segments
+ * (moebench/ep.h: mixlora's carry its base gate and up rows out and, share=all, H_e back); the
+ * router is the dispatch alone (its rows come back unchanged, checked bit for bit; its output
+ * is its routing). Before timing, rank 0 gathers Y and the routing and
  * compares them with the single-process forward of the same implementation (routing exactly,
  * values within the dtype's tolerance); a mismatch is never timed. */
 #ifndef MOEBENCH_EP_EXEC_H

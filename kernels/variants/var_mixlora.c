@@ -48,8 +48,7 @@ static void mix_release(void *p)
 static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
                              void **priv, mb_err *err)
 {
-    const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r, E = s->E, k = s->k;
-    const float sc = s->alpha / (float)r;
+    const int64_t h = s->h, f = s->f, r = s->r, E = s->E;
     const float *Wg = mb_vw(w, "Wg", f * h, err), *Wu = Wg ? mb_vw(w, "Wu", f * h, err) : NULL;
     const float *Wd = Wu ? mb_vw(w, "Wd", h * f, err) : NULL;
     const float *Wr = Wd ? mb_vw(w, "Wr", E * h, err) : NULL;
@@ -71,6 +70,21 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
         sB[2] = sA[2] ? mb_vw(w, "Bds", ns * h * r, err) : NULL;
         if (!sB[2]) return err ? err->code : MB_EINVAL;
     }
+    const mb_mixlora_weights mw = {Wg, Wu, Wd, Wr, {Ag, Au, Ad}, {Bg, Bu, Bd},
+                                   {sA[0], sA[1], sA[2]}, {sB[0], sB[1], sB[2]}};
+    return mb_mixlora_prepare_raw(gp, s, &mw, priv, err);
+}
+
+mb_status mb_mixlora_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
+                                 const mb_mixlora_weights *mw, void **priv, mb_err *err)
+{
+    const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r, E = s->E, k = s->k;
+    const int64_t ns = s->shared;
+    const float sc = s->alpha / (float)r;
+    const float *Wg = mw->Wg, *Wu = mw->Wu, *Wd = mw->Wd, *Wr = mw->Wr;
+    const float *Ag = mw->A[0], *Au = mw->A[1], *Ad = mw->A[2];
+    const float *Bg = mw->B[0], *Bu = mw->B[1], *Bd = mw->B[2];
+    const float *const *sA = mw->sA, *const *sB = mw->sB;
     mix_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->act = s->act; st->share = s->share;
@@ -130,6 +144,29 @@ static void mix_scatter(const mix_st *st, const float *Ys, int64_t d, const int3
         mb_vaxpy_row(Yd + (int64_t)tok[i] * d, Ys + i * d, 1.0f, d);
 }
 
+/* Expert e's own part on its n rows: the LoRA gate and up terms on Xe added to Ge and Ue (which
+ * hold the base gate and up rows), the GLU (H_e ends in Ge), then the down projection into Ye:
+ * base and LoRA (share none, gate_up) or the LoRA term alone (share all: its base runs once on
+ * Hs). The one expert computation of the forward and of expert parallelism. */
+static mb_status expert_core(mix_st *st, int64_t e, int64_t n, const float *Xe, float *Ge,
+                             float *Ue, float *Ye, mb_err *err)
+{
+    const mb_gemm_provider *gp = st->gp;
+    const int64_t h = st->h, f = st->f;
+    mb_status rc = mb_vlora_run(&st->lg[e], gp, n, Xe, Ge, st->Ze, err);
+    if (rc == MB_OK) rc = mb_vlora_run(&st->lu[e], gp, n, Xe, Ue, st->Ze, err);
+    if (rc != MB_OK) return rc;
+    mb_vglu(st->act, Ge, Ue, n * f);
+    if (st->share == MB_SHARE_ALL) {
+        rc = mb_vgemm(gp, st->ld[e].A, n, f, Ge, 0.0f, st->Ze, st->r, err);
+        if (rc == MB_OK) rc = mb_vgemm(gp, st->ld[e].B, n, st->r, st->Ze, 0.0f, Ye, h, err);
+    } else {
+        rc = mb_vgemm(gp, st->Wd, n, f, Ge, 0.0f, Ye, h, err);
+        if (rc == MB_OK) rc = mb_vlora_run(&st->ld[e], gp, n, Ge, Ye, st->Ze, err);
+    }
+    return rc;
+}
+
 /* One expert over its n gathered rows (slot NULL: a shared expert, weight 1); H_e ends in
  * Ge. */
 static mb_status mix_expert(mix_st *st, int64_t e, int64_t n, const int32_t *tok,
@@ -145,21 +182,12 @@ static mb_status mix_expert(mix_st *st, int64_t e, int64_t n, const int32_t *tok
         mb_vgather(st->G0, f, tok, n, st->Ge);
         mb_vgather(st->U0, f, tok, n, st->Ue);
     }
-    if (rc == MB_OK) rc = mb_vlora_run(&st->lg[e], gp, n, st->Xe, st->Ge, st->Ze, err);
-    if (rc == MB_OK) rc = mb_vlora_run(&st->lu[e], gp, n, st->Xe, st->Ue, st->Ze, err);
+    if (rc == MB_OK) rc = expert_core(st, e, n, st->Xe, st->Ge, st->Ue, st->Ye, err);
     if (rc != MB_OK) return rc;
-    mb_vglu(st->act, st->Ge, st->Ue, n * f);
-    if (st->share == MB_SHARE_ALL) {
-        /* base down projection later on Hs; here only w_e H_e into Hs and the LoRA term */
-        mix_scatter(st, st->Ge, f, tok, slot, n, st->Hs);
-        rc = mb_vgemm(gp, st->ld[e].A, n, f, st->Ge, 0.0f, st->Ze, st->r, err);
-        if (rc == MB_OK) rc = mb_vgemm(gp, st->ld[e].B, n, st->r, st->Ze, 0.0f, st->Ye, h, err);
-    } else {
-        rc = mb_vgemm(gp, st->Wd, n, f, st->Ge, 0.0f, st->Ye, h, err);
-        if (rc == MB_OK) rc = mb_vlora_run(&st->ld[e], gp, n, st->Ge, st->Ye, st->Ze, err);
-    }
-    if (rc == MB_OK) mix_scatter(st, st->Ye, h, tok, slot, n, Y);
-    return rc;
+    /* share all: w_e H_e into Hs (the base down projection runs later on Hs) */
+    if (st->share == MB_SHARE_ALL) mix_scatter(st, st->Ge, f, tok, slot, n, st->Hs);
+    mix_scatter(st, st->Ye, h, tok, slot, n, Y);
+    return MB_OK;
 }
 
 static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
@@ -190,6 +218,51 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     if (rc == MB_OK && st->share == MB_SHARE_ALL)
         rc = mb_vgemm(st->gp, st->Wd, T, f, st->Hs, 1.0f, Y, h, err);
     return rc;
+}
+
+mb_status mb_mixlora_experts_grouped(void *priv, const float *Xg, const float *G0g,
+                                     const float *U0g, const int64_t *counts, float *Yg,
+                                     float *Hg, mb_err *err)
+{
+    mix_st *st = priv;
+    const int64_t h = st->h, f = st->f;
+    int64_t off = 0;
+    for (int64_t e = 0; e < st->E; e++) {
+        const int64_t n = counts[e];
+        if (n == 0) continue;
+        if (n > st->T)
+            return mb_fail(err, MB_EINVAL, "expert %lld: %lld rows, more than the T=%lld the "
+                           "state was prepared for", (long long)e, (long long)n, (long long)st->T);
+        const float *Xe = Xg + off * h;
+        /* share all: H_e is an output, computed in place in Hg */
+        float *Ge = st->share == MB_SHARE_ALL ? Hg + off * f : st->Ge;
+        mb_status rc = MB_OK;
+        if (st->share == MB_SHARE_NONE) {
+            rc = mb_vgemm(st->gp, st->Wg, n, h, Xe, 0.0f, Ge, f, err);
+            if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu, n, h, Xe, 0.0f, st->Ue, f, err);
+        } else {
+            memcpy(Ge, G0g + off * f, sizeof(float) * (size_t)(n * f));
+            memcpy(st->Ue, U0g + off * f, sizeof(float) * (size_t)(n * f));
+        }
+        if (rc == MB_OK) rc = expert_core(st, e, n, Xe, Ge, st->Ue, Yg + off * h, err);
+        if (rc != MB_OK) return rc;
+        off += n;
+    }
+    return MB_OK;
+}
+
+mb_status mb_mixlora_base_gate_up(void *priv, int64_t M, const float *X, float *G0, float *U0,
+                                  mb_err *err)
+{
+    mix_st *st = priv;
+    mb_status rc = mb_vgemm(st->gp, st->Wg, M, st->h, X, 0.0f, G0, st->f, err);
+    return rc == MB_OK ? mb_vgemm(st->gp, st->Wu, M, st->h, X, 0.0f, U0, st->f, err) : rc;
+}
+
+mb_status mb_mixlora_base_down(void *priv, int64_t M, const float *Hs, float *Y, mb_err *err)
+{
+    mix_st *st = priv;
+    return mb_vgemm(st->gp, st->Wd, M, st->f, Hs, 1.0f, Y, st->h, err);
 }
 
 const mb_variant_ops mb_var_mixlora = { mix_prepare, mix_forward, mix_release };

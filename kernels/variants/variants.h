@@ -159,6 +159,31 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
  * parallelism (kernels/variants/ep_part.c) runs its experts' share of the rows through it. */
 mb_status mb_sparse_mlp_experts_grouped(void *priv, const float *Xg, const int64_t *counts,
                                         float *Yg, mb_err *err);
+/* mixlora core on raw weights (must outlive the state): the frozen MLP Wg, Wu [f, h], Wd [h, f],
+ * the router Wr [E, h], the routed LoRA factors A[p] [E, r, din], B[p] [E, dout, r] of the
+ * gate, up and down projections p, and the shared experts' (s->shared of them; NULL when 0).
+ * Expert parallelism prepares a state over a slice of the experts with it. */
+typedef struct {
+    const float *Wg, *Wu, *Wd, *Wr;
+    const float *A[3], *B[3];
+    const float *sA[3], *sB[3];
+} mb_mixlora_weights;
+mb_status mb_mixlora_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
+                                 const mb_mixlora_weights *mw, void **priv, mb_err *err);
+/* The routed experts of a mixlora state on rows grouped by expert (counts[e] rows for expert e,
+ * in order): Xg [n, h]; for share gate_up and all, G0g and U0g [n, f] are the rows' base gate and
+ * up projections (X Wg^T, X Wu^T, computed once per token: mb_mixlora_base_gate_up), NULL for
+ * share none. Yg [n, h] gets each row's unweighted expert output (share all: the LoRA down term
+ * only) and, for share all, Hg [n, f] its H_e, whose weighted sum goes through
+ * mb_mixlora_base_down. The same expert code as the forward. */
+mb_status mb_mixlora_experts_grouped(void *priv, const float *Xg, const float *G0g,
+                                     const float *U0g, const int64_t *counts, float *Yg,
+                                     float *Hg, mb_err *err);
+/* G0 = X Wg^T, U0 = X Wu^T for X [M, h] (M <= the state's T). */
+mb_status mb_mixlora_base_gate_up(void *priv, int64_t M, const float *X, float *G0, float *U0,
+                                  mb_err *err);
+/* Y [M, h] += Hs [M, f] Wd^T: share all's down projection of the weighted sum of H_e. */
+mb_status mb_mixlora_base_down(void *priv, int64_t M, const float *Hs, float *Y, mb_err *err);
 /* Wg | Wu | Wd of the routed then the shared experts, each [E + shared, ...], into one mb_alloc'd
  * block (*out) from the weights Wg Wgs, Wu Wus, Wd Wds. */
 mb_status mb_sparse_mlp_stack_shared(const mb_spec *s, const mb_weights *w, float **out,
