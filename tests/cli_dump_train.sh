@@ -122,10 +122,11 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 
-# --no-output: no train step, no dY or gradients, and case.json says why
+# --no-output: no train step, no gradients (dY only, for a peer's own step), and case.json says why
 "$MB" dump "lora:T=4,h=8,r=2,mode=train" "$T/no" --no-output >/dev/null 2>&1 || err "dump --no-output of a train case"
-ls "$T/no" | grep -qE '^(dY|grad_)' && err "--no-output wrote dY or gradients"
-grep -q '"output_skipped":.*no dY or gradients' "$T/no/case.json" || err "case.json does not say the gradients were skipped"
+ls "$T/no" | grep -qE '^(grad_|upd_|Y)' && err "--no-output wrote Y or gradients"
+[ -s "$T/no/dY.npy" ] || err "--no-output of a train case wrote no dY.npy"
+grep -q '"output_skipped":.*no gradients' "$T/no/case.json" || err "case.json does not say the gradients were skipped"
 
 # a forward case's dump is unchanged: no dY, no gradients, no train section
 "$MB" dump "lora:T=4,h=8,r=2" "$T/fwd" >/dev/null 2>&1 || err "forward dump"
