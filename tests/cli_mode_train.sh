@@ -1,7 +1,7 @@
 #!/bin/bash
 # The direction axis end to end: a mode=train case is checked by run for every implementation
-# with the train step (mode column "train"), skipped with the reason by merged and by case (exit
-# 0), listed by list, never an error nor a silent forward; forward rows say "forward" in the mode
+# with the train step (mode column "train"), skipped with the reason by merged, checked by case,
+# listed by list, never an error nor a silent forward; forward rows say "forward" in the mode
 # column; a bad mode is refused.
 # usage: bash cli_mode_train.sh MOEBENCH_BINARY SOURCE_DIR
 set -u
@@ -43,10 +43,14 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 
-"$MB" case 'lora:T=4,h=32,r=4,mode=train' --impl naive,blas >"$T/c" 2>&1 || err "case train: exit $?"
-grep -q "^naive: skipped: mode=train: .moebench case. does not check" "$T/c" ||
-    err "case train: no naive skip: $(cat "$T/c")"
-grep -q checksum "$T/c" && err "case train ran a forward: $(cat "$T/c")"
+# case checks a train step as run does (train_exec.c mb_train_row, untimed): every gradient
+"$MB" case 'lora:T=4,h=32,r=4,p=0.2,mode=train,opt=adamw' --impl naive,blas,merged >"$T/c" 2>&1 ||
+    err "case train: exit $? ($(cat "$T/c"))"
+grep -q "^train: gradients of X,A,B$" "$T/c" || err "case train: no reference step: $(cat "$T/c")"
+grep -q "^blas: train step: max_abs_err .* pass (checked, not timed)$" "$T/c" ||
+    err "case train: blas's step not checked: $(cat "$T/c")"
+grep -q "^merged: skipped: merged weights have no adapter to train" "$T/c" ||
+    err "case train: merged not skipped with its reason: $(cat "$T/c")"
 
 "$MB" list >"$T/l" 2>&1 || err "list: exit $?"
 [ "$(grep -c "modes: forward, train" "$T/l")" -ge 8 ] ||

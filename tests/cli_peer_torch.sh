@@ -228,5 +228,93 @@ if not ok:
 sys.exit(0 if ok else 1)
 EOF
 
+# mode=train (spec "Training step"): every variant tiny, one step of the upstream forms with
+# requires_grad on the trainable tensors; Y, routing, dX and every trainable gradient against the
+# dump's (naive's), LoRA dropout with moebench's mask, AdamW against the dump's upd_*.npy.
+TCASES=(
+  "lora:T=5,h=12,o=10,r=4,mode=train"
+  "lora:T=5,h=12,r=4,p=0.5,mode=train,opt=adamw"
+  "mlp_lora:T=5,h=16,f=24,r=4,p=0.2,mode=train"
+  "molora:T=6,h=16,o=12,r=4,E=3,p=0.1,mode=train"
+  "moelora:B=3,S=2,h=16,o=12,r=4,E=2,tasks=3,te=8,mode=train"
+  "mixlora:B=2,S=5,h=16,f=24,r=4,E=4,k=2,p=0.1,aux=0.3,zloss=0.2,mode=train,opt=adamw"
+  "mor1e:B=2,S=3,h=16,o=12,r=4,mode=train"
+  "sparse_mlp:T=10,h=16,f=32,E=4,k=2,shard=1,zloss=0.1,mode=train"
+  "router:T=12,h=16,E=8,k=2,aux=0.3,zloss=0.2,mode=train"
+)
+tdirs=()
+i=0
+for c in "${TCASES[@]}"; do
+    d="$TMP/train$i"; i=$((i + 1))
+    "$MB" dump "$c" "$d" > "$TMP/dump.out" 2>&1 || { echo "FAIL: moebench dump '$c':"; cat "$TMP/dump.out"; fail=1; continue; }
+    tdirs+=("$d")
+done
+"$PY" "$PEER" check "${tdirs[@]}" > "$TMP/tcheck.out" 2>&1; rc=$?
+cat "$TMP/tcheck.out"
+[ $rc -eq 0 ] || { echo "FAIL: the torch peer's train step disagrees with naive (exit $rc)"; fail=1; }
+n_ok=$(grep -c '^ok .*train\]' "$TMP/tcheck.out")
+[ "$n_ok" -eq "${#TCASES[@]}" ] || { echo "FAIL: $n_ok of ${#TCASES[@]} train cases checked ok"; fail=1; }
+grep -q 'AdamW update agrees' "$TMP/tcheck.out" || { echo "FAIL: no AdamW update was checked"; fail=1; }
+
+# ... and the train check can fail: a gradient (train2: mlp_lora with dropout, grad_Bd) moved by
+# 1 % of its rms, an AdamW update (train1: upd_A) moved by lr, a dump whose mask the peer does not
+# draw (train1 with p changed in case.json: the mask is the spec's, not torch's RNG).
+bad_train() {   # DIR WHAT EXPECT PYCODE
+    local d="$TMP/tbad_$2"
+    cp -r "$1" "$d"
+    "$PY" -c "$4" "$d" || { echo "FAIL: could not perturb $2"; fail=1; return; }
+    "$PY" "$PEER" check "$d" > "$TMP/tbad.out" 2>&1; local rc=$?
+    if [ $rc -ne 1 ] || ! grep -q "$3" "$TMP/tbad.out"; then
+        echo "FAIL: a perturbed $2 was not reported (exit $rc):"; cat "$TMP/tbad.out"; fail=1
+    else
+        echo "ok: perturbed $2 detected"
+    fi
+}
+bad_train "$TMP/train2" grad_Bd "grad_Bd mismatch" "
+import sys, numpy as np
+p = sys.argv[1] + '/grad_Bd.npy'; g = np.load(p); g[3, 1] += 0.01 * np.sqrt(np.mean(g.astype(np.float64) ** 2)); np.save(p, g)"
+bad_train "$TMP/train1" upd_A "upd_A (AdamW) mismatch" "
+import sys, numpy as np
+p = sys.argv[1] + '/upd_A.npy'; u = np.load(p); u[1, 2] += 1e-4; np.save(p, u)"
+bad_train "$TMP/train1" mask "MISMATCH" "
+import sys, json
+p = sys.argv[1] + '/case.json'; m = json.load(open(p)); m['spec']['p'] = 0.25; json.dump(m, open(p, 'w'))"
+
+# bench of a train dump: a row with mode=train, the step's median, fwd_us and bwd_us, saved /
+# grad / optimizer bytes (adamw: the two moments, 8 bytes per trainable element).
+R2="$TMP/tres"; mkdir -p "$R2"
+for d in "$TMP/train0" "$TMP/train1" "$TMP/train5"; do
+    "$PY" "$PEER" bench "$d" --results "$R2/results.csv" --reps 3 --min-time 0.05 --threads 1 > "$TMP/tbench.out" 2>&1 \
+        || { echo "FAIL: bench of $d"; cat "$TMP/tbench.out"; fail=1; }
+done
+"$PY" - "$R2" "$TMP/train1" <<'EOF' || fail=1
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/results.csv")))
+meta = json.load(open(sys.argv[2] + "/case.json"))
+n_trainable = sum(math.prod(t["shape"]) for t in meta["tensors"] if t["name"] in ("A", "B"))
+bad = []
+if len(rows) != 3:
+    bad.append(f"{len(rows)} rows, want 3")
+for r in rows:
+    if r["status"] != "ok" or r["mode"] != "train" or r["impl"] != "torch":
+        bad.append(f"{r['case']}: {r['status']} mode '{r['mode']}' ({r['reason']})")
+        continue
+    med, f, b = float(r["time_us_median"]), float(r["fwd_us"]), float(r["bwd_us"])
+    if not (f > 0 and b > 0 and med > 0):
+        bad.append(f"{r['case']}: fwd_us {f} bwd_us {b} median {med}")
+    if not (int(r["saved_bytes"]) > 0 and int(r["grad_bytes"]) > 0):
+        bad.append(f"{r['case']}: saved_bytes {r['saved_bytes']} grad_bytes {r['grad_bytes']}")
+    if "gradients within" not in r["reason"] or "saved_tensors_hooks" not in r["reason"]:
+        bad.append(f"{r['case']}: reason '{r['reason']}'")
+if len(rows) == 3:
+    if rows[0]["optimizer_bytes"] != "0":
+        bad.append(f"opt=none: optimizer_bytes {rows[0]['optimizer_bytes']}")
+    if int(rows[1]["optimizer_bytes"]) != 8 * n_trainable:
+        bad.append(f"adamw: optimizer_bytes {rows[1]['optimizer_bytes']}, want {8 * n_trainable}")
+for b in bad:
+    print("FAIL: train bench:", b)
+sys.exit(1 if bad else 0)
+EOF
+
 if [ $fail -ne 0 ]; then echo "cli_peer_torch: FAILED"; exit 1; fi
 echo "cli_peer_torch: all passed"

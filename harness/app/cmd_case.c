@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "library_dispatch.h"
 #include "load_env.h"
+#include "train_exec.h"
 #include "moebench/moebench.h"
 
 static void print_routing(const mb_routing *r)
@@ -76,6 +77,49 @@ static int check_impl(const mb_impl *impl, const char *desc, const char *threads
     return bad;
 }
 
+/* mode=train: impl's step checked against naive's exactly as `run` checks it (train_exec.c
+ * mb_train_row, untimed): routing, Y, dX and every trainable gradient (and the AdamW update).
+ * Returns 0 on pass or skip, 1 on failure. */
+static int check_train_impl(const mb_impl *impl, const char *desc, const char *threads_arg,
+                            const char *rows_arg, const mb_spec *s, const mb_weights *w,
+                            const mb_inputs *in, const mb_reference *ref,
+                            const mb_train_reference *tr)
+{
+    const char *why = impl->unsupported ? impl->unsupported(s) : "no unsupported() hook";
+    if (!why)
+        why = mb_impl_mode_unsupported(impl, s);
+    if (why) {
+        printf("%s: skipped: %s\n", impl->name, why);
+        return 0;
+    }
+    char repro[1024];
+    snprintf(repro, sizeof repro, "moebench case '%s' --impl %s%s%s%s%s", desc, impl->name,
+             threads_arg ? " --threads " : "", threads_arg ? threads_arg : "",
+             rows_arg ? " --ref-rows " : "", rows_arg ? rows_arg : "");
+    mb_err err;
+    mb_err_clear(&err);
+    mb_state *st = NULL;
+    mb_status rc = impl->prepare(s, w, &st, &err);
+    if (rc) {
+        printf("%s: %s: prepare: %s\n", impl->name, rc == MB_EUNSUPPORTED ? "skipped" : "error",
+               err.msg);
+        return rc != MB_EUNSUPPORTED;
+    }
+    mb_row row;
+    mb_row_init(&row);
+    mb_train_opts to = {0, 0, 1, "checked, not timed", repro, NULL, NULL, NULL, 0};
+    mb_train_row(impl, st, s, w, in, ref, tr, &to, &row);
+    impl->release(st);
+    int ok = !strcmp(row.status, "ok");
+    if (ok)
+        printf("%s: train step: max_abs_err %.3g max_rel_err %.3g pass%s%s%s\n", impl->name,
+               row.max_abs_err, row.max_rel_err, row.reason[0] ? " (" : "", row.reason,
+               row.reason[0] ? ")" : "");
+    else   /* the reason ends with the repro line */
+        printf("%s: train step: %s: %s\n", impl->name, row.status, row.reason);
+    return !ok;
+}
+
 typedef struct {
     const char *threads_arg, *rows_arg;   /* as given, for the repro lines */
     int threads;
@@ -101,15 +145,13 @@ static int case_work(void *ctx)
     memset(&in, 0, sizeof in);
     mb_reference ref;
     memset(&ref, 0, sizeof ref);
+    mb_train_reference tr;
+    memset(&tr, 0, sizeof tr);
     int rc = 1;
     /* no reference in this direction or dtype: every implementation is skipped with its
      * reason, nothing created, as the runner's rows */
     const mb_impl *naive = mb_impl_find("naive");
-    /* `run` checks and times train steps (harness/exec/train_exec.c); `case` does not check
-     * them yet: skip rather than run a silent forward, and say where it works */
-    const char *no_ref = s->mode == MB_MODE_TRAIN ? "mode=train: `moebench case` does not check "
-                                                    "a train step yet; `moebench run` does"
-                                                  : mb_impl_mode_unsupported(naive, s);
+    const char *no_ref = mb_impl_mode_unsupported(naive, s);
     int by_mode = no_ref != NULL;
     if (!no_ref)
         no_ref = naive && naive->unsupported ? naive->unsupported(s) : NULL;
@@ -149,13 +191,28 @@ static int case_work(void *ctx)
     printf("sum: %.9g\n", mb_tensor_sum(&ref.y));
     if (ref.info.routing.idx)
         print_routing(&ref.info.routing);
+    /* mode=train: the reference step (naive's gradients, on the sub-case of the sampled rows
+     * for big cases), as `run` builds it; the summary above is the forward's (no dropout) */
+    if (s->mode == MB_MODE_TRAIN) {
+        if (mb_train_reference_build(mb_impl_find("naive"), s, &w, &in, &ref, &tr, &err)) {
+            fprintf(stderr, "moebench case: naive reference step failed: %s\n", err.msg);
+            rc = 1;
+            goto out;
+        }
+        printf("train: gradients of X,%s%s\n", mb_variant_trainable(s->variant),
+               tr.sub ? " on the sub-case of the sampled rows" : "");
+    }
     rc = 0;
     if (*j->list)
         for (char *tok = strtok(j->list, ","); tok; tok = strtok(NULL, ","))
             if (strcmp(tok, "naive"))
-                rc |= check_impl(mb_impl_find(tok), canon, j->threads_arg, j->rows_arg, s, &w,
-                                 &in, &ref);
+                rc |= s->mode == MB_MODE_TRAIN
+                          ? check_train_impl(mb_impl_find(tok), canon, j->threads_arg, j->rows_arg,
+                                             s, &w, &in, &ref, &tr)
+                          : check_impl(mb_impl_find(tok), canon, j->threads_arg, j->rows_arg, s,
+                                       &w, &in, &ref);
 out:
+    mb_train_reference_free(&tr);
     mb_reference_free(&ref);
     mb_inputs_free(&in);
     mb_weights_free(&w);

@@ -19,6 +19,8 @@ static void usage(FILE *f)
             "usage: moebench dump CASE DIR [--no-output] [--ref-max-gflop G] [--ref-rows N]\n"
             "  Writes every weight and input of CASE (names as in weights.h), the naive\n"
             "  reference output Y, routing and gate as DIR/<name>.npy, and DIR/case.json.\n"
+            "  mode=train: naive's step instead: also dY, grad_X and grad_<name> per trainable\n"
+            "  tensor (upd_<name> with opt=adamw); without the step (--no-output) only dY.\n"
             "  --no-output        skip the naive forward (no Y, routing, gate)\n"
             "  --ref-max-gflop G  skip the naive forward when the case costs more than G GFLOP\n"
             "  --ref-rows N       when the forward is skipped, run naive on N sampled rows\n"

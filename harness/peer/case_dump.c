@@ -11,7 +11,9 @@
 #include "provenance.h"
 #include "npy.h"
 #include "reference_check.h"
+#include "train_exec.h"
 #include "moebench/moebench.h"
+#include "moebench/train.h"
 
 typedef struct {
     const char *dir;
@@ -109,6 +111,68 @@ static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, c
     return st;
 }
 
+/* A train case (spec "Training step"): naive's step, exactly the reference `run` checks every
+ * implementation against (mb_train_reference_build on the whole case): Y of forward_train, its
+ * routing / gate, dY, and the gradients. Y and info are moved into *y and *info. */
+static mb_status dump_train_step(dump_ctx *c, const mb_spec *s, const mb_weights *w,
+                                 const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
+                                 cJSON *root, mb_err *err)
+{
+    const mb_impl *naive = mb_impl_find("naive");
+    mb_reference whole;   /* not sampled: the reference step runs on the whole case */
+    memset(&whole, 0, sizeof whole);
+    mb_train_reference tr;
+    mb_status st = mb_train_reference_build(naive, s, w, in, &whole, &tr, err);
+    if (st == MB_OK) {
+        *y = tr.y;
+        *info = tr.info;
+        memset(&tr.y, 0, sizeof tr.y);
+        memset(&tr.info, 0, sizeof tr.info);
+        cJSON *t = cJSON_AddObjectToObject(root, "train");
+        cJSON_AddStringToObject(t, "loss", mb_variant_routed(s->variant)
+                                               ? "L = sum(Y * dY) + aux * L_aux + zloss * L_z"
+                                               : "L = sum(Y * dY)");
+        cJSON_AddStringToObject(t, "trainable", mb_variant_trainable(s->variant));
+        cJSON_AddStringToObject(t, "dY", "dY.npy");
+        cJSON_AddStringToObject(t, "computed_by", "naive (the reference of `moebench run`)");
+        cJSON *gl = cJSON_AddArrayToObject(t, "grads");
+        write_tensor(c, "dY", &tr.dy);
+        write_tensor(c, "grad_X", &tr.g.dX);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "of", "X");
+        cJSON_AddStringToObject(o, "file", "grad_X.npy");
+        cJSON_AddItemToArray(gl, o);
+        char name[64];
+        for (int i = 0; i < tr.g.dW.n; i++) {
+            snprintf(name, sizeof name, "grad_%s", tr.g.dW.item[i].name);
+            write_tensor(c, name, &tr.g.dW.item[i].t);
+            o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "of", tr.g.dW.item[i].name);
+            cJSON_AddStringToObject(o, "file", strcat(name, ".npy"));
+            cJSON_AddItemToArray(gl, o);
+        }
+        /* opt=adamw: the trainable tensors after the one AdamW step (the weights' files keep
+         * the values before it) */
+        if (tr.g.upd.n) {
+            cJSON *ul = cJSON_AddArrayToObject(t, "updated");
+            for (int i = 0; i < tr.g.upd.n; i++) {
+                snprintf(name, sizeof name, "upd_%s", tr.g.upd.item[i].name);
+                write_tensor(c, name, &tr.g.upd.item[i].t);
+                o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "of", tr.g.upd.item[i].name);
+                cJSON_AddStringToObject(o, "file", strcat(name, ".npy"));
+                cJSON_AddItemToArray(ul, o);
+            }
+            cJSON_AddStringToObject(t, "adamw", "lr 1e-4, betas 0.9/0.999, eps 1e-8, weight decay "
+                                                "0.01, step 1, zero moments");
+        }
+        if (c->failed)
+            st = c->err.code ? c->err.code : MB_EIO;
+    }
+    mb_train_reference_free(&tr);
+    return st;
+}
+
 static cJSON *spec_json(const mb_spec *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -138,6 +202,12 @@ static cJSON *spec_json(const mb_spec *s)
     cJSON_AddStringToObject(o, "seed_str", seed);
     cJSON_AddStringToObject(o, "dtype", mb_dtype_name(s->dtype));
     cJSON_AddNumberToObject(o, "out_width", (double)mb_spec_out_width(s));
+    cJSON_AddStringToObject(o, "mode", mb_mode_name(s->mode));
+    if (s->mode == MB_MODE_TRAIN) {
+        cJSON_AddNumberToObject(o, "aux", (double)s->aux);
+        cJSON_AddNumberToObject(o, "zloss", (double)s->zloss);
+        cJSON_AddStringToObject(o, "opt", mb_opt_name(s->opt));
+    }
     if (s->variant == MB_SPARSE_MLP)
         cJSON_AddNumberToObject(o, "expert_width", (double)mb_spec_expert_width(s));
     /* routing options (spec "Routing options"); capacity and hot_tokens as the spec derives
@@ -198,8 +268,9 @@ int mb_case_dump(void *ctx)
             fprintf(stderr, "moebench dump: the naive implementation is not registered\n");
             goto out;
         }
-        if (mb_output_alloc(&s, &y, &err) != MB_OK || mb_forward_info_alloc(&s, &info, &err) != MB_OK ||
-            mb_run_once(naive, &s, &w, &in, &y, &info, &err) != MB_OK) {
+        if (s.mode != MB_MODE_TRAIN &&
+            (mb_output_alloc(&s, &y, &err) != MB_OK || mb_forward_info_alloc(&s, &info, &err) != MB_OK ||
+             mb_run_once(naive, &s, &w, &in, &y, &info, &err) != MB_OK)) {
             fprintf(stderr, "moebench dump: %s: naive forward failed: %s\n", canon, err.msg);
             goto out;
         }
@@ -209,12 +280,29 @@ int mb_case_dump(void *ctx)
     cJSON_AddStringToObject(root, "descriptor_given", desc);
     cJSON_AddItemToObject(root, "spec", spec_json(&s));
     c.list = cJSON_AddArrayToObject(root, "tensors");
+    if (run_forward && s.mode == MB_MODE_TRAIN &&
+        dump_train_step(&c, &s, &w, &in, &y, &info, root, &err) != MB_OK) {
+        fprintf(stderr, "moebench dump: %s: naive train step failed: %s\n", canon,
+                c.failed ? c.err.msg : err.msg);
+        goto out;
+    }
 
     for (int i = 0; i < w.n; i++)
         write_tensor(&c, w.item[i].name, &w.item[i].t);
     write_tensor(&c, "X", &in.X);
     write_tensor(&c, "task", &in.task);
     write_tensor(&c, "R", &in.R);
+    if (!run_forward && s.mode == MB_MODE_TRAIN) {
+        /* no step, but dY is cheap and lets a peer time its own step */
+        mb_tensor dy;
+        memset(&dy, 0, sizeof dy);
+        if (mb_train_dy_create(&s, &dy, &err) != MB_OK) {
+            fprintf(stderr, "moebench dump: %s: dY: %s\n", canon, err.msg);
+            goto out;
+        }
+        write_tensor(&c, "dY", &dy);
+        mb_tensor_free(&dy);
+    }
     int64_t T = mb_spec_T(&s);
     if (run_forward) {
         write_tensor(&c, "Y", &y);
@@ -251,8 +339,12 @@ int mb_case_dump(void *ctx)
     cJSON_AddBoolToObject(root, "has_output", run_forward);
     if (!run_forward)
         cJSON_AddStringToObject(root, "output_skipped",
-                                no_output ? "--no-output"
-                                          : "case above --ref-max-gflop: naive forward not run");
+                                no_output ? (s.mode == MB_MODE_TRAIN ? "--no-output: no train step, no "
+                                                                       "gradients" : "--no-output")
+                                          : s.mode == MB_MODE_TRAIN
+                                                ? "case above --ref-max-gflop: naive train step "
+                                                  "not run, no gradients"
+                                                : "case above --ref-max-gflop: naive forward not run");
     int routed_done = run_forward && info.routing.idx;
     if (routed_done) {
         cJSON_AddNumberToObject(root, "aux_loss", info.routing.aux_loss);
@@ -264,7 +356,10 @@ int mb_case_dump(void *ctx)
         cJSON_AddNullToObject(root, "aux_loss");
         cJSON_AddNullToObject(root, "z_loss");
     }
-    mb_cost cost = routed_done ? mb_cost_of(&s, info.routing.counts) : cost0;
+    const int64_t *hit = routed_done ? info.routing.counts : NULL;
+    /* a train case's cost is the whole step's (Part 2's training FLOPs), as its rows' */
+    mb_cost cost = s.mode == MB_MODE_TRAIN ? mb_cost_step(&s, "naive", hit)
+                   : routed_done ? mb_cost_of(&s, hit) : cost0;
     cJSON *co = cJSON_AddObjectToObject(root, "cost");
     cJSON_AddNumberToObject(co, "flops", cost.flops);
     cJSON_AddNumberToObject(co, "bytes", cost.bytes);

@@ -9,6 +9,11 @@
  * canonical descriptor, every spec field, the tensor list (file, shape, dtype), aux/z loss, the
  * cost model and the moebench version.
  *
+ * mode=train: naive's train step instead of the forward (mb_train_reference_build on the whole
+ * case, the reference `run` checks against): Y of forward_train, dY.npy, grad_X.npy and
+ * grad_<name>.npy per trainable tensor (same name, shape and layout as the weight's file), with
+ * opt=adamw upd_<name>.npy; case.json's "train" lists them and the cost is the step's.
+ *
  * --no-output skips the naive forward (big cases: naive is scalar loops); --ref-max-gflop G skips
  * it only when the case costs more than G GFLOP. A case above 20 GFLOP that does run the naive
  * forward gets a warning on stderr. When the full forward is skipped, --ref-rows N still runs

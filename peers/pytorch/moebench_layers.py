@@ -234,9 +234,10 @@ class MoLoRALinear(nn.Module):
                                    requires_grad=False)
         self.router = _linear(a["Wr"], dtype)
         self.scaling = spec["alpha"] / spec["r"]
+        self.lora_dropout = nn.Identity()   # upstream has none; train mode's fixed mask goes here
 
     def forward(self, x):
-        ax = torch.einsum("...d,edr->...er", x, self.lora_a)
+        ax = torch.einsum("...d,edr->...er", self.lora_dropout(x), self.lora_a)
         bax = torch.einsum("...er,erd->...ed", ax, self.lora_b)
         router_probs = F.softmax(self.router(x.to(self.router.weight.dtype)), dim=-1)
         out = self.scaling * torch.einsum("...e,...ed->...d", router_probs.to(bax.dtype), bax)
@@ -338,6 +339,9 @@ class MixLoraSparseMoe(nn.Module):
             lora_up = self.experts_[f"{name}_up_proj"]
             lora_down = self.experts_[f"{name}_down_proj"]
             lora_data = _slice_tensor(hidden_states, top_x, input_dtype)
+            for lora in (lora_gate, lora_up, lora_down):
+                if hasattr(lora.dropout_, "rows"):   # train mode's fixed mask (moebench_train.py)
+                    lora.dropout_.rows = top_x
             gate_states = lora_gate.lora_forward(_slice_tensor(common_gate, top_x, input_dtype), lora_data)
             up_states = lora_up.lora_forward(_slice_tensor(common_up, top_x, input_dtype), lora_data)
             act_result = self.act_fn_(gate_states) * up_states
@@ -517,12 +521,14 @@ class TopKRouter(nn.Module):
 
 # ---- build from a dump ---------------------------------------------------------------------------
 
-def build(spec, arrays, dtype=torch.float32):
+def build(spec, arrays, dtype=torch.float32, X=None):
     """(module, inputs) for a case: spec is case.json's "spec" dict, arrays maps tensor names to
-    numpy arrays. ``module(*inputs)`` returns ``(Y, extras)`` with Y of shape [T, out]."""
+    numpy arrays. ``module(*inputs)`` returns ``(Y, extras)`` with Y of shape [T, out]. X: the
+    input [T, h] to use (train mode passes a leaf that requires grad); default from arrays."""
     v = spec["variant"]
     B, S, h = spec["B"], spec["S"], spec["h"]
-    X = torch.from_numpy(arrays["X"]).to(dtype)
+    if X is None:
+        X = torch.from_numpy(arrays["X"]).to(dtype)
     if v == "lora":
         return LoraModel(spec, arrays, dtype).eval(), (X,)
     if v == "mlp_lora":

@@ -271,6 +271,8 @@ def check_one(directory, float64, threads):
     """Checks one dump; returns 0 ok, 1 mismatch, 2 error (messages on stdout / stderr)."""
     try:
         meta, arrays = load_dump(directory)
+        if is_train(meta):
+            return check_train_one(meta, arrays, threads)
         for dt in ["float32"] + (["float64"] if float64 else []):
             _, _, y, extras, _ = run_module(meta, arrays, dt, threads)
             res = compare(meta, arrays, y, extras)
@@ -288,6 +290,24 @@ def check_one(directory, float64, threads):
     except Exception as exc:   # a broken dump or peer is an error, not a pass
         print(f"ERROR {directory}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 2
+
+
+def is_train(meta):
+    return meta["spec"].get("mode", "forward") == "train"
+
+
+def check_train_one(meta, arrays, threads):
+    """A mode=train dump: one torch step (float32) against naive's Y, routing and gradients."""
+    import_torch(threads)
+    from moebench_train import check_train
+    res, _ = check_train(meta, arrays, Check, compare)
+    tag = f"{meta['case']} [torch float32 train]"
+    if not res.ok:
+        print(f"MISMATCH {tag}: " + "; ".join(res.messages), flush=True)
+        return 1
+    print(f"ok {tag}: max_abs_err {res.max_abs_err:.3g} max_rel_err {res.max_rel_err:.3g} ("
+          + "; ".join(res.messages) + ")", flush=True)
+    return 0
 
 
 def cmd_check(args):
@@ -458,7 +478,7 @@ def base_row(meta, args, threads):
         "k": spec["k"], "share": spec["share"], "shard": spec["shard"],
         "case": meta["case"], "alpha": spec["alpha"], "act": spec["act"], "seed": spec["seed"],
         "flops": cost.get("flops"), "bytes": cost.get("bytes"),
-        "weights_bytes": meta.get("weights_bytes"),
+        "weights_bytes": meta.get("weights_bytes"), "mode": spec.get("mode", "forward"),
     }
     # like the harness's rows: spec columns the variant does not use stay empty (case.json's
     # "fields", from mb_variant_fields; an older dump without it keeps every column)
@@ -476,6 +496,75 @@ def base_row(meta, args, threads):
         row["topp"] = fmt(float(spec["topp"])) if spec["topp"] else ""
         row["route"] = spec["route"]
     return row
+
+
+class _Done(Exception):
+    """cmd_bench's train path has filled the row."""
+
+
+def timing_columns(row, st, times, iters):
+    row.update({"samples": len(times), "iters_per_sample": iters,
+                "time_us_median": st["median"] / 1e3, "time_us_min": st["min"] / 1e3,
+                "time_us_p95": st["p95"] / 1e3, "time_us_mad": st["mad"] / 1e3,
+                "time_us_ci_lo": st["ci_lo"] / 1e3, "time_us_ci_hi": st["ci_hi"] / 1e3})
+
+
+def write_samples(samples_path, args, meta, row, times):
+    sheader, header_new = read_header(samples_path, SAMPLE_COLUMNS)
+    with open(samples_path, "a", newline="") as fp:
+        w = csv.writer(fp, lineterminator="\n")
+        if header_new:
+            w.writerow(sheader)
+        for i, t in enumerate(times):   # by name: older files lack threads/cache
+            sample = {"run_id": args.run_id, "case": meta["case"], "impl": "torch",
+                      "threads": row["threads"], "cache": row["cache"], "rep": i,
+                      "time_ns": int(round(t))}
+            w.writerow([sample.get(c, "") for c in sheader])
+
+
+def bench_train(meta, arrays, args, row, notes, samples_path):
+    """mode=train: check one step against the dump's gradients (when it has them), then time
+    steps (forward + L + backward + AdamW), fwd_us / bwd_us as the medians of the two phases
+    within the same samples, saved / grad / optimizer bytes. Returns the row status."""
+    import moebench_train as mt
+    t0 = time.perf_counter_ns()
+    if "train" in meta:
+        res, case = mt.check_train(meta, arrays, Check, compare)
+        row["prepare_us"] = (time.perf_counter_ns() - t0) / 1e3   # includes the checked step
+        if res.checked_values:
+            row["max_abs_err"], row["max_rel_err"] = res.max_abs_err, res.max_rel_err
+        if getattr(res, "grad_rel", None) is not None and res.grad_rel > (row.get("max_rel_err") or 0):
+            row["max_abs_err"], row["max_rel_err"] = res.grad_abs, res.grad_rel
+        notes[:0] = res.messages
+        if not res.ok:
+            return "mismatch"          # never timed as if it were right
+    else:
+        case = mt.TrainCase(meta, arrays)
+        row["prepare_us"] = (time.perf_counter_ns() - t0) / 1e3
+        notes.insert(0, "gradients not checked (the dump has no train step: "
+                     + meta.get("output_skipped", "no gradients") + ")")
+    saved, saved_all = case.saved_bytes()
+    row["saved_bytes"] = saved
+    row["grad_bytes"], row["optimizer_bytes"] = case.memory()
+    if case.opt is None:
+        row["optimizer_bytes"] = 0
+    notes.append(f"saved_bytes: autograd's saved tensors (saved_tensors_hooks, unique storages) "
+                 f"less the weights, X and dY ({saved_all} bytes with them)")
+    times, fwd, bwd, iters = mt.time_steps(case, args.reps, args.min_time)
+    st = summarize(times)
+    timing_columns(row, st, times, iters)
+    row["fwd_us"] = summarize(fwd)["median"] / 1e3
+    row["bwd_us"] = summarize(bwd)["median"] / 1e3
+    verdict = stability_verdict(st)
+    if verdict:
+        notes.insert(0, verdict)
+    med_s = st["median"] / 1e9
+    if row.get("flops") not in (None, ""):
+        row["gflops"] = float(row["flops"]) / med_s / 1e9
+    if row.get("bytes") not in (None, ""):
+        row["gbps"] = float(row["bytes"]) / med_s / 1e9
+    write_samples(samples_path, args, meta, row, times)
+    return "ok"
 
 
 def cmd_bench(args):
@@ -505,6 +594,9 @@ def cmd_bench(args):
         notes.append(f"torch {torch.__version__} threads={torch.get_num_threads()}"
                      f" OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
                      f" OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+        if is_train(meta):
+            status = bench_train(meta, arrays, args, row, notes, samples_path)
+            raise _Done()
         module, inputs, y, extras, build_ns = run_module(meta, arrays, "float32", threads)
         row["prepare_us"] = build_ns / 1e3
         res = compare(meta, arrays, y, extras)
@@ -546,6 +638,8 @@ def cmd_bench(args):
                               "threads": row["threads"], "cache": row["cache"], "rep": i,
                               "time_ns": int(round(t))}
                     w.writerow([sample.get(c, "") for c in sheader])
+    except _Done:
+        pass
     except Exception as exc:
         status = "error"
         notes.insert(0, f"{type(exc).__name__}: {exc}".replace("\n", " "))
