@@ -12,127 +12,15 @@
 #include "check.h"
 #include "moebench/moebench.h"
 #include "npy.h"
+#include "ref_golden.h"
 
 #define RTOL 2e-5
-
-typedef struct {
-    char desc[512], weights[512], inputs[512], outputs[512];
-} case_txt;
-
-static int read_case_txt(const char *dir, case_txt *ct)
-{
-    char path[1100], line[512];
-    snprintf(path, sizeof path, "%s/case.txt", dir);
-    FILE *fp = fopen(path, "r");
-    CHECK_MSG(fp != NULL, "cannot open %s", path);
-    if (!fp)
-        return -1;
-    memset(ct, 0, sizeof *ct);
-    while (fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "weights: ", 9))
-            snprintf(ct->weights, sizeof ct->weights, "%s", line + 9);
-        else if (!strncmp(line, "inputs: ", 8))
-            snprintf(ct->inputs, sizeof ct->inputs, "%s", line + 8);
-        else if (!strncmp(line, "outputs: ", 9))
-            snprintf(ct->outputs, sizeof ct->outputs, "%s", line + 9);
-        else if (!ct->desc[0])
-            snprintf(ct->desc, sizeof ct->desc, "%s", line);
-    }
-    fclose(fp);
-    CHECK_MSG(ct->desc[0] && ct->weights[0] && ct->inputs[0], "%s: incomplete", path);
-    return ct->desc[0] ? 0 : -1;
-}
-
-static int has_word(const char *list, const char *word)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " "))
-        if (!strcmp(tok, word))
-            return 1;
-    return 0;
-}
-
-static int load(const char *dir, const char *name, mb_dtype dt, mb_tensor *t)
-{
-    char path[2048];
-    mb_err err = { 0 };
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    mb_status st = mb_npy_read_tensor(path, dt, t, &err);
-    CHECK_MSG(st == MB_OK, "%s", err.msg);
-    return st == MB_OK ? 0 : -1;
-}
-
-/* Max over elements of |got - want| / (|want| + rms(want)). */
-static double rel_err(const float *got, const float *want, int64_t n)
-{
-    double rms = 0.0, worst = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        rms += (double)want[i] * want[i];
-    rms = sqrt(rms / (double)n);
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]) / (fabs(want[i]) + rms + 1e-30);
-        if (!(e <= worst))   /* also catches NaN */
-            worst = e;
-    }
-    return worst;
-}
-
-typedef struct {
-    mb_spec s;
-    mb_weights w;
-    mb_inputs in;
-    mb_tensor y;
-    mb_forward_info info;
-} tcase;
-
-static void tc_free(tcase *c)
-{
-    mb_weights_free(&c->w);
-    mb_inputs_free(&c->in);
-    mb_tensor_free(&c->y);
-    mb_forward_info_free(&c->info);
-}
-
-static int tc_load(const char *dir, const case_txt *ct, tcase *c)
-{
-    mb_err err = { 0 };
-    memset(c, 0, sizeof *c);
-    if (mb_spec_parse(ct->desc, &c->s, &err) != MB_OK || mb_spec_validate(&c->s, 0, &err) != MB_OK) {
-        CHECK_MSG(0, "%s: %s", ct->desc, err.msg);
-        return -1;
-    }
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", ct->weights);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        mb_tensor t;
-        if (load(dir, tok, MB_F32, &t))
-            return -1;
-        if (mb_weights_add(&c->w, tok, t, &err) != MB_OK) {
-            CHECK_MSG(0, "add %s: %s", tok, err.msg);
-            mb_tensor_free(&t);
-            return -1;
-        }
-    }
-    if (load(dir, "X", MB_F32, &c->in.X))
-        return -1;
-    if (has_word(ct->inputs, "task") && load(dir, "task", MB_I32, &c->in.task))
-        return -1;
-    if (has_word(ct->inputs, "R") && load(dir, "R", MB_F32, &c->in.R))
-        return -1;
-    if (mb_output_alloc(&c->s, &c->y, &err) != MB_OK || mb_forward_info_alloc(&c->s, &c->info, &err) != MB_OK) {
-        CHECK_MSG(0, "%s: %s", ct->desc, err.msg);
-        return -1;
-    }
-    return 0;
-}
 
 static void check_routing(const char *name, const char *dir, const mb_routing *r, int has_dropped)
 {
     mb_tensor idx = { 0 }, w = { 0 }, loss = { 0 }, drop = { 0 };
     /* routing options (spec "Routing options"): the capacity's drop mask [T, k] */
-    if (has_dropped && !load(dir, "dropped", MB_I32, &drop)) {
+    if (has_dropped && !golden_load(dir, "dropped", MB_I32, &drop)) {
         CHECK(mb_tensor_numel(&drop) == r->T * r->k && r->dropped);
         int64_t bad = -1, n = 0;
         for (int64_t i = 0; r->dropped && i < mb_tensor_numel(&drop) && i < r->T * r->k; i++) {
@@ -144,13 +32,13 @@ static void check_routing(const char *name, const char *dir, const mb_routing *r
         CHECK(n == r->n_dropped);
     }
     mb_tensor_free(&drop);
-    if (!load(dir, "idx", MB_I32, &idx) && !load(dir, "w", MB_F32, &w) && !load(dir, "loss", MB_F32, &loss)) {
+    if (!golden_load(dir, "idx", MB_I32, &idx) && !golden_load(dir, "w", MB_F32, &w) && !golden_load(dir, "loss", MB_F32, &loss)) {
         CHECK(mb_tensor_numel(&idx) == r->T * r->k && mb_tensor_numel(&w) == r->T * r->k);
         if (mb_tensor_numel(&idx) == r->T * r->k) {
             int same = memcmp(mb_i32(&idx), r->idx, sizeof(int32_t) * (size_t)(r->T * r->k)) == 0;
             CHECK_MSG(same, "%s: routing indices differ from torch", name);
             if (same)
-                CHECK_MSG(rel_err(r->w, mb_f32(&w), r->T * r->k) <= RTOL, "%s: routing weights", name);
+                CHECK_MSG(golden_rel_err(r->w, mb_f32(&w), r->T * r->k) <= RTOL, "%s: routing weights", name);
         }
         CHECK_MSG(fabs(r->aux_loss - mb_f32(&loss)[0]) <= RTOL * fabs(mb_f32(&loss)[0]),
                   "%s: L_aux %.9g vs torch %.9g", name, r->aux_loss, mb_f32(&loss)[0]);
@@ -167,12 +55,12 @@ static double run_case(const char *name, int perturb)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ref/%s", MB_TEST_DATA_DIR, name);
-    case_txt ct;
-    tcase c;
-    if (read_case_txt(dir, &ct))
+    golden_case_txt ct;
+    golden_tcase c;
+    if (golden_read_case_txt(dir, &ct))
         return -1.0;
-    if (tc_load(dir, &ct, &c)) {
-        tc_free(&c);
+    if (golden_tc_load(dir, &ct, &c)) {
+        golden_tc_free(&c);
         return -1.0;
     }
     if (perturb)
@@ -182,25 +70,25 @@ static double run_case(const char *name, int perturb)
     mb_tensor yref = { 0 };
     mb_status st = mb_run_once(&mb_impl_naive, &c.s, &c.w, &c.in, &c.y, &c.info, &err);
     CHECK_MSG(st == MB_OK, "%s: %s", name, err.msg);
-    if (st == MB_OK && !load(dir, "Y", MB_F32, &yref)) {
+    if (st == MB_OK && !golden_load(dir, "Y", MB_F32, &yref)) {
         CHECK_MSG(mb_tensor_numel(&yref) == mb_tensor_numel(&c.y), "%s: Y size", name);
         if (mb_tensor_numel(&yref) == mb_tensor_numel(&c.y))
-            e = rel_err(mb_f32(&c.y), mb_f32(&yref), mb_tensor_numel(&yref));
+            e = golden_rel_err(mb_f32(&c.y), mb_f32(&yref), mb_tensor_numel(&yref));
         if (!perturb) {
             if (c.info.routing.idx)
-                check_routing(name, dir, &c.info.routing, has_word(ct.outputs, "dropped"));
+                check_routing(name, dir, &c.info.routing, golden_has_word(ct.outputs, "dropped"));
             mb_tensor g = { 0 };
-            if (has_word(ct.outputs, "gate") && !load(dir, "gate", MB_F32, &g)) {
+            if (golden_has_word(ct.outputs, "gate") && !golden_load(dir, "gate", MB_F32, &g)) {
                 CHECK(c.info.gate != NULL);
                 if (c.info.gate)
-                    CHECK_MSG(rel_err(c.info.gate, mb_f32(&g), mb_tensor_numel(&g)) <= RTOL,
+                    CHECK_MSG(golden_rel_err(c.info.gate, mb_f32(&g), mb_tensor_numel(&g)) <= RTOL,
                               "%s: gate differs from torch", name);
             }
             mb_tensor_free(&g);
         }
     }
     mb_tensor_free(&yref);
-    tc_free(&c);
+    golden_tc_free(&c);
     return e;
 }
 

@@ -13,128 +13,16 @@
 #include "check.h"
 #include "moebench/moebench.h"
 #include "npy.h"
+#include "ref_golden.h"
 
 #define RTOL 2e-5
-
-typedef struct {
-    char desc[512], weights[512], inputs[512], outputs[512];
-} case_txt;
-
-static int read_case_txt(const char *dir, case_txt *ct)
-{
-    char path[1100], line[512];
-    snprintf(path, sizeof path, "%s/case.txt", dir);
-    FILE *fp = fopen(path, "r");
-    CHECK_MSG(fp != NULL, "cannot open %s", path);
-    if (!fp)
-        return -1;
-    memset(ct, 0, sizeof *ct);
-    while (fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "weights: ", 9))
-            snprintf(ct->weights, sizeof ct->weights, "%s", line + 9);
-        else if (!strncmp(line, "inputs: ", 8))
-            snprintf(ct->inputs, sizeof ct->inputs, "%s", line + 8);
-        else if (!strncmp(line, "outputs: ", 9))
-            snprintf(ct->outputs, sizeof ct->outputs, "%s", line + 9);
-        else if (!ct->desc[0])
-            snprintf(ct->desc, sizeof ct->desc, "%s", line);
-    }
-    fclose(fp);
-    CHECK_MSG(ct->desc[0] && ct->weights[0] && ct->inputs[0], "%s: incomplete", path);
-    return ct->desc[0] ? 0 : -1;
-}
-
-static int has_word(const char *list, const char *word)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " "))
-        if (!strcmp(tok, word))
-            return 1;
-    return 0;
-}
-
-static int load(const char *dir, const char *name, mb_dtype dt, mb_tensor *t)
-{
-    char path[2048];
-    mb_err err = { 0 };
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    mb_status st = mb_npy_read_tensor(path, dt, t, &err);
-    CHECK_MSG(st == MB_OK, "%s", err.msg);
-    return st == MB_OK ? 0 : -1;
-}
-
-/* Max over elements of |got - want| / (|want| + rms(want)). */
-static double rel_err(const float *got, const float *want, int64_t n)
-{
-    double rms = 0.0, worst = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        rms += (double)want[i] * want[i];
-    rms = sqrt(rms / (double)n);
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]) / (fabs(want[i]) + rms + 1e-30);
-        if (!(e <= worst))   /* also catches NaN */
-            worst = e;
-    }
-    return worst;
-}
-
-typedef struct {
-    mb_spec s;
-    mb_weights w;
-    mb_inputs in;
-    mb_tensor y;
-    mb_forward_info info;
-} tcase;
-
-static void tc_free(tcase *c)
-{
-    mb_weights_free(&c->w);
-    mb_inputs_free(&c->in);
-    mb_tensor_free(&c->y);
-    mb_forward_info_free(&c->info);
-}
-
-static int tc_load(const char *dir, const case_txt *ct, tcase *c)
-{
-    mb_err err = { 0 };
-    memset(c, 0, sizeof *c);
-    if (mb_spec_parse(ct->desc, &c->s, &err) != MB_OK || mb_spec_validate(&c->s, 0, &err) != MB_OK) {
-        CHECK_MSG(0, "%s: %s", ct->desc, err.msg);
-        return -1;
-    }
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", ct->weights);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        mb_tensor t;
-        if (load(dir, tok, MB_F32, &t))
-            return -1;
-        if (mb_weights_add(&c->w, tok, t, &err) != MB_OK) {
-            CHECK_MSG(0, "add %s: %s", tok, err.msg);
-            mb_tensor_free(&t);
-            return -1;
-        }
-    }
-    if (load(dir, "X", MB_F32, &c->in.X))
-        return -1;
-    if (has_word(ct->inputs, "task") && load(dir, "task", MB_I32, &c->in.task))
-        return -1;
-    if (has_word(ct->inputs, "R") && load(dir, "R", MB_F32, &c->in.R))
-        return -1;
-    if (mb_output_alloc(&c->s, &c->y, &err) != MB_OK || mb_forward_info_alloc(&c->s, &c->info, &err) != MB_OK) {
-        CHECK_MSG(0, "%s: %s", ct->desc, err.msg);
-        return -1;
-    }
-    return 0;
-}
 
 /* 0 when `name` of the case matches its golden file, -1 on a load failure; *worst gets the
  * error. */
 static int compare(const char *dir, const char *file, const float *got, int64_t n, double *worst)
 {
     mb_tensor want = { 0 };
-    if (load(dir, file, MB_F32, &want))
+    if (golden_load(dir, file, MB_F32, &want))
         return -1;
     int rc = 0;
     if (mb_tensor_numel(&want) != n) {
@@ -142,7 +30,7 @@ static int compare(const char *dir, const char *file, const float *got, int64_t 
                   (long long)mb_tensor_numel(&want), (long long)n);
         rc = -1;
     } else {
-        *worst = rel_err(got, mb_f32(&want), n);
+        *worst = golden_rel_err(got, mb_f32(&want), n);
     }
     mb_tensor_free(&want);
     return rc;
@@ -154,12 +42,12 @@ static double run_case(const char *name, int perturb)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/ref/%s", MB_TEST_DATA_DIR, name);
-    case_txt ct;
-    tcase c;
-    if (read_case_txt(dir, &ct))
+    golden_case_txt ct;
+    golden_tcase c;
+    if (golden_read_case_txt(dir, &ct))
         return -1.0;
-    if (tc_load(dir, &ct, &c)) {
-        tc_free(&c);
+    if (golden_tc_load(dir, &ct, &c)) {
+        golden_tc_free(&c);
         return -1.0;
     }
     if (perturb == 1)
@@ -174,7 +62,7 @@ static double run_case(const char *name, int perturb)
     const mb_impl *nv = &mb_impl_naive;
     mb_state *st = NULL;
     mb_saved saved = { 0 };
-    if (load(dir, "dY", MB_F32, &dy) || mb_grads_alloc(&c.s, &c.w, &g, &err) != MB_OK ||
+    if (golden_load(dir, "dY", MB_F32, &dy) || mb_grads_alloc(&c.s, &c.w, &g, &err) != MB_OK ||
         nv->prepare(&c.s, &c.w, &st, &err) != MB_OK) {
         CHECK_MSG(0, "%s: %s", name, err.msg);
         goto done;
@@ -188,7 +76,7 @@ static double run_case(const char *name, int perturb)
         goto done;
     if (c.info.routing.idx && !perturb) {
         mb_tensor idx = { 0 };
-        if (!load(dir, "idx", MB_I32, &idx))
+        if (!golden_load(dir, "idx", MB_I32, &idx))
             CHECK_MSG(mb_tensor_numel(&idx) == c.info.routing.T * c.info.routing.k &&
                           !memcmp(mb_i32(&idx), c.info.routing.idx,
                                   sizeof(int32_t) * (size_t)mb_tensor_numel(&idx)),
@@ -206,7 +94,7 @@ static double run_case(const char *name, int perturb)
     for (int i = 0; i < g.dW.n; i++) {
         char file[64];
         snprintf(file, sizeof file, "grad_%s", g.dW.item[i].name);
-        CHECK_MSG(has_word(ct.outputs, file), "%s: no golden for %s", name, file);
+        CHECK_MSG(golden_has_word(ct.outputs, file), "%s: no golden for %s", name, file);
         if (compare(dir, file, mb_f32(&g.dW.item[i].t), mb_tensor_numel(&g.dW.item[i].t), &e))
             continue;
         CHECK_MSG(perturb || e <= RTOL, "%s: %s max rel err %.3g", name, file, e);
@@ -232,7 +120,7 @@ done:
     mb_weights_free(&saved.act);
     mb_grads_free(&g);
     mb_tensor_free(&dy);
-    tc_free(&c);
+    golden_tc_free(&c);
     return worst;
 }
 
