@@ -7,12 +7,15 @@
 # activations, gradients, optimizer state in MiB, the total printed above. A marker in the
 # implementation's line type (colour and point shape) tops every bar.
 # Prologue variables: datafile (x, label, impl index, four cumulative tops, printed value),
-# glabel[group] and group_chars (each case's label and the longest), seg_title[1..4] ("": no key entry), nkey and key_chars (the key's entries and longest
+# glabel[group] and group_chars (each case's label and the longest), seg_title[1..4] ("": no key entry), gtop[group] (its tallest bar), nkey and key_chars (the key's entries and longest
 # text), ylabel_text, bar_top (the tallest bar), gx0/gx1[group] (x of a group's first
 # and last bar), impl[1..nimpl], implstyle[1..nimpl], value_unit, title_text, title_lines,
 # label_chars, footnote, first and count (the groups of this page), and the figure style
 # (paper, fig_w, fig_h, font_*, line_in, foot_lines).
 array segcol[4] = ["#0072B2", "#E69F00", "#009E73", "#999999"]
+# the tallest bar of this page: each page has its own axis
+bar_top = 0
+do for [g = first + 1:first + count] { bar_top = gtop[g] > bar_top ? gtop[g] : bar_top }
 if (paper) {
     set label 998 title_text at screen 0.5, 1 - (foot_lines + 0.6) * line_in / fig_h center font font_title noenhanced
     # nkey entries (prologue) of at most key_chars characters each, in as many columns as fit

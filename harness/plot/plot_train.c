@@ -133,7 +133,9 @@ static int render(const mb_results *r, mb_plot_out *o, const train_rows *t, cons
     FILE *f = mb_plot_out_open(o, file);
     double *gx0 = malloc((size_t)(t->cases.n ? t->cases.n : 1) * sizeof *gx0);
     double *gx1 = malloc((size_t)(t->cases.n ? t->cases.n : 1) * sizeof *gx1);
-    if (!f || !gx0 || !gx1) {
+    double *gtop = calloc((size_t)(t->cases.n ? t->cases.n : 1), sizeof *gtop);
+    if (!f || !gx0 || !gx1 || !gtop) {
+        free(gtop);
         if (f)
             fclose(f);
         free(gx0);
@@ -200,6 +202,7 @@ static int render(const mb_results *r, mb_plot_out *o, const train_rows *t, cons
                 put_num(f, isfinite(div) ? cum : NAN);
             }
             top = isfinite(cum) && cum > top ? cum : top;
+            gtop[groups] = isfinite(cum) && cum > gtop[groups] ? cum : gtop[groups];
             /* the printed value: the median step in the chart's unit, or the total MiB */
             double v = normalise ? mb_results_num(r, i, r->c.med) / (big_ms ? 1e3 : 1) : cum;
             char txt[64];
@@ -221,9 +224,10 @@ static int render(const mb_results *r, mb_plot_out *o, const train_rows *t, cons
     mb_gp_printf(&gp, "group_chars = %d\narray glabel[%d]\n%s", group_chars, groups,
                  glab.s ? glab.s : "");
     mb_gp_free(&glab);
-    mb_gp_printf(&gp, "array gx0[%d]\narray gx1[%d]\n", groups, groups);
+    mb_gp_printf(&gp, "array gx0[%d]\narray gx1[%d]\narray gtop[%d]\n", groups, groups, groups);
     for (int g = 0; g < groups; g++)
-        mb_gp_printf(&gp, "gx0[%d] = %g; gx1[%d] = %g\n", g + 1, gx0[g], g + 1, gx1[g]);
+        mb_gp_printf(&gp, "gx0[%d] = %g; gx1[%d] = %g; gtop[%d] = %.6g\n", g + 1, gx0[g], g + 1,
+                     gx1[g], g + 1, gtop[g] > 0 ? gtop[g] : 1);
     mb_gp_impl_array(&gp, &t->impls);
     static const char *const seg_time[NSEG] = {"forward", "backward", "other",
                                                "step (not split)"};
@@ -288,6 +292,7 @@ static int render(const mb_results *r, mb_plot_out *o, const train_rows *t, cons
     mb_gp_free(&gp);
     free(gx0);
     free(gx1);
+    free(gtop);
     mb_label_ctx_free(&lc);
     return rc;
 }
