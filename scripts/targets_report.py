@@ -12,7 +12,13 @@ Which tables appear depends on the rows present:
   - suites/default.ini rows (optionally with `--peer torch`) give the AVX-512 mixture targets and
     ours-vs-PyTorch;
   - suites/routing.ini rows give the routing targets (issue 16): time(route=hot:0.9) /
-    time(route=balanced), cap=1 against dropless, shared=1 against its FLOP share.
+    time(route=balanced), cap=1 against dropless, shared=1 against its FLOP share;
+  - mode=train rows (suites/targets.ini's train sections, suites/train.ini, optionally with
+    `--peer torch`) give the training targets (issue 14): step / forward of the same
+    implementation, mixlora share=all step / mlp_lora step, ours against the PyTorch peer's step
+    and saved_bytes, avx512 step against the best library for the mixtures.
+The forward tables read only forward rows; a train row is matched only with rows of the same
+mode and the same train settings (p, opt, aux, zloss from the case descriptor).
 Only the standard library is used.
 """
 import csv
@@ -45,10 +51,33 @@ def num(x):
         return None
 
 
+TRAIN_KEYS = ("p", "opt", "aux", "zloss")
+
+
+def train_settings(r):
+    """The train settings of a row that are not the defaults, from its case descriptor (they have
+    no column): "" for a plain step (p=0, opt=none, the variant's default aux and zloss) and for
+    every forward row; else e.g. "p=0.1" or "opt=adamw"."""
+    items = []
+    for item in r.get("case", "").split(":", 1)[-1].split(","):
+        a, _, b = item.partition("=")
+        if a in TRAIN_KEYS:
+            v = num(b)
+            items.append(f"{a}={v:.3g}" if v is not None else f"{a}={b}")
+    return ",".join(items)
+
+
+def mode(r):
+    """forward or train; runs before the mode column are all forward."""
+    return r.get("mode") or "forward"
+
+
 def key(r, **over):
     """Identity of a case without its implementation: the shape and harness settings."""
     k = {c: r.get(c, "") for c in ("variant", "threads", "cache", "T", "B", "h", "o", "f", "r",
                                   "E", "k", "share", "shard", "cap", "shared", "topp", "route")}
+    k["mode"] = mode(r)
+    k["train"] = r.get("_train", "")
     k.update({a: str(b) for a, b in over.items()})
     return tuple(sorted(k.items()))
 
@@ -58,7 +87,11 @@ class Run:
         self.dir = d
         self.rows, self.run = load(d)
         self.t = {}
+        self.any = {}   # every row, ok or not (a skipped row's reason)
         for r in self.rows:
+            r["mode"] = mode(r)
+            r["_train"] = train_settings(r)
+            self.any[(key(r), r["impl"])] = r
             if r["status"] == "ok" and num(r["time_us_median"]):
                 self.t[(key(r), r["impl"])] = r
         roof = self.run.get("roofline") or {}
@@ -74,13 +107,19 @@ class Run:
 
     def find(self, impl, **want):
         """Median time of the ok row of impl whose listed columns equal want (other columns,
-        e.g. the suite defaults a variant does not use, are ignored)."""
+        e.g. the suite defaults a variant does not use, are ignored). Forward rows unless want
+        names the mode; plain steps unless it names the train settings (_train)."""
+        want.setdefault("mode", "forward")
+        want.setdefault("_train", "")
         for (_, im), x in self.t.items():
             if im == impl and all(x.get(a) == str(b) for a, b in want.items()):
                 return num(x["time_us_median"])
         return None
 
     def cases(self, **want):
+        """The first row of each case whose listed columns equal want; forward rows unless want
+        names the mode."""
+        want.setdefault("mode", "forward")
         seen = set()
         for r in self.rows:
             if all(r.get(a) == str(b) for a, b in want.items()):
@@ -226,7 +265,7 @@ def avx512_targets(R):
 def peer_table(R):
     out = []
     for r in R.rows:
-        if r["impl"] != "torch" or r["status"] != "ok":
+        if r["impl"] != "torch" or r["status"] != "ok" or r["mode"] != "forward":
             continue
         tt = num(r["time_us_median"])
         best, bi = None, None
@@ -293,6 +332,112 @@ def routing_targets(R):
           ["case", "T", "threads", "implementation", "ratio"], out)
 
 
+TRAIN_LIBS = ("blas", "onednn", "avx512")
+
+
+def case_name(r):
+    name = f"{r['variant']} share={r['share']}" if r["variant"] == "mixlora" else r["variant"]
+    return name + (f" {r['_train']}" if r["_train"] else "")
+
+
+def why_missing(R, r, impl, **over):
+    """"skipped: reason" of a row that is there but not ok, "no row" when there is none."""
+    x = R.any.get((key(r, **over), impl))
+    if x is None:
+        return "no row"
+    return f"{x['status']}: {x['reason']}" if x["reason"] else x["status"]
+
+
+def train_targets(R):
+    """Issue 14's targets of the training step, within one run."""
+    out = []
+    # step / forward of the same implementation (the forward row of the same case, same run)
+    for r in R.cases(mode="train"):
+        if r["variant"] not in ("lora", "mlp_lora") or int(r["T"]) < 512:
+            continue
+        for impl in TRAIN_LIBS:
+            step, fwd = R.time(r, impl), R.time(r, impl, mode="forward", train="")
+            if step is None and fwd is None:
+                continue
+            val = fmt(ratio(step, fwd), None if r["_train"] else 2.15)
+            if step is None:
+                val = f"n/a (step: {why_missing(R, r, impl)})"
+            elif fwd is None:
+                val = f"n/a (no forward row of {impl}: run the case with mode = forward, train)"
+            out.append((case_name(r), r["T"], r["threads"], f"{impl}: step / forward", val))
+    # mixlora share=all step / mlp_lora step (same shapes)
+    for r in R.cases(mode="train", variant="mixlora", share="all", _train=""):
+        if int(r["T"]) < 128:
+            continue
+        for impl in TRAIN_LIBS:
+            step = R.time(r, impl)
+            base = R.find(impl, variant="mlp_lora", T=r["T"], threads=r["threads"], h=r["h"],
+                          f=r["f"], r=r["r"], cache=r["cache"], mode="train")
+            if step is None and base is None:
+                continue
+            val = fmt(ratio(step, base), 1.15)
+            if step is None:
+                val = f"n/a (step: {why_missing(R, r, impl)})"
+            elif base is None:
+                val = "n/a (no mlp_lora train row of the same shape)"
+            out.append((case_name(r), r["T"], r["threads"], f"{impl}: mixlora step / mlp_lora step",
+                        val))
+    # avx512 step against the best library, for the mixtures at T >= 128
+    for r in R.cases(mode="train"):
+        if r["variant"] not in MIXTURES or int(r["T"]) < 128:
+            continue
+        libs = [(R.time(r, i), i) for i in ("blas", "onednn")]
+        libs = [x for x in libs if x[0]]
+        if not libs:
+            continue
+        a = R.time(r, "avx512")
+        best, bi = min(libs)
+        if a is None:
+            val = f"n/a (avx512 {why_missing(R, r, 'avx512')})"
+            pos = ""
+        else:
+            val = fmt(best / a, 1.0, le=False)
+            pos = position(R, r)
+        bp = num(R.get(r, bi)["pct_peak"])
+        pos += (("; " if pos else "") + f"{bi} at {bp:.0f} % of the roof") if bp else ""
+        out.append((case_name(r), r["T"], r["threads"], f"best library ({bi}) step / avx512 step",
+                    val, pos))
+    table("Training-step targets (issue 14; ratios within one run)",
+          ["case", "T", "threads", "ratio", "value", "roofline position"],
+          [l if len(l) == 6 else l + ("",) for l in out])
+    if not any(x["mode"] == "train" for x in R.rows):
+        return
+    # against the PyTorch peer's step: time and saved activations
+    peer = []
+    for r in R.rows:
+        if r["impl"] != "torch" or r["status"] != "ok" or r["mode"] != "train":
+            continue
+        tt = num(r["time_us_median"])
+        ours = [(R.time(r, i), i) for i in TRAIN_LIBS if R.time(r, i)]
+        if not tt or not ours:
+            continue
+        best, bi = min(ours)
+        T = int(r["T"])
+        tgt = 2.0 if T <= 128 else 1.3 if T >= 512 else 1.0
+        ts = num(r.get("saved_bytes"))
+        saved = [(num(R.get(r, i).get("saved_bytes")), i) for _, i in ours]
+        saved = [x for x in saved if x[0] is not None]
+        if ts and saved:
+            worst, wi = max(saved)
+            sv = f"{worst / 2**20:.2f} MiB ({wi}) / {ts / 2**20:.2f} MiB = " + fmt(worst / ts, 1.0)
+        else:
+            sv = "n/a (no saved_bytes" + (" in the torch row)" if not ts else " in our rows)")
+        peer.append((case_name(r), r["T"], r["threads"], f"{tt:.0f}", f"{best:.0f} ({bi})",
+                     fmt(tt / best, tgt, le=False), sv))
+    if peer:
+        table("Training step: ours (best implementation) against the PyTorch peer, same run "
+              "(saved: our largest saved_bytes / torch's, target ≤ 1)",
+              ["case", "T", "threads", "torch µs", "ours µs", "torch / ours", "saved bytes"], peer)
+    else:
+        print("\n### Training step against the PyTorch peer\n\nno torch rows in mode=train "
+              "(run with `--peer torch`): speed and saved_bytes targets not evaluated")
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -304,6 +449,7 @@ def main():
         avx512_targets(R)
         routing_targets(R)
         peer_table(R)
+        train_targets(R)
     return 0
 
 

@@ -1,5 +1,6 @@
 /* Charts from a results directory (plot_all.c): latency and speedups over tokens, the
- * roofline with every case, memory, expert load and counters, each as PNG + PDF with the gnuplot
+ * roofline with every case, memory, expert load, counters and, for train rows, the step's time
+ * split and memory, each as PNG + PDF with the gnuplot
  * script and data beside it. Reads only the results directory, so any old run can be
  * re-plotted. */
 #ifndef MOEBENCH_PLOT_H

@@ -86,6 +86,11 @@ int mb_chart_roofline(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_experts(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n);
+/* The training step (plot_train.c): step time split into forward, backward and the rest, and
+ * its memory (weights, saved activations, gradients, optimizer), per case and implementation;
+ * 1 (nothing to draw) when the run has no ok train row. */
+int mb_chart_train_time(const mb_results *r, mb_plot_out *o, char *err, size_t n);
+int mb_chart_train_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 /* The y-axis unit of a counter column ("ctr_perf__task_clock" -> "ns per forward"): counters
  * are divided by the forwards of the counting pass, so every unit is per forward. */
 const char *mb_counter_unit(const char *column);

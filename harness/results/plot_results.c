@@ -120,6 +120,12 @@ static void find_cols(mb_results *res)
     c->case_desc = col(res, "case");
     c->prepare_bytes = col(res, "prepare_bytes");   /* optional (older runs lack it) */
     c->expert_counts = col(res, "expert_counts");   /* optional (runs before issue 16) */
+    c->mode = col(res, "mode");                       /* optional (runs before issue 14) */
+    c->fwd_us = col(res, "fwd_us");
+    c->bwd_us = col(res, "bwd_us");
+    c->saved_bytes = col(res, "saved_bytes");
+    c->grad_bytes = col(res, "grad_bytes");
+    c->optimizer_bytes = col(res, "optimizer_bytes");
 }
 
 static int validate_rows(mb_results *res, const char *path, char *err, size_t errlen)

@@ -14,7 +14,9 @@
 typedef struct {
     int run_id, variant, impl, status, reason, threads, cache, B, S, T, h, o, f, r, E, k, share,
         shard, samples, med, min, p95, mad, ci_lo, ci_hi, flops, bytes, gflops, weights, workspace,
-        rss, load_max, aux_loss, case_desc, prepare_bytes, expert_counts;
+        rss, load_max, aux_loss, case_desc, prepare_bytes, expert_counts,
+        /* the training step (issue 14; optional: runs before it lack them) */
+        mode, fwd_us, bwd_us, saved_bytes, grad_bytes, optimizer_bytes;
 } mb_result_cols;
 
 typedef struct {
