@@ -54,8 +54,8 @@ do for [k = 1:ncounter] {
         eval logfmt("y", vlo[k], vhi[k])
     } else {
         unset logscale y; set format y "%g"; set ytics autofreq
-        set yrange [0:(c0 > 0 ? c0 : 1/0)]
-        if (c0 <= 0) { set yrange [0:*] }
+        # (an undefined bound, 1/0, is an error in `set yrange`, not "automatic")
+        if (c0 > 0) { set yrange [0:c0] } else { set yrange [0:*] }
         set ylabel unit[k] font font_label noenhanced
     }
     # a cut bar: drawn to the top of the axis, a white gap near its top (the break) and its

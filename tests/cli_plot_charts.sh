@@ -38,6 +38,25 @@ mkdir -p "$TMP/a"
 cp "$DATA/results_a/results.csv" "$DATA/results_a/run.json" "$DATA/results_a/samples.csv" "$TMP/a/"
 "$MB" plot "$TMP/a" --out "$TMP/charts" >"$TMP/out" 2>"$TMP/err" || err "plot failed: $(cat "$TMP/err")"
 cat "$TMP/out"
+
+# a counter of small values with a 0 (page faults of warm runs) is a linear panel without a cut: its y range must be automatic, not an undefined bound (gnuplot: "undefined
+# value", the whole counters chart lost)
+mkdir -p "$TMP/flat"
+cp "$DATA/results_a/run.json" "$DATA/results_a/samples.csv" "$TMP/flat/"
+python3 - "$DATA/results_a/results.csv" "$TMP/flat/results.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+n = 0   # 0, 1, 2, 1, 2, ...: a 0 makes the panel linear, no value stands out to cut the axis
+for r in rows:
+    if r["ctr_perf__page_faults"] != "":
+        r["ctr_perf__page_faults"] = str(1 + n % 2) if n else "0"
+        n += 1
+w = csv.DictWriter(open(sys.argv[2], "w", newline=""), fieldnames=list(rows[0].keys()))
+w.writeheader()
+w.writerows(rows)
+PY
+"$MB" plot "$TMP/flat" --out "$TMP/flat_charts" >/dev/null 2>"$TMP/err" || err "plot of a flat counter failed: $(cat "$TMP/err")"
+[ -s "$TMP/flat_charts/counters.png" ] || [ -s "$TMP/flat_charts/counters-1.png" ] || err "flat counter: no counters chart"
 for c in latency speedup_over_naive speedup_over_blas memory expert_load counters; do
     png_is "$TMP/charts/$c.png" 1400x1000
     pdf_ok "$TMP/charts/$c.pdf"
