@@ -154,10 +154,12 @@ static void list_of(hwloc_topology_t topo, const cpu_set_t *mask, char *out, siz
 
 static const char *bind_name(omp_proc_bind_t b)
 {
-    switch (b) {
+    /* 2 is "primary" in OpenMP 5.1 (libgomp) and "master" before it (clang 14's libomp has
+     * only the old name): by value, so both runtimes compile */
+    switch ((int)b) {
     case omp_proc_bind_false: return "false";
     case omp_proc_bind_true: return "true";
-    case omp_proc_bind_primary: return "primary";
+    case 2: return "primary";
     case omp_proc_bind_close: return "close";
     case omp_proc_bind_spread: return "spread";
     default: return "other";

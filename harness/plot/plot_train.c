@@ -205,8 +205,9 @@ static int render(const mb_results *r, mb_plot_out *o, const train_rows *t, cons
             gtop[groups] = isfinite(cum) && cum > gtop[groups] ? cum : gtop[groups];
             /* the printed value: the median step in the chart's unit, or the total MiB */
             double v = normalise ? mb_results_num(r, i, r->c.med) / (big_ms ? 1e3 : 1) : cum;
-            char txt[64];
-            snprintf(txt, sizeof txt, isfinite(v) ? (v >= 100 ? "%.0f" : "%.3g") : "", v);
+            char txt[64] = "";
+            if (isfinite(v))
+                snprintf(txt, sizeof txt, v >= 100 ? "%.0f" : "%.3g", v);
             fputc(' ', f);
             mb_gp_dat_str(f, txt);
             fputc('\n', f);
