@@ -83,10 +83,12 @@ static void check_estimate(const mb_spec *s, const char *desc)
         return;
     }
     fz_require(e.runtime >= 0 && e.weights >= 0 && e.inputs >= 0 && e.reference >= 0 &&
-                   e.impl >= 0 && e.saved >= 0 && e.cold >= 0 && e.cold <= e.impl,
+                   e.impl >= 0 && e.saved >= 0 && e.grads >= 0 && e.optimizer >= 0 &&
+                   e.cold >= 0 && e.cold <= e.impl,
                "'%s': a negative part in the estimate", desc);
     uint64_t sum = (uint64_t)e.runtime + (uint64_t)e.weights + (uint64_t)e.inputs +
-                   (uint64_t)e.reference + (uint64_t)e.impl + (uint64_t)e.saved;
+                   (uint64_t)e.reference + (uint64_t)e.impl + (uint64_t)e.saved +
+                   (uint64_t)e.grads + (uint64_t)e.optimizer;
     fz_require((uint64_t)e.total == sum,
                "'%s': the estimate's parts do not add up to its total", desc);
 }
