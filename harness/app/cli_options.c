@@ -1,5 +1,6 @@
 /* Option parsing for run / check (see cli_options.h). */
 #include "cli_options.h"
+#include "library_dispatch.h"
 #include "load_env.h"
 #include "outdir.h"
 
@@ -256,5 +257,17 @@ int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t err
                               "continues DIR");
         return 2;
     }
+    return 0;
+}
+
+int mb_cli_load_env_start(const mb_load_request *load, const char *cmd)
+{
+    char err[1024];
+    int rc = mb_load_env_apply(load, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "moebench %s: %s\n", cmd, err);
+        return rc;
+    }
+    mb_library_dispatch_print(stderr, cmd, !load->openblas_core);
     return 0;
 }

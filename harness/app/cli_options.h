@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "load_env.h"
+
 #define MB_CLI_MAX_SUITES 32
 
 /* Timing settings when neither the command line nor the suite sets them (run, check, time). */
@@ -43,5 +45,10 @@ typedef struct {
  * Returns 0, or 2 with a message in err for an unknown flag, a missing or malformed value. */
 int mb_cli_parse(int argc, char **argv, mb_cli_options *o, char *err, size_t errlen);
 void mb_cli_usage(FILE *f, const char *cmd);
+
+/* For the commands with their own option loops (case, time): --openblas-core / --pin take
+ * effect (a re-executed image, machine/load_env.h), then the libraries' dispatch line on
+ * stderr. 0 to go on, else the exit code, its message printed as "moebench CMD: ...". */
+int mb_cli_load_env_start(const mb_load_request *load, const char *cmd);
 
 #endif

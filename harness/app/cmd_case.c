@@ -11,7 +11,7 @@
 #include "case_fits.h"
 #include "child_run.h"
 #include "commands.h"
-#include "library_dispatch.h"
+#include "cli_options.h"
 #include "load_env.h"
 #include "train_exec.h"
 #include "moebench/moebench.h"
@@ -268,13 +268,9 @@ int mb_cmd_case(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* --openblas-core / --pin take effect in a re-executed image (load_env.h) */
-    int lrc = mb_load_env_apply(&load, lerr, sizeof lerr);
-    if (lrc) {
-        fprintf(stderr, "moebench case: %s\n", lerr);
+    int lrc = mb_cli_load_env_start(&load, "case");
+    if (lrc)
         return lrc;
-    }
-    mb_library_dispatch_print(stderr, "case", !load.openblas_core);
     long threads = 0;
     long long ref_rows = -1;
     char *end;

@@ -13,7 +13,6 @@
 #include "case_fits.h"
 #include "cli_options.h"
 #include "commands.h"
-#include "library_dispatch.h"
 #include "load_env.h"
 #include "runner.h"
 #include "moebench/moebench.h"
@@ -113,13 +112,9 @@ int mb_cmd_time(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* --openblas-core / --pin take effect in a re-executed image (load_env.h) */
-    int lrc = mb_load_env_apply(&load, lerr, sizeof lerr);
-    if (lrc) {
-        fprintf(stderr, "moebench time: %s\n", lerr);
+    int lrc = mb_cli_load_env_start(&load, "time");
+    if (lrc)
         return lrc;
-    }
-    mb_library_dispatch_print(stderr, "time", !load.openblas_core);
     static mb_case c;   /* large; one per process */
     memset(&c, 0, sizeof c);
     mb_err err;
