@@ -132,6 +132,58 @@ static void test_json(void)
     CHECK(r.implausible && strstr(r.implausible_why, "after 3 attempts"));
 }
 
+/* The level a row asks to re-measure, and what "now" answers. */
+static double fake_now;
+static int fake_level = -1, fake_threads, fake_calls;
+static double fake_remeasure(int level, int threads, const double cache[3])
+{
+    (void)cache;
+    fake_level = level;
+    fake_threads = threads;
+    fake_calls++;
+    return fake_now;
+}
+
+/* A row above its bandwidth ceiling has its level re-measured; only a higher number moves the
+ * ceiling, and the row says what happened either way. */
+static void test_row_remeasure(mb_exec_config *cfg)
+{
+    cfg->remeasure_gbps = fake_remeasure;
+    mb_row row;
+    /* DRAM 27 GB/s x intensity 0.5 = 13.5 GFLOP/s; 16 is 119 %: above. Now 34 GB/s: 17,
+     * so 16 reads 94 %, not flagged */
+    fake_now = 34;
+    mb_row_init(&row);
+    row.gflops = 16;
+    mb_exec_roof(cfg, 1e9, 2e9, 8.0 * (1 << 20), &row);
+    CHECK(fake_calls == 1 && fake_level == MB_RL_DRAM && fake_threads == 2);
+    CHECK_NEAR(row.roof_gflops, 17, 1e-9);
+    CHECK(row.above_roof == 0);
+    CHECK_MSG(strstr(row.reason, "re-measured") && strstr(row.reason, "27.0 -> 34.0") &&
+              !strstr(row.reason, "above its own ceiling"), "%s", row.reason);
+    /* now lower than before: the ceiling stays, the row stays flagged and says both */
+    fake_now = 20;
+    mb_row_init(&row);
+    row.gflops = 16;
+    mb_exec_roof(cfg, 1e9, 2e9, 8.0 * (1 << 20), &row);
+    CHECK(fake_calls == 2);
+    CHECK_NEAR(row.roof_gflops, 13.5, 1e-9);
+    CHECK(row.above_roof == 1);
+    CHECK_MSG(strstr(row.reason, "not higher") && strstr(row.reason, "above its own ceiling"),
+              "%s", row.reason);
+    /* under its ceiling: nothing re-measured */
+    mb_row_init(&row);
+    row.gflops = 10;
+    mb_exec_roof(cfg, 1e9, 2e9, 8.0 * (1 << 20), &row);
+    CHECK(fake_calls == 2 && row.above_roof == 0);
+    /* compute-bound (intensity 100: the 200 GFLOP/s peak): a bandwidth cannot explain it */
+    mb_row_init(&row);
+    row.gflops = 300;
+    mb_exec_roof(cfg, 1e11, 1e9, 8.0 * (1 << 20), &row);
+    CHECK(fake_calls == 2 && row.above_roof == 1);
+    cfg->remeasure_gbps = NULL;
+}
+
 /* A row's own ceiling as case_exec sets it. */
 static void test_row_roof(void)
 {
@@ -165,6 +217,7 @@ static void test_row_roof(void)
     CHECK(row.above_roof == 1);
     CHECK_MSG(strstr(row.reason, "above its own ceiling") && strstr(row.reason, "DRAM"), "%s",
               row.reason);
+    test_row_remeasure(&cfg);
     /* within the tolerance: not flagged */
     mb_row_init(&row);
     row.gflops = 13.5 * 1.05;

@@ -906,6 +906,7 @@ static void step_run_cases(run_ctx *r)
         for (int l = 0; l < 3; l++)
             cfg.cache_bytes[l] = r->cache_bytes[l];
         cfg.roof_implausible = r->roof.implausible;
+        cfg.remeasure_gbps = r->check_mode || r->o.dry_run ? NULL : mb_roofline_level_now;
         cfg.interleave = r->o.interleave;
         cfg.run_id = r->run_id;
         cfg.counters = &r->counters;

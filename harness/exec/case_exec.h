@@ -30,6 +30,9 @@ typedef struct {
     double level_gbps[MB_RL_NLEVELS];
     double cache_bytes[3];
     int roof_implausible;   /* the ceilings failed the plausibility check: rows say so */
+    /* a row above its bandwidth ceiling has that level re-measured with this (GB/s, NAN when it
+     * cannot; NULL: never), and its ceiling raised when the level now delivers more */
+    double (*remeasure_gbps)(int level, int threads, const double cache_bytes[3]);
     int interleave;         /* time the implementations in alternating rounds (ABAB...) */
     const char *run_id;
     mb_counters *counters;

@@ -23,7 +23,9 @@ double mb_rl_level_gbps(const mb_rl_level *lv, int one_thread)
 {
     double r = one_thread ? lv->read_gbps_1t : lv->read_gbps;
     double t = one_thread ? lv->triad_gbps_1t : lv->triad_gbps;
-    return isfinite(t) && t > r ? t : r;
+    double p = one_thread ? lv->panels_gbps_1t : lv->panels_gbps;
+    double best = isfinite(t) && t > r ? t : r;
+    return isfinite(p) && p > best ? p : best;
 }
 
 static double now_s(void)
@@ -68,14 +70,20 @@ static double measure_fma(fma_fn fn, int threads, double target, int trials)
 typedef struct {
     void (*read)(const float *, size_t, float *);
     void (*triad)(float *, const float *, const float *, size_t, float);
+    void (*panels)(const float *, size_t, float *);
 } bw_kernels;
 
-/* GB/s of the read (triad = 0) or triad kernel with `bytes` of working set per thread.
+enum { BW_READ, BW_TRIAD, BW_PANELS };
+#define PANEL_BYTES ((size_t)MB_RL_PANEL_COLS * MB_RL_PANEL_ROWS * sizeof(float))
+
+/* GB/s of the read, triad or panels kernel (kind) with `bytes` of working set per thread.
  * Buffers are first touched by the thread that uses them. Triad counts 3 streams (no
  * write-allocate), STREAM's convention. */
-static double measure_bw(const bw_kernels *k, int triad, size_t bytes, int threads, double target,
+static double measure_bw(const bw_kernels *k, int kind, size_t bytes, int threads, double target,
                          int trials)
 {
+    int triad = kind == BW_TRIAD;
+    void (*rd)(const float *, size_t, float *) = kind == BW_PANELS ? k->panels : k->read;
     size_t n = bytes / sizeof(float) / (triad ? 3 : 1);
     n -= n % 64;
     if (n < 64)
@@ -109,7 +117,7 @@ static double measure_bw(const bw_kernels *k, int triad, size_t bytes, int threa
                 if (triad)
                     k->triad(buf[0], buf[1], buf[2], n, 1.0001f);
                 else
-                    k->read(buf[0], n, &sink);
+                    rd(buf[0], n, &sink);
             }
             dt = now_s() - t0;
             if (dt > target / 8 || reps > (1L << 30))
@@ -128,7 +136,7 @@ static double measure_bw(const bw_kernels *k, int triad, size_t bytes, int threa
                     if (triad)
                         k->triad(buf[id * 3], buf[id * 3 + 1], buf[id * 3 + 2], n, 1.0001f);
                     else
-                        k->read(buf[id * 3], n, &sink);
+                        rd(buf[id * 3], n, &sink);
                 }
             }
             double dt = now_s() - t0;
@@ -162,6 +170,40 @@ void mb_rl_cache_sizes(double sz[3])
     hwloc_topology_destroy(topo);
 }
 
+/* The bandwidth kernels of the best ISA this CPU executes; returns its name. */
+static const char *bw_select(bw_kernels *k)
+{
+    if (mb_rl_cpu_has_avx512()) {
+        *k = (bw_kernels){mb_rl_read_avx512, mb_rl_triad_avx512, mb_rl_panels_avx512};
+        return "avx512";
+    }
+    if (mb_rl_cpu_has_avx2()) {
+        *k = (bw_kernels){mb_rl_read_avx2, mb_rl_triad_avx2, mb_rl_panels_avx2};
+        return "avx2";
+    }
+    *k = (bw_kernels){mb_rl_read_scalar, mb_rl_triad_scalar, mb_rl_panels_scalar};
+    return "scalar";
+}
+
+/* The working set of each level's measurement from the cache sizes (0: absent): half of a
+ * private level stays resident with the code and stack around it; L3 is shared, so its set is
+ * split among the threads; DRAM: several times the last level. */
+static void level_sizes(const double cache[3], int quick, double ws[MB_RL_NLEVELS])
+{
+    double cs[3] = {cache[0], cache[1], cache[2]};
+    if (cs[0] <= 0)
+        cs[0] = 32 * 1024.0;
+    if (cs[1] <= 0)
+        cs[1] = 1024 * 1024.0;
+    double llc = cs[2] > 0 ? cs[2] : cs[1];
+    ws[MB_RL_L1] = cs[0] / 2;
+    ws[MB_RL_L2] = cs[1] / 2;
+    ws[MB_RL_L3] = cs[2] > 2 * cs[1] ? fmin(fmax(4 * cs[1], cs[2] / 4), cs[2] / 2) : 0;
+    ws[MB_RL_DRAM] = fmin(fmax(4 * llc, 256.0 * 1024 * 1024), 1024.0 * 1024 * 1024);
+    if (quick)
+        ws[MB_RL_DRAM] = fmin(fmax(2 * llc, 128.0 * 1024 * 1024), 512.0 * 1024 * 1024);
+}
+
 /* One measurement of every level into rl->level, each number kept when it beats the one
  * already there (a re-measurement adds trials, it does not replace them). */
 static int measure_levels(mb_roofline *rl, const bw_kernels *kp, const double ws[MB_RL_NLEVELS],
@@ -173,6 +215,7 @@ static int measure_levels(mb_roofline *rl, const bw_kernels *kp, const double ws
         lv->bytes = ws[l];
         if (ws[l] <= 0) {
             lv->read_gbps = lv->read_gbps_1t = lv->triad_gbps = lv->triad_gbps_1t = NAN;
+            lv->panels_gbps = lv->panels_gbps_1t = NAN;
             continue;
         }
         int shared = l >= MB_RL_L3;
@@ -180,8 +223,14 @@ static int measure_levels(mb_roofline *rl, const bw_kernels *kp, const double ws
         /* a DRAM pass is long: fewer, longer trials */
         double tgt = l == MB_RL_DRAM ? target * 5 : target;
         int tr = l == MB_RL_DRAM ? (trials + 2) / 3 : trials;
-        double r1 = measure_bw(&k, 0, one, 1, tgt, tr), r = measure_bw(&k, 0, each, all, tgt, tr);
-        double t1 = measure_bw(&k, 1, one, 1, tgt, tr), t = measure_bw(&k, 1, each, all, tgt, tr);
+        double r1 = measure_bw(&k, BW_READ, one, 1, tgt, tr);
+        double r = measure_bw(&k, BW_READ, each, all, tgt, tr);
+        double t1 = measure_bw(&k, BW_TRIAD, one, 1, tgt, tr);
+        double t = measure_bw(&k, BW_TRIAD, each, all, tgt, tr);
+        /* panels only where a thread's set holds a few panels (below that it is read) */
+        int panels = each >= 4 * PANEL_BYTES;
+        double p1 = panels ? measure_bw(&k, BW_PANELS, one, 1, tgt, tr) : NAN;
+        double p = panels ? measure_bw(&k, BW_PANELS, each, all, tgt, tr) : NAN;
         if (!isfinite(r1) || !isfinite(r)) {
             snprintf(err, n, "roofline: cannot allocate %.0f MiB for the %s measurement",
                      ws[l] / 1048576.0, mb_rl_level_names[l]);
@@ -191,6 +240,8 @@ static int measure_levels(mb_roofline *rl, const bw_kernels *kp, const double ws
         lv->read_gbps = fmax(lv->read_gbps, r);
         lv->triad_gbps_1t = fmax(lv->triad_gbps_1t, t1);
         lv->triad_gbps = fmax(lv->triad_gbps, t);
+        lv->panels_gbps_1t = fmax(lv->panels_gbps_1t, p1);
+        lv->panels_gbps = fmax(lv->panels_gbps, p);
     }
     return 0;
 }
@@ -225,37 +276,14 @@ int mb_roofline_measure(mb_roofline *rl, int quick, char *err, size_t n)
                            fmax(has2 ? rl->avx2_gflops : 0, has512 ? rl->avx512_gflops : 0));
 
     bw_kernels k;
-    if (has512) {
-        k.read = mb_rl_read_avx512;
-        k.triad = mb_rl_triad_avx512;
-        rl->isa_used = "avx512";
-    } else if (has2) {
-        k.read = mb_rl_read_avx2;
-        k.triad = mb_rl_triad_avx2;
-        rl->isa_used = "avx2";
-    } else {
-        k.read = mb_rl_read_scalar;
-        k.triad = mb_rl_triad_scalar;
-        rl->isa_used = "scalar";
-    }
+    rl->isa_used = bw_select(&k);
 
     double cs[3];
     mb_rl_cache_sizes(cs);
     for (int l = 0; l < 3; l++)
         rl->cache_bytes[l] = cs[l];
-    if (cs[0] <= 0)
-        cs[0] = 32 * 1024.0;
-    if (cs[1] <= 0)
-        cs[1] = 1024 * 1024.0;
-    /* half of a private level stays resident with the code and stack around it; L3 is shared,
-     * so its set is split among the threads; DRAM: several times the last level */
-    double llc = cs[2] > 0 ? cs[2] : cs[1];
-    double ws[MB_RL_NLEVELS] = {cs[0] / 2, cs[1] / 2, 0, 0};
-    if (cs[2] > 2 * cs[1])
-        ws[MB_RL_L3] = fmin(fmax(4 * cs[1], cs[2] / 4), cs[2] / 2);
-    ws[MB_RL_DRAM] = fmin(fmax(4 * llc, 256.0 * 1024 * 1024), 1024.0 * 1024 * 1024);
-    if (quick)
-        ws[MB_RL_DRAM] = fmin(fmax(2 * llc, 128.0 * 1024 * 1024), 512.0 * 1024 * 1024);
+    double ws[MB_RL_NLEVELS];
+    level_sizes(cs, quick, ws);
 
     /* Best of N within an attempt; when the levels come out in an impossible order (a busy
      * machine: a faster level measured while another program ran), up to two more attempts,
@@ -342,14 +370,40 @@ cJSON *mb_roofline_to_json(const mb_roofline *rl)
         add_num(e, "read_gbps", lv->read_gbps);
         add_num(e, "triad_gbps_1t", lv->triad_gbps_1t);
         add_num(e, "triad_gbps", lv->triad_gbps);
+        if (lv->panels_gbps > 0) {
+            add_num(e, "panels_gbps_1t", lv->panels_gbps_1t);
+            add_num(e, "panels_gbps", lv->panels_gbps);
+        }
     }
     cJSON_AddStringToObject(o, "method",
                             "best of N; FMA: independent accumulators per thread (OpenMP); "
-                            "*_gbps = the better of read and triad bandwidth (a ceiling is the best "
-                            "seen); triad counts 3 streams, no write-allocate; "
+                            "*_gbps = the best of read, triad and panels bandwidth (a ceiling is the "
+                            "best seen; panels reads 8 rows side by side as a GEMV does); triad "
+                            "counts 3 streams, no write-allocate; "
                             "L1/L2 working sets per thread, L3/DRAM split among threads");
     add_num(o, "seconds", rl->seconds);
     return o;
+}
+
+double mb_roofline_level_now(int level, int threads, const double cache_bytes[3])
+{
+    if (level < 0 || level >= MB_RL_NLEVELS || threads < 1)
+        return NAN;
+    bw_kernels k;
+    bw_select(&k);
+    double ws[MB_RL_NLEVELS];
+    level_sizes(cache_bytes, 1, ws);
+    if (!(ws[level] > 0))
+        return NAN;
+    size_t each = (size_t)(level >= MB_RL_L3 ? ws[level] / threads : ws[level]);
+    /* the quick roofline's trials, twice over: this number decides a row's verdict */
+    double tgt = level == MB_RL_DRAM ? 0.02 : 0.004;
+    int tr = level == MB_RL_DRAM ? 4 : 12;
+    double best = measure_bw(&k, BW_READ, each, threads, tgt, tr);
+    best = fmax(best, measure_bw(&k, BW_TRIAD, each, threads, tgt, tr));
+    if (each >= 4 * PANEL_BYTES)
+        best = fmax(best, measure_bw(&k, BW_PANELS, each, threads, tgt, tr));
+    return best > 0 ? best : NAN;
 }
 
 int mb_roofline_measure_forked(mb_roofline *rl, int quick, char *err, size_t n)

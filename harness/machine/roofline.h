@@ -15,6 +15,7 @@ typedef struct {
     double bytes;                       /* working set of one measurement (per thread for L1/L2) */
     double read_gbps_1t, read_gbps;     /* one thread, all threads */
     double triad_gbps_1t, triad_gbps;
+    double panels_gbps_1t, panels_gbps; /* 0 where a thread's set holds too few panels */
 } mb_rl_level;
 
 typedef struct {
@@ -35,9 +36,10 @@ typedef struct {
 
 extern const char *const mb_rl_level_names[MB_RL_NLEVELS]; /* "L1", "L2", "L3", "DRAM" */
 
-/* A level's ceiling: the better of its read and triad bandwidth (one thread or all). A ceiling
- * is the best the level was seen to deliver: one read stream alone underestimates DRAM, which
- * GEMV-like kernels streaming several panels exceed (rows read above a read-only DRAM roof). */
+/* A level's ceiling: the best of its read, triad and panels bandwidth (one thread or all). A
+ * ceiling is the best the level was seen to deliver: one read stream alone underestimates DRAM,
+ * which GEMV-like kernels streaming several rows at once exceed (merged T=1 rows read 112-118 %
+ * of a read/triad DRAM roof on a Zen 2 VM); panels reads the way they do. */
 double mb_rl_level_gbps(const mb_rl_level *lv, int one_thread);
 
 /* Cache sizes in bytes from hwloc (L1d, L2, L3 as seen by the first core); 0 when absent. */
@@ -46,6 +48,12 @@ void mb_rl_cache_sizes(double sz[3]);
 /* Measures everything (about 15 s; quick: about 4 s, noisier): best of many short trials.
  * 0 on success. */
 int mb_roofline_measure(mb_roofline *rl, int quick, char *err, size_t n);
+/* One level's bandwidth now (best of read, triad and panels; GB/s, NAN when it cannot be
+ * measured), on `threads` threads, with the quick roofline's working set for these cache sizes:
+ * a row that reads above its ceiling has its level re-measured (mb_exec_config.remeasure_gbps)
+ * because on a shared host the bandwidth of the run's start is not the bandwidth of its rows.
+ * Runs OpenMP threads: only in a process that forks no more (the case's child). */
+double mb_roofline_level_now(int level, int threads, const double cache_bytes[3]);
 /* The same, measured in a forked child: the measurement starts OpenMP threads, and libgomp's
  * pool does not survive fork(), so a process that forks afterwards (the runner forks every case)
  * must never have run it itself, or its children hang in their first parallel region. */

@@ -57,6 +57,31 @@ MB_AVX512_FN void mb_rl_read_avx512(const float *x, size_t n, float *sink)
     *sink += t;
 }
 
+MB_AVX512_FN void mb_rl_panels_avx512(const float *x, size_t n, float *sink)
+{
+    const size_t C = MB_RL_PANEL_COLS, R = MB_RL_PANEL_ROWS, panel = C * R;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    size_t p = 0;
+    for (; p + panel <= n; p += panel) {
+        const float *r = x + p;
+        for (size_t i = 0; i < C; i += 16) {
+            s0 = _mm512_add_ps(s0, _mm512_load_ps(r + i));
+            s1 = _mm512_add_ps(s1, _mm512_load_ps(r + C + i));
+            s2 = _mm512_add_ps(s2, _mm512_load_ps(r + 2 * C + i));
+            s3 = _mm512_add_ps(s3, _mm512_load_ps(r + 3 * C + i));
+            s4 = _mm512_add_ps(s4, _mm512_load_ps(r + 4 * C + i));
+            s5 = _mm512_add_ps(s5, _mm512_load_ps(r + 5 * C + i));
+            s6 = _mm512_add_ps(s6, _mm512_load_ps(r + 6 * C + i));
+            s7 = _mm512_add_ps(s7, _mm512_load_ps(r + 7 * C + i));
+        }
+    }
+    __m512 t01 = _mm512_add_ps(s0, s1), t23 = _mm512_add_ps(s2, s3);
+    __m512 t45 = _mm512_add_ps(s4, s5), t67 = _mm512_add_ps(s6, s7);
+    float t = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(t01, t23), _mm512_add_ps(t45, t67)));
+    mb_rl_read_avx512(x + p, n - p, &t);
+    *sink += t;
+}
+
 MB_AVX512_FN void mb_rl_triad_avx512(float *a, const float *b, const float *c, size_t n,
                                      float s)
 {
@@ -72,6 +97,10 @@ MB_AVX512_FN void mb_rl_triad_avx512(float *a, const float *b, const float *c, s
 /* Without compiler support the scalar kernels stand in; mb_rl_cpu_has_avx512() says no. */
 double mb_rl_fma_avx512(long iters) { return mb_rl_fma_scalar(iters); }
 void mb_rl_read_avx512(const float *x, size_t n, float *sink) { mb_rl_read_scalar(x, n, sink); }
+void mb_rl_panels_avx512(const float *x, size_t n, float *sink)
+{
+    mb_rl_panels_scalar(x, n, sink);
+}
 void mb_rl_triad_avx512(float *a, const float *b, const float *c, size_t n, float s)
 {
     mb_rl_triad_scalar(a, b, c, n, s);

@@ -68,6 +68,35 @@ __attribute__((target("avx2,fma"))) void mb_rl_read_avx2(const float *x, size_t 
     *sink += t;
 }
 
+__attribute__((target("avx2,fma"))) void mb_rl_panels_avx2(const float *x, size_t n, float *sink)
+{
+    const size_t C = MB_RL_PANEL_COLS, R = MB_RL_PANEL_ROWS, panel = C * R;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    size_t p = 0;
+    for (; p + panel <= n; p += panel) {
+        const float *r = x + p;
+        for (size_t i = 0; i < C; i += 8) {
+            s0 = _mm256_add_ps(s0, _mm256_load_ps(r + i));
+            s1 = _mm256_add_ps(s1, _mm256_load_ps(r + C + i));
+            s2 = _mm256_add_ps(s2, _mm256_load_ps(r + 2 * C + i));
+            s3 = _mm256_add_ps(s3, _mm256_load_ps(r + 3 * C + i));
+            s4 = _mm256_add_ps(s4, _mm256_load_ps(r + 4 * C + i));
+            s5 = _mm256_add_ps(s5, _mm256_load_ps(r + 5 * C + i));
+            s6 = _mm256_add_ps(s6, _mm256_load_ps(r + 6 * C + i));
+            s7 = _mm256_add_ps(s7, _mm256_load_ps(r + 7 * C + i));
+        }
+    }
+    __m256 t = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)),
+                             _mm256_add_ps(_mm256_add_ps(s4, s5), _mm256_add_ps(s6, s7)));
+    float out[8];
+    _mm256_storeu_ps(out, t);
+    float sum = 0;
+    for (int k = 0; k < 8; k++)
+        sum += out[k];
+    mb_rl_read_avx2(x + p, n - p, &sum);
+    *sink += sum;
+}
+
 __attribute__((target("avx2,fma"))) void mb_rl_triad_avx2(float *a, const float *b,
                                                           const float *c, size_t n, float s)
 {
@@ -106,6 +135,22 @@ void mb_rl_read_scalar(const float *x, size_t n, float *sink)
     for (; i < n; i++)
         t0 += x[i];
     *sink += t0 + t1 + t2 + t3;
+}
+
+void mb_rl_panels_scalar(const float *x, size_t n, float *sink)
+{
+    const size_t C = MB_RL_PANEL_COLS, R = MB_RL_PANEL_ROWS, panel = C * R;
+    float t[MB_RL_PANEL_ROWS] = {0};
+    size_t p = 0;
+    for (; p + panel <= n; p += panel)
+        for (size_t i = 0; i < C; i++)
+            for (size_t j = 0; j < R; j++)
+                t[j] += x[p + j * C + i];
+    float s = 0;
+    for (size_t j = 0; j < R; j++)
+        s += t[j];
+    mb_rl_read_scalar(x + p, n - p, &s);
+    *sink += s;
 }
 
 void mb_rl_triad_scalar(float *a, const float *b, const float *c, size_t n, float s)

@@ -20,6 +20,15 @@ void mb_rl_read_avx2(const float *x, size_t n, float *sink);
 void mb_rl_triad_avx2(float *a, const float *b, const float *c, size_t n, float s);
 void mb_rl_read_scalar(const float *x, size_t n, float *sink);
 void mb_rl_triad_scalar(float *a, const float *b, const float *c, size_t n, float s);
+/* The same sum as read, in a GEMV's order: the n floats as rows of MB_RL_PANEL_COLS, read
+ * MB_RL_PANEL_ROWS rows at a time side by side. Several concurrent streams keep more misses in
+ * flight than one, so on some machines this reads DRAM faster than read and triad do: the
+ * bandwidth a GEMV over a weight matrix sees, which a ceiling must not underestimate. */
+#define MB_RL_PANEL_COLS 4096
+#define MB_RL_PANEL_ROWS 8
+void mb_rl_panels_avx512(const float *x, size_t n, float *sink);
+void mb_rl_panels_avx2(const float *x, size_t n, float *sink);
+void mb_rl_panels_scalar(const float *x, size_t n, float *sink);
 /* Whether this CPU executes the ISA (runtime check). */
 int mb_rl_cpu_has_avx512(void);
 int mb_rl_cpu_has_avx2(void);
