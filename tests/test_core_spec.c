@@ -118,6 +118,14 @@ static void test_round_trips(void)
     round_trip("mixlora:T=4,h=32,f=48,r=4,E=4,k=2,p=0.1,mode=train,aux=0.5,zloss=0.001");
     round_trip("router:T=4,h=16,E=4,k=2,mode=train,aux=0,zloss=1");
     round_trip("sparse_mlp:T=4,h=16,f=32,E=4,k=2,mode=train,aux=0.01");
+    /* floats print as the shortest decimal that reads back the same (not 0.100000001) */
+    mb_spec f;
+    mb_err err;
+    char buf[512];
+    CHECK(mb_spec_parse("lora:T=4,h=32,r=4,alpha=0.3,p=0.1,mode=train", &f, &err) == MB_OK);
+    mb_spec_format(&f, buf, sizeof buf);
+    CHECK_MSG(strstr(buf, ",alpha=0.3,") && strstr(buf, ",p=0.1,"), "%s", buf);
+    round_trip("lora:T=4,h=32,r=4,alpha=0.30000001,mode=train");
 }
 
 /* The train keys (spec "Training step"): defaults, canonical form, what forward refuses. */

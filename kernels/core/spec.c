@@ -85,6 +85,18 @@ static int fmt_double(char *buf, size_t n, double x)
     return snprintf(buf, n, "%s", tmp);
 }
 
+/* The shortest decimal that reads back as the same float: p=0.1, not %.9g's 0.100000001. */
+static int fmt_float(char *buf, size_t n, float x)
+{
+    char tmp[40];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(tmp, sizeof tmp, "%.*g", digits, (double)x);
+        if (strtof(tmp, NULL) == x)
+            break;
+    }
+    return snprintf(buf, n, "%s", tmp);
+}
+
 int mb_spec_route_format(const mb_spec *s, char *buf, size_t n)
 {
     if (s->route == MB_ROUTE_ZIPF || s->route == MB_ROUTE_HOT) {
@@ -667,10 +679,15 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         PUT(",k=%lld", (long long)s->k);
     if (uses(s, "tasks"))
         PUT(",tasks=%lld,te=%lld", (long long)s->tasks, (long long)s->te);
-    if (uses(s, "alpha") && s->alpha != default_alpha(s->r))
-        PUT(",alpha=%.9g", (double)s->alpha);
-    if (s->p != 0.0f)
-        PUT(",p=%.9g", (double)s->p);
+    char fv[40];
+    if (uses(s, "alpha") && s->alpha != default_alpha(s->r)) {
+        fmt_float(fv, sizeof fv, s->alpha);
+        PUT(",alpha=%s", fv);
+    }
+    if (s->p != 0.0f) {
+        fmt_float(fv, sizeof fv, s->p);
+        PUT(",p=%s", fv);
+    }
     if (uses(s, "act") && s->act != MB_ACT_SILU)
         PUT(",act=%s", mb_act_name(s->act));
     if (uses(s, "share") && s->share != MB_SHARE_ALL)
