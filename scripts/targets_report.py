@@ -473,6 +473,9 @@ def no_ceiling_reason(R, r):
         return "no FLOP count for this row (or a peer row: no GFLOP/s recorded)"
     if not R.peak.get(1) and not R.peak.get(2):
         return "no roofline measured for the run (run.json roofline has no peak)"
+    if r["impl"] == "torch":
+        return ("a PyTorch peer row without roof_gflops (the peer copies its case's ceiling "
+                "since issue 18; rerun --peer torch)")
     return "no ceiling recorded for this row"
 
 
@@ -608,10 +611,9 @@ def i18_targets(R):
 
     # ours against PyTorch, every mixture: >= 2x at T=16, >= 1.4x at T >= 128, never slower
     peer = []
-    torch_rows = [r for r in R.rows if r["impl"] == "torch" and r["mode"] == "forward"]
+    torch_rows = [r for r in R.rows if r["impl"] == "torch" and r["mode"] == "forward" and
+                  r["variant"] in MIXTURES]
     for r in torch_rows:
-        if r["variant"] not in MIXTURES:
-            continue
         T = int(r["T"])
         tgt = 2.0 if T == 16 else 1.4 if T >= 128 else 1.0
         name = f"{r['variant']} share={r['share']}" if r["variant"] == "mixlora" else r["variant"]
@@ -623,8 +625,8 @@ def i18_targets(R):
                    i18_value(R, r, impl, tgt, False, tt, "torch time"))
             peer.append((name, r["T"], r["threads"], r["cache"], impl, val))
     if not torch_rows:
-        print("\n### Issue 18 target: ours against PyTorch\n\nnot measured: no torch rows in "
-              "the run (run the default suite with `--peer torch`)")
+        print("\n### Issue 18 target: ours against PyTorch\n\nnot measured: no torch rows of "
+              "a mixture in the run (run the default suite with `--peer torch`)")
     else:
         met, bad, nm = verdict(peer)
         table(f"Issue 18 target: torch time / ours, every mixture (≥ 2 at T=16, ≥ 1.4 at "

@@ -39,6 +39,7 @@ rows = [
     ("sparse_mlp", "blas", "ok", "", 1, 512, 16, 8, "", 110, 100, "L3", 1),    # 1.10 compute
     ("router", "blas", "ok", "", 1, 1, "", 8, "", 5, 100, "peak", 0),        # 0.05 no bandwidth
     ("mixlora", "blas", "crashed", "signal 11 (SIGSEGV)", 1, 16, 16, 8, "all", "", "", "", ""),
+    ("lora", "torch", "ok", "", 1, 16, 16, "", "", 12, "", "", ""),          # an older peer row
 ]
 with open(os.path.join(d, "results.csv"), "w", newline="") as f:
     w = csv.writer(f)
@@ -72,7 +73,7 @@ order = [(r["variant"], r["impl"], r["T"]) for r in rows]
 want = [("router", "blas", "1"), ("molora", "onednn", "16"), ("lora", "blas", "16"),
         ("mixlora", "avx512", "128"), ("lora", "blas", "512"), ("sparse_mlp", "blas", "512"),
         ("lora", "avx512", "16"), ("mor1e", "blas", "16"), ("mor1e", "avx512", "16"),
-        ("mixlora", "blas", "16")]
+        ("mixlora", "blas", "16"), ("lora", "torch", "16")]
 assert order == want, order
 for r in rows[:6]:
     f = float(r["fraction"])
@@ -90,15 +91,16 @@ for r in rows[6:]:
 assert rows[6]["status"] == "skipped" and rows[6]["reason"] == "cpuid: no avx512f", rows[6]
 assert rows[7]["status"] == "ok" and rows[7]["reason"] == "no ceiling recorded for this row", rows[7]
 assert rows[9]["status"] == "crashed" and "SIGSEGV" in rows[9]["reason"], rows[9]
+assert rows[10]["reason"].startswith("a PyTorch peer row without roof_gflops"), rows[10]
 PY
 
 "$MB" table "$R" --roof --format md >"$TMP/r.md" 2>"$TMP/e" || err "roof md: $(cat "$TMP/e")"
 python3 - "$TMP/r.md" <<'PY' || err "roof md: not two pipe tables in the expected order"
 import sys
 text = open(sys.argv[1]).read()
-first, _, second = text.partition("Rows without a ceiling (4), not ranked:")
+first, _, second = text.partition("Rows without a ceiling (5), not ranked:")
 assert second, "no second table"
-assert "worst first, run roof-test: 6 rows with a ceiling, 4 without" in first, first
+assert "worst first, run roof-test: 6 rows with a ceiling, 5 without" in first, first
 def body(part):
     lines = [l for l in part.splitlines() if l.startswith("|")]
     assert lines[1].startswith("|---"), lines[:2]
@@ -108,7 +110,7 @@ assert [r[0] for r in ranked] == ["router", "molora", "lora", "mixlora", "lora",
 assert ranked[1][10] == "25.0 %" and ranked[3][10] == "82.0 %", ranked
 assert ranked[3][4] == "2" and ranked[3][11] == "memory", ranked[3]
 assert [(r[0], r[1], r[6]) for r in apart] == [("lora", "avx512", "skipped"), ("mor1e", "blas", "ok"),
-        ("mor1e", "avx512", "skipped"), ("mixlora", "blas", "crashed")], apart
+        ("mor1e", "avx512", "skipped"), ("mixlora", "blas", "crashed"), ("lora", "torch", "ok")], apart
 PY
 
 "$MB" table "$R" --roof --format json >"$TMP/r.json" 2>"$TMP/e" || err "roof json: $(cat "$TMP/e")"
@@ -117,7 +119,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["run"] == "roof-test"
 assert [x["fraction"] for x in d["ranked"]] == sorted(x["fraction"] for x in d["ranked"])
-assert len(d["ranked"]) == 6 and len(d["no_ceiling"]) == 4
+assert len(d["ranked"]) == 6 and len(d["no_ceiling"]) == 5
 assert d["ranked"][0]["variant"] == "router" and d["ranked"][5]["above_roof"] is True
 assert d["no_ceiling"][0]["reason"] == "cpuid: no avx512f"
 PY
@@ -133,7 +135,7 @@ done
 
 "$MB" table "$R" --roof --format csv --filter '^lora:' >"$TMP/f.csv" 2>"$TMP/e" || err "roof --filter: $(cat "$TMP/e")"
 [ "$(tail -n +2 "$TMP/f.csv" | cut -d, -f1 | sort -u)" = lora ] || err "roof --filter: other variants"
-[ "$(wc -l <"$TMP/f.csv")" -eq 4 ] || err "roof --filter: $(wc -l <"$TMP/f.csv") lines, not 4"
+[ "$(wc -l <"$TMP/f.csv")" -eq 5 ] || err "roof --filter: $(wc -l <"$TMP/f.csv") lines, not 5"
 
 # --- what --roof refuses ------------------------------------------------------------------------
 "$MB" table "$R" --roof --pivot threads >/dev/null 2>"$TMP/e"
@@ -164,7 +166,7 @@ assert [(r[0], r[10].split(" (")[0]) for r in rows] == [("router", "5.0 %"), ("m
         ("lora", "50.0 %"), ("mixlora", "82.0 %"), ("lora", "90.0 %"), ("sparse_mlp", "110.0 %")], rows
 assert rows[3][11] == "memory" and rows[4][11] == "compute", rows
 apart = text.split("### Rows without a ceiling")[1].split("###")[0]
-assert apart.count("\n| ") == 5, apart   # header + 4 rows
+assert apart.count("\n| ") == 6, apart   # header + 5 rows
 assert "skipped: cpuid: no avx512f" in apart and "crashed: signal 11" in apart, apart
 tgt = text.split("### Issue 18 target: every ok row at >= 80 %")[1].split("###")[0]
 line = {l.split(" | ")[0].strip("| "): l for l in tgt.splitlines() if l.startswith("| ")}
@@ -178,7 +180,7 @@ assert "1 met, 0 not met, 4 not measured" in cost, cost
 assert "| mor1e / lora (total rank 16) | 16 | 1 | warm | blas | 1.05 ✓ |" in cost, cost
 assert "| mor1e / lora (total rank 16) | 16 | 1 | warm | avx512 | not measured: avx512 skipped: cpuid: no avx512f |" in cost, cost
 assert "n/a (no onednn lora row at total rank 16" in cost, cost
-assert "not measured: no torch rows" in text
+assert "not measured: no torch rows of a mixture" in text
 PY
 
 exit $fail

@@ -79,9 +79,13 @@ mb_roof_entry *mb_roof_entries(const mb_results *res, const regex_t *filter, siz
         } else if (!(e->gflops > 0 && isfinite(e->gflops))) {
             snprintf(e->why, sizeof e->why, "no FLOP count for this row: no GFLOP/s to place");
         } else if (!(e->roof > 0 && isfinite(e->roof))) {
-            snprintf(e->why, sizeof e->why, "%s", peak > 0 ? "no ceiling recorded for this row"
-                     : "no roofline measured for the run (run.json roofline has no peak: "
-                       "--no-roofline, or no roofline.json)");
+            snprintf(e->why, sizeof e->why, "%s",
+                     !(peak > 0) ? "no roofline measured for the run (run.json roofline has no "
+                                   "peak: --no-roofline, or no roofline.json)"
+                     : !strcmp(x->impl, "torch") ? "a PyTorch peer row without roof_gflops (the "
+                                                   "peer copies its case's ceiling since issue "
+                                                   "18; rerun --peer torch)"
+                     : "no ceiling recorded for this row");
         } else {
             e->fraction = e->gflops / e->roof;
             k++;
