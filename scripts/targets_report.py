@@ -17,6 +17,15 @@ Which tables appear depends on the rows present:
     `--peer torch`) give the training targets (issue 14): step / forward of the same
     implementation, mixlora share=all step / mlp_lora step, ours against the PyTorch peer's step
     and saved_bytes, avx512 step against the best library for the mixtures.
+  - every run gives the roof report (issue 18): every ok row's fraction of its own cache-aware
+    ceiling (gflops / roof_gflops at roof_level), worst first, with the level and whether the
+    ceiling is memory- or compute-bound; rows without a ceiling apart with the reason; and the
+    80 % target evaluated per implementation (rows below it counted and named);
+  - suites/default.ini rows (with `--peer torch` for the last) and suites/targets.ini's
+    [i18_*] sections give issue 18's cost targets: molora, moelora and mor1e / lora at equal
+    total rank at every T, mixlora share=all / mlp_lora at every T, avx512 against the best
+    library in every cell, ours against PyTorch for every mixture (per implementation; an
+    implementation that did not run is "not measured" with its reason, never a pass).
 The forward tables read only forward rows; a train row is matched only with rows of the same
 mode and the same train settings (p, opt, aux, zloss from the case descriptor).
 Only the standard library is used.
@@ -438,6 +447,193 @@ def train_targets(R):
               "(run with `--peer torch`): speed and saved_bytes targets not evaluated")
 
 
+ROOF_TARGET = 0.80   # issue 18: every ok row at >= 80 % of its own ceiling
+
+
+def roof_bound(R, r):
+    """compute or memory: whether the row's ceiling is the peak (the bandwidth slope lies above
+    it at this intensity) or the level's bandwidth x intensity. "" when the run has no peak."""
+    if r.get("roof_level") == "peak":
+        return "compute (no bandwidth)"
+    th = num(r.get("threads"))
+    pk = R.peak.get(1) if th == 1 and R.peak.get(1) else R.peak.get(2)
+    roof = num(r.get("roof_gflops"))
+    if not pk or not roof:
+        return ""
+    return "compute" if roof >= pk * (1 - 1e-4) else "memory"
+
+
+def no_ceiling_reason(R, r):
+    """Why a row has no ceiling to be ranked against."""
+    if r["status"] != "ok":
+        return f"{r['status']}: {r['reason']}" if r.get("reason") else r["status"]
+    if "roof_gflops" not in r:
+        return "no roof_gflops column: the run predates the cache-aware roofline"
+    if not num(r.get("gflops")):
+        return "no FLOP count for this row (or a peer row: no GFLOP/s recorded)"
+    if not R.peak.get(1) and not R.peak.get(2):
+        return "no roofline measured for the run (run.json roofline has no peak)"
+    if r["impl"] == "torch":
+        return ("a PyTorch peer row without roof_gflops (the peer copies its case's ceiling "
+                "since issue 18; rerun --peer torch)")
+    return "no ceiling recorded for this row"
+
+
+def roof_fraction(r):
+    g, roof = num(r.get("gflops")), num(r.get("roof_gflops"))
+    return g / roof if g and roof and r["status"] == "ok" else None
+
+
+def roof_report(R):
+    """Issue 18 item 4: every row against its own ceiling, worst first, and the 80 % target."""
+    ranked, apart = [], []
+    for r in R.rows:
+        f = roof_fraction(r)
+        (ranked if f is not None else apart).append((f, r))
+    ranked.sort(key=lambda x: (x[0], x[1]["variant"], int(x[1]["T"] or 0), x[1]["impl"]))
+    lines = []
+    for f, r in ranked:
+        fl, by = num(r.get("flops")), num(r.get("bytes"))
+        ai = f"{fl / by:.1f}" if fl and by else "n/a"
+        note = " (above its ceiling)" if r.get("above_roof") == "1" else ""
+        lines.append((r["variant"], r["impl"], r["T"], r["threads"], r["cache"], r["mode"],
+                      r["roof_level"], ai, f"{num(r['gflops']):.2f}",
+                      f"{num(r['roof_gflops']):.2f}", f"{100 * f:.1f} %{note}", roof_bound(R, r)))
+    table("Roof: each row's fraction of its own ceiling (gflops / roof_gflops), worst first",
+          ["variant", "impl", "T", "threads", "cache", "mode", "level", "AI F/B", "GFLOP/s",
+           "ceiling GFLOP/s", "of ceiling", "bound"], lines)
+    table("Rows without a ceiling (not ranked)",
+          ["variant", "impl", "T", "threads", "cache", "mode", "why no ceiling"],
+          [(r["variant"], r["impl"], r["T"], r["threads"], r["cache"], r["mode"],
+            no_ceiling_reason(R, r)) for _, r in apart])
+    # the target: every ok row at >= 80 % of its own ceiling, per implementation; naive is the
+    # reference (plain loops), not a target
+    out = []
+    impls = []
+    for r in R.rows:
+        if r["impl"] not in impls and r["impl"] != "naive":
+            impls.append(r["impl"])
+    for impl in impls:
+        rows = [r for r in R.rows if r["impl"] == impl]
+        ok = [(roof_fraction(r), r) for r in rows if r["status"] == "ok"]
+        have = sorted(((f, r) for f, r in ok if f is not None),
+                      key=lambda x: (x[0], x[1]["variant"], int(x[1]["T"] or 0)))
+        if not have:
+            why = sorted({no_ceiling_reason(R, r) for r in rows})
+            out.append((impl, len(rows), 0, "n/a", "not measured: " + "; ".join(why)[:300]))
+            continue
+        below = [(f, r) for f, r in have if f < ROOF_TARGET]
+        named = ", ".join(f"{r['variant']} T={r['T']} t={r['threads']}"
+                          f"{' cold' if r['cache'] == 'cold' else ''}"
+                          f"{' train' if r['mode'] == 'train' else ''} {100 * f:.0f} %"
+                          for f, r in below)
+        unranked, notok = len(ok) - len(have), len(rows) - len(ok)
+        verdict = "✓" if not below else f"✗ {len(below)} below"
+        if unranked:
+            verdict += f" ({unranked} ok rows without a ceiling not evaluated)"
+        if notok:
+            verdict += f" ({notok} rows not ok: not measured)"
+        out.append((impl, len(rows), len(have), verdict, named or "none"))
+    table(f"Issue 18 target: every ok row at >= {100 * ROOF_TARGET:.0f} % of its own ceiling "
+          "(per implementation; naive, the reference, is not a target)",
+          ["implementation", "rows", "with a ceiling", "target", f"below {100 * ROOF_TARGET:.0f} % "
+           "(worst first)"], out)
+
+
+I18_IMPLS = ("blas", "onednn", "avx512")
+
+
+def i18_value(R, r, impl, target, le, base_t, base_what):
+    """One cell of an issue-18 ratio: impl's time on row r over base_t (le) or base_t over it,
+    or "not measured: ..." with the reason; a ratio whose base is missing names that row."""
+    t = R.time(r, impl)
+    if t is None:
+        return f"not measured: {impl} {why_missing(R, r, impl)}"
+    if base_t is None:
+        return f"n/a (no {base_what})"
+    return fmt(t / base_t if le else base_t / t, target, le)
+
+
+def verdict(lines, col=-1):
+    """(met, not met, not measured) over the value column of lines."""
+    met = sum("✓" in l[col] for l in lines)
+    bad = sum("✗" in l[col] for l in lines)
+    return met, bad, len(lines) - met - bad
+
+
+def i18_targets(R):
+    """Issue 18's cost targets, ratios within one run, per implementation present."""
+    out = []
+    # molora, moelora, mor1e / lora at equal total rank, every T
+    for v in ("molora", "moelora", "mor1e"):
+        for r in R.cases(variant=v):
+            total = int(r["r"]) * (int(r["E"]) if v == "molora" else 1)
+            for impl in I18_IMPLS:
+                if (key(r), impl) not in R.any:
+                    continue
+                base = R.find(impl, variant="lora", T=r["T"], threads=r["threads"], h=r["h"],
+                              o=r["o"], r=total, cache=r["cache"])
+                what = (f"{impl} lora row at total rank {total}" +
+                        (" (molora's total rank is r x E: suites/targets.ini [i18_molora_same_rank]"
+                         " runs r=2)" if v == "molora" else ""))
+                out.append((f"{v} / lora (total rank {total})", r["T"], r["threads"], r["cache"],
+                            impl, i18_value(R, r, impl, 1.10, True, base, what)))
+    # mixlora share=all / mlp_lora, every T
+    for r in R.cases(variant="mixlora", share="all"):
+        for impl in I18_IMPLS:
+            if (key(r), impl) not in R.any:
+                continue
+            base = R.find(impl, variant="mlp_lora", T=r["T"], threads=r["threads"], h=r["h"],
+                          f=r["f"], r=r["r"], cache=r["cache"])
+            out.append(("mixlora share=all / mlp_lora", r["T"], r["threads"], r["cache"], impl,
+                        i18_value(R, r, impl, 1.10, True, base, f"{impl} mlp_lora row")))
+    met, bad, nm = verdict(out)
+    table(f"Issue 18 targets: mixture cost (ratio ≤ 1.10; {met} met, {bad} not met, {nm} not "
+          "measured)", ["ratio", "T", "threads", "cache", "implementation", "value"], out)
+
+    # avx512 >= the best library in every cell
+    cells = []
+    for r in R.cases():
+        # a cell: a case that asked for avx512 and has a library time to hold it against
+        libs = [(R.time(r, i), i) for i in ("blas", "onednn") if R.time(r, i)]
+        if not libs or (key(r), "avx512") not in R.any:
+            continue
+        best, bi = min(libs)
+        a = R.time(r, "avx512")
+        name = f"{r['variant']} share={r['share']}" if r["variant"] == "mixlora" else r["variant"]
+        val = (fmt(best / a, 1.0, le=False) if a else
+               f"not measured: avx512 {why_missing(R, r, 'avx512')}")
+        cells.append((name, r["T"], r["threads"], r["cache"], f"{bi} / avx512", val))
+    met, bad, nm = verdict(cells)
+    table(f"Issue 18 target: avx512 ≥ the best library in every cell (best library time / "
+          f"avx512 time ≥ 1; {met} met, {bad} not met, {nm} not measured)",
+          ["case", "T", "threads", "cache", "ratio", "value"], cells)
+
+    # ours against PyTorch, every mixture: >= 2x at T=16, >= 1.4x at T >= 128, never slower
+    peer = []
+    torch_rows = [r for r in R.rows if r["impl"] == "torch" and r["mode"] == "forward" and
+                  r["variant"] in MIXTURES]
+    for r in torch_rows:
+        T = int(r["T"])
+        tgt = 2.0 if T == 16 else 1.4 if T >= 128 else 1.0
+        name = f"{r['variant']} share={r['share']}" if r["variant"] == "mixlora" else r["variant"]
+        tt = R.time(r, "torch")
+        for impl in I18_IMPLS:
+            if (key(r), impl) not in R.any:
+                continue
+            val = (f"not measured: torch {r['status']}: {r['reason']}" if tt is None else
+                   i18_value(R, r, impl, tgt, False, tt, "torch time"))
+            peer.append((name, r["T"], r["threads"], r["cache"], impl, val))
+    if not torch_rows:
+        print("\n### Issue 18 target: ours against PyTorch\n\nnot measured: no torch rows of "
+              "a mixture in the run (run the default suite with `--peer torch`)")
+    else:
+        met, bad, nm = verdict(peer)
+        table(f"Issue 18 target: torch time / ours, every mixture (≥ 2 at T=16, ≥ 1.4 at "
+              f"T ≥ 128, ≥ 1 elsewhere; {met} met, {bad} not met, {nm} not measured)",
+              ["case", "T", "threads", "cache", "implementation", "torch / ours"], peer)
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -450,6 +646,8 @@ def main():
         routing_targets(R)
         peer_table(R)
         train_targets(R)
+        i18_targets(R)
+        roof_report(R)
     return 0
 
 

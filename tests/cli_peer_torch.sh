@@ -199,12 +199,12 @@ EOF
 # one torch row per distinct case, same run_id, the moebench rows untouched; a second run-suite
 # adds nothing (cases with a torch row are skipped).
 S="$TMP/suite"; mkdir -p "$S"
-H="run_id,variant,impl,status,reason,dtype,threads,cache,B,S,T,h,o,f,r,E,k,share,shard,samples,time_us_median,time_us_min,time_us_p95,time_us_mad,time_us_ci_lo,time_us_ci_hi,prepare_us,flops,bytes,gflops,gbps,pct_peak,weights_bytes,workspace_bytes,peak_rss_bytes,max_abs_err,max_rel_err,expert_load_max,aux_loss,ctr_perf__task_clock,case,alpha,act,seed,iters_per_sample,prepare_bytes"
+H="run_id,variant,impl,status,reason,dtype,threads,cache,B,S,T,h,o,f,r,E,k,share,shard,samples,time_us_median,time_us_min,time_us_p95,time_us_mad,time_us_ci_lo,time_us_ci_hi,prepare_us,flops,bytes,gflops,gbps,pct_peak,weights_bytes,workspace_bytes,peak_rss_bytes,max_abs_err,max_rel_err,expert_load_max,aux_loss,ctr_perf__task_clock,case,alpha,act,seed,iters_per_sample,prepare_bytes,roof_level,roof_gflops,above_roof"
 {
   echo "$H"
-  echo 'RUN1,lora,blas,ok,,f32,1,warm,1,4,4,32,32,11008,4,8,2,all,0,3,10,9,11,1,9,11,1,20000,9000,2,0.9,0.5,4608,0,1,0,0,,,5,"lora:T=4,h=32,o=32,r=4",8,silu,42,1,0'
-  echo 'RUN1,lora,naive,ok,,f32,1,warm,1,4,4,32,32,11008,4,8,2,all,0,3,10,9,11,1,9,11,1,20000,9000,2,0.9,0.5,4608,0,1,0,0,,,5,"lora:T=4,h=32,o=32,r=4",8,silu,42,1,0'
-  echo 'RUN1,sparse_mlp,blas,ok,,f32,1,warm,1,8,8,32,32,48,16,4,2,all,0,3,10,9,11,1,9,11,1,20000,9000,2,0.9,0.5,4608,0,1,0,0,,,5,"sparse_mlp:T=8,h=32,f=48,E=4,k=2",32,silu,42,1,0'
+  echo 'RUN1,lora,blas,ok,,f32,1,warm,1,4,4,32,32,11008,4,8,2,all,0,3,10,9,11,1,9,11,1,20000,9000,2,0.9,0.5,4608,0,1,0,0,,,5,"lora:T=4,h=32,o=32,r=4",8,silu,42,1,0,L2,4,0'
+  echo 'RUN1,lora,naive,ok,,f32,1,warm,1,4,4,32,32,11008,4,8,2,all,0,3,10,9,11,1,9,11,1,20000,9000,2,0.9,0.5,4608,0,1,0,0,,,5,"lora:T=4,h=32,o=32,r=4",8,silu,42,1,0,L2,4,0'
+  echo 'RUN1,sparse_mlp,blas,ok,,f32,1,warm,1,8,8,32,32,48,16,4,2,all,0,3,10,9,11,1,9,11,1,20000,9000,2,0.9,0.5,4608,0,1,0,0,,,5,"sparse_mlp:T=8,h=32,f=48,E=4,k=2",32,silu,42,1,0,,,'
 } > "$S/results.csv"
 echo '{"command": "test"}' > "$S/run.json"
 for pass in 1 2; do
@@ -220,6 +220,12 @@ ok = len(rows) == 5 and len(torch_rows) == 2
 ok = ok and all(r["status"] == "ok" and r["run_id"] == "RUN1" for r in torch_rows)
 ok = ok and [r["case"] for r in torch_rows] == ["lora:T=4,h=32,o=32,r=4", "sparse_mlp:T=8,h=32,f=48,E=4,k=2"]
 ok = ok and torch_rows[0]["pct_peak"] != "" and torch_rows[0]["flops"] == "20000"
+# the case's own ceiling, copied from its row of the same threads and cache (none: left empty)
+t0 = torch_rows[0]
+ok = ok and t0["roof_level"] == "L2" and t0["roof_gflops"] == "4"
+ok = ok and abs(float(t0["pct_peak"]) - 100 * float(t0["gflops"]) / 4) < 1e-3 * float(t0["pct_peak"])
+ok = ok and t0["above_roof"] == str(int(float(t0["pct_peak"]) > 110))
+ok = ok and torch_rows[1]["roof_gflops"] == "" and torch_rows[1]["roof_level"] == ""
 run = json.load(open(d + "/run.json"))
 peer = run.get("peer", {})
 ok = ok and peer.get("OPENBLAS_NUM_THREADS") == "1" and run.get("command") == "test"

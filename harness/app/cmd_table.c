@@ -1,5 +1,6 @@
 /* `moebench table RUN [--format md|latex|csv|text] [--pivot impl|threads|cache] ...`: the table a
- * paper prints (analysis/results_table.h), on stdout or into a file. */
+ * paper prints (analysis/results_table.h), on stdout or into a file; with --roof, every row's
+ * fraction of its own ceiling, worst first (analysis/roof_report.h). */
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "commands.h"
 #include "plot_results.h"
 #include "results_table.h"
+#include "roof_report.h"
 
 static void usage(FILE *f)
 {
@@ -14,6 +16,8 @@ static void usage(FILE *f)
             "usage: moebench table RUN [--format text|md|latex|csv] [--pivot impl|threads|cache]\n"
             "                      [--value time|speedup] [--baseline V] [--error ci|mad|none]\n"
             "                      [--units us|ms|s] [--filter REGEX] [-o FILE]\n"
+            "       moebench table RUN --roof [--format text|md|latex|csv|json] [--filter REGEX]\n"
+            "                      [-o FILE]\n"
             "  RUN         a results directory (or its results.csv)\n"
             "  --format    text (default, the console), md (a pipe table), latex (booktabs rules,\n"
             "              escaped text), csv (one column per value: median, ci_lo, ci_hi or mad)\n"
@@ -24,19 +28,30 @@ static void usage(FILE *f)
             "  --error     the spread shown with a time: ci (95%% CI of the median, default), mad,\n"
             "              none\n"
             "  --filter    POSIX extended regex on the case descriptor; matching nothing exits 2\n"
-            "A row that did not run ok shows its status (an empty field in CSV).\n");
+            "A row that did not run ok shows its status (an empty field in CSV).\n"
+            "  --roof      instead of the times: every row's fraction of its own ceiling\n"
+            "              (gflops / roof_gflops, the cache-aware roofline), worst first, with\n"
+            "              its level, intensity and whether the ceiling is memory- or\n"
+            "              compute-bound; rows without a ceiling (not ok, no roofline) listed\n"
+            "              apart with the reason (in CSV: last, numbers empty; JSON: no_ceiling)\n");
 }
 
 int mb_cmd_table(int argc, char **argv)
 {
     const char *in = NULL, *outp = NULL, *filter = NULL;
     mb_format fmt = MB_FMT_TEXT;
+    int roof = 0;
+    const char *pivot_opt = NULL;   /* the first option --roof does not take */
     mb_table_opts o = {MB_PIVOT_IMPL, MB_TV_TIME, NULL, MB_TE_CI, 1, "us", NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--roof")) {
+            roof = 1;
+            continue;
         }
         static const char *const opts[] = {"--format", "--pivot", "--value", "--baseline",
                                            "--error", "--units", "--filter", "-o", "--out", NULL};
@@ -54,7 +69,7 @@ int mb_cmd_table(int argc, char **argv)
         int bad = 0;
         switch (which) {
         case 0:
-            bad = mb_format_parse(v, &fmt) || fmt == MB_FMT_JSON;
+            bad = mb_format_parse(v, &fmt);
             break;
         case 1:
             bad = mb_pivot_parse(v, &o.pivot);
@@ -95,6 +110,18 @@ int mb_cmd_table(int argc, char **argv)
                     opts[which], v);
             return 2;
         }
+        if (which >= 1 && which <= 5 && !pivot_opt)
+            pivot_opt = opts[which];
+    }
+    if (roof && pivot_opt) {
+        fprintf(stderr, "moebench table: --roof lists rows, not a pivot of times: %s does not "
+                "apply (--roof takes --format, --filter, -o)\n", pivot_opt);
+        return 2;
+    }
+    if (!roof && fmt == MB_FMT_JSON) {
+        fprintf(stderr, "moebench table: --format json: only with --roof (the time table is "
+                "text, md, latex or csv)\n");
+        return 2;
     }
     if (!in) {
         usage(stderr);
@@ -123,7 +150,8 @@ int mb_cmd_table(int argc, char **argv)
         fprintf(stderr, "moebench table: %s: cannot write\n", outp);
         rc = 1;
     } else {
-        int t = mb_results_table(&res, &o, fmt, f, err, sizeof err);
+        int t = roof ? mb_roof_report(&res, o.filter, fmt, f)
+                     : mb_results_table(&res, &o, fmt, f, err, sizeof err);
         if (t == 1) {
             fprintf(stderr, "moebench table: %s\n", filter ? "--filter matches no row" : "no rows");
             rc = 2;

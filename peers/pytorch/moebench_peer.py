@@ -626,6 +626,15 @@ def cmd_bench(args):
                 if ref_row and ref_row.get("pct_peak") and ref_row.get("gflops"):
                     peak_ratio = float(ref_row["pct_peak"]) / float(ref_row["gflops"])
                     row["pct_peak"] = row["gflops"] * peak_ratio
+                # the case's own ceiling (cache-aware roofline: the same working set, FLOPs and
+                # bytes), so `table --roof` ranks torch rows too; only from a row of the same
+                # threads and cache, whose ceilings these are
+                roof = ref_row.get("roof_gflops") if ref_row else None
+                if roof and str(ref_row.get("threads")) == str(row.get("threads")) and \
+                        ref_row.get("cache") == row.get("cache"):
+                    row["roof_level"], row["roof_gflops"] = ref_row.get("roof_level", ""), roof
+                    row["pct_peak"] = 100 * row["gflops"] / float(roof)
+                    row["above_roof"] = int(row["pct_peak"] > 110)
             if row.get("bytes") not in (None, ""):
                 row["gbps"] = float(row["bytes"]) / med_s / 1e9
             sheader, header_new = read_header(samples_path, SAMPLE_COLUMNS)
