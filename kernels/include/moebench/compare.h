@@ -25,6 +25,7 @@
 #include "moebench/spec.h"
 #include "moebench/tensor.h"
 #include "moebench/routing.h"
+#include "moebench/weights.h"
 
 typedef struct {
     double max_abs_err;   /* max |y - ref| */
@@ -66,6 +67,24 @@ mb_cmp mb_compare_grad(const mb_spec *s, const mb_tensor *g, const mb_tensor *re
 
 /* Relative tolerance of mb_routing_equal on the renormalised weights. */
 #define MB_ROUTING_WTOL 1e-5
+
+/* Routing near ties (spec "Precision": routing may differ only on tokens whose top-k margin is
+ * under the tolerance, and such tokens are reported). near[t] (T flags) = 1 when the margin
+ * z_(k) - z_(k+1) between token t's k-th and (k+1)-th largest router logits z = X Wr^T
+ * (double, from the stored inputs) is at most the dtype's rule applied to the logits as an
+ * output of reduction depth h: rtol |z_(k)| + atol_rms rms(z) sqrt(h / 64). Two
+ * implementations that both round z to the same f32 or order it after bf16-intermediate noise
+ * may then pick either side of the tie. Always 0 where the choice does not hinge on a logit
+ * order (top-p, route=balanced|zipf, k == E). MB_EINVAL for a variant that does not route. */
+mb_status mb_routing_near_ties(const mb_spec *s, const mb_weights *w, const mb_inputs *in,
+                               uint8_t *near, mb_err *err);
+/* mb_routing_equal that excuses near ties: a token that differs with near[t] set is counted in
+ * *near_ties (and flagged in excused[t] when excused is non-NULL) instead of being a
+ * difference; any other difference returns nonzero with its token in *bad_token as
+ * mb_routing_equal. The capacity's drop flags are compared as experts are: a near tie that
+ * shifts later drops shows as a difference on those later tokens. */
+int mb_routing_equal_near(const mb_routing *a, const mb_routing *b, const uint8_t *near,
+                          int64_t *near_ties, uint8_t *excused, int64_t *bad_token);
 
 /* CAUTION, memcmp-style: returns 0 when the routings AGREE, nonzero when they differ.
  * They agree when both have idx, the same T, E and k, every token picks the same experts in the
