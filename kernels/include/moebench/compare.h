@@ -12,8 +12,11 @@
  *         implementation may keep in bf16: along the longest chain X A^T -> Z, (G, U) -> H,
  *         H -> Y at most 3 roundings of relative error u each, which the next reduction sums
  *         over `depth` terms with independent signs, plus f32 accumulation (depth * 2^-24 <= u
- *         for depth <= 2^16): 4u of rms(ref), scaled with sqrt(depth/64) as f32 is. Derived,
- *         not yet checked against a bf16 implementation (issue 15 does both).
+ *         for depth <= 2^16): 4u of rms(ref), scaled with sqrt(depth/64) as f32 is. Under wq
+ *         both sides use the same q * scale; an implementation that dequantises it into bf16
+ *         rounds each weight once more (<= u), the fourth rounding of the 4u budget.
+ *         Checked (tests/test_ref_precision.c): mlp_lora with Z, G, U, H each rounded to bf16
+ *         and f32 accumulation stays at a third of atol (depth 512), and 8 ulp fails.
  *   f16, int8, int4, i32: no rule (a case cannot be stored in them; int8 / int4 are wq,
  *         which keeps the case's dtype for Y and so its row).
  * mb_compare fails (pass = 0, errors infinite) for a dtype without a rule, or tensors whose
