@@ -70,6 +70,36 @@ static double ref_dot(const double *x, const mb_ref_mat *W, int64_t n, int64_t K
             acc += x[k] * (double)w[k];
         return acc;
     }
+    /* the same elements as ref_elem, read a row at a time (the reference checks large cases) */
+    const int64_t row = W->row0 + n, i0 = row * W->K;
+    if (W->dt == MB_BF16) {
+        const uint16_t *w = (const uint16_t *)W->base + i0;
+        for (int64_t k = 0; k < K; k++) {
+            const uint32_t u = (uint32_t)w[k] << 16;
+            float f;
+            memcpy(&f, &u, sizeof f);
+            acc += x[k] * (double)f;
+        }
+        return acc;
+    }
+    if (W->dt == MB_I8) {   /* one scale per row */
+        const int8_t *q = (const int8_t *)W->base + i0;
+        const double sc = (double)W->scale[row];
+        for (int64_t k = 0; k < K; k++)
+            acc += x[k] * ((double)q[k] * sc);
+        return acc;
+    }
+    if (W->dt == MB_I4) {   /* one scale per group of W->K / groups inputs */
+        const uint8_t *q = (const uint8_t *)W->base;
+        const int64_t gs = W->K / W->groups;
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t i = i0 + k;
+            const unsigned nib = (i % 2 ? q[i / 2] >> 4 : q[i / 2]) & 0xfu;
+            const int v = nib >= 8 ? (int)nib - 16 : (int)nib;
+            acc += x[k] * ((double)v * (double)W->scale[row * W->groups + k / gs]);
+        }
+        return acc;
+    }
     for (int64_t k = 0; k < K; k++)
         acc += x[k] * ref_elem(W, n, k);
     return acc;
