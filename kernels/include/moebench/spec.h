@@ -188,8 +188,9 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err);
 int mb_spec_format(const mb_spec *s, char *buf, size_t n);
 
 /* Bytes of weights, inputs and output the case allocates (int64, overflow-checked), at the
- * element size of s->dtype (task ids: int32); MB_EINVAL with a reason on overflow or for a
- * dtype a case cannot be stored in. */
+ * element size of s->dtype (task ids: int32; under wq the base weights are counted at the
+ * dtype's size too, an upper bound of their levels and scales); MB_EINVAL with a reason on
+ * overflow or for a dtype a case cannot be stored in. */
 mb_status mb_spec_bytes(const mb_spec *s, int64_t *weights, int64_t *io, mb_err *err);
 
 /* Refuses impossible specs with the reason: non-positive sizes, k < 1 or k > E, r > min(d_in,
