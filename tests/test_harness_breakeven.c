@@ -88,16 +88,17 @@ static void test_rows_and_summary(void)
     /* breakeven_calls, then mode, blas_core, onednn_isa (empty here: the rows are not from a
      * case), the six expert-parallel columns (empty: not ep rows), the nine routing columns
      * (empty: not routed) and the five roofline and stability columns (empty: no ceiling, no
-     * samples) and the five train columns (empty: forward rows) */
+     * samples), the five train columns (empty: forward rows) and the precision columns wq and
+     * near_ties (empty: no wq, routing not compared) */
     const char *tail = ",breakeven_calls,mode,blas_core,onednn_isa,ep,route_us,dispatch_us,"
                        "expert_us,combine_us,comm_bytes,cap,shared,topp,route,dropped,"
                        "experts_per_token_mean,expert_load_mean,load_imbalance,expert_counts,"
                        "roof_level,roof_gflops,above_roof,unstable,ci_rel,fwd_us,bwd_us,saved_bytes,"
-                       "grad_bytes,optimizer_bytes\n";
+                       "grad_bytes,optimizer_bytes,wq,near_ties\n";
     CHECK(nl && strstr(buf, tail) == nl + 1 - strlen(tail));
     char *l2 = nl ? nl + 1 : buf;
     char *l3 = strchr(l2, '\n');
-    CHECK(l3 && l3 - l2 > 32 && !strncmp(l3 - 32, ",200,,,,,,,,,,,,,,,,,,,,,,,,,,,,", 32));
+    CHECK(l3 && l3 - l2 > 34 && !strncmp(l3 - 34, ",200,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,", 34));
     CHECK(l3 && l3[strlen(l3) - 2] == ',');   /* blas: empty */
     free(buf);
 

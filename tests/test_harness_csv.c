@@ -73,20 +73,24 @@ static void test_results_roundtrip(void)
      * comm_bytes, the routing columns cap shared topp route dropped experts_per_token_mean
      * expert_load_mean load_imbalance expert_counts, then roof_level roof_gflops above_roof
      * unstable ci_rel, then the train columns fwd_us bwd_us saved_bytes grad_bytes
-     * optimizer_bytes */
-    CHECK(t.ncols == nreq + 2 + 10 + 6 + 9 + 5 + 5);
-    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 29);
-    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 28);
-    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 27);
-    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 26);
-    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 25);
-    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 20);
-    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 19);
-    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 11);
-    CHECK(mb_csv_col(&t, "roof_level") == (int)t.ncols - 10);
-    CHECK(mb_csv_col(&t, "ci_rel") == (int)t.ncols - 6);
-    CHECK(mb_csv_col(&t, "fwd_us") == (int)t.ncols - 5);
-    CHECK(mb_csv_col(&t, "optimizer_bytes") == (int)t.ncols - 1);
+     * optimizer_bytes, then the precision columns wq near_ties */
+    CHECK(t.ncols == nreq + 2 + 10 + 6 + 9 + 5 + 5 + 2);
+    CHECK(mb_csv_col(&t, "breakeven_calls") == (int)t.ncols - 31);
+    CHECK(mb_csv_col(&t, "mode") == (int)t.ncols - 30);
+    CHECK(mb_csv_col(&t, "blas_core") == (int)t.ncols - 29);
+    CHECK(mb_csv_col(&t, "onednn_isa") == (int)t.ncols - 28);
+    CHECK(mb_csv_col(&t, "ep") == (int)t.ncols - 27);
+    CHECK(mb_csv_col(&t, "comm_bytes") == (int)t.ncols - 22);
+    CHECK(mb_csv_col(&t, "cap") == (int)t.ncols - 21);
+    CHECK(mb_csv_col(&t, "expert_counts") == (int)t.ncols - 13);
+    CHECK(mb_csv_col(&t, "roof_level") == (int)t.ncols - 12);
+    CHECK(mb_csv_col(&t, "ci_rel") == (int)t.ncols - 8);
+    CHECK(mb_csv_col(&t, "fwd_us") == (int)t.ncols - 7);
+    CHECK(mb_csv_col(&t, "optimizer_bytes") == (int)t.ncols - 3);
+    CHECK(mb_csv_col(&t, "wq") == (int)t.ncols - 2);
+    CHECK(mb_csv_col(&t, "near_ties") == (int)t.ncols - 1);
+    /* unset: no wq, routing not compared (empty, never 0) */
+    CHECK(!strcmp(mb_csv_get(&t, 1, "wq"), "") && !strcmp(mb_csv_get(&t, 1, "near_ties"), ""));
     /* an unset row leaves them empty, never 0 */
     CHECK(!strcmp(mb_csv_get(&t, 1, "ep"), "") && !strcmp(mb_csv_get(&t, 1, "route_us"), "") &&
           !strcmp(mb_csv_get(&t, 1, "comm_bytes"), ""));

@@ -363,7 +363,9 @@ static void test_errors(void)
     mb_spec s;
     mb_spec_default(&s, MB_LORA);
     CHECK(mb_impl_naive.unsupported(&s) == NULL);
-    s.dtype = MB_BF16;
+    s.dtype = MB_BF16;   /* the forward computes in bf16 (spec "Precision"), the train step not */
+    CHECK(mb_impl_naive.unsupported(&s) == NULL);
+    s.mode = MB_MODE_TRAIN;
     CHECK(mb_impl_naive.unsupported(&s) != NULL);
     CHECK(mb_impl_find("naive") == &mb_impl_naive);
 }

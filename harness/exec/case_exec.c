@@ -25,6 +25,7 @@ void mb_row_from_case(mb_row *row, const mb_case *c, const char *impl, const mb_
     snprintf(row->variant, sizeof row->variant, "%s", mb_variant_name(s->variant));
     snprintf(row->impl, sizeof row->impl, "%s", impl);
     snprintf(row->dtype, sizeof row->dtype, "%s", mb_dtype_name(s->dtype));
+    snprintf(row->wq, sizeof row->wq, "%s", s->wq != MB_F32 ? mb_dtype_name(s->wq) : "");
     snprintf(row->mode, sizeof row->mode, "%s", mb_mode_name(s->mode));
     row->threads = cfg->threads;
     snprintf(row->cache, sizeof row->cache, "%s", cfg->cache_cold ? "cold" : "warm");
@@ -110,6 +111,7 @@ static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_i
     int ok = mb_reference_check(s, y, info, ref, &ck);
     row->max_abs_err = ck.max_abs_err;
     row->max_rel_err = ck.max_rel_err;
+    row->near_ties = ck.near_ties;
     if (!ok)
         mb_row_set_status(row, ck.status, "%s; repro: %s", ck.what, repro);
     return ok;

@@ -25,6 +25,8 @@ typedef struct {
     mb_spec sub;            /* spec of the reference computation (== case spec when not sampled) */
     mb_tensor y;            /* reference output [T or nrows, out] */
     mb_forward_info info;   /* reference routing (routed variants) */
+    uint8_t *near;          /* [nrows] near ties of the top-k (mb_routing_near_ties; routed
+                             * variants, else NULL) */
 } mb_reference;
 
 /* 1 when the runner's rule samples rows for s (naive forward above MB_NAIVE_FULL_FLOPS). */
@@ -47,6 +49,9 @@ typedef struct {
     char what[640];         /* why not ok, without the repro line */
     double max_abs_err, max_rel_err;
     int64_t bad_token;      /* first token whose routing differs, -1 if none */
+    int64_t near_ties;      /* tokens whose routing differs within a near tie (excused, their
+                             * rows left out of the value check); -1 when routing was not
+                             * compared */
     mb_cmp cmp;
 } mb_check;
 

@@ -9,6 +9,7 @@
 #include "case_dump.h"
 #include "fileutil.h"
 #include "provenance.h"
+#include "moebench/quant.h"
 #include "npy.h"
 #include "reference_check.h"
 #include "train_exec.h"
@@ -41,17 +42,51 @@ static void path_of(const dump_ctx *c, const char *name, char *path, size_t n)
     snprintf(path, n, "%s/%s.npy", c->dir, name);
 }
 
+/* .npy has no bf16, int4 (and the reader no int8): a bf16 tensor is written widened to float32
+ * (exact), wq levels (int8, int4) widened to int32 (exact); the entry's "stored" names the type
+ * the case holds, so a reader can round back (.to(torch.bfloat16) is exact on these values). */
+static mb_status widen(const mb_tensor *t, mb_tensor *out, mb_err *err)
+{
+    const int bf = t->dtype == MB_BF16;
+    mb_status st = mb_tensor_alloc(out, bf ? MB_F32 : MB_I32, t->ndim, t->shape, err);
+    if (st)
+        return st;
+    const int64_t n = mb_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        if (bf) {
+            uint32_t u = (uint32_t)((const uint16_t *)t->data)[i] << 16;
+            memcpy(mb_f32(out) + i, &u, sizeof u);
+        } else {
+            mb_i32(out)[i] = mb_wq_level(t->dtype, t->data, i);
+        }
+    }
+    return MB_OK;
+}
+
 static void write_tensor(dump_ctx *c, const char *name, const mb_tensor *t)
 {
     if (c->failed || !t->data)
         return;
     char path[4096];
     path_of(c, name, path, sizeof path);
-    if (mb_npy_write_tensor(path, t, &c->err) != MB_OK) {
+    mb_tensor wide;
+    memset(&wide, 0, sizeof wide);
+    const int narrow = t->dtype == MB_BF16 || t->dtype == MB_I8 || t->dtype == MB_I4;
+    if (narrow && widen(t, &wide, &c->err) != MB_OK) {
         c->failed = 1;
         return;
     }
-    add_entry(c, name, t->dtype == MB_I32 ? "int32" : "float32", t->ndim, t->shape);
+    const mb_tensor *w = narrow ? &wide : t;
+    if (mb_npy_write_tensor(path, w, &c->err) != MB_OK) {
+        mb_tensor_free(&wide);
+        c->failed = 1;
+        return;
+    }
+    add_entry(c, name, w->dtype == MB_I32 ? "int32" : "float32", t->ndim, t->shape);
+    if (narrow)
+        cJSON_AddStringToObject(cJSON_GetArrayItem(c->list, cJSON_GetArraySize(c->list) - 1),
+                                "stored", mb_dtype_name(t->dtype));
+    mb_tensor_free(&wide);
 }
 
 static void write_raw(dump_ctx *c, const char *name, mb_npy_dtype dt, int ndim, const int64_t *shape,
@@ -201,6 +236,8 @@ static cJSON *spec_json(const mb_spec *s)
     cJSON_AddNumberToObject(o, "seed", (double)s->seed);
     cJSON_AddStringToObject(o, "seed_str", seed);
     cJSON_AddStringToObject(o, "dtype", mb_dtype_name(s->dtype));
+    /* spec "Precision": the base weights' quantisation ("none": stored in dtype) */
+    cJSON_AddStringToObject(o, "wq", s->wq != MB_F32 ? mb_dtype_name(s->wq) : "none");
     cJSON_AddNumberToObject(o, "out_width", (double)mb_spec_out_width(s));
     cJSON_AddStringToObject(o, "mode", mb_mode_name(s->mode));
     if (s->mode == MB_MODE_TRAIN) {

@@ -86,7 +86,7 @@ typedef struct {
 
 static const char *const spec_keys[] = {"T", "B", "S", "h", "o", "f", "r", "E", "k", "alpha",
                                         "p", "act", "tasks", "te", "share", "shard", "seed",
-                                        "dtype", "mode", "ep", "cap", "shared", "topp", "route",
+                                        "dtype", "wq", "mode", "ep", "cap", "shared", "topp", "route",
                                         "aux", "zloss", "opt"};
 static const char *const harness_keys[] = {"variant", "impl", "reps", "min_time", "cache",
                                            "timeout", "threads"};

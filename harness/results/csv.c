@@ -44,6 +44,7 @@ void mb_row_init(mb_row *r)
     r->experts_per_token_mean = r->expert_load_mean = r->load_imbalance = NAN;
     r->fwd_us = r->bwd_us = NAN;
     r->saved_bytes = r->grad_bytes = r->optimizer_bytes = -1;
+    r->near_ties = -1;
 }
 
 const char *const mb_csv_required_columns[] = {
@@ -63,7 +64,8 @@ static const char *const extra_cols[] = {"case", "alpha", "act", "seed", "iters_
                                          "load_imbalance", "expert_counts",
                                          "roof_level", "roof_gflops", "above_roof",
                                          "unstable", "ci_rel", "fwd_us", "bwd_us",
-                                         "saved_bytes", "grad_bytes", "optimizer_bytes"};
+                                         "saved_bytes", "grad_bytes", "optimizer_bytes",
+                                         "wq", "near_ties"};
 
 const char *const mb_row_status_names[MB_ROW_N_STATUS] = {"ok",      "skipped", "mismatch",
                                                           "crashed", "timeout", "error"};
@@ -260,6 +262,8 @@ void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr)
     put_i64(f, r->saved_bytes);
     put_i64(f, r->grad_bytes);
     put_i64(f, r->optimizer_bytes);
+    put_str(f, r->wq);
+    put_i64(f, r->near_ties);
     fputc('\n', f);
 }
 

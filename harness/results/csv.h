@@ -81,6 +81,11 @@ typedef struct {
      * trainable tensors), the AdamW moments (0 with opt=none) */
     double fwd_us, bwd_us;
     int64_t saved_bytes, grad_bytes, optimizer_bytes;
+    /* spec "Precision" (extra columns): the base weights' quantisation (int8, int4; "" when
+     * they keep the dtype), and the tokens whose routing differed from the reference inside
+     * the dtype's tolerance of a tie (counted, their rows not value-checked; -1: not checked) */
+    char wq[8];
+    int64_t near_ties;
 } mb_row;
 
 /* The required results.csv columns, in order (design section 5). */
@@ -117,7 +122,8 @@ void mb_row_set_status(mb_row *r, mb_row_status status, const char *fmt, ...)
  * iters_per_sample prepare_bytes breakeven_calls mode blas_core onednn_isa ep route_us
  * dispatch_us expert_us combine_us comm_bytes cap shared topp route dropped
  * experts_per_token_mean expert_load_mean load_imbalance expert_counts roof_level roof_gflops
- * above_roof unstable ci_rel fwd_us bwd_us saved_bytes grad_bytes optimizer_bytes). */
+ * above_roof unstable ci_rel fwd_us bwd_us saved_bytes grad_bytes optimizer_bytes wq
+ * near_ties). */
 void mb_csv_write_header(FILE *f, int n_ctr, char ctr_names[][64]);
 void mb_csv_write_row(FILE *f, const mb_row *r, int n_ctr);
 /* Whether variant (a name) uses spec field key ("o", "f", "E", "share", ...). The row writer

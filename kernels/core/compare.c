@@ -113,6 +113,55 @@ static mb_cmp compare_depth(const mb_spec *s, const mb_tensor *y, const mb_tenso
     return c;
 }
 
+/* Whether token t's routing differs between a and b (experts, drops, weights). */
+static int token_differs(const mb_routing *a, const mb_routing *b, int64_t t)
+{
+    const int64_t k = a->k;
+    for (int64_t j = 0; j < k; j++) {
+        const int64_t i = t * k + j;
+        int bad = a->idx[i] != b->idx[i] ||
+                  (a->dropped && b->dropped && a->dropped[i] != b->dropped[i]);
+        if (!bad && a->w && b->w) {
+            const double wa = a->w[i], wb = b->w[i];
+            const double m = fabs(wa) > fabs(wb) ? fabs(wa) : fabs(wb);
+            bad = !(fabs(wa - wb) <= MB_ROUTING_WTOL * m);
+        }
+        if (bad)
+            return 1;
+    }
+    return 0;
+}
+
+int mb_routing_equal_near(const mb_routing *a, const mb_routing *b, const uint8_t *near,
+                          int64_t *near_ties, uint8_t *excused, int64_t *bad_token)
+{
+    if (near_ties)
+        *near_ties = 0;
+    if (bad_token)
+        *bad_token = 0;
+    if (!a->idx || !b->idx || a->T != b->T || a->E != b->E || a->k != b->k)
+        return 1;
+    int64_t n = 0, bad = -1;
+    for (int64_t t = 0; t < a->T; t++) {
+        if (excused)
+            excused[t] = 0;
+        if (!token_differs(a, b, t))
+            continue;
+        if (near && near[t]) {
+            n++;
+            if (excused)
+                excused[t] = 1;
+        } else if (bad < 0) {
+            bad = t;
+        }
+    }
+    if (near_ties)
+        *near_ties = n;
+    if (bad_token)
+        *bad_token = bad;
+    return bad >= 0;
+}
+
 int mb_routing_equal(const mb_routing *a, const mb_routing *b, int64_t *bad_token)
 {
     if (bad_token)

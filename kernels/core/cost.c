@@ -1,15 +1,22 @@
 /* Cost model (spec Part 2, section 9). FLOPs count 2 per multiply-add; elementwise work
  * (activations, scaling, gating products) is left out as negligible. Bytes are compulsory
  * traffic: every weight touched once plus X and Y once, each at the bytes per element of its
- * storage type (spec "Precision": the case's dtype; the base weights' wq, issue 15). */
+ * storage type (spec "Precision": the case's dtype; the base weights' wq levels and scales). */
 #include <string.h>
 #include "moebench/cost.h"
 #include "variant_shape.h"
 
 /* Bytes per element of the frozen base weights (W, Wg, Wu, Wd; sparse_mlp's experts): the
- * case's dtype until wq (issue 15) quantises them, when this returns wq's bits / 8. */
+ * case's dtype, or under wq its levels plus their share of the f32 scales (spec "Precision"):
+ * int8 1 byte + 4 bytes per row, int4 0.5 byte + 4 bytes per group of MB_WQ_GROUP. int8's
+ * rows are taken h long (exact for W, Wg, Wu; Wd's rows are f long, so its scales are
+ * counted h/f too high: under 0.1 % of its bytes at h >= 4096). */
 static double base_elem_bytes(const mb_spec *s)
 {
+    if (s->wq == MB_I8)
+        return 1.0 + 4.0 / (double)(s->h > 0 ? s->h : 1);
+    if (s->wq == MB_I4)
+        return 0.5 + 4.0 / MB_WQ_GROUP;
     return mb_dtype_bits(s->dtype) / 8.0;
 }
 
@@ -63,8 +70,8 @@ mb_cost mb_cost_of(const mb_spec *s, const int64_t *counts)
 
 /* The `merged` implementation (spec Part 1, "Merged weights"): the adapters are folded into the
  * frozen weights at prepare time, so the forward costs only the merged GEMMs. The merged
- * weights W' = W + s B A are base weights (wq: issue 15 decides whether a quantised W is merged
- * in its dequantised form); the router is not. 0 for a variant without a merged form. */
+ * weights W' = W + s B A are base weights (merged refuses wq: merging would requantise the
+ * adapter away); the router is not. 0 for a variant without a merged form. */
 static int merged_cost(const mb_spec *s, const int64_t *counts, mb_cost *c)
 {
     mb_cost_terms t = {0.0, 0.0, 0.0, 0.0};

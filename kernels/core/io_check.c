@@ -13,12 +13,14 @@ mb_status mb_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
     if (!s || !in)
         return mb_fail(err, MB_EINVAL, "forward: missing spec or inputs");
     const int64_t T = mb_spec_T(s), ow = mb_spec_out_width(s);
-    if (!is2d(&in->X, MB_F32, T, s->h))
-        return mb_fail(err, MB_EINVAL, "input X must be f32 [%lld, %lld]", (long long)T,
-                       (long long)s->h);
-    if (!y || !is2d(y, MB_F32, T, ow))
-        return mb_fail(err, MB_EINVAL, "output y must be f32 [%lld, %lld]", (long long)T,
-                       (long long)ow);
+    /* X, R and Y are stored in the case's dtype (spec "Precision") */
+    const mb_dtype dt = s->dtype;
+    if (!is2d(&in->X, dt, T, s->h))
+        return mb_fail(err, MB_EINVAL, "input X must be %s [%lld, %lld]", mb_dtype_name(dt),
+                       (long long)T, (long long)s->h);
+    if (!y || !is2d(y, dt, T, ow))
+        return mb_fail(err, MB_EINVAL, "output y must be %s [%lld, %lld]", mb_dtype_name(dt),
+                       (long long)T, (long long)ow);
     mb_variant_inputs vin = mb_variant_desc_of(s->variant)->inputs;
     if (vin == MB_IN_TASK) {
         const mb_tensor *t = &in->task;
@@ -31,9 +33,9 @@ mb_status mb_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
                 return mb_fail(err, MB_EINVAL, "task id %d of sequence %lld is outside 0..%lld",
                                (int)id[b], (long long)b, (long long)s->tasks);
     }
-    if (vin == MB_IN_PRIOR && !is2d(&in->R, MB_F32, s->B, s->r))
-        return mb_fail(err, MB_EINVAL, "input R must be f32 [%lld, %lld]", (long long)s->B,
-                       (long long)s->r);
+    if (vin == MB_IN_PRIOR && !is2d(&in->R, dt, s->B, s->r))
+        return mb_fail(err, MB_EINVAL, "input R must be %s [%lld, %lld]", mb_dtype_name(dt),
+                       (long long)s->B, (long long)s->r);
     if (info && info->routing.idx && mb_variant_routed(s->variant)) {
         const mb_routing *r = &info->routing;
         if (r->T != T || r->E != s->E || r->k != s->k)

@@ -167,7 +167,8 @@ int mb_variant_uses(mb_variant_id v, const char *key)
     /* p, seed, dtype, mode and opt are not shapes: every variant has them (p, opt: train mode
      * only, checked by validation); the loss terms aux and zloss exist where a router does */
     if ((unsigned)v < MB_NUM_VARIANTS && (!strcmp(key, "p") || !strcmp(key, "seed") ||
-                                          !strcmp(key, "dtype") || !strcmp(key, "mode") ||
+                                          !strcmp(key, "dtype") || !strcmp(key, "wq") ||
+                                          !strcmp(key, "mode") ||
                                           !strcmp(key, "opt")))
         return 1;
     if ((unsigned)v < MB_NUM_VARIANTS && (!strcmp(key, "aux") || !strcmp(key, "zloss")))
@@ -254,6 +255,7 @@ void mb_spec_default(mb_spec *s, mb_variant_id v)
     s->shard = 0;
     s->seed = 42;
     s->dtype = MB_F32;
+    s->wq = MB_F32;   /* no weight quantisation */
     s->mode = MB_MODE_FORWARD;
     s->ep = 1;
     s->aux = mb_default_aux(v);
@@ -587,6 +589,18 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
         s->dtype = d;
         return MB_OK;
     }
+    if (!strcmp(key, "wq")) {
+        mb_dtype d;
+        if (!strcmp(value, "none")) {
+            s->wq = MB_F32;   /* no quantisation */
+            return MB_OK;
+        }
+        if (mb_dtype_parse(value, &d) || !(mb_dtype_roles(d) & MB_DTYPE_ROLE_WQ))
+            return mb_fail(err, MB_EINVAL, "wq='%s': expected none|%s", value,
+                           mb_dtype_role_names(MB_DTYPE_ROLE_WQ));
+        s->wq = d;
+        return MB_OK;
+    }
     if (!strcmp(key, "mode")) {
         if ((st = pick(key, value, mode_names, MB_MODE_COUNT, &i, err)))
             return st;
@@ -595,7 +609,7 @@ mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *er
     }
     return mb_fail(err, MB_EINVAL,
                    "unknown key '%s' (keys: T B S h o f r E k alpha p act tasks te share shard seed "
-                   "dtype mode aux zloss opt ep cap shared topp route)", key);
+                   "dtype wq mode aux zloss opt ep cap shared topp route)", key);
 }
 
 mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
@@ -644,7 +658,7 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err)
             return mb_fail(err, MB_EINVAL, "%s=%s: %s", item, eq + 1, why);
         if (!mb_variant_uses(v, item))
             return mb_fail(err, MB_EINVAL, "%s=%s: %s does not use '%s' (its keys: %s,p,seed,"
-                           "dtype,mode,opt%s)", item, eq + 1, variants[v].name, item,
+                           "dtype,wq,mode,opt%s)", item, eq + 1, variants[v].name, item,
                            variants[v].fields, variants[v].routed ? ",aux,zloss" : "");
         if (n_seen < (int)(sizeof seen / sizeof *seen))
             seen[n_seen++] = item;
@@ -700,6 +714,8 @@ int mb_spec_format(const mb_spec *s, char *buf, size_t n)
         PUT(",seed=%" PRIu64, s->seed);
     if (s->dtype != MB_F32)
         PUT(",dtype=%s", mb_dtype_name(s->dtype));
+    if (s->wq != MB_F32)
+        PUT(",wq=%s", mb_dtype_name(s->wq));
     if (s->mode != MB_MODE_FORWARD)
         PUT(",mode=%s", mb_mode_name(s->mode));
     if (uses(s, "cap") && s->cap != 0) {

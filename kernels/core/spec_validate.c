@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include "moebench/mem.h"
 #include "moebench/spec.h"
+#include "moebench/quant.h"
+#include "moebench/weights.h"
 #include "variant_shape.h"
 
 /* Element count of the weights (weights.h names and shapes): the variant's shape function. */
@@ -116,6 +118,34 @@ static mb_status validate_routing_options(const mb_spec *s, mb_err *err)
 #define POS(field, name) \
     if (s->field < 1) \
         return mb_fail(err, MB_EINVAL, name "=%lld: must be at least 1", (long long)s->field)
+
+/* wq= (spec "Precision") quantises the frozen base weights: a variant without one has nothing
+ * to quantise, and int4 needs whole groups of MB_WQ_GROUP along every base weight's input. */
+static mb_status validate_wq(const mb_spec *s, mb_err *err)
+{
+    if (s->wq == MB_F32)
+        return MB_OK;
+    if (!(mb_dtype_roles(s->wq) & MB_DTYPE_ROLE_WQ))
+        return mb_fail(err, MB_EINVAL, "wq=%s: expected none|%s", mb_dtype_name(s->wq),
+                       mb_dtype_role_names(MB_DTYPE_ROLE_WQ));
+    mb_wdesc d[MB_MAX_NAMED];
+    const int n = mb_variant_shape_of(s->variant)->layout(s, d);
+    int bases = 0;
+    for (int i = 0; i < n; i++) {
+        if (!d[i].base)
+            continue;
+        bases++;
+        const int64_t K = d[i].shape[d[i].ndim - 1];
+        if (mb_wq_groups(s->wq, K) < 1)
+            return mb_fail(err, MB_EINVAL, "wq=%s: %s's %s has input width %lld, not a multiple "
+                           "of the group size %d", mb_dtype_name(s->wq),
+                           mb_variant_name(s->variant), d[i].name, (long long)K, MB_WQ_GROUP);
+    }
+    if (!bases)
+        return mb_fail(err, MB_EINVAL, "wq=%s: %s has no frozen base weight to quantise",
+                       mb_dtype_name(s->wq), mb_variant_name(s->variant));
+    return MB_OK;
+}
 
 mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
 {
@@ -237,8 +267,11 @@ mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err)
     if (!(mb_dtype_roles(s->dtype) & MB_DTYPE_ROLE_CASE))
         return mb_fail(err, MB_EINVAL, "dtype=%s: not a dtype a case is stored in (%s)",
                        mb_dtype_name(s->dtype), mb_dtype_role_names(MB_DTYPE_ROLE_CASE));
+    mb_status st = validate_wq(s, err);
+    if (st)
+        return st;
     int64_t w, io, total;
-    mb_status st = mb_spec_bytes(s, &w, &io, err);
+    st = mb_spec_bytes(s, &w, &io, err);
     if (st)
         return st;
     if (mb_add_i64(w, io, &total))

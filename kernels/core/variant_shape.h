@@ -13,17 +13,22 @@
 /* ---- weights layout (weights.c) -------------------------------------------------------- */
 
 /* One named weight: name, rank, shape; fan_in is the d_in its init is scaled by, 0 for its
- * last dimension (every weight but sparse_mlp shard=1's Wd). */
+ * last dimension (every weight but sparse_mlp shard=1's Wd); base: a frozen base weight (W, Wg,
+ * Wu, Wd; sparse_mlp's experts), the weights wq= quantises (spec "Precision"). */
 typedef struct {
     const char *name;
     int ndim;
     int64_t shape[3];
     double fan_in;
+    int base;
 } mb_wdesc;
 
-/* Append a weight to d[n++] (the layout functions' locals d and n). */
-#define MB_W2(nm, a, b) d[n++] = (mb_wdesc){nm, 2, {a, b, 0}, 0}
-#define MB_W3(nm, a, b, c) d[n++] = (mb_wdesc){nm, 3, {a, b, c}, 0}
+/* Append a weight to d[n++] (the layout functions' locals d and n); the B forms mark a frozen
+ * base weight. */
+#define MB_W2(nm, a, b) d[n++] = (mb_wdesc){nm, 2, {a, b, 0}, 0, 0}
+#define MB_W3(nm, a, b, c) d[n++] = (mb_wdesc){nm, 3, {a, b, c}, 0, 0}
+#define MB_W2B(nm, a, b) d[n++] = (mb_wdesc){nm, 2, {a, b, 0}, 0, 1}
+#define MB_W3B(nm, a, b, c) d[n++] = (mb_wdesc){nm, 3, {a, b, c}, 0, 1}
 
 /* ---- element count (spec_validate.c): overflow-checked sums of products, -1 on overflow -- */
 

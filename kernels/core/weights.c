@@ -1,7 +1,9 @@
 /* The named weights and inputs of a case, filled from the seed (inits of spec Part 1, scales
  * chosen from each tensor's name and its last dimension, which is its fan-in). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include "moebench/quant.h"
 #include "moebench/weights.h"
 #include "variant_shape.h"
 
@@ -24,6 +26,47 @@ static void init_weight(mb_tensor *t, const char *name, double fan_in, uint64_t 
     }
 }
 
+/* A base weight under wq (spec "Precision"): its seeded f32 fill (the draw an f32 case stores;
+ * not rounded to the case's dtype first) quantised into `name` (int8 / int4 levels, the
+ * weight's shape) and `name`_scale (f32 [rows..., groups]). */
+static mb_status quantised_weight(const mb_spec *s, const mb_wdesc *d, int copy, mb_weights *w,
+                                  mb_err *err)
+{
+    mb_tensor f, q, sc;
+    memset(&q, 0, sizeof q);
+    memset(&sc, 0, sizeof sc);
+    const int64_t K = d->shape[d->ndim - 1];
+    const int64_t groups = mb_wq_groups(s->wq, K);
+    if (groups < 1)
+        return mb_fail(err, MB_EINVAL, "wq=%s: weight '%s' has input width %lld, not a multiple "
+                       "of %d", mb_dtype_name(s->wq), d->name, (long long)K, MB_WQ_GROUP);
+    int64_t sshape[3];
+    for (int k = 0; k < d->ndim; k++)
+        sshape[k] = d->shape[k];
+    sshape[d->ndim - 1] = groups;
+    char sname[MB_NAME_LEN];
+    snprintf(sname, sizeof sname, "%s%s", d->name, MB_WQ_SCALE_SUFFIX);
+    mb_status st = mb_tensor_alloc(&f, MB_F32, d->ndim, d->shape, err);
+    if (st)
+        return st;
+    uint64_t stream = mb_stream_of(d->name) + (uint64_t)copy * 0x9e3779b97f4a7c15ULL;
+    init_weight(&f, d->name, d->fan_in > 0 ? d->fan_in : (double)K, s->seed, stream);
+    if (!(st = mb_tensor_alloc(&q, s->wq, d->ndim, d->shape, err)) &&
+        !(st = mb_tensor_alloc(&sc, MB_F32, d->ndim, sshape, err)) &&
+        !(st = mb_quantize(s->wq, mb_f32(&f), mb_tensor_numel(&f) / K, K, q.data, mb_f32(&sc),
+                           err)) &&
+        !(st = mb_weights_add(w, d->name, q, err))) {
+        q.data = NULL;   /* owned by w now */
+        st = mb_weights_add(w, sname, sc, err);
+        if (!st)
+            sc.data = NULL;
+    }
+    mb_tensor_free(&f);
+    mb_tensor_free(&q);
+    mb_tensor_free(&sc);
+    return st;
+}
+
 mb_status mb_weights_create_copy(const mb_spec *s, int copy, mb_weights *w, mb_err *err)
 {
     mb_wdesc d[MB_MAX_NAMED];
@@ -34,6 +77,14 @@ mb_status mb_weights_create_copy(const mb_spec *s, int copy, mb_weights *w, mb_e
         return mb_fail(err, MB_EINVAL, "variant id %d has no weights", (int)s->variant);
     for (int i = 0; i < n; i++) {
         mb_tensor t;
+        if (d[i].base && s->wq != MB_F32) {
+            mb_status st = quantised_weight(s, &d[i], copy, w, err);
+            if (st) {
+                mb_weights_free(w);
+                return st;
+            }
+            continue;
+        }
         mb_status st = mb_tensor_alloc(&t, s->dtype, d[i].ndim, d[i].shape, err);
         if (st) {
             mb_weights_free(w);

@@ -5,6 +5,9 @@
 #include "moebench/mem.h"
 
 #ifdef MOEBENCH_HAVE_OPENBLAS
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
 #include <cblas.h>
 
 struct mb_gemm_weight { const float *W; int64_t N, K, ldw; };
@@ -81,9 +84,56 @@ static mb_status blas_gemm_plain(int ta, int tb, int64_t M, int64_t N, int64_t K
 static int64_t blas_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 static void blas_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
+/* bf16 needs cblas_sbgemm. Debian's OpenBLAS 0.3.21 declares it in cblas.h but is built
+ * without BUILD_BFLOAT16, so the library does not export it: a direct call would not link.
+ * Probed at run time by name in the loaded libraries (the OpenBLAS this process linked). */
+typedef void (*mb_sbgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE,
+                             blasint, blasint, blasint, float, const void *, blasint,
+                             const void *, blasint, float, float *, blasint);
+
+static mb_sbgemm_fn sbgemm_symbol(void)
+{
+    void *p = dlsym(RTLD_DEFAULT, "cblas_sbgemm");
+    mb_sbgemm_fn f;
+    memcpy(&f, &p, sizeof f);   /* object to function pointer without a cast ISO C lacks */
+    return f;
+}
+
+/* "OpenBLAS 0.3.21" from openblas_get_config() ("OpenBLAS 0.3.21 DYNAMIC_ARCH ..."). */
+static void openblas_version(char *buf, size_t n)
+{
+    const char *c = openblas_get_config();
+    int len = 0, spaces = 0;
+    while (c && c[len] && !(c[len] == ' ' && ++spaces == 2))
+        len++;
+    snprintf(buf, n, "%.*s", len, c ? c : "OpenBLAS");
+}
+
+static const char *blas_dtype_unavailable(mb_dtype dt)
+{
+    static _Thread_local char why[320];
+    char ver[48];
+    openblas_version(ver, sizeof ver);
+    if (dt == MB_BF16) {
+        if (sbgemm_symbol())
+            return NULL;
+        snprintf(why, sizeof why, "%s built without bfloat16: cblas_sbgemm not exported", ver);
+        return why;
+    }
+    if (dt == MB_I8 || dt == MB_I4) {
+        /* the issue allows only a per-panel dequantise (never a full dequantised copy) */
+        snprintf(why, sizeof why, "unsupported wq=%s: %s has no GEMM with %s weights and "
+                 "f32/bf16 activations, and a per-panel dequantising path over it is not built",
+                 mb_dtype_name(dt), ver, mb_dtype_name(dt));
+        return why;
+    }
+    return NULL;
+}
+
 const mb_gemm_provider mb_gemm_blas = {
     .name = "blas",
     .unavailable = blas_unavailable,
+    .dtype_unavailable = blas_dtype_unavailable,
     .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes, blas_dims,
                 NULL, blas_gemm_nn, blas_gemm_plain},
 };

@@ -29,8 +29,10 @@
 
 #ifdef MOEBENCH_HAVE_ONEDNN
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 #define MB_DNNL_CACHE 48
 
@@ -478,9 +480,45 @@ static mb_status onednn_gemm_plain(int ta, int tb, int64_t M, int64_t N, int64_t
 static int64_t onednn_bytes(const mb_gemm_weight *w) { return w ? w->wbytes : 0; }
 static void onednn_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
+/* bf16: whether oneDNN has a bf16 matmul here, asked the way a prepare would (src, weights
+ * and dst bf16, weights "any"): on a CPU without avx512_core oneDNN 2.6 answers unimplemented.
+ * wq: oneDNN 2.6's matmul takes s8 weights only with u8/s8 sources (int8 inference after
+ * quantising the activations too); weights decompression (int8/int4 weights under f32/bf16
+ * sources) came with oneDNN 3.x, and the 2.6 headers have no attribute for it. */
+static const char *onednn_dtype_unavailable(mb_dtype dt)
+{
+    static _Thread_local char why[320];
+    const char *isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());
+    if (isa && !strncmp(isa, "cpu_isa_", 8)) isa += 8;
+    if (dt == MB_I8 || dt == MB_I4) {
+        snprintf(why, sizeof why, "unsupported wq=%s: oneDNN %d.%d matmul has no weight-only %s "
+                 "(s8 weights need u8/s8 activations: activation quantisation, not this layer)",
+                 mb_dtype_name(dt), DNNL_VERSION_MAJOR, DNNL_VERSION_MINOR, mb_dtype_name(dt));
+        return why;
+    }
+    if (dt != MB_BF16) return NULL;
+    if (onednn_unavailable()) return onednn_unavailable();
+    dnnl_memory_desc_t src, wei, dst;
+    const dnnl_dims_t sd = { 16, 64 }, wd = { 64, 64 }, dd = { 16, 64 };
+    dnnl_matmul_desc_t desc;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_bf16, dnnl_ab);
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&wei, 2, wd, dnnl_bf16, dnnl_format_tag_any);
+    if (st == dnnl_success) st = dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_bf16, dnnl_ab);
+    if (st == dnnl_success) st = dnnl_matmul_desc_init(&desc, &src, &wei, NULL, &dst);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(&pd, &desc, NULL, g_engine, NULL);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (st == dnnl_success) return NULL;
+    snprintf(why, sizeof why, "oneDNN %d.%d has no bf16 matmul on this CPU (effective ISA %s): "
+             "dnnl_primitive_desc_create says %s", DNNL_VERSION_MAJOR, DNNL_VERSION_MINOR,
+             isa ? isa : "?", dnnl_status2str(st));
+    return why;
+}
+
 const mb_gemm_provider mb_gemm_onednn = {
     .name = "onednn",
     .unavailable = onednn_unavailable,
+    .dtype_unavailable = onednn_dtype_unavailable,
     .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes, onednn_dims,
                 onednn_weight_train, onednn_gemm_nn, onednn_gemm_plain},
 };

@@ -33,10 +33,15 @@ static const char *naive_unsupported(const mb_spec *s)
 {
     if ((int)s->variant < 0 || s->variant >= MB_NUM_VARIANTS)
         return "unknown variant";
-    /* the reference computes in double from f32 inputs; bf16 inputs come with issue 15 */
-    const char *why = mb_dtype_unsupported("naive", s->dtype, MB_DTYPE_BIT(MB_F32));
+    /* the forward computes in double from f32 or bf16 inputs and wq's q * scale (spec
+     * "Precision"); the train step's reference is f32 only */
+    const unsigned dts = s->mode == MB_MODE_TRAIN ? MB_DTYPE_BIT(MB_F32)
+                                                  : MB_DTYPE_BIT(MB_F32) | MB_DTYPE_BIT(MB_BF16);
+    const char *why = mb_dtype_unsupported("naive", s->dtype, dts);
     if (why)
         return why;
+    if (s->mode == MB_MODE_TRAIN && s->wq != MB_F32)
+        return "unsupported wq in mode=train: the naive train step reads f32 base weights";
     why = mb_impl_mode_unsupported(&mb_impl_naive, s);
     if (why)
         return why;

@@ -24,6 +24,46 @@ typedef mb_status (*mb_ref_fn)(const mb_spec *s, const mb_weights *w, const mb_i
 
 /* ---- helpers (ref_common.c) ---- */
 
+/* A matrix of rows of K elements as the reference reads it (spec "Precision"): f32, bf16 (each
+ * element widened exactly), or wq levels int8 / int4 whose value is q * scale, formed exactly
+ * in double. Row n of the matrix is row row0 + n of the tensor (an expert's slice: row0 moves,
+ * mb_ref_mat_rows), so int4 nibbles and the scale rows are addressed from the tensor's start. */
+typedef struct {
+    const void *base;     /* the tensor's data (NULL: not found, the reason is in err) */
+    mb_dtype dt;
+    const float *scale;   /* wq: [tensor rows, groups]; else NULL */
+    int64_t K, groups, row0;
+} mb_ref_mat;
+/* The weight `name` of any storage type (f32, bf16, or wq levels with `name`_scale), checked
+ * to have the shape (d0[, d1[, d2]]); .base NULL with a reason in err otherwise. */
+mb_ref_mat mb_ref_wmat(const mb_weights *w, const char *name, int ndim, int64_t d0, int64_t d1,
+                       int64_t d2, mb_err *err);
+/* An f32 or bf16 activation tensor (X, R) as a matrix of rows of K. */
+mb_ref_mat mb_ref_tmat(const mb_tensor *t, int64_t K);
+/* Plain f32 rows. */
+mb_ref_mat mb_ref_f32mat(const float *p, int64_t K);
+/* Rows r0.. of m (an expert's slice of a 3-D weight). */
+static inline mb_ref_mat mb_ref_mat_rows(mb_ref_mat m, int64_t r0)
+{
+    m.row0 += r0;
+    return m;
+}
+/* out[n] (=, or += scale *) sum_k x[k] W[n, k], in double (the mat forms of the helpers below). */
+void mb_ref_mlinear(const double *x, int64_t K, mb_ref_mat W, int64_t N, double *out);
+void mb_ref_mlinear_acc(const double *x, int64_t K, mb_ref_mat W, int64_t N, double scale,
+                        double *out);
+void mb_ref_mlora_acc(const double *x, int64_t K, mb_ref_mat A, mb_ref_mat B,
+                      int64_t r, int64_t N, double scale, double *z, double *out);
+void mb_ref_mlogits(const double *x, int64_t K, mb_ref_mat W, int64_t N, float *z);
+/* Row t of an activation matrix widened to double. */
+void mb_ref_mrow(mb_ref_mat X, int64_t t, double *dst);
+/* Y[t, i] = acc[i] stored in y's dtype: f32, or bf16 rounded to nearest even once from the
+ * double (spec: "rounds Y to bf16 at the end"; no intermediate f32 rounding). */
+void mb_ref_store_row(mb_tensor *y, int64_t t, const double *acc, int64_t n);
+/* mb_ref_route on matrices of any storage type. */
+mb_status mb_ref_mroute(const mb_spec *s, mb_ref_mat X, mb_ref_mat Wr,
+                        mb_forward_info *info, mb_routing *out, int *owned, mb_err *err);
+
 /* The f32 weight `name`, checked to have exactly the shape (d0[, d1[, d2]]) (ndim 1..3);
  * NULL with a reason in err otherwise. */
 const float *mb_ref_weight(const mb_weights *w, const char *name, int ndim, int64_t d0,

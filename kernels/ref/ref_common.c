@@ -1,39 +1,10 @@
 /* Helpers of the naive reference: checked weight lookup, double-accumulating dot products,
  * fp32 logits and the reference's own top-k routing (no call into core/routing.c). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ref.h"
-
-const float *mb_ref_weight(const mb_weights *w, const char *name, int ndim, int64_t d0,
-                           int64_t d1, int64_t d2, mb_err *err)
-{
-    const int64_t want[3] = { d0, d1, d2 };
-    const mb_tensor *t = mb_weights_get(w, name);
-    if (!t || !t->data) {
-        mb_fail(err, MB_EINVAL, "naive: weight '%s' missing", name);
-        return NULL;
-    }
-    if (t->dtype != MB_F32) {
-        mb_fail(err, MB_EINVAL, "naive: weight '%s' is %s, want f32", name, mb_dtype_name(t->dtype));
-        return NULL;
-    }
-    /* A 1-element weight (w_omega, w_beta) may arrive as [1] or [1,1] from loaders. */
-    int ok = t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++)
-        ok = t->shape[i] == want[i];
-    if (!ok && mb_tensor_numel(t) == 1 && ndim == 1 && d0 == 1)
-        ok = 1;
-    if (!ok) {
-        mb_fail(err, MB_EINVAL, "naive: weight '%s' has shape [%lld,%lld,%lld] (ndim %d), want "
-                "[%lld,%lld,%lld] (ndim %d)", name, (long long)t->shape[0],
-                (long long)(t->ndim > 1 ? t->shape[1] : 0), (long long)(t->ndim > 2 ? t->shape[2] : 0),
-                t->ndim, (long long)d0, (long long)(ndim > 1 ? d1 : 0), (long long)(ndim > 2 ? d2 : 0),
-                ndim);
-        return NULL;
-    }
-    return (const float *)t->data;
-}
 
 mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor *y,
                           const mb_forward_info *info, mb_err *err)
@@ -53,36 +24,242 @@ mb_status mb_ref_check_io(const mb_spec *s, const mb_inputs *in, const mb_tensor
  * by one thread in a fixed order, so results stay bit-identical on any thread count. */
 #define MB_REF_PAR_MIN (1 << 16)
 
-/* x . w over K elements, accumulated in double in index order: the one dot product of the
- * reference (linear layers, LoRA terms and logits all use it). */
-static double ref_dot(const double *x, const float *w, int64_t K)
+/* Element k of row n of m as a double: exact for every storage type (bf16 widens exactly; a wq
+ * level times its f32 scale has at most 7 + 24 significant bits). */
+static double ref_elem(const mb_ref_mat *m, int64_t n, int64_t k)
+{
+    const int64_t row = m->row0 + n, i = row * m->K + k;
+    switch (m->dt) {
+    case MB_F32:
+        return (double)((const float *)m->base)[i];
+    case MB_BF16: {
+        uint32_t u = (uint32_t)((const uint16_t *)m->base)[i] << 16;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return (double)f;
+    }
+    case MB_I8:
+    case MB_I4: {
+        int q;
+        if (m->dt == MB_I8) {
+            q = ((const int8_t *)m->base)[i];
+        } else {   /* two's complement nibbles, even elements low (moebench/quant.h) */
+            unsigned b = ((const uint8_t *)m->base)[i / 2];
+            unsigned nib = (i % 2 ? b >> 4 : b) & 0xfu;
+            q = nib >= 8 ? (int)nib - 16 : (int)nib;
+        }
+        const int64_t g = k / (m->K / m->groups);
+        return (double)q * (double)m->scale[row * m->groups + g];
+    }
+    case MB_I32:
+    case MB_F16:
+    case MB_DTYPE_COUNT:
+        break;
+    }
+    return NAN;   /* mb_ref_wmat / mb_ref_tmat admit no other type */
+}
+
+/* x . (row n of W) over K elements, accumulated in double in index order: the one dot product
+ * of the reference (linear layers, LoRA terms and logits all use it). */
+static double ref_dot(const double *x, const mb_ref_mat *W, int64_t n, int64_t K)
 {
     double acc = 0.0;
+    if (W->dt == MB_F32) {   /* the common case without the per-element switch */
+        const float *w = (const float *)W->base + (W->row0 + n) * W->K;
+        for (int64_t k = 0; k < K; k++)
+            acc += x[k] * (double)w[k];
+        return acc;
+    }
+    /* the same elements as ref_elem, read a row at a time (the reference checks large cases) */
+    const int64_t row = W->row0 + n, i0 = row * W->K;
+    if (W->dt == MB_BF16) {
+        const uint16_t *w = (const uint16_t *)W->base + i0;
+        for (int64_t k = 0; k < K; k++) {
+            const uint32_t u = (uint32_t)w[k] << 16;
+            float f;
+            memcpy(&f, &u, sizeof f);
+            acc += x[k] * (double)f;
+        }
+        return acc;
+    }
+    if (W->dt == MB_I8) {   /* one scale per row */
+        const int8_t *q = (const int8_t *)W->base + i0;
+        const double sc = (double)W->scale[row];
+        for (int64_t k = 0; k < K; k++)
+            acc += x[k] * ((double)q[k] * sc);
+        return acc;
+    }
+    if (W->dt == MB_I4) {   /* one scale per group of W->K / groups inputs */
+        const uint8_t *q = (const uint8_t *)W->base;
+        const int64_t gs = W->K / W->groups;
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t i = i0 + k;
+            const unsigned nib = (i % 2 ? q[i / 2] >> 4 : q[i / 2]) & 0xfu;
+            const int v = nib >= 8 ? (int)nib - 16 : (int)nib;
+            acc += x[k] * ((double)v * (double)W->scale[row * W->groups + k / gs]);
+        }
+        return acc;
+    }
     for (int64_t k = 0; k < K; k++)
-        acc += x[k] * (double)w[k];
+        acc += x[k] * ref_elem(W, n, k);
     return acc;
+}
+
+mb_ref_mat mb_ref_f32mat(const float *p, int64_t K)
+{
+    return (mb_ref_mat){ p, MB_F32, NULL, K, 1, 0 };
+}
+
+mb_ref_mat mb_ref_tmat(const mb_tensor *t, int64_t K)
+{
+    return (mb_ref_mat){ t->data, t->dtype, NULL, K, 1, 0 };
+}
+
+mb_ref_mat mb_ref_wmat(const mb_weights *w, const char *name, int ndim, int64_t d0, int64_t d1,
+                       int64_t d2, mb_err *err)
+{
+    mb_ref_mat m = { NULL, MB_F32, NULL, 0, 1, 0 };
+    const mb_tensor *t = mb_weights_get(w, name);
+    if (!t || !t->data) {
+        mb_fail(err, MB_EINVAL, "naive: weight '%s' missing", name);
+        return m;
+    }
+    if (t->dtype != MB_F32 && t->dtype != MB_BF16 && t->dtype != MB_I8 && t->dtype != MB_I4) {
+        mb_fail(err, MB_EINVAL, "naive: weight '%s' is %s, want f32, bf16, int8 or int4", name,
+                mb_dtype_name(t->dtype));
+        return m;
+    }
+    /* the shape check of the f32 lookup, on any type */
+    const int64_t want[3] = { d0, d1, d2 };
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++)
+        ok = t->shape[i] == want[i];
+    if (!ok && mb_tensor_numel(t) == 1 && ndim == 1 && d0 == 1)
+        ok = 1;
+    if (!ok) {
+        mb_fail(err, MB_EINVAL, "naive: weight '%s' does not have the shape [%lld,%lld,%lld] "
+                "(ndim %d)", name, (long long)d0, (long long)d1, (long long)d2, ndim);
+        return m;
+    }
+    m.dt = t->dtype;
+    m.K = t->shape[t->ndim - 1];
+    if (m.dt == MB_I8 || m.dt == MB_I4) {
+        char sname[MB_NAME_LEN + 8];
+        snprintf(sname, sizeof sname, "%s%s", name, MB_WQ_SCALE_SUFFIX);
+        const mb_tensor *sc = mb_weights_get(w, sname);
+        /* int8: one scale per row; int4: one per 64 inputs of a row (spec "Precision") */
+        const int64_t groups = m.dt == MB_I8 ? 1 : m.K / 64;
+        if (!sc || sc->dtype != MB_F32 || groups < 1 || m.K % (m.K / groups) ||
+            mb_tensor_numel(sc) != mb_tensor_numel(t) / m.K * groups) {
+            mb_fail(err, MB_EINVAL, "naive: quantised weight '%s' lacks f32 scales '%s' of %lld "
+                    "per row", name, sname, (long long)groups);
+            return m;
+        }
+        m.scale = mb_f32(sc);
+        m.groups = groups;
+    }
+    m.base = t->data;
+    return m;
+}
+
+const float *mb_ref_weight(const mb_weights *w, const char *name, int ndim, int64_t d0,
+                           int64_t d1, int64_t d2, mb_err *err)
+{
+    mb_ref_mat m = mb_ref_wmat(w, name, ndim, d0, d1, d2, err);
+    if (m.base && m.dt != MB_F32) {
+        mb_fail(err, MB_EINVAL, "naive: weight '%s' is %s, want f32", name, mb_dtype_name(m.dt));
+        return NULL;
+    }
+    return (const float *)m.base;
+}
+
+void mb_ref_mlinear(const double *x, int64_t K, mb_ref_mat W, int64_t N, double *out)
+{
+#pragma omp parallel for schedule(static) if (N * K >= MB_REF_PAR_MIN)
+    for (int64_t n = 0; n < N; n++)
+        out[n] = ref_dot(x, &W, n, K);
+}
+
+void mb_ref_mlinear_acc(const double *x, int64_t K, mb_ref_mat W, int64_t N, double scale,
+                        double *out)
+{
+#pragma omp parallel for schedule(static) if (N * K >= MB_REF_PAR_MIN)
+    for (int64_t n = 0; n < N; n++)
+        out[n] += scale * ref_dot(x, &W, n, K);
+}
+
+void mb_ref_mlora_acc(const double *x, int64_t K, mb_ref_mat A, mb_ref_mat B,
+                      int64_t r, int64_t N, double scale, double *z, double *out)
+{
+    mb_ref_mlinear(x, K, A, r, z);              /* x A^T   [r] */
+    mb_ref_mlinear_acc(z, r, B, N, scale, out); /* (x A^T) B^T */
+}
+
+void mb_ref_mlogits(const double *x, int64_t K, mb_ref_mat W, int64_t N, float *z)
+{
+    for (int64_t n = 0; n < N; n++)
+        z[n] = (float)ref_dot(x, &W, n, K);
+}
+
+void mb_ref_mrow(mb_ref_mat X, int64_t t, double *dst)
+{
+    for (int64_t i = 0; i < X.K; i++)
+        dst[i] = ref_elem(&X, t, i);
+}
+
+/* The bf16 nearest to v, ties to even, rounded once from the double: scale v so that its 8
+ * significant bits are the integer part and let nearbyint (ties to even in the default mode)
+ * round; below the normal range the step stays at the subnormal one. */
+static uint16_t ref_bf16(double v)
+{
+    if (isnan(v))
+        return 0x7fc0;
+    if (v != 0.0 && isfinite(v)) {
+        int e = ilogb(v);
+        if (e < -126)
+            e = -126;
+        const double step = ldexp(1.0, e - 7);
+        v = nearbyint(v / step) * step;
+        if (fabs(v) > 0x1.fep127)   /* past the largest bf16 */
+            v = v > 0 ? INFINITY : -INFINITY;
+    }
+    float f = (float)v;   /* exact: v has at most 8 significant bits now */
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (uint16_t)(u >> 16);
+}
+
+void mb_ref_store_row(mb_tensor *y, int64_t t, const double *acc, int64_t n)
+{
+    if (y->dtype == MB_BF16) {
+        uint16_t *Y = (uint16_t *)y->data + t * n;
+        for (int64_t i = 0; i < n; i++)
+            Y[i] = ref_bf16(acc[i]);
+        return;
+    }
+    float *Y = mb_f32(y) + t * n;
+    for (int64_t i = 0; i < n; i++)
+        Y[i] = (float)acc[i];
 }
 
 void mb_ref_linear(const double *x, int64_t K, const float *W, int64_t N, double *out)
 {
-#pragma omp parallel for schedule(static) if (N * K >= MB_REF_PAR_MIN)
-    for (int64_t n = 0; n < N; n++)
-        out[n] = ref_dot(x, W + n * K, K);
+    const mb_ref_mat m = mb_ref_f32mat(W, K);
+    mb_ref_mlinear(x, K, m, N, out);
 }
 
 void mb_ref_linear_acc(const double *x, int64_t K, const float *W, int64_t N, double scale,
                        double *out)
 {
-#pragma omp parallel for schedule(static) if (N * K >= MB_REF_PAR_MIN)
-    for (int64_t n = 0; n < N; n++)
-        out[n] += scale * ref_dot(x, W + n * K, K);
+    const mb_ref_mat m = mb_ref_f32mat(W, K);
+    mb_ref_mlinear_acc(x, K, m, N, scale, out);
 }
 
 void mb_ref_lora_acc(const double *x, int64_t K, const float *A, const float *B, int64_t r,
                      int64_t N, double scale, double *z, double *out)
 {
-    mb_ref_linear(x, K, A, r, z);              /* x A^T   [r] */
-    mb_ref_linear_acc(z, r, B, N, scale, out); /* (x A^T) B^T */
+    const mb_ref_mat a = mb_ref_f32mat(A, K), b = mb_ref_f32mat(B, r);
+    mb_ref_mlora_acc(x, K, a, b, r, N, scale, z, out);
 }
 
 void mb_ref_row(const float *src, int64_t n, double *dst)
@@ -93,8 +270,8 @@ void mb_ref_row(const float *src, int64_t n, double *dst)
 
 void mb_ref_logits(const double *x, int64_t K, const float *W, int64_t N, float *z)
 {
-    for (int64_t n = 0; n < N; n++)
-        z[n] = (float)ref_dot(x, W + n * K, K);
+    const mb_ref_mat m = mb_ref_f32mat(W, K);
+    mb_ref_mlogits(x, K, m, N, z);
 }
 
 double mb_ref_softmax(const float *z, int64_t n, double *p)
@@ -315,6 +492,13 @@ static mb_status ref_route_logits(const mb_spec *s, const float *z, int64_t T, m
 mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_forward_info *info,
                        mb_routing *out, int *owned, mb_err *err)
 {
+    const mb_ref_mat x = mb_ref_f32mat(X, s->h), wr = mb_ref_f32mat(Wr, s->h);
+    return mb_ref_mroute(s, x, wr, info, out, owned, err);
+}
+
+mb_status mb_ref_mroute(const mb_spec *s, mb_ref_mat X, mb_ref_mat Wr,
+                        mb_forward_info *info, mb_routing *out, int *owned, mb_err *err)
+{
     const int64_t T = mb_spec_T(s), E = s->E, h = s->h, k = s->k;
     *owned = 0;
     if (k < 1 || k > E)
@@ -367,8 +551,8 @@ mb_status mb_ref_route(const mb_spec *s, const float *X, const float *Wr, mb_for
             for (int64_t t = 0; t < T; t++) {
                 if (!x)
                     continue;
-                mb_ref_row(X + t * h, h, x);
-                mb_ref_logits(x, h, Wr, E, z + t * E);
+                mb_ref_mrow(X, t, x);
+                mb_ref_mlogits(x, h, Wr, E, z + t * E);
             }
             mb_free(x);
         }

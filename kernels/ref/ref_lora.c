@@ -9,13 +9,12 @@ mb_status mb_ref_lora(const mb_spec *s, const mb_weights *w, const mb_inputs *in
     mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
-    const float *W = mb_ref_weight(w, "W", 2, o, h, 0, err);
-    const float *A = W ? mb_ref_weight(w, "A", 2, r, h, 0, err) : NULL;
-    const float *B = A ? mb_ref_weight(w, "B", 2, o, r, 0, err) : NULL;
-    if (!B)
+    const mb_ref_mat W = mb_ref_wmat(w, "W", 2, o, h, 0, err);
+    const mb_ref_mat A = W.base ? mb_ref_wmat(w, "A", 2, r, h, 0, err) : W;
+    const mb_ref_mat B = A.base ? mb_ref_wmat(w, "B", 2, o, r, 0, err) : A;
+    if (!B.base)
         return MB_EINVAL;
-    const float *X = mb_f32(&in->X);
-    float *Y = mb_f32(y);
+    const mb_ref_mat X = mb_ref_tmat(&in->X, s->h);
     const double sc = (double)s->alpha / (double)r;
 
     int failed = 0;
@@ -31,11 +30,10 @@ mb_status mb_ref_lora(const mb_spec *s, const mb_weights *w, const mb_inputs *in
             if (!buf)
                 continue;
             double *x = buf, *z = x + h, *acc = z + r;
-            mb_ref_row(X + t * h, h, x);
-            mb_ref_linear(x, h, W, o, acc);               /* X_t W^T */
-            mb_ref_lora_acc(x, h, A, B, r, o, sc, z, acc); /* + s (X_t A^T) B^T */
-            for (int64_t i = 0; i < o; i++)
-                Y[t * o + i] = (float)acc[i];
+            mb_ref_mrow(X, t, x);
+            mb_ref_mlinear(x, h, W, o, acc);               /* X_t W^T */
+            mb_ref_mlora_acc(x, h, A, B, r, o, sc, z, acc); /* + s (X_t A^T) B^T */
+            mb_ref_store_row(y, t, acc, o);   /* Y in its dtype (bf16: rounded once) */
         }
         mb_free(buf);
     }

@@ -14,11 +14,11 @@
 /* The expert LoRA factors: the E routed experts, or the n shared ones (shared=n, spec
  * "Routing options": LoRA experts over the same base MLP, weight 1). */
 typedef struct {
-    const float *Ag, *Bg, *Au, *Bu, *Ad, *Bd;
+    mb_ref_mat Ag, Bg, Au, Bu, Ad, Bd;
 } lora_set;
 
 typedef struct {
-    const float *Wg, *Wu, *Wd, *Wr;
+    mb_ref_mat Wg, Wu, Wd, Wr;
     lora_set ex, sh;
 } mixlora_w;
 
@@ -31,23 +31,23 @@ static mb_status get_lora_set(const mb_spec *s, const mb_weights *w, const char 
     const char *base[6] = {"Ag", "Bg", "Au", "Bu", "Ad", "Bd"};
     for (int i = 0; i < 6; i++)
         snprintf(nm[i], sizeof nm[i], "%s%s", base[i], sfx);
-    l->Ag = mb_ref_weight(w, nm[0], 3, n, r, h, err);
-    l->Bg = l->Ag ? mb_ref_weight(w, nm[1], 3, n, f, r, err) : NULL;
-    l->Au = l->Bg ? mb_ref_weight(w, nm[2], 3, n, r, h, err) : NULL;
-    l->Bu = l->Au ? mb_ref_weight(w, nm[3], 3, n, f, r, err) : NULL;
-    l->Ad = l->Bu ? mb_ref_weight(w, nm[4], 3, n, r, f, err) : NULL;
-    l->Bd = l->Ad ? mb_ref_weight(w, nm[5], 3, n, h, r, err) : NULL;
-    return l->Bd ? MB_OK : MB_EINVAL;
+    l->Ag = mb_ref_wmat(w, nm[0], 3, n, r, h, err);
+    l->Bg = l->Ag.base ? mb_ref_wmat(w, nm[1], 3, n, f, r, err) : l->Ag;
+    l->Au = l->Bg.base ? mb_ref_wmat(w, nm[2], 3, n, r, h, err) : l->Bg;
+    l->Bu = l->Au.base ? mb_ref_wmat(w, nm[3], 3, n, f, r, err) : l->Au;
+    l->Ad = l->Bu.base ? mb_ref_wmat(w, nm[4], 3, n, r, f, err) : l->Bu;
+    l->Bd = l->Ad.base ? mb_ref_wmat(w, nm[5], 3, n, h, r, err) : l->Ad;
+    return l->Bd.base ? MB_OK : MB_EINVAL;
 }
 
 static mb_status get_weights(const mb_spec *s, const mb_weights *w, mixlora_w *m, mb_err *err)
 {
     const int64_t h = s->h, f = s->f, E = s->E;
-    m->Wg = mb_ref_weight(w, "Wg", 2, f, h, 0, err);
-    m->Wu = m->Wg ? mb_ref_weight(w, "Wu", 2, f, h, 0, err) : NULL;
-    m->Wd = m->Wu ? mb_ref_weight(w, "Wd", 2, h, f, 0, err) : NULL;
-    m->Wr = m->Wd ? mb_ref_weight(w, "Wr", 2, E, h, 0, err) : NULL;
-    if (!m->Wr || get_lora_set(s, w, "", E, &m->ex, err) != MB_OK)
+    m->Wg = mb_ref_wmat(w, "Wg", 2, f, h, 0, err);
+    m->Wu = m->Wg.base ? mb_ref_wmat(w, "Wu", 2, f, h, 0, err) : m->Wg;
+    m->Wd = m->Wu.base ? mb_ref_wmat(w, "Wd", 2, h, f, 0, err) : m->Wu;
+    m->Wr = m->Wd.base ? mb_ref_wmat(w, "Wr", 2, E, h, 0, err) : m->Wd;
+    if (!m->Wr.base || get_lora_set(s, w, "", E, &m->ex, err) != MB_OK)
         return MB_EINVAL;
     memset(&m->sh, 0, sizeof m->sh);
     if (s->shared > 0 && get_lora_set(s, w, "s", s->shared, &m->sh, err) != MB_OK)
@@ -87,14 +87,14 @@ static void expert_hidden(const mb_spec *s, const mixlora_w *m, const lora_set *
 {
     const int64_t h = s->h, f = s->f, r = s->r;
     if (recompute_base) {
-        mb_ref_linear(b->x, h, m->Wg, f, b->g);
-        mb_ref_linear(b->x, h, m->Wu, f, b->u);
+        mb_ref_mlinear(b->x, h, m->Wg, f, b->g);
+        mb_ref_mlinear(b->x, h, m->Wu, f, b->u);
     } else {
         memcpy(b->g, b->gb, sizeof(double) * (size_t)f);
         memcpy(b->u, b->ub, sizeof(double) * (size_t)f);
     }
-    mb_ref_lora_acc(b->x, h, l->Ag + e * r * h, l->Bg + e * f * r, r, f, sc, b->z, b->g);
-    mb_ref_lora_acc(b->x, h, l->Au + e * r * h, l->Bu + e * f * r, r, f, sc, b->z, b->u);
+    mb_ref_mlora_acc(b->x, h, mb_ref_mat_rows(l->Ag, e * r), mb_ref_mat_rows(l->Bg, e * f), r, f, sc, b->z, b->g);
+    mb_ref_mlora_acc(b->x, h, mb_ref_mat_rows(l->Au, e * r), mb_ref_mat_rows(l->Bu, e * f), r, f, sc, b->z, b->u);
     for (int64_t j = 0; j < f; j++)
         b->g[j] = mb_act_apply(s->act, b->g[j]) * b->u[j];
 }
@@ -108,8 +108,8 @@ static void row_forward(const mb_spec *s, const mixlora_w *m, const mb_routing *
     for (int64_t i = 0; i < h; i++)
         b->acc[i] = 0.0;
     if (share_base) {
-        mb_ref_linear(b->x, h, m->Wg, f, b->gb);
-        mb_ref_linear(b->x, h, m->Wu, f, b->ub);
+        mb_ref_mlinear(b->x, h, m->Wg, f, b->gb);
+        mb_ref_mlinear(b->x, h, m->Wu, f, b->ub);
     }
     if (s->share == MB_SHARE_ALL)
         for (int64_t j = 0; j < f; j++)
@@ -121,20 +121,20 @@ static void row_forward(const mb_spec *s, const mixlora_w *m, const mb_routing *
         const int64_t e = routed ? b->esel[j] : j - n;
         const double we = routed ? b->wsel[j] : 1.0;
         expert_hidden(s, m, l, e, !share_base, sc, b);
-        const float *Ad = l->Ad + e * r * f, *Bd = l->Bd + e * h * r;
+        const mb_ref_mat Ad = mb_ref_mat_rows(l->Ad, e * r), Bd = mb_ref_mat_rows(l->Bd, e * h);
         if (s->share == MB_SHARE_ALL) {
             for (int64_t q = 0; q < f; q++)
                 b->hsum[q] += we * b->g[q];
-            mb_ref_lora_acc(b->g, f, Ad, Bd, r, h, we * sc, b->z, b->acc);
+            mb_ref_mlora_acc(b->g, f, Ad, Bd, r, h, we * sc, b->z, b->acc);
         } else {
-            mb_ref_linear(b->g, f, m->Wd, h, b->ye);              /* H_e Wd^T */
-            mb_ref_lora_acc(b->g, f, Ad, Bd, r, h, sc, b->z, b->ye);
+            mb_ref_mlinear(b->g, f, m->Wd, h, b->ye);              /* H_e Wd^T */
+            mb_ref_mlora_acc(b->g, f, Ad, Bd, r, h, sc, b->z, b->ye);
             for (int64_t i = 0; i < h; i++)
                 b->acc[i] += we * b->ye[i];
         }
     }
     if (s->share == MB_SHARE_ALL)
-        mb_ref_linear_acc(b->hsum, f, m->Wd, h, 1.0, b->acc);   /* (sum_e w_e H_e) Wd^T */
+        mb_ref_mlinear_acc(b->hsum, f, m->Wd, h, 1.0, b->acc);   /* (sum_e w_e H_e) Wd^T */
 }
 
 mb_status mb_ref_mixlora(const mb_spec *s, const mb_weights *w, const mb_inputs *in, mb_tensor *y,
@@ -149,14 +149,13 @@ mb_status mb_ref_mixlora(const mb_spec *s, const mb_weights *w, const mb_inputs 
     mixlora_w m;
     if (get_weights(s, w, &m, err) != MB_OK)
         return MB_EINVAL;
-    const float *X = mb_f32(&in->X);
+    const mb_ref_mat X = mb_ref_tmat(&in->X, s->h);
     mb_routing rt;
     int owned = 0;
-    st = mb_ref_route(s, X, m.Wr, info, &rt, &owned, err);
+    st = mb_ref_mroute(s, X, m.Wr, info, &rt, &owned, err);
     if (st != MB_OK)
         return st;
 
-    float *Y = mb_f32(y);
     const double sc = (double)s->alpha / (double)s->r;
     int failed = 0;
 #pragma omp parallel if (T > 1)
@@ -171,10 +170,9 @@ mb_status mb_ref_mixlora(const mb_spec *s, const mb_weights *w, const mb_inputs 
         for (int64_t t = 0; t < T; t++) {
             if (!mem)
                 continue;
-            mb_ref_row(X + t * h, h, b.x);
+            mb_ref_mrow(X, t, b.x);
             row_forward(s, &m, &rt, t, sc, &b);
-            for (int64_t i = 0; i < h; i++)
-                Y[t * h + i] = (float)b.acc[i];
+            mb_ref_store_row(y, t, b.acc, h);   /* Y in its dtype (bf16: rounded once) */
         }
         mb_free(mem);
     }

@@ -15,12 +15,12 @@ mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs 
         return mb_fail(err, MB_EINVAL, "naive moelora: r=%lld not divisible by E=%lld",
                        (long long)r, (long long)E);
     const int64_t re = r / E;
-    const float *W = mb_ref_weight(w, "W", 2, o, h, 0, err);
-    const float *A = W ? mb_ref_weight(w, "A", 3, E, re, h, err) : NULL;
-    const float *B = A ? mb_ref_weight(w, "B", 3, E, o, re, err) : NULL;
-    const float *Emb = B ? mb_ref_weight(w, "Emb", 2, ntask + 1, te, 0, err) : NULL;
-    const float *Wg = Emb ? mb_ref_weight(w, "Wg", 2, E, te, 0, err) : NULL;
-    if (!Wg)
+    const mb_ref_mat W = mb_ref_wmat(w, "W", 2, o, h, 0, err);
+    const mb_ref_mat A = W.base ? mb_ref_wmat(w, "A", 3, E, re, h, err) : W;
+    const mb_ref_mat B = A.base ? mb_ref_wmat(w, "B", 3, E, o, re, err) : A;
+    const mb_ref_mat Emb = B.base ? mb_ref_wmat(w, "Emb", 2, ntask + 1, te, 0, err) : B;
+    const mb_ref_mat Wg = Emb.base ? mb_ref_wmat(w, "Wg", 2, E, te, 0, err) : Emb;
+    if (!Wg.base)
         return MB_EINVAL;
     /* task is i32 [B] with ids in 0..tasks: checked by mb_ref_check_io */
     const int32_t *tid = mb_i32(&in->task);
@@ -32,16 +32,15 @@ mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs 
     double *emb = g + nb * E;
     float *logit = (float *)(emb + te);
     for (int64_t b = 0; b < nb; b++) {
-        mb_ref_row(Emb + (int64_t)tid[b] * te, te, emb);
-        mb_ref_logits(emb, te, Wg, E, logit);
+        mb_ref_mrow(Emb, tid[b], emb);
+        mb_ref_mlogits(emb, te, Wg, E, logit);
         mb_ref_softmax(logit, E, g + b * E);
         if (info && info->gate)
             for (int64_t e = 0; e < E; e++)
                 info->gate[b * E + e] = (float)g[b * E + e];
     }
 
-    const float *X = mb_f32(&in->X);
-    float *Y = mb_f32(y);
+    const mb_ref_mat X = mb_ref_tmat(&in->X, s->h);
     const double sc = (double)s->alpha / (double)r;
     int failed = 0;
 #pragma omp parallel if (T > 1)
@@ -57,12 +56,11 @@ mb_status mb_ref_moelora(const mb_spec *s, const mb_weights *w, const mb_inputs 
                 continue;
             double *x = buf, *z = x + h, *acc = z + re;
             const double *gb = g + (t / S) * E;
-            mb_ref_row(X + t * h, h, x);
-            mb_ref_linear(x, h, W, o, acc);
+            mb_ref_mrow(X, t, x);
+            mb_ref_mlinear(x, h, W, o, acc);
             for (int64_t e = 0; e < E; e++)
-                mb_ref_lora_acc(x, h, A + e * re * h, B + e * o * re, re, o, sc * gb[e], z, acc);
-            for (int64_t i = 0; i < o; i++)
-                Y[t * o + i] = (float)acc[i];
+                mb_ref_mlora_acc(x, h, mb_ref_mat_rows(A, e * re), mb_ref_mat_rows(B, e * o), re, o, sc * gb[e], z, acc);
+            mb_ref_store_row(y, t, acc, o);   /* Y in its dtype (bf16: rounded once) */
         }
         mb_free(buf);
     }

@@ -9,14 +9,13 @@ mb_status mb_ref_molora(const mb_spec *s, const mb_weights *w, const mb_inputs *
     mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
-    const float *W = mb_ref_weight(w, "W", 2, o, h, 0, err);
-    const float *Wr = W ? mb_ref_weight(w, "Wr", 2, E, h, 0, err) : NULL;
-    const float *A = Wr ? mb_ref_weight(w, "A", 3, E, r, h, err) : NULL;
-    const float *B = A ? mb_ref_weight(w, "B", 3, E, o, r, err) : NULL;
-    if (!B)
+    const mb_ref_mat W = mb_ref_wmat(w, "W", 2, o, h, 0, err);
+    const mb_ref_mat Wr = W.base ? mb_ref_wmat(w, "Wr", 2, E, h, 0, err) : W;
+    const mb_ref_mat A = Wr.base ? mb_ref_wmat(w, "A", 3, E, r, h, err) : Wr;
+    const mb_ref_mat B = A.base ? mb_ref_wmat(w, "B", 3, E, o, r, err) : A;
+    if (!B.base)
         return MB_EINVAL;
-    const float *X = mb_f32(&in->X);
-    float *Y = mb_f32(y);
+    const mb_ref_mat X = mb_ref_tmat(&in->X, s->h);
     float *gate_out = info ? info->gate : NULL;   /* [T, E] */
     const double sc = (double)s->alpha / (double)r;
 
@@ -34,14 +33,13 @@ mb_status mb_ref_molora(const mb_spec *s, const mb_weights *w, const mb_inputs *
                 continue;
             double *x = buf, *z = x + h, *acc = z + r, *p = acc + o;
             float *logit = (float *)(p + E);
-            mb_ref_row(X + t * h, h, x);
-            mb_ref_logits(x, h, Wr, E, logit);
+            mb_ref_mrow(X, t, x);
+            mb_ref_mlogits(x, h, Wr, E, logit);
             mb_ref_softmax(logit, E, p);
-            mb_ref_linear(x, h, W, o, acc);
+            mb_ref_mlinear(x, h, W, o, acc);
             for (int64_t e = 0; e < E; e++)
-                mb_ref_lora_acc(x, h, A + e * r * h, B + e * o * r, r, o, sc * p[e], z, acc);
-            for (int64_t i = 0; i < o; i++)
-                Y[t * o + i] = (float)acc[i];
+                mb_ref_mlora_acc(x, h, mb_ref_mat_rows(A, e * r), mb_ref_mat_rows(B, e * o), r, o, sc * p[e], z, acc);
+            mb_ref_store_row(y, t, acc, o);   /* Y in its dtype (bf16: rounded once) */
             if (gate_out)
                 for (int64_t e = 0; e < E; e++)
                     gate_out[t * E + e] = (float)p[e];

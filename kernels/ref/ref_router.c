@@ -11,24 +11,28 @@ mb_status mb_ref_router(const mb_spec *s, const mb_weights *w, const mb_inputs *
     mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
-    const float *Wr = mb_ref_weight(w, "Wr", 2, E, s->h, 0, err);
-    if (!Wr)
+    const mb_ref_mat Wr = mb_ref_wmat(w, "Wr", 2, E, s->h, 0, err);
+    if (!Wr.base)
         return MB_EINVAL;
     mb_routing rt;
     int owned = 0;
-    st = mb_ref_route(s, mb_f32(&in->X), Wr, info, &rt, &owned, err);
+    st = mb_ref_mroute(s, mb_ref_tmat(&in->X, s->h), Wr, info, &rt, &owned, err);
     if (st != MB_OK)
         return st;
-    float *Y = mb_f32(y);
-    for (int64_t t = 0; t < T; t++) {
+    double *Y = mb_alloc(sizeof(double) * (size_t)E);
+    for (int64_t t = 0; Y && t < T; t++) {
         for (int64_t e = 0; e < E; e++)
-            Y[t * E + e] = 0.0f;
+            Y[e] = 0.0;
         /* a top-p slot left empty (-1) or an assignment the capacity dropped combines nothing */
         for (int64_t j = 0; j < k; j++)
             if (rt.idx[t * k + j] >= 0 && !rt.dropped[t * k + j])
-                Y[t * E + rt.idx[t * k + j]] = rt.w[t * k + j];
+                Y[rt.idx[t * k + j]] = rt.w[t * k + j];
+        mb_ref_store_row(y, t, Y, E);   /* the f32 weights w, in Y's dtype */
     }
+    if (!Y)
+        st = mb_fail(err, MB_ENOMEM, "naive router: out of memory for a row");
+    mb_free(Y);
     if (owned)
         mb_ref_routing_release(&rt);
-    return MB_OK;
+    return st;
 }

@@ -14,29 +14,28 @@ mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inpu
     mb_status st = mb_ref_check_io(s, in, y, info, err);
     if (st != MB_OK)
         return st;
-    const float *Wr = mb_ref_weight(w, "Wr", 2, E, h, 0, err);
-    const float *Wg = Wr ? mb_ref_weight(w, "Wg", 3, E, fe, h, err) : NULL;
-    const float *Wu = Wg ? mb_ref_weight(w, "Wu", 3, E, fe, h, err) : NULL;
-    const float *Wd = Wu ? mb_ref_weight(w, "Wd", 3, E, h, fe, err) : NULL;
-    if (!Wd)
+    const mb_ref_mat Wr = mb_ref_wmat(w, "Wr", 2, E, h, 0, err);
+    const mb_ref_mat Wg = Wr.base ? mb_ref_wmat(w, "Wg", 3, E, fe, h, err) : Wr;
+    const mb_ref_mat Wu = Wg.base ? mb_ref_wmat(w, "Wu", 3, E, fe, h, err) : Wg;
+    const mb_ref_mat Wd = Wu.base ? mb_ref_wmat(w, "Wd", 3, E, h, fe, err) : Wu;
+    if (!Wd.base)
         return MB_EINVAL;
     const int64_t ns = s->shared;
-    const float *Wgs = NULL, *Wus = NULL, *Wds = NULL;
+    mb_ref_mat Wgs = Wd, Wus = Wd, Wds = Wd;   /* unused without shared experts */
     if (ns > 0) {
-        Wgs = mb_ref_weight(w, "Wgs", 3, ns, fe, h, err);
-        Wus = Wgs ? mb_ref_weight(w, "Wus", 3, ns, fe, h, err) : NULL;
-        Wds = Wus ? mb_ref_weight(w, "Wds", 3, ns, h, fe, err) : NULL;
-        if (!Wds)
+        Wgs = mb_ref_wmat(w, "Wgs", 3, ns, fe, h, err);
+        Wus = Wgs.base ? mb_ref_wmat(w, "Wus", 3, ns, fe, h, err) : Wgs;
+        Wds = Wus.base ? mb_ref_wmat(w, "Wds", 3, ns, h, fe, err) : Wus;
+        if (!Wds.base)
             return MB_EINVAL;
     }
-    const float *X = mb_f32(&in->X);
+    const mb_ref_mat X = mb_ref_tmat(&in->X, s->h);
     mb_routing rt;
     int owned = 0;
-    st = mb_ref_route(s, X, Wr, info, &rt, &owned, err);
+    st = mb_ref_mroute(s, X, Wr, info, &rt, &owned, err);
     if (st != MB_OK)
         return st;
 
-    float *Y = mb_f32(y);
     int failed = 0;
 #pragma omp parallel if (T > 1)
     {
@@ -51,27 +50,26 @@ mb_status mb_ref_sparse_mlp(const mb_spec *s, const mb_weights *w, const mb_inpu
                 continue;
             double *x = buf, *g = x + h, *u = g + fe, *acc = u + fe, *wsel = acc + h;
             int32_t *esel = (int32_t *)(wsel + k);
-            mb_ref_row(X + t * h, h, x);
+            mb_ref_mrow(X, t, x);
             const int64_t n = mb_ref_sorted_choice(&rt, t, esel, wsel);
             for (int64_t i = 0; i < h; i++)
                 acc[i] = 0.0;
             for (int64_t j = 0; j < n; j++) {
                 const int64_t e = esel[j];
-                mb_ref_linear(x, h, Wg + e * fe * h, fe, g);
-                mb_ref_linear(x, h, Wu + e * fe * h, fe, u);
+                mb_ref_mlinear(x, h, mb_ref_mat_rows(Wg, e * fe), fe, g);
+                mb_ref_mlinear(x, h, mb_ref_mat_rows(Wu, e * fe), fe, u);
                 for (int64_t q = 0; q < fe; q++)
                     g[q] = mb_act_apply(s->act, g[q]) * u[q];
-                mb_ref_linear_acc(g, fe, Wd + e * h * fe, h, wsel[j], acc);
+                mb_ref_mlinear_acc(g, fe, mb_ref_mat_rows(Wd, e * h), h, wsel[j], acc);
             }
             for (int64_t e = 0; e < ns; e++) {   /* shared experts, weight 1 */
-                mb_ref_linear(x, h, Wgs + e * fe * h, fe, g);
-                mb_ref_linear(x, h, Wus + e * fe * h, fe, u);
+                mb_ref_mlinear(x, h, mb_ref_mat_rows(Wgs, e * fe), fe, g);
+                mb_ref_mlinear(x, h, mb_ref_mat_rows(Wus, e * fe), fe, u);
                 for (int64_t q = 0; q < fe; q++)
                     g[q] = mb_act_apply(s->act, g[q]) * u[q];
-                mb_ref_linear_acc(g, fe, Wds + e * h * fe, h, 1.0, acc);
+                mb_ref_mlinear_acc(g, fe, mb_ref_mat_rows(Wds, e * h), h, 1.0, acc);
             }
-            for (int64_t i = 0; i < h; i++)
-                Y[t * h + i] = (float)acc[i];
+            mb_ref_store_row(y, t, acc, h);   /* Y in its dtype (bf16: rounded once) */
         }
         mb_free(buf);
     }

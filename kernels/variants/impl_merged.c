@@ -1,5 +1,6 @@
 /* The merged implementation (spec Part 1 "Merged weights"): LoRA folded into the weights in
  * prepare, on the OpenBLAS provider when built with it, else the naive one. */
+#include <stdio.h>
 #include "merge.h"
 
 static const mb_gemm_provider *merged_provider(void)
@@ -33,8 +34,23 @@ static const char *merged_unsupported(const mb_spec *s)
     if ((unsigned)s->variant < MB_VARIANT_COUNT && rules[s->variant].skip)
         return rules[s->variant].skip;
     /* named as merged (not its provider): the row is merged's */
-    const char *why = mb_dtype_unsupported("merged", s->dtype,
-                                           mb_gemm_dtypes(merged_provider()) & MB_VARIANT_DTYPES);
+    /* wq: merging W' = W + s B A into quantised levels would requantise the adapter away;
+     * merged keeps no quantised form (spec "Precision" quantises the frozen W only) */
+    if (s->wq != MB_F32)
+        return "unsupported wq: merging the adapter into quantised base weights would "
+               "requantise it (merged runs with unquantised weights only)";
+    /* bf16 (peft's cast_to_fp32 rule: merge in f32, round W' once) needs a bf16 GEMM for the
+     * forward: the provider's own reason first */
+    const mb_gemm_provider *gp = merged_provider();
+    const char *why = s->dtype != MB_F32 && gp->dtype_unavailable
+                          ? gp->dtype_unavailable(s->dtype) : NULL;
+    if (why) {
+        static _Thread_local char buf[MB_ERR_MSG_LEN];
+        snprintf(buf, sizeof buf, "merged in %s needs a %s GEMM of %s: %s",
+                 mb_dtype_name(s->dtype), mb_dtype_name(s->dtype), gp->name, why);
+        return buf;
+    }
+    why = mb_dtype_unsupported("merged", s->dtype, mb_gemm_dtypes(gp) & MB_VARIANT_DTYPES);
     if (why) return why;
     return mb_variant_unsupported(merged_provider(), s);
 }

@@ -51,7 +51,7 @@ static int lora_layout(const mb_spec *s, mb_wdesc *d)
 {
     int64_t h = s->h, o = s->o, r = s->r;
     int n = 0;
-    MB_W2("W", o, h); MB_W2("A", r, h); MB_W2("B", o, r);
+    MB_W2B("W", o, h); MB_W2("A", r, h); MB_W2("B", o, r);
     return n;
 }
 

@@ -273,7 +273,7 @@ static int mixlora_layout(const mb_spec *s, mb_wdesc *d)
 {
     int64_t h = s->h, f = s->f, r = s->r, E = s->E;
     int n = 0;
-    MB_W2("Wg", f, h); MB_W2("Wu", f, h); MB_W2("Wd", h, f); MB_W2("Wr", E, h);
+    MB_W2B("Wg", f, h); MB_W2B("Wu", f, h); MB_W2B("Wd", h, f); MB_W2("Wr", E, h);
     MB_W3("Ag", E, r, h); MB_W3("Bg", E, f, r); MB_W3("Au", E, r, h); MB_W3("Bu", E, f, r);
     MB_W3("Ad", E, r, f); MB_W3("Bd", E, h, r);
     if (s->shared > 0) {   /* shared LoRA experts over the same base MLP */

@@ -71,7 +71,7 @@ static int mlp_lora_layout(const mb_spec *s, mb_wdesc *d)
 {
     int64_t h = s->h, f = s->f, r = s->r;
     int n = 0;
-    MB_W2("Wg", f, h); MB_W2("Wu", f, h); MB_W2("Wd", h, f);
+    MB_W2B("Wg", f, h); MB_W2B("Wu", f, h); MB_W2B("Wd", h, f);
     MB_W2("Ag", r, h); MB_W2("Bg", f, r); MB_W2("Au", r, h); MB_W2("Bu", f, r); MB_W2("Ad", r, f);
     MB_W2("Bd", h, r);
     return n;

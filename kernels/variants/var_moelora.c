@@ -106,7 +106,7 @@ static int moelora_layout(const mb_spec *s, mb_wdesc *d)
 {
     int64_t h = s->h, o = s->o, r = s->r, E = s->E;
     int n = 0;
-    MB_W2("W", o, h); MB_W3("A", E, r / E, h); MB_W3("B", E, o, r / E);
+    MB_W2B("W", o, h); MB_W3("A", E, r / E, h); MB_W3("B", E, o, r / E);
     MB_W2("Emb", s->tasks + 1, s->te); MB_W2("Wg", E, s->te);
     return n;
 }

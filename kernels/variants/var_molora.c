@@ -80,7 +80,7 @@ static int molora_layout(const mb_spec *s, mb_wdesc *d)
 {
     int64_t h = s->h, o = s->o, r = s->r, E = s->E;
     int n = 0;
-    MB_W2("W", o, h); MB_W2("Wr", E, h); MB_W3("A", E, r, h); MB_W3("B", E, o, r);
+    MB_W2B("W", o, h); MB_W2("Wr", E, h); MB_W3("A", E, r, h); MB_W3("B", E, o, r);
     return n;
 }
 

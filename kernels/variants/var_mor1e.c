@@ -85,9 +85,9 @@ static int mor1e_layout(const mb_spec *s, mb_wdesc *d)
 {
     int64_t h = s->h, o = s->o, r = s->r;
     int n = 0;
-    MB_W2("W", o, h); MB_W2("A", r, h); MB_W2("B", o, r); MB_W2("Wr", r, h);
-    d[n++] = (mb_wdesc){"w_omega", 1, {1, 0, 0}, 0};
-    d[n++] = (mb_wdesc){"w_beta", 1, {1, 0, 0}, 0};
+    MB_W2B("W", o, h); MB_W2("A", r, h); MB_W2("B", o, r); MB_W2("Wr", r, h);
+    d[n++] = (mb_wdesc){"w_omega", 1, {1, 0, 0}, 0, 0};
+    d[n++] = (mb_wdesc){"w_beta", 1, {1, 0, 0}, 0, 0};
     return n;
 }
 

@@ -188,15 +188,15 @@ static int sparse_mlp_layout(const mb_spec *s, mb_wdesc *d)
 {
     int64_t h = s->h, E = s->E, fe = mb_spec_expert_width(s);
     int n = 0;
-    MB_W2("Wr", E, h); MB_W3("Wg", E, fe, h); MB_W3("Wu", E, fe, h); MB_W3("Wd", E, h, fe);
+    MB_W2("Wr", E, h); MB_W3B("Wg", E, fe, h); MB_W3B("Wu", E, fe, h); MB_W3B("Wd", E, h, fe);
     /* shard=1: the experts are f/E-wide slices of ONE gated MLP of width f, so the down
      * projection is drawn as that MLP's Wd [h, f] (fan-in f), sliced: each expert's
      * Wd [h, f/E] ~ N(0, 1/f), not N(0, E/f). Wg, Wu keep fan-in h. */
     if (s->shard)
         d[n - 1].fan_in = (double)s->f;
     if (s->shared > 0) {   /* shared experts of the routed width, drawn like them */
-        MB_W3("Wgs", s->shared, fe, h); MB_W3("Wus", s->shared, fe, h);
-        MB_W3("Wds", s->shared, h, fe);
+        MB_W3B("Wgs", s->shared, fe, h); MB_W3B("Wus", s->shared, fe, h);
+        MB_W3B("Wds", s->shared, h, fe);
         if (s->shard)
             d[n - 1].fan_in = (double)s->f;
     }

@@ -34,7 +34,10 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
 {
     /* the dtype first: a type the provider does not implement is refused on every machine,
      * so the row says the same here and where the provider is available */
-    const char *why = mb_gemm_unsupported(gp, s->dtype);
+    const char *why = NULL;
+    if (s->dtype != MB_F32 && gp->dtype_unavailable) why = gp->dtype_unavailable(s->dtype);
+    if (!why && s->wq != MB_F32) why = mb_wq_unsupported(gp, s->wq);
+    if (!why) why = mb_gemm_unsupported(gp, s->dtype);
     if (!why) why = mb_dtype_unsupported("the variant code", s->dtype, MB_VARIANT_DTYPES);
     if (why) return why;
     why = gp->unavailable();
@@ -49,6 +52,18 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
         if (why) return why;
     }
     return mb_spec_refusal(s);
+}
+
+const char *mb_wq_unsupported(const mb_gemm_provider *gp, mb_dtype wq)
+{
+    const char *why = gp->dtype_unavailable ? gp->dtype_unavailable(wq) : NULL;
+    if (why) return why;
+    /* no provider has a quantised-weight GEMM yet: the layer's q * scale is never replaced by
+     * the f32 weights nor by a full dequantised copy (spec "Precision", issue 15) */
+    static _Thread_local char buf[160];
+    snprintf(buf, sizeof buf, "unsupported wq=%s: %s has no weight-only %s GEMM (issue 15)",
+             mb_dtype_name(wq), gp->name, mb_dtype_name(wq));
+    return buf;
 }
 
 const char *mb_spec_refusal(const mb_spec *s)

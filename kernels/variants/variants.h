@@ -28,6 +28,9 @@ typedef struct {
 
 /* The mb_impl entry points for provider gp (what impl_blas.c etc. forward to). */
 const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s);
+/* NULL never: the reason provider gp cannot run base weights quantised to wq (its library's
+ * own reason first, gp->dtype_unavailable; thread-local buffer). */
+const char *mb_wq_unsupported(const mb_gemm_provider *gp, mb_dtype wq);
 mb_status mb_variant_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
                              mb_state **st, mb_err *err);
 mb_status mb_variant_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,

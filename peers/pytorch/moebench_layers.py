@@ -575,7 +575,13 @@ def reduction_depth(spec):
     return spec["h"]
 
 
+# (rtol, atol_rms) of each dtype's rule, as kernels/core/compare.c; bf16: u = 2^-8.
+TOL_RULES = {"f32": (1e-4, 1e-4), "bf16": (2 * 2.0 ** -8, 4 * 2.0 ** -8)}
+
+
 def tolerance(spec, ref_rms):
-    """moebench's f32 tolerance (kernels/include/moebench/compare.h): element passes when
-    |y - ref| <= atol + rtol |ref|, rtol = 1e-4, atol = 1e-4 * rms(ref) * sqrt(depth / 64)."""
-    return 1e-4 * ref_rms * math.sqrt(reduction_depth(spec) / 64.0), 1e-4
+    """moebench's tolerance of the case's dtype (kernels/include/moebench/compare.h): element
+    passes when |y - ref| <= atol + rtol |ref|, atol = atol_rms * rms(ref) * sqrt(depth / 64);
+    f32 rtol = atol_rms = 1e-4, bf16 rtol = 2u, atol_rms = 4u (u = 2^-8)."""
+    rtol, arms = TOL_RULES[spec.get("dtype", "f32")]
+    return arms * ref_rms * math.sqrt(reduction_depth(spec) / 64.0), rtol

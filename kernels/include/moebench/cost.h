@@ -1,8 +1,8 @@
 /* Cost model of every variant (spec Part 2, section 9): FLOPs (2 per multiply-add), compulsory
  * bytes (weights touched + X + Y once), weight bytes touched. Bytes count each element at its
  * storage type's size (spec "Precision"): the case's dtype, so a bf16 case moves half the bytes
- * of its f32 twin (the base weights will follow wq, issue 15). Routed variants count the experts
- * actually hit: pass the per-expert token counts (or NULL to assume every expert is hit, which is
+ * of its f32 twin; under wq the base weights count their levels (1 or 0.5 byte) plus their
+ * f32 scales. Routed variants count the experts actually hit: pass the per-expert token counts (or NULL to assume every expert is hit, which is
  * also the prediction for T*k >= E with balanced routing). */
 #ifndef MOEBENCH_COST_H
 #define MOEBENCH_COST_H

@@ -59,6 +59,11 @@ typedef struct mb_gemm_provider {
     const char *name;   /* "naive", "blas", "onednn", "avx512" */
     /* NULL when usable on this build/CPU, else the reason. */
     const char *(*unavailable)(void);
+    /* Optional: NULL when the library under the provider can compute in dt on this machine,
+     * else the library's own reason (a BLAS without sbgemm, oneDNN without a bf16 matmul for
+     * this ISA). Asked for a case's dtype other than f32 and for its wq type, before the
+     * generic "implements f32 only" answers, so a row names the deepest cause. */
+    const char *(*dtype_unavailable)(mb_dtype dt);
     mb_gemm_ops ops[MB_DTYPE_COUNT];
 } mb_gemm_provider;
 

@@ -83,6 +83,10 @@ typedef struct {
     int shard;          /* sparse_mlp: 0 = Mixtral (expert width f), 1 = slices (width f/E) */
     uint64_t seed;
     mb_dtype dtype;
+    /* wq= (spec "Precision"): weight-only quantisation of the frozen base weights, MB_I8
+     * (per output row) or MB_I4 (groups of MB_WQ_GROUP along the input dimension); MB_F32 (0,
+     * the default) means none: the base weights are stored in `dtype` like the rest. */
+    mb_dtype wq;
     mb_mode mode;
     /* Expert parallelism (mixlora, sparse_mlp, router): the experts split over ep MPI ranks,
      * each holding T/ep tokens (harness/dist/). 1 = one process. The math is that of ep=1. */
@@ -101,6 +105,9 @@ typedef struct {
      * follow only the keys that were not given. Maintained by mb_spec_set; 0 after default. */
     unsigned set_mask;
 } mb_spec;
+
+/* wq=int4 groups this many consecutive input elements of a row under one scale. */
+#define MB_WQ_GROUP 64
 
 #define MB_SET_T     (1u << 0)
 #define MB_SET_B     (1u << 1)
@@ -164,7 +171,7 @@ void mb_spec_default(mb_spec *s, mb_variant_id v);
 float mb_default_aux(mb_variant_id v);
 
 /* Sets one key from its text value (keys: T B S h o f r E k alpha p act tasks te share shard seed
- * dtype mode aux zloss opt cap shared topp route ep). "T" sets S = T / B when B was set explicitly, else B = 1,
+ * dtype wq mode aux zloss opt cap shared topp route ep). "T" sets S = T / B when B was set explicitly, else B = 1,
  * S = T. o defaults to h unless set. topp without k sets k = E (the largest set; E given later
  * moves it along). Returns MB_EINVAL with a reason for an unknown key or a malformed value. */
 mb_status mb_spec_set(mb_spec *s, const char *key, const char *value, mb_err *err);
@@ -181,15 +188,18 @@ mb_status mb_spec_parse(const char *desc, mb_spec *s, mb_err *err);
 int mb_spec_format(const mb_spec *s, char *buf, size_t n);
 
 /* Bytes of weights, inputs and output the case allocates (int64, overflow-checked), at the
- * element size of s->dtype (task ids: int32); MB_EINVAL with a reason on overflow or for a
- * dtype a case cannot be stored in. */
+ * element size of s->dtype (task ids: int32; under wq the base weights are counted at the
+ * dtype's size too, an upper bound of their levels and scales); MB_EINVAL with a reason on
+ * overflow or for a dtype a case cannot be stored in. */
 mb_status mb_spec_bytes(const mb_spec *s, int64_t *weights, int64_t *io, mb_err *err);
 
 /* Refuses impossible specs with the reason: non-positive sizes, k < 1 or k > E, r > min(d_in,
  * d_out), r % E != 0 (moelora), f % E != 0 (shard=1), p outside [0, 1), p > 0 in forward mode
  * or for a variant without LoRA, negative aux / zloss, aux / zloss / opt away from their defaults
  * in forward mode, a dtype a case cannot be stored
- * in (bf16 is valid: implementations that do not compute in it are skipped), byte counts
+ * in (bf16 is valid: implementations that do not compute in it are skipped), wq for a variant
+ * without frozen base weights (router) or wq=int4 with a base weight's input width not a
+ * multiple of MB_WQ_GROUP, byte counts
  * overflowing int64, or more than budget_bytes (0 = no budget) of weights + inputs + output. */
 mb_status mb_spec_validate(const mb_spec *s, int64_t budget_bytes, mb_err *err);
 

@@ -17,15 +17,19 @@
  * R ~ U(0,1).
  * Storage (spec "Precision"): every weight, X, R and Y in the spec's dtype (bf16: rounded to
  * nearest even from the f32 draw, so a bf16 case has the f32 case's numbers, rounded); task
- * ids int32. */
+ * ids int32. Under wq=int8|int4 each frozen base weight (W, Wg, Wu, Wd, Wgs, Wus, Wds; not
+ * moelora's task gate Wg) holds its levels q in that type, and `<name>_scale` its f32 scales
+ * [..., groups] (moebench/quant.h); the layer's weight is q * scale. */
 #ifndef MOEBENCH_WEIGHTS_H
 #define MOEBENCH_WEIGHTS_H
 
 #include "moebench/spec.h"
 #include "moebench/tensor.h"
 
-#define MB_MAX_NAMED 16
+#define MB_MAX_NAMED 24
 #define MB_NAME_LEN 16
+/* Name suffix of a quantised base weight's scales (wq). */
+#define MB_WQ_SCALE_SUFFIX "_scale"
 
 typedef struct {
     char name[MB_NAME_LEN];
