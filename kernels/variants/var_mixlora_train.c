@@ -21,6 +21,8 @@ typedef struct {
     const float *Ag, *Bg, *Au, *Bu, *Ad, *Bd;
     float *G0, *U0, *Hs;                        /* [T,f] shared modes (forward) */
     float *Xe, *He, *Ye, *Dg, *dG, *dU, *dXe, *dZ, *ws, *tmp, *D;
+    float *Lb, *Zw, *grl;                       /* backward: see mx_backward */
+    unsigned char *seen;                        /* [T] shared modes: dG0 row written yet */
 } mx_st;
 
 static void mx_release(void *p)
@@ -32,8 +34,9 @@ static void mx_release(void *p)
     mb_vrelease(st->gp, &st->Wd);
     mb_trouter_free(&st->tr, st->gp);
     float *b[] = { st->G0, st->U0, st->Hs, st->Xe, st->He, st->Ye, st->Dg, st->dG, st->dU,
-                   st->dXe, st->dZ, st->ws, st->tmp, st->D };
+                   st->dXe, st->dZ, st->ws, st->tmp, st->D, st->Lb, st->Zw, st->grl };
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) mb_free(b[i]);
+    mb_free(st->seen);
     mb_free(st);
 }
 
@@ -71,6 +74,11 @@ static mb_status mx_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     for (size_t i = 0; rc == MB_OK && i < 3; i++) rc = mb_valloc2(hb[i], T, h, err);
     for (size_t i = 0; rc == MB_OK && i < 4; i++) rc = mb_valloc2(fb[i], T, f, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->dZ, T, r, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Zw, T, r, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->grl, T, err);
+    if (rc == MB_OK && !shared_d) rc = mb_valloc2(&st->Lb, T, f, err);
+    if (rc == MB_OK && shared_gu && !(st->seen = mb_alloc((size_t)T)))
+        rc = mb_fail(err, MB_ENOMEM, "out of memory");
     if (rc == MB_OK) rc = mb_valloc(&st->ws, T, err);
     if (rc == MB_OK && s->p > 0.0f) rc = mb_valloc2(&st->tmp, T, h > f ? h : f, err);
     if (rc != MB_OK) { mx_release(st); return rc; }
@@ -181,16 +189,17 @@ static mb_status mx_backward(void *p, const mb_inputs *in, const mb_saved *sv,
     float *dAd = dBu ? mb_tslot(&g->dW, "Ad", E * r * f, err) : NULL;
     float *dBd = dAd ? mb_tslot(&g->dW, "Bd", E * h * r, err) : NULL;
     if (!dBd) return err->code;
-    const int shared = st->s.share != MB_SHARE_NONE;
-    /* in the shared modes the forward's G0 / U0 buffers hold dG0 / dU0 now */
+    const int shared = st->s.share != MB_SHARE_NONE, all = st->s.share == MB_SHARE_ALL;
+    /* in the shared modes the forward's G0 / U0 buffers hold dG0 / dU0 now; their rows are
+     * written by the first expert of each token and added to by the others (seen[]), so they
+     * need no zero fill; rows of tokens no expert took are zeroed at the end */
     float *dG0 = st->G0, *dU0 = st->U0;
     memset(dX, 0, sizeof(float) * (size_t)(T * h));
-    if (shared) {
-        memset(dG0, 0, sizeof(float) * (size_t)(T * f));
-        memset(dU0, 0, sizeof(float) * (size_t)(T * f));
-    }
+    if (shared) memset(st->seen, 0, (size_t)T);
     mb_status rc = MB_OK;
-    if (st->s.share == MB_SHARE_ALL) rc = mb_vnn(gp, st->Wd, T, dY, h, 0.0f, st->D, f, err);
+    /* share=all: the down projection's dH base D = dY Wd once for all tokens (linearity, as the
+     * forward's Hs); each expert reads its tokens' rows of D in place */
+    if (all) rc = mb_vnn(gp, st->Wd, T, dY, h, 0.0f, st->D, f, err);
     for (int64_t e = 0; rc == MB_OK && e < E; e++) {
         const int64_t o0 = st->tr.offsets[e], n = st->tr.offsets[e + 1] - o0;
         float *dAge = dAg + e * r * h, *dBge = dBg + e * f * r, *dAue = dAu + e * r * h;
@@ -206,41 +215,67 @@ static mb_status mx_backward(void *p, const mb_inputs *in, const mb_saved *sv,
         }
         const int32_t *tok = st->tr.tok + o0, *slot = st->tr.slot + o0;
         const float *Ge = G + o0 * f, *Ue = U + o0 * f, *Zde = Zd + o0 * r;
-        const float *Bde = st->Bd + e * h * r;
-        float *dYg = st->Ye;
+        const float *Bde = st->Bd + e * h * r, *Ade = st->Ad + e * r * f;
+        float *dYg = st->Ye, *L = all ? st->Dg : st->Lb, *ws = st->ws;
         mb_vgather(dY, h, tok, n, dYg);
         mb_vgather(X, h, tok, n, st->Xe);
-        mb_vgather_w(&st->tr.rt, tok, slot, n, st->ws);
-        for (int64_t i = 0; i < n * f; i++) st->He[i] = mb_act_applyf(act, Ge[i]) * Ue[i];
-        if (st->s.share == MB_SHARE_ALL) mb_vgather(st->D, f, tok, n, st->Dg);
-        else rc = mb_vnn(gp, st->Wd, n, dYg, h, 0.0f, st->Dg, f, err);
-        /* gr = <dY_t Wd, H_e> + <s dY_t Bd_e, Zd_e> */
-        if (rc == MB_OK) rc = mb_vpl(gp, 0, 0, n, r, h, st->sc, dYg, h, Bde, r, 0.0f, st->dZ, r, err);
+        mb_vgather_w(&st->tr.rt, tok, slot, n, ws);
+        if (!all) rc = mb_vnn(gp, st->Wd, n, dYg, h, 0.0f, st->Dg, f, err);
+        /* the down LoRA from dC = w dY (w the routing weight of the row), the w folded into the
+         * r-wide factors instead of dY's rows: dZ0 = s dY Bd (unscaled, for the router's gr);
+         * dZ = w dZ0; dBd = s dY^T (w Zd); L = mask .* (dZ Ad), the LoRA part of dH */
+        if (rc == MB_OK)
+            rc = mb_vpl(gp, 0, 0, n, r, h, st->sc, dYg, h, Bde, r, 0.0f, st->dZ, r, err);
         if (rc != MB_OK) break;
         for (int64_t i = 0; i < n; i++) {
             double acc = 0.0;
-            for (int64_t j = 0; j < f; j++) acc += (double)st->Dg[i * f + j] * st->He[i * f + j];
-            for (int64_t j = 0; j < r; j++) acc += (double)st->dZ[i * r + j] * Zde[i * r + j];
-            st->tr.gr[(int64_t)tok[i] * k + slot[i]] = (float)acc;
-            for (int64_t j = 0; j < h; j++) dYg[i * h + j] *= st->ws[i];
-            for (int64_t j = 0; j < f; j++) st->Dg[i * f + j] *= st->ws[i];   /* dH base */
-        }
-        const float *hd = drop ? Hd + o0 * f : st->He;
-        rc = mb_tlora_bwd(gp, &st->s, MB_LORA_DOWN, (uint32_t)e, tok, n, f, h, r, st->sc, dYg, hd,
-                          Zde, st->Ad + e * r * f, Bde, dAde, dBde, 0.0f, st->dZ, st->tmp,
-                          st->Dg, 1.0f, err);
-        if (rc != MB_OK) break;
-        for (int64_t q = 0; q < n * f; q++) {
-            st->dG[q] = st->Dg[q] * Ue[q] * mb_vact_grad(act, Ge[q]);
-            st->dU[q] = st->Dg[q] * mb_act_applyf(act, Ge[q]);
-        }
-        float xbeta = 0.0f;
-        if (shared) {
-            for (int64_t i = 0; i < n; i++) {
-                mb_vaxpy_row(dG0 + (int64_t)tok[i] * f, st->dG + i * f, 1.0f, f);
-                mb_vaxpy_row(dU0 + (int64_t)tok[i] * f, st->dU + i * f, 1.0f, f);
+            for (int64_t j = 0; j < r; j++) {
+                acc += (double)st->dZ[i * r + j] * Zde[i * r + j];
+                st->dZ[i * r + j] *= ws[i];
+                st->Zw[i * r + j] = ws[i] * Zde[i * r + j];
             }
-        } else {
+            st->grl[i] = (float)acc;
+        }
+        rc = mb_vpl(gp, 1, 0, h, r, n, st->sc, dYg, h, st->Zw, r, 0.0f, dBde, r, err);
+        if (rc == MB_OK) rc = mb_vpl(gp, 0, 0, n, f, r, 1.0f, st->dZ, r, Ade, f, 0.0f, L, f, err);
+        if (rc != MB_OK) break;
+        if (drop) mb_vdrop_rows(&st->s, MB_LORA_DOWN, (uint32_t)e, tok, L, n, f, L);
+        /* one pass per row: H = act(G) U recomputed (the LoRA-down input), gr = <D_t, H> +
+         * <dZ0, Zd>, dH = w D_t + L, dG = dH U act'(G), dU = dH act(G), then the row into
+         * dG0 / dU0 while it is in cache (tok[] ascending: no two threads share a row) */
+        #pragma omp parallel for schedule(static) if (n * f > 65536)
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t t = tok[i];
+            const float *Dr = all ? st->D + t * f : st->Dg + i * f, *Lr = L + i * f;
+            const float *gi = Ge + i * f, *ui = Ue + i * f;
+            float *hi = st->He + i * f, *dgi = st->dG + i * f, *dui = st->dU + i * f;
+            const float w = ws[i];
+            double acc = 0.0;
+            for (int64_t j = 0; j < f; j++) {
+                float av, dv;
+                mb_vact_both(act, gi[j], &av, &dv);
+                const float hv = av * ui[j], dh = w * Dr[j] + Lr[j];
+                hi[j] = hv;
+                acc += (double)Dr[j] * hv;
+                dgi[j] = dh * ui[j] * dv;
+                dui[j] = dh * av;
+            }
+            st->tr.gr[t * k + slot[i]] = (float)acc + st->grl[i];
+            if (!shared) continue;
+            if (st->seen[t]) {
+                mb_vaxpy_row(dG0 + t * f, dgi, 1.0f, f);
+                mb_vaxpy_row(dU0 + t * f, dui, 1.0f, f);
+            } else {
+                memcpy(dG0 + t * f, dgi, sizeof(float) * (size_t)f);
+                memcpy(dU0 + t * f, dui, sizeof(float) * (size_t)f);
+                st->seen[t] = 1;
+            }
+        }
+        /* dAd = dZ^T Hd */
+        rc = mb_vpl(gp, 1, 0, r, f, n, 1.0f, st->dZ, r, drop ? Hd + o0 * f : st->He, f, 0.0f,
+                    dAde, f, err);
+        float xbeta = 0.0f;
+        if (rc == MB_OK && !shared) {
             rc = mb_vnn(gp, st->Wg, n, st->dG, f, 0.0f, st->dXe, h, err);
             if (rc == MB_OK) rc = mb_vnn(gp, st->Wu, n, st->dU, f, 1.0f, st->dXe, h, err);
             xbeta = 1.0f;
@@ -260,6 +295,11 @@ static mb_status mx_backward(void *p, const mb_inputs *in, const mb_saved *sv,
                 mb_vaxpy_row(dX + (int64_t)tok[i] * h, st->dXe + i * h, 1.0f, h);
     }
     if (rc == MB_OK && shared) {
+        for (int64_t t = 0; t < T; t++)
+            if (!st->seen[t]) {
+                memset(dG0 + t * f, 0, sizeof(float) * (size_t)f);
+                memset(dU0 + t * f, 0, sizeof(float) * (size_t)f);
+            }
         rc = mb_vnn(gp, st->Wg, T, dG0, f, 1.0f, dX, h, err);
         if (rc == MB_OK) rc = mb_vnn(gp, st->Wu, T, dU0, f, 1.0f, dX, h, err);
     }

@@ -130,10 +130,7 @@ static mb_status mt_backward(void *p, const mb_inputs *in, const mb_saved *sv,
         rc = mb_tlora_bwd(gp, &st->s, MB_LORA_DOWN, 0, NULL, T, f, h, r, st->sc, dY, Hd, Zd,
                           st->Ad, st->Bd, dAd, dBd, 0.0f, st->dZ, st->tmp, st->dH, 1.0f, err);
     if (rc != MB_OK) return rc;
-    for (int64_t i = 0; i < T * f; i++) {
-        st->dG[i] = st->dH[i] * U[i] * mb_vact_grad(st->s.act, G[i]);
-        st->dU[i] = st->dH[i] * mb_act_applyf(st->s.act, G[i]);
-    }
+    mb_vglu_backward(st->s.act, G, U, st->dH, T * f, st->dG, st->dU);
     rc = mb_vnn(gp, st->Wg, T, st->dG, f, 0.0f, dX, h, err);
     if (rc == MB_OK) rc = mb_vnn(gp, st->Wu, T, st->dU, f, 1.0f, dX, h, err);
     if (rc == MB_OK)
