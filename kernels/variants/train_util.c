@@ -100,18 +100,6 @@ float mb_vact_grad(mb_act a, float xf)
     }
 }
 
-void mb_vglu_backward(mb_act a, const float *G, const float *U, const float *dH, int64_t n,
-                      float *dG, float *dU)
-{
-    #pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; i++) {
-        float av, dv;
-        mb_vact_both(a, G[i], &av, &dv);
-        dG[i] = dH[i] * U[i] * dv;
-        dU[i] = dH[i] * av;
-    }
-}
-
 void mb_vroute_backward(const mb_routing *rt, const float *P, const float *z, const float *gr,
                         float aux, float zloss, float *dz)
 {

@@ -144,7 +144,7 @@ static mb_status mx_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
             rc = mb_tlora_fwd(gp, n, h, f, r, st->sc, xu, st->Au + e * r * h, st->Bu + e * f * r,
                               Zu + o0 * r, Ue, err);
         if (rc != MB_OK) break;
-        for (int64_t i = 0; i < n * f; i++) st->He[i] = mb_act_applyf(st->s.act, Ge[i]) * Ue[i];
+        mb_vglu_fwd(st->s.act, Ge, Ue, n * f, st->He);
         const float *hd = dropped(st, Hd ? Hd + o0 * f : NULL, MB_LORA_DOWN, e, tok, st->He, n, f);
         if (st->s.share == MB_SHARE_ALL) {
             mb_vscatter_add(st->He, f, tok, slot, n, &st->tr.rt, st->Hs);
@@ -249,17 +249,8 @@ static mb_status mx_backward(void *p, const mb_inputs *in, const mb_saved *sv,
             const float *Dr = all ? st->D + t * f : st->Dg + i * f, *Lr = L + i * f;
             const float *gi = Ge + i * f, *ui = Ue + i * f;
             float *hi = st->He + i * f, *dgi = st->dG + i * f, *dui = st->dU + i * f;
-            const float w = ws[i];
-            double acc = 0.0;
-            for (int64_t j = 0; j < f; j++) {
-                float av, dv;
-                mb_vact_both(act, gi[j], &av, &dv);
-                const float hv = av * ui[j], dh = w * Dr[j] + Lr[j];
-                hi[j] = hv;
-                acc += (double)Dr[j] * hv;
-                dgi[j] = dh * ui[j] * dv;
-                dui[j] = dh * av;
-            }
+            const double acc =
+                mb_vglu_backward_row(act, gi, ui, Dr, ws[i], Lr, f, hi, dgi, dui);
             st->tr.gr[t * k + slot[i]] = (float)acc + st->grl[i];
             if (!shared) continue;
             if (st->seen[t]) {

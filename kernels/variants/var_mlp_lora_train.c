@@ -90,7 +90,7 @@ static mb_status mt_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
     if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu, T, h, X, 0.0f, U, f, err);
     if (rc == MB_OK) rc = mb_tlora_fwd(st->gp, T, h, f, r, st->sc, Xu, st->Au, st->Bu, Zu, U, err);
     if (rc == MB_OK) {
-        for (int64_t i = 0; i < T * f; i++) H[i] = mb_act_applyf(st->s.act, G[i]) * U[i];
+        mb_vglu_fwd(st->s.act, G, U, T * f, H);
         const float *Hd = dropped(st, s, "Hd", MB_LORA_DOWN, H, f, err);
         rc = Hd ? mb_vgemm(st->gp, st->Wd, T, f, H, 0.0f, mb_f32(y), h, err) : err->code;
         if (rc == MB_OK)

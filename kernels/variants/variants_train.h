@@ -70,36 +70,14 @@ void mb_vdrop_rows(const mb_spec *s, uint32_t lora, uint32_t expert, const int32
 /* act'(x). */
 float mb_vact_grad(mb_act a, float x);
 
-/* act(x) into *av and act'(x) into *dv from ONE exponential in f32 (SiLU: sigmoid once, GELU:
- * erf and exp once): the gated MLPs' backward needs both per element, and two transcendental
- * calls per element in double were a tenth of mixlora's step. */
-static inline void mb_vact_both(mb_act a, float x, float *av, float *dv)
-{
-    switch (a) {
-    case MB_ACT_GELU: {
-        const float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
-        *av = x * cdf;
-        *dv = cdf + x * expf(-0.5f * x * x) * 0.3989422804014327f;
-        break;
-    }
-    case MB_ACT_RELU:
-        *av = x > 0.0f ? x : 0.0f;
-        *dv = x > 0.0f ? 1.0f : 0.0f;
-        break;
-    case MB_ACT_SILU:
-    default: {
-        const float sg = 1.0f / (1.0f + expf(-x));
-        *av = x * sg;
-        *dv = sg * (1.0f + x * (1.0f - sg));
-        break;
-    }
-    }
-}
-
-/* The backward of H = act(G) .* U over n elements in one pass: dG = dH .* U .* act'(G),
- * dU = dH .* act(G). */
+/* The backward of the gated MLPs' H = act(G) .* U (train_act.c, vectorised with libmvec, as
+ * mb_vglu_fwd): dG = dH .* U .* act'(G), dU = dH .* act(G) over n elements; and one routed row
+ * of it for an expert with routing weight w: H = act(G) .* U (the LoRA-down input,
+ * recomputed), dh = w D + L, dG, dU as above, returning sum_j D_j H_j. */
 void mb_vglu_backward(mb_act a, const float *G, const float *U, const float *dH, int64_t n,
                       float *dG, float *dU);
+double mb_vglu_backward_row(mb_act a, const float *G, const float *U, const float *D, float w,
+                            const float *L, int64_t n, float *H, float *dG, float *dU);
 
 /* The router's backward (spec Part 2 §8b-8d): logit gradient dz [T, E] from gr [T*k] (gr at
  * slot j of token t = <dL/dy_t, expert idx[t*k+j] output>), through the renormalised top-k
