@@ -6,7 +6,10 @@
  *   all:     also the down projection once (Hs = sum_e w_e H_e); backward D = dY Wd once.
  * Kept per assignment in group order (saved [T*k, .]): G and U (before the activation, LoRA
  * terms included) and the three LoRAs' Z (plus their dropped inputs when p > 0); H is
- * recomputed from G and U. The router's gr_te = <dY_t, Y_e> = <dY_t Wd, H_e> + <s dY_t Bd_e,
+ * recomputed from G and U. The gate and up LoRAs read the same rows when p = 0, so their A
+ * are stacked per expert ([Ag_e; Au_e], 2r x h, copied each step: A is trainable) and Zg, Zu
+ * kept side by side ("Zgu", [T*k, 2r]): one GEMM for both Z forward, one for dA and one for
+ * the dX term backward. The router's gr_te = <dY_t, Y_e> = <dY_t Wd, H_e> + <s dY_t Bd_e,
  * Zd_e> needs no saved expert output. */
 #include <string.h>
 #include "variants_train.h"
@@ -22,6 +25,7 @@ typedef struct {
     float *G0, *U0, *Hs;                        /* [T,f] shared modes (forward) */
     float *Xe, *He, *Ye, *Dg, *dG, *dU, *dXe, *dZ, *ws, *tmp, *D;
     float *Lb, *Zw, *grl;                       /* backward: see mx_backward */
+    float *Agu, *dAgu, *dZgu;                   /* [2r, h], [2r, h], [T, 2r]: stacked LoRAs */
     unsigned char *seen;                        /* [T] shared modes: dG0 row written yet */
 } mx_st;
 
@@ -34,7 +38,8 @@ static void mx_release(void *p)
     mb_vrelease(st->gp, &st->Wd);
     mb_trouter_free(&st->tr, st->gp);
     float *b[] = { st->G0, st->U0, st->Hs, st->Xe, st->He, st->Ye, st->Dg, st->dG, st->dU,
-                   st->dXe, st->dZ, st->ws, st->tmp, st->D, st->Lb, st->Zw, st->grl };
+                   st->dXe, st->dZ, st->ws, st->tmp, st->D, st->Lb, st->Zw, st->grl,
+                   st->Agu, st->dAgu, st->dZgu };
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) mb_free(b[i]);
     mb_free(st->seen);
     mb_free(st);
@@ -75,6 +80,9 @@ static mb_status mx_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     for (size_t i = 0; rc == MB_OK && i < 4; i++) rc = mb_valloc2(fb[i], T, f, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->dZ, T, r, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Zw, T, r, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Agu, 2 * r, h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->dAgu, 2 * r, h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->dZgu, T, 2 * r, err);
     if (rc == MB_OK) rc = mb_valloc(&st->grl, T, err);
     if (rc == MB_OK && !shared_d) rc = mb_valloc2(&st->Lb, T, f, err);
     if (rc == MB_OK && shared_gu && !(st->seen = mb_alloc((size_t)T)))
@@ -95,6 +103,14 @@ static const float *dropped(mx_st *st, float *slot, uint32_t lora, int64_t e,
     return slot;
 }
 
+/* [Ag_e; Au_e] into st->Agu */
+static void stack_a(mx_st *st, int64_t e)
+{
+    const size_t rh = (size_t)(st->r * st->h);
+    memcpy(st->Agu, st->Ag + e * (int64_t)rh, sizeof(float) * rh);
+    memcpy(st->Agu + rh, st->Au + e * (int64_t)rh, sizeof(float) * rh);
+}
+
 static mb_status mx_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
                             mb_saved *sv, mb_err *err)
 {
@@ -108,9 +124,8 @@ static mb_status mx_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
     float *Y = mb_f32(y);
     float *G = mb_tslot(&s->act, "G", n_all * f, err);
     float *U = G ? mb_tslot(&s->act, "U", n_all * f, err) : NULL;
-    float *Zg = U ? mb_tslot(&s->act, "Zg", n_all * r, err) : NULL;
-    float *Zu = Zg ? mb_tslot(&s->act, "Zu", n_all * r, err) : NULL;
-    float *Zd = Zu ? mb_tslot(&s->act, "Zd", n_all * r, err) : NULL;
+    float *Zgu = U ? mb_tslot(&s->act, "Zgu", n_all * 2 * r, err) : NULL;
+    float *Zd = Zgu ? mb_tslot(&s->act, "Zd", n_all * r, err) : NULL;
     float *Xg = Zd && drop ? mb_tslot(&s->act, "Xg", n_all * h, err) : NULL;
     float *Xu = Xg ? mb_tslot(&s->act, "Xu", n_all * h, err) : NULL;
     float *Hd = Xu ? mb_tslot(&s->act, "Hd", n_all * f, err) : NULL;
@@ -137,12 +152,24 @@ static mb_status mx_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
         }
         const float *xg = dropped(st, Xg ? Xg + o0 * h : NULL, MB_LORA_GATE, e, tok, st->Xe, n, h);
         const float *xu = dropped(st, Xu ? Xu + o0 * h : NULL, MB_LORA_UP, e, tok, st->Xe, n, h);
+        float *Zgue = Zgu + o0 * 2 * r;   /* [n, 2r]: Zg | Zu */
+        if (rc == MB_OK && drop) {
+            rc = mb_vpl(gp, 0, 1, n, r, h, 1.0f, xg, h, st->Ag + e * r * h, h, 0.0f, Zgue, 2 * r,
+                        err);
+            if (rc == MB_OK)
+                rc = mb_vpl(gp, 0, 1, n, r, h, 1.0f, xu, h, st->Au + e * r * h, h, 0.0f,
+                            Zgue + r, 2 * r, err);
+        } else if (rc == MB_OK) {
+            stack_a(st, e);
+            rc = mb_vpl(gp, 0, 1, n, 2 * r, h, 1.0f, st->Xe, h, st->Agu, h, 0.0f, Zgue, 2 * r,
+                        err);
+        }
         if (rc == MB_OK)
-            rc = mb_tlora_fwd(gp, n, h, f, r, st->sc, xg, st->Ag + e * r * h, st->Bg + e * f * r,
-                              Zg + o0 * r, Ge, err);
+            rc = mb_vpl(gp, 0, 1, n, f, r, st->sc, Zgue, 2 * r, st->Bg + e * f * r, r, 1.0f, Ge,
+                        f, err);
         if (rc == MB_OK)
-            rc = mb_tlora_fwd(gp, n, h, f, r, st->sc, xu, st->Au + e * r * h, st->Bu + e * f * r,
-                              Zu + o0 * r, Ue, err);
+            rc = mb_vpl(gp, 0, 1, n, f, r, st->sc, Zgue + r, 2 * r, st->Bu + e * f * r, r, 1.0f,
+                        Ue, f, err);
         if (rc != MB_OK) break;
         mb_vglu_fwd(st->s.act, Ge, Ue, n * f, st->He);
         const float *hd = dropped(st, Hd ? Hd + o0 * f : NULL, MB_LORA_DOWN, e, tok, st->He, n, f);
@@ -175,9 +202,8 @@ static mb_status mx_backward(void *p, const mb_inputs *in, const mb_saved *sv,
     const float *dY = mb_f32(dy), *X = mb_f32(&in->X);
     const float *G = mb_tsaved(sv, "G", n_all * f, err);
     const float *U = G ? mb_tsaved(sv, "U", n_all * f, err) : NULL;
-    const float *Zg = U ? mb_tsaved(sv, "Zg", n_all * r, err) : NULL;
-    const float *Zu = Zg ? mb_tsaved(sv, "Zu", n_all * r, err) : NULL;
-    const float *Zd = Zu ? mb_tsaved(sv, "Zd", n_all * r, err) : NULL;
+    const float *Zgu = U ? mb_tsaved(sv, "Zgu", n_all * 2 * r, err) : NULL;
+    const float *Zd = Zgu ? mb_tsaved(sv, "Zd", n_all * r, err) : NULL;
     const float *Xg = Zd && drop ? mb_tsaved(sv, "Xg", n_all * h, err) : NULL;
     const float *Xu = Xg ? mb_tsaved(sv, "Xu", n_all * h, err) : NULL;
     const float *Hd = Xu ? mb_tsaved(sv, "Hd", n_all * f, err) : NULL;
@@ -271,16 +297,48 @@ static mb_status mx_backward(void *p, const mb_inputs *in, const mb_saved *sv,
             if (rc == MB_OK) rc = mb_vnn(gp, st->Wu, n, st->dU, f, 1.0f, st->dXe, h, err);
             xbeta = 1.0f;
         }
+        /* the gate and up LoRAs (spec Part 2 §1) from dC = dG, dU: dB = s dC^T Z, dZ = s dC B,
+         * dA = dZ^T Xd, dXe (+)= mask .* (dZ A); stacked when p = 0 (see the header) */
+        const float *Zgue = Zgu + o0 * 2 * r;
+        const float *Bge = st->Bg + e * f * r, *Bue = st->Bu + e * f * r;
         if (rc == MB_OK)
-            rc = mb_tlora_bwd(gp, &st->s, MB_LORA_GATE, (uint32_t)e, tok, n, h, f, r, st->sc,
-                              st->dG, drop ? Xg + o0 * h : st->Xe, Zg + o0 * r,
-                              st->Ag + e * r * h, st->Bg + e * f * r, dAge, dBge, 0.0f, st->dZ,
-                              st->tmp, st->dXe, xbeta, err);
+            rc = mb_vpl(gp, 1, 0, f, r, n, st->sc, st->dG, f, Zgue, 2 * r, 0.0f, dBge, r, err);
         if (rc == MB_OK)
-            rc = mb_tlora_bwd(gp, &st->s, MB_LORA_UP, (uint32_t)e, tok, n, h, f, r, st->sc,
-                              st->dU, drop ? Xu + o0 * h : st->Xe, Zu + o0 * r,
-                              st->Au + e * r * h, st->Bu + e * f * r, dAue, dBue, 0.0f, st->dZ,
-                              st->tmp, st->dXe, 1.0f, err);
+            rc = mb_vpl(gp, 1, 0, f, r, n, st->sc, st->dU, f, Zgue + r, 2 * r, 0.0f, dBue, r,
+                        err);
+        if (rc == MB_OK)
+            rc = mb_vpl(gp, 0, 0, n, r, f, st->sc, st->dG, f, Bge, r, 0.0f, st->dZgu, 2 * r, err);
+        if (rc == MB_OK)
+            rc = mb_vpl(gp, 0, 0, n, r, f, st->sc, st->dU, f, Bue, r, 0.0f, st->dZgu + r, 2 * r,
+                        err);
+        if (rc == MB_OK && !drop) {
+            stack_a(st, e);
+            rc = mb_vpl(gp, 1, 0, 2 * r, h, n, 1.0f, st->dZgu, 2 * r, st->Xe, h, 0.0f, st->dAgu,
+                        h, err);
+            if (rc == MB_OK) {
+                memcpy(dAge, st->dAgu, sizeof(float) * (size_t)(r * h));
+                memcpy(dAue, st->dAgu + r * h, sizeof(float) * (size_t)(r * h));
+                rc = mb_vpl(gp, 0, 0, n, h, 2 * r, 1.0f, st->dZgu, 2 * r, st->Agu, h, xbeta,
+                            st->dXe, h, err);
+            }
+        } else if (rc == MB_OK) {
+            const float *Xs[2] = { Xg + o0 * h, Xu + o0 * h };
+            const float *As[2] = { st->Ag + e * r * h, st->Au + e * r * h };
+            float *dAs[2] = { dAge, dAue };
+            const uint32_t lo[2] = { MB_LORA_GATE, MB_LORA_UP };
+            for (int q = 0; rc == MB_OK && q < 2; q++) {
+                rc = mb_vpl(gp, 1, 0, r, h, n, 1.0f, st->dZgu + q * r, 2 * r, Xs[q], h, 0.0f,
+                            dAs[q], h, err);
+                if (rc == MB_OK)
+                    rc = mb_vpl(gp, 0, 0, n, h, r, 1.0f, st->dZgu + q * r, 2 * r, As[q], h, 0.0f,
+                                st->tmp, h, err);
+                if (rc != MB_OK) break;
+                mb_vdrop_rows(&st->s, lo[q], (uint32_t)e, tok, st->tmp, n, h, st->tmp);
+                for (int64_t i = 0; i < n * h; i++)
+                    st->dXe[i] = (xbeta == 0.0f ? 0.0f : st->dXe[i]) + st->tmp[i];
+                xbeta = 1.0f;
+            }
+        }
         if (rc == MB_OK)
             for (int64_t i = 0; i < n; i++)
                 mb_vaxpy_row(dX + (int64_t)tok[i] * h, st->dXe + i * h, 1.0f, h);
