@@ -136,7 +136,9 @@ static mb_status mx_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
         if (rc == MB_OK) rc = mb_vgemm(gp, st->Wu, T, h, X, 0.0f, st->U0, f, err);
     }
     if (rc == MB_OK) memset(Y, 0, sizeof(float) * (size_t)(T * h));
-    if (rc == MB_OK && st->Hs) memset(st->Hs, 0, sizeof(float) * (size_t)(T * f));
+    /* Hs rows are written by each token's first expert and added to by the others (seen[]),
+     * so Hs needs no zero fill; rows no expert took are zeroed after the loop */
+    if (st->Hs) memset(st->seen, 0, (size_t)T);
     for (int64_t e = 0; rc == MB_OK && e < st->E; e++) {
         const int64_t o0 = st->tr.offsets[e], n = st->tr.offsets[e + 1] - o0;
         if (n == 0) continue;
@@ -171,10 +173,26 @@ static mb_status mx_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
             rc = mb_vpl(gp, 0, 1, n, f, r, st->sc, Zgue + r, 2 * r, st->Bu + e * f * r, r, 1.0f,
                         Ue, f, err);
         if (rc != MB_OK) break;
-        mb_vglu_fwd(st->s.act, Ge, Ue, n * f, st->He);
+        if (st->s.share == MB_SHARE_ALL) {
+            /* H_e row by row, into Hs (w H_e) while it is in cache (tok[] ascending) */
+            #pragma omp parallel for schedule(static) if (n * f > 65536)
+            for (int64_t i = 0; i < n; i++) {
+                const int64_t t = tok[i];
+                const float w = st->tr.rt.w[t * st->k + slot[i]];
+                float *hi = st->He + i * f, *hs = st->Hs + t * f;
+                mb_vglu_fwd(st->s.act, Ge + i * f, Ue + i * f, f, hi);
+                if (st->seen[t]) {
+                    mb_vaxpy_row(hs, hi, w, f);
+                } else {
+                    for (int64_t j = 0; j < f; j++) hs[j] = w * hi[j];
+                    st->seen[t] = 1;
+                }
+            }
+        } else {
+            mb_vglu_fwd(st->s.act, Ge, Ue, n * f, st->He);
+        }
         const float *hd = dropped(st, Hd ? Hd + o0 * f : NULL, MB_LORA_DOWN, e, tok, st->He, n, f);
         if (st->s.share == MB_SHARE_ALL) {
-            mb_vscatter_add(st->He, f, tok, slot, n, &st->tr.rt, st->Hs);
             memset(st->Ye, 0, sizeof(float) * (size_t)(n * h));
         } else {
             rc = mb_vgemm(gp, st->Wd, n, f, st->He, 0.0f, st->Ye, h, err);
@@ -184,8 +202,11 @@ static mb_status mx_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
                               Zd + o0 * r, st->Ye, err);
         if (rc == MB_OK) mb_vscatter_add(st->Ye, h, tok, slot, n, &st->tr.rt, Y);
     }
-    if (rc == MB_OK && st->s.share == MB_SHARE_ALL)
+    if (rc == MB_OK && st->s.share == MB_SHARE_ALL) {
+        for (int64_t t = 0; t < T; t++)
+            if (!st->seen[t]) memset(st->Hs + t * f, 0, sizeof(float) * (size_t)f);
         rc = mb_vgemm(gp, st->Wd, T, f, st->Hs, 1.0f, Y, h, err);
+    }
     if (!sv) mb_weights_free(&local.act);
     return rc;
 }
