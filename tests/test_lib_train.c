@@ -219,6 +219,10 @@ int main(void)
         "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=all,mode=train,zloss=0.2",
         "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=all,mode=train,p=0.3",
         "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=none,mode=train,p=0.3",
+        /* every activation through the vectorised passes (train_act.c) */
+        "mlp_lora:B=2,S=3,h=8,f=10,r=2,act=relu,mode=train",
+        "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=all,act=gelu,mode=train",
+        "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,share=gate_up,act=relu,mode=train",
         "lora:B=2,S=3,h=8,o=6,r=3,mode=train,opt=adamw",
         "mixlora:B=2,S=4,h=8,f=6,r=2,E=4,k=2,mode=train,opt=adamw",
     };

@@ -90,7 +90,7 @@ static mb_status mt_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
     if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu, T, h, X, 0.0f, U, f, err);
     if (rc == MB_OK) rc = mb_tlora_fwd(st->gp, T, h, f, r, st->sc, Xu, st->Au, st->Bu, Zu, U, err);
     if (rc == MB_OK) {
-        for (int64_t i = 0; i < T * f; i++) H[i] = mb_act_applyf(st->s.act, G[i]) * U[i];
+        mb_vglu_fwd(st->s.act, G, U, T * f, H);
         const float *Hd = dropped(st, s, "Hd", MB_LORA_DOWN, H, f, err);
         rc = Hd ? mb_vgemm(st->gp, st->Wd, T, f, H, 0.0f, mb_f32(y), h, err) : err->code;
         if (rc == MB_OK)
@@ -130,10 +130,7 @@ static mb_status mt_backward(void *p, const mb_inputs *in, const mb_saved *sv,
         rc = mb_tlora_bwd(gp, &st->s, MB_LORA_DOWN, 0, NULL, T, f, h, r, st->sc, dY, Hd, Zd,
                           st->Ad, st->Bd, dAd, dBd, 0.0f, st->dZ, st->tmp, st->dH, 1.0f, err);
     if (rc != MB_OK) return rc;
-    for (int64_t i = 0; i < T * f; i++) {
-        st->dG[i] = st->dH[i] * U[i] * mb_vact_grad(st->s.act, G[i]);
-        st->dU[i] = st->dH[i] * mb_act_applyf(st->s.act, G[i]);
-    }
+    mb_vglu_backward(st->s.act, G, U, st->dH, T * f, st->dG, st->dU);
     rc = mb_vnn(gp, st->Wg, T, st->dG, f, 0.0f, dX, h, err);
     if (rc == MB_OK) rc = mb_vnn(gp, st->Wu, T, st->dU, f, 1.0f, dX, h, err);
     if (rc == MB_OK)

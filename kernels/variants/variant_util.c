@@ -195,8 +195,7 @@ mb_status mb_vstack_rows(const float *top, int64_t nt, const float *bot, int64_t
 
 void mb_vglu(mb_act a, float *G, const float *U, int64_t n)
 {
-    #pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; i++) G[i] = mb_act_applyf(a, G[i]) * U[i];
+    mb_vglu_fwd(a, G, U, n, G);   /* the training step's vectorised pass (train_act.c) */
 }
 
 mb_status mb_vlora_init(mb_vlora *l, const mb_gemm_provider *gp, const float *W, const float *A,

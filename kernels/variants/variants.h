@@ -96,6 +96,9 @@ void mb_vscatter_add(const float *Yg, int64_t d, const int32_t *tok, const int32
                      int64_t n, const mb_routing *rt, float *Y);
 /* G = act(G) * U elementwise over n. */
 void mb_vglu(mb_act a, float *G, const float *U, int64_t n);
+/* H = act(G) * U over n (H may be G), vectorised with libmvec where the build has it
+ * (train_act.c). */
+void mb_vglu_fwd(mb_act a, const float *G, const float *U, int64_t n, float *H);
 /* ws[i] = rt->w[tok[i]*k + slot[i]] for i < n: the routing weights of one expert's rows. */
 void mb_vgather_w(const mb_routing *rt, const int32_t *tok, const int32_t *slot, int64_t n,
                   float *ws);

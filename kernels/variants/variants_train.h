@@ -70,6 +70,15 @@ void mb_vdrop_rows(const mb_spec *s, uint32_t lora, uint32_t expert, const int32
 /* act'(x). */
 float mb_vact_grad(mb_act a, float x);
 
+/* The backward of the gated MLPs' H = act(G) .* U (train_act.c, vectorised with libmvec, as
+ * mb_vglu_fwd): dG = dH .* U .* act'(G), dU = dH .* act(G) over n elements; and one routed row
+ * of it for an expert with routing weight w: H = act(G) .* U (the LoRA-down input,
+ * recomputed), dh = w D + L, dG, dU as above, returning sum_j D_j H_j. */
+void mb_vglu_backward(mb_act a, const float *G, const float *U, const float *dH, int64_t n,
+                      float *dG, float *dU);
+double mb_vglu_backward_row(mb_act a, const float *G, const float *U, const float *D, float w,
+                            const float *L, int64_t n, float *H, float *dG, float *dU);
+
 /* The router's backward (spec Part 2 §8b-8d): logit gradient dz [T, E] from gr [T*k] (gr at
  * slot j of token t = <dL/dy_t, expert idx[t*k+j] output>), through the renormalised top-k
  * weights, plus aux * dL_aux/dz (F_e = counts_e / T constant, P_e = mean_t p_te) and
