@@ -85,21 +85,6 @@ void mb_vdrop_rows(const mb_spec *s, uint32_t lora, uint32_t expert, const int32
                              out + i * d);
 }
 
-float mb_vact_grad(mb_act a, float xf)
-{
-    const double x = xf;
-    switch (a) {
-    case MB_ACT_GELU:
-        return (float)(0.5 * (1.0 + erf(x * M_SQRT1_2)) + x * exp(-0.5 * x * x) * 0.3989422804014327);
-    case MB_ACT_RELU: return x > 0.0 ? 1.0f : 0.0f;
-    case MB_ACT_SILU:
-    default: {
-        const double sg = 1.0 / (1.0 + exp(-x));
-        return (float)(sg * (1.0 + x * (1.0 - sg)));
-    }
-    }
-}
-
 void mb_vroute_backward(const mb_routing *rt, const float *P, const float *z, const float *gr,
                         float aux, float zloss, float *dz)
 {

@@ -15,6 +15,7 @@ typedef struct {
     mb_trouter tr;
     mb_gemm_weight **Wg, **Wu, **Wd;
     float *Xe, *He, *Ye, *dYg, *Dg, *dG, *dU, *dXe, *ws;
+    float *zrow;   /* fe zeros: the backward's row pass takes a LoRA term, sparse_mlp has none */
 } sm_st;
 
 static void sm_release(void *p)
@@ -30,7 +31,8 @@ static void sm_release(void *p)
     mb_free(st->Wu);
     mb_free(st->Wd);
     mb_trouter_free(&st->tr, st->gp);
-    float *b[] = { st->Xe, st->He, st->Ye, st->dYg, st->Dg, st->dG, st->dU, st->dXe, st->ws };
+    float *b[] = { st->Xe, st->He, st->Ye, st->dYg, st->Dg, st->dG, st->dU, st->dXe, st->ws,
+                   st->zrow };
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) mb_free(b[i]);
     mb_free(st);
 }
@@ -64,7 +66,9 @@ static mb_status sm_prepare(const mb_gemm_provider *gp, const mb_spec *s, const 
     for (size_t i = 0; rc == MB_OK && i < 4; i++) rc = mb_valloc2(hbufs[i], T, h, err);
     for (size_t i = 0; rc == MB_OK && i < 4; i++) rc = mb_valloc2(fbufs[i], T, fe, err);
     if (rc == MB_OK) rc = mb_valloc(&st->ws, T, err);
+    if (rc == MB_OK) rc = mb_valloc(&st->zrow, fe, err);
     if (rc != MB_OK) { sm_release(st); return rc; }
+    memset(st->zrow, 0, sizeof(float) * (size_t)fe);
     *priv = st;
     return MB_OK;
 }
@@ -91,7 +95,7 @@ static mb_status sm_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forwa
         rc = mb_vgemm(st->gp, st->Wg[e], n, h, st->Xe, 0.0f, Ge, fe, err);
         if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu[e], n, h, st->Xe, 0.0f, Ue, fe, err);
         if (rc != MB_OK) break;
-        for (int64_t i = 0; i < n * fe; i++) st->He[i] = mb_act_applyf(st->s.act, Ge[i]) * Ue[i];
+        mb_vglu_fwd(st->s.act, Ge, Ue, n * fe, st->He);
         rc = mb_vgemm(st->gp, st->Wd[e], n, fe, st->He, 0.0f, st->Ye, h, err);
         if (rc == MB_OK) mb_vscatter_add(st->Ye, h, tok, slot, n, &st->tr.rt, Y);
     }
@@ -130,20 +134,15 @@ static mb_status sm_backward(void *p, const mb_inputs *in, const mb_saved *sv,
         mb_vgather(dY, h, tok, n, st->dYg);
         mb_vgather(X, h, tok, n, st->Xe);
         mb_vgather_w(&st->tr.rt, tok, slot, n, st->ws);
-        for (int64_t i = 0; i < n * fe; i++) st->He[i] = mb_act_applyf(act, Ge[i]) * Ue[i];
         rc = mb_vnn(gp, st->Wd[e], n, st->dYg, h, 0.0f, st->Dg, fe, err);
         if (rc != MB_OK) break;
+        /* one pass per row: H_e recomputed (dWd needs it), gr, dG and dU (no LoRA term) */
         for (int64_t i = 0; i < n; i++) {
-            double acc = 0.0;
-            for (int64_t j = 0; j < fe; j++) acc += (double)st->Dg[i * fe + j] * st->He[i * fe + j];
-            st->tr.gr[(int64_t)tok[i] * k + slot[i]] = (float)acc;
+            const int64_t q = i * fe;
+            st->tr.gr[(int64_t)tok[i] * k + slot[i]] = (float)mb_vglu_backward_row(
+                act, Ge + q, Ue + q, st->Dg + q, st->ws[i], st->zrow, fe, st->He + q,
+                st->dG + q, st->dU + q);
             for (int64_t j = 0; j < h; j++) st->dYg[i * h + j] *= st->ws[i];
-            for (int64_t j = 0; j < fe; j++) {
-                const int64_t q = i * fe + j;
-                const float dH = st->ws[i] * st->Dg[q];
-                st->dG[q] = dH * Ue[q] * mb_vact_grad(act, Ge[q]);
-                st->dU[q] = dH * mb_act_applyf(act, Ge[q]);
-            }
         }
         rc = mb_vpl(gp, 1, 0, h, fe, n, 1.0f, st->dYg, h, st->He, fe, 0.0f, dWde, fe, err);
         if (rc == MB_OK) rc = mb_vpl(gp, 1, 0, fe, h, n, 1.0f, st->dG, fe, st->Xe, h, 0.0f, dWge, h, err);

@@ -67,9 +67,6 @@ mb_status mb_vprep_train(const mb_gemm_provider *gp, const float *W, int64_t N, 
 void mb_vdrop_rows(const mb_spec *s, uint32_t lora, uint32_t expert, const int32_t *rows,
                    const float *X, int64_t n, int64_t d, float *out);
 
-/* act'(x). */
-float mb_vact_grad(mb_act a, float x);
-
 /* The backward of the gated MLPs' H = act(G) .* U (train_act.c, vectorised with libmvec, as
  * mb_vglu_fwd): dG = dH .* U .* act'(G), dU = dH .* act(G) over n elements; and one routed row
  * of it for an expert with routing weight w: H = act(G) .* U (the LoRA-down input,
