@@ -2,7 +2,8 @@
  * reference on hand-computed tiny cases (capacity priority, top-p sets, balanced and hot
  * assignment, zipf determinism across thread counts), core's mb_route against the same
  * expectations, and every library implementation against the reference, with hot:0.9 on 2
- * threads equal to 1 thread (routing identical, values within the tolerance). */
+ * threads equal to 1 thread (routing identical, values within the tolerance): on 2 threads
+ * the hot expert's GEMMs are cut into row and column tiles (mb_gemm_group). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -236,6 +237,9 @@ static const char *cases[] = {
     "sparse_mlp:T=64,h=32,f=48,E=4,k=2,route=zipf:1.5,shard=1,shared=2",
     "sparse_mlp:T=300,h=32,f=48,E=8,k=2,route=hot:0.9",
     "sparse_mlp:T=300,h=32,f=48,E=8,k=2,route=balanced,cap=1.25",
+    /* one expert owns most rows and f is wide enough for the default tiling of the experts'
+     * group (mb_gemm_group) to cut gate and up by columns and the down projection by rows */
+    "sparse_mlp:T=300,h=64,f=512,E=8,k=2,route=hot:0.9",
     "mixlora:T=64,h=32,f=48,r=4,E=4,k=2,route=hot:0.5,shared=2,cap=1.25",
     "mixlora:T=64,h=32,f=48,r=4,E=4,k=2,route=balanced,shared=1,share=none",
     "mixlora:T=64,h=32,f=48,r=4,E=4,topp=0.6,share=gate_up",

@@ -81,6 +81,26 @@ static mb_status blas_gemm_plain(int ta, int tb, int64_t M, int64_t N, int64_t K
     return MB_OK;
 }
 
+/* Columns [n0, n1): W's rows n0.. are a weight of n1 - n0 rows with the same ldw. */
+static mb_status blas_gemm_cols(const mb_gemm_weight *w, int64_t n0, int64_t n1, int64_t M,
+                                const void *A, int64_t lda, float alpha, float beta, void *C,
+                                int64_t ldc, mb_err *err)
+{
+    if (n0 < 0 || n1 > w->N || n0 >= n1)
+        return mb_fail(err, MB_EINVAL, "gemm blas: columns [%lld, %lld) of %lld", (long long)n0,
+                       (long long)n1, (long long)w->N);
+    const mb_gemm_weight part = {w->W + n0 * w->ldw, n1 - n0, w->K, w->ldw};
+    if (ldc < w->N)   /* the whole C's row, not only the part's */
+        return mb_fail(err, MB_EINVAL, "gemm blas: ldc=%lld < N=%lld", (long long)ldc,
+                       (long long)w->N);
+    return blas_gemm(&part, M, A, lda, alpha, beta, (float *)C + n0, ldc, err);
+}
+
+/* OpenBLAS's OpenMP build runs one thread inside a parallel region (num_cpu_avail checks
+ * omp_in_parallel), the sequential build always one; the pthread build (1) would start its
+ * own pool in every call. */
+static int blas_serial_in_parallel(void) { return openblas_get_parallel() != 1; }
+
 static int64_t blas_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 static void blas_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
@@ -135,7 +155,8 @@ const mb_gemm_provider mb_gemm_blas = {
     .unavailable = blas_unavailable,
     .dtype_unavailable = blas_dtype_unavailable,
     .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes, blas_dims,
-                NULL, blas_gemm_nn, blas_gemm_plain},
+                NULL, blas_gemm_nn, blas_gemm_plain, blas_gemm_cols,
+                blas_serial_in_parallel},
 };
 
 #else /* !MOEBENCH_HAVE_OPENBLAS */

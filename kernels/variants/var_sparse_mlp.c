@@ -1,6 +1,9 @@
 /* sparse_mlp: top-k MoE of gated-MLP experts, grouped like ggml MUL_MAT_ID: route once, group
- * token rows per expert, gather them, run the expert's three GEMMs over its rows, scatter-add
+ * token rows per expert, gather them, run the experts' GEMMs over their rows, scatter-add
  * weighted rows in ascending expert order. Experts that received no token cost nothing.
+ * The experts' GEMMs go to the provider as one group per step (gate and up of every expert,
+ * then every down projection: mb_gemm_group), so a provider that can split them cuts all
+ * experts' rows and columns over the threads together, whatever the routing's balance.
  * The raw entry point also runs merged mixlora (E materialised expert MLPs). */
 #include "variants.h"
 #include <string.h>
@@ -12,7 +15,9 @@ typedef struct {
     mb_vrouter vr;
     mb_gemm_weight **Wg, **Wu, **Wd;   /* [E + ns] each: routed experts, then shared ones */
     int64_t ns;                        /* shared experts (spec "Routing options") */
-    float *Xe, *Ge, *Ue, *Ye;          /* [T,h], [T,fe], [T,fe], [T,h] */
+    float *Xe, *Ge, *Ue, *Ye;          /* [Tk,h], [Tk,fe], [Tk,fe], [Tk,h]: every routed row */
+    mb_gemm_job *jobs;                 /* [2E]: one group of expert GEMMs */
+    int64_t *goff;                     /* [E + 1]: row offsets of grouped counts */
     void *owned;                       /* memory freed with the state (merged experts) */
 } smlp_st;
 
@@ -33,6 +38,8 @@ static void smlp_release(void *p)
     mb_free(st->Ge);
     mb_free(st->Ue);
     mb_free(st->Ye);
+    mb_free(st->jobs);
+    mb_free(st->goff);
     mb_free(st->owned);
     mb_free(st);
 }
@@ -63,11 +70,16 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
         if (rc == MB_OK) rc = mb_vprep(gp, Wu + e * fe * h, fe, h, m, &st->Wu[e], err);
         if (rc == MB_OK) rc = mb_vprep(gp, Wd + e * h * fe, h, fe, m, &st->Wd[e], err);
     }
-    /* a token picks an expert at most once, so no expert gets more than T rows */
-    if (rc == MB_OK) rc = mb_valloc2(&st->Xe, T, h, err);
-    if (rc == MB_OK) rc = mb_valloc2(&st->Ge, T, fe, err);
-    if (rc == MB_OK) rc = mb_valloc2(&st->Ue, T, fe, err);
-    if (rc == MB_OK) rc = mb_valloc2(&st->Ye, T, h, err);
+    /* every routed row at once (at most T k; a shared expert's T rows fit too) */
+    if (rc == MB_OK) rc = mb_valloc2(&st->Xe, T * k, h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ge, T * k, fe, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ue, T * k, fe, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ye, T * k, h, err);
+    if (rc == MB_OK) {
+        st->jobs = mb_alloc(sizeof(*st->jobs) * (size_t)(2 * E));
+        st->goff = mb_alloc(sizeof(*st->goff) * (size_t)(E + 1));
+        if (!st->jobs || !st->goff) rc = mb_fail(err, MB_ENOMEM, "out of memory");
+    }
     if (rc != MB_OK) { smlp_release(st); return rc; }
     *priv = st;
     return MB_OK;
@@ -117,8 +129,38 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
     return MB_OK;
 }
 
+/* The routed experts on rows grouped by expert: rows off[e]..off[e+1]-1 of Xg [off[E], h]
+ * (off[0] = 0, off[E] <= T k) are expert e's; Yg [off[E], h] gets each row's unweighted
+ * output. Gate and up GEMMs of every expert as one group, the GLU, the down GEMMs as one
+ * group. The expert computation of the forward and of expert parallelism. */
+static mb_status experts_all(smlp_st *st, const int64_t *off, const float *Xg, float *Yg,
+                             mb_err *err)
+{
+    const int64_t h = st->h, fe = st->fe;
+    int64_t nj = 0;
+    for (int64_t e = 0; e < st->E; e++) {
+        const int64_t o0 = off[e], n = off[e + 1] - o0;
+        if (n == 0) continue;
+        st->jobs[nj++] = (mb_gemm_job){st->Wg[e], n, Xg + o0 * h, h, 1.0f, 0.0f,
+                                       st->Ge + o0 * fe, fe};
+        st->jobs[nj++] = (mb_gemm_job){st->Wu[e], n, Xg + o0 * h, h, 1.0f, 0.0f,
+                                       st->Ue + o0 * fe, fe};
+    }
+    mb_status rc = mb_gemm_group(st->gp, MB_F32, st->jobs, nj, NULL, err);
+    if (rc != MB_OK) return rc;
+    mb_vglu(st->act, st->Ge, st->Ue, off[st->E] * fe);
+    nj = 0;
+    for (int64_t e = 0; e < st->E; e++) {
+        const int64_t o0 = off[e], n = off[e + 1] - o0;
+        if (n == 0) continue;
+        st->jobs[nj++] = (mb_gemm_job){st->Wd[e], n, st->Ge + o0 * fe, fe, 1.0f, 0.0f,
+                                       Yg + o0 * h, h};
+    }
+    return mb_gemm_group(st->gp, MB_F32, st->jobs, nj, NULL, err);
+}
+
 /* Expert e on its n rows A [n, h] -> out [n, h] (unweighted): gate and up GEMMs, GLU, down
- * GEMM. The one expert computation of the forward and of expert parallelism. */
+ * GEMM: expert parallelism's experts when their rows exceed the workspace of experts_all. */
 static mb_status expert_rows(smlp_st *st, int64_t e, int64_t n, const float *A, float *out,
                              mb_err *err)
 {
@@ -140,15 +182,14 @@ static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
     mb_status rc = mb_vrouter_run(&st->vr, st->gp, X, info, err);
     if (rc != MB_OK) return rc;
     memset(Y, 0, sizeof(float) * (size_t)(st->T * h));
-    for (int64_t e = 0; e < st->E; e++) {
-        const int64_t o0 = st->vr.offsets[e], n = st->vr.offsets[e + 1] - o0;
-        if (n == 0) continue;
-        const int32_t *tok = st->vr.tok + o0, *slot = st->vr.slot + o0;
-        mb_vgather(X, h, tok, n, st->Xe);
-        rc = expert_rows(st, e, n, st->Xe, st->Ye, err);
-        if (rc != MB_OK) return rc;
-        mb_vscatter_add(st->Ye, h, tok, slot, n, &st->vr.rt, Y);
-    }
+    const int64_t *off = st->vr.offsets;
+    mb_vgather(X, h, st->vr.tok, off[st->E], st->Xe);
+    rc = experts_all(st, off, st->Xe, st->Ye, err);
+    if (rc != MB_OK) return rc;
+    for (int64_t e = 0; e < st->E; e++)
+        if (off[e + 1] > off[e])
+            mb_vscatter_add(st->Ye + off[e] * h, h, st->vr.tok + off[e], st->vr.slot + off[e],
+                            off[e + 1] - off[e], &st->vr.rt, Y);
     /* shared experts: every token, weight 1, added after the routed sum */
     for (int64_t e = st->E; e < st->E + st->ns; e++) {
         const int64_t T = st->T;
@@ -166,13 +207,20 @@ mb_status mb_sparse_mlp_experts_grouped(void *priv, const float *Xg, const int64
                                         float *Yg, mb_err *err)
 {
     smlp_st *st = priv;
+    st->goff[0] = 0;
+    for (int64_t e = 0; e < st->E; e++) {
+        if (counts[e] > st->T)
+            return mb_fail(err, MB_EINVAL, "expert %lld: %lld rows, more than the T=%lld the "
+                           "state was prepared for", (long long)e, (long long)counts[e],
+                           (long long)st->T);
+        st->goff[e + 1] = st->goff[e] + counts[e];
+    }
+    if (st->goff[st->E] <= st->T * st->k)
+        return experts_all(st, st->goff, Xg, Yg, err);
     int64_t off = 0;
     for (int64_t e = 0; e < st->E; e++) {
         const int64_t n = counts[e];
         if (n == 0) continue;
-        if (n > st->T)
-            return mb_fail(err, MB_EINVAL, "expert %lld: %lld rows, more than the T=%lld the "
-                           "state was prepared for", (long long)e, (long long)n, (long long)st->T);
         mb_status rc = expert_rows(st, e, n, Xg + off * st->h, Yg + off * st->h, err);
         if (rc != MB_OK) return rc;
         off += n;
@@ -232,11 +280,11 @@ static int64_t sparse_mlp_mem_base(mb_acc *a, const mb_mdims *d)
 
 static void sparse_mlp_mem_workspace(mb_acc *a, const mb_mdims *d)
 {
-    /* variant: Xe Ye [T, h], Ge Ue [T, fe]; fused: buf [T, 2fe + pad],
-     * H [T, fe], ws [T] */
-    mb_acc_add3(a, 4, d->T, mb_acc_plus(a, mb_acc_plus(a, mb_acc_mul(a, 2, d->h),
-                                                       mb_acc_mul(a, 3, d->fe)),
-                                        1 + MB_ROW_PAD_FLOATS));
+    /* variant: Xe Ye [T k, h], Ge Ue [T k, fe] (every routed row at once); fused:
+     * buf [T, 2fe + pad], H [T, fe], ws [T]; one of them runs */
+    const int64_t var = mb_acc_mul(a, mb_acc_mul(a, 2, d->k), mb_acc_plus(a, d->h, d->fe));
+    const int64_t fus = mb_acc_plus(a, mb_acc_mul(a, 3, d->fe), 1 + MB_ROW_PAD_FLOATS);
+    mb_acc_add3(a, 4, d->T, var > fus ? var : fus);
     mb_mem_router_ws(a, d);
     /* shared experts: prepare keeps one f32 stack of all experts (mb_sparse_mlp_stack_shared) */
     if (d->shared > 0)

@@ -49,6 +49,16 @@ typedef struct mb_gemm_ops {
     mb_status (*gemm_plain)(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                             const void *A, int64_t lda, const void *B, int64_t ldb, float beta,
                             void *C, int64_t ldc, mb_err *err);
+    /* ---- split GEMMs (mb_gemm_group, issue 16); NULL members: the provider cannot split ----
+     * Columns [n0, n1) of gemm's C from rows [n0, n1) of the prepared W: C + n0 gets
+     * beta C + alpha A W[n0:n1]^T (A, lda, ldc, C as in gemm; M == 1 a GEMV). */
+    mb_status (*gemm_cols)(const mb_gemm_weight *w, int64_t n0, int64_t n1, int64_t M,
+                           const void *A, int64_t lda, float alpha, float beta, void *C,
+                           int64_t ldc, mb_err *err);
+    /* 1 when gemm_cols called inside an OpenMP parallel region runs on the calling thread
+     * alone (OpenBLAS's OpenMP and sequential builds), so one call per thread uses the threads
+     * set and no more; 0 when the library would start threads of its own there. */
+    int (*serial_in_parallel)(void);
 } mb_gemm_ops;
 
 /* A provider registers its entry points per datatype, as BLIS registers kernels per
@@ -95,6 +105,39 @@ mb_status mb_gemm_nn(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weig
 mb_status mb_gemm_plain(const mb_gemm_provider *gp, mb_dtype dt, int ta, int tb, int64_t M,
                         int64_t N, int64_t K, float alpha, const void *A, int64_t lda,
                         const void *B, int64_t ldb, float beta, void *C, int64_t ldc, mb_err *err);
+/* One GEMM of a group: C[M, N] = beta C + alpha A[M, K] (lda) W^T (ldc), W prepared. */
+typedef struct {
+    const mb_gemm_weight *w;
+    int64_t M;
+    const void *A;
+    int64_t lda;
+    float alpha, beta;
+    void *C;
+    int64_t ldc;
+} mb_gemm_job;
+/* How mb_gemm_group cuts a job: column tiles of col_min..col_max columns (boundaries on
+ * multiples of col_min), row tiles of at least row_min rows (boundaries on multiples of
+ * row_min), cut until each task is at most 1/(tasks_per_thread x threads) of the group's
+ * work or the minimums stop it. */
+typedef struct {
+    int64_t col_max, col_min, row_min;
+    int tasks_per_thread;
+} mb_gemm_tiling;
+/* The defaults: columns 64..256, rows from 16, 4 tasks per thread (each task one
+ * single-threaded BLAS call big enough to run near its peak). */
+extern const mb_gemm_tiling mb_gemm_tiling_default;
+/* The jobs as mb_gemm would compute them one after another (their C must not overlap, and no
+ * job's C may be another's A), counted in the work counters the same way (one call per job).
+ * When the provider can split (gemm_cols, serial_in_parallel) and more than one OpenMP thread
+ * is set, all jobs are cut into (job, row tile, column tile) tasks run by the threads at once,
+ * largest first, each on one thread: the split follows the work, not how it is spread over the
+ * jobs, so an expert owning most rows is cut like all experts together. Else the jobs run in
+ * order through mb_gemm (the provider threads each call). tiling NULL: the defaults. */
+mb_status mb_gemm_group(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_job *jobs,
+                        int64_t njobs, const mb_gemm_tiling *tiling, mb_err *err);
+/* 1 when mb_gemm_group splits the jobs of gp in dt over the threads (the thread count aside). */
+int mb_gemm_group_splits(const mb_gemm_provider *gp, mb_dtype dt);
+
 /* NULL when gp has the training entry points for dt, else the reason (static string). */
 const char *mb_gemm_train_unsupported(const mb_gemm_provider *gp, mb_dtype dt);
 
