@@ -105,7 +105,7 @@ int main(void)
         /* panels: every float once, in a GEMV's order; two panels and a tail (small integers:
          * the float sums are exact in any order) */
         size_t pn = 2 * (size_t)MB_RL_PANEL_COLS * MB_RL_PANEL_ROWS + 37;
-        float *pb = aligned_alloc(64, (pn + 64) * sizeof(float));
+        float *pb = aligned_alloc(64, (pn + 64 - pn % 64) * sizeof(float));
         CHECK(pb != NULL);
         if (pb) {
             double pexp = 0;
