@@ -348,6 +348,20 @@ static void test_near_ties(void)
     CHECK(mb_routing_equal_near(&other, &c.info.routing, near, &nt, exc, &bad) != 0);
     CHECK(bad == 2 && nt == 0);
     mb_routing_free(&other);
+    /* the same tie inside the top k (k = 2 of E = 3: experts 0 and 1 both chosen, expert 2 far
+     * below): the set cannot change, but the slot order can, so it is a near tie too */
+    pcase q;
+    if (!make(&q, "router:T=4,h=64,E=3,k=2,dtype=bf16")) {
+        uint16_t *pq = mb_weights_get_mut(&q.w, "Wr")->data, *xq = q.in.X.data;
+        memcpy(pq + 64, pq, 64 * sizeof *pq);
+        for (int64_t k = 0; k < 64; k++)
+            pq[128 + k] = to_bf16(-1.0);
+        for (int64_t i = 0; i < 4 * 64; i++)
+            xq[i] &= 0x7fff;
+        CHECK(mb_routing_near_ties(&q.s, &q.w, &q.in, near, &err) == MB_OK);
+        CHECK_MSG(near[0] + near[1] + near[2] + near[3] == 4, "a tie inside the top k missed");
+        pfree(&q);
+    }
     /* random Wr (no tie): near flags are rare, here none on 4 tokens of E=3 */
     pcase d;
     if (!make(&d, "router:T=4,h=64,E=3,k=1,dtype=bf16")) {

@@ -264,6 +264,13 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
     if (cmp_r && cmp_r->idx && ref->info.routing.idx) {
         int64_t bad = -1;
         excused = calloc((size_t)ref->nrows, 1);
+        if (!excused) {
+            out->status = MB_ROW_ERROR;
+            snprintf(out->what, sizeof out->what, "out of memory for the routing comparison");
+            mb_tensor_free(&ysub);
+            mb_routing_free(&rsub);
+            return 0;
+        }
         if (mb_routing_equal_near(cmp_r, &ref->info.routing, ref->near, &out->near_ties, excused,
                                   &bad)) {
             out->bad_token = ref->sampled && bad >= 0 && bad < ref->nrows ? ref->rows[bad] : bad;
@@ -274,7 +281,15 @@ int mb_reference_check(const mb_spec *s, const mb_tensor *y, const mb_forward_in
         }
         /* a near tie routed the other way computes other experts: its row is not comparable
          * (counted in near_ties, never passed silently) */
-        if (out->near_ties > 0 && excused && mb_output_alloc(&ref->sub, &yfix, &err) == MB_OK) {
+        if (out->near_ties > 0 && mb_output_alloc(&ref->sub, &yfix, &err) != MB_OK) {
+            free(excused);
+            out->status = MB_ROW_ERROR;
+            snprintf(out->what, sizeof out->what, "near ties: %s", err.msg);
+            mb_tensor_free(&ysub);
+            mb_routing_free(&rsub);
+            return 0;
+        }
+        if (out->near_ties > 0) {
             const size_t rb = (size_t)yfix.shape[1] * mb_dtype_size(yfix.dtype);
             memcpy(yfix.data, cmp_y->data, rb * (size_t)ref->nrows);
             for (int64_t i = 0; i < ref->nrows; i++)
