@@ -240,6 +240,8 @@ static const char *cases[] = {
     /* one expert owns most rows and f is wide enough for the default tiling of the experts'
      * group (mb_gemm_group) to cut gate and up by columns and the down projection by rows */
     "sparse_mlp:T=300,h=64,f=512,E=8,k=2,route=hot:0.9",
+    /* top-4: 4T routed rows, twice the grouped workspace: experts run in batches */
+    "sparse_mlp:T=64,h=32,f=48,E=8,k=4,route=zipf:1.0",
     "mixlora:T=64,h=32,f=48,r=4,E=4,k=2,route=hot:0.5,shared=2,cap=1.25",
     "mixlora:T=64,h=32,f=48,r=4,E=4,k=2,route=balanced,shared=1,share=none",
     "mixlora:T=64,h=32,f=48,r=4,E=4,topp=0.6,share=gate_up",

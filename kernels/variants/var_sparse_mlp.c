@@ -8,6 +8,15 @@
 #include "variants.h"
 #include <string.h>
 
+/* The grouped workspace holds T x min(k, MB_SMLP_GROUP_K) rows: every routed row of a top-2
+ * router at once, and experts in batches that fit beyond that (top-p lets a token take up to
+ * E experts, which would otherwise size it T x E). At least T rows: one expert always fits. */
+#define MB_SMLP_GROUP_K 2
+static int64_t group_rows(int64_t T, int64_t k)
+{
+    return T * (k < MB_SMLP_GROUP_K ? (k > 0 ? k : 1) : MB_SMLP_GROUP_K);
+}
+
 typedef struct {
     const mb_gemm_provider *gp;
     mb_act act;
@@ -15,7 +24,8 @@ typedef struct {
     mb_vrouter vr;
     mb_gemm_weight **Wg, **Wu, **Wd;   /* [E + ns] each: routed experts, then shared ones */
     int64_t ns;                        /* shared experts (spec "Routing options") */
-    float *Xe, *Ge, *Ue, *Ye;          /* [Tk,h], [Tk,fe], [Tk,fe], [Tk,h]: every routed row */
+    int64_t rows;                      /* group_rows(T, k): the grouped workspace's rows */
+    float *Xe, *Ge, *Ue, *Ye;          /* [rows, h], [rows, fe], [rows, fe], [rows, h] */
     mb_gemm_job *jobs;                 /* [2E]: one group of expert GEMMs */
     int64_t *goff;                     /* [E + 1]: row offsets of grouped counts */
     void *owned;                       /* memory freed with the state (merged experts) */
@@ -70,11 +80,12 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
         if (rc == MB_OK) rc = mb_vprep(gp, Wu + e * fe * h, fe, h, m, &st->Wu[e], err);
         if (rc == MB_OK) rc = mb_vprep(gp, Wd + e * h * fe, h, fe, m, &st->Wd[e], err);
     }
-    /* every routed row at once (at most T k; a shared expert's T rows fit too) */
-    if (rc == MB_OK) rc = mb_valloc2(&st->Xe, T * k, h, err);
-    if (rc == MB_OK) rc = mb_valloc2(&st->Ge, T * k, fe, err);
-    if (rc == MB_OK) rc = mb_valloc2(&st->Ue, T * k, fe, err);
-    if (rc == MB_OK) rc = mb_valloc2(&st->Ye, T * k, h, err);
+    /* routed rows in batches of experts (a shared expert's T rows fit too) */
+    st->rows = group_rows(T, k);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Xe, st->rows, h, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ge, st->rows, fe, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ue, st->rows, fe, err);
+    if (rc == MB_OK) rc = mb_valloc2(&st->Ye, st->rows, h, err);
     if (rc == MB_OK) {
         st->jobs = mb_alloc(sizeof(*st->jobs) * (size_t)(2 * E));
         st->goff = mb_alloc(sizeof(*st->goff) * (size_t)(E + 1));
@@ -129,17 +140,17 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
     return MB_OK;
 }
 
-/* The routed experts on rows grouped by expert: rows off[e]..off[e+1]-1 of Xg [off[E], h]
- * (off[0] = 0, off[E] <= T k) are expert e's; Yg [off[E], h] gets each row's unweighted
+/* Experts e0..e1-1 on rows grouped by expert: rows off[e]-off[e0] .. off[e+1]-off[e0]-1 of
+ * Xg are expert e's (off[e1] - off[e0] <= st->rows); Yg, alike, gets each row's unweighted
  * output. Gate and up GEMMs of every expert as one group, the GLU, the down GEMMs as one
  * group. The expert computation of the forward and of expert parallelism. */
-static mb_status experts_all(smlp_st *st, const int64_t *off, const float *Xg, float *Yg,
-                             mb_err *err)
+static mb_status experts_batch(smlp_st *st, const int64_t *off, int64_t e0, int64_t e1,
+                               const float *Xg, float *Yg, mb_err *err)
 {
     const int64_t h = st->h, fe = st->fe;
     int64_t nj = 0;
-    for (int64_t e = 0; e < st->E; e++) {
-        const int64_t o0 = off[e], n = off[e + 1] - o0;
+    for (int64_t e = e0; e < e1; e++) {
+        const int64_t o0 = off[e] - off[e0], n = off[e + 1] - off[e];
         if (n == 0) continue;
         st->jobs[nj++] = (mb_gemm_job){st->Wg[e], n, Xg + o0 * h, h, 1.0f, 0.0f,
                                        st->Ge + o0 * fe, fe};
@@ -148,10 +159,10 @@ static mb_status experts_all(smlp_st *st, const int64_t *off, const float *Xg, f
     }
     mb_status rc = mb_gemm_group(st->gp, MB_F32, st->jobs, nj, NULL, err);
     if (rc != MB_OK) return rc;
-    mb_vglu(st->act, st->Ge, st->Ue, off[st->E] * fe);
+    mb_vglu(st->act, st->Ge, st->Ue, (off[e1] - off[e0]) * fe);
     nj = 0;
-    for (int64_t e = 0; e < st->E; e++) {
-        const int64_t o0 = off[e], n = off[e + 1] - o0;
+    for (int64_t e = e0; e < e1; e++) {
+        const int64_t o0 = off[e] - off[e0], n = off[e + 1] - off[e];
         if (n == 0) continue;
         st->jobs[nj++] = (mb_gemm_job){st->Wd[e], n, st->Ge + o0 * fe, fe, 1.0f, 0.0f,
                                        Yg + o0 * h, h};
@@ -159,17 +170,14 @@ static mb_status experts_all(smlp_st *st, const int64_t *off, const float *Xg, f
     return mb_gemm_group(st->gp, MB_F32, st->jobs, nj, NULL, err);
 }
 
-/* Expert e on its n rows A [n, h] -> out [n, h] (unweighted): gate and up GEMMs, GLU, down
- * GEMM: expert parallelism's experts when their rows exceed the workspace of experts_all. */
-static mb_status expert_rows(smlp_st *st, int64_t e, int64_t n, const float *A, float *out,
-                             mb_err *err)
+/* The end of the batch of experts that starts at e0: as many as fit the workspace's rows
+ * (always at least one: an expert has at most T rows). */
+static int64_t batch_end(const smlp_st *st, const int64_t *off, int64_t e0)
 {
-    const int64_t h = st->h, fe = st->fe;
-    mb_status rc = mb_vgemm(st->gp, st->Wg[e], n, h, A, 0.0f, st->Ge, fe, err);
-    if (rc == MB_OK) rc = mb_vgemm(st->gp, st->Wu[e], n, h, A, 0.0f, st->Ue, fe, err);
-    if (rc != MB_OK) return rc;
-    mb_vglu(st->act, st->Ge, st->Ue, n * fe);
-    return mb_vgemm(st->gp, st->Wd[e], n, fe, st->Ge, 0.0f, out, h, err);
+    int64_t e1 = e0 + 1;
+    while (e1 < st->E && off[e1 + 1] - off[e0] <= st->rows)
+        e1++;
+    return e1;
 }
 
 static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forward_info *info,
@@ -183,13 +191,17 @@ static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
     if (rc != MB_OK) return rc;
     memset(Y, 0, sizeof(float) * (size_t)(st->T * h));
     const int64_t *off = st->vr.offsets;
-    mb_vgather(X, h, st->vr.tok, off[st->E], st->Xe);
-    rc = experts_all(st, off, st->Xe, st->Ye, err);
-    if (rc != MB_OK) return rc;
-    for (int64_t e = 0; e < st->E; e++)
-        if (off[e + 1] > off[e])
-            mb_vscatter_add(st->Ye + off[e] * h, h, st->vr.tok + off[e], st->vr.slot + off[e],
-                            off[e + 1] - off[e], &st->vr.rt, Y);
+    for (int64_t e0 = 0, e1; e0 < st->E; e0 = e1) {
+        e1 = batch_end(st, off, e0);
+        mb_vgather(X, h, st->vr.tok + off[e0], off[e1] - off[e0], st->Xe);
+        rc = experts_batch(st, off, e0, e1, st->Xe, st->Ye, err);
+        if (rc != MB_OK) return rc;
+        /* ascending expert order within and across batches, as the spec sums */
+        for (int64_t e = e0; e < e1; e++)
+            if (off[e + 1] > off[e])
+                mb_vscatter_add(st->Ye + (off[e] - off[e0]) * h, h, st->vr.tok + off[e],
+                                st->vr.slot + off[e], off[e + 1] - off[e], &st->vr.rt, Y);
+    }
     /* shared experts: every token, weight 1, added after the routed sum */
     for (int64_t e = st->E; e < st->E + st->ns; e++) {
         const int64_t T = st->T;
@@ -215,15 +227,11 @@ mb_status mb_sparse_mlp_experts_grouped(void *priv, const float *Xg, const int64
                            (long long)st->T);
         st->goff[e + 1] = st->goff[e] + counts[e];
     }
-    if (st->goff[st->E] <= st->T * st->k)
-        return experts_all(st, st->goff, Xg, Yg, err);
-    int64_t off = 0;
-    for (int64_t e = 0; e < st->E; e++) {
-        const int64_t n = counts[e];
-        if (n == 0) continue;
-        mb_status rc = expert_rows(st, e, n, Xg + off * st->h, Yg + off * st->h, err);
+    for (int64_t e0 = 0, e1; e0 < st->E; e0 = e1) {
+        e1 = batch_end(st, st->goff, e0);
+        mb_status rc = experts_batch(st, st->goff, e0, e1, Xg + st->goff[e0] * st->h,
+                                     Yg + st->goff[e0] * st->h, err);
         if (rc != MB_OK) return rc;
-        off += n;
     }
     return MB_OK;
 }
@@ -280,9 +288,10 @@ static int64_t sparse_mlp_mem_base(mb_acc *a, const mb_mdims *d)
 
 static void sparse_mlp_mem_workspace(mb_acc *a, const mb_mdims *d)
 {
-    /* variant: Xe Ye [T k, h], Ge Ue [T k, fe] (every routed row at once); fused:
+    /* variant: Xe Ye [rows, h], Ge Ue [rows, fe] (rows = group_rows: T min(k, 2)); fused:
      * buf [T, 2fe + pad], H [T, fe], ws [T]; one of them runs */
-    const int64_t var = mb_acc_mul(a, mb_acc_mul(a, 2, d->k), mb_acc_plus(a, d->h, d->fe));
+    const int64_t gk = group_rows(1, d->k);
+    const int64_t var = mb_acc_mul(a, mb_acc_mul(a, 2, gk), mb_acc_plus(a, d->h, d->fe));
     const int64_t fus = mb_acc_plus(a, mb_acc_mul(a, 3, d->fe), 1 + MB_ROW_PAD_FLOATS);
     mb_acc_add3(a, 4, d->T, var > fus ? var : fus);
     mb_mem_router_ws(a, d);
