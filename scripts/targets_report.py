@@ -84,7 +84,8 @@ def mode(r):
 def key(r, **over):
     """Identity of a case without its implementation: the shape and harness settings."""
     k = {c: r.get(c, "") for c in ("variant", "threads", "cache", "T", "B", "h", "o", "f", "r",
-                                  "E", "k", "share", "shard", "cap", "shared", "topp", "route")}
+                                  "E", "k", "share", "shard", "cap", "shared", "topp", "route",
+                                  "dtype", "wq")}
     k["mode"] = mode(r)
     k["train"] = r.get("_train", "")
     k.update({a: str(b) for a, b in over.items()})

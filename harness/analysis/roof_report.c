@@ -198,7 +198,7 @@ int mb_roof_report(const mb_results *res, const regex_t *filter, mb_format fmt, 
         mb_results_case(res, i, d, sizeof d);
         int ceiled = j < k;
         const char *above = ceiled && !strcmp(mb_results_str(res, i, c_above), "1")
-                                ? "above its ceiling (> 110 %): ceiling or cost model off" : "";
+                                ? "above its ceiling (column above_roof): ceiling or cost model off" : "";
         num_cell(ai, sizeof ai, ceiled ? v[j].ai : NAN, csv ? "%.6g" : "%.1f");
         num_cell(g, sizeof g, ceiled ? v[j].gflops : NAN, csv ? "%.6g" : "%.2f");
         num_cell(roof, sizeof roof, ceiled ? v[j].roof : NAN, csv ? "%.6g" : "%.2f");

@@ -103,6 +103,8 @@ void mb_repro_line(const mb_case *c, const char *impl, const mb_exec_config *cfg
              cfg->cache_cold ? " --cache cold" : "");
 }
 
+static void add_reason(mb_row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Fills the error columns and, on failure, status and reason with the repro line. */
 static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_info *info,
                         const mb_reference *ref, mb_row *row, const char *repro)
@@ -114,6 +116,11 @@ static int check_output(const mb_spec *s, const mb_tensor *y, const mb_forward_i
     row->near_ties = ck.near_ties;
     if (!ok)
         mb_row_set_status(row, ck.status, "%s; repro: %s", ck.what, repro);
+    else if (ck.near_ties > 0)
+        add_reason(row, "%lld token%s within a near tie of the top-k choice (column near_ties): "
+                   "routed differently, so %s rows are not value-checked",
+                   (long long)ck.near_ties, ck.near_ties == 1 ? "" : "s",
+                   ck.near_ties == 1 ? "its" : "their");
     return ok;
 }
 
@@ -182,7 +189,6 @@ typedef struct {
     int timing;           /* set up and being timed */
 } impl_run;
 
-static void add_reason(mb_row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add_reason(mb_row *row, const char *fmt, ...)
 {
     size_t l = strlen(row->reason);
@@ -459,14 +465,15 @@ void mb_exec_roof(const mb_exec_config *cfg, double flops, double bytes, double 
     double roof = mb_roof_ceiling(cfg->peak_gflops, bw, level, ai, &used);
     if (!(roof > 0))
         return;
-    double above = 100.0 * row->gflops / roof > 100.0 * (1 + MB_ROOF_TOLERANCE);
+    int above = 100.0 * row->gflops / roof > 100.0 * (1 + MB_ROOF_TOLERANCE);
     /* bandwidth-bound and above it: the start-of-run bandwidth may have been a busy moment's
      * (a shared host); a ceiling is the best the level delivers, so look again now */
     if (above && used >= 0 && roof < cfg->peak_gflops && cfg->remeasure_gbps) {
         double now = cfg->remeasure_gbps(used, cfg->threads, cfg->cache_bytes);
         if (now > bw[used]) {
             add_reason(row, "%s ceiling re-measured after this row read above it: %.1f -> %.1f "
-                       "GB/s", mb_roof_level_name(used), bw[used], now);
+                       "GB/s (this row's ceiling; the run's stays %.1f)", mb_roof_level_name(used),
+                       bw[used], now, bw[used]);
             bw[used] = now;
             roof = mb_roof_ceiling(cfg->peak_gflops, bw, level, ai, &used);
         } else if (now > 0)

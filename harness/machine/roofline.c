@@ -370,10 +370,11 @@ cJSON *mb_roofline_to_json(const mb_roofline *rl)
         add_num(e, "read_gbps", lv->read_gbps);
         add_num(e, "triad_gbps_1t", lv->triad_gbps_1t);
         add_num(e, "triad_gbps", lv->triad_gbps);
-        if (lv->panels_gbps > 0) {
+        /* 0: not measured at this level (too few panels per thread), absent like NAN */
+        if (lv->panels_gbps_1t > 0)
             add_num(e, "panels_gbps_1t", lv->panels_gbps_1t);
+        if (lv->panels_gbps > 0)
             add_num(e, "panels_gbps", lv->panels_gbps);
-        }
     }
     cJSON_AddStringToObject(o, "method",
                             "best of N; FMA: independent accumulators per thread (OpenMP); "

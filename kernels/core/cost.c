@@ -9,8 +9,8 @@
 /* Bytes per element of the frozen base weights (W, Wg, Wu, Wd; sparse_mlp's experts): the
  * case's dtype, or under wq its levels plus their share of the f32 scales (spec "Precision"):
  * int8 1 byte + 4 bytes per row, int4 0.5 byte + 4 bytes per group of MB_WQ_GROUP. int8's
- * rows are taken h long (exact for W, Wg, Wu; Wd's rows are f long, so its scales are
- * counted h/f too high: under 0.1 % of its bytes at h >= 4096). */
+ * rows are taken h long (exact for W, Wg, Wu; Wd's rows are f long (f/E for sparse_mlp's
+ * shard=1), so its scales are off by a factor h/f: under 0.1 % of its bytes at h >= 4096). */
 static double base_elem_bytes(const mb_spec *s)
 {
     if (s->wq == MB_I8)

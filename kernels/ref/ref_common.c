@@ -148,8 +148,8 @@ mb_ref_mat mb_ref_wmat(const mb_weights *w, const char *name, int ndim, int64_t 
         snprintf(sname, sizeof sname, "%s%s", name, MB_WQ_SCALE_SUFFIX);
         const mb_tensor *sc = mb_weights_get(w, sname);
         /* int8: one scale per row; int4: one per 64 inputs of a row (spec "Precision") */
-        const int64_t groups = m.dt == MB_I8 ? 1 : m.K / 64;
-        if (!sc || sc->dtype != MB_F32 || groups < 1 || m.K % (m.K / groups) ||
+        const int64_t groups = m.dt == MB_I8 ? 1 : m.K / MB_WQ_GROUP;
+        if (!sc || sc->dtype != MB_F32 || groups < 1 || (m.dt == MB_I4 && m.K % MB_WQ_GROUP) ||
             mb_tensor_numel(sc) != mb_tensor_numel(t) / m.K * groups) {
             mb_fail(err, MB_EINVAL, "naive: quantised weight '%s' lacks f32 scales '%s' of %lld "
                     "per row", name, sname, (long long)groups);

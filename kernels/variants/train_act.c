@@ -86,7 +86,7 @@ MB_INLINE double row_body(mb_act a, const float *G, const float *U, const float 
             const float c = gelu_cdf(G[i]), av = G[i] * c, hv = av * U[i];
             const float dh = w * D[i] + L[i];
             H[i] = hv;
-            acc += (double)(D[i] * hv);
+            acc += (double)D[i] * hv;
             dG[i] = dh * U[i] * (c + gelu_pdf_x(G[i]));
             dU[i] = dh * av;
         }
@@ -96,7 +96,7 @@ MB_INLINE double row_body(mb_act a, const float *G, const float *U, const float 
             const float m = G[i] > 0.0f ? 1.0f : 0.0f, av = G[i] * m, hv = av * U[i];
             const float dh = w * D[i] + L[i];
             H[i] = hv;
-            acc += (double)(D[i] * hv);
+            acc += (double)D[i] * hv;
             dG[i] = dh * U[i] * m;
             dU[i] = dh * av;
         }
@@ -107,7 +107,7 @@ MB_INLINE double row_body(mb_act a, const float *G, const float *U, const float 
             const float x = G[i], sg = silu_sg(x), av = x * sg, hv = av * U[i];
             const float dh = w * D[i] + L[i];
             H[i] = hv;
-            acc += (double)(D[i] * hv);
+            acc += (double)D[i] * hv;
             dG[i] = dh * U[i] * sg * (1.0f + x * (1.0f - sg));
             dU[i] = dh * av;
         }
@@ -137,9 +137,8 @@ __attribute__((target("avx2,fma"))) static double row_avx2(mb_act a, const float
 }
 static int has_avx2(void)
 {
-    static int c = -1;   /* a benign race: every thread computes the same value */
-    if (c < 0) c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return c;
+    /* reads a word libgcc filled at start-up: cheap, and no shared cache to race on */
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #define USE_AVX2 has_avx2()
 #else
