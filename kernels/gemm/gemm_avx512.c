@@ -48,6 +48,6 @@ const mb_gemm_provider mb_gemm_avx512 = {
     .name = "avx512",
     .unavailable = mb_avx512_unavailable,
     .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes, weight_dims,
-                mb_avx512_weight_train, mb_avx512_gemm_nn, mb_avx512_gemm_plain},
+                mb_avx512_weight_train, mb_avx512_gemm_nn, mb_avx512_gemm_plain, NULL, NULL},
 };
 #endif

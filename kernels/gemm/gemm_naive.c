@@ -99,5 +99,5 @@ const mb_gemm_provider mb_gemm_naive = {
     .name = "naive",
     .unavailable = naive_unavailable,
     .ops[MB_F32] = {naive_prepare, naive_release, naive_gemm, naive_bytes, naive_dims,
-                NULL, naive_gemm_nn, naive_gemm_plain},
+                NULL, naive_gemm_nn, naive_gemm_plain, NULL, NULL},
 };
