@@ -9,7 +9,8 @@ build=${BUILD_DIR:-$root/build}
 packages=(build-essential cmake pkg-config libopenblas-dev libopenblas-openmp-dev libdnnl-dev libpapi-dev papi-tools
           ocl-icd-opencl-dev gnuplot-nox libinih-dev libcjson-dev libhwloc-dev poppler-utils python3-torch python3-numpy
           clang libclang-rt-14-dev libomp-14-dev    # the fuzz build (scripts/fuzz.sh): libFuzzer, clang's OpenMP
-          libopenmpi-dev openmpi-bin)               # run --mpi, ep=N, mpi-bench (optional in CMake)
+          libopenmpi-dev openmpi-bin                # run --mpi, ep=N, mpi-bench (optional in CMake)
+          libsimde-dev)                             # the tests' emulated AVX-512 build (scripts/test.sh)
 packages+=(libbenchmark-tools python3-scipy)   # Google Benchmark's compare.py (and the scipy it imports) reads `moebench export --format gbench`
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,27 @@
 #include "moebench/moebench.h"
 #include "mpi_env.h"
 
+/* The precisions an implementation runs beyond f32 are not implied by "ok": each one it would
+ * skip gets its own line, "      bf16: REASON" (indented past the implementation's column). */
+static void print_precisions(const mb_impl *impl, const mb_spec *def)
+{
+    static const struct { const char *key; mb_dtype dtype, wq; } prec[] = {
+        {"bf16", MB_BF16, MB_F32}, {"wq=int8", MB_F32, MB_I8}, {"wq=int4", MB_F32, MB_I4},
+    };
+    for (size_t p = 0; p < sizeof prec / sizeof prec[0]; p++) {
+        mb_spec s = *def;
+        s.dtype = prec[p].dtype;
+        s.wq = prec[p].wq;
+        if (s.wq != MB_F32 && !mb_variant_uses(s.variant, "wq"))
+            continue;
+        if (s.wq == MB_I4 && s.h % MB_WQ_GROUP)
+            continue;
+        const char *why = impl->unsupported(&s);
+        if (why)
+            printf("      %s: %s\n", prec[p].key, why);
+    }
+}
+
 int mb_cmd_list(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -56,10 +77,12 @@ int mb_cmd_list(int argc, char **argv)
         for (int i = 0; i < mb_impl_count(); i++) {
             const mb_impl *impl = mb_impl_at(i);
             const char *why = impl->unsupported ? impl->unsupported(&s) : "no unsupported() hook";
-            if (why)
+            if (why) {
                 printf("  %-8s unavailable: %s\n", impl->name, why);
-            else
-                printf("  %-8s ok\n", impl->name);
+                continue;
+            }
+            printf("  %-8s ok\n", impl->name);
+            print_precisions(impl, &s);
         }
     }
     return 0;

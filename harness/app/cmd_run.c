@@ -19,6 +19,7 @@
 #include "library_dispatch.h"
 #include "load_env.h"
 #include "machine_state.h"
+#include "moebench/cpu.h"
 #include "moebench/moebench.h"
 #include "outdir.h"
 #include "peer.h"
@@ -865,6 +866,10 @@ static void warn_untrustworthy(const run_ctx *r)
 #ifdef __SANITIZE_ADDRESS__
         fprintf(stderr, "moebench: warning: built with sanitizers; timings are not representative\n");
 #endif
+        if (mb_cpu_avx512_emulated())
+            fprintf(stderr, "moebench: warning: this build emulates AVX-512 with SIMDe (a test "
+                            "build, MOEBENCH_AVX512_EMULATE): avx512 rows check values, their "
+                            "times are not this CPU's\n");
         char gov[64] = "";
         if (mb_cpu_governor(gov, sizeof gov) == 0 && gov[0] && strcmp(gov, "performance") != 0)
             fprintf(stderr, "moebench: warning: CPU frequency scaling is '%s'; timings may vary "

@@ -228,6 +228,9 @@ static cJSON *machine_info(void)
     cJSON_AddBoolToObject(ex, "avx512", avx);
     if (!avx && why)
         cJSON_AddStringToObject(ex, "avx512_reason", why);
+    if (mb_cpu_avx512_emulated())
+        cJSON_AddStringToObject(ex, "avx512_emulated",
+                                "SIMDe emulation (test build): avx512 rows' times are not the CPU's");
     cJSON_AddBoolToObject(m, "vm", mb_is_vm());
     cJSON_AddNumberToObject(m, "online_cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
     cJSON_AddNumberToObject(m, "mem_total_bytes",

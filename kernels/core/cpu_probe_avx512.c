@@ -77,6 +77,12 @@ MB_NO_AVX512_BEGIN
 
 static void probe(void)
 {
+#ifdef MOEBENCH_AVX512_EMULATED
+    /* SIMDe runs the kernels on any x86-64: only the computed result is worth checking */
+    probe_ok = mb_probe_execute(run_avx512_sample) == MB_PROBE_EXECUTED;
+    probe_reason = probe_ok ? NULL : "the SIMDe emulation of AVX-512 computed wrong results";
+    return;
+#endif
     unsigned int a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) {
         probe_reason = "cpuid leaf 1 unavailable";
@@ -143,3 +149,12 @@ void mb_cpu_force_no_avx512(int on) { atomic_store(&forced_off, on != 0); }
 MB_NO_AVX512_END
 
 #endif
+
+int mb_cpu_avx512_emulated(void)
+{
+#ifdef MOEBENCH_AVX512_EMULATED
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -47,7 +47,7 @@ const char *mb_isa_level_name(mb_isa_level l)
 
 mb_isa_level mb_cpu_executed_isa(void)
 {
-    if (mb_cpu_has_avx512(NULL))
+    if (mb_cpu_has_avx512(NULL) && !mb_cpu_avx512_emulated())
         return MB_ISA_AVX512;
     if (mb_cpu_has_avx2(NULL))
         return MB_ISA_AVX2;

@@ -10,7 +10,7 @@ int mb_rl_cpu_has_avx512(void)
 {
 #ifdef MOEBENCH_HAVE_AVX512
     /* the kernels' probe: cpuid, XCR0 (the OS saves zmm state) and one executed instruction */
-    return mb_cpu_has_avx512(NULL);
+    return mb_cpu_has_avx512(NULL) && !mb_cpu_avx512_emulated();
 #else
     return 0;
 #endif

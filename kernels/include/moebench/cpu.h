@@ -17,6 +17,11 @@ int mb_cpu_has_avx512(const char **reason);
  * and *reason says why. */
 int mb_cpu_has_avx2(const char **reason);
 
+/* 1 in a build whose AVX-512 kernels are emulated by SIMDe (CMake option MOEBENCH_AVX512_EMULATE,
+ * a test build): mb_cpu_has_avx512 then says whether the emulation computes right, not what the
+ * CPU executes, and nothing of such a build may be timed or reported as the CPU's. */
+int mb_cpu_avx512_emulated(void);
+
 /* Tests: force the probe to report "forced off" (on != 0) or restore the real answer (on == 0),
  * without touching the environment. */
 void mb_cpu_force_no_avx512(int on);

@@ -1,0 +1,70 @@
+/* Test-only: lets the AVX-512 kernels (files named *_avx512.c) run on a CPU without AVX-512, so
+ * their values are checked on every machine the tests run on, not only where the CPU has it.
+ *
+ * The build option MOEBENCH_AVX512_EMULATE force-includes this header into those files instead of
+ * giving them -mavx512f: SIMDe (Debian's libsimde-dev) then implements each intrinsic with AVX2
+ * or scalar code under the intrinsic's own name. Timings of such a build are meaningless, so the
+ * probe reports the emulation (mb_cpu_avx512_emulated) and the harness refuses to time it.
+ *
+ * SIMDe 0.7.4 lacks a few intrinsics the kernels use; they are defined below with the Intel
+ * semantics (masked lanes are neither read nor written, so a masked tail never faults). */
+#ifndef MOEBENCH_AVX512_SIMDE_SHIM_H
+#define MOEBENCH_AVX512_SIMDE_SHIM_H
+
+#include <immintrin.h> /* first: gcc's own typedefs, before SIMDe's aliases rename them */
+#include <stdint.h>
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+
+static inline simde__m512 mb_emu_mm512_maskz_loadu_ps(simde__mmask16 k, const void *p)
+{
+    simde__m512_private r;
+    const float *f = (const float *)p;
+    for (int i = 0; i < 16; i++)
+        r.f32[i] = (k >> i) & 1 ? f[i] : 0.0f;
+    return simde__m512_from_private(r);
+}
+static inline void mb_emu_mm512_mask_storeu_ps(void *p, simde__mmask16 k, simde__m512 a)
+{
+    simde__m512_private v = simde__m512_to_private(a);
+    float *f = (float *)p;
+    for (int i = 0; i < 16; i++)
+        if ((k >> i) & 1)
+            f[i] = v.f32[i];
+}
+static inline float mb_emu_mm512_reduce_add_ps(simde__m512 a)
+{
+    simde__m512_private v = simde__m512_to_private(a);
+    /* the pairwise tree gcc's _mm512_reduce_add_ps uses (halves, then quarters, ...) */
+    float t[16];
+    for (int i = 0; i < 16; i++)
+        t[i] = v.f32[i];
+    for (int w = 8; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++)
+            t[i] += t[i + w];
+    return t[0];
+}
+static inline float mb_emu_mm512_cvtss_f32(simde__m512 a)
+{
+    return simde__m512_to_private(a).f32[0];
+}
+static inline simde__m512i mb_emu_mm512_cvtps_epi64(simde__m256 a)
+{
+    simde__m256_private v = simde__m256_to_private(a);
+    simde__m512i_private r;
+    for (int i = 0; i < 8; i++)
+        r.i64[i] = (int64_t)__builtin_llrintf(v.f32[i]);
+    return simde__m512i_from_private(r);
+}
+#undef _mm512_maskz_loadu_ps
+#undef _mm512_mask_storeu_ps
+#undef _mm512_reduce_add_ps
+#undef _mm512_cvtss_f32
+#undef _mm512_cvtps_epi64
+#define _mm512_maskz_loadu_ps mb_emu_mm512_maskz_loadu_ps
+#define _mm512_mask_storeu_ps mb_emu_mm512_mask_storeu_ps
+#define _mm512_reduce_add_ps mb_emu_mm512_reduce_add_ps
+#define _mm512_cvtss_f32 mb_emu_mm512_cvtss_f32
+#define _mm512_cvtps_epi64 mb_emu_mm512_cvtps_epi64
+
+#endif
