@@ -452,7 +452,8 @@ static void test_resume(void)
         "{\"command\": \"'moebench' 'run' 'a.ini'\", \"settings\": {\"mode\": \"run\", "
         "\"threads_option\": 1, \"cache_option\": \"cold\", \"reps\": 3, \"min_time_s\": 0.02, "
         "\"timeout_s\": 300, \"impl_filter\": \"\", \"variant_filter\": \"\", \"regex_filter\": "
-        "\"\"}, \"git\": {\"commit\": \"abc\"}, \"suite_files\": [{\"path\": \"a.ini\", "
+        "\"\", \"interleave\": false, \"pin\": false, \"openblas_core\": \"Haswell\"}, "
+        "\"git\": {\"commit\": \"abc\"}, \"suite_files\": [{\"path\": \"a.ini\", "
         "\"fnv1a64\": \"0123456789abcdef\"}]}";
     cJSON *old = cJSON_Parse(old_json);
     cJSON *now = cJSON_Parse(old_json);
@@ -469,7 +470,15 @@ static void test_resume(void)
     cJSON_ReplaceItemInObject(s, "impl_filter", cJSON_CreateString("blas"));
     cJSON_ReplaceItemInObject(s, "suite_hash", cJSON_CreateString("ffffffffffffffff"));
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(now, "git"), "commit", cJSON_CreateString("def"));
+    /* timed another way: alternating rounds, pinned threads, another OpenBLAS core */
+    cJSON_ReplaceItemInObject(s, "interleave", cJSON_CreateBool(1));
+    cJSON_ReplaceItemInObject(s, "pin", cJSON_CreateBool(1));
+    cJSON_ReplaceItemInObject(s, "openblas_core", cJSON_CreateString("Zen"));
     CHECK(mb_resume_compare(old, now, dir, why, sizeof why) == -1);
+    CHECK_MSG(strstr(why, "--interleave: false in the first run, true in this one (drop "
+                          "--interleave)") && strstr(why, "--pin: false") &&
+                  strstr(why, "--openblas-core: Haswell in the first run, Zen in this one (pass "
+                          "--openblas-core Haswell)"), "%s", why);
     /* every difference, with both values and what to pass */
     CHECK_MSG(strstr(why, "--threads: 1 in the first run, 2 in this one (pass --threads 1)") &&
                   strstr(why, "--reps 3") && strstr(why, "--impl: (not given) in the first run, "

@@ -20,6 +20,7 @@
 #include "load_env.h"
 #include "machine_state.h"
 #include "moebench/cpu.h"
+#include "moebench/library_isa.h"
 #include "moebench/moebench.h"
 #include "outdir.h"
 #include "peer.h"
@@ -147,6 +148,9 @@ static cJSON *run_settings(const mb_cli_options *o, int check_mode, const mb_sui
     cJSON_AddStringToObject(settings, "impl_filter", o->impl ? o->impl : "");
     cJSON_AddStringToObject(settings, "regex_filter", o->filter ? o->filter : "");
     cJSON_AddBoolToObject(settings, "interleave", o->interleave);
+    cJSON_AddBoolToObject(settings, "pin", o->pin);
+    const char *core = mb_openblas_corename();
+    cJSON_AddStringToObject(settings, "openblas_core", core ? core : "");
     char sh[17];
     mb_suite_hash(suite, sh);
     cJSON_AddStringToObject(settings, "suite_hash", sh);

@@ -117,6 +117,11 @@ static const setting_key row_settings[] = {
     {"impl_filter", "--impl"},
     {"variant_filter", "--variant"},
     {"regex_filter", "--filter"},
+    {"interleave", "--interleave"},
+    /* the core OpenBLAS ran (its own choice or --openblas-core), not the option: the blas,
+     * merged and torch rows are timed on it */
+    {"openblas_core", "--openblas-core"},
+    {"pin", "--pin"},
 };
 
 static void value_text(const char *label, const cJSON *v, char *out, size_t n)
@@ -157,6 +162,8 @@ static void hint_text(const char *label, const cJSON *old, const cJSON *now, cha
             snprintf(out, n, " (drop --dry-run)");
         else
             snprintf(out, n, " (use moebench %s)", o);
+    } else if (cJSON_IsBool(old)) {
+        snprintf(out, n, cJSON_IsTrue(old) ? " (add %s)" : " (drop %s)", label);
     } else if (!strcmp(v, "(not given)"))
         snprintf(out, n, " (drop %s)", label);
     else
