@@ -15,7 +15,8 @@ static char dir[] = "/tmp/mb_run_json_XXXXXX";
 static const char *now_json =
     "{\"settings\": {\"mode\": \"run\", \"threads_option\": 0, \"cache_option\": \"warm\", "
     "\"reps\": 3, \"min_time_s\": 0.5, \"timeout_s\": 300, \"impl_filter\": \"\", "
-    "\"variant_filter\": \"\", \"regex_filter\": \"\", \"suite_hash\": \"0123456789abcdef\"}, "
+    "\"variant_filter\": \"\", \"regex_filter\": \"\", \"suite_hash\": \"0123456789abcdef\", "
+    "\"interleave\": false, \"pin\": false, \"openblas_core\": \"Zen\"}, "
     "\"git\": {\"commit\": \"abc\"}}";
 
 static void write_run_json(const char *settings)
@@ -29,7 +30,8 @@ static void write_run_json(const char *settings)
     }
     fprintf(f, "{\"settings\": {%s, \"mode\": \"run\", \"cache_option\": \"warm\", "
                "\"timeout_s\": 300, \"impl_filter\": \"\", \"variant_filter\": \"\", "
-               "\"regex_filter\": \"\", \"suite_hash\": \"0123456789abcdef\"}, "
+               "\"regex_filter\": \"\", \"suite_hash\": \"0123456789abcdef\", "
+               "\"interleave\": false, \"pin\": false, \"openblas_core\": \"Zen\"}, "
                "\"git\": {\"commit\": \"abc\"}}",
             settings);
     fclose(f);

@@ -120,6 +120,26 @@ static void write_dropped(dump_ctx *c, const char *name, int64_t n, int64_t k, c
     free(v);
 }
 
+/* The near-tie flags [n] as int32 (1 = the token's top-k choice hinges on logits within the
+ * dtype's tolerance: compare.h, mb_routing_near_ties), so a peer excuses exactly the routing
+ * differences the run excuses. NULL flags: none computed, nothing written. */
+static void write_near(dump_ctx *c, const char *name, int64_t n, const uint8_t *near)
+{
+    if (!near)
+        return;
+    int32_t *v = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    if (!v) {
+        c->failed = 1;
+        mb_fail(&c->err, MB_ENOMEM, "cannot allocate the near-tie flags of %lld rows", (long long)n);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        v[i] = near[i];
+    int64_t shape[1] = { n };
+    write_raw(c, name, MB_NPY_I32, 1, shape, v);
+    free(v);
+}
+
 /* Naive on `want` sampled rows of the case, with the runner's row sampler and sub-case
  * (mb_reference_build: first, last, then seeded random rows, each as a sequence of one token). */
 static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, const mb_inputs *in,
@@ -137,6 +157,7 @@ static mb_status dump_rows(dump_ctx *c, const mb_spec *s, const mb_weights *w, c
             write_raw(c, "route_idx_rows", MB_NPY_I32, 2, nk, ref.info.routing.idx);
             write_raw(c, "route_w_rows", MB_NPY_F32, 2, nk, ref.info.routing.w);
             write_dropped(c, "route_dropped_rows", n, s->k, ref.info.routing.dropped);
+            write_near(c, "route_near_ties_rows", n, ref.near);
         }
         if (c->failed)
             st = c->err.code ? c->err.code : MB_EIO;
@@ -349,6 +370,15 @@ int mb_case_dump(void *ctx)
             write_raw(&c, "route_w", MB_NPY_F32, 2, tk, info.routing.w);
             write_raw(&c, "route_counts", MB_NPY_I64, 1, e1, info.routing.counts);
             write_dropped(&c, "route_dropped", T, s.k, info.routing.dropped);
+            uint8_t *near = malloc((size_t)(T > 0 ? T : 1));
+            if (!near || mb_routing_near_ties(&s, &w, &in, near, &err) != MB_OK) {
+                fprintf(stderr, "moebench dump: %s: near ties: %s\n", canon,
+                        near ? err.msg : "out of memory");
+                free(near);
+                goto out;
+            }
+            write_near(&c, "route_near_ties", T, near);
+            free(near);
         }
         int64_t g[2];
         if (info.gate && mb_spec_gate_dims(&s, g))
