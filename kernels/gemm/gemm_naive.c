@@ -1,10 +1,12 @@
 /* Naive GEMM provider: plain loops with double accumulation. It is the fallback of the merged
  * implementation when OpenBLAS is absent, and a cross-check of the provider contract in tests;
  * it keeps a pointer to the caller's W (no copy). */
+#include "moebench/bf16.h"
 #include "moebench/gemm.h"
 #include "moebench/mem.h"
 
-struct mb_gemm_weight { const float *W; int64_t N, K, ldw; };
+/* W: the caller's f32 weight; Wb: its bf16 one (ops[MB_BF16]) */
+struct mb_gemm_weight { const float *W; const uint16_t *Wb; int64_t N, K, ldw; };
 
 static const char *naive_unavailable(void) { return NULL; }
 
@@ -18,7 +20,7 @@ static mb_status naive_prepare(const void *W, int64_t N, int64_t K, int64_t ldw,
                        (long long)N, (long long)K, (long long)ldw);
     mb_gemm_weight *w = mb_alloc(sizeof *w);
     if (!w) return mb_fail(err, MB_ENOMEM, "gemm naive: out of memory");
-    w->W = W; w->N = N; w->K = K; w->ldw = ldw;
+    w->W = W; w->Wb = NULL; w->N = N; w->K = K; w->ldw = ldw;
     *out = w;
     return MB_OK;
 }
@@ -92,6 +94,45 @@ static mb_status naive_gemm_plain(int ta, int tb, int64_t M, int64_t N, int64_t 
     return MB_OK;
 }
 
+/* bf16 (A, W and C stored in bf16): the same loops on the widened values, rounded once to bf16
+ * (through f32: a double rounding only where the double result lies within 2^-24 relative of a
+ * bf16 rounding boundary, far below bf16's own half ulp) */
+static mb_status naive_prepare_bf16(const void *W, int64_t N, int64_t K, int64_t ldw,
+                                    int64_t m_hint, mb_gemm_weight **out, mb_err *err)
+{
+    mb_status rc = naive_prepare(W, N, K, ldw, m_hint, out, err);
+    if (rc == MB_OK) {
+        (*out)->Wb = W;
+        (*out)->W = NULL;
+    }
+    return rc;
+}
+
+static mb_status naive_gemm_bf16(const mb_gemm_weight *w, int64_t M, const void *Av, int64_t lda,
+                                 float alpha, float beta, void *Cv, int64_t ldc, mb_err *err)
+{
+    const uint16_t *A = Av;
+    uint16_t *C = Cv;
+    if (!w->Wb || M < 0 || lda < w->K || ldc < w->N)
+        return mb_fail(err, MB_EINVAL, "gemm naive bf16: bad call (M=%lld lda=%lld ldc=%lld)",
+                       (long long)M, (long long)lda, (long long)ldc);
+    const int64_t N = w->N, K = w->K;
+    #pragma omp parallel for schedule(static) if (M * N * K > 65536)
+    for (int64_t i = 0; i < M; i++) {
+        const uint16_t *a = A + i * lda;
+        uint16_t *c = C + i * ldc;
+        for (int64_t j = 0; j < N; j++) {
+            const uint16_t *wr = w->Wb + j * w->ldw;
+            double acc = 0.0;
+            for (int64_t p = 0; p < K; p++)
+                acc += (double)mb_bf16_to_f32(a[p]) * mb_bf16_to_f32(wr[p]);
+            double v = alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * mb_bf16_to_f32(c[j]));
+            c[j] = mb_f32_to_bf16((float)v);
+        }
+    }
+    return MB_OK;
+}
+
 static int64_t naive_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 static void naive_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
@@ -100,4 +141,6 @@ const mb_gemm_provider mb_gemm_naive = {
     .unavailable = naive_unavailable,
     .ops[MB_F32] = {naive_prepare, naive_release, naive_gemm, naive_bytes, naive_dims,
                 NULL, naive_gemm_nn, naive_gemm_plain, NULL, NULL},
+    .ops[MB_BF16] = {naive_prepare_bf16, naive_release, naive_gemm_bf16, naive_bytes, naive_dims,
+                NULL, NULL, NULL, NULL, NULL},
 };

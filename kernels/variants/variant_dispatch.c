@@ -38,7 +38,8 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
     if (s->dtype != MB_F32 && gp->dtype_unavailable) why = gp->dtype_unavailable(s->dtype);
     if (!why && s->wq != MB_F32) why = mb_wq_unsupported(gp, s->wq);
     if (!why) why = mb_gemm_unsupported(gp, s->dtype);
-    if (!why) why = mb_dtype_unsupported("the variant code", s->dtype, MB_VARIANT_DTYPES);
+    if (!why)
+        why = mb_dtype_unsupported("the variant code", s->dtype, mb_variant_code_dtypes(s->variant));
     if (why) return why;
     why = gp->unavailable();
     if (why) return why;
@@ -97,7 +98,8 @@ mb_status mb_variant_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     *st = NULL;
     const char *why = mb_variant_unsupported(gp, s);
     if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
-    const mb_variant_ops *ops = ops_of(s->variant);
+    const mb_variant_ops *ops = s->dtype == MB_BF16 ? mb_variant_bf16_ops(s->variant)
+                                                    : ops_of(s->variant);
     void *priv = NULL;
     if (s->mode == MB_MODE_TRAIN) {
         const mb_variant_train_ops *tr = mb_variant_train_ops_of(s->variant);

@@ -15,16 +15,25 @@ const mb_tensor *mb_vweight(const mb_weights *w, const char *name, mb_err *err)
     return t;
 }
 
-const float *mb_vw(const mb_weights *w, const char *name, int64_t numel, mb_err *err)
+const void *mb_vw_as(const mb_weights *w, const char *name, int64_t numel, mb_dtype dt,
+                     mb_err *err)
 {
-    const mb_tensor *t = mb_vweight(w, name, err);
-    if (!t) return NULL;
+    const mb_tensor *t = w ? mb_weights_get(w, name) : NULL;
+    if (!t || !t->data || t->dtype != dt) {
+        mb_fail(err, MB_EINVAL, "weight %s missing or not %s", name, mb_dtype_name(dt));
+        return NULL;
+    }
     if (mb_tensor_numel(t) != numel) {
         mb_fail(err, MB_EINVAL, "weight %s has %lld elements, the spec wants %lld", name,
                 (long long)mb_tensor_numel(t), (long long)numel);
         return NULL;
     }
-    return mb_f32(t);
+    return t->data;
+}
+
+const float *mb_vw(const mb_weights *w, const char *name, int64_t numel, mb_err *err)
+{
+    return mb_vw_as(w, name, numel, MB_F32, err);
 }
 
 mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,

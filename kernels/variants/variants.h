@@ -50,9 +50,19 @@ const char *mb_spec_refusal(const mb_spec *s);
 const mb_tensor *mb_vweight(const mb_weights *w, const char *name, mb_err *err);
 /* Data of the named f32 weight when it has numel elements, else NULL with a reason. */
 const float *mb_vw(const mb_weights *w, const char *name, int64_t numel, mb_err *err);
-/* The types the variant code (softmax, gates, gathers, the calls below) computes in: a
- * provider that has more entry points still runs only these (issue 15 adds bf16). */
+/* The same for a weight stored in dt. */
+const void *mb_vw_as(const mb_weights *w, const char *name, int64_t numel, mb_dtype dt,
+                     mb_err *err);
+/* The types the variant code (softmax, gates, gathers, the calls below) computes in for every
+ * variant: a provider that has more entry points still runs only these, and those of
+ * mb_variant_bf16_ops (var_bf16.c) for the variants it has. */
 #define MB_VARIANT_DTYPES MB_DTYPE_BIT(MB_F32)
+/* MB_DTYPE_BIT set of the types the variant code computes variant v in. */
+unsigned mb_variant_code_dtypes(mb_variant_id v);
+/* The bf16 form of variant v through a provider's bf16 entry points (lora, mlp_lora), or NULL:
+ * X, weights and Y stored in bf16, products accumulated in f32 by the provider and stored in
+ * bf16 (Z, G, U, H: intermediates compare.h's bf16 rule covers), activations in f32. */
+const mb_variant_ops *mb_variant_bf16_ops(mb_variant_id v);
 /* The provider calls below are the f32 forms (mb_gemm_* with MB_F32). */
 /* Prepares W [N, K] (ld K) for provider gp; *out stays NULL on failure. */
 mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,

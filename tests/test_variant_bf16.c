@@ -1,0 +1,134 @@
+/* lora and mlp_lora in bf16 through the providers' bf16 entry points (var_bf16.c) against the
+ * naive reference, with the case's bf16 tolerance (compare.h): the naive GEMM provider on every
+ * machine, the avx512 provider where it computes in bf16 (AVX512-BF16, or the emulated test
+ * build). The check can fail: Y off by a few bf16 ulp, or the adapter's scale dropped, must be
+ * rejected. Variants without a bf16 form are refused with the reason, never run in f32. */
+#include "check.h"
+#include "moebench/bf16.h"
+#include "moebench/moebench.h"
+#include "../kernels/variants/variants.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    mb_spec s;
+    mb_weights w;
+    mb_inputs in;
+    mb_tensor y, ref;
+    mb_forward_info info;
+} bcase;
+
+static int make(bcase *c, const char *desc)
+{
+    mb_err err = {0};
+    memset(c, 0, sizeof *c);
+    int ok = mb_spec_parse(desc, &c->s, &err) == MB_OK &&
+             mb_spec_validate(&c->s, 0, &err) == MB_OK &&
+             mb_weights_create(&c->s, &c->w, &err) == MB_OK &&
+             mb_inputs_create(&c->s, &c->in, &err) == MB_OK &&
+             mb_output_alloc(&c->s, &c->y, &err) == MB_OK &&
+             mb_output_alloc(&c->s, &c->ref, &err) == MB_OK &&
+             mb_forward_info_alloc(&c->s, &c->info, &err) == MB_OK &&
+             mb_run_once(&mb_impl_naive, &c->s, &c->w, &c->in, &c->ref, &c->info, &err) == MB_OK;
+    CHECK_MSG(ok, "%s: %s", desc, err.msg);
+    return ok ? 0 : -1;
+}
+
+static void bfree(bcase *c)
+{
+    mb_weights_free(&c->w);
+    mb_inputs_free(&c->in);
+    mb_tensor_free(&c->y);
+    mb_tensor_free(&c->ref);
+    mb_forward_info_free(&c->info);
+}
+
+/* The provider form of c on gp into c->y; its comparison with naive's. */
+static mb_cmp run_form(bcase *c, const mb_gemm_provider *gp, const char *desc)
+{
+    mb_cmp bad = {.pass = 0, .max_abs_err = INFINITY};
+    mb_err err = {0};
+    mb_state *st = NULL;
+    mb_status rc = mb_variant_prepare(gp, &c->s, &c->w, &st, &err);
+    if (rc == MB_OK) rc = mb_variant_forward(st, &c->in, &c->y, &c->info, &err);
+    mb_variant_release(st);
+    CHECK_MSG(rc == MB_OK, "%s on %s: %s", desc, gp->name, err.msg);
+    return rc == MB_OK ? mb_compare(&c->s, &c->y, &c->ref) : bad;
+}
+
+static const char *const cases[] = {
+    "lora:T=1,h=64,o=48,r=4,dtype=bf16",
+    "lora:T=13,h=96,o=40,r=8,alpha=32,dtype=bf16",
+    "lora:B=2,S=9,h=130,o=33,r=3,dtype=bf16",
+    "lora:T=64,h=512,o=96,r=16,dtype=bf16",
+    "mlp_lora:T=1,h=64,f=128,r=4,dtype=bf16",
+    "mlp_lora:T=7,h=48,f=100,r=2,act=gelu,dtype=bf16",
+    "mlp_lora:T=33,h=256,f=512,r=16,dtype=bf16",
+};
+
+static void test_provider(const mb_gemm_provider *gp)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bcase c;
+        if (make(&c, cases[i])) continue;
+        mb_cmp r = run_form(&c, gp, cases[i]);
+        CHECK_MSG(r.pass, "%s on %s: max |err| %g (atol %g, rtol %g)", cases[i], gp->name,
+                  r.max_abs_err, r.atol, r.rtol);
+        bfree(&c);
+    }
+}
+
+/* What the tolerance must reject: Y moved by 8 bf16 ulp in one element, and a lora whose
+ * adapter term is left out (s = 0 is not a spec, so the adapter's B is zeroed in the weights:
+ * the reference keeps the adapter, the provider form then lacks it). */
+static void test_can_fail(void)
+{
+    bcase c;
+    if (make(&c, "lora:T=13,h=96,o=40,r=8,alpha=32,dtype=bf16")) return;
+    mb_cmp r = run_form(&c, &mb_gemm_naive, "lora");
+    CHECK(r.pass);
+    uint16_t *y = c.y.data;
+    y[5] = (uint16_t)(y[5] + 8);   /* 8 ulp, same sign and exponent range */
+    CHECK_MSG(!mb_compare(&c.s, &c.y, &c.ref).pass, "8 ulp in one element passed");
+    mb_tensor *B = (mb_tensor *)mb_weights_get(&c.w, "B");
+    CHECK(B != NULL);
+    if (B) memset(B->data, 0, (size_t)mb_tensor_numel(B) * sizeof(uint16_t));
+    r = run_form(&c, &mb_gemm_naive, "lora without its adapter");
+    CHECK_MSG(!r.pass, "lora without its adapter term passed the bf16 check");
+    bfree(&c);
+}
+
+/* A variant without a bf16 form: the provider form refuses it with the reason. */
+static void test_refused(void)
+{
+    mb_spec s;
+    mb_err err = {0};
+    CHECK(mb_spec_parse("molora:T=4,h=64,o=48,r=4,E=4,dtype=bf16", &s, &err) == MB_OK);
+    const char *why = mb_variant_unsupported(&mb_gemm_naive, &s);
+    CHECK_MSG(why && strstr(why, "unsupported dtype bf16") && strstr(why, "variant code"),
+              "%s", why ? why : "(accepted)");
+    mb_spec l;
+    CHECK(mb_spec_parse("lora:T=4,h=64,o=48,r=4,dtype=bf16", &l, &err) == MB_OK);
+    CHECK_MSG(mb_variant_unsupported(&mb_gemm_naive, &l) == NULL, "%s",
+              mb_variant_unsupported(&mb_gemm_naive, &l));
+    /* a train step in bf16 has no provider entry points: refused, not run in f32 */
+    l.mode = MB_MODE_TRAIN;
+    CHECK(mb_variant_unsupported(&mb_gemm_naive, &l) != NULL);
+}
+
+int main(void)
+{
+    test_provider(&mb_gemm_naive);
+    const char *why = mb_gemm_avx512.dtype_unavailable
+                          ? mb_gemm_avx512.dtype_unavailable(MB_BF16) : NULL;
+    if (!why) why = mb_gemm_unsupported(&mb_gemm_avx512, MB_BF16);
+    if (!why) why = mb_gemm_avx512.unavailable();
+    if (why)
+        printf("test_variant_bf16: avx512 in bf16 not run: %s\n", why);
+    else
+        test_provider(&mb_gemm_avx512);
+    test_can_fail();
+    test_refused();
+    return mb_test_result("test_variant_bf16");
+}
