@@ -1,4 +1,4 @@
-/* lora and mlp_lora in bf16 through the providers' bf16 entry points (var_bf16.c) against the
+/* lora, mlp_lora, molora, moelora and mor1e in bf16 through the providers' bf16 entry points (var_bf16.c, var_bf16_mix.c) against the
  * naive reference, with the case's bf16 tolerance (compare.h): the naive GEMM provider on every
  * machine, the avx512 provider where it computes in bf16 (AVX512-BF16, or the emulated test
  * build). The check can fail: Y off by a few bf16 ulp, or the adapter's scale dropped, must be
@@ -65,6 +65,12 @@ static const char *const cases[] = {
     "mlp_lora:T=1,h=64,f=128,r=4,dtype=bf16",
     "mlp_lora:T=7,h=48,f=100,r=2,act=gelu,dtype=bf16",
     "mlp_lora:T=33,h=256,f=512,r=16,dtype=bf16",
+    "molora:T=1,h=64,o=48,r=4,E=4,dtype=bf16",
+    "molora:T=29,h=96,o=40,r=2,E=8,alpha=4,dtype=bf16",
+    "moelora:B=2,S=8,h=64,o=48,r=8,E=4,tasks=3,te=8,dtype=bf16",
+    "moelora:B=3,S=1,h=130,o=17,r=6,E=3,tasks=2,te=5,dtype=bf16",
+    "mor1e:T=1,h=64,o=48,r=4,dtype=bf16",
+    "mor1e:B=2,S=11,h=200,o=33,r=8,dtype=bf16",
 };
 
 static void test_provider(const mb_gemm_provider *gp)
@@ -97,6 +103,15 @@ static void test_can_fail(void)
     r = run_form(&c, &mb_gemm_naive, "lora without its adapter");
     CHECK_MSG(!r.pass, "lora without its adapter term passed the bf16 check");
     bfree(&c);
+    /* a mixture whose gates ignore the router (Wr zeroed: uniform softmax) */
+    if (make(&c, "molora:T=29,h=96,o=40,r=2,E=8,alpha=16,dtype=bf16")) return;
+    CHECK(run_form(&c, &mb_gemm_naive, "molora").pass);
+    mb_tensor *Wr = (mb_tensor *)mb_weights_get(&c.w, "Wr");
+    CHECK(Wr != NULL);
+    if (Wr) memset(Wr->data, 0, (size_t)mb_tensor_numel(Wr) * sizeof(uint16_t));
+    CHECK_MSG(!run_form(&c, &mb_gemm_naive, "molora, uniform gates").pass,
+              "molora with uniform gates passed the bf16 check");
+    bfree(&c);
 }
 
 /* A variant without a bf16 form: the provider form refuses it with the reason. */
@@ -104,7 +119,7 @@ static void test_refused(void)
 {
     mb_spec s;
     mb_err err = {0};
-    CHECK(mb_spec_parse("molora:T=4,h=64,o=48,r=4,E=4,dtype=bf16", &s, &err) == MB_OK);
+    CHECK(mb_spec_parse("mixlora:T=4,h=64,f=96,r=4,E=4,k=2,dtype=bf16", &s, &err) == MB_OK);
     const char *why = mb_variant_unsupported(&mb_gemm_naive, &s);
     CHECK_MSG(why && strstr(why, "unsupported dtype bf16") && strstr(why, "variant code"),
               "%s", why ? why : "(accepted)");

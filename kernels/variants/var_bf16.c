@@ -181,6 +181,9 @@ const mb_variant_ops *mb_variant_bf16_ops(mb_variant_id v)
     switch (v) {
     case MB_LORA: return &bf16_lora_ops;
     case MB_MLP_LORA: return &bf16_mlp_ops;
+    case MB_MOLORA:
+    case MB_MOELORA:
+    case MB_MOR1E: return &mb_var_bf16_mix;
     default: return NULL;
     }
 }
