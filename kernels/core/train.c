@@ -7,7 +7,7 @@
 
 static const char *const trainable[] = {
 #define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused, merge, \
-                   shape, train)                                                              \
+                   shape, train, ...)                                                              \
     [MB_##ID] = train,
 #include "moebench/variants.def"
 #undef MB_VARIANT

@@ -102,7 +102,7 @@ static mb_status lora_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
     return bf16_lora_run(&st->l, st->gp, st->T, in->X.data, y->data, st->Z, err);
 }
 
-static const mb_variant_ops bf16_lora_ops = {lora_prepare, lora_forward, lora_release};
+const mb_variant_ops mb_var_lora_bf16 = {lora_prepare, lora_forward, lora_release};
 
 /* ---- mlp_lora ---- */
 
@@ -174,21 +174,4 @@ static mb_status mlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     return bf16_lora_run(&st->d, st->gp, st->T, st->G, y->data, st->Z, err);
 }
 
-static const mb_variant_ops bf16_mlp_ops = {mlp_prepare, mlp_forward, mlp_release};
-
-const mb_variant_ops *mb_variant_bf16_ops(mb_variant_id v)
-{
-    switch (v) {
-    case MB_LORA: return &bf16_lora_ops;
-    case MB_MLP_LORA: return &bf16_mlp_ops;
-    case MB_MOLORA:
-    case MB_MOELORA:
-    case MB_MOR1E: return &mb_var_bf16_mix;
-    default: return NULL;
-    }
-}
-
-unsigned mb_variant_code_dtypes(mb_variant_id v)
-{
-    return MB_VARIANT_DTYPES | (mb_variant_bf16_ops(v) ? MB_DTYPE_BIT(MB_BF16) : 0u);
-}
+const mb_variant_ops mb_var_mlp_lora_bf16 = {mlp_prepare, mlp_forward, mlp_release};

@@ -11,9 +11,12 @@
 #include "moebench/bf16.h"
 #include <string.h>
 
+/* which mixture a state computes (the table's entries below; no per-variant case elsewhere) */
+typedef enum { MIX_MOLORA, MIX_MOELORA, MIX_MOR1E } mix_kind;
+
 typedef struct {
     const mb_gemm_provider *gp;
-    mb_variant_id v;
+    mix_kind v;
     int64_t T, S, h, o, E, nz, n2, blk;   /* Z: [T, n2], its first nz columns the adapter's */
     float a;                              /* scale of the up-projection */
     float omega;                          /* mor1e */
@@ -64,24 +67,24 @@ static void bcat(const uint16_t *B, int64_t E, int64_t o, int64_t blk, uint16_t 
 
 #define W16(name, numel) ((const uint16_t *)mb_vw_as(w, name, numel, MB_BF16, err))
 
-static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
-                             void **priv, mb_err *err)
+static mb_status mix_prepare(mix_kind kind, const mb_gemm_provider *gp, const mb_spec *s,
+                             const mb_weights *w, void **priv, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r, E = s->E;
     mix_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     memset(st, 0, sizeof *st);
-    st->gp = gp; st->v = s->variant; st->T = T; st->S = s->S; st->B = s->B; st->h = h;
+    st->gp = gp; st->v = kind; st->T = T; st->S = s->S; st->B = s->B; st->h = h;
     st->o = o; st->E = E;
     const uint16_t *W = W16("W", o * h), *A = NULL, *Bw = NULL, *Wr = NULL;
     mb_status rc = W ? MB_OK : (err ? err->code : MB_EINVAL);
     int64_t nlog = 0;
-    if (rc == MB_OK && s->variant == MB_MOLORA) {
+    if (rc == MB_OK && kind == MIX_MOLORA) {
         st->nz = E * r; nlog = E; st->blk = r; st->a = s->alpha / (float)r;
         A = W16("A", E * r * h); Bw = A ? W16("B", E * o * r) : NULL;
         Wr = Bw ? W16("Wr", E * h) : NULL;
         if (!Wr) rc = err ? err->code : MB_EINVAL;
-    } else if (rc == MB_OK && s->variant == MB_MOELORA) {
+    } else if (rc == MB_OK && kind == MIX_MOELORA) {
         if (E < 1 || r % E) {
             mix_release(st);
             return mb_fail(err, MB_EINVAL, "moelora needs r %% E == 0");
@@ -104,13 +107,13 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
         }
     }
     st->n2 = st->nz + nlog;
-    const int64_t gates = s->variant == MB_MOELORA ? s->B * E : T * (s->variant == MB_MOR1E ? r : E);
+    const int64_t gates = kind == MIX_MOELORA ? s->B * E : T * (kind == MIX_MOR1E ? r : E);
     if (rc == MB_OK) rc = alloc16(&st->Dc, st->n2, h, err);
     if (rc == MB_OK) rc = alloc16(&st->Uc, o, st->nz, err);
     if (rc == MB_OK) {
         memcpy(st->Dc, A, sizeof(uint16_t) * (size_t)(st->nz * h));
         if (nlog) memcpy(st->Dc + st->nz * h, Wr, sizeof(uint16_t) * (size_t)(nlog * h));
-        if (s->variant == MB_MOR1E) memcpy(st->Uc, Bw, sizeof(uint16_t) * (size_t)(o * r));
+        if (kind == MIX_MOR1E) memcpy(st->Uc, Bw, sizeof(uint16_t) * (size_t)(o * r));
         else bcat(Bw, E, o, st->blk, st->Uc);
         rc = mb_gemm_weight_prepare(gp, MB_BF16, W, o, h, h, T, &st->W, err);
     }
@@ -133,7 +136,7 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     mb_status rc = mb_gemm(st->gp, MB_BF16, st->D, T, X, st->h, 1.0f, 0.0f, st->Z, n2, err);
     if (rc != MB_OK) return rc;
     for (int64_t i = 0; i < T * n2; i++) st->Zf[i] = mb_bf16_to_f32(st->Z[i]);
-    if (st->v == MB_MOELORA) {
+    if (st->v == MIX_MOELORA) {
         const int32_t *task = mb_i32(&in->task);
         float zl[64], *zlp = E <= 64 ? zl : NULL;
         float *heap = NULL;
@@ -142,17 +145,17 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
             mb_moelora_gate(st->Emb, st->Wg, st->te, E, task[b], zlp ? zlp : heap, st->G + b * E);
         mb_free(heap);
     }
-    const int64_t ng = st->v == MB_MOR1E ? nz : E;
+    const int64_t ng = st->v == MIX_MOR1E ? nz : E;
     const float wt = st->omega * 32.0f, wr = (1.0f - st->omega) * 4.0f;
     float *Rf = NULL;
-    if (st->v == MB_MOR1E && (rc = widen(in->R.data, st->B * nz, &Rf, err)) != MB_OK) return rc;
+    if (st->v == MIX_MOR1E && (rc = widen(in->R.data, st->B * nz, &Rf, err)) != MB_OK) return rc;
     #pragma omp parallel for schedule(static) if (T * n2 > 32768)
     for (int64_t t = 0; t < T; t++) {
         float *z = st->Zf + t * n2;
-        if (st->v == MB_MOLORA) {
+        if (st->v == MIX_MOLORA) {
             mb_softmax(z + nz, E, st->G + t * E);
             mb_vgate_blocks(z, st->G + t * E, E, st->blk);
-        } else if (st->v == MB_MOELORA) {
+        } else if (st->v == MIX_MOELORA) {
             mb_vgate_blocks(z, st->G + (t / st->S) * E, E, st->blk);
         } else {
             mb_vgate_mor1e(z, z + nz, Rf + (t / st->S) * nz, wt, wr, nz, st->G + t * nz);
@@ -162,10 +165,28 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     }
     mb_free(Rf);
     if (info && info->gate)
-        memcpy(info->gate, st->G, sizeof(float) * (size_t)((st->v == MB_MOELORA ? st->B : T) * ng));
+        memcpy(info->gate, st->G, sizeof(float) * (size_t)((st->v == MIX_MOELORA ? st->B : T) * ng));
     rc = mb_gemm(st->gp, MB_BF16, st->U, T, st->Z, n2, st->a, 0.0f, y->data, st->o, err);
     if (rc == MB_OK) rc = mb_gemm(st->gp, MB_BF16, st->W, T, X, st->h, 1.0f, 1.0f, y->data, st->o, err);
     return rc;
 }
 
-const mb_variant_ops mb_var_bf16_mix = {mix_prepare, mix_forward, mix_release};
+static mb_status molora_prepare(const mb_gemm_provider *gp, const mb_spec *s,
+                                const mb_weights *w, void **priv, mb_err *err)
+{
+    return mix_prepare(MIX_MOLORA, gp, s, w, priv, err);
+}
+static mb_status moelora_prepare(const mb_gemm_provider *gp, const mb_spec *s,
+                                 const mb_weights *w, void **priv, mb_err *err)
+{
+    return mix_prepare(MIX_MOELORA, gp, s, w, priv, err);
+}
+static mb_status mor1e_prepare(const mb_gemm_provider *gp, const mb_spec *s,
+                               const mb_weights *w, void **priv, mb_err *err)
+{
+    return mix_prepare(MIX_MOR1E, gp, s, w, priv, err);
+}
+
+const mb_variant_ops mb_var_molora_bf16 = {molora_prepare, mix_forward, mix_release};
+const mb_variant_ops mb_var_moelora_bf16 = {moelora_prepare, mix_forward, mix_release};
+const mb_variant_ops mb_var_mor1e_bf16 = {mor1e_prepare, mix_forward, mix_release};

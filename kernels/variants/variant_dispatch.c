@@ -30,6 +30,24 @@ static const mb_variant_ops *ops_of(mb_variant_id v)
     return (unsigned)v < MB_VARIANT_COUNT ? ops_table[v] : NULL;
 }
 
+static const mb_variant_ops *const bf16_table[] = {
+#define MB_VARIANT(ID, name, fields, summary, routed, inputs, gate, out, ref, ops, fused, merge, \
+                   shape, train, bf16, ...)                                                      \
+    [MB_##ID] = bf16,
+#include "moebench/variants.def"
+#undef MB_VARIANT
+};
+
+const mb_variant_ops *mb_variant_bf16_ops(mb_variant_id v)
+{
+    return (unsigned)v < MB_VARIANT_COUNT ? bf16_table[v] : NULL;
+}
+
+unsigned mb_variant_code_dtypes(mb_variant_id v)
+{
+    return MB_VARIANT_DTYPES | (mb_variant_bf16_ops(v) ? MB_DTYPE_BIT(MB_BF16) : 0u);
+}
+
 const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
 {
     /* the dtype first: a type the provider does not implement is refused on every machine,

@@ -59,13 +59,14 @@ const void *mb_vw_as(const mb_weights *w, const char *name, int64_t numel, mb_dt
 #define MB_VARIANT_DTYPES MB_DTYPE_BIT(MB_F32)
 /* MB_DTYPE_BIT set of the types the variant code computes variant v in. */
 unsigned mb_variant_code_dtypes(mb_variant_id v);
-/* The bf16 form of variant v through a provider's bf16 entry points (lora, mlp_lora, molora,
- * moelora, mor1e), or NULL:
- * X, weights and Y stored in bf16, products accumulated in f32 by the provider and stored in
- * bf16 (Z, G, U, H: intermediates compare.h's bf16 rule covers), activations in f32. */
+/* The bf16 form of variant v through a provider's bf16 entry points (the bf16 column of
+ * moebench/variants.def), or NULL: X, weights and Y stored in bf16, products accumulated in f32
+ * by the provider and stored in bf16 (Z, G, U, H: intermediates compare.h's bf16 rule covers),
+ * gates and activations in f32. */
 const mb_variant_ops *mb_variant_bf16_ops(mb_variant_id v);
-/* molora, moelora and mor1e in bf16 (var_bf16_mix.c) */
-extern const mb_variant_ops mb_var_bf16_mix;
+/* The forms the table names: var_bf16.c (lora, mlp_lora), var_bf16_mix.c (the mixtures) */
+extern const mb_variant_ops mb_var_lora_bf16, mb_var_mlp_lora_bf16, mb_var_molora_bf16,
+    mb_var_moelora_bf16, mb_var_mor1e_bf16;
 /* The provider calls below are the f32 forms (mb_gemm_* with MB_F32). */
 /* Prepares W [N, K] (ld K) for provider gp; *out stays NULL on failure. */
 mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,
