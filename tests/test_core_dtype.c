@@ -62,8 +62,10 @@ static void test_table(void)
     CHECK(mb_tensor_alloc(&t, (mb_dtype)99, 2, shape, NULL) == MB_EINVAL);
 }
 
-/* Each provider: f32 entry points filled, every other dtype unsupported with the reason, at
- * lookup and at the typed entry points (which never reach a provider function). */
+/* Each provider: f32 entry points filled, every other dtype it does not implement unsupported
+ * with the reason, at lookup and at the typed entry points (which never reach a provider
+ * function). avx512 implements bf16 wherever it is compiled (gemm_bf16_avx512.c; run only
+ * where the CPU has AVX512_BF16, tested in test_avx512_bf16.c). */
 static void test_providers(void)
 {
     const mb_gemm_provider *gps[] = {&mb_gemm_naive, &mb_gemm_blas, &mb_gemm_onednn,
@@ -71,17 +73,23 @@ static void test_providers(void)
     float W[4] = {1, 2, 3, 4}, A[2] = {1, 1}, C[2] = {0, 0};
     for (size_t i = 0; i < sizeof gps / sizeof gps[0]; i++) {
         const mb_gemm_provider *gp = gps[i];
-        CHECK_MSG(mb_gemm_dtypes(gp) == MB_DTYPE_BIT(MB_F32), "%s", gp->name);
+        unsigned has = MB_DTYPE_BIT(MB_F32);
+#ifdef MOEBENCH_HAVE_AVX512
+        if (gp == &mb_gemm_avx512)
+            has |= MB_DTYPE_BIT(MB_BF16);
+#endif
+        CHECK_MSG(mb_gemm_dtypes(gp) == has, "%s", gp->name);
         CHECK_MSG(mb_gemm_unsupported(gp, MB_F32) == NULL, "%s", gp->name);
         const mb_gemm_ops *o = &gp->ops[MB_F32];
         CHECK_MSG(o->weight_prepare && o->weight_release && o->gemm && o->weight_bytes, "%s",
                   gp->name);
         for (int d = 0; d < MB_DTYPE_COUNT; d++) {
-            if (d == MB_F32)
+            if (has & MB_DTYPE_BIT(d))
                 continue;
             char want[160];
-            snprintf(want, sizeof want, "unsupported dtype %s: %s implements f32 only (issue 15)",
-                     mb_dtype_name((mb_dtype)d), gp->name);
+            snprintf(want, sizeof want, "unsupported dtype %s: %s implements %s only (issue 15)",
+                     mb_dtype_name((mb_dtype)d), gp->name,
+                     has == MB_DTYPE_BIT(MB_F32) ? "f32" : "f32, bf16");
             const char *why = mb_gemm_unsupported(gp, (mb_dtype)d);
             CHECK_MSG(why && !strcmp(why, want), "%s %s: '%s'", gp->name,
                       mb_dtype_name((mb_dtype)d), why ? why : "(null)");
