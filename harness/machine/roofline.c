@@ -334,7 +334,8 @@ cJSON *mb_roofline_to_json(const mb_roofline *rl)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddStringToObject(o, "what", "moebench roofline ceilings (FP32; bf16_avx512_*: the AVX512_BF16 dot-product peak)");
+    cJSON_AddStringToObject(o, "what", "moebench roofline ceilings (FP32; bf16_avx512_*: the "
+                                       "AVX512_BF16 dot-product peak)");
     time_t t = time(NULL);
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
