@@ -57,9 +57,12 @@ static inline simde__m512i mb_emu_mm512_cvtps_epi64(simde__m256 a)
     return simde__m512i_from_private(r);
 }
 /* bf16 (issue 15): the masked 16-bit moves of AVX512BW, the u16 -> u32 widening and
- * VCVTNE2PS2BF16, absent in SIMDe
- * 0.7.4. The conversion follows the SDM's convert_fp32_to_bfloat16: denormal inputs become
- * signed zero, NaN stays NaN (quieted), everything else rounds to nearest even; MXCSR unused. */
+ * VCVTNE2PS2BF16, absent in SIMDe 0.7.4. The conversion follows the SDM's
+ * convert_fp32_to_bfloat16: denormal inputs become signed zero, NaN stays NaN (quieted),
+ * everything else rounds to nearest even; MXCSR unused.
+ * SIMDe's own _mm512_dpbf16_ps is kept: it adds lane i's two products (elements 2i, 2i+1, exact
+ * in f32) one after the other in round-to-nearest, as the SDM's vdpbf16ps does, but does not
+ * flush denormals as the instruction does; tests stay away from them. */
 static inline simde__m256i mb_emu_mm256_maskz_loadu_epi16(simde__mmask16 k, const void *p)
 {
     simde__m256i_private r;
