@@ -62,13 +62,20 @@ static void test_table(void)
     CHECK(mb_tensor_alloc(&t, (mb_dtype)99, 2, shape, NULL) == MB_EINVAL);
 }
 
-/* Each provider: f32 entry points filled (and bf16 where it has them: the naive GEMM), every
- * other dtype unsupported with the reason, at lookup and at the typed entry points (which
- * never reach a provider function). */
+/* Each provider: f32 entry points filled (and bf16 where it has them: the naive GEMM, and
+ * avx512 wherever it is compiled: gemm_bf16_avx512.c, run only where the CPU has AVX512_BF16,
+ * tested in test_avx512_bf16.c), every other dtype unsupported with the reason, at lookup and
+ * at the typed entry points (which never reach a provider function). */
 static unsigned provider_dtypes(const mb_gemm_provider *gp)
 {
-    return gp == &mb_gemm_naive ? MB_DTYPE_BIT(MB_F32) | MB_DTYPE_BIT(MB_BF16)
-                                : MB_DTYPE_BIT(MB_F32);
+    unsigned has = MB_DTYPE_BIT(MB_F32);
+    if (gp == &mb_gemm_naive)
+        has |= MB_DTYPE_BIT(MB_BF16);
+#ifdef MOEBENCH_HAVE_AVX512
+    if (gp == &mb_gemm_avx512)
+        has |= MB_DTYPE_BIT(MB_BF16);
+#endif
+    return has;
 }
 
 static void test_providers(void)

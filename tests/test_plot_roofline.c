@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "roofline.h"
+#include "moebench/cpu.h"
 
 typedef struct {
     const char *name;
@@ -75,6 +76,15 @@ int main(void)
         {"avx512", mb_rl_cpu_has_avx512(), mb_rl_read_avx512, mb_rl_triad_avx512,
          mb_rl_fma_avx512, 768, mb_rl_panels_avx512},
     };
+    /* the bf16 dot-product peak kernel: 24 vdpbf16ps of 64 flops per iteration, measured
+     * only where the CPU executes it natively (the emulated build runs it for its count) */
+    const char *why16 = NULL;
+    if (mb_cpu_has_avx512_bf16(NULL))
+        CHECK_NEAR(mb_rl_dpbf16_avx512(1000), 1000.0 * 24 * 64, 0);
+    if (!mb_rl_cpu_has_avx512_bf16(&why16)) {
+        CHECK(why16 && strstr(why16, "avx512_bf16"));
+        printf("avx512_bf16 peak: not measured here: %s\n", why16 ? why16 : "(null)");
+    }
     const size_t n = 4096 + 37; /* a tail the vector loops leave to scalar code */
     float *a = aligned_alloc(64, 4160 * sizeof(float));
     float *b = aligned_alloc(64, 4160 * sizeof(float));
@@ -140,6 +150,23 @@ int main(void)
     CHECK(j != NULL);
     CHECK(cJSON_GetObjectItem(j, "avx512_gflops") == NULL);   /* unknown is absent, not 0 */
     CHECK(cJSON_GetObjectItem(j, "l3_gbps") == NULL);
+    CHECK(cJSON_GetObjectItem(j, "bf16_avx512_gflops") == NULL);
+    /* the bf16 peak: absent with its reason, or present (and not mixed into the FP32 peak) */
+    snprintf(rl.bf16_avx512_why, sizeof rl.bf16_avx512_why, "cpuid: no avx512_bf16");
+    cJSON *j16 = mb_roofline_to_json(&rl);
+    cJSON *r16 = j16 ? cJSON_GetObjectItem(j16, "bf16_avx512_reason") : NULL;
+    CHECK(r16 && cJSON_IsString(r16) && !strcmp(r16->valuestring, "cpuid: no avx512_bf16"));
+    CHECK(j16 && cJSON_GetObjectItem(j16, "bf16_avx512_gflops") == NULL);
+    cJSON_Delete(j16);
+    rl.bf16_avx512_why[0] = '\0';
+    rl.bf16_avx512_gflops = 900;
+    rl.bf16_avx512_gflops_1t = 460;
+    j16 = mb_roofline_to_json(&rl);
+    cJSON *g16 = j16 ? cJSON_GetObjectItem(j16, "bf16_avx512_gflops_1t") : NULL;
+    CHECK(g16 && cJSON_IsNumber(g16) && g16->valuedouble == 460);
+    CHECK(j16 && cJSON_GetObjectItem(j16, "bf16_avx512_reason") == NULL);
+    CHECK(j16 && cJSON_GetNumberValue(cJSON_GetObjectItem(j16, "peak_gflops")) == 230);
+    cJSON_Delete(j16);
     mb_ceilings ce;
     CHECK(mb_ceilings_from_json(j, 0, &ce) == 0);
     CHECK_NEAR(ce.peak, 230, 1e-9);

@@ -18,7 +18,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: moebench roofline [--out DIR] [--quick] [--no-plot]\n"
-               "  measures FP32 FMA peak (AVX-512, AVX2; 1 and all threads) and read/triad\n"
+               "  measures FP32 FMA peak (AVX-512, AVX2; 1 and all threads), the bf16 dot-product\n"
+               "  peak (AVX512_BF16, where the CPU executes it) and read/triad\n"
                "  bandwidth of L1, L2, L3 and DRAM (working sets sized from the cache sizes);\n"
                "  levels out of order (L1 >= L2 >= L3 >= DRAM within 10%%) are measured again,\n"
                "  then marked implausible; writes DIR/roofline.json and\n"
@@ -33,6 +34,12 @@ static void print_table(const mb_roofline *rl)
     printf("  avx512                   %9.1f  %9.1f\n", rl->avx512_gflops_1t, rl->avx512_gflops);
     printf("  avx2                     %9.1f  %9.1f\n", rl->avx2_gflops_1t, rl->avx2_gflops);
     printf("  scalar                   %9.1f\n", rl->scalar_gflops_1t);
+    if (rl->bf16_avx512_gflops > 0)
+        printf("bf16 dot-product peak (GFLOP/s)\n  avx512_bf16              %9.1f  %9.1f\n",
+               rl->bf16_avx512_gflops_1t, rl->bf16_avx512_gflops);
+    else
+        printf("bf16 dot-product peak: not measured: %s\n",
+               rl->bf16_avx512_why);
     printf("bandwidth (GB/s, %s)   set/thread  read 1t  read %dt  triad 1t  triad %dt\n",
            rl->isa_used, rl->threads, rl->threads);
     for (int l = 0; l < MB_RL_NLEVELS; l++) {

@@ -269,6 +269,14 @@ int mb_roofline_measure(mb_roofline *rl, int quick, char *err, size_t n)
         rl->avx2_gflops = measure_fma(mb_rl_fma_avx2, all, target, trials);
     }
     rl->scalar_gflops_1t = measure_fma(mb_rl_fma_scalar, 1, target, trials);
+    rl->bf16_avx512_gflops = rl->bf16_avx512_gflops_1t = NAN;
+    const char *why16 = NULL;
+    if (mb_rl_cpu_has_avx512_bf16(&why16)) {
+        rl->bf16_avx512_gflops_1t = measure_fma(mb_rl_dpbf16_avx512, 1, target, trials);
+        rl->bf16_avx512_gflops = measure_fma(mb_rl_dpbf16_avx512, all, target, trials);
+    } else {
+        snprintf(rl->bf16_avx512_why, sizeof rl->bf16_avx512_why, "%s", why16 ? why16 : "?");
+    }
     rl->peak_gflops_1t =
         fmax(rl->scalar_gflops_1t,
              fmax(has2 ? rl->avx2_gflops_1t : 0, has512 ? rl->avx512_gflops_1t : 0));
@@ -326,7 +334,8 @@ cJSON *mb_roofline_to_json(const mb_roofline *rl)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddStringToObject(o, "what", "moebench roofline ceilings (FP32)");
+    cJSON_AddStringToObject(o, "what", "moebench roofline ceilings (FP32; bf16_avx512_*: the "
+                                       "AVX512_BF16 dot-product peak)");
     time_t t = time(NULL);
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -341,6 +350,13 @@ cJSON *mb_roofline_to_json(const mb_roofline *rl)
     add_num(o, "avx2_gflops", rl->avx2_gflops);
     add_num(o, "avx2_gflops_1t", rl->avx2_gflops_1t);
     add_num(o, "scalar_gflops_1t", rl->scalar_gflops_1t);
+    /* the bf16 ceiling: measured, or absent with the reason */
+    if (rl->bf16_avx512_gflops > 0 && rl->bf16_avx512_gflops_1t > 0) {
+        add_num(o, "bf16_avx512_gflops", rl->bf16_avx512_gflops);
+        add_num(o, "bf16_avx512_gflops_1t", rl->bf16_avx512_gflops_1t);
+    } else if (rl->bf16_avx512_why[0]) {
+        cJSON_AddStringToObject(o, "bf16_avx512_reason", rl->bf16_avx512_why);
+    }
     static const char *const low[MB_RL_NLEVELS] = {"l1", "l2", "l3", "dram"};
     char key[64];
     for (int l = 0; l < MB_RL_NLEVELS; l++) {

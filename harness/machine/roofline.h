@@ -26,6 +26,10 @@ typedef struct {
     double avx512_gflops, avx512_gflops_1t; /* NAN when the CPU cannot execute it */
     double avx2_gflops, avx2_gflops_1t;
     double scalar_gflops_1t;
+    /* bf16 dot-product peak (AVX512_BF16 vdpbf16ps), the ceiling of bf16 rows, not in peak_*:
+     * NAN (or 0) where not measured, with the reason ("" when measured) */
+    double bf16_avx512_gflops, bf16_avx512_gflops_1t;
+    char bf16_avx512_why[200];
     mb_rl_level level[MB_RL_NLEVELS];
     double cache_bytes[3];                 /* one core's L1d and L2, the shared L3 (0: absent) */
     int attempts;                          /* level measurements taken (re-measured when implausible) */

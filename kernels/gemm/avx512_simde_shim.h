@@ -56,6 +56,66 @@ static inline simde__m512i mb_emu_mm512_cvtps_epi64(simde__m256 a)
         r.i64[i] = (int64_t)__builtin_llrintf(v.f32[i]);
     return simde__m512i_from_private(r);
 }
+/* bf16 (issue 15): the masked 16-bit moves of AVX512BW, the u16 -> u32 widening and
+ * VCVTNE2PS2BF16, absent in SIMDe 0.7.4. The conversion follows the SDM's
+ * convert_fp32_to_bfloat16: denormal inputs become signed zero, NaN stays NaN (quieted),
+ * everything else rounds to nearest even; MXCSR unused.
+ * SIMDe's own _mm512_dpbf16_ps is kept: it adds lane i's two products (elements 2i, 2i+1, exact
+ * in f32) one after the other in round-to-nearest, as the SDM's vdpbf16ps does, but does not
+ * flush denormals as the instruction does; tests stay away from them. */
+static inline simde__m256i mb_emu_mm256_maskz_loadu_epi16(simde__mmask16 k, const void *p)
+{
+    simde__m256i_private r;
+    const uint16_t *h = (const uint16_t *)p;
+    for (int i = 0; i < 16; i++)
+        r.u16[i] = (k >> i) & 1 ? h[i] : 0;
+    return simde__m256i_from_private(r);
+}
+static inline void mb_emu_mm512_mask_storeu_epi16(void *p, simde__mmask32 k, simde__m512i a)
+{
+    simde__m512i_private v = simde__m512i_to_private(a);
+    uint16_t *h = (uint16_t *)p;
+    for (int i = 0; i < 32; i++)
+        if ((k >> i) & 1)
+            h[i] = v.u16[i];
+}
+static inline simde__m512i mb_emu_mm512_cvtepu16_epi32(simde__m256i a)
+{
+    simde__m256i_private v = simde__m256i_to_private(a);
+    simde__m512i_private r;
+    for (int i = 0; i < 16; i++)
+        r.u32[i] = v.u16[i];
+    return simde__m512i_from_private(r);
+}
+static inline uint16_t mb_emu_cvtne_f32_bf16(float f)
+{
+    uint32_t x;
+    __builtin_memcpy(&x, &f, 4);
+    if ((x & 0x7f800000u) == 0)                                   /* zero or denormal */
+        return (uint16_t)((x >> 16) & 0x8000u);
+    if ((x & 0x7f800000u) == 0x7f800000u)                         /* inf, or NaN quieted */
+        return (uint16_t)((x >> 16) | ((x & 0x007fffffu) ? 0x0040u : 0u));
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+static inline simde__m512bh mb_emu_mm512_cvtne2ps_pbh(simde__m512 a, simde__m512 b)
+{
+    /* lanes 0..15 from b, 16..31 from a, as the instruction */
+    simde__m512_private va = simde__m512_to_private(a), vb = simde__m512_to_private(b);
+    simde__m512bh_private r;
+    for (int i = 0; i < 16; i++) {
+        r.u16[i] = mb_emu_cvtne_f32_bf16(vb.f32[i]);
+        r.u16[i + 16] = mb_emu_cvtne_f32_bf16(va.f32[i]);
+    }
+    return simde__m512bh_from_private(r);
+}
+#undef _mm256_maskz_loadu_epi16
+#undef _mm512_mask_storeu_epi16
+#undef _mm512_cvtepu16_epi32
+#undef _mm512_cvtne2ps_pbh
+#define _mm256_maskz_loadu_epi16 mb_emu_mm256_maskz_loadu_epi16
+#define _mm512_mask_storeu_epi16 mb_emu_mm512_mask_storeu_epi16
+#define _mm512_cvtepu16_epi32 mb_emu_mm512_cvtepu16_epi32
+#define _mm512_cvtne2ps_pbh mb_emu_mm512_cvtne2ps_pbh
 #undef _mm512_maskz_loadu_ps
 #undef _mm512_mask_storeu_ps
 #undef _mm512_reduce_add_ps

@@ -38,6 +38,13 @@ static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t
     return MB_OK;
 }
 
+/* bf16: the AVX512_BF16 probe's reason (it names avx512_bf16), so a bf16 row says what this
+ * CPU lacks; wq types: no answer of its own (the generic "no weight-only GEMM" follows). */
+static const char *dtype_unavailable(mb_dtype dt)
+{
+    return dt == MB_BF16 ? mb_avx512_bf16_unavailable() : NULL;
+}
+
 static int64_t weight_bytes(const mb_gemm_weight *w)
 {
     return w ? w->bytes + (w->tw ? w->tw->bytes : 0) : 0;
@@ -47,7 +54,11 @@ static void weight_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = 
 const mb_gemm_provider mb_gemm_avx512 = {
     .name = "avx512",
     .unavailable = mb_avx512_unavailable,
+    .dtype_unavailable = dtype_unavailable,
     .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes, weight_dims,
                 mb_avx512_weight_train, mb_avx512_gemm_nn, mb_avx512_gemm_plain, NULL, NULL},
+    /* inference only: no training members, no split (gemm_cols) yet */
+    .ops[MB_BF16] = {mb_avx512_bf16_prepare, mb_avx512_bf16_release, mb_avx512_bf16_gemm,
+                 mb_avx512_bf16_bytes, mb_avx512_bf16_dims, NULL, NULL, NULL, NULL, NULL},
 };
 #endif

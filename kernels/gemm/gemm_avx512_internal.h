@@ -181,4 +181,16 @@ void mb_avx512_skinny_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g);
 /* Both return NULL when usable, else the reason (probe result or build limitation). */
 const char *mb_avx512_unavailable(void);
 
+/* The bf16 form (gemm_bf16_avx512.c): A, W, C bf16, f32 accumulation, C rounded to nearest
+ * even; every entry point refuses with mb_avx512_bf16_unavailable's reason where the CPU (or
+ * the compiler) has no AVX512_BF16. */
+const char *mb_avx512_bf16_unavailable(void);
+mb_status mb_avx512_bf16_prepare(const void *W, int64_t N, int64_t K, int64_t ldw,
+                                 int64_t m_hint, mb_gemm_weight **out, mb_err *err);
+void mb_avx512_bf16_release(mb_gemm_weight *w);
+mb_status mb_avx512_bf16_gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda,
+                              float alpha, float beta, void *C, int64_t ldc, mb_err *err);
+int64_t mb_avx512_bf16_bytes(const mb_gemm_weight *w);
+void mb_avx512_bf16_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K);
+
 #endif

@@ -93,8 +93,46 @@ MB_AVX512_FN void mb_rl_triad_avx512(float *a, const float *b, const float *c, s
         a[i] = b[i] + s * c[i];
 }
 
+#ifdef MOEBENCH_HAVE_AVX512_BF16
+/* The AVX512_BF16 peak: vdpbf16ps, 16 f32 lanes each adding two bf16 products = 64 flops per
+ * instruction; 24 independent accumulators as for the FMA peak (same ports, same latency).
+ * Products of 2^-8 x 2^-8 keep every accumulator far from overflow for any iteration count. */
+#ifdef MOEBENCH_AVX512_EMULATED   /* SIMDe's code must not be compiled for real AVX-512 */
+#define MB_BF16_FN
+#else
+#define MB_BF16_FN __attribute__((target("avx512f,avx512bf16")))
+#endif
+MB_BF16_FN double mb_rl_dpbf16_avx512(long iters)
+{
+    const __m512 one = _mm512_set1_ps(1.0f / 256.0f);
+    const __m512bh x = _mm512_cvtne2ps_pbh(one, one);
+#define MB_DECL(i) __m512 a##i = _mm512_set1_ps((float)i);
+#define MB_STEP(i) a##i = _mm512_dpbf16_ps(a##i, x, x);
+#define MB_SUM(i) s = _mm512_add_ps(s, a##i);
+#define MB_X24(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) \
+    X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+    MB_X24(MB_DECL)
+    for (long it = 0; it < iters; it++) {
+        MB_X24(MB_STEP)
+    }
+    __m512 s = _mm512_setzero_ps();
+    MB_X24(MB_SUM)
+#undef MB_DECL
+#undef MB_STEP
+#undef MB_SUM
+#undef MB_X24
+    volatile float sink = _mm512_reduce_add_ps(s);
+    (void)sink;
+    return (double)iters * 24 * 16 * 2 * 2;   /* 16 lanes x 2 products x 2 flops */
+}
+#else
+/* mb_rl_cpu_has_avx512_bf16() says no: never called */
+double mb_rl_dpbf16_avx512(long iters) { (void)iters; return 0; }
+#endif
+
 #else
 /* Without compiler support the scalar kernels stand in; mb_rl_cpu_has_avx512() says no. */
+double mb_rl_dpbf16_avx512(long iters) { (void)iters; return 0; }
 double mb_rl_fma_avx512(long iters) { return mb_rl_fma_scalar(iters); }
 void mb_rl_read_avx512(const float *x, size_t n, float *sink) { mb_rl_read_scalar(x, n, sink); }
 void mb_rl_panels_avx512(const float *x, size_t n, float *sink)

@@ -16,6 +16,24 @@ int mb_rl_cpu_has_avx512(void)
 #endif
 }
 
+int mb_rl_cpu_has_avx512_bf16(const char **why)
+{
+    const char *r = NULL;
+    if (!mb_cpu_has_avx512_bf16(&r)) {
+        if (why)
+            *why = r;
+        return 0;
+    }
+    if (mb_cpu_avx512_emulated()) {
+        if (why)
+            *why = "avx512_bf16 emulated by SIMDe in this build: not the CPU's peak";
+        return 0;
+    }
+    if (why)
+        *why = NULL;
+    return 1;
+}
+
 int mb_rl_cpu_has_avx2(void)
 {
     __builtin_cpu_init();

@@ -13,6 +13,14 @@
  * a SIGILL raised by another thread during that window would land in the probe's handler. */
 int mb_cpu_has_avx512(const char **reason);
 
+/* 1 when this process can execute AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16) on top of what
+ * mb_cpu_has_avx512 requires, else 0 and *reason says why; every reason names avx512_bf16
+ * ("cpuid: no avx512_bf16", "avx512_bf16 needs AVX-512: cpuid: no avx512f", "executing an
+ * avx512_bf16 instruction raised SIGILL", "built without avx512_bf16 support in the
+ * compiler"). Same method and CAUTION as above; in the emulated build (mb_cpu_avx512_emulated)
+ * it says whether the emulation computes right. */
+int mb_cpu_has_avx512_bf16(const char **reason);
+
 /* 1 when this process can execute AVX2 + FMA code (same method and CAUTION as above), else 0
  * and *reason says why. */
 int mb_cpu_has_avx2(const char **reason);

@@ -12,6 +12,9 @@
 double mb_rl_fma_avx512(long iters);
 double mb_rl_fma_avx2(long iters);
 double mb_rl_fma_scalar(long iters);
+/* The bf16 dot-product peak (vdpbf16ps: 2 flops per bf16 product); call only where
+ * mb_rl_cpu_has_avx512_bf16() says yes. */
+double mb_rl_dpbf16_avx512(long iters);
 /* Sum of n floats (read) and a[i] = b[i] + s c[i] (triad) over n floats; the result is kept
  * in *sink so the work cannot be optimised away. */
 void mb_rl_read_avx512(const float *x, size_t n, float *sink);
@@ -32,5 +35,8 @@ void mb_rl_panels_scalar(const float *x, size_t n, float *sink);
 /* Whether this CPU executes the ISA (runtime check). */
 int mb_rl_cpu_has_avx512(void);
 int mb_rl_cpu_has_avx2(void);
+/* 1 where this CPU natively executes AVX512_BF16, else 0 and *why (if non-NULL) says why (the
+ * probe's reason, or that the build emulates AVX-512: no peak of this CPU then). */
+int mb_rl_cpu_has_avx512_bf16(const char **why);
 
 #endif
