@@ -1,6 +1,7 @@
 #!/bin/bash
 # The dtype axis (issue 11, item 2; issue 15): a dtype=bf16 case is valid; naive computes it
-# (spec "Precision"), every other implementation gives a skipped row whose reason names bf16
+# (spec "Precision"), so does avx512 where `moebench list` says it runs bf16 (checked against
+# naive like any row), every other implementation gives a skipped row whose reason names bf16
 # (the library's own where it has one: OpenBLAS without sbgemm, oneDNN without a bf16 matmul
 # on this ISA), never an error, never silently f32, in `moebench case` and in a run, next to
 # its f32 twin. `dump` writes bf16 tensors widened to float32 (stored "bf16"); a dtype a case
@@ -8,12 +9,23 @@
 # usage: bash cli_harness_dtype.sh MOEBENCH_BINARY SOURCE_DIR
 set -u
 MB="$1"
+SRC="$2"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail=0
 err() { echo "FAIL: $*" >&2; fail=1; }
 IMPLS="naive blas onednn avx512 merged"
-SKIPPED="blas onednn avx512 merged"
+SKIPPED="blas onednn merged"
+# avx512 computes bf16 where the CPU (or the emulated test build) has AVX512_BF16, for the
+# variants with a bf16 form: `moebench list` names each precision an ok implementation skips
+"$MB" list > "$T/list" 2>&1 || err "moebench list failed"
+avx512_bf16() {   # variant -> "run" or "skip"
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC/tests/support" python3 -c '
+import sys, moebench_list
+_, ok = moebench_list.read(sys.argv[1])
+off = moebench_list.precision_skips(sys.argv[1]).get((sys.argv[2], "avx512"), {})
+print("run" if ok.get((sys.argv[2], "avx512")) and "bf16" not in off else "skip")' "$T/list" "$1"
+}
 
 # moebench case: exit 0, naive's checksum, one skipped line per other implementation naming bf16
 for desc in 'lora:T=4,h=32,r=4,dtype=bf16' 'mixlora:T=4,h=32,f=64,r=4,E=4,k=2,dtype=bf16'; do
@@ -24,6 +36,12 @@ for desc in 'lora:T=4,h=32,r=4,dtype=bf16' 'mixlora:T=4,h=32,f=64,r=4,E=4,k=2,dt
         echo "$out" | grep -Eq "^$i: skipped: .*(bf16|bfloat16)" \
             || err "case $desc: no skipped line for $i: $out"
     done
+    if [ "$(avx512_bf16 "${desc%%:*}")" = skip ]; then
+        echo "$out" | grep -Eq "^avx512: skipped: .*(bf16|bfloat16|AVX-512|avx512)" \
+            || err "case $desc: no skipped line for avx512: $out"
+    else
+        echo "$out" | grep -Eq "^avx512: max_abs_err .* pass$" || err "case $desc: avx512 bf16 not checked ok: $out"
+    fi
     echo "$out" | grep -q "^blas: skipped: .*\(cblas_sbgemm not exported\|blas implements f32 only\)" \
         || err "case $desc: blas reason: $out"
     echo "$out" | grep -Eq 'error|mismatch|fail' && err "case $desc: failed: $out"
@@ -44,10 +62,11 @@ impl = all
 INI
 out=$("$MB" run "$T/dtype.ini" --out "$T/r" --dry-run 2>&1); rc=$?
 [ $rc -eq 0 ] || err "run: exit $rc: $out"
-python3 - "$T/r/results.csv" "$IMPLS" <<'PY' || fail=1
+python3 - "$T/r/results.csv" "$IMPLS" "$(avx512_bf16 lora)" "$(avx512_bf16 mixlora)" <<'PY' || fail=1
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 impls = sys.argv[2].split()
+avx512_runs = {"lora": sys.argv[3] == "run", "mixlora": sys.argv[4] == "run"}
 bad = []
 for v in ("lora", "mixlora"):
     for i in impls:
@@ -56,6 +75,10 @@ for v in ("lora", "mixlora"):
         if i == "naive":
             if len(b) != 1 or b[0]["status"] != "ok" or b[0]["near_ties"] not in ("", "0"):
                 bad.append("%s naive bf16: %s" % (v, b))
+        elif i == "avx512" and avx512_runs[v]:
+            # computed in bf16 and checked against naive with the bf16 rule
+            if len(b) != 1 or b[0]["status"] != "ok" or b[0]["max_abs_err"] == "":
+                bad.append("%s avx512 bf16 (list says it runs): %s" % (v, b))
         elif (len(b) != 1 or b[0]["status"] != "skipped" or
               ("bf16" not in b[0]["reason"] and "bfloat16" not in b[0]["reason"])):
             bad.append("%s %s bf16: %s" % (v, i, b))
