@@ -109,6 +109,18 @@ static void test_json(void)
     CHECK_NEAR(r.gbps_1t[MB_RL_L1], 136, 0);
     CHECK(isnan(r.gbps_1t[MB_RL_L2]));
     CHECK_NEAR(r.cache_bytes[MB_RL_L2], 524288, 0);
+    CHECK(isnan(r.bf16_gflops) && strstr(r.bf16_why, "measured before bf16"));
+    /* the bf16 roof, and the reason it is missing */
+    o = cJSON_Parse("{\"peak_gflops\": 200, \"bf16_avx512_gflops\": 800, "
+                    "\"bf16_avx512_gflops_1t\": 410}");
+    mb_roof_from_json(o, &r);
+    cJSON_Delete(o);
+    CHECK_NEAR(r.bf16_gflops, 800, 0);
+    CHECK_NEAR(r.bf16_gflops_1t, 410, 0);
+    o = cJSON_Parse("{\"peak_gflops\": 200, \"bf16_avx512_reason\": \"cpuid: no avx512_bf16\"}");
+    mb_roof_from_json(o, &r);
+    cJSON_Delete(o);
+    CHECK(isnan(r.bf16_gflops) && !strcmp(r.bf16_why, "cpuid: no avx512_bf16"));
     /* an old file measured under load, without the flag: checked on reading */
     const char *old = "{\"peak_gflops\": 200, \"l1_gbps\": 20, \"l2_gbps\": 200, \"dram_gbps\": 27}";
     o = cJSON_Parse(old);
@@ -237,6 +249,47 @@ static void test_row_roof(void)
     CHECK(isnan(row.pct_peak) && isnan(row.roof_gflops) && row.above_roof == -1 && !row.roof_level[0]);
 }
 
+/* A bf16 row is placed under the bf16 roof, never the FP32 one; without a bf16 roof it has no
+ * pct_peak and says why. */
+static void test_row_roof_bf16(void)
+{
+    mb_exec_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = 1;
+    cfg.peak_gflops = 100;
+    cfg.peak_gflops_bf16 = 400;
+    double bw[MB_RL_NLEVELS] = {270, 200, 145, 27};
+    memcpy(cfg.level_gbps, bw, sizeof bw);
+    cfg.cache_bytes[0] = 32768;
+    cfg.cache_bytes[1] = 524288;
+    cfg.cache_bytes[2] = 16777216;
+    mb_row row;
+    /* compute-bound (intensity 100, in L2): 150 GFLOP/s is above the FP32 roof, 37.5 % of bf16's */
+    mb_row_init(&row);
+    snprintf(row.dtype, sizeof row.dtype, "bf16");
+    row.gflops = 150;
+    mb_exec_roof(&cfg, 1e11, 1e9, 1 << 16, &row);
+    CHECK_NEAR(row.roof_gflops, 400, 1e-9);
+    CHECK_NEAR(row.pct_peak, 37.5, 1e-9);
+    CHECK(row.above_roof == 0);
+    /* the same numbers in f32: above its roof */
+    mb_row_init(&row);
+    snprintf(row.dtype, sizeof row.dtype, "f32");
+    row.gflops = 150;
+    mb_exec_roof(&cfg, 1e11, 1e9, 1 << 16, &row);
+    CHECK(row.above_roof == 1);
+    /* no bf16 roof measured: empty, with the roofline's reason */
+    cfg.peak_gflops_bf16 = NAN;
+    cfg.bf16_why = "avx512_bf16 needs AVX-512: cpuid: no avx512f";
+    mb_row_init(&row);
+    snprintf(row.dtype, sizeof row.dtype, "bf16");
+    row.gflops = 150;
+    mb_exec_roof(&cfg, 1e11, 1e9, 1 << 16, &row);
+    CHECK(isnan(row.pct_peak) && isnan(row.roof_gflops) && row.above_roof == -1);
+    CHECK_MSG(strstr(row.reason, "no bf16 compute ceiling") && strstr(row.reason, "no avx512f"),
+              "%s", row.reason);
+}
+
 int main(void)
 {
     test_plausible();
@@ -244,5 +297,6 @@ int main(void)
     test_ceiling();
     test_json();
     test_row_roof();
+    test_row_roof_bf16();
     return mb_test_result("test_roof_level");
 }

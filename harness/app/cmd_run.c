@@ -910,6 +910,9 @@ static void step_run_cases(run_ctx *r)
         cfg.peak_gflops = one && r->roof.peak_gflops_1t > 0 ? r->roof.peak_gflops_1t
                                                             : r->roof.peak_gflops;
         cfg.dram_gbps = one && r->roof.dram_gbps_1t > 0 ? r->roof.dram_gbps_1t : r->roof.dram_gbps;
+        cfg.peak_gflops_bf16 = one && r->roof.bf16_gflops_1t > 0 ? r->roof.bf16_gflops_1t
+                                                                  : r->roof.bf16_gflops;
+        cfg.bf16_why = r->roof.bf16_why;
         for (int l = 0; l < MB_RL_NLEVELS; l++)
             cfg.level_gbps[l] = one && r->roof.gbps_1t[l] > 0 ? r->roof.gbps_1t[l] : r->roof.gbps[l];
         for (int l = 0; l < 3; l++)

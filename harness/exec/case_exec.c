@@ -452,7 +452,16 @@ static void impl_release(impl_run *r)
 void mb_exec_roof(const mb_exec_config *cfg, double flops, double bytes, double ws_bytes,
                   mb_row *row)
 {
-    if (!(cfg->peak_gflops > 0) || !(row->gflops > 0))
+    double peak = cfg->peak_gflops;
+    if (!strcmp(row->dtype, "bf16")) {
+        peak = cfg->peak_gflops_bf16;
+        if (!(peak > 0) && cfg->peak_gflops > 0 && row->gflops > 0) {
+            add_reason(row, "no pct_peak: no bf16 compute ceiling on this machine (%s)",
+                       cfg->bf16_why && cfg->bf16_why[0] ? cfg->bf16_why : "not measured");
+            return;
+        }
+    }
+    if (!(peak > 0) || !(row->gflops > 0))
         return;
     double bw[MB_RL_NLEVELS];
     for (int l = 0; l < MB_RL_NLEVELS; l++)
@@ -462,20 +471,20 @@ void mb_exec_roof(const mb_exec_config *cfg, double flops, double bytes, double 
     int level = mb_roof_level_of(ws_bytes, cfg->threads, cfg->cache_cold, cfg->cache_bytes);
     int used = -1;
     double ai = bytes > 0 ? flops / bytes : 0;
-    double roof = mb_roof_ceiling(cfg->peak_gflops, bw, level, ai, &used);
+    double roof = mb_roof_ceiling(peak, bw, level, ai, &used);
     if (!(roof > 0))
         return;
     int above = 100.0 * row->gflops / roof > 100.0 * (1 + MB_ROOF_TOLERANCE);
     /* bandwidth-bound and above it: the start-of-run bandwidth may have been a busy moment's
      * (a shared host); a ceiling is the best the level delivers, so look again now */
-    if (above && used >= 0 && roof < cfg->peak_gflops && cfg->remeasure_gbps) {
+    if (above && used >= 0 && roof < peak && cfg->remeasure_gbps) {
         double now = cfg->remeasure_gbps(used, cfg->threads, cfg->cache_bytes);
         if (now > bw[used]) {
             add_reason(row, "%s ceiling re-measured after this row read above it: %.1f -> %.1f "
                        "GB/s (this row's ceiling; the run's stays %.1f)", mb_roof_level_name(used),
                        bw[used], now, bw[used]);
             bw[used] = now;
-            roof = mb_roof_ceiling(cfg->peak_gflops, bw, level, ai, &used);
+            roof = mb_roof_ceiling(peak, bw, level, ai, &used);
         } else if (now > 0)
             add_reason(row, "%s ceiling re-measured after this row read above it: %.1f GB/s, "
                        "not higher than %.1f", mb_roof_level_name(used), now, bw[used]);

@@ -23,6 +23,10 @@ typedef struct {
     int dry_run;        /* validate + one forward per implementation, no timing */
     int check_only;     /* correctness only */
     double peak_gflops; /* roofline ceilings, NAN when unknown */
+    /* the compute roof of dtype=bf16 rows (NAN: none measured; bf16_why says why): a bf16 row
+     * is never placed under the FP32 roof, which its dot products exceed */
+    double peak_gflops_bf16;
+    const char *bf16_why;
     double dram_gbps;
     /* the cache-aware roofline (roof_level.h): bandwidth of each level for the row's threads
      * (<= 0 / NAN unknown: DRAM falls back to dram_gbps) and the cache sizes (one core's L1,

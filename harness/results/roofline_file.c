@@ -79,6 +79,7 @@ static void roof_clear(mb_roof *roof)
 {
     memset(roof, 0, sizeof *roof);
     roof->peak_gflops = roof->dram_gbps = roof->peak_gflops_1t = roof->dram_gbps_1t = NAN;
+    roof->bf16_gflops = roof->bf16_gflops_1t = NAN;
     for (int l = 0; l < MB_RL_NLEVELS; l++)
         roof->gbps[l] = roof->gbps_1t[l] = NAN;
     for (int l = 0; l < 3; l++)
@@ -92,6 +93,13 @@ void mb_roof_from_json(const cJSON *obj, mb_roof *roof)
     roof->dram_gbps = num(obj, "dram_gbps");
     roof->peak_gflops_1t = num(obj, "peak_gflops_1t");
     roof->dram_gbps_1t = num(obj, "dram_gbps_1t");
+    roof->bf16_gflops = num(obj, "bf16_avx512_gflops");
+    roof->bf16_gflops_1t = num(obj, "bf16_avx512_gflops_1t");
+    const cJSON *bw = cJSON_GetObjectItemCaseSensitive(obj, "bf16_avx512_reason");
+    snprintf(roof->bf16_why, sizeof roof->bf16_why, "%s",
+             cJSON_IsString(bw) ? bw->valuestring
+                                : roof->bf16_gflops > 0 ? "" : "not in this roofline.json "
+                                                               "(measured before bf16 peaks)");
     static const char *const low[MB_RL_NLEVELS] = {"l1", "l2", "l3", "dram"};
     char k[32];
     for (int l = 0; l < MB_RL_NLEVELS; l++) {

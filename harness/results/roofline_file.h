@@ -24,6 +24,10 @@ typedef struct {
  * single-thread ceilings, used for rows measured with one thread. */
 typedef struct {
     double peak_gflops, dram_gbps, peak_gflops_1t, dram_gbps_1t;
+    /* The bf16 compute roof (AVX512_BF16 dot products, bf16_avx512_gflops[_1t]) that dtype=bf16
+     * rows use instead of the FP32 one; NAN when not measured, and bf16_why says why. */
+    double bf16_gflops, bf16_gflops_1t;
+    char bf16_why[200];
     /* The cache-aware roofline (roof_level.h): read bandwidth of every level, all threads and
      * one thread (NAN when absent), and the cache sizes the levels were sized from: one
      * core's L1 and L2, the shared L3 (NAN when the file predates them). */
