@@ -9,6 +9,7 @@
 #include "../kernels/variants/variants.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -16,7 +17,8 @@ typedef struct {
     mb_weights w;
     mb_inputs in;
     mb_tensor y, ref;
-    mb_forward_info info;
+    mb_forward_info info, rinfo;   /* the form's and naive's */
+    uint8_t *near;                 /* routed: naive's near ties (compare.h) */
 } bcase;
 
 static int make(bcase *c, const char *desc)
@@ -30,7 +32,12 @@ static int make(bcase *c, const char *desc)
              mb_output_alloc(&c->s, &c->y, &err) == MB_OK &&
              mb_output_alloc(&c->s, &c->ref, &err) == MB_OK &&
              mb_forward_info_alloc(&c->s, &c->info, &err) == MB_OK &&
-             mb_run_once(&mb_impl_naive, &c->s, &c->w, &c->in, &c->ref, &c->info, &err) == MB_OK;
+             mb_forward_info_alloc(&c->s, &c->rinfo, &err) == MB_OK &&
+             mb_run_once(&mb_impl_naive, &c->s, &c->w, &c->in, &c->ref, &c->rinfo, &err) == MB_OK;
+    if (ok && mb_variant_routed(c->s.variant)) {
+        c->near = calloc((size_t)mb_spec_T(&c->s), 1);
+        ok = c->near && mb_routing_near_ties(&c->s, &c->w, &c->in, c->near, &err) == MB_OK;
+    }
     CHECK_MSG(ok, "%s: %s", desc, err.msg);
     return ok ? 0 : -1;
 }
@@ -42,10 +49,14 @@ static void bfree(bcase *c)
     mb_tensor_free(&c->y);
     mb_tensor_free(&c->ref);
     mb_forward_info_free(&c->info);
+    mb_forward_info_free(&c->rinfo);
+    free(c->near);
 }
 
-/* The provider form of c on gp into c->y; its comparison with naive's. */
-static mb_cmp run_form(bcase *c, const mb_gemm_provider *gp, const char *desc)
+/* The provider form of c on gp into c->y; its comparison with naive's. A routing difference
+ * fails a check, or, with routing_differs, is only reported there. */
+static mb_cmp run_form_r(bcase *c, const mb_gemm_provider *gp, const char *desc,
+                         int *routing_differs)
 {
     mb_cmp bad = {.pass = 0, .max_abs_err = INFINITY};
     mb_err err = {0};
@@ -54,7 +65,26 @@ static mb_cmp run_form(bcase *c, const mb_gemm_provider *gp, const char *desc)
     if (rc == MB_OK) rc = mb_variant_forward(st, &c->in, &c->y, &c->info, &err);
     mb_variant_release(st);
     CHECK_MSG(rc == MB_OK, "%s on %s: %s", desc, gp->name, err.msg);
-    return rc == MB_OK ? mb_compare(&c->s, &c->y, &c->ref) : bad;
+    if (rc != MB_OK) return bad;
+    /* routing first, as the harness checks: the same experts and weights (f32 logits), a
+     * difference only on a near tie of naive's */
+    if (c->near) {
+        int64_t ties = 0, tok = -1;
+        int differs = mb_routing_equal_near(&c->info.routing, &c->rinfo.routing, c->near, &ties,
+                                            NULL, &tok);
+        if (routing_differs)
+            *routing_differs = differs;
+        else
+            CHECK_MSG(!differs, "%s on %s: routing differs at token %lld", desc, gp->name,
+                      (long long)tok);
+        if (differs) return bad;
+    }
+    return mb_compare(&c->s, &c->y, &c->ref);
+}
+
+static mb_cmp run_form(bcase *c, const mb_gemm_provider *gp, const char *desc)
+{
+    return run_form_r(c, gp, desc, NULL);
 }
 
 static const char *const cases[] = {
@@ -71,6 +101,12 @@ static const char *const cases[] = {
     "moelora:B=3,S=1,h=130,o=17,r=6,E=3,tasks=2,te=5,dtype=bf16",
     "mor1e:T=1,h=64,o=48,r=4,dtype=bf16",
     "mor1e:B=2,S=11,h=200,o=33,r=8,dtype=bf16",
+    "router:T=1,h=64,E=8,k=2,dtype=bf16",
+    "router:T=37,h=96,E=6,k=3,topp=0.6,dtype=bf16",
+    "sparse_mlp:T=1,h=64,f=96,E=4,k=2,dtype=bf16",
+    "sparse_mlp:T=40,h=96,f=64,E=8,k=2,dtype=bf16",
+    "sparse_mlp:T=33,h=64,f=64,E=4,k=2,shard=1,shared=1,cap=1,dtype=bf16",
+    "sparse_mlp:T=24,h=48,f=40,E=5,k=1,route=hot:0.9,act=gelu,dtype=bf16",
 };
 
 static void test_provider(const mb_gemm_provider *gp)
@@ -111,6 +147,22 @@ static void test_can_fail(void)
     if (Wr) memset(Wr->data, 0, (size_t)mb_tensor_numel(Wr) * sizeof(uint16_t));
     CHECK_MSG(!run_form(&c, &mb_gemm_naive, "molora, uniform gates").pass,
               "molora with uniform gates passed the bf16 check");
+    bfree(&c);
+    /* a sparse_mlp routed on another router: its routing differs from naive's */
+    if (make(&c, "sparse_mlp:T=40,h=96,f=64,E=8,k=2,dtype=bf16")) return;
+    mb_tensor *R = (mb_tensor *)mb_weights_get(&c.w, "Wr");
+    CHECK(R != NULL);
+    if (R) {
+        uint16_t *r = R->data;
+        for (int64_t i = 0; i + 1 < mb_tensor_numel(R); i += 2) {
+            uint16_t t = r[i];
+            r[i] = r[i + 1];
+            r[i + 1] = t;
+        }
+    }
+    int differs = 0;
+    mb_cmp rr = run_form_r(&c, &mb_gemm_naive, "sparse_mlp, another router", &differs);
+    CHECK_MSG(!rr.pass && differs, "sparse_mlp on another router passed the routing check");
     bfree(&c);
 }
 
