@@ -6,8 +6,8 @@
  * adapter's term, not of the base product: C carries u |s Z B^T| + u |C| of rounding, within
  * one bf16 ulp of C where the base term dominates (compare.h's bf16 rule: rtol 2u). G, U and H
  * are stored in bf16; act(G) .* U is computed in f32 on the widened rows. */
-#include "variants.h"
-#include "moebench/bf16.h"
+#include "variants_bf16.h"
+#include <string.h>
 
 typedef struct {
     mb_gemm_weight *W, *A, *B;
@@ -50,16 +50,6 @@ static mb_status bf16_lora_run(const bf16_lora *l, const mb_gemm_provider *gp, i
     return rc;
 }
 
-static mb_status alloc_bf16(uint16_t **p, int64_t a, int64_t b, mb_err *err)
-{
-    /* mb_valloc2 checks the factors and the product; two bf16 fit in one float */
-    float *f = NULL;
-    int64_t half = (b + 1) / 2;
-    mb_status rc = mb_valloc2(&f, a, half, err);
-    *p = (uint16_t *)f;
-    return rc;
-}
-
 /* ---- lora ---- */
 
 typedef struct {
@@ -88,7 +78,7 @@ static mb_status lora_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
     st->gp = gp; st->T = T;
     mb_status rc = bf16_lora_init(&st->l, gp, w, "W", "A", "B", s->o, s->h, s->r,
                                   s->alpha / (float)s->r, T, err);
-    if (rc == MB_OK) rc = alloc_bf16(&st->Z, T, s->r, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Z, T, s->r, err);
     if (rc != MB_OK) { lora_release(st); return rc; }
     *priv = st;
     return MB_OK;
@@ -112,7 +102,7 @@ typedef struct {
     int64_t T, f;
     bf16_lora g, u, d;
     uint16_t *G, *U, *Z;   /* [T, f], [T, f], [T, r]; H overwrites G */
-    float *row;            /* [2, f]: one widened row of G and of U */
+    float *row;            /* [2, f]: mb_b16_glu's scratch */
 } mlp_st;
 
 static void mlp_release(void *p)
@@ -141,9 +131,9 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     mb_status rc = bf16_lora_init(&st->g, gp, w, "Wg", "Ag", "Bg", f, h, r, sc, T, err);
     if (rc == MB_OK) rc = bf16_lora_init(&st->u, gp, w, "Wu", "Au", "Bu", f, h, r, sc, T, err);
     if (rc == MB_OK) rc = bf16_lora_init(&st->d, gp, w, "Wd", "Ad", "Bd", h, f, r, sc, T, err);
-    if (rc == MB_OK) rc = alloc_bf16(&st->G, T, f, err);
-    if (rc == MB_OK) rc = alloc_bf16(&st->U, T, f, err);
-    if (rc == MB_OK) rc = alloc_bf16(&st->Z, T, r, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->G, T, f, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->U, T, f, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Z, T, r, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->row, 2, f, err);
     if (rc != MB_OK) { mlp_release(st); return rc; }
     *priv = st;
@@ -159,18 +149,7 @@ static mb_status mlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     mb_status rc = bf16_lora_run(&st->g, st->gp, st->T, X, st->G, st->Z, err);
     if (rc == MB_OK) rc = bf16_lora_run(&st->u, st->gp, st->T, X, st->U, st->Z, err);
     if (rc != MB_OK) return rc;
-    const int64_t f = st->f;
-    float *g = st->row, *u = st->row + f;
-    for (int64_t t = 0; t < st->T; t++) {
-        uint16_t *G = st->G + t * f;
-        const uint16_t *U = st->U + t * f;
-        for (int64_t j = 0; j < f; j++) {
-            g[j] = mb_bf16_to_f32(G[j]);
-            u[j] = mb_bf16_to_f32(U[j]);
-        }
-        mb_vglu(st->act, g, u, f);
-        for (int64_t j = 0; j < f; j++) G[j] = mb_f32_to_bf16(g[j]);
-    }
+    mb_b16_glu(st->act, st->G, st->U, st->T, st->f, st->row);
     return bf16_lora_run(&st->d, st->gp, st->T, st->G, y->data, st->Z, err);
 }
 

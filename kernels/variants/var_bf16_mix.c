@@ -7,7 +7,7 @@
  *   Y  = a Z' U^T         U = Bcat [o, nz] (B for mor1e), a = the LoRA scale (mor1e: its beta)
  *   Y += X W^T            beta = 1: the adapter term goes first, as in var_bf16.c, so the extra
  *                         rounding is of the small term */
-#include "variants.h"
+#include "variants_bf16.h"
 #include "moebench/bf16.h"
 #include <string.h>
 
@@ -41,19 +41,11 @@ static void mix_release(void *p)
     mb_free(st);
 }
 
-static mb_status alloc16(uint16_t **p, int64_t a, int64_t b, mb_err *err)
-{
-    float *f = NULL;
-    mb_status rc = mb_valloc2(&f, a, (b + 1) / 2, err);   /* two bf16 per float */
-    *p = (uint16_t *)f;
-    return rc;
-}
-
+/* *out = a widened copy of n bf16 */
 static mb_status widen(const void *src, int64_t n, float **out, mb_err *err)
 {
     mb_status rc = mb_valloc(out, n, err);
-    const uint16_t *s = src;
-    for (int64_t i = 0; rc == MB_OK && i < n; i++) (*out)[i] = mb_bf16_to_f32(s[i]);
+    if (rc == MB_OK) mb_b16_widen(src, n, *out);
     return rc;
 }
 
@@ -108,8 +100,8 @@ static mb_status mix_prepare(mix_kind kind, const mb_gemm_provider *gp, const mb
     }
     st->n2 = st->nz + nlog;
     const int64_t gates = kind == MIX_MOELORA ? s->B * E : T * (kind == MIX_MOR1E ? r : E);
-    if (rc == MB_OK) rc = alloc16(&st->Dc, st->n2, h, err);
-    if (rc == MB_OK) rc = alloc16(&st->Uc, o, st->nz, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Dc, st->n2, h, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Uc, o, st->nz, err);
     if (rc == MB_OK) {
         memcpy(st->Dc, A, sizeof(uint16_t) * (size_t)(st->nz * h));
         if (nlog) memcpy(st->Dc + st->nz * h, Wr, sizeof(uint16_t) * (size_t)(nlog * h));
@@ -119,7 +111,7 @@ static mb_status mix_prepare(mix_kind kind, const mb_gemm_provider *gp, const mb
     }
     if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, st->Dc, st->n2, h, h, T, &st->D, err);
     if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, st->Uc, o, st->nz, st->nz, T, &st->U, err);
-    if (rc == MB_OK) rc = alloc16(&st->Z, T, st->n2, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Z, T, st->n2, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Zf, T, st->n2, err);
     if (rc == MB_OK) rc = mb_valloc(&st->G, gates, err);
     if (rc != MB_OK) { mix_release(st); return rc; }
@@ -135,7 +127,7 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     const uint16_t *X = in->X.data;
     mb_status rc = mb_gemm(st->gp, MB_BF16, st->D, T, X, st->h, 1.0f, 0.0f, st->Z, n2, err);
     if (rc != MB_OK) return rc;
-    for (int64_t i = 0; i < T * n2; i++) st->Zf[i] = mb_bf16_to_f32(st->Z[i]);
+    mb_b16_widen(st->Z, T * n2, st->Zf);
     if (st->v == MIX_MOELORA) {
         const int32_t *task = mb_i32(&in->task);
         float zl[64], *zlp = E <= 64 ? zl : NULL;

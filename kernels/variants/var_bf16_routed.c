@@ -6,61 +6,22 @@
  * weight by up to u. The experts (sparse_mlp) run in bf16 on the gathered bf16 rows: G, U, H
  * and each expert's output rows are bf16, and the weighted combine sums the widened rows in
  * f32, in ascending expert order then the shared experts, with Y rounded once at the end. */
-#include "variants.h"
+#include "variants_bf16.h"
 #include "moebench/bf16.h"
 #include <string.h>
-
-static void widen_rows(const uint16_t *src, int64_t n, float *dst)
-{
-    #pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; i++) dst[i] = mb_bf16_to_f32(src[i]);
-}
-
-/* The router both variants share: Wr widened once, X widened per forward into Xf. */
-typedef struct {
-    mb_vrouter vr;
-    float *Wr, *Xf;   /* [E, h], [T, h] */
-} bf16_router;
-
-static mb_status router_init(bf16_router *r, const mb_gemm_provider *gp, const mb_weights *w,
-                             const mb_spec *s, mb_err *err)
-{
-    const uint16_t *Wr = mb_vw_as(w, "Wr", s->E * s->h, MB_BF16, err);
-    if (!Wr) return err ? err->code : MB_EINVAL;
-    mb_status rc = mb_valloc2(&r->Wr, s->E, s->h, err);
-    if (rc == MB_OK) rc = mb_valloc2(&r->Xf, mb_spec_T(s), s->h, err);
-    if (rc != MB_OK) return rc;
-    widen_rows(Wr, s->E * s->h, r->Wr);
-    return mb_vrouter_init(&r->vr, gp, r->Wr, s, err);
-}
-
-static mb_status router_run(bf16_router *r, const mb_gemm_provider *gp, const uint16_t *X,
-                            mb_forward_info *info, mb_err *err)
-{
-    widen_rows(X, r->vr.T * r->vr.h, r->Xf);
-    return mb_vrouter_run(&r->vr, gp, r->Xf, info, err);
-}
-
-static void router_free(bf16_router *r, const mb_gemm_provider *gp)
-{
-    mb_vrouter_free(&r->vr, gp);
-    mb_free(r->Wr);
-    mb_free(r->Xf);
-    r->Wr = r->Xf = NULL;
-}
 
 /* ---- router: Y [T, E] bf16, w at the chosen experts ---- */
 
 typedef struct {
     const mb_gemm_provider *gp;
-    bf16_router r;
+    mb_b16_router r;
 } router_st;
 
 static void router_release(void *p)
 {
     router_st *st = p;
     if (!st) return;
-    router_free(&st->r, st->gp);
+    mb_b16_router_free(&st->r, st->gp);
     mb_free(st);
 }
 
@@ -71,7 +32,7 @@ static mb_status router_prepare(const mb_gemm_provider *gp, const mb_spec *s, co
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     memset(st, 0, sizeof *st);
     st->gp = gp;
-    mb_status rc = router_init(&st->r, gp, w, s, err);
+    mb_status rc = mb_b16_router_init(&st->r, gp, w, s, err);
     if (rc != MB_OK) { router_release(st); return rc; }
     *priv = st;
     return MB_OK;
@@ -81,7 +42,7 @@ static mb_status router_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_f
                                 mb_err *err)
 {
     router_st *st = p;
-    mb_status rc = router_run(&st->r, st->gp, in->X.data, info, err);
+    mb_status rc = mb_b16_router_run(&st->r, st->gp, in->X.data, info, err);
     if (rc != MB_OK) return rc;
     const mb_vrouter *vr = &st->r.vr;
     uint16_t *Y = y->data;
@@ -102,7 +63,7 @@ typedef struct {
     const mb_gemm_provider *gp;
     mb_act act;
     int64_t T, h, fe, E, ns;
-    bf16_router r;
+    mb_b16_router r;
     mb_gemm_weight **Wg, **Wu, **Wd;   /* [E + ns]: routed experts, then shared ones */
     uint16_t *Xe, *Ge, *Ue, *Ye;       /* [T, h], [T, fe], [T, fe], [T, h] */
     float *Yacc, *row;                 /* [T, h], [2, fe] */
@@ -118,18 +79,10 @@ static void smlp_release(void *p)
             if (sets[i][e]) mb_gemm_weight_release(st->gp, MB_BF16, sets[i][e]);
         mb_free(sets[i]);
     }
-    router_free(&st->r, st->gp);
+    mb_b16_router_free(&st->r, st->gp);
     void *bufs[] = {st->Xe, st->Ge, st->Ue, st->Ye, st->Yacc, st->row};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) mb_free(bufs[i]);
     mb_free(st);
-}
-
-static mb_status alloc16(uint16_t **p, int64_t a, int64_t b, mb_err *err)
-{
-    float *f = NULL;
-    mb_status rc = mb_valloc2(&f, a, (b + 1) / 2, err);   /* two bf16 per float */
-    *p = (uint16_t *)f;
-    return rc;
 }
 
 /* Expert weights of one projection: n experts of [rows, cols] from the named tensor. */
@@ -164,7 +117,7 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
         memset(st->Wg, 0, sizeof(mb_gemm_weight *) * (size_t)(E + ns));
         memset(st->Wu, 0, sizeof(mb_gemm_weight *) * (size_t)(E + ns));
         memset(st->Wd, 0, sizeof(mb_gemm_weight *) * (size_t)(E + ns));
-        rc = router_init(&st->r, gp, w, s, err);
+        rc = mb_b16_router_init(&st->r, gp, w, s, err);
     }
     if (rc == MB_OK) rc = prep_experts(st, w, "Wg", E, fe, h, st->Wg, err);
     if (rc == MB_OK) rc = prep_experts(st, w, "Wu", E, fe, h, st->Wu, err);
@@ -172,10 +125,10 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
     if (rc == MB_OK) rc = prep_experts(st, w, "Wgs", ns, fe, h, st->Wg + E, err);
     if (rc == MB_OK) rc = prep_experts(st, w, "Wus", ns, fe, h, st->Wu + E, err);
     if (rc == MB_OK) rc = prep_experts(st, w, "Wds", ns, h, fe, st->Wd + E, err);
-    if (rc == MB_OK) rc = alloc16(&st->Xe, T, h, err);
-    if (rc == MB_OK) rc = alloc16(&st->Ge, T, fe, err);
-    if (rc == MB_OK) rc = alloc16(&st->Ue, T, fe, err);
-    if (rc == MB_OK) rc = alloc16(&st->Ye, T, h, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Xe, T, h, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Ge, T, fe, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Ue, T, fe, err);
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Ye, T, h, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Yacc, T, h, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->row, 2, fe, err);
     if (rc != MB_OK) { smlp_release(st); return rc; }
@@ -190,17 +143,7 @@ static mb_status expert(smlp_st *st, int64_t e, int64_t n, const uint16_t *Xr, m
     mb_status rc = mb_gemm(st->gp, MB_BF16, st->Wg[e], n, Xr, h, 1.0f, 0.0f, st->Ge, fe, err);
     if (rc == MB_OK) rc = mb_gemm(st->gp, MB_BF16, st->Wu[e], n, Xr, h, 1.0f, 0.0f, st->Ue, fe, err);
     if (rc != MB_OK) return rc;
-    float *g = st->row, *u = st->row + fe;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t *G = st->Ge + i * fe;
-        const uint16_t *U = st->Ue + i * fe;
-        for (int64_t j = 0; j < fe; j++) {
-            g[j] = mb_bf16_to_f32(G[j]);
-            u[j] = mb_bf16_to_f32(U[j]);
-        }
-        mb_vglu(st->act, g, u, fe);
-        for (int64_t j = 0; j < fe; j++) G[j] = mb_f32_to_bf16(g[j]);
-    }
+    mb_b16_glu(st->act, st->Ge, st->Ue, n, fe, st->row);
     return mb_gemm(st->gp, MB_BF16, st->Wd[e], n, st->Ge, fe, 1.0f, 0.0f, st->Ye, h, err);
 }
 
@@ -210,24 +153,17 @@ static mb_status smlp_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_for
     smlp_st *st = p;
     const uint16_t *X = in->X.data;
     const int64_t T = st->T, h = st->h;
-    mb_status rc = router_run(&st->r, st->gp, X, info, err);
+    mb_status rc = mb_b16_router_run(&st->r, st->gp, X, info, err);
     if (rc != MB_OK) return rc;
     const mb_vrouter *vr = &st->r.vr;
     memset(st->Yacc, 0, sizeof(float) * (size_t)(T * h));
     for (int64_t e = 0; e < st->E; e++) {
         const int64_t o = vr->offsets[e], n = vr->offsets[e + 1] - o;
         if (n == 0) continue;
-        for (int64_t i = 0; i < n; i++)
-            memcpy(st->Xe + i * h, X + (int64_t)vr->tok[o + i] * h, sizeof(uint16_t) * (size_t)h);
+        mb_b16_gather(X, h, vr->tok + o, n, st->Xe);
         rc = expert(st, e, n, st->Xe, err);
         if (rc != MB_OK) return rc;
-        for (int64_t i = 0; i < n; i++) {
-            const int64_t t = vr->tok[o + i];
-            const float wt = vr->rt.w[t * vr->k + vr->slot[o + i]];
-            float *acc = st->Yacc + t * h;
-            const uint16_t *ye = st->Ye + i * h;
-            for (int64_t j = 0; j < h; j++) acc[j] += wt * mb_bf16_to_f32(ye[j]);
-        }
+        mb_b16_combine(st->Ye, h, vr->tok + o, vr->slot + o, n, &vr->rt, st->Yacc);
     }
     /* shared experts: every token, weight 1, added after the routed sum */
     for (int64_t e = st->E; e < st->E + st->ns; e++) {

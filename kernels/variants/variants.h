@@ -64,10 +64,11 @@ unsigned mb_variant_code_dtypes(mb_variant_id v);
  * by the provider and stored in bf16 (Z, G, U, H: intermediates compare.h's bf16 rule covers),
  * gates and activations in f32. */
 const mb_variant_ops *mb_variant_bf16_ops(mb_variant_id v);
-/* The forms the table names: var_bf16.c (lora, mlp_lora), var_bf16_mix.c (the mixtures),
- * var_bf16_routed.c (router, sparse_mlp) */
+/* The forms the table names: var_bf16.c (lora, mlp_lora), var_bf16_mix.c (the soft
+ * mixtures), var_bf16_routed.c (router, sparse_mlp), var_bf16_mixlora.c */
 extern const mb_variant_ops mb_var_lora_bf16, mb_var_mlp_lora_bf16, mb_var_molora_bf16,
-    mb_var_moelora_bf16, mb_var_mor1e_bf16, mb_var_router_bf16, mb_var_sparse_mlp_bf16;
+    mb_var_moelora_bf16, mb_var_mor1e_bf16, mb_var_router_bf16, mb_var_sparse_mlp_bf16,
+    mb_var_mixlora_bf16;
 /* The provider calls below are the f32 forms (mb_gemm_* with MB_F32). */
 /* Prepares W [N, K] (ld K) for provider gp; *out stays NULL on failure. */
 mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,
