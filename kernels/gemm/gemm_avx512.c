@@ -56,9 +56,9 @@ const mb_gemm_provider mb_gemm_avx512 = {
     .unavailable = mb_avx512_unavailable,
     .dtype_unavailable = dtype_unavailable,
     .ops[MB_F32] = {prepare, mb_avx512_weight_free, gemm, weight_bytes, weight_dims,
-                mb_avx512_weight_train, mb_avx512_gemm_nn, mb_avx512_gemm_plain, NULL, NULL},
+                mb_avx512_weight_train, mb_avx512_gemm_nn, mb_avx512_gemm_plain, NULL, NULL, NULL},
     /* inference only: no training members, no split (gemm_cols) yet */
     .ops[MB_BF16] = {mb_avx512_bf16_prepare, mb_avx512_bf16_release, mb_avx512_bf16_gemm,
-                 mb_avx512_bf16_bytes, mb_avx512_bf16_dims, NULL, NULL, NULL, NULL, NULL},
+                 mb_avx512_bf16_bytes, mb_avx512_bf16_dims, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 #endif

@@ -156,7 +156,7 @@ const mb_gemm_provider mb_gemm_blas = {
     .dtype_unavailable = blas_dtype_unavailable,
     .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes, blas_dims,
                 NULL, blas_gemm_nn, blas_gemm_plain, blas_gemm_cols,
-                blas_serial_in_parallel},
+                blas_serial_in_parallel, NULL},
 };
 
 #else /* !MOEBENCH_HAVE_OPENBLAS */

@@ -1,5 +1,7 @@
 /* The typed GEMM entry points: one lookup in the provider's per-datatype table (gemm.h). */
+#include <stdio.h>
 #include "moebench/gemm.h"
+#include "moebench/quant.h"
 #include "moebench/work.h"
 
 static const mb_gemm_ops *ops_of(const mb_gemm_provider *gp, mb_dtype dt)
@@ -35,6 +37,32 @@ mb_status mb_gemm_weight_prepare(const mb_gemm_provider *gp, mb_dtype dt, const 
         return mb_fail(err, MB_EUNSUPPORTED, "%s", mb_gemm_unsupported(gp, dt));
     }
     return o->weight_prepare(W, N, K, ldw, m_hint, out, err);
+}
+
+const char *mb_gemm_wq_unsupported(const mb_gemm_provider *gp, mb_dtype dt, mb_dtype wq)
+{
+    const mb_gemm_ops *o = ops_of(gp, dt);
+    if (o && o->weight_prepare_q && mb_wq_qmax(wq) > 0)
+        return NULL;
+    static _Thread_local char buf[160];
+    snprintf(buf, sizeof buf, "unsupported wq=%s: %s has no weight-only %s GEMM for %s "
+             "activations (issue 15)", mb_dtype_name(wq), gp->name, mb_dtype_name(wq),
+             mb_dtype_name(dt));
+    return buf;
+}
+
+mb_status mb_gemm_weight_prepare_q(const mb_gemm_provider *gp, mb_dtype dt, mb_dtype wq,
+                                   const void *q, const float *scale, int64_t N, int64_t K,
+                                   int64_t m_hint, mb_gemm_weight **out, mb_err *err)
+{
+    *out = NULL;
+    const char *why = mb_gemm_wq_unsupported(gp, dt, wq);
+    if (why) return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
+    if (!q || !scale || N < 1 || K < 1 || mb_wq_groups(wq, K) < 1)
+        return mb_fail(err, MB_EINVAL, "gemm %s: bad quantised weight (N=%lld K=%lld wq=%s)",
+                       gp->name, (long long)N, (long long)K, mb_dtype_name(wq));
+    return ops_of(gp, dt)->weight_prepare_q(wq, q, scale, N, K, m_hint < 1 ? 1 : m_hint, out,
+                                            err);
 }
 
 void mb_gemm_weight_release(const mb_gemm_provider *gp, mb_dtype dt, mb_gemm_weight *w)

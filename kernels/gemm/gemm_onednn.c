@@ -520,7 +520,7 @@ const mb_gemm_provider mb_gemm_onednn = {
     .unavailable = onednn_unavailable,
     .dtype_unavailable = onednn_dtype_unavailable,
     .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes, onednn_dims,
-                onednn_weight_train, onednn_gemm_nn, onednn_gemm_plain, NULL, NULL},
+                onednn_weight_train, onednn_gemm_nn, onednn_gemm_plain, NULL, NULL, NULL},
 };
 
 #else /* !MOEBENCH_HAVE_ONEDNN */

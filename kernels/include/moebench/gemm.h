@@ -59,6 +59,17 @@ typedef struct mb_gemm_ops {
      * alone (OpenBLAS's OpenMP and sequential builds), so one call per thread uses the threads
      * set and no more; 0 when the library would start threads of its own there. */
     int (*serial_in_parallel)(void);
+    /* ---- weight-only quantised weights (wq=int8|int4, spec "Precision", moebench/quant.h);
+     * NULL: the provider has none ----
+     * Prepares W = q * scale [N, K] for this row's gemm (A and C in this row's dtype): q and
+     * scale stored as quant.h stores a whole [N, K] matrix (rows contiguous; int4 two levels
+     * per byte, element n in byte n / 2, even n in the low nibble; scale [N, groups], int8: one
+     * per row, int4: one per MB_WQ_GROUP inputs). The provider keeps the weights quantised,
+     * packed or not, and dequantises inside its kernel: never a full dequantised copy. q and
+     * scale must outlive the prepared weight. gemm, weight_bytes, weight_dims and
+     * weight_release of this row then serve it. */
+    mb_status (*weight_prepare_q)(mb_dtype wq, const void *q, const float *scale, int64_t N,
+                                  int64_t K, int64_t m_hint, mb_gemm_weight **out, mb_err *err);
 } mb_gemm_ops;
 
 /* A provider registers its entry points per datatype, as BLIS registers kernels per
@@ -91,6 +102,14 @@ mb_status mb_gemm_weight_prepare(const mb_gemm_provider *gp, mb_dtype dt, const 
                                  int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                                  mb_gemm_weight **out, mb_err *err);
 void mb_gemm_weight_release(const mb_gemm_provider *gp, mb_dtype dt, mb_gemm_weight *w);
+/* The quantised form (mb_gemm_ops.weight_prepare_q) for activations in dt; MB_EUNSUPPORTED
+ * with mb_gemm_wq_unsupported's reason where gp has none. */
+mb_status mb_gemm_weight_prepare_q(const mb_gemm_provider *gp, mb_dtype dt, mb_dtype wq,
+                                   const void *q, const float *scale, int64_t N, int64_t K,
+                                   int64_t m_hint, mb_gemm_weight **out, mb_err *err);
+/* NULL when gp can prepare weights quantised to wq for activations in dt (whether or not it is
+ * available here), else the reason (thread-local buffer). */
+const char *mb_gemm_wq_unsupported(const mb_gemm_provider *gp, mb_dtype dt, mb_dtype wq);
 mb_status mb_gemm(const mb_gemm_provider *gp, mb_dtype dt, const mb_gemm_weight *w, int64_t M,
                   const void *A, int64_t lda, float alpha, float beta, void *C, int64_t ldc,
                   mb_err *err);
