@@ -244,7 +244,7 @@ static void test_tolerance(void)
 }
 
 /* A bf16 case is valid: naive computes it (spec "Precision": double from the bf16 inputs), so
- * does avx512 where the CPU (or the emulated test build) runs AVX512_BF16 (test_variant_bf16.c
+ * does avx512 where the CPU (or the emulated test build) runs AVX512_BF16 (test_variant_precision.c
  * checks its values), and every other implementation is unsupported with a reason that names
  * bf16 (the library's own, or the provider's dtype set; never an error, never silently f32);
  * prepare says the same. */

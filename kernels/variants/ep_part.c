@@ -32,8 +32,9 @@ const char *mb_ep_unsupported(const char *impl, const mb_spec *s)
                                       : "ep: no expert-parallel form of this implementation";
     if (s->variant != MB_SPARSE_MLP && s->variant != MB_MIXLORA && s->variant != MB_ROUTER)
         return "ep: expert parallelism is implemented for sparse_mlp, mixlora and router";
-    if (s->dtype != MB_F32)
-        return "ep: expert parallelism runs in f32 only (its rows are exchanged as f32)";
+    if (s->dtype != MB_F32 || s->wq != MB_F32)
+        return "ep: expert parallelism runs in f32 with unquantised weights only (its rows are "
+               "exchanged as f32)";
     mb_spec one = *s;
     one.ep = 1;
     return mb_variant_unsupported(gp, &one);

@@ -17,9 +17,9 @@ static mb_status avx512_prepare(const mb_spec *s, const mb_weights *w, mb_state 
     if (why)
         return mb_fail(err, MB_EUNSUPPORTED, "%s", why);
     /* train cases run the provider form (fused backward kernels: a later optimisation), and
-     * so do bf16 cases (the fused kernels are f32) */
-    const mb_variant_ops *fused =
-        s->mode == MB_MODE_TRAIN || s->dtype != MB_F32 ? NULL : mb_fused_avx512_ops(s);
+     * so do bf16 and wq cases (the fused kernels are f32 on f32 weights) */
+    const mb_variant_ops *fused = s->mode == MB_MODE_TRAIN || s->dtype != MB_F32 ||
+                                          s->wq != MB_F32 ? NULL : mb_fused_avx512_ops(s);
     if (!fused)
         return mb_variant_prepare(&mb_gemm_avx512, s, w, st, err);
     void *priv = NULL;

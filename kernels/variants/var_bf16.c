@@ -15,16 +15,17 @@ typedef struct {
     float s;
 } bf16_lora;
 
-static mb_status bf16_lora_init(bf16_lora *l, const mb_gemm_provider *gp, const mb_weights *w,
-                                const char *wn, const char *an, const char *bn, int64_t dout,
-                                int64_t din, int64_t r, float s, int64_t m, mb_err *err)
+/* the base weight wn through mb_vprep_base: bf16, or its wq levels */
+static mb_status bf16_lora_init(bf16_lora *l, const mb_gemm_provider *gp, const mb_spec *sp,
+                                const mb_weights *w, const char *wn, const char *an,
+                                const char *bn, int64_t dout, int64_t din, int64_t r, float s,
+                                int64_t m, mb_err *err)
 {
     l->din = din; l->dout = dout; l->r = r; l->s = s;
-    const void *W = mb_vw_as(w, wn, dout * din, MB_BF16, err);
-    const void *A = W ? mb_vw_as(w, an, r * din, MB_BF16, err) : NULL;
+    const void *A = mb_vw_as(w, an, r * din, MB_BF16, err);
     const void *B = A ? mb_vw_as(w, bn, dout * r, MB_BF16, err) : NULL;
     if (!B) return err ? err->code : MB_EINVAL;
-    mb_status rc = mb_gemm_weight_prepare(gp, MB_BF16, W, dout, din, din, m, &l->W, err);
+    mb_status rc = mb_vprep_base(gp, sp, w, wn, 1, 0, dout, din, m, &l->W, err);
     if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, A, r, din, din, m, &l->A, err);
     if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, B, dout, r, r, m, &l->B, err);
     return rc;
@@ -76,7 +77,7 @@ static mb_status lora_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     memset(st, 0, sizeof *st);
     st->gp = gp; st->T = T;
-    mb_status rc = bf16_lora_init(&st->l, gp, w, "W", "A", "B", s->o, s->h, s->r,
+    mb_status rc = bf16_lora_init(&st->l, gp, s, w, "W", "A", "B", s->o, s->h, s->r,
                                   s->alpha / (float)s->r, T, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->Z, T, s->r, err);
     if (rc != MB_OK) { lora_release(st); return rc; }
@@ -128,9 +129,9 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     memset(st, 0, sizeof *st);
     st->gp = gp; st->act = s->act; st->T = T; st->f = f;
-    mb_status rc = bf16_lora_init(&st->g, gp, w, "Wg", "Ag", "Bg", f, h, r, sc, T, err);
-    if (rc == MB_OK) rc = bf16_lora_init(&st->u, gp, w, "Wu", "Au", "Bu", f, h, r, sc, T, err);
-    if (rc == MB_OK) rc = bf16_lora_init(&st->d, gp, w, "Wd", "Ad", "Bd", h, f, r, sc, T, err);
+    mb_status rc = bf16_lora_init(&st->g, gp, s, w, "Wg", "Ag", "Bg", f, h, r, sc, T, err);
+    if (rc == MB_OK) rc = bf16_lora_init(&st->u, gp, s, w, "Wu", "Au", "Bu", f, h, r, sc, T, err);
+    if (rc == MB_OK) rc = bf16_lora_init(&st->d, gp, s, w, "Wd", "Ad", "Bd", h, f, r, sc, T, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->G, T, f, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->U, T, f, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->Z, T, r, err);

@@ -68,8 +68,9 @@ static mb_status mix_prepare(mix_kind kind, const mb_gemm_provider *gp, const mb
     memset(st, 0, sizeof *st);
     st->gp = gp; st->v = kind; st->T = T; st->S = s->S; st->B = s->B; st->h = h;
     st->o = o; st->E = E;
-    const uint16_t *W = W16("W", o * h), *A = NULL, *Bw = NULL, *Wr = NULL;
-    mb_status rc = W ? MB_OK : (err ? err->code : MB_EINVAL);
+    const uint16_t *A = NULL, *Bw = NULL, *Wr = NULL;
+    /* the base W through mb_vprep_base: bf16, or its wq levels */
+    mb_status rc = mb_vprep_base(gp, s, w, "W", 1, 0, o, h, T, &st->W, err);
     int64_t nlog = 0;
     if (rc == MB_OK && kind == MIX_MOLORA) {
         st->nz = E * r; nlog = E; st->blk = r; st->a = s->alpha / (float)r;
@@ -107,7 +108,6 @@ static mb_status mix_prepare(mix_kind kind, const mb_gemm_provider *gp, const mb
         if (nlog) memcpy(st->Dc + st->nz * h, Wr, sizeof(uint16_t) * (size_t)(nlog * h));
         if (kind == MIX_MOR1E) memcpy(st->Uc, Bw, sizeof(uint16_t) * (size_t)(o * r));
         else bcat(Bw, E, o, st->blk, st->Uc);
-        rc = mb_gemm_weight_prepare(gp, MB_BF16, W, o, h, h, T, &st->W, err);
     }
     if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, st->Dc, st->n2, h, h, T, &st->D, err);
     if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, st->Uc, o, st->nz, st->nz, T, &st->U, err);

@@ -82,8 +82,8 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     const char *wn[3] = {"Wg", "Wu", "Wd"};
     const int64_t dout[3] = {f, f, h}, din[3] = {h, h, f};
     for (int q = 0; rc == MB_OK && q < 3; q++) {
-        const uint16_t *W = mb_vw_as(w, wn[q], dout[q] * din[q], MB_BF16, err);
-        rc = W ? prep(st, W, dout[q], din[q], &st->W[q], err) : (err ? err->code : MB_EINVAL);
+        /* the frozen MLP through mb_vprep_base: bf16, or its wq levels */
+        rc = mb_vprep_base(gp, s, w, wn[q], 1, 0, dout[q], din[q], T, &st->W[q], err);
         st->A[q] = rc == MB_OK ? mb_alloc(sizeof(mb_gemm_weight *) * (size_t)(E + ns)) : NULL;
         st->B[q] = rc == MB_OK ? mb_alloc(sizeof(mb_gemm_weight *) * (size_t)(E + ns)) : NULL;
         if (rc == MB_OK && (!st->A[q] || !st->B[q])) rc = mb_fail(err, MB_ENOMEM, "out of memory");

@@ -85,16 +85,14 @@ static void smlp_release(void *p)
     mb_free(st);
 }
 
-/* Expert weights of one projection: n experts of [rows, cols] from the named tensor. */
-static mb_status prep_experts(smlp_st *st, const mb_weights *w, const char *name, int64_t n,
-                              int64_t rows, int64_t cols, mb_gemm_weight **out, mb_err *err)
+/* Expert weights of one projection: n experts of [rows, cols] from the named tensor (bf16, or
+ * its wq levels: mb_vprep_base). */
+static mb_status prep_experts(smlp_st *st, const mb_spec *s, const mb_weights *w,
+                              const char *name, int64_t n, int64_t rows, int64_t cols,
+                              mb_gemm_weight **out, mb_err *err)
 {
-    if (n == 0) return MB_OK;
-    const uint16_t *W = mb_vw_as(w, name, n * rows * cols, MB_BF16, err);
-    if (!W) return err ? err->code : MB_EINVAL;
     for (int64_t e = 0; e < n; e++) {
-        mb_status rc = mb_gemm_weight_prepare(st->gp, MB_BF16, W + e * rows * cols, rows, cols,
-                                              cols, st->T, &out[e], err);
+        mb_status rc = mb_vprep_base(st->gp, s, w, name, n, e, rows, cols, st->T, &out[e], err);
         if (rc != MB_OK) return rc;
     }
     return MB_OK;
@@ -119,12 +117,12 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
         memset(st->Wd, 0, sizeof(mb_gemm_weight *) * (size_t)(E + ns));
         rc = mb_b16_router_init(&st->r, gp, w, s, err);
     }
-    if (rc == MB_OK) rc = prep_experts(st, w, "Wg", E, fe, h, st->Wg, err);
-    if (rc == MB_OK) rc = prep_experts(st, w, "Wu", E, fe, h, st->Wu, err);
-    if (rc == MB_OK) rc = prep_experts(st, w, "Wd", E, h, fe, st->Wd, err);
-    if (rc == MB_OK) rc = prep_experts(st, w, "Wgs", ns, fe, h, st->Wg + E, err);
-    if (rc == MB_OK) rc = prep_experts(st, w, "Wus", ns, fe, h, st->Wu + E, err);
-    if (rc == MB_OK) rc = prep_experts(st, w, "Wds", ns, h, fe, st->Wd + E, err);
+    if (rc == MB_OK) rc = prep_experts(st, s, w, "Wg", E, fe, h, st->Wg, err);
+    if (rc == MB_OK) rc = prep_experts(st, s, w, "Wu", E, fe, h, st->Wu, err);
+    if (rc == MB_OK) rc = prep_experts(st, s, w, "Wd", E, h, fe, st->Wd, err);
+    if (rc == MB_OK) rc = prep_experts(st, s, w, "Wgs", ns, fe, h, st->Wg + E, err);
+    if (rc == MB_OK) rc = prep_experts(st, s, w, "Wus", ns, fe, h, st->Wu + E, err);
+    if (rc == MB_OK) rc = prep_experts(st, s, w, "Wds", ns, h, fe, st->Wd + E, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->Xe, T, h, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->Ge, T, fe, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->Ue, T, fe, err);

@@ -22,13 +22,14 @@ static mb_status lora_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
                               void **priv, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r;
-    const float *W = mb_vw(w, "W", o * h, err), *A = W ? mb_vw(w, "A", r * h, err) : NULL;
-    const float *B = A ? mb_vw(w, "B", o * r, err) : NULL;
+    const float *A = mb_vw(w, "A", r * h, err), *B = A ? mb_vw(w, "B", o * r, err) : NULL;
     if (!B) return err ? err->code : MB_EINVAL;
     lora_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->T = T;
-    mb_status rc = mb_vlora_init(&st->l, gp, W, A, B, o, h, r, s->alpha / (float)r, T, err);
+    /* the base W through mb_vprep_base: f32, or quantised under wq */
+    mb_status rc = mb_vlora_init(&st->l, gp, NULL, A, B, o, h, r, s->alpha / (float)r, T, err);
+    if (rc == MB_OK) rc = mb_vprep_base(gp, s, w, "W", 1, 0, o, h, T, &st->l.W, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, r, err);
     if (rc != MB_OK) { lora_release(st); return rc; }
     *priv = st;

@@ -49,9 +49,16 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
                              void **priv, mb_err *err)
 {
     const int64_t h = s->h, f = s->f, r = s->r, E = s->E;
-    const float *Wg = mb_vw(w, "Wg", f * h, err), *Wu = Wg ? mb_vw(w, "Wu", f * h, err) : NULL;
-    const float *Wd = Wu ? mb_vw(w, "Wd", h * f, err) : NULL;
-    const float *Wr = Wd ? mb_vw(w, "Wr", E * h, err) : NULL;
+    /* under wq the frozen MLP is quantised: prepared from w by mb_vprep_base */
+    const int q = s->wq != MB_F32;
+    const float *Wg = NULL, *Wu = NULL, *Wd = NULL;
+    if (!q) {
+        Wg = mb_vw(w, "Wg", f * h, err);
+        Wu = Wg ? mb_vw(w, "Wu", f * h, err) : NULL;
+        Wd = Wu ? mb_vw(w, "Wd", h * f, err) : NULL;
+        if (!Wd) return err ? err->code : MB_EINVAL;
+    }
+    const float *Wr = mb_vw(w, "Wr", E * h, err);
     const float *Ag = Wr ? mb_vw(w, "Ag", E * r * h, err) : NULL;
     const float *Bg = Ag ? mb_vw(w, "Bg", E * f * r, err) : NULL;
     const float *Au = Bg ? mb_vw(w, "Au", E * r * h, err) : NULL;
@@ -71,7 +78,7 @@ static mb_status mix_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
         if (!sB[2]) return err ? err->code : MB_EINVAL;
     }
     const mb_mixlora_weights mw = {Wg, Wu, Wd, Wr, {Ag, Au, Ad}, {Bg, Bu, Bd},
-                                   {sA[0], sA[1], sA[2]}, {sB[0], sB[1], sB[2]}};
+                                   {sA[0], sA[1], sA[2]}, {sB[0], sB[1], sB[2]}, q ? w : NULL};
     return mb_mixlora_prepare_raw(gp, s, &mw, priv, err);
 }
 
@@ -92,9 +99,16 @@ mb_status mb_mixlora_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
     const int64_t m_exp = (T * k + E - 1) / E;   /* balanced rows per expert */
     const int shared_gu = s->share != MB_SHARE_NONE, shared_d = s->share == MB_SHARE_ALL;
     mb_status rc = mb_vrouter_init(&st->vr, gp, Wr, s, err);
-    if (rc == MB_OK) rc = mb_vprep(gp, Wg, f, h, shared_gu ? T : m_exp, &st->Wg, err);
-    if (rc == MB_OK) rc = mb_vprep(gp, Wu, f, h, shared_gu ? T : m_exp, &st->Wu, err);
-    if (rc == MB_OK) rc = mb_vprep(gp, Wd, h, f, shared_d ? T : m_exp, &st->Wd, err);
+    const int64_t m_gu = shared_gu ? T : m_exp, m_d = shared_d ? T : m_exp;
+    if (mw->base) {
+        if (rc == MB_OK) rc = mb_vprep_base(gp, s, mw->base, "Wg", 1, 0, f, h, m_gu, &st->Wg, err);
+        if (rc == MB_OK) rc = mb_vprep_base(gp, s, mw->base, "Wu", 1, 0, f, h, m_gu, &st->Wu, err);
+        if (rc == MB_OK) rc = mb_vprep_base(gp, s, mw->base, "Wd", 1, 0, h, f, m_d, &st->Wd, err);
+    } else {
+        if (rc == MB_OK) rc = mb_vprep(gp, Wg, f, h, m_gu, &st->Wg, err);
+        if (rc == MB_OK) rc = mb_vprep(gp, Wu, f, h, m_gu, &st->Wu, err);
+        if (rc == MB_OK) rc = mb_vprep(gp, Wd, h, f, m_d, &st->Wd, err);
+    }
     if (rc == MB_OK) {
         st->lg = mb_alloc(sizeof(mb_vlora) * (size_t)(E + ns));
         st->lu = mb_alloc(sizeof(mb_vlora) * (size_t)(E + ns));

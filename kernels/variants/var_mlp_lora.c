@@ -27,9 +27,7 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
 {
     const int64_t T = mb_spec_T(s), h = s->h, f = s->f, r = s->r;
     const float sc = s->alpha / (float)r;
-    const float *Wg = mb_vw(w, "Wg", f * h, err), *Wu = Wg ? mb_vw(w, "Wu", f * h, err) : NULL;
-    const float *Wd = Wu ? mb_vw(w, "Wd", h * f, err) : NULL;
-    const float *Ag = Wd ? mb_vw(w, "Ag", r * h, err) : NULL;
+    const float *Ag = mb_vw(w, "Ag", r * h, err);
     const float *Bg = Ag ? mb_vw(w, "Bg", f * r, err) : NULL;
     const float *Au = Bg ? mb_vw(w, "Au", r * h, err) : NULL;
     const float *Bu = Au ? mb_vw(w, "Bu", f * r, err) : NULL;
@@ -39,9 +37,13 @@ static mb_status mlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, const
     mlp_st *st = mb_alloc(sizeof *st);
     if (!st) return mb_fail(err, MB_ENOMEM, "out of memory");
     st->gp = gp; st->act = s->act; st->T = T; st->h = h; st->f = f; st->r = r;
-    mb_status rc = mb_vlora_init(&st->g, gp, Wg, Ag, Bg, f, h, r, sc, T, err);
-    if (rc == MB_OK) rc = mb_vlora_init(&st->u, gp, Wu, Au, Bu, f, h, r, sc, T, err);
-    if (rc == MB_OK) rc = mb_vlora_init(&st->d, gp, Wd, Ad, Bd, h, f, r, sc, T, err);
+    /* the base weights through mb_vprep_base: f32, or quantised under wq */
+    mb_status rc = mb_vlora_init(&st->g, gp, NULL, Ag, Bg, f, h, r, sc, T, err);
+    if (rc == MB_OK) rc = mb_vlora_init(&st->u, gp, NULL, Au, Bu, f, h, r, sc, T, err);
+    if (rc == MB_OK) rc = mb_vlora_init(&st->d, gp, NULL, Ad, Bd, h, f, r, sc, T, err);
+    if (rc == MB_OK) rc = mb_vprep_base(gp, s, w, "Wg", 1, 0, f, h, T, &st->g.W, err);
+    if (rc == MB_OK) rc = mb_vprep_base(gp, s, w, "Wu", 1, 0, f, h, T, &st->u.W, err);
+    if (rc == MB_OK) rc = mb_vprep_base(gp, s, w, "Wd", 1, 0, h, f, T, &st->d.W, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->G, T, f, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->U, T, f, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, r, err);

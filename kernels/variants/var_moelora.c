@@ -37,7 +37,7 @@ static mb_status moelora_prepare(const mb_gemm_provider *gp, const mb_spec *s,
     const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r, E = s->E;
     if (E < 1 || r % E != 0) return mb_fail(err, MB_EINVAL, "moelora needs r %% E == 0");
     const int64_t re = r / E;
-    const float *W = mb_vw(w, "W", o * h, err), *A = W ? mb_vw(w, "A", r * h, err) : NULL;
+    const float *A = mb_vw(w, "A", r * h, err);
     const float *B = A ? mb_vw(w, "B", E * o * re, err) : NULL;
     const float *Emb = B ? mb_vw(w, "Emb", (s->tasks + 1) * s->te, err) : NULL;
     const float *Wg = Emb ? mb_vw(w, "Wg", E * s->te, err) : NULL;
@@ -47,7 +47,7 @@ static mb_status moelora_prepare(const mb_gemm_provider *gp, const mb_spec *s,
     st->gp = gp; st->T = T; st->S = s->S; st->B = s->B; st->h = h; st->o = o; st->r = r;
     st->E = E; st->tasks = s->tasks; st->te = s->te; st->Emb = Emb; st->Wg = Wg;
     mb_status rc = mb_vbcat(B, E, o, re, s->alpha / (float)r, &st->Bc, err);
-    if (rc == MB_OK) rc = mb_vprep(gp, W, o, h, T, &st->W, err);
+    if (rc == MB_OK) rc = mb_vprep_base(gp, s, w, "W", 1, 0, o, h, T, &st->W, err);
     if (rc == MB_OK) rc = mb_vprep(gp, A, r, h, T, &st->A, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->Bc, o, r, T, &st->Bw, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, r, err);

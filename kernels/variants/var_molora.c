@@ -33,7 +33,7 @@ static mb_status molora_prepare(const mb_gemm_provider *gp, const mb_spec *s, co
                                 void **priv, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r, E = s->E;
-    const float *W = mb_vw(w, "W", o * h, err), *Wr = W ? mb_vw(w, "Wr", E * h, err) : NULL;
+    const float *Wr = mb_vw(w, "Wr", E * h, err);
     const float *A = Wr ? mb_vw(w, "A", E * r * h, err) : NULL;
     const float *B = A ? mb_vw(w, "B", E * o * r, err) : NULL;
     if (!B) return err ? err->code : MB_EINVAL;
@@ -42,7 +42,7 @@ static mb_status molora_prepare(const mb_gemm_provider *gp, const mb_spec *s, co
     st->gp = gp; st->T = T; st->h = h; st->o = o; st->r = r; st->E = E; st->n2 = E * r + E;
     mb_status rc = mb_vstack_rows(A, E * r, Wr, E, h, &st->AWr, err);
     if (rc == MB_OK) rc = mb_vbcat(B, E, o, r, s->alpha / (float)r, &st->Bc, err);
-    if (rc == MB_OK) rc = mb_vprep(gp, W, o, h, T, &st->W, err);
+    if (rc == MB_OK) rc = mb_vprep_base(gp, s, w, "W", 1, 0, o, h, T, &st->W, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->AWr, st->n2, h, T, &st->AW, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->Bc, o, E * r, T, &st->B, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Z, T, st->n2, err);

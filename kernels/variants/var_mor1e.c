@@ -33,7 +33,7 @@ static mb_status mor1e_prepare(const mb_gemm_provider *gp, const mb_spec *s, con
                                void **priv, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h, o = s->o, r = s->r;
-    const float *W = mb_vw(w, "W", o * h, err), *A = W ? mb_vw(w, "A", r * h, err) : NULL;
+    const float *A = mb_vw(w, "A", r * h, err);
     const float *B = A ? mb_vw(w, "B", o * r, err) : NULL;
     const float *Wr = B ? mb_vw(w, "Wr", r * h, err) : NULL;
     const float *wo = Wr ? mb_vw(w, "w_omega", 1, err) : NULL;
@@ -45,7 +45,7 @@ static mb_status mor1e_prepare(const mb_gemm_provider *gp, const mb_spec *s, con
     st->omega = mb_sigmoid100(wo[0]);
     mb_status rc = mb_vstack_rows(A, r, Wr, r, h, &st->AWr, err);
     if (rc == MB_OK) rc = mb_vscaled_copy(B, o * r, mb_sigmoid100(wb[0]), &st->Bs, err);
-    if (rc == MB_OK) rc = mb_vprep(gp, W, o, h, T, &st->W, err);
+    if (rc == MB_OK) rc = mb_vprep_base(gp, s, w, "W", 1, 0, o, h, T, &st->W, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->AWr, 2 * r, h, T, &st->AW, err);
     if (rc == MB_OK) rc = mb_vprep(gp, st->Bs, o, r, T, &st->Bw, err);
     if (rc == MB_OK) rc = mb_valloc3(&st->Z, T, 2, r, err);

@@ -54,9 +54,12 @@ static void smlp_release(void *p)
     mb_free(st);
 }
 
-mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
-                                    const float *Wr, const float *Wg, const float *Wu,
-                                    const float *Wd, int64_t fe, void **priv, mb_err *err)
+/* base non-NULL: the experts' Wg, Wu, Wd (and the shared Wgs, Wus, Wds) come from it through
+ * mb_vprep_base (wq levels), and the three pointers are unused. */
+static mb_status smlp_prepare_core(const mb_gemm_provider *gp, const mb_spec *s,
+                                   const float *Wr, const float *Wg, const float *Wu,
+                                   const float *Wd, const mb_weights *base, int64_t fe,
+                                   void **priv, mb_err *err)
 {
     const int64_t T = mb_spec_T(s), h = s->h, E = s->E, k = s->k, ns = s->shared;
     smlp_st *st = mb_alloc(sizeof *st);
@@ -76,6 +79,16 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
      * every token */
     for (int64_t e = 0; rc == MB_OK && e < E + ns; e++) {
         const int64_t m = e < E ? m_hint : T;
+        if (base) {
+            const int sh = e >= E;
+            const int64_t i = sh ? e - E : e, n = sh ? ns : E;
+            rc = mb_vprep_base(gp, s, base, sh ? "Wgs" : "Wg", n, i, fe, h, m, &st->Wg[e], err);
+            if (rc == MB_OK)
+                rc = mb_vprep_base(gp, s, base, sh ? "Wus" : "Wu", n, i, fe, h, m, &st->Wu[e], err);
+            if (rc == MB_OK)
+                rc = mb_vprep_base(gp, s, base, sh ? "Wds" : "Wd", n, i, h, fe, m, &st->Wd[e], err);
+            continue;
+        }
         rc = mb_vprep(gp, Wg + e * fe * h, fe, h, m, &st->Wg[e], err);
         if (rc == MB_OK) rc = mb_vprep(gp, Wu + e * fe * h, fe, h, m, &st->Wu[e], err);
         if (rc == MB_OK) rc = mb_vprep(gp, Wd + e * h * fe, h, fe, m, &st->Wd[e], err);
@@ -94,6 +107,13 @@ mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s
     if (rc != MB_OK) { smlp_release(st); return rc; }
     *priv = st;
     return MB_OK;
+}
+
+mb_status mb_sparse_mlp_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
+                                    const float *Wr, const float *Wg, const float *Wu,
+                                    const float *Wd, int64_t fe, void **priv, mb_err *err)
+{
+    return smlp_prepare_core(gp, s, Wr, Wg, Wu, Wd, NULL, fe, priv, err);
 }
 
 /* Hands memory to the state so it is freed with it (merged mixlora's expert weights). */
@@ -122,7 +142,10 @@ static mb_status smlp_prepare(const mb_gemm_provider *gp, const mb_spec *s, cons
                               void **priv, mb_err *err)
 {
     const int64_t h = s->h, E = s->E, fe = mb_spec_expert_width(s);
-    const float *Wr = mb_vw(w, "Wr", E * h, err), *Wg = Wr ? mb_vw(w, "Wg", E * fe * h, err) : NULL;
+    const float *Wr = mb_vw(w, "Wr", E * h, err);
+    if (Wr && s->wq != MB_F32)   /* quantised experts: prepared from w by mb_vprep_base */
+        return smlp_prepare_core(gp, s, Wr, NULL, NULL, NULL, w, fe, priv, err);
+    const float *Wg = Wr ? mb_vw(w, "Wg", E * fe * h, err) : NULL;
     const float *Wu = Wg ? mb_vw(w, "Wu", E * fe * h, err) : NULL;
     const float *Wd = Wu ? mb_vw(w, "Wd", E * h * fe, err) : NULL;
     if (!Wd) return err ? err->code : MB_EINVAL;

@@ -54,7 +54,7 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
      * so the row says the same here and where the provider is available */
     const char *why = NULL;
     if (s->dtype != MB_F32 && gp->dtype_unavailable) why = gp->dtype_unavailable(s->dtype);
-    if (!why && s->wq != MB_F32) why = mb_wq_unsupported(gp, s->wq);
+    if (!why && s->wq != MB_F32) why = mb_wq_unsupported(gp, s->dtype, s->wq);
     if (!why) why = mb_gemm_unsupported(gp, s->dtype);
     if (!why)
         why = mb_dtype_unsupported("the variant code", s->dtype, mb_variant_code_dtypes(s->variant));
@@ -64,6 +64,9 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
     if (!ops_of(s->variant)) return "unknown variant";
     if (s->mode == MB_MODE_TRAIN) {
         if (!mb_variant_train_ops_of(s->variant)) return MB_MODE_TRAIN_TODO;
+        if (s->wq != MB_F32)
+            return "unsupported wq in mode=train: the train step reads f32 base weights (dX "
+                   "through q * scale is not built)";
         why = mb_gemm_train_unsupported(gp, s->dtype);
         if (why) return why;
     } else {
@@ -73,16 +76,13 @@ const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s)
     return mb_spec_refusal(s);
 }
 
-const char *mb_wq_unsupported(const mb_gemm_provider *gp, mb_dtype wq)
+const char *mb_wq_unsupported(const mb_gemm_provider *gp, mb_dtype dt, mb_dtype wq)
 {
     const char *why = gp->dtype_unavailable ? gp->dtype_unavailable(wq) : NULL;
     if (why) return why;
-    /* no provider has a quantised-weight GEMM yet: the layer's q * scale is never replaced by
+    /* a provider without a quantised-weight GEMM: the layer's q * scale is never replaced by
      * the f32 weights nor by a full dequantised copy (spec "Precision", issue 15) */
-    static _Thread_local char buf[160];
-    snprintf(buf, sizeof buf, "unsupported wq=%s: %s has no weight-only %s GEMM (issue 15)",
-             mb_dtype_name(wq), gp->name, mb_dtype_name(wq));
-    return buf;
+    return mb_gemm_wq_unsupported(gp, dt, wq);
 }
 
 const char *mb_spec_refusal(const mb_spec *s)

@@ -2,7 +2,9 @@
  * workspace, LoRA weight rearrangements, routing + grouping, gather / weighted scatter-add. */
 #include "variants.h"
 #include "moebench/activation.h"
+#include "moebench/quant.h"
 #include "moebench/work.h"
+#include <stdio.h>
 #include <string.h>
 
 const mb_tensor *mb_vweight(const mb_weights *w, const char *name, mb_err *err)
@@ -34,6 +36,29 @@ const void *mb_vw_as(const mb_weights *w, const char *name, int64_t numel, mb_dt
 const float *mb_vw(const mb_weights *w, const char *name, int64_t numel, mb_err *err)
 {
     return mb_vw_as(w, name, numel, MB_F32, err);
+}
+
+mb_status mb_vprep_base(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                        const char *name, int64_t count, int64_t index, int64_t N, int64_t K,
+                        int64_t m_hint, mb_gemm_weight **out, mb_err *err)
+{
+    *out = NULL;
+    const int64_t nk = N * K, m = m_hint < 1 ? 1 : m_hint;
+    if (s->wq == MB_F32) {
+        const char *W = mb_vw_as(w, name, count * nk, s->dtype, err);
+        if (!W) return err ? err->code : MB_EINVAL;
+        return mb_gemm_weight_prepare(gp, s->dtype, W + index * nk * (int64_t)mb_dtype_size(s->dtype),
+                                      N, K, K, m, out, err);
+    }
+    char sn[MB_NAME_LEN];
+    snprintf(sn, sizeof sn, "%s%s", name, MB_WQ_SCALE_SUFFIX);
+    const int64_t groups = mb_wq_groups(s->wq, K);
+    const char *q = mb_vw_as(w, name, count * nk, s->wq, err);
+    const float *sc = q ? mb_vw_as(w, sn, count * N * groups, MB_F32, err) : NULL;
+    if (!sc) return err ? err->code : MB_EINVAL;
+    /* whole matrices: an int4 one holds N K (even: K is a multiple of 64) levels */
+    return mb_gemm_weight_prepare_q(gp, s->dtype, s->wq, q + mb_dtype_bytes(s->wq, index * nk),
+                                    sc + index * N * groups, N, K, m, out, err);
 }
 
 mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,

@@ -28,9 +28,10 @@ typedef struct {
 
 /* The mb_impl entry points for provider gp (what impl_blas.c etc. forward to). */
 const char *mb_variant_unsupported(const mb_gemm_provider *gp, const mb_spec *s);
-/* NULL never: the reason provider gp cannot run base weights quantised to wq (its library's
- * own reason first, gp->dtype_unavailable; thread-local buffer). */
-const char *mb_wq_unsupported(const mb_gemm_provider *gp, mb_dtype wq);
+/* NULL when provider gp can run base weights quantised to wq with activations in dt (its
+ * weight_prepare_q), else the reason: its library's own first (gp->dtype_unavailable), then
+ * the provider's (thread-local buffer). */
+const char *mb_wq_unsupported(const mb_gemm_provider *gp, mb_dtype dt, mb_dtype wq);
 mb_status mb_variant_prepare(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
                              mb_state **st, mb_err *err);
 mb_status mb_variant_forward(mb_state *st, const mb_inputs *in, mb_tensor *y,
@@ -69,6 +70,13 @@ const mb_variant_ops *mb_variant_bf16_ops(mb_variant_id v);
 extern const mb_variant_ops mb_var_lora_bf16, mb_var_mlp_lora_bf16, mb_var_molora_bf16,
     mb_var_moelora_bf16, mb_var_mor1e_bf16, mb_var_router_bf16, mb_var_sparse_mlp_bf16,
     mb_var_mixlora_bf16;
+/* The frozen base weight `name` (matrix `index` of the `count` [N, K] matrices it holds),
+ * prepared for gp in the case's dtype: from its f32 / bf16 data, or, under wq, quantised
+ * (mb_gemm_weight_prepare_q on the levels and `name`_scale: never dequantised here). Released
+ * with mb_gemm_weight_release(gp, s->dtype, ...) (mb_vrelease in f32). */
+mb_status mb_vprep_base(const mb_gemm_provider *gp, const mb_spec *s, const mb_weights *w,
+                        const char *name, int64_t count, int64_t index, int64_t N, int64_t K,
+                        int64_t m_hint, mb_gemm_weight **out, mb_err *err);
 /* The provider calls below are the f32 forms (mb_gemm_* with MB_F32). */
 /* Prepares W [N, K] (ld K) for provider gp; *out stays NULL on failure. */
 mb_status mb_vprep(const mb_gemm_provider *gp, const float *W, int64_t N, int64_t K,
@@ -189,6 +197,9 @@ typedef struct {
     const float *Wg, *Wu, *Wd, *Wr;
     const float *A[3], *B[3];
     const float *sA[3], *sB[3];
+    /* non-NULL: the frozen Wg, Wu, Wd come from these weights through mb_vprep_base (wq
+     * levels), and the three pointers above are unused */
+    const mb_weights *base;
 } mb_mixlora_weights;
 mb_status mb_mixlora_prepare_raw(const mb_gemm_provider *gp, const mb_spec *s,
                                  const mb_mixlora_weights *mw, void **priv, mb_err *err);

@@ -1,5 +1,6 @@
 /* Every variant in bf16 through the providers' bf16 entry points (the bf16 forms of the variant
- * table: var_bf16*.c) against the naive reference, routing first (the harness's rule: identical
+ * table: var_bf16*.c), and with weight-only quantised base weights (wq=int8|int4, in f32 and
+ * bf16: the providers' weight_prepare_q through mb_vprep_base), against the naive reference, routing first (the harness's rule: identical
  * but for naive's near ties), then Y with the case's bf16 tolerance (compare.h): on the naive
  * GEMM provider on every machine, and on the avx512 provider where it computes in bf16
  * (AVX512-BF16, or the emulated test build). The checks can fail: Y off by 8 bf16 ulp, a lora
@@ -7,6 +8,7 @@
  * rejected. A bf16 train step (no form) is refused with the reason, never run in f32. */
 #include "check.h"
 #include "moebench/bf16.h"
+#include "moebench/cpu.h"
 #include "moebench/moebench.h"
 #include "../kernels/variants/variants.h"
 
@@ -115,12 +117,39 @@ static const char *const cases[] = {
     "mixlora:T=30,h=64,f=96,r=4,E=4,k=2,share=all,dtype=bf16",
     "mixlora:T=41,h=96,f=64,r=8,E=8,k=2,share=all,shared=1,cap=1,dtype=bf16",
     "mixlora:T=17,h=48,f=80,r=2,E=6,k=3,share=gate_up,topp=0.5,act=gelu,dtype=bf16",
+    /* wq: the base weights quantised (int4 needs input widths that are multiples of 64) */
+    "lora:T=1,h=64,o=48,r=4,wq=int8",
+    "lora:T=13,h=128,o=40,r=8,wq=int4",
+    "lora:T=9,h=96,o=33,r=4,dtype=bf16,wq=int8",
+    "mlp_lora:T=1,h=64,f=128,r=4,wq=int4",
+    "mlp_lora:T=11,h=64,f=96,r=4,dtype=bf16,wq=int8",
+    "molora:T=7,h=64,o=48,r=2,E=4,wq=int8",
+    "moelora:B=2,S=4,h=128,o=24,r=4,E=2,tasks=2,te=4,dtype=bf16,wq=int4",
+    "mor1e:T=5,h=64,o=40,r=4,wq=int8",
+    "sparse_mlp:T=20,h=64,f=64,E=4,k=2,shared=1,wq=int4",
+    "sparse_mlp:T=1,h=96,f=48,E=4,k=2,dtype=bf16,wq=int8",
+    "mixlora:T=30,h=64,f=128,r=4,E=4,k=2,share=none,wq=int8",
+    "mixlora:T=30,h=64,f=128,r=4,E=4,k=2,share=all,shared=1,dtype=bf16,wq=int4",
+    "mixlora:T=12,h=64,f=128,r=4,E=4,k=2,share=gate_up,wq=int4",
 };
 
-static void test_provider(const mb_gemm_provider *gp)
+/* Every case on gp; a provider that may lack a precision (avx512 on a CPU without
+ * AVX512_BF16, or without its wq kernels) skips that case with the reason, once per reason
+ * kind; the naive GEMM must run them all. */
+static void test_provider(const mb_gemm_provider *gp, int may_skip)
 {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         bcase c;
+        if (may_skip) {
+            mb_spec s;
+            mb_err e = {0};
+            const char *why = mb_spec_parse(cases[i], &s, &e) == MB_OK
+                                  ? mb_variant_unsupported(gp, &s) : e.msg;
+            if (why) {
+                printf("test_variant_precision: %s on %s not run: %s\n", cases[i], gp->name, why);
+                continue;
+            }
+        }
         if (make(&c, cases[i])) continue;
         mb_cmp r = run_form(&c, gp, cases[i]);
         CHECK_MSG(r.pass, "%s on %s: max |err| %g (atol %g, rtol %g)", cases[i], gp->name,
@@ -172,6 +201,15 @@ static void test_can_fail(void)
     mb_cmp rr = run_form_r(&c, &mb_gemm_naive, "sparse_mlp, another router", &differs);
     CHECK_MSG(!rr.pass && differs, "sparse_mlp on another router passed the routing check");
     bfree(&c);
+    /* a quantised base weight read with the wrong scales (one row's scale doubled) */
+    if (make(&c, "lora:T=13,h=128,o=40,r=8,wq=int4")) return;
+    CHECK(run_form(&c, &mb_gemm_naive, "lora wq=int4").pass);
+    mb_tensor *S = (mb_tensor *)mb_weights_get(&c.w, "W_scale");
+    CHECK(S != NULL);
+    if (S) mb_f32(S)[3] *= 2.0f;
+    CHECK_MSG(!run_form(&c, &mb_gemm_naive, "lora wq=int4, a scale doubled").pass,
+              "a doubled wq scale passed the check");
+    bfree(&c);
 }
 
 /* Every variant has a bf16 form; a train step in bf16 has none: refused, never run in f32. */
@@ -192,20 +230,30 @@ static void test_refused(void)
     /* a train step in bf16 has no provider entry points: refused, not run in f32 */
     l.mode = MB_MODE_TRAIN;
     CHECK(mb_variant_unsupported(&mb_gemm_naive, &l) != NULL);
+    /* nor under wq (the train step reads f32 base weights) */
+    CHECK(mb_spec_parse("lora:T=4,h=64,o=48,r=4,wq=int8", &l, &err) == MB_OK);
+    CHECK(mb_variant_unsupported(&mb_gemm_naive, &l) == NULL);
+    l.mode = MB_MODE_TRAIN;
+    const char *wt = mb_variant_unsupported(&mb_gemm_naive, &l);
+    CHECK_MSG(wt && strstr(wt, "wq in mode=train"), "%s", wt ? wt : "(accepted)");
 }
 
 int main(void)
 {
-    test_provider(&mb_gemm_naive);
-    const char *why = mb_gemm_avx512.dtype_unavailable
-                          ? mb_gemm_avx512.dtype_unavailable(MB_BF16) : NULL;
-    if (!why) why = mb_gemm_unsupported(&mb_gemm_avx512, MB_BF16);
-    if (!why) why = mb_gemm_avx512.unavailable();
+    test_provider(&mb_gemm_naive, 0);
+    const char *why = mb_gemm_avx512.unavailable();
     if (why)
-        printf("test_variant_bf16: avx512 in bf16 not run: %s\n", why);
+        printf("test_variant_precision: avx512 not run: %s\n", why);
     else
-        test_provider(&mb_gemm_avx512);
+        test_provider(&mb_gemm_avx512, 1);
+    /* where the CPU computes bf16, avx512 must run every bf16 form (no silent skip) */
+    if (mb_cpu_has_avx512_bf16(NULL)) {
+        mb_spec s;
+        mb_err e = {0};
+        CHECK(mb_spec_parse("mixlora:T=4,h=64,f=96,r=4,E=4,k=2,dtype=bf16", &s, &e) == MB_OK);
+        CHECK(mb_variant_unsupported(&mb_gemm_avx512, &s) == NULL);
+    }
     test_can_fail();
     test_refused();
-    return mb_test_result("test_variant_bf16");
+    return mb_test_result("test_variant_precision");
 }
