@@ -17,10 +17,10 @@ static int render_all(const mb_results *r, mb_plot_out *o)
 {
     static const char *const names[] = {"latency", "speedup_over_naive", "speedup_over_blas",
                                         "roofline", "memory", "expert_load", "counters",
-                                        "train_time", "train_memory"};
+                                        "train_time", "train_memory", "speedup_over_f32"};
     int failed = 0;
     o->defer = 1;
-    for (int c = 0; c < 9; c++) {
+    for (int c = 0; c < 10; c++) {
         char err[MB_PLOT_ERR_LEN] = "";
         int rc;
         switch (c) {
@@ -32,7 +32,8 @@ static int render_all(const mb_results *r, mb_plot_out *o)
         case 5: rc = mb_chart_experts(r, o, err, sizeof err); break;
         case 6: rc = mb_chart_counters(r, o, err, sizeof err); break;
         case 7: rc = mb_chart_train_time(r, o, err, sizeof err); break;
-        default: rc = mb_chart_train_memory(r, o, err, sizeof err); break;
+        case 8: rc = mb_chart_train_memory(r, o, err, sizeof err); break;
+        default: rc = mb_chart_precision(r, o, err, sizeof err); break;
         }
         if (rc < 0) {
             fprintf(stderr, "moebench plot: chart %s failed: %s\n", names[c], err);

@@ -91,6 +91,9 @@ int mb_chart_counters(const mb_results *r, mb_plot_out *o, char *err, size_t n);
  * 1 (nothing to draw) when the run has no ok train row. */
 int mb_chart_train_time(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 int mb_chart_train_memory(const mb_results *r, mb_plot_out *o, char *err, size_t n);
+/* Speedup of each precision (dtype=bf16, wq=) over the same implementation's f32 twin, over T
+ * (plot_precision.c); 1 when no row has one. */
+int mb_chart_precision(const mb_results *r, mb_plot_out *o, char *err, size_t n);
 /* The y-axis unit of a counter column ("ctr_perf__task_clock" -> "ns per forward"): counters
  * are divided by the forwards of the counting pass, so every unit is per forward. */
 const char *mb_counter_unit(const char *column);

@@ -148,6 +148,24 @@ static int chart(const mb_results *r, const char *base, mb_plot_out *o, char *er
 {
     mb_strlist panels, impls;
     mb_plot_panels(r, &panels);
+    if (base) {
+        /* only panels with a base row have a speedup to draw: a panel of cases the base
+         * skipped (bf16 rows on a BLAS without sbgemm) would be an empty log axis, which
+         * gnuplot refuses */
+        mb_strlist with = {0}, kept = {0};
+        char pn[1200];
+        for (size_t i = 0; i < mb_results_nrows(r); i++)
+            if (mb_results_ok(r, i) && !strcmp(mb_results_str(r, i, r->c.impl), base)) {
+                mb_results_panel(r, i, pn, sizeof pn);
+                mb_strlist_add(&with, pn);
+            }
+        for (int p = 0; p < panels.n; p++)
+            if (mb_strlist_find(&with, panels.items[p]) >= 0)
+                mb_strlist_add(&kept, panels.items[p]);
+        mb_strlist_free(&with);
+        mb_strlist_free(&panels);
+        panels = kept;
+    }
     mb_plot_impls(r, 1, &impls);
     char name[64];
     if (base)
