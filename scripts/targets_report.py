@@ -448,6 +448,44 @@ def train_targets(R):
               "(run with `--peer torch`): speed and saved_bytes targets not evaluated")
 
 
+def precision_targets(R):
+    """Issue 15's targets, within one run: each precision against the same implementation's f32
+    twin (the same case without dtype and wq), and avx512 against onednn in bf16."""
+    out = []
+    for r in R.rows:
+        if r["status"] != "ok" or r["mode"] != "forward" or r["impl"] in ("naive", "torch"):
+            continue
+        dt, wq = r.get("dtype") or "f32", r.get("wq") or ""
+        if dt == "f32" and not wq:
+            continue
+        t, f32 = num(r["time_us_median"]), R.time(r, r["impl"], dtype="f32", wq="")
+        T = int(r["T"])
+        prec = dt + (f"+{wq}" if wq else "")
+        if T == 1:   # weights streamed: bytes halved (bf16) or quartered (int8 levels)
+            tgt = 3.0 if wq == "int8" else 1.8 if dt == "bf16" and not wq else None
+        else:        # compute-bound: the AVX512-BF16 path
+            tgt = 1.6 if T >= 128 and dt == "bf16" and not wq and r["impl"] == "avx512" else None
+        val = fmt(ratio(f32, t), tgt, le=False) if f32 else \
+            f"n/a (no f32 row of {r['impl']}: run the case with dtype = f32, {dt})"
+        out.append((case_name(r), r["T"], r["threads"], f"{r['impl']}: f32 / {prec}", val))
+    for r in R.cases(dtype="bf16"):
+        if r["variant"] not in MIXTURES or int(r["T"]) < 16 or (r.get("wq") or ""):
+            continue
+        a, o = R.time(r, "avx512"), R.time(r, "onednn")
+        if a is None and o is None:
+            continue
+        if a is None:
+            val = f"n/a (avx512 {why_missing(R, r, 'avx512')})"
+        elif o is None:
+            val = f"n/a (onednn {why_missing(R, r, 'onednn')})"
+        else:
+            val = fmt(o / a, 1.0, le=False)
+        out.append((case_name(r), r["T"], r["threads"], "onednn bf16 / avx512 bf16", val))
+    if out:
+        table("Precision targets (issue 15; ratios within one run; the AMX-BF16 targets need the "
+              "AMX kernels, not built)", ["case", "T", "threads", "ratio", "value"], out)
+
+
 ROOF_TARGET = 0.80   # issue 18: every ok row at >= 80 % of its own ceiling
 
 
@@ -647,6 +685,7 @@ def main():
         routing_targets(R)
         peer_table(R)
         train_targets(R)
+        precision_targets(R)
         i18_targets(R)
         roof_report(R)
     return 0
