@@ -111,34 +111,58 @@ static inline void store_row(const int bf, const int i4, const wq_args *g, int64
     store16(bf, c + 16 * esz, mb_avx_mask(w->N - p * QNR - 16), g->alpha, g->beta, hi);
 }
 
-/* Rows [i0, i0 + mr) of C against panel p. */
+/* Rows [i0, i0 + mr) of C against panel p, K in chunks of QKC (= MB_WQ_GROUP: an int4 chunk
+ * is one scale group). bf16 A: each chunk of the tile's rows is first widened into an f32
+ * block on the stack (L1), so the FMA loop broadcasts from memory (a load, not a shuffle-port
+ * broadcast from a general register per row and k). */
+#define QKC MB_WQ_GROUP
 static inline __attribute__((always_inline)) void tile(const int mr, const int bf, const int i4,
                                                         const wq_args *g, int64_t i0, int64_t p)
 {
     const mb_avx_wq *w = g->w;
     const int8_t *bp = w->packed + p * w->pstride;
-    const int64_t step = i4 ? 16 : 32, esz = bf ? 2 : 4;
-    const char *ar[QMR];
+    const int64_t step = i4 ? 16 : 32;
+    const float *ar[QMR];
+    const uint16_t *hr[QMR];
+    _Alignas(64) float xb[bf ? QMR : 1][QKC];
     __m512 c0[QMR], c1[QMR];
     #pragma GCC unroll 12   /* = QMR: full unrolling keeps c0, c1 in registers */
     for (int r = 0; r < mr; r++) {
-        ar[r] = (const char *)g->A + (i0 + r) * g->lda * esz;
+        if (bf)
+            hr[r] = (const uint16_t *)g->A + (i0 + r) * g->lda;
+        else
+            ar[r] = (const float *)g->A + (i0 + r) * g->lda;
         c0[r] = _mm512_setzero_ps();
         c1[r] = _mm512_setzero_ps();
     }
-    for (int64_t gr = 0; gr < w->groups; gr++) {
+    for (int64_t k0 = 0; k0 < w->K; k0 += QKC) {
+        const int64_t kn = w->K - k0 < QKC ? w->K - k0 : QKC;
         __m512 s0 = _mm512_setzero_ps(), s1 = s0;
         if (i4) {
-            s0 = _mm512_load_ps(w->scale + (p * w->groups + gr) * QNR);
-            s1 = _mm512_load_ps(w->scale + (p * w->groups + gr) * QNR + 16);
+            const float *sc = w->scale + (p * w->groups + k0 / QKC) * QNR;
+            s0 = _mm512_load_ps(sc);
+            s1 = _mm512_load_ps(sc + 16);
         }
-        const int64_t k1 = (gr + 1) * w->kg;
-        for (int64_t k = gr * w->kg; k < k1; k++, bp += step) {
+        const float *xr[QMR];
+        #pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            if (!bf) {
+                xr[r] = ar[r] + k0;
+                continue;
+            }
+            for (int64_t c = 0; c < kn; c += 16) {   /* lanes past kn: not read, not used */
+                const __m512i h = _mm512_cvtepu16_epi32(
+                    _mm256_maskz_loadu_epi16(mb_avx_mask(kn - c), hr[r] + k0 + c));
+                _mm512_store_ps(xb[r] + c, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+            }
+            xr[r] = xb[r];
+        }
+        for (int64_t k = 0; k < kn; k++, bp += step) {
             __m512 b0, b1;
             levels(i4, bp, s0, s1, &b0, &b1);
             #pragma GCC unroll 12
             for (int r = 0; r < mr; r++) {
-                const __m512 x = bcast(bf, ar[r], k);
+                const __m512 x = _mm512_set1_ps(xr[r][k]);
                 c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
                 c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
             }
