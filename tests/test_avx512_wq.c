@@ -9,7 +9,8 @@
  * Shapes cover the 12 x 32 tile's edges, the int4 nibble halves (columns 0-15 / 16-31 of a
  * panel), several int4 groups, M = 1 (the GEMV path, 4-panel passes and single panels, split
  * over 2 threads), padded lda / ldc (padding columns of C untouched), beta = 0 over NaN (never
- * read) and beta = 1, alpha != 1, on 1 and 2 threads. The prepared weight must own no more than
+ * read) and beta = 1, alpha != 1, on 1 and 2 threads; a row alone (M = 1) has the bits it
+ * has inside a tile. The prepared weight must own no more than
  * its levels and scales (no dequantised copy). Where the CPU has no AVX-512 (or no AVX512_BF16
  * for the bf16 row) the checks are skipped with the probe's reason and weight_prepare_q must
  * refuse with it. */
@@ -199,6 +200,35 @@ static void test_shapes(mb_dtype dt)
     omp_set_num_threads(1);
 }
 
+/* A row computed alone (M == 1: the GEMV's 4-panel passes) has the same bits as inside a
+ * tile (M = 13): the same products in the same k order, so a T = 1 row never differs from its
+ * T > 1 twin. */
+static void test_rows_alone(mb_dtype dt, mb_dtype wq)
+{
+    const int64_t M = 13, N = 300, K = 320;
+    const size_t esz = dt == MB_BF16 ? 2 : 4;
+    float *W = rand_w(N, K, 77, 0, mb_wq_qmax(wq));
+    uint8_t *q = calloc((size_t)mb_dtype_bytes(wq, N * K), 1);
+    float *scale = malloc(sizeof(float) * (size_t)(N * mb_wq_groups(wq, K)));
+    mb_err err;
+    CHECK(mb_quantize(wq, W, N, K, q, scale, &err) == MB_OK);
+    void *A = rand_a(dt, M * K, 78, 0);
+    char *C = calloc((size_t)(M * N), esz), *R = calloc((size_t)N, esz);
+    mb_gemm_weight *w = NULL;
+    CHECK(mb_gemm_weight_prepare_q(&mb_gemm_avx512, dt, wq, q, scale, N, K, M, &w, &err) == MB_OK);
+    if (w) {
+        CHECK(mb_gemm(&mb_gemm_avx512, dt, w, M, A, K, 0.5f, 0.0f, C, N, &err) == MB_OK);
+        for (int64_t i = 0; i < M; i++) {
+            CHECK(mb_gemm(&mb_gemm_avx512, dt, w, 1, (const char *)A + i * K * esz, K, 0.5f,
+                          0.0f, R, N, &err) == MB_OK);
+            CHECK_MSG(!memcmp(R, C + i * N * esz, esz * (size_t)N), "%s %s row %lld alone "
+                      "differs", mb_dtype_name(dt), mb_dtype_name(wq), (long long)i);
+        }
+        mb_gemm_weight_release(&mb_gemm_avx512, dt, w);
+    }
+    free(W); free(q); free(scale); free(A); free(C); free(R);
+}
+
 /* weight_prepare_q where the row cannot run: MB_EUNSUPPORTED with the probe's reason. */
 static void test_refusal(mb_dtype dt, const char *why)
 {
@@ -230,8 +260,12 @@ int main(void)
     if (mb_cpu_avx512_emulated())
         printf("test_avx512_wq: AVX-512 emulated by SIMDe (values only)\n");
     test_shapes(MB_F32);
+    test_rows_alone(MB_F32, MB_I8);
+    test_rows_alone(MB_F32, MB_I4);
     if (has_bf) {
         test_shapes(MB_BF16);
+        test_rows_alone(MB_BF16, MB_I8);
+        test_rows_alone(MB_BF16, MB_I4);
     } else {
         printf("test_avx512_wq: bf16 activations skipped: %s\n", why_bf ? why_bf : "(null)");
         test_refusal(MB_BF16, why_bf);
