@@ -124,7 +124,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int b
     const int64_t step = i4 ? 16 : 32;
     const float *ar[QMR];
     const uint16_t *hr[QMR];
-    _Alignas(64) float xb[bf ? QMR : 1][QKC];
+    _Alignas(64) float xb[QMR][QKC];   /* bf16 only (unused, optimised away, for f32) */
     __m512 c0[QMR], c1[QMR];
     #pragma GCC unroll 12   /* = QMR: full unrolling keeps c0, c1 in registers */
     for (int r = 0; r < mr; r++) {
