@@ -116,6 +116,51 @@ static inline simde__m512bh mb_emu_mm512_cvtne2ps_pbh(simde__m512 a, simde__m512
 #define _mm512_mask_storeu_epi16 mb_emu_mm512_mask_storeu_epi16
 #define _mm512_cvtepu16_epi32 mb_emu_mm512_cvtepu16_epi32
 #define _mm512_cvtne2ps_pbh mb_emu_mm512_cvtne2ps_pbh
+/* Weight-only int8/int4 (issue 15, gemm_wq_avx512.c): VPMOVSXBD, VCVTDQ2PS (round to nearest,
+ * exact for the small levels used), VPSRAD by an immediate and VPMOVDW's masked store
+ * (truncating each 32-bit lane to its low 16 bits), absent in SIMDe 0.7.4. */
+static inline simde__m512i mb_emu_mm512_cvtepi8_epi32(simde__m128i a)
+{
+    simde__m128i_private v = simde__m128i_to_private(a);
+    simde__m512i_private r;
+    for (int i = 0; i < 16; i++)
+        r.i32[i] = v.i8[i];
+    return simde__m512i_from_private(r);
+}
+static inline simde__m512 mb_emu_mm512_cvtepi32_ps(simde__m512i a)
+{
+    simde__m512i_private v = simde__m512i_to_private(a);
+    simde__m512_private r;
+    for (int i = 0; i < 16; i++)
+        r.f32[i] = (float)v.i32[i];
+    return simde__m512_from_private(r);
+}
+static inline simde__m512i mb_emu_mm512_srai_epi32(simde__m512i a, unsigned int imm)
+{
+    simde__m512i_private v = simde__m512i_to_private(a);
+    simde__m512i_private r;
+    const unsigned int s = imm > 31 ? 31 : imm;   /* counts past 31 fill with the sign */
+    for (int i = 0; i < 16; i++)
+        r.i32[i] = v.i32[i] >> s;   /* arithmetic: gcc and clang shift signed ints so */
+    return simde__m512i_from_private(r);
+}
+static inline void mb_emu_mm512_mask_cvtepi32_storeu_epi16(void *p, simde__mmask16 k,
+                                                            simde__m512i a)
+{
+    simde__m512i_private v = simde__m512i_to_private(a);
+    uint16_t *h = (uint16_t *)p;
+    for (int i = 0; i < 16; i++)
+        if ((k >> i) & 1)
+            h[i] = (uint16_t)v.u32[i];
+}
+#undef _mm512_cvtepi8_epi32
+#undef _mm512_cvtepi32_ps
+#undef _mm512_srai_epi32
+#undef _mm512_mask_cvtepi32_storeu_epi16
+#define _mm512_cvtepi8_epi32 mb_emu_mm512_cvtepi8_epi32
+#define _mm512_cvtepi32_ps mb_emu_mm512_cvtepi32_ps
+#define _mm512_srai_epi32 mb_emu_mm512_srai_epi32
+#define _mm512_mask_cvtepi32_storeu_epi16 mb_emu_mm512_mask_cvtepi32_storeu_epi16
 #undef _mm512_maskz_loadu_ps
 #undef _mm512_mask_storeu_ps
 #undef _mm512_reduce_add_ps

@@ -31,10 +31,18 @@ static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t
 
 static int64_t weight_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 
+static mb_status prepare_q(mb_dtype wq, const void *q, const float *scale, int64_t N, int64_t K,
+                           int64_t m_hint, mb_gemm_weight **out, mb_err *err)
+{
+    (void)wq; (void)q; (void)scale; (void)N; (void)K; (void)m_hint;
+    *out = NULL;
+    return mb_fail(err, MB_EUNSUPPORTED, "avx512: %s", unavailable());
+}
+
 const mb_gemm_provider mb_gemm_avx512 = {
     .name = "avx512",
     .unavailable = unavailable,
-    .ops[MB_F32] = {prepare, release, gemm, weight_bytes},
+    .ops[MB_F32] = {prepare, release, gemm, weight_bytes, .weight_prepare_q = prepare_q},
 };
 #else
 /* Keeps this translation unit non-empty (ISO C) when the real provider is compiled. */

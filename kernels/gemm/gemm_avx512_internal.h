@@ -78,6 +78,9 @@ struct mb_gemm_weight {
     const float *W;
     int64_t ldw;
     struct mb_gemm_weight *tw;
+    /* weight-only quantised (weight_prepare_q): the packed levels gemm runs on instead; the
+     * panel members above are then unused (packed NULL) */
+    struct mb_avx_wq *wq;
 };
 
 /* Widest Z a product can compute for itself (mb_avx_zfuse): a task keeps MC x this many floats. */
@@ -178,6 +181,20 @@ void mb_avx512_gemm_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g);
 void mb_avx512_gemv_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g);
 void mb_avx512_skinny_run(const mb_gemm_weight *w, const mb_avx_gemm_args *g);
 
+/* Weight-only quantised weights (gemm_wq_avx512.c): q * scale as quant.h stores them, packed
+ * once into panels of int8 levels (int4: nibbles kept) with the f32 scales beside them, and
+ * dequantised inside the micro-kernel. The f32 and bf16 rows' weights hold one in their wq
+ * member and their gemm dispatches to mb_avx512_wq_run. */
+typedef struct mb_avx_wq mb_avx_wq;
+mb_status mb_avx512_wq_pack(mb_dtype wq, const void *q, const float *scale, int64_t N,
+                            int64_t K, mb_avx_wq **out, mb_err *err);
+void mb_avx512_wq_free(mb_avx_wq *w);
+int64_t mb_avx512_wq_bytes(const mb_avx_wq *w);
+/* C [M, N] = beta C + alpha A W^T with A and C f32 (dt MB_F32) or bf16 (MB_BF16, C rounded
+ * once to nearest even); arguments already checked. */
+void mb_avx512_wq_run(const mb_avx_wq *w, mb_dtype dt, int64_t M, const void *A, int64_t lda,
+                      float alpha, float beta, void *C, int64_t ldc);
+
 /* Both return NULL when usable, else the reason (probe result or build limitation). */
 const char *mb_avx512_unavailable(void);
 
@@ -192,5 +209,9 @@ mb_status mb_avx512_bf16_gemm(const mb_gemm_weight *w, int64_t M, const void *A,
                               float alpha, float beta, void *C, int64_t ldc, mb_err *err);
 int64_t mb_avx512_bf16_bytes(const mb_gemm_weight *w);
 void mb_avx512_bf16_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K);
+/* The bf16 row's weight_prepare_q: refuses like the other bf16 entry points where AVX512_BF16
+ * is absent. */
+mb_status mb_avx512_bf16_prepare_q(mb_dtype wq, const void *q, const float *scale, int64_t N,
+                                   int64_t K, int64_t m_hint, mb_gemm_weight **out, mb_err *err);
 
 #endif

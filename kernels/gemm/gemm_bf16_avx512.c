@@ -33,6 +33,7 @@ typedef struct {
     int64_t N, K, K2, panels;   /* K2 = pairs = ceil(K / 2) */
     uint16_t *packed;           /* panel p, pair j, column c: packed[(p * K2 + j) * 64 + 2c] */
     int64_t bytes;
+    mb_avx_wq *wq;              /* weight_prepare_q: quantised levels instead of packed */
 } bf16_weight;
 
 static inline __m512bh as_bh(__m512i v)
@@ -263,6 +264,7 @@ void mb_avx512_bf16_release(mb_gemm_weight *pw)
     bf16_weight *w = (bf16_weight *)pw;
     if (!w)
         return;
+    mb_avx512_wq_free(w->wq);
     mb_free(w->packed);
     mb_free(w);
 }
@@ -279,9 +281,37 @@ mb_status mb_avx512_bf16_gemm(const mb_gemm_weight *pw, int64_t M, const void *A
                        "ldc=%lld)", (long long)M, (long long)lda, (long long)ldc);
     if (M == 0)
         return MB_OK;
+    if (w->wq) {
+        mb_avx512_wq_run(w->wq, MB_BF16, M, A, lda, alpha, beta, C, ldc);
+        return MB_OK;
+    }
     bf16_args g = {.w = w, .A = A, .lda = lda, .ldc = ldc, .M = M, .alpha = alpha, .beta = beta,
                    .C = C};
     run(&g);
+    return MB_OK;
+}
+
+/* W = q * scale kept quantised (gemm_wq_avx512.c): bf16 A widened, C rounded once. */
+mb_status mb_avx512_bf16_prepare_q(mb_dtype wq, const void *q, const float *scale, int64_t N,
+                                   int64_t K, int64_t m_hint, mb_gemm_weight **out, mb_err *err)
+{
+    (void)m_hint;
+    *out = NULL;
+    const char *why = mb_avx512_bf16_unavailable();
+    if (why)
+        return mb_fail(err, MB_EUNSUPPORTED, "avx512 bf16: %s", why);
+    bf16_weight *w = mb_alloc(sizeof *w);
+    if (!w)
+        return mb_fail(err, MB_ENOMEM, "avx512 bf16 wq prepare: out of memory");
+    mb_status rc = mb_avx512_wq_pack(wq, q, scale, N, K, &w->wq, err);
+    if (rc != MB_OK) {
+        mb_free(w);
+        return rc;
+    }
+    w->N = N;
+    w->K = K;
+    w->bytes = mb_avx512_wq_bytes(w->wq);
+    *out = (mb_gemm_weight *)w;
     return MB_OK;
 }
 
@@ -316,6 +346,13 @@ mb_status mb_avx512_bf16_gemm(const mb_gemm_weight *w, int64_t M, const void *A,
 }
 int64_t mb_avx512_bf16_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 void mb_avx512_bf16_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { (void)w; *N = *K = 0; }
+mb_status mb_avx512_bf16_prepare_q(mb_dtype wq, const void *q, const float *scale, int64_t N,
+                                   int64_t K, int64_t m_hint, mb_gemm_weight **out, mb_err *err)
+{
+    (void)wq; (void)q; (void)scale; (void)N; (void)K; (void)m_hint;
+    *out = NULL;
+    return mb_fail(err, MB_EUNSUPPORTED, "avx512 bf16: %s", mb_avx512_bf16_unavailable());
+}
 
 #endif
 

@@ -83,6 +83,7 @@ void mb_avx512_weight_free(mb_gemm_weight *w)
     if (w->pooled)
         mb_avx512_pool_release();
     mb_avx512_weight_free(w->tw);
+    mb_avx512_wq_free(w->wq);
     mb_free(w->packed);
     mb_free(w->blk);
     mb_free(w);
