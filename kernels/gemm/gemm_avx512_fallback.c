@@ -42,7 +42,8 @@ static mb_status prepare_q(mb_dtype wq, const void *q, const float *scale, int64
 const mb_gemm_provider mb_gemm_avx512 = {
     .name = "avx512",
     .unavailable = unavailable,
-    .ops[MB_F32] = {prepare, release, gemm, weight_bytes, .weight_prepare_q = prepare_q},
+    .ops[MB_F32] = {prepare, release, gemm, weight_bytes, NULL, NULL, NULL, NULL, NULL, NULL,
+                    prepare_q},
 };
 #else
 /* Keeps this translation unit non-empty (ISO C) when the real provider is compiled. */

@@ -180,6 +180,7 @@ static int64_t blas_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 const mb_gemm_provider mb_gemm_blas = {
     .name = "blas",
     .unavailable = blas_unavailable,
-    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes},
+    .ops[MB_F32] = {blas_prepare, blas_release, blas_gemm, blas_bytes, NULL, NULL, NULL, NULL,
+                    NULL, NULL, NULL},
 };
 #endif

@@ -544,6 +544,7 @@ static int64_t onednn_bytes(const mb_gemm_weight *w) { (void)w; return 0; }
 const mb_gemm_provider mb_gemm_onednn = {
     .name = "onednn",
     .unavailable = onednn_unavailable,
-    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes},
+    .ops[MB_F32] = {onednn_prepare, onednn_release, onednn_gemm, onednn_bytes, NULL, NULL, NULL,
+                    NULL, NULL, NULL, NULL},
 };
 #endif

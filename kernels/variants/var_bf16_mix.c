@@ -1,9 +1,11 @@
 /* molora, moelora and mor1e in bf16 (spec "Precision") through a provider's bf16 entry points:
  * the fused forms of var_molora.c, var_moelora.c and var_mor1e.c with X, weights and Y in bf16.
  *
- *   Z  = X D^T            D = [Acat; Wr] (molora), Acat (moelora), [A; Wr] (mor1e), bf16 out
- *   Z' = Z .* gate        gates in f32 from the widened logits (molora, mor1e) or the task
- *                         embedding (moelora), Z' rounded to bf16
+ *   Z  = X Acat^T         bf16 out (Acat: A [E r, h] for molora, [r, h] otherwise)
+ *   L  = X Wr^T           the gate logits (molora, mor1e) in f32, on X and Wr widened exactly:
+ *                         the spec's gates are f32, and a bf16 product would round every logit
+ *   Z' = Z .* gate        gates in f32 from L or the task embedding (moelora), Z' rounded to
+ *                         bf16
  *   Y  = a Z' U^T         U = Bcat [o, nz] (B for mor1e), a = the LoRA scale (mor1e: its beta)
  *   Y += X W^T            beta = 1: the adapter term goes first, as in var_bf16.c, so the extra
  *                         rounding is of the small term */
@@ -17,13 +19,15 @@ typedef enum { MIX_MOLORA, MIX_MOELORA, MIX_MOR1E } mix_kind;
 typedef struct {
     const mb_gemm_provider *gp;
     mix_kind v;
-    int64_t T, S, h, o, E, nz, n2, blk;   /* Z: [T, n2], its first nz columns the adapter's */
+    int64_t T, S, h, o, E, nz, n2, blk;   /* Z: [T, nz]; Zf: [T, n2], Z widened then L */
     float a;                              /* scale of the up-projection */
     float omega;                          /* mor1e */
     mb_gemm_weight *W, *D, *U;
-    uint16_t *Dc, *Uc;   /* stacked D [n2, h] and rearranged U [o, nz] (bf16 copies) */
-    uint16_t *Z;         /* [T, n2] */
-    float *Zf;           /* [T, n2] widened */
+    mb_gemm_weight *R;   /* Wr widened (f32): the logits' product (molora, mor1e) */
+    uint16_t *Uc;        /* rearranged U [o, nz] (bf16 copy) */
+    uint16_t *Z;         /* [T, nz] */
+    float *Zf;           /* [T, n2]: Z widened, then the logits L */
+    float *Wrf, *Xf;     /* Wr [n2 - nz, h] and X [T, h] widened */
     float *G;            /* gates: [T, E] molora, [B, E] moelora, [T, r] mor1e */
     float *Emb, *Wg;     /* moelora: widened [tasks + 1, te], [E, te] */
     int64_t te, B;
@@ -36,7 +40,8 @@ static void mix_release(void *p)
     mb_gemm_weight **ws[] = {&st->W, &st->D, &st->U};
     for (int i = 0; i < 3; i++)
         if (*ws[i]) mb_gemm_weight_release(st->gp, MB_BF16, *ws[i]);
-    void *bufs[] = {st->Dc, st->Uc, st->Z, st->Zf, st->G, st->Emb, st->Wg};
+    mb_vrelease(st->gp, &st->R);
+    void *bufs[] = {st->Uc, st->Z, st->Zf, st->G, st->Emb, st->Wg, st->Wrf, st->Xf};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) mb_free(bufs[i]);
     mb_free(st);
 }
@@ -101,17 +106,20 @@ static mb_status mix_prepare(mix_kind kind, const mb_gemm_provider *gp, const mb
     }
     st->n2 = st->nz + nlog;
     const int64_t gates = kind == MIX_MOELORA ? s->B * E : T * (kind == MIX_MOR1E ? r : E);
-    if (rc == MB_OK) rc = mb_b16_alloc(&st->Dc, st->n2, h, err);
     if (rc == MB_OK) rc = mb_b16_alloc(&st->Uc, o, st->nz, err);
     if (rc == MB_OK) {
-        memcpy(st->Dc, A, sizeof(uint16_t) * (size_t)(st->nz * h));
-        if (nlog) memcpy(st->Dc + st->nz * h, Wr, sizeof(uint16_t) * (size_t)(nlog * h));
         if (kind == MIX_MOR1E) memcpy(st->Uc, Bw, sizeof(uint16_t) * (size_t)(o * r));
         else bcat(Bw, E, o, st->blk, st->Uc);
     }
-    if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, st->Dc, st->n2, h, h, T, &st->D, err);
+    /* A is already Acat ([E, r, h] or [r, h], rows contiguous): prepared from the weights */
+    if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, A, st->nz, h, h, T, &st->D, err);
     if (rc == MB_OK) rc = mb_gemm_weight_prepare(gp, MB_BF16, st->Uc, o, st->nz, st->nz, T, &st->U, err);
-    if (rc == MB_OK) rc = mb_b16_alloc(&st->Z, T, st->n2, err);
+    if (rc == MB_OK && nlog) {
+        rc = widen(Wr, nlog * h, &st->Wrf, err);
+        if (rc == MB_OK) rc = mb_vprep(gp, st->Wrf, nlog, h, T, &st->R, err);
+        if (rc == MB_OK) rc = mb_valloc2(&st->Xf, T, h, err);
+    }
+    if (rc == MB_OK) rc = mb_b16_alloc(&st->Z, T, st->nz, err);
     if (rc == MB_OK) rc = mb_valloc2(&st->Zf, T, st->n2, err);
     if (rc == MB_OK) rc = mb_valloc(&st->G, gates, err);
     if (rc != MB_OK) { mix_release(st); return rc; }
@@ -125,14 +133,19 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
     mix_st *st = p;
     const int64_t T = st->T, n2 = st->n2, nz = st->nz, E = st->E;
     const uint16_t *X = in->X.data;
-    mb_status rc = mb_gemm(st->gp, MB_BF16, st->D, T, X, st->h, 1.0f, 0.0f, st->Z, n2, err);
+    mb_status rc = mb_gemm(st->gp, MB_BF16, st->D, T, X, st->h, 1.0f, 0.0f, st->Z, nz, err);
     if (rc != MB_OK) return rc;
-    mb_b16_widen(st->Z, T * n2, st->Zf);
+    for (int64_t t = 0; t < T; t++) mb_b16_widen(st->Z + t * nz, nz, st->Zf + t * n2);
+    if (st->R) {   /* the logits in f32 beside the widened Z */
+        mb_b16_widen(X, T * st->h, st->Xf);
+        rc = mb_gemm(st->gp, MB_F32, st->R, T, st->Xf, st->h, 1.0f, 0.0f, st->Zf + nz, n2, err);
+        if (rc != MB_OK) return rc;
+    }
     if (st->v == MIX_MOELORA) {
         const int32_t *task = mb_i32(&in->task);
         float zl[64], *zlp = E <= 64 ? zl : NULL;
         float *heap = NULL;
-        if (!zlp && mb_valloc(&heap, E, err) != MB_OK) return err->code;
+        if (!zlp && (rc = mb_valloc(&heap, E, err)) != MB_OK) return rc;
         for (int64_t b = 0; b < st->B; b++)
             mb_moelora_gate(st->Emb, st->Wg, st->te, E, task[b], zlp ? zlp : heap, st->G + b * E);
         mb_free(heap);
@@ -152,13 +165,13 @@ static mb_status mix_forward(void *p, const mb_inputs *in, mb_tensor *y, mb_forw
         } else {
             mb_vgate_mor1e(z, z + nz, Rf + (t / st->S) * nz, wt, wr, nz, st->G + t * nz);
         }
-        uint16_t *zb = st->Z + t * n2;
+        uint16_t *zb = st->Z + t * nz;
         for (int64_t j = 0; j < nz; j++) zb[j] = mb_f32_to_bf16(z[j]);
     }
     mb_free(Rf);
     if (info && info->gate)
         memcpy(info->gate, st->G, sizeof(float) * (size_t)((st->v == MIX_MOELORA ? st->B : T) * ng));
-    rc = mb_gemm(st->gp, MB_BF16, st->U, T, st->Z, n2, st->a, 0.0f, y->data, st->o, err);
+    rc = mb_gemm(st->gp, MB_BF16, st->U, T, st->Z, nz, st->a, 0.0f, y->data, st->o, err);
     if (rc == MB_OK) rc = mb_gemm(st->gp, MB_BF16, st->W, T, X, st->h, 1.0f, 1.0f, y->data, st->o, err);
     return rc;
 }
