@@ -4,12 +4,14 @@
 #include "moebench/mem.h"
 #include "gemm/gemm_avx512_internal.h"
 
+MB_AVX512_ENTRY
 const char *mb_avx512_unavailable(void)
 {
     const char *why = NULL;
     return mb_cpu_has_avx512(&why) ? NULL : why;
 }
 
+MB_AVX512_ENTRY
 static mb_status prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64_t m_hint,
                          mb_gemm_weight **out, mb_err *err)
 {
@@ -27,6 +29,7 @@ static mb_status prepare(const void *W, int64_t N, int64_t K, int64_t ldw, int64
     return rc;
 }
 
+MB_AVX512_ENTRY
 static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t lda, float alpha,
                       float beta, void *C, int64_t ldc, mb_err *err)
 {
@@ -44,6 +47,7 @@ static mb_status gemm(const mb_gemm_weight *w, int64_t M, const void *A, int64_t
 }
 
 /* W = q * scale kept quantised (gemm_wq_avx512.c): a weight with no panels, only wq. */
+MB_AVX512_ENTRY
 static mb_status prepare_q(mb_dtype wq, const void *q, const float *scale, int64_t N, int64_t K,
                            int64_t m_hint, mb_gemm_weight **out, mb_err *err)
 {
@@ -75,10 +79,12 @@ static const char *dtype_unavailable(mb_dtype dt)
     return dt == MB_BF16 ? mb_avx512_bf16_unavailable() : NULL;
 }
 
+MB_AVX512_ENTRY
 static int64_t weight_bytes(const mb_gemm_weight *w)
 {
     return w ? w->bytes + (w->tw ? w->tw->bytes : 0) : 0;
 }
+MB_AVX512_ENTRY
 static void weight_dims(const mb_gemm_weight *w, int64_t *N, int64_t *K) { *N = w->N; *K = w->K; }
 
 const mb_gemm_provider mb_gemm_avx512 = {

@@ -17,6 +17,13 @@
 #include "moebench/gemm.h"
 #include "moebench/spec.h"
 
+/* The provider's entry points, which a CPU without AVX-512 reaches to be told why not: compiled
+ * without AVX-512, so not even their prologue executes an AVX-512 instruction before the probe
+ * answers (under ASan, -mavx512bw made the stack poisoning of a local a vmovdqu8: SIGILL on
+ * such a CPU). The work they pass on lives in other, AVX-512, functions. */
+#define MB_AVX512_ENTRY \
+    __attribute__((target("no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx512bf16")))
+
 /* Lanes 0..n-1 of a 16-float vector (n <= 0: none, n >= 16: all). */
 static inline __mmask16 mb_avx_mask(int64_t n)
 {

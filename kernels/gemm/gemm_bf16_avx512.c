@@ -16,6 +16,7 @@
 #include "moebench/mem.h"
 #include "gemm/gemm_avx512_internal.h"
 
+MB_AVX512_ENTRY
 const char *mb_avx512_bf16_unavailable(void)
 {
     const char *why = NULL;
@@ -223,6 +224,7 @@ static void run(const bf16_args *g)
         task(g, t / nrb, t % nrb);
 }
 
+MB_AVX512_ENTRY
 mb_status mb_avx512_bf16_prepare(const void *W, int64_t N, int64_t K, int64_t ldw,
                                  int64_t m_hint, mb_gemm_weight **out, mb_err *err)
 {
@@ -259,6 +261,7 @@ mb_status mb_avx512_bf16_prepare(const void *W, int64_t N, int64_t K, int64_t ld
     return MB_OK;
 }
 
+MB_AVX512_ENTRY
 void mb_avx512_bf16_release(mb_gemm_weight *pw)
 {
     bf16_weight *w = (bf16_weight *)pw;
@@ -269,6 +272,7 @@ void mb_avx512_bf16_release(mb_gemm_weight *pw)
     mb_free(w);
 }
 
+MB_AVX512_ENTRY
 mb_status mb_avx512_bf16_gemm(const mb_gemm_weight *pw, int64_t M, const void *A, int64_t lda,
                               float alpha, float beta, void *C, int64_t ldc, mb_err *err)
 {
@@ -292,6 +296,7 @@ mb_status mb_avx512_bf16_gemm(const mb_gemm_weight *pw, int64_t M, const void *A
 }
 
 /* W = q * scale kept quantised (gemm_wq_avx512.c): bf16 A widened, C rounded once. */
+MB_AVX512_ENTRY
 mb_status mb_avx512_bf16_prepare_q(mb_dtype wq, const void *q, const float *scale, int64_t N,
                                    int64_t K, int64_t m_hint, mb_gemm_weight **out, mb_err *err)
 {
@@ -315,12 +320,14 @@ mb_status mb_avx512_bf16_prepare_q(mb_dtype wq, const void *q, const float *scal
     return MB_OK;
 }
 
+MB_AVX512_ENTRY
 int64_t mb_avx512_bf16_bytes(const mb_gemm_weight *pw)
 {
     const bf16_weight *w = (const bf16_weight *)pw;
     return w ? w->bytes : 0;
 }
 
+MB_AVX512_ENTRY
 void mb_avx512_bf16_dims(const mb_gemm_weight *pw, int64_t *N, int64_t *K)
 {
     const bf16_weight *w = (const bf16_weight *)pw;
