@@ -278,6 +278,8 @@ static void test_row_roof_bf16(void)
     row.gflops = 150;
     mb_exec_roof(&cfg, 1e11, 1e9, 1 << 16, &row);
     CHECK(row.above_roof == 1);
+    /* its ceiling is the compute peak, whatever level holds its working set: said so */
+    CHECK_MSG(strstr(row.reason, "150% of the compute peak (100.0 GFLOP/s"), "%s", row.reason);
     /* no bf16 roof measured: empty, with the roofline's reason */
     cfg.peak_gflops_bf16 = NAN;
     cfg.bf16_why = "avx512_bf16 needs AVX-512: cpuid: no avx512f";

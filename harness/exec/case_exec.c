@@ -496,10 +496,16 @@ void mb_exec_roof(const mb_exec_config *cfg, double flops, double bytes, double 
     if (used > level)
         add_reason(row, "working set in %s, whose bandwidth is not measured: %s ceiling used",
                    mb_roof_level_name(level), mb_roof_level_name(used));
-    if (row->above_roof)
+    /* the ceiling is the compute peak when the level's bandwidth slope lies above it: name
+     * that, not the level (a compute-bound row above the peak says the peak was low) */
+    if (row->above_roof && roof < peak)
         add_reason(row, "above its own ceiling: %.0f%% of the %s roof (%.1f GFLOP/s): the "
                    "ceiling or the cost model's FLOPs/bytes are off", row->pct_peak,
                    row->roof_level, roof);
+    else if (row->above_roof)
+        add_reason(row, "above its own ceiling: %.0f%% of the compute peak (%.1f GFLOP/s; "
+                   "working set in %s): the peak was measured low (a busy machine?) or the "
+                   "cost model's FLOPs are off", row->pct_peak, roof, row->roof_level);
     if (cfg->roof_implausible)
         add_reason(row, "ceilings from an implausible roofline (run.json roofline)");
 }
