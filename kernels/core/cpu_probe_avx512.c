@@ -30,17 +30,7 @@ void mb_cpu_force_no_avx512(int on) { atomic_store(&forced_off, on != 0); }
 #include <pthread.h>
 #include <immintrin.h>
 
-/* Code outside the executed check is compiled without AVX-512. GCC spells this as a target
- * pragma, clang (which ignores GCC's) as an attribute applied to every function in the range. */
-#if defined(__clang__)
-#define MB_NO_AVX512_BEGIN _Pragma("clang attribute push (__attribute__((target(\"no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma\"))), apply_to = function)")
-#define MB_NO_AVX512_END _Pragma("clang attribute pop")
-#else
-#define MB_NO_AVX512_BEGIN _Pragma("GCC push_options") \
-    _Pragma("GCC target(\"no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma\")")
-#define MB_NO_AVX512_END _Pragma("GCC pop_options")
-#endif
-
+/* Code outside the executed check is compiled without AVX-512 (cpu_probe_exec.h). */
 MB_NO_AVX512_BEGIN
 
 static atomic_int forced_off;

@@ -4,23 +4,13 @@
  * nonsense). Runs once, under pthread_once; same CAUTION as mb_cpu_has_avx512 (cpu.h).
  *
  * Named *_avx512.c, so compiled with the AVX-512 flags (-mavx512bf16 where the compiler has it);
- * only the executed sample uses them (see cpu_probe_avx512.c for the pragma). */
+ * only the executed sample uses them (MB_NO_AVX512_BEGIN, cpu_probe_exec.h). */
 #include "moebench/cpu.h"
 #include "cpu_probe_exec.h"
 
 #include <stdio.h>
 
-/* Everything but the executed sample is compiled without AVX-512 (it runs where there is none);
- * switching avx512f off switches its dependants (bf16 included) off too. */
-#if defined(__clang__)
-#define MB_NO_AVX512_BEGIN _Pragma("clang attribute push (__attribute__((target(\"no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma\"))), apply_to = function)")
-#define MB_NO_AVX512_END _Pragma("clang attribute pop")
-#else
-#define MB_NO_AVX512_BEGIN _Pragma("GCC push_options") \
-    _Pragma("GCC target(\"no-avx512f,no-avx512bw,no-avx512vl,no-avx512dq,no-avx2,no-fma\")")
-#define MB_NO_AVX512_END _Pragma("GCC pop_options")
-#endif
-
+/* Everything but the executed sample is compiled without AVX-512 (cpu_probe_exec.h). */
 MB_NO_AVX512_BEGIN
 
 /* The AVX-512 probe's reason behind "avx512_bf16 needs AVX-512: " (thread-local buffer). */
